@@ -1,0 +1,186 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import PlazaKit
+
+/// The outermost middleware: names the request, finds the client, turns every error into problem+json,
+/// adds security headers, logs one line and records metrics.
+public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
+    let settings: EdgeSettings
+    /// The methods routed for a path, so an unmatched method gets 405 with `Allow` rather than 404.
+    let allowedMethods: @Sendable (String) -> [HTTPRequest.Method]
+    let accessLog: Logger
+
+    public init(settings: EdgeSettings, accessLog: Logger, allowedMethods: @escaping @Sendable (String) -> [HTTPRequest.Method]) {
+        self.settings = settings
+        self.accessLog = accessLog
+        self.allowedMethods = allowedMethods
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var context = context
+        context.requestID = Self.requestID(from: request)
+        context.client = ClientResolver(trustedProxies: settings.trustedProxies).resolve(peer: context.peerAddress, headers: request.headers)
+        context.uploadLimit = settings.maxBodySize
+        context.logger[metadataKey: "requestId"] = .string(context.requestID)
+
+        var response: Response
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > settings.maxBodySize {
+            response = problem(
+                PlazaError(.contentTooLarge, code: "payload-too-large", title: "Payload too large",
+                           detail: "The body is \(length) bytes; the limit is \(settings.maxBodySize)."),
+                request: request, context: context)
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch {
+                response = self.response(for: error, request: request, context: context)
+            }
+        }
+        addHeaders(to: &response, context: context)
+        let status = response.status
+        // Unmatched paths share one label, so scanners cannot blow up the metric's cardinality.
+        let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
+        let principal = context.principal?.id.uuidString
+        let (method, path, client) = (request.method, request.uri.path, context.client)
+        let requestID = context.requestID
+        do {
+            // Measured when the response is ready to write: Plaza's bodies are buffered, not streamed.
+            let elapsed = ContinuousClock.now - started
+            let seconds = elapsed.timeIntervalSeconds
+            let dimensions = [("method", method.rawValue), ("route", route), ("status", String(status.code))]
+            Counter(label: "plaza_http_requests_total", dimensions: dimensions).increment()
+            Metrics.Timer(label: "plaza_http_request_duration_seconds", dimensions: [("method", method.rawValue), ("route", route)])
+                .recordNanoseconds(Int64(seconds * 1e9))
+            var metadata: Logger.Metadata = [
+                "requestId": .string(requestID), "method": .string(method.rawValue), "path": .string(path),
+                "route": .string(route), "status": .stringConvertible(status.code),
+                "durationMs": .string(String(format: "%.2f", seconds * 1000)), "ip": .string(client.ip),
+            ]
+            if let principal { metadata["principal"] = .string(principal) }
+            accessLog.info("request", metadata: metadata)
+        }
+        return response
+    }
+
+    /// The caller's `X-Request-Id` if it is a sane token, otherwise a new one.
+    static func requestID(from request: Request) -> String {
+        if let given = request.headers[.requestID], (1...128).contains(given.utf8.count),
+           given.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E || $0 == 0x3A })
+        {
+            return given
+        }
+        return PlazaID.make().uuidString.lowercased()
+    }
+
+    func response(for error: any Error, request: Request, context: Context) -> Response {
+        switch error {
+        case let error as PlazaError:
+            return problem(error, request: request, context: context)
+        case let error as HTTPError where error.status == .notFound && context.endpointPath == "NotFound":
+            let methods = allowedMethods(request.uri.path)
+            if !methods.isEmpty {
+                let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
+                return problem(
+                    PlazaError(.methodNotAllowed, code: "method-not-allowed", title: "Method not allowed",
+                               detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(allow).",
+                               headers: ["Allow": allow]),
+                    request: request, context: context)
+            }
+            return problem(
+                .notFound("No route matches \(request.method.rawValue) \(request.uri.path)."), request: request, context: context)
+        case let error as HTTPError:
+            return problem(
+                PlazaError(error.status, code: "http-\(error.status.code)", title: error.status.reasonPhrase,
+                           detail: error.body ?? error.status.reasonPhrase),
+                request: request, context: context)
+        case let error as DecodingError:
+            return problem(PlazaJSON.problem(for: error), request: request, context: context)
+        case let error as any HTTPResponseError where error.status.code < 500:
+            return problem(
+                PlazaError(error.status, code: "http-\(error.status.code)", title: error.status.reasonPhrase),
+                request: request, context: context)
+        default:
+            context.logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
+            return problem(
+                PlazaError(.internalServerError, code: "internal", title: "Internal error",
+                           detail: "Something went wrong on our side. Quote request id \(context.requestID) when reporting it."),
+                request: request, context: context)
+        }
+    }
+
+    func problem(_ error: PlazaError, request: Request, context: Context) -> Response {
+        let problem = error.problem(instance: request.uri.path, requestId: context.requestID)
+        if !request.uri.path.hasPrefix("/api"), request.headers[.accept]?.contains("text/html") == true {
+            return Self.htmlError(problem, headers: error.headers)
+        }
+        return Response.problem(problem, headers: error.headers)
+    }
+
+    /// A readable page for people who opened a page URL in a browser.
+    static func htmlError(_ problem: Problem, headers extra: [String: String]) -> Response {
+        func escape(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        let html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(problem.status) \(escape(problem.title)) · Plaza</title></head>
+            <body><main><h1>\(escape(problem.title))</h1><p>\(escape(problem.detail ?? ""))</p>
+            <p><small>Request id: \(escape(problem.requestId ?? ""))</small></p><p><a href="/">Back to Plaza</a></p></main></body></html>
+            """
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        for (name, value) in extra { if let field = HTTPField.Name(name) { headers[field] = value } }
+        return Response(status: .init(code: problem.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func addHeaders(to response: inout Response, context: Context) {
+        response.headers[.requestID] = context.requestID
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.xFrameOptions] = "DENY"
+        response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = settings.contentSecurityPolicy
+        }
+        if context.client.isSecure {
+            response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains"
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-Id")!
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+}
+
+/// Finds the client's address and scheme, believing forwarding headers only from trusted proxies.
+struct ClientResolver: Sendable {
+    let trustedProxies: [IPAddressRange]
+
+    func isTrusted(_ address: String) -> Bool { trustedProxies.contains { $0.contains(address) } }
+
+    func resolve(peer: String?, headers: HTTPFields) -> ClientInfo {
+        let peerAddress = peer ?? "unknown"
+        guard peer != nil, isTrusted(peerAddress) else { return ClientInfo(ip: peerAddress, isSecure: false) }
+        // Walk X-Forwarded-For from the nearest hop outwards; the first untrusted hop is the client.
+        var client = peerAddress
+        let hops = headers[values: .xForwardedFor]
+            .flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        for hop in hops.reversed() {
+            client = hop
+            if !isTrusted(hop) { break }
+        }
+        let proto = headers[.xForwardedProto]?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        return ClientInfo(ip: client, isSecure: proto == "https")
+    }
+}

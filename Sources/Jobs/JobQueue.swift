@@ -1,0 +1,161 @@
+import FluentKit
+import Foundation
+import PlazaKit
+import SQLKit
+import Storage
+
+/// The durable job queue: enqueue in the caller's transaction, claim with a lease, finish or retry.
+///
+/// Every method is safe to call from several processes sharing one PostgreSQL database.
+public struct JobQueue: Sendable {
+    public static let table = "plaza_jobs"
+    /// The PostgreSQL NOTIFY channel that wakes workers on every instance.
+    public static let channel = "plaza_jobs"
+
+    public let store: Store
+    public let settings: JobSettings
+    /// Rung after a commit that enqueued something, and by NOTIFY from other instances.
+    public let wakeup: Wakeup
+
+    public init(store: Store, settings: JobSettings = .init(), wakeup: Wakeup = .init()) {
+        self.store = store
+        self.settings = settings
+        self.wakeup = wakeup
+    }
+
+    // MARK: Enqueue
+
+    /// Enqueues a job in the caller's transaction; returns its id, or `nil` if its unique key was taken.
+    @discardableResult
+    public func enqueue(_ request: JobRequest, in transaction: Transaction) async throws -> UUID? {
+        let now = transaction.clock.now()
+        let id = PlazaID.make(at: now)
+        let maxAttempts = max(1, request.maxAttempts ?? settings.defaultMaxAttempts)
+        let rows = try await transaction.sql.raw("""
+            INSERT INTO plaza_jobs (id, queue, name, payload, priority, run_at, state, attempts, max_attempts, unique_key, created_at, updated_at)
+            VALUES (\(bind: id), \(bind: request.queue), \(bind: request.name), \(bind: request.payload), \(bind: request.priority),
+                    \(bind: request.runAt ?? now), 'pending', 0, \(bind: maxAttempts), \(bind: request.uniqueKey), \(bind: now), \(bind: now))
+            ON CONFLICT (unique_key) DO NOTHING
+            RETURNING id
+            """).all()
+        guard !rows.isEmpty else { return nil }
+        if transaction.dialect == .postgres {
+            try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: request.queue))").run()
+        }
+        let wakeup = self.wakeup
+        transaction.onCommit { wakeup.ring() }
+        return id
+    }
+
+    /// Enqueues a job in a transaction of its own.
+    @discardableResult
+    public func enqueue(_ request: JobRequest) async throws -> UUID? {
+        try await store.transaction { try await self.enqueue(request, in: $0) }
+    }
+
+    // MARK: Claim and finish
+
+    /// Claims up to `limit` due jobs for `worker`, holding each for one lease.
+    ///
+    /// A job whose worker's lease expired is due again, so a job whose worker died runs again.
+    public func claim(limit: Int, worker: String, queues: [String]? = nil) async throws -> [JobRecord] {
+        guard limit > 0 else { return [] }
+        let queues = queues ?? settings.queues
+        let lease = settings.lease.timeInterval
+        return try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            let skipLocked = transaction.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let rows = try await transaction.sql.raw("""
+                WITH next AS (
+                    SELECT id FROM plaza_jobs
+                    WHERE queue IN (\(binds: queues))
+                      AND ((state = 'pending' AND run_at <= \(bind: now))
+                        OR (state = 'running' AND locked_until < \(bind: now) AND attempts < max_attempts))
+                    ORDER BY priority DESC, run_at, id
+                    LIMIT \(literal: limit)\(unsafeRaw: skipLocked)
+                )
+                UPDATE plaza_jobs
+                SET state = 'running', locked_by = \(bind: worker), locked_until = \(bind: now.addingTimeInterval(lease)),
+                    attempts = attempts + 1, updated_at = \(bind: now)
+                WHERE id IN (SELECT id FROM next)
+                RETURNING *
+                """).all()
+            return try rows.map(Self.decode).sorted {
+                $0.priority != $1.priority ? $0.priority > $1.priority : $0.runAt < $1.runAt
+            }
+        }
+    }
+
+    /// Marks a claimed job done. Returns `false` if the lease was lost to another worker meanwhile.
+    @discardableResult
+    public func complete(_ job: JobRecord, worker: String) async throws -> Bool {
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            let rows = try await transaction.sql.raw("""
+                UPDATE plaza_jobs SET state = 'succeeded', finished_at = \(bind: now), updated_at = \(bind: now),
+                       locked_by = NULL, locked_until = NULL, last_error = NULL
+                WHERE id = \(bind: job.id) AND state = 'running' AND locked_by = \(bind: worker) AND attempts = \(bind: job.attempts)
+                RETURNING id
+                """).all()
+            return !rows.isEmpty
+        }
+    }
+
+    /// Records a failed attempt: schedules a retry with backoff, or dead-letters the job after its last attempt.
+    /// Returns the state the job is left in, or `nil` if the lease was lost meanwhile.
+    @discardableResult
+    public func fail(_ job: JobRecord, worker: String, error: String) async throws -> JobState? {
+        let dead = job.attempts >= job.maxAttempts
+        let delay = Self.backoff(attempt: job.attempts, base: settings.baseBackoff, cap: settings.maxBackoff)
+        return try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            let state: JobState = dead ? .dead : .pending
+            let rows = try await transaction.sql.raw("""
+                UPDATE plaza_jobs SET state = \(bind: state.rawValue), run_at = \(bind: dead ? job.runAt : now.addingTimeInterval(delay)),
+                       last_error = \(bind: String(error.prefix(4000))), updated_at = \(bind: now),
+                       finished_at = \(bind: dead ? now : nil), locked_by = NULL, locked_until = NULL
+                WHERE id = \(bind: job.id) AND state = 'running' AND locked_by = \(bind: worker) AND attempts = \(bind: job.attempts)
+                RETURNING id
+                """).all()
+            return rows.isEmpty ? nil : state
+        }
+    }
+
+    /// Extends a claimed job's lease (long-running handlers call this through ``JobContext``).
+    public func extendLease(_ job: JobRecord, worker: String) async throws {
+        try await store.transaction { transaction in
+            let until = transaction.clock.now().addingTimeInterval(self.settings.lease.timeInterval)
+            try await transaction.sql.raw("""
+                UPDATE plaza_jobs SET locked_until = \(bind: until)
+                WHERE id = \(bind: job.id) AND state = 'running' AND locked_by = \(bind: worker) AND attempts = \(bind: job.attempts)
+                """).run()
+        }
+    }
+
+    /// Dead-letters running jobs whose lease expired on their last attempt (their worker died and no attempt is left).
+    @discardableResult
+    public func reapExpired() async throws -> Int {
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            let rows = try await transaction.sql.raw("""
+                UPDATE plaza_jobs SET state = 'dead', finished_at = \(bind: now), updated_at = \(bind: now),
+                       last_error = 'the worker stopped before finishing the last attempt (lease expired)',
+                       locked_by = NULL, locked_until = NULL
+                WHERE state = 'running' AND locked_until < \(bind: now) AND attempts >= max_attempts
+                RETURNING id
+                """).all()
+            return rows.count
+        }
+    }
+
+    /// The delay before retry number `attempt + 1`: exponential in `attempt`, capped, with jitter (50–100%).
+    public static func backoff(attempt: Int, base: Duration, cap: Duration, jitter: Double = Double.random(in: 0.5...1)) -> TimeInterval {
+        let exponent = Double(max(0, attempt - 1))
+        let raw = min(cap.timeInterval, base.timeInterval * pow(2, min(exponent, 40)))
+        return raw * jitter
+    }
+
+    static func decode(_ row: any SQLRow) throws -> JobRecord {
+        try row.decode(model: JobRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import PlazaKit
+import Synchronization
+
+/// What a handler knows about the job it runs.
+public struct JobContext: Sendable {
+    public let job: JobRecord
+    public let logger: Logger
+    let queue: JobQueue
+    let worker: String
+
+    /// Holds the job for another lease (handlers that run longer than a lease call this periodically;
+    /// the worker also does it on its own every third of a lease).
+    public func extendLease() async throws {
+        try await queue.extendLease(job, worker: worker)
+    }
+}
+
+/// Job names and the code that runs them, filled by modules at start-up.
+public final class JobRegistry: Sendable {
+    public typealias Handler = @Sendable (JobRecord, JobContext) async throws -> Void
+    private let handlers = Mutex<[String: Handler]>([:])
+
+    public init() {}
+
+    /// Registers the handler for jobs named `name`, decoding their payload as `Payload`.
+    public func register<Payload: Decodable & Sendable>(
+        _ name: String, payload: Payload.Type, handler: @escaping @Sendable (Payload, JobContext) async throws -> Void
+    ) {
+        register(name) { job, context in
+            let payload = try PlazaJSON.decoder().decode(Payload.self, from: Data(job.payload.utf8))
+            try await handler(payload, context)
+        }
+    }
+
+    /// Registers a handler that reads the raw job.
+    public func register(_ name: String, handler: @escaping Handler) {
+        handlers.withLock { handlers in
+            precondition(handlers[name] == nil, "two handlers registered for job \(name)")
+            handlers[name] = handler
+        }
+    }
+
+    public func handler(for name: String) -> Handler? { handlers.withLock { $0[name] } }
+    public var names: [String] { handlers.withLock { $0.keys.sorted() } }
+}
+
+/// The error a job records when no handler knows its name.
+struct UnknownJob: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "no handler is registered for jobs named \(name)" }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import Metrics
+import PlazaKit
+import ServiceLifecycle
+import Synchronization
+
+/// Runs due jobs: claims as many as it has free slots, runs them concurrently, and sleeps until an
+/// enqueue, a NOTIFY from another instance or the poll interval wakes it.
+///
+/// On graceful shutdown it stops claiming and waits for the jobs it is running to finish.
+public final class JobWorker: Service, Sendable {
+    public let id: String
+    let queue: JobQueue
+    let registry: JobRegistry
+    let logger: Logger
+    private let running = Mutex(0)
+
+    public init(queue: JobQueue, registry: JobRegistry, logger: Logger, id: String = "worker-\(PlazaID.make().uuidString.prefix(13))") {
+        self.queue = queue
+        self.registry = registry
+        self.logger = logger
+        self.id = id
+    }
+
+    public func run() async throws {
+        let wakeup = queue.wakeup
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    let free = queue.settings.concurrency - running.withLock { $0 }
+                    var claimedAll = false
+                    if free > 0 {
+                        do {
+                            try await queue.reapExpired()
+                            let jobs = try await queue.claim(limit: free, worker: id)
+                            claimedAll = jobs.count == free
+                            for job in jobs {
+                                running.withLock { $0 += 1 }
+                                group.addTask {
+                                    await self.execute(job)
+                                    self.running.withLock { $0 -= 1 }
+                                    wakeup.ring()
+                                }
+                            }
+                        } catch {
+                            logger.error("job claim failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    if claimedAll { continue }  // there may be more due work
+                    await wakeup.wait(timeout: queue.settings.pollInterval)
+                }
+                logger.info("job worker stopping", metadata: ["worker": "\(id)", "inFlight": "\(running.withLock { $0 })"])
+            }
+        } onGracefulShutdown: {
+            wakeup.ring()
+        }
+    }
+
+    /// Claims and runs due jobs one batch at a time until none is due; returns how many ran.
+    /// Tests and the CLI use it to drain the queue without starting a service.
+    @discardableResult
+    public func runDue(limit: Int = 10_000) async throws -> Int {
+        var ran = 0
+        while ran < limit {
+            try await queue.reapExpired()
+            let jobs = try await queue.claim(limit: max(1, queue.settings.concurrency), worker: id)
+            if jobs.isEmpty { break }
+            await withDiscardingTaskGroup { group in
+                for job in jobs { group.addTask { await self.execute(job) } }
+            }
+            ran += jobs.count
+        }
+        return ran
+    }
+
+    func execute(_ job: JobRecord) async {
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(job.id)"
+        logger[metadataKey: "jobName"] = "\(job.name)"
+        logger[metadataKey: "attempt"] = "\(job.attempts)"
+        let context = JobContext(job: job, logger: logger, queue: queue, worker: id)
+        let started = ContinuousClock.now
+        let heartbeat = Task { [queue, id] in
+            let interval = queue.settings.lease / 3
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                try await queue.extendLease(job, worker: id)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            guard let handler = registry.handler(for: job.name) else { throw UnknownJob(name: job.name) }
+            try await handler(job, context)
+            heartbeat.cancel()
+            let kept = try await queue.complete(job, worker: id)
+            if !kept { logger.warning("job finished after its lease passed to another worker") }
+            record(job, outcome: "succeeded", since: started)
+            logger.debug("job succeeded")
+        } catch {
+            heartbeat.cancel()
+            let message = String(describing: error)
+            do {
+                let state = try await queue.fail(job, worker: id, error: message)
+                record(job, outcome: state == .dead ? "dead" : "retried", since: started)
+                logger.warning("job failed", metadata: ["error": "\(message)", "state": "\(state?.rawValue ?? "lease lost")"])
+            } catch {
+                logger.error("could not record a job failure", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func record(_ job: JobRecord, outcome: String, since started: ContinuousClock.Instant) {
+        let dimensions = [("queue", job.queue), ("name", job.name), ("outcome", outcome)]
+        Counter(label: "plaza_jobs_processed_total", dimensions: dimensions).increment()
+        Metrics.Timer(label: "plaza_job_duration_seconds", dimensions: [("queue", job.queue), ("name", job.name)])
+            .recordInterval(since: started)
+    }
+}
+
+extension Metrics.Timer {
+    func recordInterval(since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        recordNanoseconds(Int64(elapsed.timeInterval * 1e9))
+    }
+}

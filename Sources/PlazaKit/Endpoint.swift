@@ -1,0 +1,188 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// How a route is guarded. Every route says one of these; there is no default.
+public enum Access: Sendable, Equatable {
+    /// Open to anyone (health checks, sign-in, the OpenAPI document).
+    case `public`
+    /// Any signed-in principal; the service decides the rest.
+    case authenticated
+    /// The route layer asks the policy for this action before the handler runs (collection-level actions).
+    case action(Action)
+    /// The handler loads the resource and asks the policy itself; the route layer checks that it did.
+    case resourceAction(Action)
+
+    public var action: Action? {
+        switch self {
+        case .public, .authenticated: return nil
+        case .action(let action), .resourceAction(let action): return action
+        }
+    }
+}
+
+/// A documented parameter of a route.
+public struct EndpointParameter: Sendable, Equatable {
+    public enum Location: String, Sendable { case path, query, header }
+    public var name: String
+    public var location: Location
+    public var required: Bool
+    public var schema: JSONSchema
+    public var description: String?
+
+    public init(_ name: String, in location: Location, required: Bool = false, schema: JSONSchema = .text, description: String? = nil) {
+        self.name = name
+        self.location = location
+        self.required = location == .path ? true : required
+        self.schema = schema
+        self.description = description
+    }
+
+    public static let limit = EndpointParameter(
+        "limit", in: .query, schema: .integer(format: "int32", minimum: 1, maximum: PageRequest.maxLimit),
+        description: "Page size, default \(PageRequest.defaultLimit), at most \(PageRequest.maxLimit).")
+    public static let cursor = EndpointParameter("cursor", in: .query, description: "The `nextCursor` of the previous page.")
+}
+
+/// A documented body: a named schema and its media type.
+public struct EndpointBody: Sendable, Equatable {
+    public var schemaName: String?
+    public var schema: JSONSchema
+    public var mediaType: String
+
+    public init(schemaName: String?, schema: JSONSchema, mediaType: String = "application/json") {
+        self.schemaName = schemaName
+        self.schema = schema
+        self.mediaType = mediaType
+    }
+
+    public static func json<T: APISchema>(_ type: T.Type) -> EndpointBody {
+        EndpointBody(schemaName: T.schemaName, schema: T.schema)
+    }
+    public static func page<T: APISchema>(of type: T.Type) -> EndpointBody {
+        EndpointBody(
+            schemaName: nil,
+            schema: .object(
+                properties: ["items": .array(.ref(T.schemaName)), "nextCursor": .nullable(.text)],
+                required: ["items", "nextCursor"]),
+            mediaType: "application/json")
+            .with(component: T.schemaName, T.schema)
+    }
+    public static func text(_ mediaType: String) -> EndpointBody {
+        EndpointBody(schemaName: nil, schema: .text, mediaType: mediaType)
+    }
+
+    /// Extra named schemas this body refers to.
+    public var components: [String: JSONSchema] = [:]
+    func with(component name: String, _ schema: JSONSchema) -> EndpointBody {
+        var copy = self
+        copy.components[name] = schema
+        return copy
+    }
+}
+
+/// A documented response.
+public struct EndpointResponse: Sendable, Equatable {
+    public var status: Int
+    public var description: String
+    public var body: EndpointBody?
+    public init(_ status: Int, _ description: String, body: EndpointBody? = nil) {
+        self.status = status
+        self.description = description
+        self.body = body
+    }
+}
+
+/// One route, described once: the router, `/openapi.json` and the authorization matrix are all made from it.
+public struct Endpoint<Context: PlazaRequestContext>: Sendable {
+    public typealias Handler = @Sendable (Request, Context) async throws -> Response
+
+    public var method: HTTPRequest.Method
+    /// The path in OpenAPI form, `/api/v1/jobs/{id}`.
+    public var path: String
+    public var operationID: String
+    public var summary: String
+    public var tag: String
+    public var access: Access
+    public var parameters: [EndpointParameter]
+    public var requestBody: EndpointBody?
+    public var responses: [EndpointResponse]
+    public var handler: Handler
+
+    public init(
+        _ method: HTTPRequest.Method, _ path: String, operationID: String, summary: String, tag: String,
+        access: Access, parameters: [EndpointParameter] = [], requestBody: EndpointBody? = nil,
+        responses: [EndpointResponse], handler: @escaping Handler
+    ) {
+        self.method = method
+        self.path = path
+        self.operationID = operationID
+        self.summary = summary
+        self.tag = tag
+        self.access = access
+        self.parameters = parameters
+        self.requestBody = requestBody
+        self.responses = responses
+        self.handler = handler
+    }
+
+    /// The path as Hummingbird's router spells it (`{id}` → `:id`).
+    public var routerPath: String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix("{") && segment.hasSuffix("}") ? ":" + segment.dropFirst().dropLast() : String(segment)
+        }.joined(separator: "/")
+    }
+
+    /// The handler wrapped with the access check its declaration promises.
+    func guardedHandler(policy: any Policy) -> Handler {
+        let access = self.access
+        let handler = self.handler
+        let operationID = self.operationID
+        return { request, context in
+            switch access {
+            case .public:
+                return try await handler(request, context)
+            case .authenticated:
+                guard context.principal != nil else { throw PlazaError.unauthorized() }
+                return try await handler(request, context)
+            case .action(let action):
+                try policy.authorize(context.caller, action)
+                return try await handler(request, context)
+            case .resourceAction(let action):
+                let response = try await handler(request, context)
+                guard context.authorizationTrace.contains(action) else {
+                    context.logger.error("route answered without asking the policy", metadata: ["operation": "\(operationID)", "action": "\(action)"])
+                    throw PlazaError(.internalServerError, code: "unauthorized-route", title: "Internal error",
+                                     detail: "This route did not check authorization.")
+                }
+                return response
+            }
+        }
+    }
+}
+
+/// The routes a module contributes, in the order they were added.
+public struct RouteTable<Context: PlazaRequestContext>: Sendable {
+    public private(set) var endpoints: [Endpoint<Context>] = []
+    public init() {}
+
+    public mutating func add(_ endpoint: Endpoint<Context>) { endpoints.append(endpoint) }
+    public mutating func add(contentsOf other: RouteTable<Context>) { endpoints.append(contentsOf: other.endpoints) }
+
+    /// Adds every route to the router, each guarded as it declares.
+    public func register(on router: Router<Context>, policy: any Policy) {
+        for endpoint in endpoints {
+            router.on(RouterPath(endpoint.routerPath), method: endpoint.method, use: endpoint.guardedHandler(policy: policy))
+        }
+    }
+
+    /// The methods registered for a concrete request path (used to answer 405 with `Allow`).
+    public func methods(matching path: String) -> [HTTPRequest.Method] {
+        let requested = path.split(separator: "/", omittingEmptySubsequences: true)
+        return endpoints.filter { endpoint in
+            let template = endpoint.path.split(separator: "/", omittingEmptySubsequences: true)
+            guard template.count == requested.count else { return false }
+            return zip(template, requested).allSatisfy { t, r in (t.hasPrefix("{") && t.hasSuffix("}")) || t == r }
+        }.map(\.method)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The JSON conventions of the API: camelCase keys, RFC 3339 UTC timestamps.
+public enum PlazaJSON {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = parseDate(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an RFC 3339 timestamp")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    /// Parses RFC 3339 timestamps with or without fractional seconds.
+    public static func parseDate(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// Turns a decoding failure into the field errors a client can act on.
+    public static func problem(for error: DecodingError) -> PlazaError {
+        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
+            let keys = codingPath + (last.map { [$0] } ?? [])
+            let rendered = keys.map { key in key.intValue.map { "[\($0)]" } ?? key.stringValue }
+            return rendered.reduce(into: "") { result, part in
+                if part.hasPrefix("[") || result.isEmpty { result += part } else { result += "." + part }
+            }
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .validation(field: path(context.codingPath, key), "is required")
+        case .valueNotFound(let type, let context):
+            return .validation(field: path(context.codingPath), "must be \(describe(type)), not null")
+        case .typeMismatch(let type, let context):
+            if context.codingPath.isEmpty {
+                return .badRequest("The body must be a JSON \(describe(type)).", code: "malformed-body")
+            }
+            return .validation(field: path(context.codingPath), "must be \(describe(type))")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return .badRequest("The body is not valid JSON.", code: "malformed-body")
+            }
+            return .validation(field: path(context.codingPath), context.debugDescription)
+        @unknown default:
+            return .badRequest("The body could not be read.", code: "malformed-body")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "a boolean"
+        case is Int.Type, is Int64.Type, is Int32.Type, is UInt.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is UUID.Type: return "a UUID"
+        case is Date.Type: return "an RFC 3339 timestamp"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") { return "an array" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "an object"
+        }
+    }
+}
+
+extension Request {
+    /// Reads the body as JSON of the given type, answering in problem+json when it cannot:
+    /// 415 for another media type, 413 past the size limit, 400 for malformed JSON, 422 with field errors.
+    public func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext) async throws -> T {
+        if let contentType = headers[.contentType] {
+            let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            guard media == "application/json" || media.hasSuffix("+json") else {
+                throw PlazaError(
+                    .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
+                    detail: "Send the body as application/json, not \(media).")
+            }
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: context.maxUploadSize)
+        } catch {
+            throw PlazaError(
+                .contentTooLarge, code: "payload-too-large", title: "Payload too large",
+                detail: "The body is larger than \(context.maxUploadSize) bytes.")
+        }
+        guard buffer.readableBytes > 0 else {
+            throw PlazaError.badRequest("The request needs a JSON body.", code: "malformed-body")
+        }
+        do {
+            return try PlazaJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw PlazaJSON.problem(for: error)
+        }
+    }
+
+    /// The query string as a dictionary (the last value wins for repeated keys).
+    public var queryItems: [String: String] {
+        var items: [String: String] = [:]
+        for (key, value) in uri.queryParameters { items[String(key)] = String(value) }
+        return items
+    }
+}
+
+extension Response {
+    /// A JSON response in the API's conventions.
+    public static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) throws -> Response {
+        let data = try PlazaJSON.encoder().encode(value)
+        var headers = extra
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// 204 No Content.
+    public static var noContent: Response { Response(status: .noContent) }
+}
+
+extension RequestContext {
+    /// A path parameter that must be a UUID; anything else is a 404, since no resource has that id.
+    public func uuidParameter(_ name: String) throws -> UUID {
+        guard let raw = parameters.get(name), let id = UUID(uuidString: raw) else {
+            throw PlazaError.notFound("No resource has the id \(parameters.get(name) ?? "").")
+        }
+        return id
+    }
+}

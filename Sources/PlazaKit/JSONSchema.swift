@@ -1,0 +1,118 @@
+import Foundation
+
+/// A JSON Schema (the OpenAPI 3.1 dialect), small enough to write by hand next to a type.
+public indirect enum JSONSchema: Sendable, Equatable {
+    case string(format: String? = nil, enumValues: [String]? = nil, description: String? = nil)
+    case integer(format: String? = "int64", minimum: Int? = nil, maximum: Int? = nil)
+    case number
+    case boolean
+    case array(JSONSchema)
+    case object(properties: [String: JSONSchema], required: [String], additional: Bool = false)
+    /// A free-form object (a JSON payload whose shape belongs to someone else).
+    case anyObject
+    case nullable(JSONSchema)
+    /// A reference to a named component (`#/components/schemas/<name>`).
+    case ref(String)
+
+    public static let uuid = JSONSchema.string(format: "uuid")
+    public static let dateTime = JSONSchema.string(format: "date-time")
+    public static let text = JSONSchema.string()
+
+    /// The schema as a JSON value, ready to encode.
+    public var json: JSONValue {
+        switch self {
+        case .string(let format, let values, let description):
+            var object: [String: JSONValue] = ["type": "string"]
+            if let format { object["format"] = .string(format) }
+            if let values { object["enum"] = .array(values.map(JSONValue.string)) }
+            if let description { object["description"] = .string(description) }
+            return .object(object)
+        case .integer(let format, let minimum, let maximum):
+            var object: [String: JSONValue] = ["type": "integer"]
+            if let format { object["format"] = .string(format) }
+            if let minimum { object["minimum"] = .number(Double(minimum)) }
+            if let maximum { object["maximum"] = .number(Double(maximum)) }
+            return .object(object)
+        case .number: return ["type": "number"]
+        case .boolean: return ["type": "boolean"]
+        case .array(let items): return ["type": "array", "items": items.json]
+        case .object(let properties, let required, let additional):
+            var object: [String: JSONValue] = [
+                "type": "object",
+                "properties": .object(properties.mapValues(\.json)),
+                "additionalProperties": .bool(additional),
+            ]
+            if !required.isEmpty { object["required"] = .array(required.sorted().map(JSONValue.string)) }
+            return .object(object)
+        case .anyObject: return ["type": "object"]
+        case .nullable(let inner):
+            return ["oneOf": .array([inner.json, ["type": "null"]])]
+        case .ref(let name): return ["$ref": .string("#/components/schemas/\(name)")]
+        }
+    }
+}
+
+/// A type that can describe itself for `/openapi.json`.
+public protocol APISchema {
+    static var schemaName: String { get }
+    static var schema: JSONSchema { get }
+}
+
+extension APISchema {
+    public static var schemaName: String { String(describing: Self.self) }
+}
+
+/// A JSON value, for documents assembled in code (OpenAPI, problem extensions, event payloads).
+public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByDictionaryLiteral, ExpressibleByStringLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral
+{
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { $1 }))
+    }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .number(let value):
+            if value.rounded() == value, abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+}

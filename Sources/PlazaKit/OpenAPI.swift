@@ -1,0 +1,101 @@
+import Foundation
+
+/// Builds the OpenAPI 3.1 document from the route descriptions, so the document cannot drift from the router.
+public enum OpenAPI {
+    public struct Info: Sendable {
+        public var title: String
+        public var version: String
+        public var description: String
+        public init(title: String, version: String, description: String) {
+            self.title = title
+            self.version = version
+            self.description = description
+        }
+    }
+
+    public static func document<Context>(for routes: RouteTable<Context>, info: Info) -> JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        var components: [String: JSONValue] = ["Problem": problemSchema.json]
+        for endpoint in routes.endpoints {
+            var operation: [String: JSONValue] = [
+                "operationId": .string(endpoint.operationID),
+                "summary": .string(endpoint.summary),
+                "tags": [.string(endpoint.tag)],
+                "x-plaza-access": .string(accessDescription(endpoint.access)),
+            ]
+            if endpoint.access != .public {
+                operation["security"] = [["bearerAuth": []], ["cookieAuth": []]]
+            }
+            if !endpoint.parameters.isEmpty {
+                operation["parameters"] = .array(endpoint.parameters.map { parameter in
+                    var object: [String: JSONValue] = [
+                        "name": .string(parameter.name), "in": .string(parameter.location.rawValue),
+                        "required": .bool(parameter.required), "schema": parameter.schema.json,
+                    ]
+                    if let description = parameter.description { object["description"] = .string(description) }
+                    return .object(object)
+                })
+            }
+            if let body = endpoint.requestBody {
+                operation["requestBody"] = [
+                    "required": true, "content": [body.mediaType: ["schema": schemaValue(body, into: &components)]],
+                ]
+            }
+            var responses: [String: JSONValue] = [:]
+            for response in endpoint.responses {
+                var object: [String: JSONValue] = ["description": .string(response.description)]
+                if let body = response.body {
+                    object["content"] = [body.mediaType: ["schema": schemaValue(body, into: &components)]]
+                }
+                responses[String(response.status)] = .object(object)
+            }
+            responses["default"] = [
+                "description": "An error, as RFC 9457 problem details.",
+                "content": [Problem.mediaType: ["schema": .ref("Problem")]],
+            ]
+            operation["responses"] = .object(responses)
+            paths[endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = .object(operation)
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": .string(info.title), "version": .string(info.version), "description": .string(info.description)],
+            "paths": .object(paths.mapValues { .object($0) }),
+            "components": [
+                "schemas": .object(components),
+                "securitySchemes": [
+                    "bearerAuth": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT"],
+                    "cookieAuth": ["type": "apiKey", "in": "cookie", "name": "plaza_session"],
+                ],
+            ],
+        ]
+    }
+
+    static func accessDescription(_ access: Access) -> String {
+        switch access {
+        case .public: return "public"
+        case .authenticated: return "authenticated"
+        case .action(let action), .resourceAction(let action): return action.name
+        }
+    }
+
+    private static func schemaValue(_ body: EndpointBody, into components: inout [String: JSONValue]) -> JSONValue {
+        for (name, schema) in body.components { components[name] = schema.json }
+        if let name = body.schemaName {
+            components[name] = body.schema.json
+            return JSONSchema.ref(name).json
+        }
+        return body.schema.json
+    }
+
+    static let problemSchema = JSONSchema.object(
+        properties: [
+            "type": .string(format: "uri-reference"), "title": .text, "status": .integer(format: "int32"),
+            "detail": .text, "instance": .text, "requestId": .text,
+            "errors": .array(.object(properties: ["field": .text, "message": .text], required: ["field", "message"])),
+        ],
+        required: ["type", "title", "status"], additional: true)
+}
+
+extension JSONValue {
+    static func ref(_ name: String) -> JSONValue { JSONSchema.ref(name).json }
+}

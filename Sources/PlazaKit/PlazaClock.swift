@@ -1,0 +1,14 @@
+import Foundation
+
+/// The source of "now" for anything that schedules: job leases, backoff, timers, token expiry.
+///
+/// Services take a clock in `init` so tests can move time forward instead of sleeping.
+public protocol PlazaClock: Sendable {
+    func now() -> Date
+}
+
+/// The wall clock.
+public struct SystemClock: PlazaClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}

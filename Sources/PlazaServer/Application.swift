@@ -1,0 +1,35 @@
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import PlazaKit
+import ServiceLifecycle
+
+extension Plaza {
+    /// The router with the edge middlewares and every module's routes, each guarded as it declares.
+    ///
+    /// Middleware order: the edge (ids, errors, headers, logs, metrics) wraps CORS, which wraps rate limits.
+    public func buildRouter() -> Router<AppRequestContext> {
+        let routes = self.routes
+        let router = Router(context: AppRequestContext.self)
+        var accessLog = Logger(label: "plaza.access")
+        accessLog.logLevel = config.logLevel
+        _ = PlazaMetrics.registry  // metrics must be bootstrapped before the first request records any
+        router.add(middleware: EdgeMiddleware<AppRequestContext>(
+            settings: config.edge, accessLog: accessLog, allowedMethods: { routes.methods(matching: $0) }))
+        router.add(middleware: CORSMiddleware<AppRequestContext>(origins: config.edge.corsOrigins))
+        router.add(middleware: RateLimitMiddleware<AppRequestContext>(rules: config.edge.rateLimits, limiter: rateLimiter))
+        routes.register(on: router, policy: policy)
+        return router
+    }
+}
+
+/// The Hummingbird application `plaza serve` runs: the router, the HTTP server, and the module services.
+public func buildApplication(_ plaza: Plaza, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    Application(
+        router: plaza.buildRouter(),
+        configuration: .init(address: .hostname(plaza.config.host, port: plaza.config.port), serverName: "Plaza"),
+        services: plaza.services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? plaza.config.port) },
+        logger: plaza.logger)
+}

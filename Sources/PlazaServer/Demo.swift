@@ -1,0 +1,34 @@
+import Foundation
+import PlazaKit
+import SQLKit
+import Storage
+
+/// A demo login printed by `plaza serve --demo`.
+public struct DemoLogin: Sendable, Equatable {
+    public var role: String
+    public var email: String
+    public var password: String
+}
+
+/// Demo data: what `plaza seed --demo` and `plaza serve --demo` put in an empty database.
+///
+/// Seeding happens once: a marker in the audit log says it was done, so a second start reuses the data.
+public enum Demo {
+    static let marker = "plaza.demo.seeded"
+
+    /// Seeds the demo data unless it is already there; returns whether it seeded now.
+    @discardableResult
+    public static func seed(_ plaza: Plaza) async throws -> Bool {
+        try await plaza.store.transaction { transaction in
+            let existing = try await transaction.sql.select().column("id").from(AuditLogTable.name)
+                .where("action", .equal, marker).first()
+            guard existing == nil else { return false }
+            // Modules add their demo records here as they arrive (users of every role come with Identity).
+            try await transaction.audit(.system("demo"), action: marker, resourceType: "plaza")
+            return true
+        }
+    }
+
+    /// The logins the demo data provides.
+    public static func logins(_ plaza: Plaza) -> [DemoLogin] { [] }
+}

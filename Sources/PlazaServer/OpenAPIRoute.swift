@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PlazaKit
+
+/// `/openapi.json`: the document is generated from the same route table the router is built from.
+enum OpenAPIRoute {
+    static let info = OpenAPI.Info(
+        title: "Plaza", version: "0.1.0",
+        description: "One server for marketplaces, booking systems and community platforms. Errors are RFC 9457 problem+json; lists use ?limit= and ?cursor=.")
+
+    static func adding<Context: PlazaRequestContext>(to routes: RouteTable<Context>) -> RouteTable<Context> {
+        var table = routes
+        func endpoint(_ handler: @escaping Endpoint<Context>.Handler) -> Endpoint<Context> {
+            Endpoint(
+                .get, "/openapi.json", operationID: "openapi", summary: "This document: every endpoint Plaza serves.",
+                tag: "Operations", access: .public,
+                responses: [EndpointResponse(200, "An OpenAPI 3.1 document.", body: EndpointBody(schemaName: nil, schema: .anyObject))],
+                handler: handler)
+        }
+        var documented = table
+        documented.add(endpoint { _, _ in Response(status: .ok) })
+        let document = OpenAPI.document(for: documented, info: info)
+        let bytes = (try? PlazaJSON.encoder().encode(document)) ?? Data("{}".utf8)
+        table.add(endpoint { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        })
+        return table
+    }
+
+    /// The document as pretty-printed JSON (for `plaza openapi`).
+    static func document<Context: PlazaRequestContext>(for routes: RouteTable<Context>) throws -> String {
+        let encoder = PlazaJSON.encoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(OpenAPI.document(for: routes, info: info)), as: UTF8.self)
+    }
+}
+
+extension Plaza {
+    /// The OpenAPI document of every route, pretty-printed.
+    public func openAPIDocument() throws -> String {
+        try OpenAPIRoute.document(for: routes)
+    }
+}

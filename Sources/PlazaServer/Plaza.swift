@@ -1,0 +1,135 @@
+import Foundation
+import Gateway
+import Hummingbird
+import Jobs
+import Logging
+import Operations
+import PlazaKit
+import ServiceLifecycle
+import Storage
+
+/// The assembled system: every module's services wired to one store, one queue and one event bus.
+///
+/// `plaza serve` builds one and runs ``services`` under the application; tests build one per test on a
+/// copy of a migrated database; the CLI builds one to migrate, seed or inspect jobs.
+public final class Plaza: Sendable {
+    public let config: PlazaConfig
+    public let logger: Logger
+    public let store: Store
+    public let queue: JobQueue
+    public let outbox: Outbox
+    public let bus: EventBus
+    public let jobRegistry: JobRegistry
+    public let policy: RulePolicy
+    public let dispatcher: OutboxDispatcher
+    public let worker: JobWorker
+    public let scheduler: Scheduler
+    public let rateLimiter: RateLimiter
+    let listener: PostgresListener?
+    let readiness: Readiness
+
+    /// Every migration, in the order they run. Modules append; released migrations are never edited.
+    public static var migrations: MigrationList {
+        var list = MigrationList()
+        list.add(CreateAuditLog())
+        list.add(contentsOf: JobsMigrations.all)
+        return list
+    }
+
+    /// Every module's authorization rules.
+    public static var policies: RulePolicy {
+        var policy = RulePolicy()
+        policy.merge(OperationsPolicy.rules)
+        return policy
+    }
+
+    /// Opens the database and wires the modules. Nothing runs until ``services`` are started.
+    public static func open(_ config: PlazaConfig, clock: any PlazaClock = SystemClock(), logger: Logger? = nil) async throws -> Plaza {
+        var logger = logger ?? Logger(label: "plaza")
+        logger.logLevel = config.logLevel
+        let store = try await Store.open(config.database, clock: clock, logger: logger)
+        return Plaza(config: config, store: store, logger: logger)
+    }
+
+    private init(config: PlazaConfig, store: Store, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        self.store = store
+        let jobWakeup = Wakeup()
+        let outboxWakeup = Wakeup()
+        queue = JobQueue(store: store, settings: config.jobs, wakeup: jobWakeup)
+        outbox = Outbox(store: store, wakeup: outboxWakeup)
+        bus = EventBus()
+        jobRegistry = JobRegistry()
+        policy = Self.policies
+        dispatcher = OutboxDispatcher(outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger)
+        worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
+        rateLimiter = RateLimiter()
+        readiness = Readiness(store: store, migrations: Self.migrations)
+
+        // Housekeeping: finished jobs and old events are deleted on a schedule, once across instances.
+        let (queue, outbox) = (self.queue, self.outbox)
+        let retention = config.jobs.retention.timeInterval
+        let eventRetention = config.eventRetention.timeInterval
+        jobRegistry.register("plaza.jobs.prune") { _, context in
+            let cutoff = store.clock.now().addingTimeInterval(-retention)
+            let removed = try await queue.purge(finishedBefore: cutoff, caller: .system("retention"))
+            context.logger.info("pruned finished jobs", metadata: ["count": "\(removed)"])
+        }
+        jobRegistry.register("plaza.outbox.prune") { _, context in
+            let removed = try await outbox.prune(before: store.clock.now().addingTimeInterval(-eventRetention))
+            context.logger.info("pruned old events", metadata: ["count": "\(removed)"])
+        }
+        scheduler = Scheduler(
+            jobs: [
+                RecurringJob("plaza.jobs.prune", schedule: try! CronSchedule("17 * * * *")),
+                RecurringJob("plaza.outbox.prune", schedule: try! CronSchedule("43 * * * *")),
+            ],
+            queue: queue, logger: logger)
+
+        if case .postgres(let url) = config.database.location {
+            let listener = PostgresListener(url: url, logger: logger)
+            listener.on(JobQueue.channel) { _ in jobWakeup.ring() }
+            listener.on(Outbox.channel) { _ in outboxWakeup.ring() }
+            self.listener = listener
+        } else {
+            self.listener = nil
+        }
+    }
+
+    /// Applies pending migrations; returns their names.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        try await store.migrate(Self.migrations)
+    }
+
+    /// The long-running parts, in start order (the lifecycle stops them in reverse, after the HTTP server):
+    /// the database pools, the NOTIFY listener, the outbox dispatcher, the scheduler and the job worker.
+    public var services: [any Service] {
+        var services: [any Service] = [store.databases]
+        if let listener { services.append(listener) }
+        services.append(dispatcher)
+        if config.runWorkers {
+            services.append(scheduler)
+            services.append(worker)
+        }
+        return services
+    }
+
+    /// Closes the database (for commands and tests that never started ``services``).
+    public func shutdown() async {
+        await store.shutdown()
+    }
+
+    /// Every route of every module, including `/openapi.json`, which documents them all.
+    public var routes: RouteTable<AppRequestContext> {
+        var table = RouteTable<AppRequestContext>()
+        table.add(contentsOf: LandingPage<AppRequestContext>(config: config).table)
+        table.add(contentsOf: OperationsRoutes<AppRequestContext>(
+            readiness: readiness,
+            metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),
+            queue: queue, auditLog: AuditLogReader(store: store)
+        ).table)
+        return OpenAPIRoute.adding(to: table)
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Gateway
+import Jobs
+import Logging
+import Storage
+
+/// Everything Plaza can be configured with, typed and validated. Built once by the executable.
+public struct PlazaConfig: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./plaza-data"
+    /// `postgres://…` switches to PostgreSQL; empty means the SQLite file in the data directory.
+    public var databaseURL: String?
+    public var databasePoolSize = 4
+    public var publicURL: String?
+    public var logLevel: Logger.Level = .info
+    public var logFormat: LogFormat = .json
+    public var edge = EdgeSettings()
+    public var jobs = JobSettings(queues: ["default", "events"])
+    /// Whether this process runs job workers (turn off on instances that should only serve HTTP).
+    public var runWorkers = true
+    /// How long numbered events stay in the log for clients to resume from.
+    public var eventRetention: Duration = .seconds(7 * 86400)
+
+    public enum LogFormat: String, Sendable, Equatable { case json, text }
+
+    public init() {}
+
+    public var database: DatabaseSettings {
+        if let url = databaseURL, !url.isEmpty {
+            return DatabaseSettings(location: .postgres(url: url), poolSize: databasePoolSize)
+        }
+        let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent("plaza.sqlite").path
+        return DatabaseSettings(location: .sqlite(path: path))
+    }
+
+    /// The address people use to reach this server (links in emails, the demo banner).
+    public var baseURL: String { publicURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)" }
+}
+
+/// A configuration value that cannot be used; its description is the one line `plaza` prints before exiting.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let key: String
+    public let problem: String
+    public var description: String { "configuration error: \(key) \(problem)" }
+}
+
+extension PlazaConfig {
+    /// Every key Plaza reads, with its default and meaning; printed by `plaza config` and in docs/operations.md.
+    public static let keys: [(key: String, defaultValue: String, meaning: String)] = [
+        ("PLAZA_HOST", "127.0.0.1", "address to listen on"),
+        ("PLAZA_PORT", "8080", "port to listen on (1-65535)"),
+        ("PLAZA_DATA_DIR", "./plaza-data", "where the SQLite database and local files live"),
+        ("PLAZA_DATABASE_URL", "(empty: SQLite)", "postgres://user:pass@host:port/db switches to PostgreSQL"),
+        ("PLAZA_DATABASE_POOL_SIZE", "4", "PostgreSQL connections per event loop"),
+        ("PLAZA_PUBLIC_URL", "http://HOST:PORT", "the URL people reach Plaza at"),
+        ("PLAZA_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical"),
+        ("PLAZA_LOG_FORMAT", "json", "json (one object per line) or text"),
+        ("PLAZA_MAX_BODY_SIZE", "2097152", "largest request body in bytes (suffixes k, m allowed)"),
+        ("PLAZA_CORS_ORIGINS", "(none)", "comma-separated origins allowed to call the API from browsers, or *"),
+        ("PLAZA_TRUSTED_PROXIES", "(none)", "comma-separated addresses/CIDRs whose X-Forwarded-* headers are believed"),
+        ("PLAZA_RATE_LIMITS", "/api/=600/min,/api/v1/auth/=20/min", "comma-separated PREFIX=COUNT/PERIOD token buckets"),
+        ("PLAZA_JOBS_CONCURRENCY", "8", "jobs one process runs at once"),
+        ("PLAZA_JOBS_LEASE_SECONDS", "60", "how long a claimed job is held before another worker may take it"),
+        ("PLAZA_JOBS_MAX_ATTEMPTS", "5", "default attempts before a job is dead-lettered"),
+        ("PLAZA_JOBS_QUEUES", "default,events", "queues this process works on"),
+        ("PLAZA_JOBS_RETENTION_HOURS", "168", "finished jobs are deleted after this many hours"),
+        ("PLAZA_RUN_WORKERS", "true", "whether this process runs job workers"),
+        ("PLAZA_EVENT_RETENTION_HOURS", "168", "numbered events stay in the log this long"),
+        ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
+    ]
+
+    /// Builds the configuration from a file of `KEY=VALUE` lines (if given), then the environment, then flags;
+    /// later sources win. Unknown `PLAZA_` keys are errors, so a typo does not pass silently.
+    public static func load(environment: [String: String], file: String? = nil, overrides: [String: String] = [:]) throws -> PlazaConfig {
+        var values: [String: String] = [:]
+        if let file = file ?? environment["PLAZA_CONFIG_FILE"], !file.isEmpty {
+            values.merge(try readFile(file)) { $1 }
+        }
+        values.merge(environment.filter { $0.key.hasPrefix("PLAZA_") }) { $1 }
+        values.merge(overrides) { $1 }
+        return try PlazaConfig(values: values)
+    }
+
+    static func readFile(_ path: String) throws -> [String: String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError(key: "PLAZA_CONFIG_FILE", problem: "names \(path), which cannot be read")
+        }
+        var values: [String: String] = [:]
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw ConfigError(key: "PLAZA_CONFIG_FILE", problem: "line \(number + 1) of \(path) is not KEY=VALUE")
+            }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.first == value.last, value.first == "\"" || value.first == "'" {
+                value = String(value.dropFirst().dropLast())
+            }
+            values[key] = value
+        }
+        return values
+    }
+
+    init(values: [String: String]) throws {
+        self.init()
+        let known = Set(Self.keys.map(\.key) + ["PLAZA_TEST_DATABASE_URL"])
+        if let unknown = values.keys.sorted().first(where: { $0.hasPrefix("PLAZA_") && !known.contains($0) }) {
+            throw ConfigError(key: unknown, problem: "is not a setting Plaza knows (see `plaza config`)")
+        }
+        func string(_ key: String) -> String? {
+            guard let value = values[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = string(key) else { return nil }
+            guard let value = Int(raw), range.contains(value) else {
+                throw ConfigError(key: key, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(raw)\"")
+            }
+            return value
+        }
+        func bool(_ key: String) throws -> Bool? {
+            guard let raw = string(key)?.lowercased() else { return nil }
+            switch raw {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default: throw ConfigError(key: key, problem: "must be true or false, not \"\(raw)\"")
+            }
+        }
+        func list(_ key: String) -> [String]? {
+            string(key).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        }
+
+        if let value = string("PLAZA_HOST") { host = value }
+        if let value = try int("PLAZA_PORT", 1...65535) { port = value }
+        if let value = string("PLAZA_DATA_DIR") { dataDirectory = value }
+        if let value = string("PLAZA_DATABASE_URL") {
+            guard let url = URLComponents(string: value), ["postgres", "postgresql"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
+                throw ConfigError(key: "PLAZA_DATABASE_URL", problem: "must be a postgres://user:password@host:port/database URL")
+            }
+            databaseURL = value
+        }
+        if let value = try int("PLAZA_DATABASE_POOL_SIZE", 1...256) { databasePoolSize = value }
+        if let value = string("PLAZA_PUBLIC_URL") {
+            guard let url = URL(string: value), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigError(key: "PLAZA_PUBLIC_URL", problem: "must be an http:// or https:// URL, not \"\(value)\"")
+            }
+            publicURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        }
+        if let raw = string("PLAZA_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                throw ConfigError(key: "PLAZA_LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = level
+        }
+        if let raw = string("PLAZA_LOG_FORMAT") {
+            guard let format = LogFormat(rawValue: raw.lowercased()) else {
+                throw ConfigError(key: "PLAZA_LOG_FORMAT", problem: "must be json or text")
+            }
+            logFormat = format
+        }
+        if let raw = string("PLAZA_MAX_BODY_SIZE") {
+            edge.maxBodySize = try Self.byteSize(raw, key: "PLAZA_MAX_BODY_SIZE")
+        }
+        if let origins = list("PLAZA_CORS_ORIGINS") {
+            for origin in origins where origin != "*" {
+                guard let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.path.isEmpty else {
+                    throw ConfigError(key: "PLAZA_CORS_ORIGINS", problem: "has \"\(origin)\", which is not an origin like https://app.example.com")
+                }
+            }
+            edge.corsOrigins = origins
+        }
+        if let proxies = list("PLAZA_TRUSTED_PROXIES") {
+            edge.trustedProxies = try proxies.map { text in
+                do { return try IPAddressRange(text) } catch {
+                    throw ConfigError(key: "PLAZA_TRUSTED_PROXIES", problem: "has \(error)")
+                }
+            }
+        }
+        if let rules = list("PLAZA_RATE_LIMITS") {
+            edge.rateLimits = try rules.map { text in
+                do { return try RateLimitRule(parsing: text) } catch {
+                    throw ConfigError(key: "PLAZA_RATE_LIMITS", problem: "has \(error)")
+                }
+            }
+        }
+        if let value = try int("PLAZA_JOBS_CONCURRENCY", 1...1024) { jobs.concurrency = value }
+        if let value = try int("PLAZA_JOBS_LEASE_SECONDS", 5...86400) { jobs.lease = .seconds(value) }
+        if let value = try int("PLAZA_JOBS_MAX_ATTEMPTS", 1...100) { jobs.defaultMaxAttempts = value }
+        if let queues = list("PLAZA_JOBS_QUEUES") {
+            guard !queues.isEmpty else { throw ConfigError(key: "PLAZA_JOBS_QUEUES", problem: "must name at least one queue") }
+            jobs.queues = queues
+        }
+        if let value = try int("PLAZA_JOBS_RETENTION_HOURS", 1...87600) { jobs.retention = .seconds(value * 3600) }
+        if let value = try bool("PLAZA_RUN_WORKERS") { runWorkers = value }
+        if let value = try int("PLAZA_EVENT_RETENTION_HOURS", 1...87600) { eventRetention = .seconds(value * 3600) }
+    }
+
+    static func byteSize(_ raw: String, key: String) throws -> Int {
+        let lower = raw.lowercased()
+        let multipliers: [(String, Int)] = [("kb", 1024), ("k", 1024), ("mb", 1 << 20), ("m", 1 << 20), ("gb", 1 << 30), ("g", 1 << 30)]
+        var number = lower
+        var multiplier = 1
+        for (suffix, value) in multipliers where lower.hasSuffix(suffix) {
+            number = String(lower.dropLast(suffix.count))
+            multiplier = value
+            break
+        }
+        guard let count = Int(number.trimmingCharacters(in: .whitespaces)), count > 0 else {
+            throw ConfigError(key: key, problem: "must be a size in bytes such as 2097152 or 2m, not \"\(raw)\"")
+        }
+        return count * multiplier
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Which SQL engine a ``Store`` talks to.
+public enum Dialect: String, Sendable, Equatable {
+    case sqlite
+    case postgres
+}
+
+/// Where the database is and how many connections to keep.
+public struct DatabaseSettings: Sendable, Equatable {
+    public enum Location: Sendable, Equatable, CustomStringConvertible {
+        /// An SQLite file.
+        case sqlite(path: String)
+        /// A PostgreSQL server, as a `postgres://user:password@host:port/database` URL.
+        case postgres(url: String)
+
+        public var description: String {
+            switch self {
+            case .sqlite(let path): return "sqlite:\(path)"
+            case .postgres(let url):
+                // Never print the password.
+                guard var components = URLComponents(string: url) else { return "postgres" }
+                if components.password != nil { components.password = "***" }
+                return components.string ?? "postgres"
+            }
+        }
+    }
+
+    public var location: Location
+    /// PostgreSQL connections per event loop (SQLite always uses one per loop: more never adds parallelism).
+    public var poolSize: Int
+
+    public init(location: Location, poolSize: Int = 4) {
+        self.location = location
+        self.poolSize = poolSize
+    }
+
+    public var dialect: Dialect {
+        if case .postgres = location { return .postgres }
+        return .sqlite
+    }
+}

@@ -1,0 +1,13 @@
+/// # Storage — one database, two engines
+///
+/// Opens the database Plaza runs on — an SQLite file (the embedded default, in WAL mode with foreign
+/// keys on) or PostgreSQL (`postgres://…`) — and gives every service the same three things:
+///
+/// - ``Store``: the connection pools, the ``Dialect``, and ``Store/transaction(_:)``, the only way to write.
+///   On SQLite, write transactions start with `BEGIN IMMEDIATE` behind an in-process gate, so concurrent
+///   writers queue instead of failing with "database is locked".
+/// - ``MigrationList``: the ordered migrations the composition root assembles; a migration may branch on
+///   ``Dialect`` where SQL differs (FTS5 vs tsvector).
+/// - The audit log's table and ``Transaction/audit(_:action:resourceType:resourceID:organisationID:details:at:)``,
+///   which writes an audit entry in the same transaction as the change it records.
+public enum StorageModule {}

@@ -1,0 +1,142 @@
+import FluentKit
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PlazaKit
+import SQLKit
+import Synchronization
+
+/// The database every service writes through: connection pools for one SQLite file or one PostgreSQL
+/// database, the clock, and the transaction helper.
+public final class Store: Sendable {
+    public let settings: DatabaseSettings
+    public let databases: Databases
+    public let clock: any PlazaClock
+    public let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+    private let gate: WriteGate?
+    private let open = Mutex(0)
+
+    /// Opens the pools (connections are made on first use) and, on SQLite, switches the file to WAL.
+    public static func open(
+        _ settings: DatabaseSettings, clock: any PlazaClock = SystemClock(), logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> Store {
+        let store = try Store(settings: settings, clock: clock, logger: logger, eventLoopGroup: eventLoopGroup)
+        if case .sqlite = settings.location {
+            do {
+                // WAL lets readers run while one writer writes; the setting is stored in the file.
+                try await store.sql.raw("PRAGMA journal_mode = WAL").run()
+            } catch {
+                await store.shutdown()
+                throw error
+            }
+        }
+        return store
+    }
+
+    private init(settings: DatabaseSettings, clock: any PlazaClock, logger: Logger, eventLoopGroup: any EventLoopGroup) throws {
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        self.databases = Databases(threadPool: .singleton, on: eventLoopGroup)
+        switch settings.location {
+        case .sqlite(let path):
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+            gate = WriteGate()
+        case .postgres(let url):
+            let configuration = try SQLPostgresConfiguration(url: url)
+            databases.use(
+                .postgres(
+                    configuration: configuration, maxConnectionsPerEventLoop: settings.poolSize,
+                    connectionPoolTimeout: .seconds(10), sqlLogLevel: .trace),
+                as: .psql)
+            gate = nil
+        }
+    }
+
+    public var dialect: Dialect { settings.dialect }
+
+    /// A database handle for reads and Fluent queries outside a transaction.
+    public var db: any Database {
+        guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else {
+            preconditionFailure("the store was used after shutdown")
+        }
+        return database
+    }
+
+    /// An SQLKit handle for reads outside a transaction.
+    public var sql: any SQLDatabase { db as! any SQLDatabase }
+
+    /// Runs `body` in one transaction: it commits when `body` returns and rolls back when it throws.
+    ///
+    /// On SQLite the transaction starts with `BEGIN IMMEDIATE` behind an in-process FIFO gate, so
+    /// writers queue rather than fail with "database is locked"; the gate is not reentrant, so never
+    /// open a transaction inside another.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
+        open.withLock { $0 += 1 }
+        defer { open.withLock { $0 -= 1 } }
+        let clock = self.clock
+        switch dialect {
+        case .postgres:
+            let (value, transaction) = try await db.transaction { database in
+                let transaction = Transaction(db: database, dialect: .postgres, clock: clock)
+                return (try await body(transaction), transaction)
+            }
+            transaction.runCommitHooks()
+            return value
+        case .sqlite:
+            guard let gate else { preconditionFailure("SQLite store without a write gate") }
+            await gate.acquire()
+            let outcome: Result<(T, Transaction), any Error>
+            do {
+                outcome = .success(try await db.withConnection { connection in
+                    let sql = connection as! any SQLDatabase
+                    // A bounded wait covers other processes (the CLI) holding the file lock.
+                    try await sql.raw("PRAGMA busy_timeout = 10000").run()
+                    try await sql.raw("BEGIN IMMEDIATE").run()
+                    let transaction = Transaction(db: connection, dialect: .sqlite, clock: clock)
+                    do {
+                        let value = try await body(transaction)
+                        try await sql.raw("COMMIT").run()
+                        return (value, transaction)
+                    } catch {
+                        try? await sql.raw("ROLLBACK").run()
+                        throw error
+                    }
+                })
+            } catch {
+                outcome = .failure(error)
+            }
+            await gate.release()
+            let (value, transaction) = try outcome.get()
+            transaction.runCommitHooks()
+            return value
+        }
+    }
+
+    /// Transactions open or waiting for a connection right now (a `/metrics` gauge).
+    public var openTransactions: Int { open.withLock { $0 } }
+
+    /// How many connections the pools may open in all.
+    public var poolCapacity: Int {
+        let loops = Array(eventLoopGroup.makeIterator()).count
+        return dialect == .postgres ? settings.poolSize * loops : loops
+    }
+
+    /// Checks that the database answers (`/ready`).
+    public func ping() async throws {
+        try await sql.raw("SELECT 1").run()
+    }
+
+    /// Closes every connection. The store cannot be used afterwards.
+    public func shutdown() async {
+        await databases.shutdownAsync()
+    }
+}

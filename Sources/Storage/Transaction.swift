@@ -1,0 +1,40 @@
+import FluentKit
+import Foundation
+import PlazaKit
+import SQLKit
+import Synchronization
+
+/// An open database transaction. Everything written through ``db`` or ``sql`` commits or rolls back together.
+///
+/// Work that must only happen once the data is durable (waking a worker, pushing to a socket) is
+/// registered with ``onCommit(_:)`` and runs after `COMMIT`, never after a rollback.
+public final class Transaction: Sendable {
+    /// The transaction's connection, for Fluent models.
+    public let db: any Database
+    public let dialect: Dialect
+    /// The store's clock, for timestamps written in this transaction.
+    public let clock: any PlazaClock
+    private let commitHooks = Mutex<[@Sendable () -> Void]>([])
+
+    init(db: any Database, dialect: Dialect, clock: any PlazaClock) {
+        self.db = db
+        self.dialect = dialect
+        self.clock = clock
+    }
+
+    /// The transaction's connection, for SQLKit queries.
+    public var sql: any SQLDatabase { db as! any SQLDatabase }
+
+    /// Runs `work` after the transaction commits.
+    public func onCommit(_ work: @escaping @Sendable () -> Void) {
+        commitHooks.withLock { $0.append(work) }
+    }
+
+    func runCommitHooks() {
+        let hooks = commitHooks.withLock { hooks in
+            defer { hooks.removeAll() }
+            return hooks
+        }
+        for hook in hooks { hook() }
+    }
+}

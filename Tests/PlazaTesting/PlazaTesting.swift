@@ -1,0 +1,1 @@
+// The test support library; fixtures arrive with the tests.
