@@ -99,7 +99,8 @@ public final class JobWorker: Service, Sendable {
             logger.debug("job succeeded")
         } catch {
             heartbeat.cancel()
-            let message = String(describing: error)
+            // reflecting: PostgresNIO hides details from plain descriptions, and operators need them here.
+            let message = error is PlazaError ? String(describing: error) : String(reflecting: error)
             do {
                 let state = try await queue.fail(job, worker: id, error: message)
                 record(job, outcome: state == .dead ? "dead" : "retried", since: started)

@@ -9,7 +9,10 @@ extension Plaza {
     /// The router with the edge middlewares and every module's routes, each guarded as it declares.
     ///
     /// Middleware order: the edge (ids, errors, headers, logs, metrics) wraps CORS, which wraps rate limits.
-    public func buildRouter() -> Router<AppRequestContext> {
+    ///
+    /// `authentication` is where the identity module's middleware plugs in: it runs inside the edge (so its
+    /// refusals are problem+json) and before rate limits (so signed-in users are limited per user).
+    public func buildRouter(authentication: (any MiddlewareProtocol<Request, Response, AppRequestContext>)? = nil) -> Router<AppRequestContext> {
         let routes = self.routes
         let router = Router(context: AppRequestContext.self)
         var accessLog = Logger(label: "plaza.access")
@@ -18,6 +21,7 @@ extension Plaza {
         router.add(middleware: EdgeMiddleware<AppRequestContext>(
             settings: config.edge, accessLog: accessLog, allowedMethods: { routes.methods(matching: $0) }))
         router.add(middleware: CORSMiddleware<AppRequestContext>(origins: config.edge.corsOrigins))
+        if let authentication { router.add(middleware: authentication) }
         router.add(middleware: RateLimitMiddleware<AppRequestContext>(rules: config.edge.rateLimits, limiter: rateLimiter))
         routes.register(on: router, policy: policy)
         return router

@@ -44,10 +44,14 @@ public final class Plaza: Sendable {
     }
 
     /// Opens the database and wires the modules. Nothing runs until ``services`` are started.
-    public static func open(_ config: PlazaConfig, clock: any PlazaClock = SystemClock(), logger: Logger? = nil) async throws -> Plaza {
+    ///
+    /// `database` overrides where the configuration says the database is (tests use a file of their own).
+    public static func open(
+        _ config: PlazaConfig, database: DatabaseSettings? = nil, clock: any PlazaClock = SystemClock(), logger: Logger? = nil
+    ) async throws -> Plaza {
         var logger = logger ?? Logger(label: "plaza")
         logger.logLevel = config.logLevel
-        let store = try await Store.open(config.database, clock: clock, logger: logger)
+        let store = try await Store.open(database ?? config.database, clock: clock, logger: logger)
         return Plaza(config: config, store: store, logger: logger)
     }
 
@@ -87,7 +91,7 @@ public final class Plaza: Sendable {
             ],
             queue: queue, logger: logger)
 
-        if case .postgres(let url) = config.database.location {
+        if case .postgres(let url) = store.settings.location {
             let listener = PostgresListener(url: url, logger: logger)
             listener.on(JobQueue.channel) { _ in jobWakeup.ring() }
             listener.on(Outbox.channel) { _ in outboxWakeup.ring() }

@@ -47,13 +47,13 @@ extension Store {
                 migrationLogLevel: .debug)
             let sql = connection as! any SQLDatabase
             let isPostgres = connection.dialect == .postgres
-            if isPostgres { try await sql.raw("SELECT pg_advisory_lock(7061706c617a61)").run() }
+            if isPostgres { try await sql.raw("SELECT pg_advisory_lock(31632332874152545)").run() }
             do {
                 let result = try await body(migrator)
-                if isPostgres { try await sql.raw("SELECT pg_advisory_unlock(7061706c617a61)").run() }
+                if isPostgres { try await sql.raw("SELECT pg_advisory_unlock(31632332874152545)").run() }
                 return result
             } catch {
-                if isPostgres { try? await sql.raw("SELECT pg_advisory_unlock(7061706c617a61)").run() }
+                if isPostgres { try? await sql.raw("SELECT pg_advisory_unlock(31632332874152545)").run() }
                 logger.error("migration failed", metadata: ["error": "\(String(reflecting: error))"])
                 throw error
             }

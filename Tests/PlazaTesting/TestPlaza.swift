@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import Logging
+import PlazaKit
+import PlazaServer
+import Storage
+
+/// Runs `body` with a whole Plaza on a private, migrated database; closes and drops it afterwards.
+public func withTestPlaza<T: Sendable>(
+    clock: any PlazaClock = SystemClock(),
+    configure: (inout PlazaConfig) -> Void = { _ in },
+    _ body: (Plaza) async throws -> T
+) async throws -> T {
+    let database = try await TestDatabase.make()
+    var config = PlazaConfig()
+    config.logLevel = .warning
+    if case .postgres(let url) = database.location { config.databaseURL = url }
+    config.databasePoolSize = database.poolSize
+    configure(&config)
+    let plaza = try await Plaza.open(config, database: database, clock: clock, logger: TestDatabase.logger)
+    do {
+        let result = try await body(plaza)
+        await plaza.shutdown()
+        await TestDatabase.drop(database)
+        return result
+    } catch {
+        await plaza.shutdown()
+        await TestDatabase.drop(database)
+        throw error
+    }
+}
+
+/// Signs a request in as the principal described by the `X-Test-Principal` header:
+/// `<uuid>` optionally followed by `;roles=operator,admin`. Installed only by test routers.
+public struct TestAuthentication: RouterMiddleware {
+    public typealias Context = AppRequestContext
+    public init() {}
+
+    public func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.testPrincipal] else { return try await next(request, context) }
+        let parts = header.split(separator: ";")
+        guard let first = parts.first, let id = UUID(uuidString: String(first)) else { return try await next(request, context) }
+        var roles: Set<String> = []
+        for part in parts.dropFirst() where part.hasPrefix("roles=") {
+            roles.formUnion(part.dropFirst("roles=".count).split(separator: ",").map(String.init))
+        }
+        var context = context
+        context.principal = Principal(id: id, systemRoles: roles)
+        return try await next(request, context)
+    }
+
+    /// The header value for a principal with these system roles.
+    public static func header(id: UUID = UUID(), roles: [String]) -> String {
+        roles.isEmpty ? id.uuidString : "\(id.uuidString);roles=\(roles.joined(separator: ","))"
+    }
+}
+
+extension HTTPField.Name {
+    public static let testPrincipal = HTTPField.Name("X-Test-Principal")!
+}
+
+extension Plaza {
+    /// The application as tests drive it: the real router plus ``TestAuthentication``.
+    public func testApplication() -> some ApplicationProtocol {
+        Application(router: buildRouter(authentication: TestAuthentication()), logger: logger)
+    }
+}

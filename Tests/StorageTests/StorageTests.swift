@@ -1,0 +1,123 @@
+import Foundation
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+import SQLKit
+import Storage
+import Synchronization
+import Testing
+
+@Suite("Storage")
+struct StorageTests {
+    struct Boom: Error {}
+
+    func auditCount(_ store: Store, action: String? = nil) async throws -> Int {
+        let select = store.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(AuditLogTable.name)
+        if let action { select.where("action", .equal, action) }
+        return try await select.first()!.decode(column: "n", as: Int.self)
+    }
+
+    @Test("migrations apply on an empty database, and a second run changes nothing")
+    func migrationsApplyOnceAndAreIdempotent() async throws {
+        let settings = try await TestDatabase.makeEmpty()
+        let store = try await Store.open(settings, logger: .init(label: "test"))
+        do {
+            #expect(try await store.pendingMigrations(Plaza.migrations) == Plaza.migrations.names)
+            let first = try await store.migrate(Plaza.migrations)
+            #expect(first == Plaza.migrations.names)
+            let second = try await store.migrate(Plaza.migrations)
+            #expect(second.isEmpty)
+            #expect(try await store.pendingMigrations(Plaza.migrations).isEmpty)
+            // The tables exist and are usable.
+            try await store.transaction { try await $0.audit(.system("test"), action: "test.migrated", resourceType: "db") }
+            #expect(try await auditCount(store, action: "test.migrated") == 1)
+        } catch {
+            await store.shutdown()
+            await TestDatabase.drop(settings)
+            throw error
+        }
+        await store.shutdown()
+        await TestDatabase.drop(settings)
+    }
+
+    @Test("a rolled-back transaction writes nothing and runs no commit hooks")
+    func rollbackWritesNothing() async throws {
+        try await TestDatabase.withStore { store in
+            let hookRan = Mutex(false)
+            await #expect(throws: Boom.self) {
+                try await store.transaction { transaction in
+                    try await transaction.audit(.system("test"), action: "test.rolled-back", resourceType: "thing")
+                    transaction.onCommit { hookRan.withLock { $0 = true } }
+                    throw Boom()
+                }
+            }
+            #expect(try await auditCount(store, action: "test.rolled-back") == 0)
+            #expect(hookRan.withLock { $0 } == false)
+
+            try await store.transaction { transaction in
+                try await transaction.audit(.system("test"), action: "test.committed", resourceType: "thing")
+                transaction.onCommit { hookRan.withLock { $0 = true } }
+            }
+            #expect(try await auditCount(store, action: "test.committed") == 1)
+            #expect(hookRan.withLock { $0 })
+        }
+    }
+
+    @Test("concurrent writers queue instead of failing with 'database is locked'")
+    func concurrentWritersAllCommit() async throws {
+        try await TestDatabase.withStore { store in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        try await store.transaction { transaction in
+                            // Read then write inside one transaction: the pattern plain BEGIN deadlocks on.
+                            _ = try await transaction.sql.raw("SELECT COUNT(*) AS n FROM plaza_audit_log").all()
+                            try await transaction.audit(.system("test"), action: "test.concurrent", resourceType: "n", resourceID: "\(index)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await auditCount(store, action: "test.concurrent") == 40)
+        }
+    }
+
+    @Test("an audit entry records who, what, where and under which request")
+    func auditEntryRecordsCaller() async throws {
+        try await TestDatabase.withStore { store in
+            let user = UUID()
+            let organisation = UUID()
+            let caller = Caller(principal: Principal(id: user), requestID: "req-1", ip: "203.0.113.9")
+            let entry = try await store.transaction { transaction in
+                try await transaction.audit(
+                    caller, action: "booking.booking.cancel", resourceType: "booking", resourceID: "b-1",
+                    organisationID: organisation, details: ["reason": "weather"])
+            }
+            let row = try #require(try await store.sql.select().column("*").from(AuditLogTable.name).where("id", .equal, entry.id).first())
+            #expect(try row.decode(column: "actor_id", as: UUID.self) == user)
+            #expect(try row.decode(column: "actor_kind", as: String.self) == "user")
+            #expect(try row.decode(column: "ip", as: String.self) == "203.0.113.9")
+            #expect(try row.decode(column: "request_id", as: String.self) == "req-1")
+            #expect(try row.decode(column: "organisation_id", as: UUID.self) == organisation)
+            #expect(try row.decode(column: "details", as: String.self).contains("weather"))
+        }
+    }
+
+    @Test("SQLite databases run in WAL mode with foreign keys on")
+    func sqlitePragmas() async throws {
+        try await TestDatabase.withStore { store in
+            guard store.dialect == .sqlite else { return }
+            let mode = try await store.sql.raw("PRAGMA journal_mode").first()!.decode(column: "journal_mode", as: String.self)
+            #expect(mode.lowercased() == "wal")
+            let keys = try await store.sql.raw("PRAGMA foreign_keys").first()!.decode(column: "foreign_keys", as: Int.self)
+            #expect(keys == 1)
+        }
+    }
+
+    @Test("database settings never print a PostgreSQL password")
+    func locationDescriptionHidesPassword() {
+        let location = DatabaseSettings.Location.postgres(url: "postgres://plaza:secret@db:5432/plaza")
+        #expect(!location.description.contains("secret"))
+        #expect(location.description.contains("db:5432"))
+    }
+}
