@@ -49,7 +49,7 @@ extension PlazaConfig {
     /// Every key Plaza reads, with its default and meaning; printed by `plaza config` and in docs/operations.md.
     public static let keys: [(key: String, defaultValue: String, meaning: String)] = [
         ("PLAZA_HOST", "127.0.0.1", "address to listen on"),
-        ("PLAZA_PORT", "8080", "port to listen on (1-65535)"),
+        ("PLAZA_PORT", "8080", "port to listen on (0 picks a free one)"),
         ("PLAZA_DATA_DIR", "./plaza-data", "where the SQLite database and local files live"),
         ("PLAZA_DATABASE_URL", "(empty: SQLite)", "postgres://user:pass@host:port/db switches to PostgreSQL"),
         ("PLAZA_DATABASE_POOL_SIZE", "4", "PostgreSQL connections per event loop"),
@@ -133,7 +133,7 @@ extension PlazaConfig {
         }
 
         if let value = string("PLAZA_HOST") { host = value }
-        if let value = try int("PLAZA_PORT", 1...65535) { port = value }
+        if let value = try int("PLAZA_PORT", 0...65535) { port = value }
         if let value = string("PLAZA_DATA_DIR") { dataDirectory = value }
         if let value = string("PLAZA_DATABASE_URL") {
             guard let url = URLComponents(string: value), ["postgres", "postgresql"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {

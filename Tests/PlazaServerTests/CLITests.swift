@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Runs the real `plaza` executable, built beside the test bundle by `swift build --build-tests`.
+struct PlazaProcess {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("plaza")
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = cleanEnvironment.merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// The environment without the test run's own PLAZA_ settings.
+    static var cleanEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLAZA_") }
+    }
+}
+
+func temporaryDirectory() -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-cli-\(UUID())").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite("The plaza command", .enabled(if: FileManager.default.fileExists(atPath: PlazaProcess.binary.path), "build the plaza executable first"))
+struct CLITests {
+    @Test("a bad setting stops the start with one line naming it, and a non-zero exit")
+    func badConfigurationIsOneLine() throws {
+        let dir = temporaryDirectory()
+        for (arguments, environment, key) in [
+            (["serve", "--data-dir", dir, "--port", "99999"], [String: String](), "PLAZA_PORT"),
+            (["serve", "--data-dir", dir], ["PLAZA_DATABASE_URL": "mysql://nope"], "PLAZA_DATABASE_URL"),
+            (["migrate", "--data-dir", dir], ["PLAZA_LOG_LEVEL": "shouty"], "PLAZA_LOG_LEVEL"),
+        ] {
+            let output = try PlazaProcess.run(arguments, environment: environment)
+            #expect(output.status != 0)
+            let lines = output.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "stderr was: \(output.stderr)")
+            #expect(lines.first?.hasPrefix("plaza: configuration error: \(key)") == true, "stderr was: \(output.stderr)")
+        }
+        let bad = try PlazaProcess.run(["jobs", "retry", "not-an-id", "--data-dir", dir])
+        #expect(bad.status != 0)
+        #expect(bad.stderr == "plaza: not-an-id is not a job id (a UUID)\n")
+    }
+
+    @Test("migrate, seed, jobs, openapi, backup and restore work on SQLite")
+    func maintenanceCommands() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let migrated = try PlazaProcess.run(["migrate", "--data-dir", dir])
+        #expect(migrated.status == 0)
+        #expect(migrated.stdout.hasPrefix("Applied "))
+        #expect(try PlazaProcess.run(["migrate", "--data-dir", dir]).stdout == "The database is up to date.\n")
+        #expect(try PlazaProcess.run(["seed", "--demo", "--data-dir", dir]).stdout.hasPrefix("Demo data seeded."))
+        #expect(try PlazaProcess.run(["seed", "--demo", "--data-dir", dir]).stdout.hasPrefix("Demo data was already there."))
+        #expect(try PlazaProcess.run(["jobs", "list", "--data-dir", dir]).status == 0)
+
+        let openapi = try PlazaProcess.run(["openapi", "--data-dir", dir])
+        #expect(openapi.stdout.contains("\"openapi\" : \"3.1.0\""))
+
+        let backup = dir + "/backup.sqlite"
+        let backedUp = try PlazaProcess.run(["backup", backup, "--data-dir", dir])
+        #expect(backedUp.status == 0, "\(backedUp.stderr)")
+        #expect(FileManager.default.fileExists(atPath: backup))
+        #expect(try PlazaProcess.run(["backup", backup, "--data-dir", dir]).stderr.contains("already exists"))
+
+        // Lose the database, restore it, and find the demo data again.
+        let other = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        let restored = try PlazaProcess.run(["restore", backup, "--data-dir", other])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try PlazaProcess.run(["seed", "--demo", "--data-dir", other]).stdout.hasPrefix("Demo data was already there."))
+        let notABackup = dir + "/junk.sqlite"
+        try "junk".write(toFile: notABackup, atomically: true, encoding: .utf8)
+        let refused = try PlazaProcess.run(["restore", notABackup, "--data-dir", other])
+        #expect(refused.status != 0)
+    }
+
+    @Test("serve --demo starts, answers, reuses its data on the next start, and stops cleanly on SIGTERM")
+    func serveDemo() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for expected in ["Demo data seeded.", "Demo data already present"] {
+            let process = Process()
+            process.executableURL = PlazaProcess.binary
+            process.arguments = ["serve", "--demo", "--data-dir", dir, "--port", "0"]
+            process.environment = PlazaProcess.cleanEnvironment.merging(["PLAZA_LOG_LEVEL": "warning"]) { $1 }
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // The banner names the URL, with the port the system picked.
+            var banner = ""
+            let deadline = Date().addingTimeInterval(30)
+            while !banner.contains(expected), Date() < deadline {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                banner += String(decoding: chunk, as: UTF8.self)
+            }
+            #expect(banner.contains(expected), "banner: \(banner)")
+            let url = try #require(banner.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
+            let (data, response) = try await URLSession.shared.data(from: URL(string: url + "/health")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            #expect(String(decoding: data, as: UTF8.self) == "{\"status\":\"ok\"}")
+            process.terminate()  // SIGTERM
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+    }
+}

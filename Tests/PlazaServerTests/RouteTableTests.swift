@@ -1,0 +1,121 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+import Testing
+
+@Suite("Routes, OpenAPI and policies")
+struct RouteTableTests {
+    @Test("/openapi.json documents every registered route, and every documented route is registered")
+    func openAPIMatchesRouter() async throws {
+        try await withTestPlaza { plaza in
+            let routes = plaza.routes
+            try await plaza.testApplication().test(.router) { client in
+                var documented: [(method: String, path: String)] = []
+                try await client.execute(uri: "/openapi.json", method: .get) { response in
+                    #expect(response.status == .ok)
+                    guard let document = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body)),
+                          case .object(let paths)? = document["paths"]
+                    else {
+                        Issue.record("not an OpenAPI document")
+                        return
+                    }
+                    #expect(document["openapi"] == "3.1.0")
+                    for (path, item) in paths {
+                        guard case .object(let operations) = item else { continue }
+                        for method in operations.keys { documented.append((method.uppercased(), path)) }
+                    }
+                }
+                // Everything registered is documented…
+                for endpoint in routes.endpoints {
+                    #expect(documented.contains { $0.method == endpoint.method.rawValue && $0.path == endpoint.path },
+                            "\(endpoint.method.rawValue) \(endpoint.path) is missing from /openapi.json")
+                }
+                #expect(documented.count == routes.endpoints.count)
+                // …and everything documented answers from a real route (not the router's 404/405).
+                for (method, path) in documented {
+                    let concrete = path.replacingOccurrences(of: "\\{[^}]+\\}", with: UUID().uuidString, options: .regularExpression)
+                    try await client.execute(uri: concrete, method: HTTPRequest.Method(method)!, headers: [.contentType: "application/json"], body: .init(string: "{}")) { response in
+                        let body = String(buffer: response.body)
+                        #expect(response.status != .methodNotAllowed, "\(method) \(path)")
+                        #expect(!body.contains("No route matches"), "\(method) \(path) is documented but not routed")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("every API route is guarded: public access is reserved for a short, reviewed list")
+    func everyAPIRouteIsGuarded() async throws {
+        try await withTestPlaza { plaza in
+            let publicAPI: Set<String> = []  // sign-in and sign-up join this list with the identity module
+            for endpoint in plaza.routes.endpoints where endpoint.path.hasPrefix("/api/") {
+                if endpoint.access == .public {
+                    #expect(publicAPI.contains(endpoint.operationID), "\(endpoint.operationID) is public")
+                }
+                if let action = endpoint.access.action {
+                    #expect(plaza.policy.rules[action] != nil, "\(endpoint.operationID) needs \(action), which no policy declares")
+                }
+            }
+            let ids = plaza.routes.endpoints.map(\.operationID)
+            #expect(Set(ids).count == ids.count, "operation ids are unique")
+        }
+    }
+
+    @Test("a route that promises a resource check but skips it fails loudly")
+    func skippedAuthorizationFails() async throws {
+        var routes = RouteTable<AppRequestContext>()
+        routes.add(Endpoint(
+            .get, "/api/v1/sloppy", operationID: "sloppy", summary: "Forgets to authorize.", tag: "Test",
+            access: .resourceAction("test.thing.read"), responses: [EndpointResponse(200, "Never.")]
+        ) { _, _ in Response(status: .ok) })
+        var policy = RulePolicy()
+        policy.allow("test.thing.read", .authenticated)
+        routes.add(Endpoint(
+            .get, "/api/v1/careful", operationID: "careful", summary: "Authorizes.", tag: "Test",
+            access: .resourceAction("test.thing.read"), responses: [EndpointResponse(200, "Fine.")]
+        ) { [policy] _, context in
+            try policy.authorize(context.caller, "test.thing.read", ResourceFacts(ownerID: context.principal?.id))
+            return Response(status: .ok)
+        })
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: TestAuthentication())
+        routes.register(on: router, policy: policy)
+        try await Application(router: router).test(.router) { client in
+            let signedIn: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: [])]
+            try await client.execute(uri: "/api/v1/sloppy", method: .get, headers: signedIn) { response in
+                #expect(response.status == .internalServerError)
+            }
+            try await client.execute(uri: "/api/v1/careful", method: .get, headers: signedIn) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test("rules: roles, ownership, participation and organisation membership")
+    func policyRules() {
+        let owner = UUID()
+        let organisation = UUID()
+        var policy = RulePolicy()
+        policy.allow("booking.booking.read", .owner, .participant, .organisationRole(["owner", "manager"]), .systemRole("employee"))
+        policy.allow("catalog.launch.list", .anyone)
+        policy.allow("marketplace.request.create", .appRole(app: "marketplace", role: "customer"))
+        let resource = ResourceFacts(ownerID: owner, organisationID: organisation, participantIDs: [UUID()])
+        #expect(policy.allows(Principal(id: owner), "booking.booking.read", resource))
+        #expect(policy.allows(Principal(id: resource.participantIDs.first!), "booking.booking.read", resource))
+        #expect(policy.allows(Principal(id: UUID(), organisationRoles: [organisation: ["manager"]]), "booking.booking.read", resource))
+        #expect(!policy.allows(Principal(id: UUID(), organisationRoles: [UUID(): ["manager"]]), "booking.booking.read", resource))
+        #expect(policy.allows(Principal(id: UUID(), systemRoles: ["employee"]), "booking.booking.read", resource))
+        #expect(!policy.allows(Principal(id: UUID()), "booking.booking.read", resource))
+        #expect(!policy.allows(nil, "booking.booking.read", resource))
+        #expect(policy.allows(nil, "catalog.launch.list"))
+        #expect(policy.allows(Principal(id: UUID(), appRoles: ["marketplace": ["customer"]]), "marketplace.request.create"))
+        #expect(!policy.allows(Principal(id: UUID(), appRoles: ["astro": ["customer"]]), "marketplace.request.create"))
+        #expect(policy.allows(Principal(id: UUID(), systemRoles: ["admin"]), "marketplace.request.create"))
+        #expect(!policy.allows(Principal(id: UUID(), systemRoles: ["admin"]), "undeclared.action"), "undeclared actions stay refused")
+        #expect(throws: PlazaError.unauthorized()) { try policy.authorize(nil, "booking.booking.read", resource) }
+    }
+}
