@@ -17,26 +17,37 @@ public struct MetricsExporter: Sendable {
         self.store = store
     }
 
+    static var jobs: MetricNameDescriptor { .init(metricName: "plaza_jobs", unitName: "", helpText: "Jobs per queue and state.") }
+    static var databaseUp: MetricNameDescriptor {
+        .init(metricName: "plaza_database_up", unitName: "", helpText: "1 when the last query answered.")
+    }
+    static var openTransactions: MetricNameDescriptor {
+        .init(metricName: "plaza_database_transactions_open", unitName: "", helpText: "Transactions open or waiting for a connection.")
+    }
+    static var poolSize: MetricNameDescriptor {
+        .init(metricName: "plaza_database_pool_size", unitName: "", helpText: "Connections the pools may open.")
+    }
+
     public func render() async -> String {
         if let stats = try? await queue.stats() {
             var seen: Set<String> = []
             for stat in stats {
                 seen.insert("\(stat.queue)|\(stat.state.rawValue)")
-                registry.makeGauge(name: "plaza_jobs", labels: [("queue", stat.queue), ("state", stat.state.rawValue)])
+                registry.makeGauge(descriptor: Self.jobs, labels: [("queue", stat.queue), ("state", stat.state.rawValue)])
                     .set(to: Double(stat.count))
             }
             // States that emptied since the last scrape must read 0, not their old value.
             for queueName in Set(stats.map(\.queue)) {
                 for state in JobState.allCases where !seen.contains("\(queueName)|\(state.rawValue)") {
-                    registry.makeGauge(name: "plaza_jobs", labels: [("queue", queueName), ("state", state.rawValue)]).set(to: 0.0)
+                    registry.makeGauge(descriptor: Self.jobs, labels: [("queue", queueName), ("state", state.rawValue)]).set(to: 0.0)
                 }
             }
-            registry.makeGauge(name: "plaza_database_up").set(to: 1.0)
+            registry.makeGauge(descriptor: Self.databaseUp).set(to: 1.0)
         } else {
-            registry.makeGauge(name: "plaza_database_up").set(to: 0.0)
+            registry.makeGauge(descriptor: Self.databaseUp).set(to: 0.0)
         }
-        registry.makeGauge(name: "plaza_database_transactions_open").set(to: Double(store.openTransactions))
-        registry.makeGauge(name: "plaza_database_pool_size").set(to: Double(store.poolCapacity))
+        registry.makeGauge(descriptor: Self.openTransactions).set(to: Double(store.openTransactions))
+        registry.makeGauge(descriptor: Self.poolSize).set(to: Double(store.poolCapacity))
         return registry.emitToString()
     }
 }

@@ -30,7 +30,7 @@ public final class Readiness: Sendable {
 
     public func check() async -> ReadinessReport {
         let store = self.store
-        let reachable = await withTimeout(timeout) { try await store.ping() }
+        let reachable: Void? = await withTimeout(timeout) { try await store.ping() }
         guard reachable != nil else {
             return ReadinessReport(status: "unavailable", database: "unreachable", migrations: "unknown", pendingMigrations: [])
         }

@@ -107,12 +107,14 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
     public var parameters: [EndpointParameter]
     public var requestBody: EndpointBody?
     public var responses: [EndpointResponse]
+    /// Whether the route honours `Idempotency-Key` (creating calls that must not happen twice).
+    public var idempotent: Bool
     public var handler: Handler
 
     public init(
         _ method: HTTPRequest.Method, _ path: String, operationID: String, summary: String, tag: String,
         access: Access, parameters: [EndpointParameter] = [], requestBody: EndpointBody? = nil,
-        responses: [EndpointResponse], handler: @escaping Handler
+        responses: [EndpointResponse], idempotent: Bool = false, handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
@@ -123,6 +125,7 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
         self.parameters = parameters
         self.requestBody = requestBody
         self.responses = responses
+        self.idempotent = idempotent
         self.handler = handler
     }
 
@@ -169,10 +172,13 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
     public mutating func add(_ endpoint: Endpoint<Context>) { endpoints.append(endpoint) }
     public mutating func add(contentsOf other: RouteTable<Context>) { endpoints.append(contentsOf: other.endpoints) }
 
-    /// Adds every route to the router, each guarded as it declares.
-    public func register(on router: Router<Context>, policy: any Policy) {
+    /// Adds every route to the router, each guarded as it declares; routes marked `idempotent` honour
+    /// `Idempotency-Key` when a store is given.
+    public func register(on router: Router<Context>, policy: any Policy, idempotency: (any IdempotencyStore)? = nil) {
         for endpoint in endpoints {
-            router.on(RouterPath(endpoint.routerPath), method: endpoint.method, use: endpoint.guardedHandler(policy: policy))
+            var handler = endpoint.guardedHandler(policy: policy)
+            if endpoint.idempotent, let idempotency { handler = IdempotencyGuard.wrap(handler, store: idempotency) }
+            router.on(RouterPath(endpoint.routerPath), method: endpoint.method, use: handler)
         }
     }
 

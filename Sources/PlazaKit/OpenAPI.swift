@@ -26,8 +26,14 @@ public enum OpenAPI {
             if endpoint.access != .public {
                 operation["security"] = [["bearerAuth": []], ["cookieAuth": []]]
             }
-            if !endpoint.parameters.isEmpty {
-                operation["parameters"] = .array(endpoint.parameters.map { parameter in
+            var parameters = endpoint.parameters
+            if endpoint.idempotent {
+                parameters.append(EndpointParameter(
+                    "Idempotency-Key", in: .header, schema: .string(),
+                    description: "Retrying with the same key replays the first response instead of acting twice."))
+            }
+            if !parameters.isEmpty {
+                operation["parameters"] = .array(parameters.map { parameter in
                     var object: [String: JSONValue] = [
                         "name": .string(parameter.name), "in": .string(parameter.location.rawValue),
                         "required": .bool(parameter.required), "schema": parameter.schema.json,

@@ -12,8 +12,13 @@ extension Plaza {
     ///
     /// `authentication` is where the identity module's middleware plugs in: it runs inside the edge (so its
     /// refusals are problem+json) and before rate limits (so signed-in users are limited per user).
-    public func buildRouter(authentication: (any MiddlewareProtocol<Request, Response, AppRequestContext>)? = nil) -> Router<AppRequestContext> {
-        let routes = self.routes
+    public func buildRouter(
+        authentication: (any MiddlewareProtocol<Request, Response, AppRequestContext>)? = nil,
+        extraRoutes: RouteTable<AppRequestContext> = .init()
+    ) -> Router<AppRequestContext> {
+        var table = self.routes
+        table.add(contentsOf: extraRoutes)
+        let routes = table
         let router = Router(context: AppRequestContext.self)
         var accessLog = Logger(label: "plaza.access")
         accessLog.logLevel = config.logLevel
@@ -23,7 +28,7 @@ extension Plaza {
         router.add(middleware: CORSMiddleware<AppRequestContext>(origins: config.edge.corsOrigins))
         if let authentication { router.add(middleware: authentication) }
         router.add(middleware: RateLimitMiddleware<AppRequestContext>(rules: config.edge.rateLimits, limiter: rateLimiter))
-        routes.register(on: router, policy: policy)
+        routes.register(on: router, policy: policy, idempotency: idempotency)
         return router
     }
 }

@@ -25,6 +25,7 @@ public final class Plaza: Sendable {
     public let worker: JobWorker
     public let scheduler: Scheduler
     public let rateLimiter: RateLimiter
+    public let idempotency: SQLIdempotencyStore
     let listener: PostgresListener?
     let readiness: Readiness
 
@@ -33,6 +34,7 @@ public final class Plaza: Sendable {
         var list = MigrationList()
         list.add(CreateAuditLog())
         list.add(contentsOf: JobsMigrations.all)
+        list.add(CreateIdempotencyKeys())
         return list
     }
 
@@ -69,6 +71,8 @@ public final class Plaza: Sendable {
         dispatcher = OutboxDispatcher(outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger)
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
+        let idempotency = SQLIdempotencyStore(store: store)
+        self.idempotency = idempotency
         readiness = Readiness(store: store, migrations: Self.migrations)
 
         // Housekeeping: finished jobs and old events are deleted on a schedule, once across instances.
@@ -84,10 +88,15 @@ public final class Plaza: Sendable {
             let removed = try await outbox.prune(before: store.clock.now().addingTimeInterval(-eventRetention))
             context.logger.info("pruned old events", metadata: ["count": "\(removed)"])
         }
+        jobRegistry.register("plaza.idempotency.prune") { _, context in
+            let removed = try await idempotency.prune()
+            context.logger.info("pruned expired idempotency keys", metadata: ["count": "\(removed)"])
+        }
         scheduler = Scheduler(
             jobs: [
                 RecurringJob("plaza.jobs.prune", schedule: try! CronSchedule("17 * * * *")),
                 RecurringJob("plaza.outbox.prune", schedule: try! CronSchedule("43 * * * *")),
+                RecurringJob("plaza.idempotency.prune", schedule: try! CronSchedule("29 * * * *")),
             ],
             queue: queue, logger: logger)
 

@@ -79,6 +79,7 @@ public final class Store: Sendable {
     /// On SQLite the transaction starts with `BEGIN IMMEDIATE` behind an in-process FIFO gate, so
     /// writers queue rather than fail with "database is locked"; the gate is not reentrant, so never
     /// open a transaction inside another.
+    @discardableResult
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
         open.withLock { $0 += 1 }
         defer { open.withLock { $0 -= 1 } }

@@ -1,0 +1,25 @@
+# Plaza — the two commands of the README, and a few more for developers.
+.PHONY: demo test build bench openapi clean
+
+## Run Plaza with demo data on the embedded SQLite database (./plaza-data), at http://127.0.0.1:8080
+demo:
+	scripts/deps.sh demo
+	swift run plaza serve --demo
+
+## Run every test: SQLite, then PostgreSQL on a throwaway local cluster
+test:
+	scripts/test.sh
+
+build:
+	swift build
+
+## Benchmarks (release build), printed as tables
+bench:
+	bench/run.sh
+
+## Print the OpenAPI document
+openapi:
+	swift run plaza openapi
+
+clean:
+	rm -rf .build plaza-data

@@ -1,0 +1,138 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// A creating request made under an `Idempotency-Key`, as the idempotency store sees it.
+public struct IdempotentRequest: Sendable, Equatable {
+    /// Whose key it is: `user:<id>` when signed in, `ip:<address>` otherwise.
+    public var scope: String
+    public var key: String
+    public var method: String
+    public var path: String
+    public var body: [UInt8]
+
+    public init(scope: String, key: String, method: String, path: String, body: [UInt8]) {
+        self.scope = scope
+        self.key = key
+        self.method = method
+        self.path = path
+        self.body = body
+    }
+}
+
+/// The first response given for a key, kept to be replayed.
+public struct StoredResponse: Sendable, Codable, Equatable {
+    public var status: Int
+    public var contentType: String?
+    public var location: String?
+    public var body: [UInt8]
+
+    public init(status: Int, contentType: String?, location: String?, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.location = location
+        self.body = body
+    }
+
+    public var response: Response {
+        var headers = HTTPFields()
+        if let contentType { headers[.contentType] = contentType }
+        if let location { headers[.location] = location }
+        headers[.idempotencyReplayed] = "true"
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// What to do with a request carrying a key.
+public enum IdempotencyDecision: Sendable, Equatable {
+    /// First time: run it.
+    case proceed
+    /// Seen and finished: answer what was answered then.
+    case replay(StoredResponse)
+    /// The key was used for a different request.
+    case mismatch
+    /// The first request with this key is still running.
+    case inProgress
+}
+
+/// Remembers keys and first responses (implemented in Storage, in the database, so every instance agrees).
+public protocol IdempotencyStore: Sendable {
+    func begin(_ request: IdempotentRequest) async throws -> IdempotencyDecision
+    /// Stores the response for replay, or — given `nil` — forgets the key so a retry runs again.
+    func finish(_ request: IdempotentRequest, response: StoredResponse?) async throws
+}
+
+extension HTTPField.Name {
+    public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    public static let idempotencyReplayed = HTTPField.Name("Idempotency-Replayed")!
+}
+
+/// Wraps a creating route so a retried request with the same `Idempotency-Key` happens once.
+enum IdempotencyGuard {
+    static func wrap<Context: PlazaRequestContext>(
+        _ handler: @escaping Endpoint<Context>.Handler, store: any IdempotencyStore
+    ) -> Endpoint<Context>.Handler {
+        { request, context in
+            guard let key = request.headers[.idempotencyKey] else { return try await handler(request, context) }
+            guard (1...255).contains(key.utf8.count) else {
+                throw PlazaError.validation(field: "Idempotency-Key", "must be 1 to 255 characters")
+            }
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: context.maxUploadSize)
+            } catch {
+                throw PlazaError(.contentTooLarge, code: "payload-too-large", title: "Payload too large",
+                                 detail: "The body is larger than \(context.maxUploadSize) bytes.")
+            }
+            let scope = context.principal.map { "user:\($0.id)" } ?? "ip:\(context.client.ip)"
+            let idempotent = IdempotentRequest(
+                scope: scope, key: key, method: request.method.rawValue, path: request.uri.path, body: Array(buffer: body))
+            switch try await store.begin(idempotent) {
+            case .replay(let stored):
+                return stored.response
+            case .mismatch:
+                throw PlazaError(.unprocessableContent, code: "idempotency-mismatch", title: "Idempotency key reused",
+                                 detail: "This Idempotency-Key was used for a different request.")
+            case .inProgress:
+                throw PlazaError(.conflict, code: "idempotency-in-progress", title: "Request in progress",
+                                 detail: "A request with this Idempotency-Key is still running; retry shortly.", headers: ["Retry-After": "1"])
+            case .proceed:
+                let response: Response
+                do {
+                    response = try await handler(request, context)
+                } catch {
+                    // Nothing was created: let the client retry with the same key.
+                    try? await store.finish(idempotent, response: nil)
+                    throw error
+                }
+                let bytes = try await collect(response)
+                let stored = StoredResponse(
+                    status: Int(response.status.code), contentType: response.headers[.contentType],
+                    location: response.headers[.location], body: bytes)
+                try await store.finish(idempotent, response: response.status.code < 500 ? stored : nil)
+                var replayable = Response(status: response.status, headers: response.headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                replayable.headers[.contentLength] = nil
+                return replayable
+            }
+        }
+    }
+
+    /// Reads a response body into memory (creating responses are small JSON documents).
+    static func collect(_ response: Response) async throws -> [UInt8] {
+        let sink = Sink()
+        try await response.body.write(SinkWriter(sink: sink))
+        return sink.bytes
+    }
+
+    final class Sink: @unchecked Sendable {
+        var bytes: [UInt8] = []
+    }
+
+    struct SinkWriter: ResponseBodyWriter {
+        let sink: Sink
+        mutating func write(_ buffer: ByteBuffer) async throws { sink.bytes.append(contentsOf: buffer.readableBytesView) }
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the system packages a purpose needs, only when they are missing (Debian/Ubuntu).
+#   scripts/deps.sh demo    what `make demo` needs (Swift is assumed: see README)
+#   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass
+#   scripts/deps.sh bench   + wrk for HTTP load
+set -euo pipefail
+purpose=${1:-demo}
+need=()
+have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+case "$purpose" in
+  demo) ;;
+  test) have_pg || need+=(postgresql) ;;
+  bench) have_pg || need+=(postgresql); command -v wrk >/dev/null || need+=(wrk) ;;
+  *) echo "deps.sh: unknown purpose $purpose (demo, test or bench)" >&2; exit 2 ;;
+esac
+command -v swift >/dev/null || { echo "deps.sh: Swift 6.3 is not on PATH; install it first (see README)" >&2; exit 1; }
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "Installing: ${need[*]}"
+sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
