@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "plaza", targets: ["plaza"]),
+        .executable(name: "plaza-bench", targets: ["PlazaBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -103,6 +104,13 @@ let package = Package(
                 "PlazaServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks that need Plaza in-process (the job queue); bench/run.sh drives them.
+        .executableTarget(
+            name: "PlazaBench",
+            dependencies: ["PlazaServer"],
+            path: "bench/PlazaBench",
             swiftSettings: swiftSettings
         ),
         // Fixtures shared by every test target: a test database per test, a test app, a clock.

@@ -82,7 +82,7 @@ public struct JobSettings: Sendable, Equatable {
     public var concurrency: Int
     /// How long a claimed job is held before another worker may take it over.
     public var lease: Duration
-    /// How often an idle worker looks for due jobs when nothing wakes it.
+    /// How often an idle worker (and the outbox dispatcher) looks for work when nothing wakes it.
     public var pollInterval: Duration
     public var defaultMaxAttempts: Int
     /// First retry delay; each later one doubles, up to ``maxBackoff``, then full jitter picks 50–100% of it.

@@ -68,7 +68,8 @@ public final class Plaza: Sendable {
         bus = EventBus()
         jobRegistry = JobRegistry()
         policy = Self.policies
-        dispatcher = OutboxDispatcher(outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger)
+        dispatcher = OutboxDispatcher(
+            outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger, pollInterval: config.jobs.pollInterval)
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
         let idempotency = SQLIdempotencyStore(store: store)
@@ -119,7 +120,12 @@ public final class Plaza: Sendable {
     /// The long-running parts, in start order (the lifecycle stops them in reverse, after the HTTP server):
     /// the database pools, the NOTIFY listener, the outbox dispatcher, the scheduler and the job worker.
     public var services: [any Service] {
-        var services: [any Service] = [store.databases]
+        [store.databases] + backgroundServices
+    }
+
+    /// The services that do the background work (everything but the database pools).
+    public var backgroundServices: [any Service] {
+        var services: [any Service] = []
         if let listener { services.append(listener) }
         services.append(dispatcher)
         if config.runWorkers {

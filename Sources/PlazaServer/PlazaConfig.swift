@@ -12,6 +12,7 @@ public struct PlazaConfig: Sendable, Equatable {
     /// `postgres://…` switches to PostgreSQL; empty means the SQLite file in the data directory.
     public var databaseURL: String?
     public var databasePoolSize = 4
+    public var sqliteSynchronous: DatabaseSettings.Synchronous = .normal
     public var publicURL: String?
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .json
@@ -31,7 +32,7 @@ public struct PlazaConfig: Sendable, Equatable {
             return DatabaseSettings(location: .postgres(url: url), poolSize: databasePoolSize)
         }
         let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent("plaza.sqlite").path
-        return DatabaseSettings(location: .sqlite(path: path))
+        return DatabaseSettings(location: .sqlite(path: path), synchronous: sqliteSynchronous)
     }
 
     /// The address people use to reach this server (links in emails, the demo banner).
@@ -53,6 +54,7 @@ extension PlazaConfig {
         ("PLAZA_DATA_DIR", "./plaza-data", "where the SQLite database and local files live"),
         ("PLAZA_DATABASE_URL", "(empty: SQLite)", "postgres://user:pass@host:port/db switches to PostgreSQL"),
         ("PLAZA_DATABASE_POOL_SIZE", "4", "PostgreSQL connections per event loop"),
+        ("PLAZA_SQLITE_SYNCHRONOUS", "normal", "normal (WAL: crash-safe, a power cut may lose the last commits) or full (fsync every commit)"),
         ("PLAZA_PUBLIC_URL", "http://HOST:PORT", "the URL people reach Plaza at"),
         ("PLAZA_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical"),
         ("PLAZA_LOG_FORMAT", "json", "json (one object per line) or text"),
@@ -142,6 +144,12 @@ extension PlazaConfig {
             databaseURL = value
         }
         if let value = try int("PLAZA_DATABASE_POOL_SIZE", 1...256) { databasePoolSize = value }
+        if let raw = string("PLAZA_SQLITE_SYNCHRONOUS") {
+            guard let value = DatabaseSettings.Synchronous(rawValue: raw.lowercased()) else {
+                throw ConfigError(key: "PLAZA_SQLITE_SYNCHRONOUS", problem: "must be normal or full, not \"\(raw)\"")
+            }
+            sqliteSynchronous = value
+        }
         if let value = string("PLAZA_PUBLIC_URL") {
             guard let url = URL(string: value), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ConfigError(key: "PLAZA_PUBLIC_URL", problem: "must be an http:// or https:// URL, not \"\(value)\"")

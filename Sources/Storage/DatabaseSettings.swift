@@ -26,13 +26,24 @@ public struct DatabaseSettings: Sendable, Equatable {
         }
     }
 
+    /// How hard SQLite pushes each commit to disk.
+    public enum Synchronous: String, Sendable, Equatable {
+        /// In WAL mode: a crash of Plaza loses nothing; a power cut may lose the last commits but never
+        /// corrupts the file. Several times the commit rate of `full`.
+        case normal
+        /// Every commit is fsynced before it returns.
+        case full
+    }
+
     public var location: Location
     /// PostgreSQL connections per event loop (SQLite always uses one per loop: more never adds parallelism).
     public var poolSize: Int
+    public var synchronous: Synchronous
 
-    public init(location: Location, poolSize: Int = 4) {
+    public init(location: Location, poolSize: Int = 4, synchronous: Synchronous = .normal) {
         self.location = location
         self.poolSize = poolSize
+        self.synchronous = synchronous
     }
 
     public var dialect: Dialect {

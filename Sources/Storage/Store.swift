@@ -84,6 +84,7 @@ public final class Store: Sendable {
         open.withLock { $0 += 1 }
         defer { open.withLock { $0 -= 1 } }
         let clock = self.clock
+        let synchronous = settings.synchronous == .full ? "FULL" : "NORMAL"
         switch dialect {
         case .postgres:
             let (value, transaction) = try await db.transaction { database in
@@ -100,7 +101,9 @@ public final class Store: Sendable {
                 outcome = .success(try await db.withConnection { connection in
                     let sql = connection as! any SQLDatabase
                     // A bounded wait covers other processes (the CLI) holding the file lock.
+                    // Connection settings, cheap enough to restate per transaction (the pool may reconnect).
                     try await sql.raw("PRAGMA busy_timeout = 10000").run()
+                    try await sql.raw("PRAGMA synchronous = \(unsafeRaw: synchronous)").run()
                     try await sql.raw("BEGIN IMMEDIATE").run()
                     let transaction = Transaction(db: connection, dialect: .sqlite, clock: clock)
                     do {

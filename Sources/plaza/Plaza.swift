@@ -12,7 +12,10 @@ struct PlazaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plaza",
         abstract: "One server for marketplaces, booking systems and community platforms.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, OpenAPIDocument.self, JobsCommand.self, Backup.self, Restore.self, ShowConfig.self],
+        subcommands: [
+            Serve.self, Migrate.self, Seed.self, OpenAPIDocument.self, AuthorizationDocument.self, JobsCommand.self,
+            Backup.self, Restore.self, ShowConfig.self,
+        ],
         defaultSubcommand: Serve.self)
 }
 
@@ -137,6 +140,18 @@ struct OpenAPIDocument: AsyncParsableCommand {
     func run() async throws {
         try await guarded {
             try await withPlaza(try common.load()) { plaza in print(try plaza.openAPIDocument()) }
+        }
+    }
+}
+
+struct AuthorizationDocument: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authorization", abstract: "Print the authorization matrix (docs/authorization.md).")
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        try await guarded {
+            try await withPlaza(try common.load()) { plaza in print(plaza.authorizationMarkdown, terminator: "") }
         }
     }
 }

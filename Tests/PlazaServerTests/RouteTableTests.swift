@@ -119,3 +119,32 @@ struct RouteTableTests {
         #expect(throws: PlazaError.unauthorized()) { try policy.authorize(nil, "booking.booking.read", resource) }
     }
 }
+
+@Suite("Generated documents")
+struct GeneratedDocumentTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("docs/authorization.md is what the declared rules and routes produce")
+    func authorizationMatrixIsCurrent() async throws {
+        try await withTestPlaza { plaza in
+            let path = Self.repository.appendingPathComponent("docs/authorization.md").path
+            let generated = plaza.authorizationMarkdown
+            if ProcessInfo.processInfo.environment["PLAZA_UPDATE_DOCS"] == "1" {
+                try generated.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+            let committed = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            #expect(committed == generated, "docs/authorization.md is stale: run `swift run plaza authorization > docs/authorization.md`")
+            #expect(generated.contains("| `operations.jobs.manage` | admin, role operator |"))
+        }
+    }
+}
+
+extension GeneratedDocumentTests {
+    @Test("docs/operations.md documents every configuration key")
+    func operationsGuideListsEveryKey() throws {
+        let guide = try String(contentsOf: Self.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        for key in PlazaConfig.keys {
+            #expect(guide.contains("`\(key.key)`"), "\(key.key) is missing from docs/operations.md")
+        }
+    }
+}

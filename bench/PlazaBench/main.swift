@@ -1,0 +1,62 @@
+// plaza-bench: measures the job queue end to end (enqueue, claim, run, complete) on SQLite or PostgreSQL.
+//
+//   plaza-bench jobs [--jobs N] [--concurrency C] [--database-url postgres://…]
+//
+// Prints one line: `jobs <engine> enqueued=<n/s> completed=<n/s>`; bench/run.sh turns it into a table.
+import Foundation
+import Jobs
+import Logging
+import PlazaKit
+import PlazaServer
+import Storage
+
+struct Empty: Codable, Sendable {}
+
+func argument(_ name: String, _ fallback: String) -> String {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return fallback }
+    return arguments[index + 1]
+}
+
+let total = Int(argument("--jobs", "20000"))!
+let concurrency = Int(argument("--concurrency", "16"))!
+let url = argument("--database-url", "")
+var config = PlazaConfig()
+config.logLevel = .error
+config.jobs.concurrency = concurrency
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-bench-\(getpid())")
+config.dataDirectory = directory.path
+if !url.isEmpty { config.databaseURL = url }
+
+let plaza = try await Plaza.open(config)
+try await plaza.migrate()
+plaza.jobRegistry.register("bench.noop", payload: Empty.self) { _, _ in }
+
+// Enqueue in transactions of 500, as a busy app would when a write fans out into jobs.
+let enqueueStart = ContinuousClock.now
+var enqueued = 0
+while enqueued < total {
+    let batch = min(500, total - enqueued)
+    try await plaza.store.transaction { transaction in
+        for _ in 0..<batch { try await plaza.queue.enqueue(try JobRequest("bench.noop", payload: Empty()), in: transaction) }
+    }
+    enqueued += batch
+}
+let enqueueSeconds = (ContinuousClock.now - enqueueStart).timeInterval
+
+// Two workers, as two instances would run them; each claims up to `concurrency` jobs per round trip.
+let runStart = ContinuousClock.now
+let other = JobWorker(queue: plaza.queue, registry: plaza.jobRegistry, logger: plaza.logger)
+async let first = plaza.worker.runDue(limit: total)
+async let second = other.runDue(limit: total)
+let ran = try await first + second
+let runSeconds = (ContinuousClock.now - runStart).timeInterval
+await plaza.shutdown()
+try? FileManager.default.removeItem(at: directory)
+
+guard ran == total else {
+    FileHandle.standardError.write(Data("ran \(ran) of \(total) jobs\n".utf8))
+    exit(1)
+}
+let engine = url.isEmpty ? "sqlite" : "postgres"
+print("jobs \(engine) enqueued=\(Int(Double(total) / enqueueSeconds)) completed=\(Int(Double(total) / runSeconds))")

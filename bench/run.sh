@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Plaza's benchmarks, printed as tables. Release build; loopback only; every server started here is
+# stopped here by PID.
+#   bench/run.sh            HTTP ceiling (/health with wrk) and job throughput on SQLite and PostgreSQL
+# Environment: DURATION (wrk seconds, default 10), JOBS (default 20000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh bench
+duration=${DURATION:-10}
+jobs=${JOBS:-20000}
+work=$(mktemp -d /tmp/plaza-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  [ -n "${pgdir:-}" ] && scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "Building release…" >&2
+swift build -c release --product plaza >&2
+swift build -c release --product plaza-bench >&2
+bin=$(swift build -c release --show-bin-path)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# One wrk run: prints "requests/s p99"
+wrk_run() {
+  local url=$1
+  wrk -t2 -c64 -d"${duration}s" --latency "$url" >"$work/wrk.txt"
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")
+  echo "$rps $p99"
+}
+
+serve() {  # serve NAME EXTRA_ENV… ; echoes the port
+  local name=$1; shift
+  local port; port=$(free_port)
+  env "$@" PLAZA_PORT="$port" PLAZA_DATA_DIR="$work/$name" "$bin/plaza" serve >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "$port"
+}
+
+echo
+echo "## HTTP (wrk -t2 -c64 -d${duration}s, loopback, release build)"
+echo
+echo "| endpoint | requests/s | p99 |"
+echo "|---|---|---|"
+port=$(serve quiet PLAZA_LOG_LEVEL=warning)
+read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/health")
+echo "| GET /health, access log off | $rps | $p99 |"
+read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/ready")
+echo "| GET /ready (database ping), access log off | $rps | $p99 |"
+port2=$(serve logged PLAZA_LOG_LEVEL=info)
+read -r rps p99 < <(PLAZA_LOG_LEVEL=info wrk_run "http://127.0.0.1:$port2/health")
+echo "| GET /health, JSON access log on (to a file) | $rps | $p99 |"
+kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+
+echo
+echo "## Job queue ($jobs no-op jobs: enqueue in transactions of 500, then two workers drain the queue)"
+echo
+echo "| database | enqueued/s | completed/s |"
+echo "|---|---|---|"
+line=$("$bin/plaza-bench" jobs --jobs "$jobs")
+echo "| SQLite (WAL, synchronous=NORMAL) | $(sed -E 's/.*enqueued=([0-9]+).*/\1/' <<<"$line") | $(sed -E 's/.*completed=([0-9]+).*/\1/' <<<"$line") |"
+pgdir="$work/pg"
+pgport=$(free_port)
+url=$(scripts/pg-cluster.sh start "$pgdir" "$pgport")
+line=$("$bin/plaza-bench" jobs --jobs "$jobs" --database-url "$url")
+echo "| PostgreSQL 15 (local, fsync off) | $(sed -E 's/.*enqueued=([0-9]+).*/\1/' <<<"$line") | $(sed -E 's/.*completed=([0-9]+).*/\1/' <<<"$line") |"
