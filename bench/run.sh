@@ -54,7 +54,7 @@ echo "| GET /health, access log off | $rps | $p99 |"
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/ready")
 echo "| GET /ready (database ping), access log off | $rps | $p99 |"
 port2=$(serve logged PLAZA_LOG_LEVEL=info)
-read -r rps p99 < <(PLAZA_LOG_LEVEL=info wrk_run "http://127.0.0.1:$port2/health")
+read -r rps p99 < <(wrk_run "http://127.0.0.1:$port2/health")
 echo "| GET /health, JSON access log on (to a file) | $rps | $p99 |"
 kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
 
@@ -65,7 +65,7 @@ echo "| database | enqueued/s | completed/s |"
 echo "|---|---|---|"
 line=$("$bin/plaza-bench" jobs --jobs "$jobs")
 echo "| SQLite (WAL, synchronous=NORMAL) | $(sed -E 's/.*enqueued=([0-9]+).*/\1/' <<<"$line") | $(sed -E 's/.*completed=([0-9]+).*/\1/' <<<"$line") |"
-pgdir="$work/pg"
+pgdir=$(mktemp -u /tmp/plaza-bench-pg.XXXXXX)
 pgport=$(free_port)
 url=$(scripts/pg-cluster.sh start "$pgdir" "$pgport")
 line=$("$bin/plaza-bench" jobs --jobs "$jobs" --database-url "$url")

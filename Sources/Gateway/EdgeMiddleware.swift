@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import NIOCore
 import PlazaKit
+import Synchronization
 
 /// The outermost middleware: names the request, finds the client, turns every error into problem+json,
 /// adds security headers, logs one line and records metrics.
@@ -13,18 +14,21 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
     /// The methods routed for a path, so an unmatched method gets 405 with `Allow` rather than 404.
     let allowedMethods: @Sendable (String) -> [HTTPRequest.Method]
     let accessLog: Logger
+    let metrics = RequestMetrics()
+    let clientResolver: ClientResolver
 
     public init(settings: EdgeSettings, accessLog: Logger, allowedMethods: @escaping @Sendable (String) -> [HTTPRequest.Method]) {
         self.settings = settings
         self.accessLog = accessLog
         self.allowedMethods = allowedMethods
+        self.clientResolver = ClientResolver(trustedProxies: settings.trustedProxies)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         var context = context
         context.requestID = Self.requestID(from: request)
-        context.client = ClientResolver(trustedProxies: settings.trustedProxies).resolve(peer: context.peerAddress, headers: request.headers)
+        context.client = clientResolver.resolve(peer: context.peerAddress, headers: request.headers)
         context.uploadLimit = settings.maxBodySize
         context.logger[metadataKey: "requestId"] = .string(context.requestID)
 
@@ -45,23 +49,16 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
         let status = response.status
         // Unmatched paths share one label, so scanners cannot blow up the metric's cardinality.
         let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
-        let principal = context.principal?.id.uuidString
-        let (method, path, client) = (request.method, request.uri.path, context.client)
-        let requestID = context.requestID
-        do {
-            // Measured when the response is ready to write: Plaza's bodies are buffered, not streamed.
-            let elapsed = ContinuousClock.now - started
-            let seconds = elapsed.timeIntervalSeconds
-            let dimensions = [("method", method.rawValue), ("route", route), ("status", String(status.code))]
-            Counter(label: "plaza_http_requests_total", dimensions: dimensions).increment()
-            Metrics.Timer(label: "plaza_http_request_duration_seconds", dimensions: [("method", method.rawValue), ("route", route)])
-                .recordNanoseconds(Int64(seconds * 1e9))
+        // Measured when the response is ready to write: Plaza's bodies are buffered, not streamed.
+        let seconds = (ContinuousClock.now - started).timeIntervalSeconds
+        metrics.record(method: request.method, route: route, status: status.code, nanoseconds: Int64(seconds * 1e9))
+        if accessLog.logLevel <= .info {
             var metadata: Logger.Metadata = [
-                "requestId": .string(requestID), "method": .string(method.rawValue), "path": .string(path),
-                "route": .string(route), "status": .stringConvertible(status.code),
-                "durationMs": .string(String(format: "%.2f", seconds * 1000)), "ip": .string(client.ip),
+                "requestId": .string(context.requestID), "method": .string(request.method.rawValue),
+                "path": .string(request.uri.path), "route": .string(route), "status": .stringConvertible(status.code),
+                "durationMs": .stringConvertible((seconds * 100_000).rounded() / 100), "ip": .string(context.client.ip),
             ]
-            if let principal { metadata["principal"] = .string(principal) }
+            if let principal = context.principal { metadata["principal"] = .string(principal.id.uuidString) }
             accessLog.info("request", metadata: metadata)
         }
         return response
@@ -159,6 +156,37 @@ extension HTTPField.Name {
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+}
+
+/// The request counters and latency histograms, looked up once per route rather than on every request.
+final class RequestMetrics: Sendable {
+    struct Key: Hashable {
+        let method: HTTPRequest.Method
+        let route: String
+        let status: Int
+    }
+    private let counters = Mutex<[Key: Counter]>([:])
+    private let timers = Mutex<[Key: Metrics.Timer]>([:])
+
+    func record(method: HTTPRequest.Method, route: String, status: Int, nanoseconds: Int64) {
+        let key = Key(method: method, route: route, status: status)
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(
+                label: "plaza_http_requests_total", dimensions: [("method", method.rawValue), ("route", route), ("status", String(status))])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        let timerKey = Key(method: method, route: route, status: 0)
+        let timer = timers.withLock { timers in
+            if let timer = timers[timerKey] { return timer }
+            let timer = Metrics.Timer(label: "plaza_http_request_duration_seconds", dimensions: [("method", method.rawValue), ("route", route)])
+            timers[timerKey] = timer
+            return timer
+        }
+        timer.recordNanoseconds(nanoseconds)
+    }
 }
 
 /// Finds the client's address and scheme, believing forwarding headers only from trusted proxies.

@@ -25,32 +25,46 @@ public final class JobWorker: Service, Sendable {
 
     public func run() async throws {
         let wakeup = queue.wakeup
+        // Jobs that finished since the last round; their completion rides on the next claim's transaction.
+        let finished = JobList()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let free = queue.settings.concurrency - running.withLock { $0 }
+                    let done = finished.takeAll()
                     var claimedAll = false
-                    if free > 0 {
-                        do {
-                            try await queue.reapExpired()
-                            let jobs = try await queue.claim(limit: free, worker: id)
-                            claimedAll = jobs.count == free
-                            for job in jobs {
-                                running.withLock { $0 += 1 }
-                                group.addTask {
-                                    await self.execute(job)
-                                    self.running.withLock { $0 -= 1 }
-                                    wakeup.ring()
-                                }
-                            }
-                        } catch {
-                            logger.error("job claim failed", metadata: ["error": "\(error)"])
+                    do {
+                        try await queue.reapExpired()
+                        let (completed, jobs) = try await queue.completeAndClaim(done, limit: max(0, free), worker: id)
+                        if completed < done.count {
+                            logger.warning("jobs finished after their lease passed to another worker", metadata: ["count": "\(done.count - completed)"])
                         }
+                        claimedAll = free > 0 && jobs.count == free
+                        for job in jobs {
+                            running.withLock { $0 += 1 }
+                            group.addTask {
+                                if await self.execute(job) { finished.append(job) }
+                                self.running.withLock { $0 -= 1 }
+                                wakeup.ring()
+                            }
+                        }
+                    } catch {
+                        finished.append(contentsOf: done)  // try those again next round
+                        logger.error("job claim failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
                     if claimedAll { continue }  // there may be more due work
                     await wakeup.wait(timeout: queue.settings.pollInterval)
                 }
                 logger.info("job worker stopping", metadata: ["worker": "\(id)", "inFlight": "\(running.withLock { $0 })"])
+            }
+            // Every job has finished; record the last completions before the database closes.
+            let done = finished.takeAll()
+            if !done.isEmpty {
+                do {
+                    _ = try await queue.completeAndClaim(done, limit: 0, worker: id)
+                } catch {
+                    logger.error("could not record finished jobs at shutdown", metadata: ["error": "\(String(reflecting: error))"])
+                }
             }
         } onGracefulShutdown: {
             wakeup.ring()
@@ -62,19 +76,28 @@ public final class JobWorker: Service, Sendable {
     @discardableResult
     public func runDue(limit: Int = 10_000) async throws -> Int {
         var ran = 0
-        while ran < limit {
+        var done: [JobRecord] = []
+        while true {
             try await queue.reapExpired()
-            let jobs = try await queue.claim(limit: max(1, queue.settings.concurrency), worker: id)
+            let batch = min(max(1, queue.settings.concurrency), limit - ran)
+            let (_, jobs) = try await queue.completeAndClaim(done, limit: max(0, batch), worker: id)
+            done = []
             if jobs.isEmpty { break }
+            let succeeded = JobList()
             await withDiscardingTaskGroup { group in
-                for job in jobs { group.addTask { await self.execute(job) } }
+                for job in jobs {
+                    group.addTask { if await self.execute(job) { succeeded.append(job) } }
+                }
             }
+            done = succeeded.takeAll()
             ran += jobs.count
         }
         return ran
     }
 
-    func execute(_ job: JobRecord) async {
+    /// Runs one job. A failure is recorded at once (retry or dead letter); a success is returned as
+    /// `true` for the caller to record in its next batch.
+    func execute(_ job: JobRecord) async -> Bool {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.id)"
         logger[metadataKey: "jobName"] = "\(job.name)"
@@ -92,11 +115,8 @@ public final class JobWorker: Service, Sendable {
         do {
             guard let handler = registry.handler(for: job.name) else { throw UnknownJob(name: job.name) }
             try await handler(job, context)
-            heartbeat.cancel()
-            let kept = try await queue.complete(job, worker: id)
-            if !kept { logger.warning("job finished after its lease passed to another worker") }
             record(job, outcome: "succeeded", since: started)
-            logger.debug("job succeeded")
+            return true
         } catch {
             heartbeat.cancel()
             // reflecting: PostgresNIO hides details from plain descriptions, and operators need them here.
@@ -108,6 +128,7 @@ public final class JobWorker: Service, Sendable {
             } catch {
                 logger.error("could not record a job failure", metadata: ["error": "\(error)"])
             }
+            return false
         }
     }
 
@@ -124,4 +145,12 @@ extension Metrics.Timer {
         let elapsed = ContinuousClock.now - started
         recordNanoseconds(Int64(elapsed.timeInterval * 1e9))
     }
+}
+
+/// Jobs collected by concurrent tasks (the ones that finished, waiting to be recorded).
+final class JobList: Sendable {
+    private let jobs = Mutex<[JobRecord]>([])
+    func append(_ job: JobRecord) { jobs.withLock { $0.append(job) } }
+    func append(contentsOf more: [JobRecord]) { jobs.withLock { $0.append(contentsOf: more) } }
+    func takeAll() -> [JobRecord] { jobs.withLock { list in defer { list.removeAll() }; return list } }
 }

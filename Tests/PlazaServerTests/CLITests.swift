@@ -22,15 +22,19 @@ struct PlazaProcess {
         process.executableURL = binary
         process.arguments = arguments
         process.environment = cleanEnvironment.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        // Files, not pipes: Foundation's pipe reads trap when a signal interrupts them (EINTR).
+        let outPath = temporaryDirectory() + "/out"
+        let errPath = outPath.replacingOccurrences(of: "/out", with: "/err")
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: outPath).deletingLastPathComponent().path) }
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
         try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return Output(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
     /// The environment without the test run's own PLAZA_ settings.
@@ -108,17 +112,17 @@ struct CLITests {
             process.executableURL = PlazaProcess.binary
             process.arguments = ["serve", "--demo", "--data-dir", dir, "--port", "0"]
             process.environment = PlazaProcess.cleanEnvironment.merging(["PLAZA_LOG_LEVEL": "warning"]) { $1 }
-            let out = Pipe()
-            process.standardOutput = out
+            let outPath = dir + "/serve.out"
+            FileManager.default.createFile(atPath: outPath, contents: nil)
+            process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle.nullDevice
             try process.run()
             // The banner names the URL, with the port the system picked.
             var banner = ""
             let deadline = Date().addingTimeInterval(30)
             while !banner.contains(expected), Date() < deadline {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                banner += String(decoding: chunk, as: UTF8.self)
+                try await Task.sleep(for: .milliseconds(50))
+                banner = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
             }
             #expect(banner.contains(expected), "banner: \(banner)")
             let url = try #require(banner.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
