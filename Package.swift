@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Shared kernel: ids, clock, errors, pagination, principal, policy, route descriptions.
@@ -53,6 +54,7 @@ let package = Package(
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -109,7 +111,7 @@ let package = Package(
         // Benchmarks that need Plaza in-process (the job queue); bench/run.sh drives them.
         .executableTarget(
             name: "PlazaBench",
-            dependencies: ["PlazaServer"],
+            dependencies: ["PlazaServer", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "bench/PlazaBench",
             swiftSettings: swiftSettings
         ),

@@ -30,7 +30,7 @@ public final class PostgresListener: Service, Sendable {
     }
 
     public func run() async throws {
-        let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
+        let configuration = try PostgresURL.connectionConfiguration(url)
         guard !handlers.withLock({ $0.isEmpty }) else { return }
         var delay = Duration.milliseconds(100)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

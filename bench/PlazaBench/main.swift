@@ -6,6 +6,7 @@
 import Foundation
 import Jobs
 import Logging
+import PostgresNIO
 import PlazaKit
 import PlazaServer
 import Storage
@@ -30,6 +31,30 @@ if !url.isEmpty { config.databaseURL = url }
 
 let plaza = try await Plaza.open(config)
 try await plaza.migrate()
+
+// Round-trip cost of one statement, outside and inside a transaction.
+if CommandLine.arguments.contains("--ping") {
+    let n = 2000
+    var start = ContinuousClock.now
+    for _ in 0..<n { try await plaza.store.sql.raw("SELECT 1").run() }
+    let outside = (ContinuousClock.now - start).timeInterval / Double(n) * 1e6
+    start = ContinuousClock.now
+    try await plaza.store.transaction { transaction in
+        for _ in 0..<n { try await transaction.sql.raw("SELECT 1").run() }
+    }
+    let inside = (ContinuousClock.now - start).timeInterval / Double(n) * 1e6
+    var raw = 0.0
+    if !url.isEmpty {
+        // The same statements on one PostgresNIO connection, without Fluent or SQLKit in between.
+        let connection = try await PostgresConnection.connect(
+            configuration: try PostgresURL.connectionConfiguration(url), id: 99, logger: Logger(label: "bench"))
+        start = ContinuousClock.now
+        for _ in 0..<n { _ = try await connection.query("SELECT 1", logger: Logger(label: "bench")).collect() }
+        raw = (ContinuousClock.now - start).timeInterval / Double(n) * 1e6
+        try await connection.closeGracefully()
+    }
+    print("ping outside=\(Int(outside))us inside=\(Int(inside))us raw=\(Int(raw))us")
+}
 plaza.jobRegistry.register("bench.noop", payload: Empty.self) { _, _ in }
 
 // Enqueue in transactions of 500, as a busy app would when a write fans out into jobs.
