@@ -5,6 +5,9 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // Release builds specialize generic code across modules (the edge middlewares are generic over the
+    // request context, which only the composition root knows): measured on GET /health.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -113,6 +116,13 @@ let package = Package(
             name: "PlazaBench",
             dependencies: ["PlazaServer", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "bench/PlazaBench",
+            swiftSettings: swiftSettings
+        ),
+        // A bare Hummingbird server: the ceiling Plaza's /health is measured against.
+        .executableTarget(
+            name: "BaselineServer",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "bench/BaselineServer",
             swiftSettings: swiftSettings
         ),
         // Fixtures shared by every test target: a test database per test, a test app, a clock.

@@ -20,6 +20,7 @@ trap cleanup EXIT
 echo "Building release…" >&2
 swift build -c release --product plaza >&2
 swift build -c release --product plaza-bench >&2
+swift build -c release --product BaselineServer >&2
 bin=$(swift build -c release --show-bin-path)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -48,6 +49,12 @@ echo "## HTTP (wrk -t2 -c64 -d${duration}s, loopback, release build)"
 echo
 echo "| endpoint | requests/s | p99 |"
 echo "|---|---|---|"
+bport=$(free_port)
+"$bin/BaselineServer" "$bport" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$bport/health" >/dev/null 2>&1 && break; sleep 0.1; done
+read -r rps p99 < <(wrk_run "http://127.0.0.1:$bport/health")
+echo "| bare Hummingbird GET /health (the ceiling) | $rps | $p99 |"
 port=$(serve quiet PLAZA_LOG_LEVEL=warning)
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/health")
 echo "| GET /health, access log off | $rps | $p99 |"

@@ -1,0 +1,33 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PlazaKit
+
+/// Signs a request in from `Authorization: Bearer <access token>`.
+///
+/// A request without the header goes on anonymous (routes that need a principal answer 401 themselves);
+/// a request whose token does not verify is refused here with a 401, since its sender meant to be signed in.
+public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddleware {
+    let identity: IdentityService
+
+    public init(identity: IdentityService) {
+        self.identity = identity
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw PlazaError(
+                .unauthorized, code: "unauthorized", title: "Unauthorized", detail: "Use Authorization: Bearer <access token>.",
+                headers: ["WWW-Authenticate": "Bearer"])
+        }
+        var context = context
+        do {
+            context.principal = try await identity.authenticate(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        } catch var error as PlazaError {
+            error.headers["WWW-Authenticate"] = "Bearer error=\"invalid_token\""
+            throw error
+        }
+        return try await next(request, context)
+    }
+}

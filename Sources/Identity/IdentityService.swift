@@ -1,0 +1,321 @@
+import Crypto
+import Foundation
+import Jobs
+import PlazaKit
+import SQLKit
+import Storage
+
+/// Sign-up, sign-in, token refresh and sign-out: the only way other modules and the routes touch accounts.
+public struct IdentityService: Sendable {
+    let store: Store
+    let outbox: Outbox
+    let settings: IdentitySettings
+    let issuer: TokenIssuer
+    let revocations: RevocationList
+    let passwords: Passwords
+
+    public init(store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus) {
+        self.store = store
+        self.outbox = outbox
+        self.settings = settings
+        self.issuer = TokenIssuer(store: store, settings: settings)
+        self.revocations = RevocationList(store: store, lifetime: settings.accessTokenLifetime.timeIntervalSeconds)
+        self.passwords = Passwords(cost: settings.bcryptCost)
+        bus.subscribe(revocations.subscription())
+    }
+
+    // MARK: Sign-up
+
+    /// Creates an account with a self-assignable app role (`customer` unless it asks for `provider` or `creator`).
+    public func register(_ input: Registration, caller: Caller) async throws -> Me {
+        let email = Self.normalise(email: input.email)
+        var errors: [FieldError] = []
+        if !Self.isPlausible(email: email) { errors.append(FieldError(field: "email", message: "is not an email address")) }
+        errors += Passwords.problems(with: input.password)
+        let firstName = input.firstName.trimmingCharacters(in: .whitespacesAndNewlines)
+        let lastName = input.lastName.trimmingCharacters(in: .whitespacesAndNewlines)
+        if firstName.isEmpty || firstName.count > 100 { errors.append(FieldError(field: "firstName", message: "must be 1 to 100 characters")) }
+        if lastName.isEmpty || lastName.count > 100 { errors.append(FieldError(field: "lastName", message: "must be 1 to 100 characters")) }
+        let role = input.role ?? "customer"
+        if !Roles.selfAssignable.contains(role) {
+            errors.append(FieldError(
+                field: "role", message: "must be one of \(Roles.selfAssignable.joined(separator: ", ")); other roles are granted by admins"))
+        }
+        let locale = input.locale ?? "en"
+        if !Identity.locales.contains(locale) { errors.append(FieldError(field: "locale", message: "must be en or uk")) }
+        let timeZone = input.timeZone ?? "UTC"
+        if TimeZone(identifier: timeZone) == nil { errors.append(FieldError(field: "timeZone", message: "is not an IANA time zone")) }
+        guard errors.isEmpty else { throw PlazaError.validation(errors) }
+
+        let hash = try await passwords.hash(input.password)
+        let outbox = self.outbox
+        do {
+            let id = try await store.transaction { transaction in
+                let now = transaction.clock.now()
+                if try await transaction.sql.raw("SELECT id FROM identity_users WHERE email = \(bind: email)").first() != nil {
+                    throw PlazaError.conflict("An account with this email already exists.")
+                }
+                let id = PlazaID.make(at: now)
+                try await Self.insertUser(
+                    id: id, email: email, hash: hash, firstName: firstName, lastName: lastName, locale: locale,
+                    timeZone: timeZone, at: now, in: transaction)
+                try await Self.grant(role, app: Roles.everyApp, to: id, at: now, in: transaction)
+                try await transaction.audit(
+                    Caller(principal: Principal(id: id), requestID: caller.requestID, ip: caller.ip),
+                    action: "identity.user.register", resourceType: "user", resourceID: id.uuidString, details: ["role": .string(role)])
+                try await outbox.append(
+                    UserRegistered(userId: id, email: email, firstName: firstName, locale: locale), key: id.uuidString,
+                    caller: caller, in: transaction)
+                return id
+            }
+            return try await me(id)
+        } catch let error where Self.isUniqueViolation(error) {
+            throw PlazaError.conflict("An account with this email already exists.")
+        }
+    }
+
+    // MARK: Sign-in
+
+    /// Checks the password and opens a session. A wrong password and an unknown email get the same answer.
+    public func login(_ credentials: Credentials, caller: Caller, userAgent: String? = nil) async throws -> TokenPair {
+        let email = Self.normalise(email: credentials.email)
+        let row = try await store.sql.raw("""
+            SELECT id, password_hash, status, email_verified FROM identity_users WHERE email = \(bind: email)
+            """).first()
+        let hash = try row?.decode(column: "password_hash", as: String?.self)
+        guard try await passwords.verify(credentials.password, hash: hash), let row else {
+            let userID = try row?.decode(column: "id", as: UUID.self)
+            try await store.transaction { transaction in
+                try await transaction.audit(
+                    caller, action: "identity.login.failed", resourceType: "user", resourceID: userID?.uuidString,
+                    details: ["email": .string(email)])
+            }
+            throw PlazaError.unauthorized("The email or password is wrong.")
+        }
+        let userID = try row.decode(column: "id", as: UUID.self)
+        guard try row.decode(column: "status", as: String.self) == "active" else {
+            throw PlazaError(.forbidden, code: "account-disabled", title: "Account disabled", detail: "This account is disabled.")
+        }
+        if settings.requireVerifiedEmail, try row.decode(column: "email_verified", as: Bool.self) == false {
+            throw PlazaError(.forbidden, code: "email-not-verified", title: "Email not verified", detail: "Verify your email address before signing in.")
+        }
+        let refreshToken = Self.newRefreshToken()
+        let lifetime = settings.refreshTokenLifetime.timeIntervalSeconds
+        let sessionID = try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            let sessionID = PlazaID.make(at: now)
+            try await transaction.sql.raw("""
+                INSERT INTO identity_sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+                VALUES (\(bind: sessionID), \(bind: userID), \(bind: now), \(bind: now), \(bind: now.addingTimeInterval(lifetime)),
+                        \(bind: caller.ip), \(bind: userAgent.map { String($0.prefix(500)) }))
+                """).run()
+            try await Self.insertRefreshToken(refreshToken, session: sessionID, at: now, in: transaction)
+            try await transaction.audit(
+                Caller(principal: Principal(id: userID), requestID: caller.requestID, ip: caller.ip),
+                action: "identity.session.create", resourceType: "session", resourceID: sessionID.uuidString)
+            return sessionID
+        }
+        return try await tokens(user: userID, session: sessionID, refreshToken: refreshToken)
+    }
+
+    /// Swaps a refresh token for a new pair. Presenting a token that was already used revokes its whole family
+    /// (the session): someone else may hold a copy.
+    public func refresh(_ request: RefreshRequest, caller: Caller) async throws -> TokenPair {
+        enum Outcome: Sendable { case rotated(user: UUID, session: UUID), reused, invalid }
+        let presented = Self.hash(request.refreshToken)
+        let next = Self.newRefreshToken()
+        let outbox = self.outbox
+        let revocations = self.revocations
+        let outcome = try await store.transaction { transaction -> Outcome in
+            let now = transaction.clock.now()
+            guard let row = try await transaction.sql.raw("""
+                SELECT t.used_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at, u.status
+                FROM identity_refresh_tokens t
+                JOIN identity_sessions s ON s.id = t.session_id
+                JOIN identity_users u ON u.id = s.user_id
+                WHERE t.token_hash = \(bind: presented)
+                """).first()
+            else { return .invalid }
+            let session = try row.decode(column: "session_id", as: UUID.self)
+            let user = try row.decode(column: "user_id", as: UUID.self)
+            guard try row.decodeNil(column: "revoked_at"), try row.decode(column: "expires_at", as: Date.self) > now,
+                  try row.decode(column: "status", as: String.self) == "active"
+            else { return .invalid }
+            if try !row.decodeNil(column: "used_at") {
+                try await Self.revoke(
+                    sessions: [session], of: user, reason: "refresh token reused", caller: caller, outbox: outbox,
+                    revocations: revocations, in: transaction)
+                return .reused
+            }
+            try await transaction.sql.raw("""
+                UPDATE identity_refresh_tokens SET used_at = \(bind: now) WHERE token_hash = \(bind: presented)
+                """).run()
+            try await transaction.sql.raw("UPDATE identity_sessions SET last_used_at = \(bind: now) WHERE id = \(bind: session)").run()
+            try await Self.insertRefreshToken(next, session: session, at: now, in: transaction)
+            return .rotated(user: user, session: session)
+        }
+        switch outcome {
+        case .rotated(let user, let session):
+            return try await tokens(user: user, session: session, refreshToken: next)
+        case .reused:
+            throw PlazaError.unauthorized("This refresh token was already used; the session has been ended. Sign in again.")
+        case .invalid:
+            throw PlazaError.unauthorized("The refresh token is not valid.")
+        }
+    }
+
+    /// Ends the caller's session: its refresh tokens stop working and its access tokens are refused at once.
+    public func logout(caller: Caller) async throws {
+        guard let principal = caller.principal, let session = principal.sessionID else { throw PlazaError.unauthorized() }
+        let (outbox, revocations) = (self.outbox, self.revocations)
+        try await store.transaction { transaction in
+            try await Self.revoke(
+                sessions: [session], of: principal.id, reason: "signed out", caller: caller, outbox: outbox,
+                revocations: revocations, in: transaction)
+        }
+    }
+
+    // MARK: Profile and principal
+
+    /// The signed-in user's profile, roles and organisations.
+    public func me(_ id: UUID) async throws -> Me {
+        guard let row = try await store.sql.raw("SELECT * FROM identity_users WHERE id = \(bind: id)").first() else {
+            throw PlazaError.notFound("No user has the id \(id).")
+        }
+        let principal = try await principal(user: id, session: nil, on: store.sql)
+        let organisations = try await store.sql.raw("""
+            SELECT o.id, o.name, o.slug, o.type, m.role FROM identity_memberships m
+            JOIN identity_organisations o ON o.id = m.organisation_id
+            WHERE m.user_id = \(bind: id) ORDER BY o.name, m.role
+            """).all()
+        var memberships: [OrganisationMembership] = []
+        for row in organisations {
+            let orgID = try row.decode(column: "id", as: UUID.self)
+            let role = try row.decode(column: "role", as: String.self)
+            if let index = memberships.firstIndex(where: { $0.id == orgID }) {
+                memberships[index].roles.append(role)
+            } else {
+                memberships.append(OrganisationMembership(
+                    id: orgID, name: try row.decode(column: "name", as: String.self), slug: try row.decode(column: "slug", as: String.self),
+                    type: try row.decode(column: "type", as: String.self), roles: [role]))
+            }
+        }
+        let appRoles = principal.appRoles.mapValues { $0.sorted() }
+        let allRoles = principal.systemRoles.union(principal.appRoles.values.flatMap { $0 })
+        return Me(
+            id: id, email: try row.decode(column: "email", as: String.self),
+            firstName: try row.decode(column: "first_name", as: String.self), lastName: try row.decode(column: "last_name", as: String.self),
+            roles: allRoles.sorted(), appRoles: appRoles, organisations: memberships,
+            locale: try row.decode(column: "locale", as: String.self), timeZone: try row.decode(column: "time_zone", as: String.self),
+            status: try row.decode(column: "status", as: String.self), emailVerified: try row.decode(column: "email_verified", as: Bool.self),
+            createdAt: try row.decode(column: "created_at", as: Date.self))
+    }
+
+    /// The principal for a bearer token: its signature, expiry and audience, then the revocation list.
+    public func authenticate(bearer token: String) async throws -> Principal {
+        let principal = try await issuer.verify(token)
+        if try await revocations.isRevoked(user: principal.id, session: principal.sessionID) {
+            throw PlazaError.unauthorized("This session has ended or the account is disabled.")
+        }
+        return principal
+    }
+
+    /// The public signing keys (`GET /oauth/jwks`).
+    public func jwks() async throws -> JWKSDocument { try await issuer.jwks() }
+
+    func tokens(user: UUID, session: UUID, refreshToken: String) async throws -> TokenPair {
+        let principal = try await principal(user: user, session: session, on: store.sql)
+        let (token, expiresIn) = try await issuer.issue(for: principal, sessionID: session)
+        return TokenPair(accessToken: token, refreshToken: refreshToken, expiresIn: expiresIn, tokenType: "Bearer")
+    }
+
+    func principal(user: UUID, session: UUID?, on sql: any SQLDatabase) async throws -> Principal {
+        var principal = Principal(id: user, sessionID: session)
+        for row in try await sql.raw("SELECT role, app FROM identity_role_grants WHERE user_id = \(bind: user)").all() {
+            let role = try row.decode(column: "role", as: String.self)
+            let app = try row.decode(column: "app", as: String.self)
+            if app.isEmpty { principal.systemRoles.insert(role) } else { principal.appRoles[app, default: []].insert(role) }
+        }
+        for row in try await sql.raw("SELECT organisation_id, role FROM identity_memberships WHERE user_id = \(bind: user)").all() {
+            principal.organisationRoles[try row.decode(column: "organisation_id", as: UUID.self), default: []]
+                .insert(try row.decode(column: "role", as: String.self))
+        }
+        return principal
+    }
+
+    // MARK: Shared steps
+
+    static func insertUser(
+        id: UUID, email: String, hash: String, firstName: String, lastName: String, locale: String, timeZone: String,
+        at now: Date, in transaction: Transaction
+    ) async throws {
+        try await transaction.sql.raw("""
+            INSERT INTO identity_users (id, email, password_hash, first_name, last_name, locale, time_zone, status,
+                                        email_verified, phone_verified, created_at, updated_at)
+            VALUES (\(bind: id), \(bind: email), \(bind: hash), \(bind: firstName), \(bind: lastName), \(bind: locale),
+                    \(bind: timeZone), 'active', \(bind: false), \(bind: false), \(bind: now), \(bind: now))
+            """).run()
+    }
+
+    /// Grants a role: `app` is `""` for system roles, an app name or `*` for app roles.
+    static func grant(_ role: String, app: String, to user: UUID, at now: Date, in transaction: Transaction) async throws {
+        try await transaction.sql.raw("""
+            INSERT INTO identity_role_grants (user_id, role, app, granted_at) VALUES (\(bind: user), \(bind: role), \(bind: app), \(bind: now))
+            ON CONFLICT (user_id, role, app) DO NOTHING
+            """).run()
+    }
+
+    static func revoke(
+        sessions: [UUID], of user: UUID, reason: String, caller: Caller, outbox: Outbox, revocations: RevocationList,
+        in transaction: Transaction
+    ) async throws {
+        let now = transaction.clock.now()
+        try await transaction.sql.raw("""
+            UPDATE identity_sessions SET revoked_at = \(bind: now), revoked_reason = \(bind: reason)
+            WHERE id IN (\(binds: sessions)) AND revoked_at IS NULL
+            """).run()
+        for session in sessions {
+            try await transaction.audit(
+                caller, action: "identity.session.revoke", resourceType: "session", resourceID: session.uuidString,
+                details: ["reason": .string(reason), "userId": .string(user.uuidString)])
+        }
+        try await outbox.append(SessionRevoked(userId: user, sessionIds: sessions, reason: reason), key: user.uuidString, caller: caller, in: transaction)
+        // This instance refuses the tokens as soon as the change commits; the others when the event reaches them.
+        transaction.onCommit { for session in sessions { revocations.revokeSession(session) } }
+    }
+
+    static func insertRefreshToken(_ token: String, session: UUID, at now: Date, in transaction: Transaction) async throws {
+        try await transaction.sql.raw("""
+            INSERT INTO identity_refresh_tokens (token_hash, session_id, created_at) VALUES (\(bind: hash(token)), \(bind: session), \(bind: now))
+            """).run()
+    }
+
+    /// 256 random bits, base64url: refresh tokens are opaque, only their SHA-256 is stored.
+    static func newRefreshToken() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func normalise(email: String) -> String {
+        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    /// One `@`, something before it, a dot in the domain, no spaces, at most 254 characters (RFC 5321).
+    static func isPlausible(email: String) -> Bool {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, email.count <= 254, !email.contains(where: \.isWhitespace) else { return false }
+        let domain = parts[1]
+        return domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".")
+    }
+
+    static func isUniqueViolation(_ error: any Error) -> Bool {
+        let text = String(reflecting: error)
+        return text.contains("23505") || text.contains("UNIQUE constraint failed")
+    }
+}

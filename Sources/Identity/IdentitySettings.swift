@@ -1,0 +1,38 @@
+import Foundation
+
+/// How Identity issues and checks credentials.
+public struct IdentitySettings: Sendable, Equatable {
+    /// The `iss` of every token (the public URL).
+    public var issuer: String
+    /// The `aud` first-party access tokens carry and require.
+    public var audience: String
+    public var accessTokenLifetime: Duration
+    public var refreshTokenLifetime: Duration
+    /// bcrypt's cost factor (2^cost rounds); 12 by default, lower only in tests.
+    public var bcryptCost: UInt8
+    /// When true, an account must verify its email before it can sign in.
+    public var requireVerifiedEmail: Bool
+
+    public init(
+        issuer: String = "http://127.0.0.1:8080", audience: String = "plaza", accessTokenLifetime: Duration = .seconds(900),
+        refreshTokenLifetime: Duration = .seconds(30 * 86400), bcryptCost: UInt8 = 12, requireVerifiedEmail: Bool = false
+    ) {
+        self.issuer = issuer
+        self.audience = audience
+        self.accessTokenLifetime = accessTokenLifetime
+        self.refreshTokenLifetime = refreshTokenLifetime
+        self.bcryptCost = bcryptCost
+        self.requireVerifiedEmail = requireVerifiedEmail
+    }
+}
+
+/// The roles Plaza knows from the start.
+public enum Roles {
+    public static let system = ["admin", "employee", "operator"]
+    public static let organisation = ["owner", "manager", "member"]
+    public static let app = ["customer", "provider", "brand", "creator", "supplier"]
+    /// App roles a person may choose at sign-up; the others come from admins or organisation owners.
+    public static let selfAssignable = ["customer", "provider", "creator"]
+    /// App roles granted at sign-up hold in every app (`*`), so one account is a customer everywhere.
+    public static let everyApp = "*"
+}

@@ -1,0 +1,166 @@
+import Crypto
+import Foundation
+import JWTKit
+import PlazaKit
+import SQLKit
+import Storage
+
+/// The claims of a first-party access token.
+struct AccessClaims: JWTPayload {
+    var iss: IssuerClaim
+    var sub: SubjectClaim
+    var aud: AudienceClaim
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+    var jti: IDClaim
+    /// The session (refresh-token family) the token belongs to.
+    var sid: String
+    /// System roles.
+    var roles: [String]
+    /// App roles by app (`*` for every app).
+    var apps: [String: [String]]
+    /// Organisation roles by organisation id.
+    var orgs: [String: [String]]
+    var scope: String
+    /// How the user authenticated (RFC 8176): `pwd`, later `otp`/`mfa`.
+    var amr: [String]
+
+    /// Expiry, issuer and audience are checked by ``TokenIssuer`` against the store's clock.
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// Signs and verifies access tokens with ES256 keys kept in the database, so every instance shares them.
+///
+/// The ring is read on first use. The newest key signs; every key not retired longer than a token's
+/// lifetime still verifies, so rotating keys never cuts off tokens already issued.
+public actor TokenIssuer {
+    let store: Store
+    let settings: IdentitySettings
+    private var keys: JWTKeyCollection?
+    private var signingKid: String?
+    private var publicKeys: [(kid: String, x: String, y: String)] = []
+
+    public init(store: Store, settings: IdentitySettings) {
+        self.store = store
+        self.settings = settings
+    }
+
+    /// A signed access token for the principal, and its lifetime in seconds.
+    func issue(for principal: Principal, sessionID: UUID) async throws -> (token: String, expiresIn: Int) {
+        let keys = try await loaded()
+        let now = store.clock.now()
+        let lifetime = settings.accessTokenLifetime.timeIntervalSeconds
+        let claims = AccessClaims(
+            iss: IssuerClaim(value: settings.issuer), sub: SubjectClaim(value: principal.id.uuidString),
+            aud: AudienceClaim(value: [settings.audience]), exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)),
+            iat: IssuedAtClaim(value: now), jti: IDClaim(value: PlazaID.make(at: now).uuidString), sid: sessionID.uuidString,
+            roles: principal.systemRoles.sorted(), apps: principal.appRoles.mapValues { $0.sorted() },
+            orgs: Dictionary(uniqueKeysWithValues: principal.organisationRoles.map { ($0.key.uuidString, $0.value.sorted()) }),
+            scope: principal.scopes.sorted().joined(separator: " "), amr: ["pwd"])
+        let token = try await keys.sign(claims, kid: signingKid.map { JWKIdentifier(string: $0) })
+        return (token, Int(lifetime))
+    }
+
+    /// The principal a token stands for. Every failure is a 401 that does not say which check failed.
+    func verify(_ token: String) async throws -> Principal {
+        let keys = try await loaded()
+        let claims: AccessClaims
+        do {
+            claims = try await keys.verify(token, as: AccessClaims.self)
+        } catch {
+            throw PlazaError.unauthorized("The access token is not valid.")
+        }
+        let now = store.clock.now()
+        guard claims.exp.value > now, claims.iss.value == settings.issuer, claims.aud.value.contains(settings.audience),
+              let id = UUID(uuidString: claims.sub.value), let session = UUID(uuidString: claims.sid)
+        else { throw PlazaError.unauthorized("The access token is expired or not meant for this server.") }
+        var organisations: [UUID: Set<String>] = [:]
+        for (key, roles) in claims.orgs { if let org = UUID(uuidString: key) { organisations[org] = Set(roles) } }
+        return Principal(
+            id: id, kind: .user, systemRoles: Set(claims.roles), appRoles: claims.apps.mapValues(Set.init),
+            organisationRoles: organisations, scopes: Set(claims.scope.split(separator: " ").map(String.init)),
+            sessionID: session, assurance: claims.amr.contains("mfa") ? .multiFactor : .password)
+    }
+
+    /// `GET /oauth/jwks`: the public keys, as RFC 7517 JSON Web Keys.
+    func jwks() async throws -> JWKSDocument {
+        _ = try await loaded()
+        return JWKSDocument(keys: publicKeys.map {
+            JWKSDocument.Key(kty: "EC", crv: "P-256", x: $0.x, y: $0.y, kid: $0.kid, use: "sig", alg: "ES256")
+        })
+    }
+
+    private func loaded() async throws -> JWTKeyCollection {
+        if let keys { return keys }
+        let now = store.clock.now()
+        let retention = settings.accessTokenLifetime.timeIntervalSeconds
+        var rows = try await store.sql.raw("""
+            SELECT kid, private_pem, created_at, retired_at FROM identity_signing_keys ORDER BY created_at DESC
+            """).all()
+        if rows.filter({ (try? $0.decodeNil(column: "retired_at")) == true }).isEmpty {
+            // First start (or every key retired): make a key. Two instances racing both succeed; both keys verify.
+            let key = ES256PrivateKey()
+            let kid = Self.kid(for: key)
+            try await store.transaction { transaction in
+                try await transaction.sql.raw("""
+                    INSERT INTO identity_signing_keys (kid, private_pem, created_at) VALUES (\(bind: kid), \(bind: key.pemRepresentation), \(bind: now))
+                    ON CONFLICT (kid) DO NOTHING
+                    """).run()
+            }
+            rows = try await store.sql.raw("""
+                SELECT kid, private_pem, created_at, retired_at FROM identity_signing_keys ORDER BY created_at DESC
+                """).all()
+        }
+        let collection = JWTKeyCollection()
+        var published: [(String, String, String)] = []
+        for row in rows {
+            let retired = try row.decode(column: "retired_at", as: Date?.self)
+            if let retired, retired.addingTimeInterval(retention) < now { continue }
+            let kid = try row.decode(column: "kid", as: String.self)
+            let key = try ES256PrivateKey(pem: try row.decode(column: "private_pem", as: String.self))
+            await collection.add(ecdsa: key, kid: JWKIdentifier(string: kid))
+            if signingKid == nil, retired == nil { signingKid = kid }
+            if let parameters = key.parameters { published.append((kid, parameters.x, parameters.y)) }
+        }
+        publicKeys = published.map { (kid: $0.0, x: $0.1, y: $0.2) }
+        keys = collection
+        return collection
+    }
+
+    static func kid(for key: ES256PrivateKey) -> String {
+        let digest = SHA256.hash(data: Data(key.publicKey.pemRepresentation.utf8))
+        return digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A JSON Web Key Set.
+public struct JWKSDocument: Codable, Sendable, APISchema {
+    public struct Key: Codable, Sendable {
+        public var kty: String
+        public var crv: String
+        public var x: String
+        public var y: String
+        public var kid: String
+        public var use: String
+        public var alg: String
+    }
+    public var keys: [Key]
+
+    public static var schemaName: String { "JWKS" }
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "keys": .array(.object(
+                    properties: ["kty": .text, "crv": .text, "x": .text, "y": .text, "kid": .text, "use": .text, "alg": .text],
+                    required: ["kty", "crv", "x", "y", "kid"]))
+            ],
+            required: ["keys"])
+    }
+}
+
+extension Duration {
+    var timeIntervalSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
