@@ -61,6 +61,12 @@ public actor TokenIssuer {
         return (token, Int(lifetime))
     }
 
+    /// Signs arbitrary claims with the current key (tests forge tokens for other audiences with it).
+    func sign(_ claims: AccessClaims) async throws -> String {
+        let keys = try await loaded()
+        return try await keys.sign(claims, kid: signingKid.map { JWKIdentifier(string: $0) })
+    }
+
     /// The principal a token stands for. Every failure is a 401 that does not say which check failed.
     func verify(_ token: String) async throws -> Principal {
         let keys = try await loaded()

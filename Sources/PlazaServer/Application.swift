@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Hummingbird
+import Identity
 import Logging
 import PlazaKit
 import ServiceLifecycle
@@ -10,10 +11,11 @@ extension Plaza {
     ///
     /// Middleware order: the edge (ids, errors, headers, logs, metrics) wraps CORS, which wraps rate limits.
     ///
-    /// `authentication` is where the identity module's middleware plugs in: it runs inside the edge (so its
-    /// refusals are problem+json) and before rate limits (so signed-in users are limited per user).
+    /// Authentication (bearer tokens) runs inside the edge, so its refusals are problem+json, and before rate
+    /// limits, so signed-in users are limited per user. `extraAuthentication` runs just before it (tests sign
+    /// requests in with it).
     public func buildRouter(
-        authentication: (any MiddlewareProtocol<Request, Response, AppRequestContext>)? = nil,
+        extraAuthentication: (any MiddlewareProtocol<Request, Response, AppRequestContext>)? = nil,
         extraRoutes: RouteTable<AppRequestContext> = .init()
     ) -> Router<AppRequestContext> {
         var table = self.routes
@@ -26,7 +28,8 @@ extension Plaza {
         router.add(middleware: EdgeMiddleware<AppRequestContext>(
             settings: config.edge, accessLog: accessLog, allowedMethods: { routes.methods(matching: $0) }))
         router.add(middleware: CORSMiddleware<AppRequestContext>(origins: config.edge.corsOrigins))
-        if let authentication { router.add(middleware: authentication) }
+        if let extraAuthentication { router.add(middleware: extraAuthentication) }
+        router.add(middleware: BearerAuthentication<AppRequestContext>(identity: identity))
         router.add(middleware: RateLimitMiddleware<AppRequestContext>(rules: config.edge.rateLimits, limiter: rateLimiter))
         routes.register(on: router, policy: policy, idempotency: idempotency)
         return router

@@ -1,4 +1,5 @@
 import Foundation
+import Identity
 import PlazaKit
 import SQLKit
 import Storage
@@ -23,12 +24,14 @@ public enum Demo {
             let existing = try await transaction.sql.select().column("id").from(AuditLogTable.name)
                 .where("action", .equal, marker).first()
             guard existing == nil else { return false }
-            // Modules add their demo records here as they arrive (users of every role come with Identity).
+            try await IdentityDemo.seed(plaza.identity, in: transaction)
             try await transaction.audit(.system("demo"), action: marker, resourceType: "plaza")
             return true
         }
     }
 
     /// The logins the demo data provides.
-    public static func logins(_ plaza: Plaza) -> [DemoLogin] { [] }
+    public static func logins(_ plaza: Plaza) -> [DemoLogin] {
+        IdentityDemo.accounts.map { DemoLogin(role: $0.role, email: IdentityDemo.email(for: $0.role), password: IdentityDemo.password) }
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Hummingbird
+import Identity
 import Jobs
 import Logging
 import Operations
@@ -26,6 +27,7 @@ public final class Plaza: Sendable {
     public let scheduler: Scheduler
     public let rateLimiter: RateLimiter
     public let idempotency: SQLIdempotencyStore
+    public let identity: IdentityService
     let listener: PostgresListener?
     let readiness: Readiness
 
@@ -35,6 +37,7 @@ public final class Plaza: Sendable {
         list.add(CreateAuditLog())
         list.add(contentsOf: JobsMigrations.all)
         list.add(CreateIdempotencyKeys())
+        list.add(CreateIdentity())
         return list
     }
 
@@ -72,6 +75,7 @@ public final class Plaza: Sendable {
             outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger, pollInterval: config.jobs.pollInterval)
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
+        identity = IdentityService(store: store, outbox: outbox, settings: config.identitySettings, bus: bus)
         let idempotency = SQLIdempotencyStore(store: store)
         self.idempotency = idempotency
         readiness = Readiness(store: store, migrations: Self.migrations)
@@ -144,6 +148,7 @@ public final class Plaza: Sendable {
     public var routes: RouteTable<AppRequestContext> {
         var table = RouteTable<AppRequestContext>()
         table.add(contentsOf: LandingPage<AppRequestContext>(config: config).table)
+        table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,
             metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import Identity
 import Jobs
 import Logging
 import Storage
@@ -22,6 +23,9 @@ public struct PlazaConfig: Sendable, Equatable {
     public var runWorkers = true
     /// How long numbered events stay in the log for clients to resume from.
     public var eventRetention: Duration = .seconds(7 * 86400)
+    public var identityBcryptCost: UInt8 = 12
+    public var requireVerifiedEmail = false
+    public var accessTokenLifetime: Duration = .seconds(900)
 
     public enum LogFormat: String, Sendable, Equatable { case json, text }
 
@@ -33,6 +37,12 @@ public struct PlazaConfig: Sendable, Equatable {
         }
         let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent("plaza.sqlite").path
         return DatabaseSettings(location: .sqlite(path: path), synchronous: sqliteSynchronous)
+    }
+
+    public var identitySettings: IdentitySettings {
+        IdentitySettings(
+            issuer: baseURL, audience: "plaza", accessTokenLifetime: accessTokenLifetime, bcryptCost: identityBcryptCost,
+            requireVerifiedEmail: requireVerifiedEmail)
     }
 
     /// The address people use to reach this server (links in emails, the demo banner).
@@ -69,6 +79,9 @@ extension PlazaConfig {
         ("PLAZA_JOBS_RETENTION_HOURS", "168", "finished jobs are deleted after this many hours"),
         ("PLAZA_RUN_WORKERS", "true", "whether this process runs job workers"),
         ("PLAZA_EVENT_RETENTION_HOURS", "168", "numbered events stay in the log this long"),
+        ("PLAZA_BCRYPT_COST", "12", "bcrypt cost for passwords (10-16; each step doubles the time)"),
+        ("PLAZA_REQUIRE_VERIFIED_EMAIL", "false", "whether an account must verify its email before signing in"),
+        ("PLAZA_ACCESS_TOKEN_MINUTES", "15", "lifetime of access tokens (1-60)"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
 
@@ -107,7 +120,8 @@ extension PlazaConfig {
 
     init(values: [String: String]) throws {
         self.init()
-        let known = Set(Self.keys.map(\.key) + ["PLAZA_TEST_DATABASE_URL"])
+        // Test-only switches may sit in a developer's environment; they are not settings, so they are allowed.
+        let known = Set(Self.keys.map(\.key) + ["PLAZA_TEST_DATABASE_URL", "PLAZA_UPDATE_DOCS"])
         if let unknown = values.keys.sorted().first(where: { $0.hasPrefix("PLAZA_") && !known.contains($0) }) {
             throw ConfigError(key: unknown, problem: "is not a setting Plaza knows (see `plaza config`)")
         }
@@ -203,6 +217,9 @@ extension PlazaConfig {
         if let value = try int("PLAZA_JOBS_RETENTION_HOURS", 1...87600) { jobs.retention = .seconds(value * 3600) }
         if let value = try bool("PLAZA_RUN_WORKERS") { runWorkers = value }
         if let value = try int("PLAZA_EVENT_RETENTION_HOURS", 1...87600) { eventRetention = .seconds(value * 3600) }
+        if let value = try int("PLAZA_BCRYPT_COST", 10...16) { identityBcryptCost = UInt8(value) }
+        if let value = try bool("PLAZA_REQUIRE_VERIFIED_EMAIL") { requireVerifiedEmail = value }
+        if let value = try int("PLAZA_ACCESS_TOKEN_MINUTES", 1...60) { accessTokenLifetime = .seconds(value * 60) }
     }
 
     static func byteSize(_ raw: String, key: String) throws -> Int {

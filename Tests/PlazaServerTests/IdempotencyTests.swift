@@ -48,7 +48,7 @@ struct IdempotencyTests {
     func replays() async throws {
         try await withTestPlaza { plaza in
             let desk = OrderDesk(failFirst: false)
-            let app = Application(router: plaza.buildRouter(authentication: TestAuthentication(), extraRoutes: orderRoutes(desk)))
+            let app = Application(router: plaza.buildRouter(extraAuthentication: TestAuthentication(), extraRoutes: orderRoutes(desk)))
             let user: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: []), .contentType: "application/json", .idempotencyKey: "key-1"]
             try await app.test(.router) { client in
                 var first = ""
@@ -89,7 +89,7 @@ struct IdempotencyTests {
     func failuresReleaseTheKey() async throws {
         try await withTestPlaza { plaza in
             let desk = OrderDesk(failFirst: true)
-            let app = Application(router: plaza.buildRouter(authentication: TestAuthentication(), extraRoutes: orderRoutes(desk)))
+            let app = Application(router: plaza.buildRouter(extraAuthentication: TestAuthentication(), extraRoutes: orderRoutes(desk)))
             let principal = TestAuthentication.header(roles: [])
             let headers: HTTPFields = [.testPrincipal: principal, .contentType: "application/json", .idempotencyKey: "key-2"]
             try await app.test(.router) { client in

@@ -18,6 +18,7 @@ public func withTestPlaza<T: Sendable>(
     config.logLevel = .warning
     if case .postgres(let url) = database.location { config.databaseURL = url }
     config.databasePoolSize = database.poolSize
+    config.identityBcryptCost = 4  // bcrypt's cost 12 is a quarter second per hash: too slow for tests
     configure(&config)
     let plaza = try await Plaza.open(config, database: database, clock: clock, logger: TestDatabase.logger)
     do {
@@ -61,9 +62,14 @@ extension HTTPField.Name {
     public static let testPrincipal = HTTPField.Name("X-Test-Principal")!
 }
 
+extension TestAuthentication {
+    /// The middleware installed only when `X-Test-Principal` is set; real bearer tokens work beside it.
+    public static var middleware: TestAuthentication { TestAuthentication() }
+}
+
 extension Plaza {
     /// The application as tests drive it: the real router plus ``TestAuthentication``.
     public func testApplication() -> some ApplicationProtocol {
-        Application(router: buildRouter(authentication: TestAuthentication()), logger: logger)
+        Application(router: buildRouter(extraAuthentication: TestAuthentication()), logger: logger)
     }
 }
