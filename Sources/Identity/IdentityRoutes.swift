@@ -65,6 +65,48 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         ) { _, _ in
             try .json(try await identity.jwks(), headers: [.cacheControl: "public, max-age=300"])
         })
+        routes.add(Endpoint(
+            .get, "/api/v1/admin/users", operationID: "searchUsers",
+            summary: "Search users by name, email or mobile (q), role, status and organisation.", tag: "Administration",
+            access: .action(IdentityPolicy.readUsers),
+            parameters: [
+                .init("q", in: .query), .init("role", in: .query),
+                .init("status", in: .query, schema: .string(enumValues: ["active", "disabled", "deleted"])),
+                .init("organisationId", in: .query, schema: .uuid), .limit, .cursor,
+            ],
+            responses: [EndpointResponse(200, "A page of users.", body: .page(of: UserSummary.self))]
+        ) { request, _ in
+            let query = request.queryItems
+            return try .json(try await identity.searchUsers(try UserQuery(query: query), page: try PageRequest(query: query)))
+        })
+
+        for (verb, status) in [("disable", "disabled"), ("enable", "active")] {
+            routes.add(Endpoint(
+                .post, "/api/v1/admin/users/{id}/\(verb)", operationID: "\(verb)User",
+                summary: verb == "disable" ? "Disable an account: its sessions end and its tokens stop working at once." : "Re-enable an account.",
+                tag: "Administration", access: .action(IdentityPolicy.manageUsers), parameters: [.init("id", in: .path, schema: .uuid)],
+                responses: [EndpointResponse(200, "The user.", body: .json(UserSummary.self))]
+            ) { _, context in
+                try .json(try await identity.setStatus(of: try context.uuidParameter("id"), to: status, caller: context.caller))
+            })
+        }
+
+        routes.add(Endpoint(
+            .post, "/api/v1/admin/users/{id}/sessions/revoke", operationID: "revokeUserSessions",
+            summary: "End every session of a user.", tag: "Administration", access: .action(IdentityPolicy.manageUsers),
+            parameters: [.init("id", in: .path, schema: .uuid)],
+            responses: [EndpointResponse(200, "How many sessions ended.", body: .json(RevokedCount.self))]
+        ) { _, context in
+            let id = try context.uuidParameter("id")
+            guard try await identity.searchUser(id) != nil else { throw PlazaError.notFound("No user has the id \(id).") }
+            return try .json(RevokedCount(revoked: try await identity.revokeSessions(of: id, caller: context.caller)))
+        })
         return routes
     }
+}
+
+/// How many sessions an admin's revocation ended.
+public struct RevokedCount: Codable, Sendable, APISchema {
+    public var revoked: Int
+    public static var schema: JSONSchema { .object(properties: ["revoked": .integer(format: "int32")], required: ["revoked"]) }
 }

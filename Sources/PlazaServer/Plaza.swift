@@ -45,6 +45,7 @@ public final class Plaza: Sendable {
     public static var policies: RulePolicy {
         var policy = RulePolicy()
         policy.merge(OperationsPolicy.rules)
+        policy.merge(IdentityPolicy.rules)
         return policy
     }
 
