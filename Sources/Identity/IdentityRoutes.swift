@@ -60,6 +60,29 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         })
 
         routes.add(Endpoint(
+            .post, "/api/v1/me/password", operationID: "changePassword",
+            summary: "Change your password; every other session ends.", tag: tag, access: .authenticated,
+            requestBody: .json(PasswordChange.self), responses: [EndpointResponse(204, "Changed.")]
+        ) { request, context in
+            try await identity.changePassword(try await request.decodeJSON(PasswordChange.self, context: context), caller: context.caller)
+            return .noContent
+        })
+
+        routes.add(Endpoint(
+            .get, "/api/v1/me/sessions", operationID: "listSessions", summary: "Your open sessions.", tag: tag,
+            access: .authenticated, responses: [EndpointResponse(200, "Sessions, newest first.", body: .json(SessionList.self))]
+        ) { _, context in try .json(SessionList(items: try await identity.sessions(caller: context.caller))) })
+
+        routes.add(Endpoint(
+            .delete, "/api/v1/me/sessions/{id}", operationID: "revokeSession", summary: "End one of your sessions.", tag: tag,
+            access: .resourceAction(IdentityPolicy.revokeSession), parameters: [.init("id", in: .path, schema: .uuid)],
+            responses: [EndpointResponse(204, "Ended.")]
+        ) { _, context in
+            try await identity.revokeSession(try context.uuidParameter("id"), caller: context.caller)
+            return .noContent
+        })
+
+        routes.add(Endpoint(
             .get, "/oauth/jwks", operationID: "jwks", summary: "The public keys that verify Plaza's access tokens.", tag: tag,
             access: .public, responses: [EndpointResponse(200, "A JSON Web Key Set.", body: .json(JWKSDocument.self))]
         ) { _, _ in
@@ -103,6 +126,12 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         })
         return routes
     }
+}
+
+/// `GET /api/v1/me/sessions`.
+public struct SessionList: Codable, Sendable, APISchema {
+    public var items: [SessionInfo]
+    public static var schema: JSONSchema { .object(properties: ["items": .array(SessionInfo.schema)], required: ["items"]) }
 }
 
 /// How many sessions an admin's revocation ended.

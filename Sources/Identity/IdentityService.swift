@@ -13,14 +13,18 @@ public struct IdentityService: Sendable {
     let issuer: TokenIssuer
     let revocations: RevocationList
     let passwords: Passwords
+    let throttle: LoginThrottle
+    let policy: any Policy
 
-    public init(store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus) {
+    public init(store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy) {
         self.store = store
         self.outbox = outbox
         self.settings = settings
         self.issuer = TokenIssuer(store: store, settings: settings)
         self.revocations = RevocationList(store: store, lifetime: settings.accessTokenLifetime.timeIntervalSeconds)
         self.passwords = Passwords(cost: settings.bcryptCost)
+        self.throttle = LoginThrottle(store: store)
+        self.policy = policy
         bus.subscribe(revocations.subscription())
     }
 
@@ -79,6 +83,8 @@ public struct IdentityService: Sendable {
     /// Checks the password and opens a session. A wrong password and an unknown email get the same answer.
     public func login(_ credentials: Credentials, caller: Caller, userAgent: String? = nil) async throws -> TokenPair {
         let email = Self.normalise(email: credentials.email)
+        try await throttle.check(email: email, ip: caller.ip)
+        let throttle = self.throttle
         let row = try await store.sql.raw("""
             SELECT id, password_hash, status, email_verified FROM identity_users WHERE email = \(bind: email)
             """).first()
@@ -86,6 +92,7 @@ public struct IdentityService: Sendable {
         guard try await passwords.verify(credentials.password, hash: hash), let row else {
             let userID = try row?.decode(column: "id", as: UUID.self)
             try await store.transaction { transaction in
+                try await throttle.recordFailure(email: email, ip: caller.ip, in: transaction)
                 try await transaction.audit(
                     caller, action: "identity.login.failed", resourceType: "user", resourceID: userID?.uuidString,
                     details: ["email": .string(email)])
@@ -110,6 +117,7 @@ public struct IdentityService: Sendable {
                         \(bind: caller.ip), \(bind: userAgent.map { String($0.prefix(500)) }))
                 """).run()
             try await Self.insertRefreshToken(refreshToken, session: sessionID, at: now, in: transaction)
+            try await throttle.recordSuccess(email: email, in: transaction)
             try await transaction.audit(
                 Caller(principal: Principal(id: userID), requestID: caller.requestID, ip: caller.ip),
                 action: "identity.session.create", resourceType: "session", resourceID: sessionID.uuidString)

@@ -38,6 +38,7 @@ public final class Plaza: Sendable {
         list.add(contentsOf: JobsMigrations.all)
         list.add(CreateIdempotencyKeys())
         list.add(CreateIdentity())
+        list.add(CreateLoginFailures())
         return list
     }
 
@@ -76,7 +77,7 @@ public final class Plaza: Sendable {
             outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger, pollInterval: config.jobs.pollInterval)
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
-        identity = IdentityService(store: store, outbox: outbox, settings: config.identitySettings, bus: bus)
+        identity = IdentityService(store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: Self.policies)
         let idempotency = SQLIdempotencyStore(store: store)
         self.idempotency = idempotency
         readiness = Readiness(store: store, migrations: Self.migrations)
