@@ -60,6 +60,54 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         })
 
         routes.add(Endpoint(
+            .post, "/api/v1/auth/verify-email/request", operationID: "requestEmailVerification",
+            summary: "Send a new email verification code (the answer is the same whether or not the account exists).",
+            tag: tag, access: .public, requestBody: .json(CodeRequest.self), responses: [EndpointResponse(202, "Sent if it applies.")]
+        ) { request, context in
+            try await identity.requestEmailVerification(try await request.decodeJSON(CodeRequest.self, context: context), caller: context.caller)
+            return .accepted
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/auth/verify-email", operationID: "verifyEmail", summary: "Verify an email address with its code.",
+            tag: tag, access: .public, requestBody: .json(EmailVerification.self), responses: [EndpointResponse(204, "Verified.")]
+        ) { request, context in
+            try await identity.verifyEmail(try await request.decodeJSON(EmailVerification.self, context: context), caller: context.caller)
+            return .noContent
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/auth/password-reset/request", operationID: "requestPasswordReset",
+            summary: "Send a password reset code (the answer is the same whether or not the account exists).",
+            tag: tag, access: .public, requestBody: .json(CodeRequest.self), responses: [EndpointResponse(202, "Sent if it applies.")]
+        ) { request, context in
+            try await identity.requestPasswordReset(try await request.decodeJSON(CodeRequest.self, context: context), caller: context.caller)
+            return .accepted
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/auth/password-reset", operationID: "resetPassword",
+            summary: "Set a new password with a reset code; every session ends.", tag: tag, access: .public,
+            requestBody: .json(PasswordReset.self), responses: [EndpointResponse(204, "Password set.")]
+        ) { request, context in
+            try await identity.resetPassword(try await request.decodeJSON(PasswordReset.self, context: context), caller: context.caller)
+            return .noContent
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/me/email", operationID: "requestEmailChange",
+            summary: "Change your email: a code goes to the new address.", tag: tag, access: .authenticated,
+            requestBody: .json(EmailChange.self), responses: [EndpointResponse(202, "Code sent to the new address.")]
+        ) { request, context in
+            try await identity.requestEmailChange(try await request.decodeJSON(EmailChange.self, context: context), caller: context.caller)
+            return .accepted
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/me/email/confirm", operationID: "confirmEmailChange",
+            summary: "Finish an email change with the code from the new address.", tag: tag, access: .authenticated,
+            requestBody: .json(CodeConfirmation.self), responses: [EndpointResponse(204, "Changed.")]
+        ) { request, context in
+            try await identity.confirmEmailChange(try await request.decodeJSON(CodeConfirmation.self, context: context), caller: context.caller)
+            return .noContent
+        })
+
+        routes.add(Endpoint(
             .post, "/api/v1/me/password", operationID: "changePassword",
             summary: "Change your password; every other session ends.", tag: tag, access: .authenticated,
             requestBody: .json(PasswordChange.self), responses: [EndpointResponse(204, "Changed.")]

@@ -14,6 +14,7 @@ public struct IdentityService: Sendable {
     let revocations: RevocationList
     let passwords: Passwords
     let throttle: LoginThrottle
+    let codes: OneTimeCodes
     let policy: any Policy
 
     public init(store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy) {
@@ -24,6 +25,7 @@ public struct IdentityService: Sendable {
         self.revocations = RevocationList(store: store, lifetime: settings.accessTokenLifetime.timeIntervalSeconds)
         self.passwords = Passwords(cost: settings.bcryptCost)
         self.throttle = LoginThrottle(store: store)
+        self.codes = OneTimeCodes(store: store, outbox: outbox)
         self.policy = policy
         bus.subscribe(revocations.subscription())
     }
@@ -52,7 +54,7 @@ public struct IdentityService: Sendable {
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
 
         let hash = try await passwords.hash(input.password)
-        let outbox = self.outbox
+        let (outbox, codes) = (self.outbox, self.codes)
         do {
             let id = try await store.transaction { transaction in
                 let now = transaction.clock.now()
@@ -70,6 +72,7 @@ public struct IdentityService: Sendable {
                 try await outbox.append(
                     UserRegistered(userId: id, email: email, firstName: firstName, locale: locale), key: id.uuidString,
                     caller: caller, in: transaction)
+                try await codes.issue(.verifyEmail, user: id, email: email, locale: locale, in: transaction)
                 return id
             }
             return try await me(id)

@@ -126,6 +126,9 @@ extension Response {
 
     /// 204 No Content.
     public static var noContent: Response { Response(status: .noContent) }
+
+    /// 202 Accepted: the request was taken; what follows happens out of sight (an email, a job).
+    public static var accepted: Response { Response(status: .accepted) }
 }
 
 extension RequestContext {

@@ -39,6 +39,7 @@ public final class Plaza: Sendable {
         list.add(CreateIdempotencyKeys())
         list.add(CreateIdentity())
         list.add(CreateLoginFailures())
+        list.add(CreateOneTimeCodes())
         return list
     }
 
