@@ -136,6 +136,8 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         ) { _, _ in
             try .json(try await identity.jwks(), headers: [.cacheControl: "public, max-age=300"])
         })
+        routes.add(contentsOf: OrganisationRoutes<Context>(identity: identity).table)
+
         routes.add(Endpoint(
             .get, "/api/v1/admin/users", operationID: "searchUsers",
             summary: "Search users by name, email or mobile (q), role, status and organisation.", tag: "Administration",

@@ -40,6 +40,7 @@ public final class Plaza: Sendable {
         list.add(CreateIdentity())
         list.add(CreateLoginFailures())
         list.add(CreateOneTimeCodes())
+        list.add(CreateInvitations())
         return list
     }
 
