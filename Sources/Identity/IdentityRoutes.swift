@@ -1,19 +1,22 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Jobs
 import PlazaKit
 
 /// `/api/v1/auth/*`, `/api/v1/me` and `/oauth/jwks`.
 public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
     let identity: IdentityService
+    let queue: JobQueue
 
-    public init(identity: IdentityService) {
+    public init(identity: IdentityService, queue: JobQueue) {
         self.identity = identity
+        self.queue = queue
     }
 
     public var table: RouteTable<Context> {
         var routes = RouteTable<Context>()
-        let identity = self.identity
+        let (identity, queue) = (self.identity, self.queue)
         let tag = "Identity"
 
         routes.add(Endpoint(
@@ -136,6 +139,42 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         ) { _, _ in
             try .json(try await identity.jwks(), headers: [.cacheControl: "public, max-age=300"])
         })
+        routes.add(Endpoint(
+            .delete, "/api/v1/me", operationID: "deleteAccount",
+            summary: "Delete your account: it stops working now and is erased after 30 days.", tag: tag, access: .authenticated,
+            requestBody: .json(AccountDeletion.self), responses: [EndpointResponse(204, "Deleted.")]
+        ) { request, context in
+            try await identity.deleteAccount(try await request.decodeJSON(AccountDeletion.self, context: context), caller: context.caller, queue: queue)
+            return .noContent
+        })
+        routes.add(Endpoint(
+            .get, "/api/v1/me/export", operationID: "exportData", summary: "Everything Plaza holds about you, as JSON.", tag: tag,
+            access: .authenticated, responses: [EndpointResponse(200, "Your data.", body: .json(DataExport.self))]
+        ) { _, context in
+            try .json(try await identity.export(caller: context.caller), headers: [.contentDisposition: "attachment; filename=\"plaza-export.json\""])
+        })
+        routes.add(Endpoint(
+            .get, "/api/v1/admin/roles", operationID: "listRoles", summary: "The roles and their permissions.", tag: "Administration",
+            access: .action(IdentityPolicy.readUsers), responses: [EndpointResponse(200, "Roles.", body: .json(RoleList.self))]
+        ) { _, _ in try .json(RoleList(items: try await identity.roles())) })
+        routes.add(Endpoint(
+            .post, "/api/v1/admin/users/{id}/roles", operationID: "grantRole", summary: "Grant a system or app role.",
+            tag: "Administration", access: .action(IdentityPolicy.manageUsers), parameters: [.init("id", in: .path, schema: .uuid)],
+            requestBody: .json(RoleGrant.self), responses: [EndpointResponse(200, "The user.", body: .json(Me.self))]
+        ) { request, context in
+            let grant = try await request.decodeJSON(RoleGrant.self, context: context)
+            return try .json(try await identity.grantRole(grant, to: try context.uuidParameter("id"), caller: context.caller))
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/admin/users/{id}/roles/revoke", operationID: "revokeRole",
+            summary: "Take a role away; the user's sessions end so no token keeps it.", tag: "Administration",
+            access: .action(IdentityPolicy.manageUsers), parameters: [.init("id", in: .path, schema: .uuid)],
+            requestBody: .json(RoleGrant.self), responses: [EndpointResponse(200, "The user.", body: .json(Me.self))]
+        ) { request, context in
+            let grant = try await request.decodeJSON(RoleGrant.self, context: context)
+            return try .json(try await identity.revokeRole(grant, from: try context.uuidParameter("id"), caller: context.caller))
+        })
+
         routes.add(contentsOf: OrganisationRoutes<Context>(identity: identity).table)
 
         routes.add(Endpoint(
@@ -176,6 +215,12 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         })
         return routes
     }
+}
+
+/// `GET /api/v1/admin/roles`.
+public struct RoleList: Codable, Sendable, APISchema {
+    public var items: [RoleInfo]
+    public static var schema: JSONSchema { .object(properties: ["items": .array(RoleInfo.schema)], required: ["items"]) }
 }
 
 /// `GET /api/v1/me/sessions`.

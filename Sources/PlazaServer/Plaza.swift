@@ -97,6 +97,11 @@ public final class Plaza: Sendable {
             let removed = try await outbox.prune(before: store.clock.now().addingTimeInterval(-eventRetention))
             context.logger.info("pruned old events", metadata: ["count": "\(removed)"])
         }
+        let identity = self.identity
+        jobRegistry.register(IdentityService.purgeJob, payload: [String: String].self) { payload, _ in
+            guard let id = payload["userId"].flatMap(UUID.init(uuidString:)) else { return }
+            try await identity.purge(user: id)
+        }
         jobRegistry.register("plaza.idempotency.prune") { _, context in
             let removed = try await idempotency.prune()
             context.logger.info("pruned expired idempotency keys", metadata: ["count": "\(removed)"])
@@ -152,7 +157,7 @@ public final class Plaza: Sendable {
     public var routes: RouteTable<AppRequestContext> {
         var table = RouteTable<AppRequestContext>()
         table.add(contentsOf: LandingPage<AppRequestContext>(config: config).table)
-        table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity).table)
+        table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,
             metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),

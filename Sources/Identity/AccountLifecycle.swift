@@ -1,0 +1,181 @@
+import Foundation
+import Jobs
+import PlazaKit
+import SQLKit
+import Storage
+
+/// `DELETE /api/v1/me`.
+public struct AccountDeletion: Codable, Sendable, APISchema {
+    public var password: String
+    public static var schema: JSONSchema { .object(properties: ["password": .text], required: ["password"]) }
+}
+
+/// `POST /api/v1/admin/users/{id}/roles`.
+public struct RoleGrant: Codable, Sendable, APISchema {
+    public var role: String
+    /// For app roles: the app (`marketplace`, `astro`, …) or `*` for every app. Leave out for system roles.
+    public var app: String?
+    public static var schema: JSONSchema {
+        .object(properties: ["role": .string(enumValues: Roles.system + Roles.app), "app": .text], required: ["role"])
+    }
+}
+
+/// A role as admins manage it.
+public struct RoleInfo: Codable, Sendable, APISchema {
+    public var name: String
+    public var scope: String
+    public var description: String
+    public var permissions: [String]
+    public static var schema: JSONSchema {
+        .object(
+            properties: ["name": .text, "scope": .string(enumValues: ["system", "organisation", "app"]), "description": .text,
+                         "permissions": .array(.text)],
+            required: ["name", "scope", "description", "permissions"])
+    }
+}
+
+/// Everything Plaza holds about a person, as `GET /api/v1/me/export` hands it over.
+public struct DataExport: Codable, Sendable, APISchema {
+    public var exportedAt: Date
+    public var profile: Me
+    public var sessions: [SessionInfo]
+    public var activity: [AuditEntry]
+    public static var schema: JSONSchema {
+        .object(
+            properties: ["exportedAt": .dateTime, "profile": Me.schema, "sessions": .array(SessionInfo.schema), "activity": .array(AuditEntry.schema)],
+            required: ["exportedAt", "profile", "sessions", "activity"])
+    }
+}
+
+extension IdentityService {
+    /// The job that erases an account once its grace period has passed.
+    public static let purgeJob = "identity.user.purge"
+    /// How long a deleted account can still be restored by an admin.
+    public static let deletionGrace: TimeInterval = 30 * 86400
+
+    /// Deletes the caller's account after checking the password: it stops working now (sessions end, sign-in
+    /// refused) and is erased after the grace period, during which an admin can restore it.
+    public func deleteAccount(_ input: AccountDeletion, caller: Caller, queue: JobQueue) async throws {
+        guard let principal = caller.principal else { throw PlazaError.unauthorized() }
+        let row = try await store.sql.raw("SELECT password_hash FROM identity_users WHERE id = \(bind: principal.id)").first()
+        guard try await passwords.verify(input.password, hash: try row?.decode(column: "password_hash", as: String?.self)) else {
+            throw PlazaError.validation(field: "password", "is not your current password")
+        }
+        let (outbox, revocations) = (self.outbox, self.revocations)
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            try await transaction.sql.raw("""
+                UPDATE identity_users SET status = 'deleted', updated_at = \(bind: now) WHERE id = \(bind: principal.id)
+                """).run()
+            try await transaction.audit(caller, action: "identity.user.delete", resourceType: "user", resourceID: principal.id.uuidString)
+            try await outbox.append(UserStatusChanged(userId: principal.id, status: "deleted"), key: principal.id.uuidString, in: transaction)
+            let sessions = try await transaction.sql.raw("""
+                SELECT id FROM identity_sessions WHERE user_id = \(bind: principal.id) AND revoked_at IS NULL
+                """).all().map { try $0.decode(column: "id", as: UUID.self) }
+            if !sessions.isEmpty {
+                try await Self.revoke(
+                    sessions: sessions, of: principal.id, reason: "account deleted", caller: caller, outbox: outbox,
+                    revocations: revocations, in: transaction)
+            }
+            try await queue.enqueue(
+                try JobRequest(
+                    Self.purgeJob, payload: ["userId": principal.id.uuidString], runAt: now.addingTimeInterval(Self.deletionGrace),
+                    uniqueKey: "purge:\(principal.id)"),
+                in: transaction)
+            transaction.onCommit { revocations.setUser(principal.id, disabled: true) }
+        }
+    }
+
+    /// Erases an account whose grace period has passed, unless an admin restored it meanwhile.
+    public func purge(user: UUID) async throws {
+        try await store.transaction { transaction in
+            guard let row = try await transaction.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)").first(),
+                  try row.decode(column: "status", as: String.self) == "deleted"
+            else { return }
+            // Memberships, grants, sessions, tokens and codes go with the row (ON DELETE CASCADE).
+            try await transaction.sql.raw("DELETE FROM identity_users WHERE id = \(bind: user)").run()
+            try await transaction.audit(.system("retention"), action: "identity.user.purge", resourceType: "user", resourceID: user.uuidString)
+        }
+    }
+
+    /// Everything about the caller: profile, roles, organisations, sessions and their own audit trail.
+    public func export(caller: Caller) async throws -> DataExport {
+        guard let principal = caller.principal else { throw PlazaError.unauthorized() }
+        let activity = try await store.sql.raw("""
+            SELECT * FROM plaza_audit_log WHERE actor_id = \(bind: principal.id) ORDER BY id
+            """).all().map { row in
+                AuditEntry(
+                    id: try row.decode(column: "id", as: UUID.self), occurredAt: try row.decode(column: "occurred_at", as: Date.self),
+                    actorID: principal.id, actorKind: try row.decode(column: "actor_kind", as: String.self),
+                    action: try row.decode(column: "action", as: String.self), resourceType: try row.decode(column: "resource_type", as: String.self),
+                    resourceID: try row.decode(column: "resource_id", as: String?.self),
+                    organisationID: try row.decode(column: "organisation_id", as: UUID?.self), ip: try row.decode(column: "ip", as: String?.self),
+                    requestID: try row.decode(column: "request_id", as: String?.self),
+                    details: try row.decode(column: "details", as: String?.self).flatMap { try? PlazaJSON.decoder().decode(JSONValue.self, from: Data($0.utf8)) })
+            }
+        return DataExport(exportedAt: store.clock.now(), profile: try await me(principal.id), sessions: try await sessions(caller: caller), activity: activity)
+    }
+
+    // MARK: Roles
+
+    public func roles() async throws -> [RoleInfo] {
+        try await store.sql.raw("SELECT * FROM identity_roles ORDER BY scope, name").all().map { row in
+            RoleInfo(
+                name: try row.decode(column: "name", as: String.self), scope: try row.decode(column: "scope", as: String.self),
+                description: try row.decode(column: "description", as: String.self),
+                permissions: try JSONDecoder().decode([String].self, from: Data(try row.decode(column: "permissions", as: String.self).utf8)))
+        }
+    }
+
+    /// Grants a system or app role. Access tokens carry roles, so the user's next token (at most one token
+    /// lifetime away, or at once after signing in again) has it.
+    public func grantRole(_ grant: RoleGrant, to user: UUID, caller: Caller) async throws -> Me {
+        let app = try Self.validated(grant)
+        try await store.transaction { transaction in
+            guard try await Self.account(id: user, in: transaction) != nil else { throw PlazaError.notFound("No user has the id \(user).") }
+            try await Self.grant(grant.role, app: app, to: user, at: transaction.clock.now(), in: transaction)
+            try await transaction.audit(
+                caller, action: "identity.role.grant", resourceType: "user", resourceID: user.uuidString,
+                details: ["role": .string(grant.role), "app": .string(app)])
+        }
+        return try await me(user)
+    }
+
+    /// Takes a role away and ends the user's sessions, so no live token keeps the role.
+    public func revokeRole(_ grant: RoleGrant, from user: UUID, caller: Caller) async throws -> Me {
+        let app = try Self.validated(grant)
+        let (outbox, revocations) = (self.outbox, self.revocations)
+        try await store.transaction { transaction in
+            let removed = try await transaction.sql.raw("""
+                DELETE FROM identity_role_grants WHERE user_id = \(bind: user) AND role = \(bind: grant.role) AND app = \(bind: app) RETURNING role
+                """).all()
+            guard !removed.isEmpty else { throw PlazaError.notFound("The user does not hold \(grant.role)\(app.isEmpty ? "" : " in \(app)").") }
+            try await transaction.audit(
+                caller, action: "identity.role.revoke", resourceType: "user", resourceID: user.uuidString,
+                details: ["role": .string(grant.role), "app": .string(app)])
+            let sessions = try await transaction.sql.raw("""
+                SELECT id FROM identity_sessions WHERE user_id = \(bind: user) AND revoked_at IS NULL
+                """).all().map { try $0.decode(column: "id", as: UUID.self) }
+            if !sessions.isEmpty {
+                try await Self.revoke(
+                    sessions: sessions, of: user, reason: "role revoked", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
+            }
+        }
+        return try await me(user)
+    }
+
+    static func validated(_ grant: RoleGrant) throws -> String {
+        if Roles.system.contains(grant.role) {
+            guard grant.app == nil || grant.app == "" else { throw PlazaError.validation(field: "app", "system roles belong to no app") }
+            return ""
+        }
+        guard Roles.app.contains(grant.role) else {
+            throw PlazaError.validation(field: "role", "must be a system role (\(Roles.system.joined(separator: ", "))) or an app role (\(Roles.app.joined(separator: ", ")))")
+        }
+        let app = grant.app ?? Roles.everyApp
+        guard app == Roles.everyApp || (!app.isEmpty && app.count <= 50 && app.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" })) else {
+            throw PlazaError.validation(field: "app", "must be * or an app name of lowercase letters, digits and hyphens")
+        }
+        return app
+    }
+}
