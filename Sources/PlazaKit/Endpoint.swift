@@ -152,6 +152,7 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
                 try policy.authorize(context.caller, action)
                 return try await handler(request, context)
             case .resourceAction(let action):
+                if context.principal == nil, !policy.mayAllowAnonymous(action) { throw PlazaError.unauthorized() }
                 let response = try await handler(request, context)
                 guard context.authorizationTrace.contains(action) else {
                     context.logger.error("route answered without asking the policy", metadata: ["operation": "\(operationID)", "action": "\(action)"])

@@ -82,6 +82,14 @@ public enum PolicyRule: Sendable, Equatable, CustomStringConvertible {
 public protocol Policy: Sendable {
     /// Throws `401` when a principal is needed and missing, `403` when the principal is refused.
     func authorize(_ principal: Principal?, _ action: Action, _ resource: ResourceFacts) throws
+
+    /// Whether some resource could let an anonymous caller take the action. When not, routes refuse signed-out
+    /// callers with 401 before reading their input.
+    func mayAllowAnonymous(_ action: Action) -> Bool
+}
+
+extension Policy {
+    public func mayAllowAnonymous(_ action: Action) -> Bool { true }
 }
 
 /// The declarative policy: each action lists the rules that allow it; an action nobody declared is refused.
@@ -106,6 +114,10 @@ public struct RulePolicy: Policy {
         guard let rules = rules[action] else { return false }
         if principal?.hasSystemRole(SystemRole.admin) == true { return true }
         return rules.contains { $0.matches(principal, resource) }
+    }
+
+    public func mayAllowAnonymous(_ action: Action) -> Bool {
+        rules[action]?.contains(.anyone) ?? false
     }
 
     public func authorize(_ principal: Principal?, _ action: Action, _ resource: ResourceFacts = .none) throws {

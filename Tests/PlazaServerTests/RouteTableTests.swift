@@ -150,3 +150,49 @@ extension GeneratedDocumentTests {
         }
     }
 }
+
+@Suite("Authorization matrix over HTTP")
+struct AuthorizationWalkTests {
+    @Test("every route answers every role as the declared policy says")
+    func walkEveryRouteWithEveryRole() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            let roles: [(name: String, header: String?)] = [
+                ("anonymous", nil), ("signed in", TestAuthentication.header(roles: [])),
+                ("employee", TestAuthentication.header(roles: ["employee"])), ("operator", TestAuthentication.header(roles: ["operator"])),
+                ("admin", TestAuthentication.header(roles: ["admin"])),
+            ]
+            try await plaza.testApplication().test(.router) { client in
+                for endpoint in plaza.routes.endpoints {
+                    let path = endpoint.path.replacingOccurrences(of: "\\{[^}]+\\}", with: UUID().uuidString, options: .regularExpression)
+                    for role in roles {
+                        var headers: HTTPFields = [.contentType: "application/json"]
+                        if let header = role.header { headers[.testPrincipal] = header }
+                        let principal = role.header.map { header -> Principal in
+                            let parts = header.split(separator: ";")
+                            let granted = parts.dropFirst().flatMap { $0.dropFirst("roles=".count).split(separator: ",").map(String.init) }
+                            return Principal(id: UUID(), systemRoles: Set(granted))
+                        }
+                        let status = try await client.execute(uri: path, method: endpoint.method, headers: headers, body: .init(string: "{}")) { $0.status }
+                        let refused = status == .unauthorized || status == .forbidden
+                        let label = "\(role.name): \(endpoint.method.rawValue) \(endpoint.path) → \(status.code)"
+                        switch endpoint.access {
+                        case .public:
+                            #expect(!refused, "\(label)")
+                        case .authenticated:
+                            #expect(refused == (principal == nil) || (principal != nil && status == .notFound), "\(label)")
+                            if principal == nil { #expect(status == .unauthorized, "\(label)") }
+                        case .action(let action):
+                            let allowed = plaza.policy.allows(principal, action)
+                            #expect(refused == !allowed, "\(label)")
+                            if !allowed { #expect(status == (principal == nil ? .unauthorized : .forbidden), "\(label)") }
+                        case .resourceAction:
+                            // Without a real resource these answer 404 (or 401 when signed out); never a success.
+                            #expect(status.code >= 400, "\(label)")
+                            if principal == nil { #expect(status == .unauthorized, "\(label)") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -48,7 +48,8 @@ public struct TestAuthentication: RouterMiddleware {
             roles.formUnion(part.dropFirst("roles=".count).split(separator: ",").map(String.init))
         }
         var context = context
-        context.principal = Principal(id: id, systemRoles: roles)
+        // A session id, as real tokens carry one, so routes that end "this session" work under test too.
+        context.principal = Principal(id: id, systemRoles: roles, sessionID: UUID())
         return try await next(request, context)
     }
 
