@@ -28,6 +28,22 @@ public struct IdentityService: Sendable {
         self.codes = OneTimeCodes(store: store, outbox: outbox)
         self.policy = policy
         bus.subscribe(revocations.subscription())
+        let issuer = self.issuer
+        bus.subscribe(Subscription("identity.keys", topics: [SigningKeysRotated.topic], delivery: .broadcast) { _ in await issuer.reload() })
+    }
+
+    /// Rotates the signing keys (`plaza keys rotate`); every instance picks the new key up from the event.
+    @discardableResult
+    public func rotateSigningKeys(caller: Caller) async throws -> String {
+        let (issuer, outbox) = (self.issuer, self.outbox)
+        let kid = try await store.transaction { transaction in
+            let kid = try await issuer.rotate(in: transaction)
+            try await transaction.audit(caller, action: "identity.keys.rotate", resourceType: "signing-key", resourceID: kid)
+            try await outbox.append(SigningKeysRotated(kid: kid), in: transaction)
+            return kid
+        }
+        await issuer.reload()
+        return kid
     }
 
     // MARK: Sign-up

@@ -99,6 +99,12 @@ public struct UserStatusChanged: DomainEvent {
     public var status: String
 }
 
+/// The signing keys changed; every instance reads its ring again.
+public struct SigningKeysRotated: DomainEvent {
+    public static let topic = "identity.keys.rotated"
+    public var kid: String
+}
+
 /// Someone signed up.
 public struct UserRegistered: DomainEvent {
     public static let topic = "identity.user.registered"

@@ -88,6 +88,26 @@ public actor TokenIssuer {
             sessionID: session, assurance: claims.amr.contains("mfa") ? .multiFactor : .password)
     }
 
+    /// Forgets the ring; the next use reads it again (after a rotation on any instance).
+    func reload() {
+        keys = nil
+        signingKid = nil
+        publicKeys = []
+    }
+
+    /// Retires every current key and adds a new one that signs from now on. Retired keys keep verifying
+    /// for one token lifetime, so tokens already issued stay valid until they expire.
+    func rotate(in transaction: Transaction) async throws -> String {
+        let now = transaction.clock.now()
+        let key = ES256PrivateKey()
+        let kid = Self.kid(for: key)
+        try await transaction.sql.raw("UPDATE identity_signing_keys SET retired_at = \(bind: now) WHERE retired_at IS NULL").run()
+        try await transaction.sql.raw("""
+            INSERT INTO identity_signing_keys (kid, private_pem, created_at) VALUES (\(bind: kid), \(bind: key.pemRepresentation), \(bind: now))
+            """).run()
+        return kid
+    }
+
     /// `GET /oauth/jwks`: the public keys, as RFC 7517 JSON Web Keys.
     func jwks() async throws -> JWKSDocument {
         _ = try await loaded()

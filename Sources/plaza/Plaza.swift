@@ -14,7 +14,7 @@ struct PlazaCommand: AsyncParsableCommand {
         abstract: "One server for marketplaces, booking systems and community platforms.",
         subcommands: [
             Serve.self, Migrate.self, Seed.self, OpenAPIDocument.self, AuthorizationDocument.self, JobsCommand.self,
-            Backup.self, Restore.self, ShowConfig.self,
+            Backup.self, Restore.self, ShowConfig.self, Keys.self,
         ],
         defaultSubcommand: Serve.self)
 }
@@ -152,6 +152,27 @@ struct AuthorizationDocument: AsyncParsableCommand {
     func run() async throws {
         try await guarded {
             try await withPlaza(try common.load()) { plaza in print(plaza.authorizationMarkdown, terminator: "") }
+        }
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the keys that sign access tokens.", subcommands: [Rotate.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Retire the current signing key and make a new one; tokens already issued stay valid until they expire.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await guarded {
+                try await withPlaza(try common.load()) { plaza in
+                    try await plaza.migrate()
+                    let kid = try await plaza.identity.rotateSigningKeys(caller: .system("cli"))
+                    print("New signing key \(kid); running servers switch to it when they hear the rotation.")
+                }
+            }
         }
     }
 }

@@ -228,3 +228,26 @@ extension Data {
         self.init(base64Encoded: base64)
     }
 }
+
+@Suite("Signing key rotation")
+struct KeyRotationTests {
+    @Test("after a rotation new tokens use the new key and tokens already issued still verify")
+    func rotation() async throws {
+        try await withTestPlaza { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                let before = try #require(try await signUp(client, email: "rotating@example.com"))
+                let oldKid = try await plaza.identity.jwks().keys.first?.kid
+                let newKid = try await plaza.identity.rotateSigningKeys(caller: .system("test"))
+                #expect(newKid != oldKid)
+                try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(before.accessToken)) { #expect($0.status == .ok) }
+                let after = try #require(try await client.execute(
+                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                    body: body(Credentials(email: "rotating@example.com", password: "correct horse"))
+                ) { decoded(TokenPair.self, $0) })
+                let header = try JSONDecoder().decode([String: String].self, from: Data(base64URL: String(after.accessToken.split(separator: ".")[0]))!)
+                #expect(header["kid"] == newKid)
+                #expect(Set(try await plaza.identity.jwks().keys.map(\.kid)) == Set([oldKid, newKid].compactMap { $0 }))
+            }
+        }
+    }
+}
