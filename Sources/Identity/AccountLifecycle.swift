@@ -69,14 +69,8 @@ extension IdentityService {
                 """).run()
             try await transaction.audit(caller, action: "identity.user.delete", resourceType: "user", resourceID: principal.id.uuidString)
             try await outbox.append(UserStatusChanged(userId: principal.id, status: "deleted"), key: principal.id.uuidString, in: transaction)
-            let sessions = try await transaction.sql.raw("""
-                SELECT id FROM identity_sessions WHERE user_id = \(bind: principal.id) AND revoked_at IS NULL
-                """).all().map { try $0.decode(column: "id", as: UUID.self) }
-            if !sessions.isEmpty {
-                try await Self.revoke(
-                    sessions: sessions, of: principal.id, reason: "account deleted", caller: caller, outbox: outbox,
-                    revocations: revocations, in: transaction)
-            }
+            try await Self.revokeAllSessions(
+                of: principal.id, reason: "account deleted", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
             try await queue.enqueue(
                 try JobRequest(
                     Self.purgeJob, payload: ["userId": principal.id.uuidString], runAt: now.addingTimeInterval(Self.deletionGrace),
@@ -153,13 +147,8 @@ extension IdentityService {
             try await transaction.audit(
                 caller, action: "identity.role.revoke", resourceType: "user", resourceID: user.uuidString,
                 details: ["role": .string(grant.role), "app": .string(app)])
-            let sessions = try await transaction.sql.raw("""
-                SELECT id FROM identity_sessions WHERE user_id = \(bind: user) AND revoked_at IS NULL
-                """).all().map { try $0.decode(column: "id", as: UUID.self) }
-            if !sessions.isEmpty {
-                try await Self.revoke(
-                    sessions: sessions, of: user, reason: "role revoked", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
-            }
+            try await Self.revokeAllSessions(
+                of: user, reason: "role revoked", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
         }
         return try await me(user)
     }

@@ -94,14 +94,9 @@ extension IdentityService {
                 UPDATE identity_users SET password_hash = \(bind: hash), updated_at = \(bind: now) WHERE id = \(bind: principal.id)
                 """).run()
             try await transaction.audit(caller, action: "identity.password.change", resourceType: "user", resourceID: principal.id.uuidString)
-            let others = try await transaction.sql.raw("""
-                SELECT id FROM identity_sessions WHERE user_id = \(bind: principal.id) AND revoked_at IS NULL
-                """).all().map { try $0.decode(column: "id", as: UUID.self) }.filter { $0 != principal.sessionID }
-            if !others.isEmpty {
-                try await Self.revoke(
-                    sessions: others, of: principal.id, reason: "password changed", caller: caller, outbox: outbox,
-                    revocations: revocations, in: transaction)
-            }
+            try await Self.revokeAllSessions(
+                of: principal.id, keeping: principal.sessionID, reason: "password changed", caller: caller, outbox: outbox,
+                revocations: revocations, in: transaction)
         }
     }
 }

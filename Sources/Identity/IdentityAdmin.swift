@@ -92,23 +92,10 @@ extension IdentityService {
         if let organisation = query.organisationID {
             sql += " AND EXISTS (SELECT 1 FROM identity_memberships m WHERE m.user_id = u.id AND m.organisation_id = \(bind: organisation))"
         }
-        if let cursor = page.cursor {
-            guard let id = UUID(uuidString: try Cursor.decode(cursor, parts: 1)[0]) else {
-                throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
-            }
-            sql += " AND u.id < \(bind: id)"
-        }
+        if let cursor = page.cursor { sql += " AND u.id < \(bind: try Cursor.decodeID(cursor))" }
         sql += " ORDER BY u.id DESC LIMIT \(literal: page.limit + 1)"
         let rows = try await store.sql.raw(sql).all()
-        let users = try rows.map { row in
-            UserSummary(
-                id: try row.decode(column: "id", as: UUID.self), email: try row.decode(column: "email", as: String.self),
-                firstName: try row.decode(column: "first_name", as: String.self), lastName: try row.decode(column: "last_name", as: String.self),
-                mobile: try row.decode(column: "mobile", as: String?.self), status: try row.decode(column: "status", as: String.self),
-                emailVerified: try row.decode(column: "email_verified", as: Bool.self), createdAt: try row.decode(column: "created_at", as: Date.self))
-        }
-        let items = Array(users.prefix(page.limit))
-        return Page(items: items, nextCursor: users.count > page.limit ? items.last.map { Cursor.encode([$0.id.uuidString]) } : nil)
+        return .byID(try rows.map(Self.summary), limit: page.limit, id: \.id)
     }
 
     /// Disables or re-enables an account. Disabling ends its sessions; its live tokens stop working at once on
@@ -127,14 +114,8 @@ extension IdentityService {
                 resourceID: user.uuidString)
             try await outbox.append(UserStatusChanged(userId: user, status: status), key: user.uuidString, caller: caller, in: transaction)
             if status != "active" {
-                let sessions = try await transaction.sql.raw("""
-                    SELECT id FROM identity_sessions WHERE user_id = \(bind: user) AND revoked_at IS NULL
-                    """).all().map { try $0.decode(column: "id", as: UUID.self) }
-                if !sessions.isEmpty {
-                    try await Self.revoke(
-                        sessions: sessions, of: user, reason: "account disabled", caller: caller, outbox: outbox,
-                        revocations: revocations, in: transaction)
-                }
+                try await Self.revokeAllSessions(
+                    of: user, reason: "account disabled", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
             }
             transaction.onCommit { revocations.setUser(user, disabled: status != "active") }
         }
@@ -146,22 +127,18 @@ extension IdentityService {
     public func revokeSessions(of user: UUID, caller: Caller) async throws -> Int {
         let (outbox, revocations) = (self.outbox, self.revocations)
         return try await store.transaction { transaction in
-            let sessions = try await transaction.sql.raw("""
-                SELECT id FROM identity_sessions WHERE user_id = \(bind: user) AND revoked_at IS NULL
-                """).all().map { try $0.decode(column: "id", as: UUID.self) }
-            if !sessions.isEmpty {
-                try await Self.revoke(
-                    sessions: sessions, of: user, reason: "revoked by an admin", caller: caller, outbox: outbox,
-                    revocations: revocations, in: transaction)
-            }
-            return sessions.count
+            try await Self.revokeAllSessions(
+                of: user, reason: "revoked by an admin", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
         }
     }
 
     func searchUser(_ id: UUID) async throws -> UserSummary? {
-        guard let row = try await store.sql.raw("SELECT * FROM identity_users WHERE id = \(bind: id)").first() else { return nil }
-        return UserSummary(
-            id: id, email: try row.decode(column: "email", as: String.self),
+        try await store.sql.raw("SELECT * FROM identity_users WHERE id = \(bind: id)").first().map(Self.summary)
+    }
+
+    static func summary(_ row: any SQLRow) throws -> UserSummary {
+        UserSummary(
+            id: try row.decode(column: "id", as: UUID.self), email: try row.decode(column: "email", as: String.self),
             firstName: try row.decode(column: "first_name", as: String.self), lastName: try row.decode(column: "last_name", as: String.self),
             mobile: try row.decode(column: "mobile", as: String?.self), status: try row.decode(column: "status", as: String.self),
             emailVerified: try row.decode(column: "email_verified", as: Bool.self), createdAt: try row.decode(column: "created_at", as: Date.self))

@@ -311,6 +311,21 @@ public struct IdentityService: Sendable {
         transaction.onCommit { for session in sessions { revocations.revokeSession(session) } }
     }
 
+    /// Ends every open session of a user (but `keeping`, when given); returns how many ended.
+    @discardableResult
+    static func revokeAllSessions(
+        of user: UUID, keeping: UUID? = nil, reason: String, caller: Caller, outbox: Outbox, revocations: RevocationList,
+        in transaction: Transaction
+    ) async throws -> Int {
+        let sessions = try await transaction.sql.raw("""
+            SELECT id FROM identity_sessions WHERE user_id = \(bind: user) AND revoked_at IS NULL
+            """).all().map { try $0.decode(column: "id", as: UUID.self) }.filter { $0 != keeping }
+        if !sessions.isEmpty {
+            try await revoke(sessions: sessions, of: user, reason: reason, caller: caller, outbox: outbox, revocations: revocations, in: transaction)
+        }
+        return sessions.count
+    }
+
     static func insertRefreshToken(_ token: String, session: UUID, at now: Date, in transaction: Transaction) async throws {
         try await transaction.sql.raw("""
             INSERT INTO identity_refresh_tokens (token_hash, session_id, created_at) VALUES (\(bind: hash(token)), \(bind: session), \(bind: now))

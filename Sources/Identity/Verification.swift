@@ -102,14 +102,8 @@ extension IdentityService {
                 """).run()
             let actor = Caller(principal: Principal(id: user.id), requestID: caller.requestID, ip: caller.ip)
             try await transaction.audit(actor, action: "identity.password.reset", resourceType: "user", resourceID: user.id.uuidString)
-            let sessions = try await transaction.sql.raw("""
-                SELECT id FROM identity_sessions WHERE user_id = \(bind: user.id) AND revoked_at IS NULL
-                """).all().map { try $0.decode(column: "id", as: UUID.self) }
-            if !sessions.isEmpty {
-                try await Self.revoke(
-                    sessions: sessions, of: user.id, reason: "password reset", caller: actor, outbox: outbox, revocations: revocations,
-                    in: transaction)
-            }
+            try await Self.revokeAllSessions(
+                of: user.id, reason: "password reset", caller: actor, outbox: outbox, revocations: revocations, in: transaction)
             try await throttle.recordSuccess(email: email, in: transaction)
         }
     }

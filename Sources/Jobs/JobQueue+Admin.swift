@@ -29,18 +29,9 @@ extension JobQueue {
         if let state = filter.state { select.where("state", .equal, state.rawValue) }
         if let queue = filter.queue { select.where("queue", .equal, queue) }
         if let name = filter.name { select.where("name", .equal, name) }
-        if let cursor = page.cursor {
-            let parts = try Cursor.decode(cursor, parts: 1)
-            guard let id = UUID(uuidString: parts[0]) else {
-                throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
-            }
-            select.where("id", .lessThan, id)
-        }
+        if let cursor = page.cursor { select.where("id", .lessThan, try Cursor.decodeID(cursor)) }
         let rows = try await select.orderBy("id", .descending).limit(page.limit + 1).all()
-        let jobs = try rows.map(Self.decode)
-        let items = Array(jobs.prefix(page.limit))
-        let next = jobs.count > page.limit ? items.last.map { Cursor.encode([$0.id.uuidString]) } : nil
-        return Page(items: items, nextCursor: next)
+        return .byID(try rows.map(Self.decode), limit: page.limit, id: \.id)
     }
 
     public func find(_ id: UUID) async throws -> JobRecord? {

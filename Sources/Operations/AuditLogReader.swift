@@ -66,17 +66,9 @@ public struct AuditLogReader: Sendable {
         if let value = filter.organisationID { select.where("organisation_id", .equal, value) }
         if let value = filter.since { select.where("occurred_at", .greaterThanOrEqual, value) }
         if let value = filter.until { select.where("occurred_at", .lessThan, value) }
-        if let cursor = page.cursor {
-            guard let id = UUID(uuidString: try Cursor.decode(cursor, parts: 1)[0]) else {
-                throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
-            }
-            select.where("id", .lessThan, id)
-        }
+        if let cursor = page.cursor { select.where("id", .lessThan, try Cursor.decodeID(cursor)) }
         let rows = try await select.orderBy("id", .descending).limit(page.limit + 1).all()
-        let entries = try rows.map(Self.decode)
-        let items = Array(entries.prefix(page.limit))
-        let next = entries.count > page.limit ? items.last.map { Cursor.encode([$0.id.uuidString]) } : nil
-        return Page(items: items, nextCursor: next)
+        return .byID(try rows.map(Self.decode), limit: page.limit, id: \.id)
     }
 
     static func decode(_ row: any SQLRow) throws -> AuditEntry {

@@ -70,3 +70,22 @@ public enum Cursor {
         return parts
     }
 }
+
+extension Cursor {
+    /// The id a "newest first by id" cursor stands after (lists of UUIDv7 rows page by id alone).
+    public static func decodeID(_ cursor: String) throws -> UUID {
+        guard let id = UUID(uuidString: try decode(cursor, parts: 1)[0]) else {
+            throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
+        }
+        return id
+    }
+}
+
+extension Page {
+    /// The page for rows fetched newest first by id with `LIMIT limit + 1`: the extra row says there is more.
+    public static func byID(_ fetched: [Item], limit: Int, id: (Item) -> UUID) -> Page<Item> {
+        let items = Array(fetched.prefix(limit))
+        let next = fetched.count > limit ? items.last.map { Cursor.encode([id($0).uuidString]) } : nil
+        return Page(items: items, nextCursor: next)
+    }
+}
