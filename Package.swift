@@ -128,7 +128,9 @@ let package = Package(
         // Benchmarks that need Plaza in-process (the job queue); bench/run.sh drives them.
         .executableTarget(
             name: "PlazaBench",
-            dependencies: ["PlazaServer", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "PlazaServer", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
             path: "bench/PlazaBench",
             swiftSettings: swiftSettings
         ),

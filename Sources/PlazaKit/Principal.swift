@@ -40,7 +40,10 @@ public struct Principal: Sendable, Equatable, Codable {
     }
 
     public func hasSystemRole(_ role: String) -> Bool { systemRoles.contains(role) }
-    public func hasAppRole(_ role: String, in app: String) -> Bool { appRoles[app]?.contains(role) ?? false }
+    /// Whether the principal holds `role` in `app`, or in every app (`*`, how sign-up grants roles).
+    public func hasAppRole(_ role: String, in app: String) -> Bool {
+        (appRoles[app]?.contains(role) ?? false) || (appRoles["*"]?.contains(role) ?? false)
+    }
     public func roles(in organisation: UUID) -> Set<String> { organisationRoles[organisation] ?? [] }
 }
 

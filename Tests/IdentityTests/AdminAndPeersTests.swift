@@ -91,7 +91,7 @@ struct AdminTests {
                 process.executableURL = URL(fileURLWithPath: python)
                 process.arguments = ["-c", script, jwks, tokens.accessToken, plaza.config.baseURL]
                 let output = FileManager.default.temporaryDirectory.appendingPathComponent("pyjwt-\(UUID()).out").path
-                FileManager.default.createFile(atPath: output, contents: nil)
+                _ = FileManager.default.createFile(atPath: output, contents: nil)
                 process.standardOutput = FileHandle(forWritingAtPath: output)
                 process.standardError = FileHandle(forWritingAtPath: output)
                 #expect(FileManager.default.fileExists(atPath: python), "run scripts/deps.sh test to install PyJWT into .venv")

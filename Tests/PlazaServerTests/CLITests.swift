@@ -25,8 +25,8 @@ struct PlazaProcess {
         // Files, not pipes: Foundation's pipe reads trap when a signal interrupts them (EINTR).
         let outPath = temporaryDirectory() + "/out"
         let errPath = outPath.replacingOccurrences(of: "/out", with: "/err")
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: outPath).deletingLastPathComponent().path) }
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
@@ -113,7 +113,7 @@ struct CLITests {
             process.arguments = ["serve", "--demo", "--data-dir", dir, "--port", "0"]
             process.environment = PlazaProcess.cleanEnvironment.merging(["PLAZA_LOG_LEVEL": "warning"]) { $1 }
             let outPath = dir + "/serve.out"
-            FileManager.default.createFile(atPath: outPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
             process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle.nullDevice
             try process.run()

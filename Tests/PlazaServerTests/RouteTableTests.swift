@@ -116,6 +116,7 @@ struct RouteTableTests {
         #expect(policy.allows(nil, "catalog.launch.list"))
         #expect(policy.allows(Principal(id: UUID(), appRoles: ["marketplace": ["customer"]]), "marketplace.request.create"))
         #expect(!policy.allows(Principal(id: UUID(), appRoles: ["astro": ["customer"]]), "marketplace.request.create"))
+        #expect(policy.allows(Principal(id: UUID(), appRoles: ["*": ["customer"]]), "marketplace.request.create"), "roles in every app")
         #expect(policy.allows(Principal(id: UUID(), systemRoles: ["admin"]), "marketplace.request.create"))
         #expect(!policy.allows(Principal(id: UUID(), systemRoles: ["admin"]), "undeclared.action"), "undeclared actions stay refused")
         #expect(throws: PlazaError.unauthorized()) { try policy.authorize(nil, "booking.booking.read", resource) }
@@ -156,22 +157,22 @@ struct AuthorizationWalkTests {
     @Test("every route answers every role as the declared policy says")
     func walkEveryRouteWithEveryRole() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
-            let roles: [(name: String, header: String?)] = [
+            var roles: [(name: String, header: String?)] = [
                 ("anonymous", nil), ("signed in", TestAuthentication.header(roles: [])),
                 ("employee", TestAuthentication.header(roles: ["employee"])), ("operator", TestAuthentication.header(roles: ["operator"])),
                 ("admin", TestAuthentication.header(roles: ["admin"])),
             ]
+            for app in ["customer", "provider", "brand", "creator", "supplier"] {
+                roles.append((app, TestAuthentication.header(roles: [], apps: [app])))
+            }
+            let everyone = roles
             try await plaza.testApplication().test(.router) { client in
                 for endpoint in plaza.routes.endpoints {
                     let path = endpoint.path.replacingOccurrences(of: "\\{[^}]+\\}", with: UUID().uuidString, options: .regularExpression)
-                    for role in roles {
+                    for role in everyone {
                         var headers: HTTPFields = [.contentType: "application/json"]
                         if let header = role.header { headers[.testPrincipal] = header }
-                        let principal = role.header.map { header -> Principal in
-                            let parts = header.split(separator: ";")
-                            let granted = parts.dropFirst().flatMap { $0.dropFirst("roles=".count).split(separator: ",").map(String.init) }
-                            return Principal(id: UUID(), systemRoles: Set(granted))
-                        }
+                        let principal = role.header.flatMap(TestAuthentication.principal(header:))
                         let status = try await client.execute(uri: path, method: endpoint.method, headers: headers, body: .init(string: "{}")) { $0.status }
                         let refused = status == .unauthorized || status == .forbidden
                         let label = "\(role.name): \(endpoint.method.rawValue) \(endpoint.path) → \(status.code)"

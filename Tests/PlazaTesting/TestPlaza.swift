@@ -34,7 +34,8 @@ public func withTestPlaza<T: Sendable>(
 }
 
 /// Signs a request in as the principal described by the `X-Test-Principal` header:
-/// `<uuid>` optionally followed by `;roles=operator,admin`. Installed only by test routers.
+/// `<uuid>` optionally followed by `;roles=operator,admin` (system roles) and `;apps=customer,provider`
+/// (app roles in every app). Installed only by test routers.
 public struct TestAuthentication: RouterMiddleware {
     public typealias Context = AppRequestContext
     public init() {}
@@ -43,19 +44,35 @@ public struct TestAuthentication: RouterMiddleware {
         guard let header = request.headers[.testPrincipal] else { return try await next(request, context) }
         let parts = header.split(separator: ";")
         guard let first = parts.first, let id = UUID(uuidString: String(first)) else { return try await next(request, context) }
-        var roles: Set<String> = []
-        for part in parts.dropFirst() where part.hasPrefix("roles=") {
-            roles.formUnion(part.dropFirst("roles=".count).split(separator: ",").map(String.init))
-        }
         var context = context
         // A session id, as real tokens carry one, so routes that end "this session" work under test too.
-        context.principal = Principal(id: id, systemRoles: roles, sessionID: UUID())
+        context.principal = Self.principal(id: id, parts: parts.dropFirst().map(String.init))
         return try await next(request, context)
     }
 
-    /// The header value for a principal with these system roles.
-    public static func header(id: UUID = UUID(), roles: [String]) -> String {
-        roles.isEmpty ? id.uuidString : "\(id.uuidString);roles=\(roles.joined(separator: ","))"
+    /// The principal a header describes (tests compare answers with what the policy says for it).
+    public static func principal(header: String) -> Principal? {
+        let parts = header.split(separator: ";").map(String.init)
+        guard let first = parts.first, let id = UUID(uuidString: first) else { return nil }
+        return principal(id: id, parts: Array(parts.dropFirst()))
+    }
+
+    static func principal(id: UUID, parts: [String]) -> Principal {
+        var roles: Set<String> = []
+        var apps: Set<String> = []
+        for part in parts {
+            if part.hasPrefix("roles=") { roles.formUnion(part.dropFirst("roles=".count).split(separator: ",").map(String.init)) }
+            if part.hasPrefix("apps=") { apps.formUnion(part.dropFirst("apps=".count).split(separator: ",").map(String.init)) }
+        }
+        return Principal(id: id, systemRoles: roles, appRoles: apps.isEmpty ? [:] : ["*": apps], sessionID: UUID())
+    }
+
+    /// The header value for a principal with these system roles (and app roles in every app).
+    public static func header(id: UUID = UUID(), roles: [String], apps: [String] = []) -> String {
+        var header = id.uuidString
+        if !roles.isEmpty { header += ";roles=\(roles.joined(separator: ","))" }
+        if !apps.isEmpty { header += ";apps=\(apps.joined(separator: ","))" }
+        return header
     }
 }
 

@@ -7,11 +7,18 @@ import Foundation
 import Jobs
 import Logging
 import PostgresNIO
+import SQLKit
 import PlazaKit
 import PlazaServer
 import Storage
 
 struct Empty: Codable, Sendable {}
+
+/// One statement, awaited to completion. (In top-level code the compiler picks SQLKit's future-returning
+/// overload and nothing waits; inside an async function it picks the async one.)
+func roundTrip(_ sql: any SQLDatabase) async throws {
+    try await sql.raw("SELECT 1").run()
+}
 
 func argument(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -36,7 +43,7 @@ try await plaza.migrate()
 if CommandLine.arguments.contains("--ping") {
     let n = 2000
     var start = ContinuousClock.now
-    for _ in 0..<n { try await plaza.store.sql.raw("SELECT 1").run() }
+    for _ in 0..<n { try await roundTrip(plaza.store.sql) }
     let outside = (ContinuousClock.now - start).timeInterval / Double(n) * 1e6
     start = ContinuousClock.now
     try await plaza.store.transaction { transaction in
