@@ -50,7 +50,7 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
         // Unmatched paths share one label, so scanners cannot blow up the metric's cardinality.
         let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
         // Measured when the response is ready to write: Plaza's bodies are buffered, not streamed.
-        let seconds = (ContinuousClock.now - started).timeIntervalSeconds
+        let seconds = (ContinuousClock.now - started).timeInterval
         metrics.record(method: request.method, route: route, status: status.code, nanoseconds: Int64(seconds * 1e9))
         if accessLog.logLevel <= .info {
             var metadata: Logger.Metadata = [

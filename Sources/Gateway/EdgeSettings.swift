@@ -45,7 +45,7 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
         self.period = period
     }
 
-    public var refillPerSecond: Double { Double(capacity) / max(period.timeIntervalSeconds, 0.001) }
+    public var refillPerSecond: Double { Double(capacity) / max(period.timeInterval, 0.001) }
 
     /// 600 API requests a minute per client, 20 a minute on the sign-in and sign-up routes.
     public static let defaults = [
@@ -81,12 +81,5 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
         self.init(prefix: parts[0], capacity: count, period: .milliseconds(Int64(seconds * multiple * 1000)))
     }
 
-    public var description: String { "\(prefix)=\(capacity)/\(Int(period.timeIntervalSeconds))s" }
-}
-
-extension Duration {
-    var timeIntervalSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
+    public var description: String { "\(prefix)=\(capacity)/\(Int(period.timeInterval))s" }
 }

@@ -32,7 +32,7 @@ public final class RateLimiter: Sendable {
         return buckets.withLock { buckets in
             if buckets.count >= maxKeys { Self.evictFull(&buckets, now: now, refill: refill, capacity: capacity) }
             var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
-            let elapsed = (now - bucket.updated).timeIntervalSeconds
+            let elapsed = (now - bucket.updated).timeInterval
             bucket.tokens = min(capacity, bucket.tokens + max(0, elapsed) * refill)
             bucket.updated = now
             defer { buckets[key] = bucket }
@@ -48,7 +48,7 @@ public final class RateLimiter: Sendable {
     /// Drops buckets that have refilled completely: forgetting them changes nothing.
     private static func evictFull(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant, refill: Double, capacity: Double) {
         buckets = buckets.filter { _, bucket in
-            bucket.tokens + (now - bucket.updated).timeIntervalSeconds * refill < capacity
+            bucket.tokens + (now - bucket.updated).timeInterval * refill < capacity
         }
     }
 }
@@ -78,7 +78,7 @@ public struct RateLimitMiddleware<Context: PlazaRequestContext>: RouterMiddlewar
         case .limited(let retryAfter):
             throw PlazaError(
                 .tooManyRequests, code: "rate-limited", title: "Too many requests",
-                detail: "Slow down: at most \(rule.capacity) requests per \(Int(rule.period.timeIntervalSeconds)) seconds. Try again in \(retryAfter) s.",
+                detail: "Slow down: at most \(rule.capacity) requests per \(Int(rule.period.timeInterval)) seconds. Try again in \(retryAfter) s.",
                 headers: ["Retry-After": String(retryAfter)])
         }
     }

@@ -22,7 +22,7 @@ public struct IdentityService: Sendable {
         self.outbox = outbox
         self.settings = settings
         self.issuer = TokenIssuer(store: store, settings: settings)
-        self.revocations = RevocationList(store: store, lifetime: settings.accessTokenLifetime.timeIntervalSeconds)
+        self.revocations = RevocationList(store: store, lifetime: settings.accessTokenLifetime.timeInterval)
         self.passwords = Passwords(cost: settings.bcryptCost)
         self.throttle = LoginThrottle(store: store)
         self.codes = OneTimeCodes(store: store, outbox: outbox)
@@ -126,7 +126,7 @@ public struct IdentityService: Sendable {
             throw PlazaError(.forbidden, code: "email-not-verified", title: "Email not verified", detail: "Verify your email address before signing in.")
         }
         let refreshToken = Self.newRefreshToken()
-        let lifetime = settings.refreshTokenLifetime.timeIntervalSeconds
+        let lifetime = settings.refreshTokenLifetime.timeInterval
         let sessionID = try await store.transaction { transaction in
             let now = transaction.clock.now()
             let sessionID = PlazaID.make(at: now)

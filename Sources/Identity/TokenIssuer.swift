@@ -49,7 +49,7 @@ public actor TokenIssuer {
     func issue(for principal: Principal, sessionID: UUID) async throws -> (token: String, expiresIn: Int) {
         let keys = try await loaded()
         let now = store.clock.now()
-        let lifetime = settings.accessTokenLifetime.timeIntervalSeconds
+        let lifetime = settings.accessTokenLifetime.timeInterval
         let claims = AccessClaims(
             iss: IssuerClaim(value: settings.issuer), sub: SubjectClaim(value: principal.id.uuidString),
             aud: AudienceClaim(value: [settings.audience]), exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)),
@@ -119,7 +119,7 @@ public actor TokenIssuer {
     private func loaded() async throws -> JWTKeyCollection {
         if let keys { return keys }
         let now = store.clock.now()
-        let retention = settings.accessTokenLifetime.timeIntervalSeconds
+        let retention = settings.accessTokenLifetime.timeInterval
         var rows = try await store.sql.raw("""
             SELECT kid, private_pem, created_at, retired_at FROM identity_signing_keys ORDER BY created_at DESC
             """).all()
@@ -181,12 +181,5 @@ public struct JWKSDocument: Codable, Sendable, APISchema {
                     required: ["kty", "crv", "x", "y", "kid"]))
             ],
             required: ["keys"])
-    }
-}
-
-extension Duration {
-    var timeIntervalSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

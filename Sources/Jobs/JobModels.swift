@@ -108,11 +108,3 @@ public struct JobSettings: Sendable, Equatable {
         self.retention = retention
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as `TimeInterval`.
-    public var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}

@@ -12,3 +12,11 @@ public struct SystemClock: PlazaClock {
     public init() {}
     public func now() -> Date { Date() }
 }
+
+extension Duration {
+    /// The duration in seconds, as `TimeInterval` (for arithmetic with `Date`).
+    public var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}
