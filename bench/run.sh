@@ -35,13 +35,14 @@ wrk_run() {
   echo "$rps $p99"
 }
 
-serve() {  # serve NAME EXTRA_ENV… ; echoes the port
+# serve NAME EXTRA_ENV… : starts `plaza serve` and sets $served_port. Not called in $(…): a subshell would
+# keep the PID from `pids`, and the server would outlive the script.
+serve() {
   local name=$1; shift
-  local port; port=$(free_port)
-  env "$@" PLAZA_PORT="$port" PLAZA_DATA_DIR="$work/$name" "$bin/plaza" serve >"$work/$name.out" 2>"$work/$name.err" &
+  served_port=$(free_port)
+  env "$@" PLAZA_PORT="$served_port" PLAZA_DATA_DIR="$work/$name" "$bin/plaza" serve >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
-  echo "$port"
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$served_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
 echo
@@ -57,7 +58,8 @@ read -r rps p99 < <(wrk_run "http://127.0.0.1:$bport/health")
 echo "| bare Hummingbird GET /health (the ceiling) | $rps | $p99 |"
 # Rate limits lifted so the load generator measures the server, not the limiter.
 "$bin/plaza" seed --demo --data-dir "$work/quiet" >/dev/null
-port=$(serve quiet PLAZA_LOG_LEVEL=warning "PLAZA_RATE_LIMITS=/api/=1000000000/s")
+serve quiet PLAZA_LOG_LEVEL=warning "PLAZA_RATE_LIMITS=/api/=1000000000/s"
+port=$served_port
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/health")
 echo "| GET /health, access log off | $rps | $p99 |"
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/ready")
@@ -66,7 +68,8 @@ token=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"email":"custo
   "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/api/v1/me" -H "Authorization: Bearer $token")
 echo "| GET /api/v1/me with a bearer token (ES256 verify + 3 queries) | $rps | $p99 |"
-port2=$(serve logged PLAZA_LOG_LEVEL=info)
+serve logged PLAZA_LOG_LEVEL=info
+port2=$served_port
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port2/health")
 echo "| GET /health, JSON access log on (to a file) | $rps | $p99 |"
 kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()

@@ -117,6 +117,7 @@ struct CLITests {
             process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle.nullDevice
             try process.run()
+            defer { if process.isRunning { process.terminate() } }  // never leave a server behind a failed test
             // The banner names the URL, with the port the system picked.
             var banner = ""
             let deadline = Date().addingTimeInterval(30)
