@@ -35,8 +35,7 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
         var response: Response
         if let length = request.headers[.contentLength].flatMap(Int.init), length > settings.maxBodySize {
             response = problem(
-                PlazaError(.contentTooLarge, code: "payload-too-large", title: "Payload too large",
-                           detail: "The body is \(length) bytes; the limit is \(settings.maxBodySize)."),
+                .payloadTooLarge(limit: settings.maxBodySize, size: length),
                 request: request, context: context)
         } else {
             do {

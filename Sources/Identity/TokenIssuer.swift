@@ -155,7 +155,7 @@ public actor TokenIssuer {
 
     static func kid(for key: ES256PrivateKey) -> String {
         let digest = SHA256.hash(data: Data(key.publicKey.pemRepresentation.utf8))
-        return digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return digest.prefix(8).hexString
     }
 }
 

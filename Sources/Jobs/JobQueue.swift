@@ -69,8 +69,8 @@ public struct JobQueue: Sendable {
     }
 
     /// Marks finished jobs done and claims up to `limit` new ones, in one transaction: a busy worker pays
-    /// one commit per round instead of one per job. Jobs whose lease passed to another worker are not
-    /// counted in `completed`.
+    /// one commit per round instead of one per job. Before claiming it dead-letters jobs whose worker died on
+    /// their last attempt. Jobs whose lease passed to another worker are not counted in `completed`.
     public func completeAndClaim(
         _ finished: [JobRecord], limit: Int, worker: String, queues: [String]? = nil
     ) async throws -> (completed: Int, claimed: [JobRecord]) {
@@ -89,6 +89,7 @@ public struct JobQueue: Sendable {
                     """).all().count
             }
             guard limit > 0 else { return (completed, []) }
+            _ = try await Self.reap(in: transaction)
             let skipLocked = transaction.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             let rows = try await transaction.sql.raw("""
                 WITH next AS (
@@ -146,17 +147,19 @@ public struct JobQueue: Sendable {
     /// Dead-letters running jobs whose lease expired on their last attempt (their worker died and no attempt is left).
     @discardableResult
     public func reapExpired() async throws -> Int {
-        try await store.transaction { transaction in
-            let now = transaction.clock.now()
-            let rows = try await transaction.sql.raw("""
-                UPDATE plaza_jobs SET state = 'dead', finished_at = \(bind: now), updated_at = \(bind: now),
-                       last_error = 'the worker stopped before finishing the last attempt (lease expired)',
-                       locked_by = NULL, locked_until = NULL
-                WHERE state = 'running' AND locked_until < \(bind: now) AND attempts >= max_attempts
-                RETURNING id
-                """).all()
-            return rows.count
-        }
+        try await store.transaction { try await Self.reap(in: $0) }
+    }
+
+    static func reap(in transaction: Transaction) async throws -> Int {
+        let now = transaction.clock.now()
+        let rows = try await transaction.sql.raw("""
+            UPDATE plaza_jobs SET state = 'dead', finished_at = \(bind: now), updated_at = \(bind: now),
+                   last_error = 'the worker stopped before finishing the last attempt (lease expired)',
+                   locked_by = NULL, locked_until = NULL
+            WHERE state = 'running' AND locked_until < \(bind: now) AND attempts >= max_attempts
+            RETURNING id
+            """).all()
+        return rows.count
     }
 
     /// The delay before retry number `attempt + 1`: exponential in `attempt`, capped, with jitter (50–100%).

@@ -34,7 +34,6 @@ public final class JobWorker: Service, Sendable {
                     let done = finished.takeAll()
                     var claimedAll = false
                     do {
-                        try await queue.reapExpired()
                         let (completed, jobs) = try await queue.completeAndClaim(done, limit: max(0, free), worker: id)
                         if completed < done.count {
                             logger.warning("jobs finished after their lease passed to another worker", metadata: ["count": "\(done.count - completed)"])
@@ -78,7 +77,6 @@ public final class JobWorker: Service, Sendable {
         var ran = 0
         var done: [JobRecord] = []
         while true {
-            try await queue.reapExpired()
             let batch = min(max(1, queue.settings.concurrency), limit - ran)
             let (_, jobs) = try await queue.completeAndClaim(done, limit: max(0, batch), worker: id)
             done = []

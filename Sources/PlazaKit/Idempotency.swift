@@ -83,8 +83,7 @@ enum IdempotencyGuard {
             do {
                 body = try await request.collectBody(upTo: context.maxUploadSize)
             } catch {
-                throw PlazaError(.contentTooLarge, code: "payload-too-large", title: "Payload too large",
-                                 detail: "The body is larger than \(context.maxUploadSize) bytes.")
+                throw PlazaError.payloadTooLarge(limit: context.maxUploadSize)
             }
             let scope = context.principal.map { "user:\($0.id)" } ?? "ip:\(context.client.ip)"
             let idempotent = IdempotentRequest(

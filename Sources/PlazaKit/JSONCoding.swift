@@ -93,9 +93,7 @@ extension Request {
         do {
             buffer = try await body.collect(upTo: context.maxUploadSize)
         } catch {
-            throw PlazaError(
-                .contentTooLarge, code: "payload-too-large", title: "Payload too large",
-                detail: "The body is larger than \(context.maxUploadSize) bytes.")
+            throw PlazaError.payloadTooLarge(limit: context.maxUploadSize)
         }
         guard buffer.readableBytes > 0 else {
             throw PlazaError.badRequest("The request needs a JSON body.", code: "malformed-body")

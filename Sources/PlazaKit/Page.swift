@@ -52,15 +52,11 @@ public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
 public enum Cursor {
     public static func encode(_ parts: [String]) -> String {
         let joined = parts.joined(separator: "\u{1F}")
-        return Data(joined.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(joined.utf8).base64URLEncodedString()
     }
 
     public static func decode(_ cursor: String, parts count: Int) throws -> [String] {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
+        guard let data = Data(base64URLEncoded: cursor), let text = String(data: data, encoding: .utf8) else {
             throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
         }
         let parts = text.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)

@@ -83,6 +83,11 @@ public struct PlazaError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func conflict(_ detail: String) -> PlazaError {
         PlazaError(.conflict, code: "conflict", title: "Conflict", detail: detail)
     }
+    public static func payloadTooLarge(limit: Int, size: Int? = nil) -> PlazaError {
+        PlazaError(
+            .contentTooLarge, code: "payload-too-large", title: "Payload too large",
+            detail: size.map { "The body is \($0) bytes; the limit is \(limit)." } ?? "The body is larger than \(limit) bytes.")
+    }
     public static func unauthorized(_ detail: String = "Authentication is required.") -> PlazaError {
         PlazaError(.unauthorized, code: "unauthorized", title: "Unauthorized", detail: detail)
     }

@@ -25,7 +25,7 @@ public struct SQLIdempotencyStore: IdempotencyStore {
         var hash = SHA256()
         hash.update(data: Data("\(request.method) \(request.path)\n".utf8))
         hash.update(data: request.body)
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+        return hash.finalize().hexString
     }
 
     public func begin(_ request: IdempotentRequest) async throws -> IdempotencyDecision {

@@ -150,10 +150,7 @@ struct IdentityTests {
             try await plaza.testApplication().test(.router) { client in
                 let tokens = try #require(try await signUp(client, email: "mallory@example.com"))
                 let parts = tokens.accessToken.split(separator: ".").map(String.init)
-                func b64(_ text: String) -> String {
-                    Data(text.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
-                        .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                }
+                func b64(_ text: String) -> String { Data(text.utf8).base64URLEncodedString() }
                 // alg: none, with the real claims and no signature.
                 let none = b64("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + parts[1] + "."
                 // HS256 "signed" with the public key as the HMAC secret (the classic key-confusion attack).
@@ -162,7 +159,7 @@ struct IdentityTests {
                 await hmacKeys.add(hmac: HMACKey(from: jwks.x + jwks.y), digestAlgorithm: .sha256, kid: JWKIdentifier(string: jwks.kid))
                 let decoder = JSONDecoder()
                 decoder.dateDecodingStrategy = .secondsSince1970
-                let claims = try decoder.decode(AccessClaims.self, from: Data(base64URL: parts[1])!)
+                let claims = try decoder.decode(AccessClaims.self, from: Data(base64URLEncoded: parts[1])!)
                 let hs256 = try await hmacKeys.sign(claims, kid: JWKIdentifier(string: jwks.kid))
                 // A token for another audience, properly signed.
                 var foreign = claims
@@ -188,7 +185,7 @@ struct IdentityTests {
         try await withTestPlaza { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let tokens = try #require(try await signUp(client, email: "keys@example.com"))
-                let header = try JSONDecoder().decode([String: String].self, from: Data(base64URL: String(tokens.accessToken.split(separator: ".")[0]))!)
+                let header = try JSONDecoder().decode([String: String].self, from: Data(base64URLEncoded: String(tokens.accessToken.split(separator: ".")[0]))!)
                 #expect(header["alg"] == "ES256")
                 try await client.execute(uri: "/oauth/jwks", method: .get) { response in
                     let document = decoded(JWKSDocument.self, response)
@@ -221,13 +218,6 @@ struct IdentityTests {
     }
 }
 
-extension Data {
-    init?(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        self.init(base64Encoded: base64)
-    }
-}
 
 @Suite("Signing key rotation")
 struct KeyRotationTests {
@@ -244,7 +234,7 @@ struct KeyRotationTests {
                     uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
                     body: body(Credentials(email: "rotating@example.com", password: "correct horse"))
                 ) { decoded(TokenPair.self, $0) })
-                let header = try JSONDecoder().decode([String: String].self, from: Data(base64URL: String(after.accessToken.split(separator: ".")[0]))!)
+                let header = try JSONDecoder().decode([String: String].self, from: Data(base64URLEncoded: String(after.accessToken.split(separator: ".")[0]))!)
                 #expect(header["kid"] == newKid)
                 #expect(Set(try await plaza.identity.jwks().keys.map(\.kid)) == Set([oldKid, newKid].compactMap { $0 }))
             }

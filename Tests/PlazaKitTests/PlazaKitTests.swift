@@ -49,6 +49,15 @@ struct PlazaKitTests {
         #expect(throws: PlazaError.self) { try Cursor.decode("%%%", parts: 1) }
     }
 
+    @Test("hex and base64url encodings")
+    func encodings() {
+        #expect([0x00, 0x0f, 0xa0, 0xff].hexString == "000fa0ff")
+        let data = Data([0xfb, 0xff, 0xfe, 0x01])
+        #expect(data.base64URLEncodedString() == "-__-AQ")
+        #expect(Data(base64URLEncoded: "-__-AQ") == data)
+        #expect(Data(base64URLEncoded: "%%") == nil)
+    }
+
     @Test("pages encode nextCursor as null on the last page")
     func pageEncoding() throws {
         let data = try PlazaJSON.encoder().encode(Page(items: [1, 2], nextCursor: nil))
