@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Shared kernel: ids, clock, errors, pagination, principal, policy, route descriptions.
@@ -105,11 +106,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // HTML pages: the shared layout, sign-in and account pages, admin pages; English and Ukrainian.
+        .target(
+            name: "Web",
+            dependencies: [
+                "PlazaKit", "Storage", "Jobs", "Identity",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: the only target that knows every module.
         .target(
             name: "PlazaServer",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -167,6 +179,11 @@ let package = Package(
         .testTarget(
             name: "OperationsTests",
             dependencies: ["Operations", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebTests",
+            dependencies: ["Web", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

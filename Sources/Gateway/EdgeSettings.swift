@@ -47,10 +47,14 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
 
     public var refillPerSecond: Double { Double(capacity) / max(period.timeInterval, 0.001) }
 
-    /// 600 API requests a minute per client, 20 a minute on the sign-in and sign-up routes.
+    /// 600 API requests a minute per client; 20 a minute on the sign-in, sign-up, verification and reset
+    /// routes of the API, and 30 on their pages (a page view and its post count alike).
     public static let defaults = [
         RateLimitRule(prefix: "/api/", capacity: 600, period: .seconds(60)),
         RateLimitRule(prefix: "/api/v1/auth/", capacity: 20, period: .seconds(60)),
+        RateLimitRule(prefix: "/sign-", capacity: 30, period: .seconds(60)),
+        RateLimitRule(prefix: "/verify-email", capacity: 30, period: .seconds(60)),
+        RateLimitRule(prefix: "/reset-password", capacity: 30, period: .seconds(60)),
     ]
 
     /// Parses `PREFIX=COUNT/PERIOD`, where PERIOD is `s`, `min`, `h` or a number with one of those units

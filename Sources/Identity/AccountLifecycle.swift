@@ -7,6 +7,9 @@ import Storage
 /// `DELETE /api/v1/me`.
 public struct AccountDeletion: Codable, Sendable, APISchema {
     public var password: String
+    public init(password: String) {
+        self.password = password
+    }
     public static var schema: JSONSchema { .object(properties: ["password": .text], required: ["password"]) }
 }
 
@@ -15,6 +18,10 @@ public struct RoleGrant: Codable, Sendable, APISchema {
     public var role: String
     /// For app roles: the app (`marketplace`, `astro`, …) or `*` for every app. Leave out for system roles.
     public var app: String?
+    public init(role: String, app: String? = nil) {
+        self.role = role
+        self.app = app
+    }
     public static var schema: JSONSchema {
         .object(properties: ["role": .string(enumValues: Roles.system + Roles.app), "app": .text], required: ["role"])
     }

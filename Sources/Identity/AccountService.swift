@@ -29,6 +29,10 @@ public struct SessionInfo: Codable, Sendable, Equatable, APISchema {
 public struct PasswordChange: Codable, Sendable, APISchema {
     public var currentPassword: String
     public var newPassword: String
+    public init(currentPassword: String, newPassword: String) {
+        self.currentPassword = currentPassword
+        self.newPassword = newPassword
+    }
     public static var schema: JSONSchema {
         .object(properties: ["currentPassword": .text, "newPassword": .text], required: ["currentPassword", "newPassword"])
     }

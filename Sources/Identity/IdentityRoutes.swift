@@ -63,6 +63,22 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         })
 
         routes.add(Endpoint(
+            .patch, "/api/v1/me", operationID: "updateProfile",
+            summary: "Change your profile: names, bio, birth date, mobile, gender, locale, time zone.", tag: tag,
+            access: .authenticated, requestBody: .json(ProfileUpdate.self),
+            responses: [EndpointResponse(200, "The updated user.", body: .json(Me.self))]
+        ) { request, context in
+            try .json(try await identity.updateProfile(try await request.decodeJSON(ProfileUpdate.self, context: context), caller: context.caller))
+        })
+
+        routes.add(Endpoint(
+            .get, "/api/v1/genders", operationID: "listGenders", summary: "The choices for a profile's gender.", tag: tag,
+            access: .authenticated, responses: [EndpointResponse(200, "The choices.", body: .json(GenderList.self))]
+        ) { _, _ in
+            try .json(GenderList(items: try await identity.genders()))
+        })
+
+        routes.add(Endpoint(
             .post, "/api/v1/auth/verify-email/request", operationID: "requestEmailVerification",
             summary: "Send a new email verification code (the answer is the same whether or not the account exists).",
             tag: tag, access: .public, requestBody: .json(CodeRequest.self), responses: [EndpointResponse(202, "Sent if it applies.")]
@@ -221,6 +237,12 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
 public struct RoleList: Codable, Sendable, APISchema {
     public var items: [RoleInfo]
     public static var schema: JSONSchema { .object(properties: ["items": .array(RoleInfo.schema)], required: ["items"]) }
+}
+
+/// `GET /api/v1/genders`.
+public struct GenderList: Codable, Sendable, APISchema {
+    public var items: [Gender]
+    public static var schema: JSONSchema { .object(properties: ["items": .array(Gender.schema)], required: ["items"]) }
 }
 
 /// `GET /api/v1/me/sessions`.

@@ -16,6 +16,7 @@ public struct IdentityService: Sendable {
     let throttle: LoginThrottle
     let codes: OneTimeCodes
     let policy: any Policy
+    let webSessionCache = WebSessionCache()
 
     public init(store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy) {
         self.store = store
@@ -101,6 +102,17 @@ public struct IdentityService: Sendable {
 
     /// Checks the password and opens a session. A wrong password and an unknown email get the same answer.
     public func login(_ credentials: Credentials, caller: Caller, userAgent: String? = nil) async throws -> TokenPair {
+        let (userID, email) = try await checkPassword(credentials, caller: caller)
+        let refreshToken = Self.newRefreshToken()
+        let sessionID = try await openSession(user: userID, email: email, caller: caller, userAgent: userAgent) { session, now, transaction in
+            try await Self.insertRefreshToken(refreshToken, session: session, at: now, in: transaction)
+        }
+        return try await tokens(user: userID, session: sessionID, refreshToken: refreshToken)
+    }
+
+    /// The account these credentials prove, after the throttle, the password, the account's status and (when
+    /// configured) its verified email. Every failure is counted towards the throttle and audited.
+    func checkPassword(_ credentials: Credentials, caller: Caller) async throws -> (user: UUID, email: String) {
         let email = Self.normalise(email: credentials.email)
         try await throttle.check(email: email, ip: caller.ip)
         let throttle = self.throttle
@@ -118,16 +130,24 @@ public struct IdentityService: Sendable {
             }
             throw PlazaError.unauthorized("The email or password is wrong.")
         }
-        let userID = try row.decode(column: "id", as: UUID.self)
         guard try row.decode(column: "status", as: String.self) == "active" else {
             throw PlazaError(.forbidden, code: "account-disabled", title: "Account disabled", detail: "This account is disabled.")
         }
         if settings.requireVerifiedEmail, try row.decode(column: "email_verified", as: Bool.self) == false {
             throw PlazaError(.forbidden, code: "email-not-verified", title: "Email not verified", detail: "Verify your email address before signing in.")
         }
-        let refreshToken = Self.newRefreshToken()
+        return (try row.decode(column: "id", as: UUID.self), email)
+    }
+
+    /// Opens a session for a user whose credentials were checked; `credential` stores what the client will
+    /// present later (a refresh token's hash, a cookie's hash) in the same transaction.
+    func openSession(
+        user userID: UUID, email: String, caller: Caller, userAgent: String?,
+        credential: @escaping @Sendable (UUID, Date, Transaction) async throws -> Void
+    ) async throws -> UUID {
         let lifetime = settings.refreshTokenLifetime.timeInterval
-        let sessionID = try await store.transaction { transaction in
+        let throttle = self.throttle
+        return try await store.transaction { transaction in
             let now = transaction.clock.now()
             let sessionID = PlazaID.make(at: now)
             try await transaction.sql.raw("""
@@ -135,14 +155,13 @@ public struct IdentityService: Sendable {
                 VALUES (\(bind: sessionID), \(bind: userID), \(bind: now), \(bind: now), \(bind: now.addingTimeInterval(lifetime)),
                         \(bind: caller.ip), \(bind: userAgent.map { String($0.prefix(500)) }))
                 """).run()
-            try await Self.insertRefreshToken(refreshToken, session: sessionID, at: now, in: transaction)
+            try await credential(sessionID, now, transaction)
             try await throttle.recordSuccess(email: email, in: transaction)
             try await transaction.audit(
                 Caller(principal: Principal(id: userID), requestID: caller.requestID, ip: caller.ip),
                 action: "identity.session.create", resourceType: "session", resourceID: sessionID.uuidString)
             return sessionID
         }
-        return try await tokens(user: userID, session: sessionID, refreshToken: refreshToken)
     }
 
     /// Swaps a refresh token for a new pair. Presenting a token that was already used revokes its whole family
@@ -235,7 +254,10 @@ public struct IdentityService: Sendable {
             roles: allRoles.sorted(), appRoles: appRoles, organisations: memberships,
             locale: try row.decode(column: "locale", as: String.self), timeZone: try row.decode(column: "time_zone", as: String.self),
             status: try row.decode(column: "status", as: String.self), emailVerified: try row.decode(column: "email_verified", as: Bool.self),
-            createdAt: try row.decode(column: "created_at", as: Date.self))
+            createdAt: try row.decode(column: "created_at", as: Date.self), bio: try row.decode(column: "bio", as: String?.self),
+            birthDate: try row.decode(column: "birth_date", as: String?.self), mobile: try row.decode(column: "mobile", as: String?.self),
+            phoneVerified: try row.decode(column: "phone_verified", as: Bool.self), gender: try row.decode(column: "gender_id", as: String?.self),
+            avatarFileId: try row.decode(column: "avatar_file_id", as: UUID?.self))
     }
 
     /// The principal for a bearer token: its signature, expiry and audience, then the revocation list.

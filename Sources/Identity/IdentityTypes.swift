@@ -49,6 +49,9 @@ public struct Credentials: Codable, Sendable, APISchema {
 /// `POST /api/v1/auth/refresh`.
 public struct RefreshRequest: Codable, Sendable, APISchema {
     public var refreshToken: String
+    public init(refreshToken: String) {
+        self.refreshToken = refreshToken
+    }
     public static var schema: JSONSchema { .object(properties: ["refreshToken": .text], required: ["refreshToken"]) }
 }
 
@@ -96,11 +99,23 @@ public struct Me: Codable, Sendable, Equatable, APISchema {
     public var status: String
     public var emailVerified: Bool
     public var createdAt: Date
+    public var bio: String?
+    /// `YYYY-MM-DD`.
+    public var birthDate: String?
+    /// E.164, e.g. `+380501234567`.
+    public var mobile: String?
+    public var phoneVerified: Bool
+    /// An id from `GET /api/v1/genders`.
+    public var gender: String?
+    /// The file id of the avatar (set through the files module).
+    public var avatarFileId: UUID?
 
     public static var schema: JSONSchema {
         .object(
             properties: [
                 "id": .uuid, "email": .string(format: "email"), "firstName": .text, "lastName": .text,
+                "bio": .nullable(.text), "birthDate": .nullable(.string(format: "date")), "mobile": .nullable(.text),
+                "phoneVerified": .boolean, "gender": .nullable(.text), "avatarFileId": .nullable(.uuid),
                 "roles": .array(.text), "appRoles": .anyObject,
                 "organisations": .array(.object(
                     properties: ["id": .uuid, "name": .text, "slug": .text, "type": .text, "roles": .array(.text)],
@@ -109,7 +124,10 @@ public struct Me: Codable, Sendable, Equatable, APISchema {
                 "status": .string(enumValues: ["active", "disabled", "deleted"]), "emailVerified": .boolean,
                 "createdAt": .dateTime,
             ],
-            required: ["id", "email", "firstName", "lastName", "roles", "appRoles", "organisations", "locale", "timeZone", "status", "emailVerified", "createdAt"])
+            required: [
+                "id", "email", "firstName", "lastName", "roles", "appRoles", "organisations", "locale", "timeZone", "status",
+                "emailVerified", "createdAt", "phoneVerified",
+            ])
     }
 }
 

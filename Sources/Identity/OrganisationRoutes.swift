@@ -23,6 +23,20 @@ struct OrganisationRoutes<Context: PlazaRequestContext>: Sendable {
             return try .json(organisation, status: .created, headers: [.location: "/api/v1/organisations/\(organisation.id)"])
         })
         routes.add(Endpoint(
+            .get, "/api/v1/organisations", operationID: "listOrganisations",
+            summary: "Organisations by name or type, newest first: all of them for admins, your own for everyone else.", tag: tag,
+            access: .authenticated,
+            parameters: [
+                EndpointParameter("q", in: .query, description: "Text in the name or slug."),
+                EndpointParameter("type", in: .query, schema: .string(enumValues: Organisation.types)), .limit, .cursor,
+            ],
+            responses: [EndpointResponse(200, "A page of organisations.", body: .page(of: Organisation.self))]
+        ) { request, context in
+            let query = request.queryItems
+            return try .json(try await identity.organisations(
+                matching: query["q"], type: query["type"], page: try PageRequest(query: query), caller: context.caller))
+        })
+        routes.add(Endpoint(
             .get, "/api/v1/organisations/{id}", operationID: "getOrganisation", summary: "An organisation you belong to.", tag: tag,
             access: .resourceAction(IdentityPolicy.readOrganisation), parameters: [id],
             responses: [EndpointResponse(200, "The organisation.", body: .json(Organisation.self))]

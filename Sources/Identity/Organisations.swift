@@ -33,6 +33,12 @@ public struct NewOrganisation: Codable, Sendable, APISchema {
     public var slug: String?
     public var type: String
     public var parentId: UUID?
+    public init(name: String, slug: String? = nil, type: String, parentId: UUID? = nil) {
+        self.name = name
+        self.slug = slug
+        self.type = type
+        self.parentId = parentId
+    }
     public static var schema: JSONSchema {
         .object(
             properties: ["name": .text, "slug": .string(description: "Lowercase letters, digits and hyphens; made from the name if left out."),
@@ -59,6 +65,9 @@ public struct Member: Codable, Sendable, Equatable, APISchema {
 /// `PUT /api/v1/organisations/{id}/members/{userId}` and invitations.
 public struct MemberRoles: Codable, Sendable, APISchema {
     public var roles: [String]
+    public init(roles: [String]) {
+        self.roles = roles
+    }
     public static var schema: JSONSchema {
         .object(properties: ["roles": .array(.string(enumValues: Roles.organisation))], required: ["roles"])
     }
@@ -68,6 +77,10 @@ public struct MemberRoles: Codable, Sendable, APISchema {
 public struct NewInvitation: Codable, Sendable, APISchema {
     public var email: String
     public var roles: [String]?
+    public init(email: String, roles: [String]? = nil) {
+        self.email = email
+        self.roles = roles
+    }
     public static var schema: JSONSchema {
         .object(properties: ["email": .string(format: "email"), "roles": .array(.string(enumValues: Roles.organisation))], required: ["email"])
     }
@@ -89,6 +102,9 @@ public struct Invitation: Codable, Sendable, Equatable, APISchema {
 /// `POST /api/v1/invitations/accept`.
 public struct InvitationAcceptance: Codable, Sendable, APISchema {
     public var token: String
+    public init(token: String) {
+        self.token = token
+    }
     public static var schema: JSONSchema { .object(properties: ["token": .text], required: ["token"]) }
 }
 
@@ -289,12 +305,17 @@ extension IdentityService {
     // MARK: Helpers
 
     func organisation(_ id: UUID) async throws -> Organisation? {
-        guard let row = try await store.sql.raw("SELECT * FROM identity_organisations WHERE id = \(bind: id)").first() else { return nil }
-        return Organisation(
-            id: id, name: try row.decode(column: "name", as: String.self), slug: try row.decode(column: "slug", as: String.self),
-            type: try row.decode(column: "type", as: String.self), parentId: try row.decode(column: "parent_id", as: UUID?.self),
-            status: try row.decode(column: "status", as: String.self), createdAt: try row.decode(column: "created_at", as: Date.self))
+        try await store.sql.raw("SELECT * FROM identity_organisations WHERE id = \(bind: id)").first().map(Self.organisation(row:))
     }
+
+    static func organisation(row: any SQLRow) throws -> Organisation {
+        Organisation(
+            id: try row.decode(column: "id", as: UUID.self), name: try row.decode(column: "name", as: String.self),
+            slug: try row.decode(column: "slug", as: String.self), type: try row.decode(column: "type", as: String.self),
+            parentId: try row.decode(column: "parent_id", as: UUID?.self), status: try row.decode(column: "status", as: String.self),
+            createdAt: try row.decode(column: "created_at", as: Date.self))
+    }
+
 
     /// Outsiders get a 404, not a 403: an organisation you do not belong to does not exist for you.
     ///

@@ -7,6 +7,9 @@ import Storage
 /// `POST /api/v1/auth/verify-email/request` and `/password-reset/request`.
 public struct CodeRequest: Codable, Sendable, APISchema {
     public var email: String
+    public init(email: String) {
+        self.email = email
+    }
     public static var schema: JSONSchema { .object(properties: ["email": .string(format: "email")], required: ["email"]) }
 }
 
@@ -14,6 +17,10 @@ public struct CodeRequest: Codable, Sendable, APISchema {
 public struct EmailVerification: Codable, Sendable, APISchema {
     public var email: String
     public var code: String
+    public init(email: String, code: String) {
+        self.email = email
+        self.code = code
+    }
     public static var schema: JSONSchema {
         .object(properties: ["email": .string(format: "email"), "code": .string(description: "The six digits from the email.")], required: ["email", "code"])
     }
@@ -24,6 +31,11 @@ public struct PasswordReset: Codable, Sendable, APISchema {
     public var email: String
     public var code: String
     public var newPassword: String
+    public init(email: String, code: String, newPassword: String) {
+        self.email = email
+        self.code = code
+        self.newPassword = newPassword
+    }
     public static var schema: JSONSchema {
         .object(properties: ["email": .string(format: "email"), "code": .text, "newPassword": .text], required: ["email", "code", "newPassword"])
     }
@@ -33,6 +45,10 @@ public struct PasswordReset: Codable, Sendable, APISchema {
 public struct EmailChange: Codable, Sendable, APISchema {
     public var newEmail: String
     public var password: String
+    public init(newEmail: String, password: String) {
+        self.newEmail = newEmail
+        self.password = password
+    }
     public static var schema: JSONSchema {
         .object(properties: ["newEmail": .string(format: "email"), "password": .text], required: ["newEmail", "password"])
     }
@@ -41,6 +57,9 @@ public struct EmailChange: Codable, Sendable, APISchema {
 /// `POST /api/v1/me/email/confirm`.
 public struct CodeConfirmation: Codable, Sendable, APISchema {
     public var code: String
+    public init(code: String) {
+        self.code = code
+    }
     public static var schema: JSONSchema { .object(properties: ["code": .text], required: ["code"]) }
 }
 

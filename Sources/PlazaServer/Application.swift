@@ -5,14 +5,17 @@ import Identity
 import Logging
 import PlazaKit
 import ServiceLifecycle
+import Web
 
 extension Plaza {
     /// The router with the edge middlewares and every module's routes, each guarded as it declares.
     ///
-    /// Middleware order: the edge (ids, errors, headers, logs, metrics) wraps CORS, which wraps rate limits.
+    /// Middleware order: the edge (ids, errors, headers, logs, metrics) wraps CORS, then authentication, then rate
+    /// limits, then the pages' error drawing.
     ///
-    /// Authentication (bearer tokens) runs inside the edge, so its refusals are problem+json, and before rate
-    /// limits, so signed-in users are limited per user. `extraAuthentication` runs just before it (tests sign
+    /// Authentication (bearer tokens, then the pages' session cookie) runs inside the edge, so its refusals are
+    /// problem+json, and before rate limits, so signed-in users are limited per user. Page errors are drawn
+    /// innermost, where the principal is known, so a signed-out browser is sent to the sign-in page. `extraAuthentication` runs just before it (tests sign
     /// requests in with it).
     public func buildRouter(
         extraAuthentication: (any MiddlewareProtocol<Request, Response, AppRequestContext>)? = nil,
@@ -30,7 +33,9 @@ extension Plaza {
         router.add(middleware: CORSMiddleware<AppRequestContext>(origins: config.edge.corsOrigins))
         if let extraAuthentication { router.add(middleware: extraAuthentication) }
         router.add(middleware: BearerAuthentication<AppRequestContext>(identity: identity))
+        router.add(middleware: SessionCookieAuthentication<AppRequestContext>(identity: identity))
         router.add(middleware: RateLimitMiddleware<AppRequestContext>(rules: config.edge.rateLimits, limiter: rateLimiter))
+        router.add(middleware: PageErrors<AppRequestContext>(pages: pages))
         routes.register(on: router, policy: policy, idempotency: idempotency)
         return router
     }

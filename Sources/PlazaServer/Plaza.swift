@@ -8,6 +8,7 @@ import Operations
 import PlazaKit
 import ServiceLifecycle
 import Storage
+import Web
 
 /// The assembled system: every module's services wired to one store, one queue and one event bus.
 ///
@@ -28,6 +29,8 @@ public final class Plaza: Sendable {
     public let rateLimiter: RateLimiter
     public let idempotency: SQLIdempotencyStore
     public let identity: IdentityService
+    public let secrets: Secrets
+    public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
 
@@ -41,6 +44,8 @@ public final class Plaza: Sendable {
         list.add(CreateLoginFailures())
         list.add(CreateOneTimeCodes())
         list.add(CreateInvitations())
+        list.add(CreateSecrets())
+        list.add(CreateWebSessions())
         return list
     }
 
@@ -80,6 +85,10 @@ public final class Plaza: Sendable {
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
         identity = IdentityService(store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: Self.policies)
+        secrets = Secrets(store: store)
+        pages = Pages(
+            identity: identity, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
+            databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
         let idempotency = SQLIdempotencyStore(store: store)
         self.idempotency = idempotency
         readiness = Readiness(store: store, migrations: Self.migrations)
@@ -156,7 +165,7 @@ public final class Plaza: Sendable {
     /// Every route of every module, including `/openapi.json`, which documents them all.
     public var routes: RouteTable<AppRequestContext> {
         var table = RouteTable<AppRequestContext>()
-        table.add(contentsOf: LandingPage<AppRequestContext>(config: config).table)
+        table.add(contentsOf: pages.table(context: AppRequestContext.self))
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,

@@ -71,7 +71,7 @@ extension PlazaConfig {
         ("PLAZA_MAX_BODY_SIZE", "2097152", "largest request body in bytes (suffixes k, m allowed)"),
         ("PLAZA_CORS_ORIGINS", "(none)", "comma-separated origins allowed to call the API from browsers, or *"),
         ("PLAZA_TRUSTED_PROXIES", "(none)", "comma-separated addresses/CIDRs whose X-Forwarded-* headers are believed"),
-        ("PLAZA_RATE_LIMITS", "/api/=600/min,/api/v1/auth/=20/min", "comma-separated PREFIX=COUNT/PERIOD token buckets"),
+        ("PLAZA_RATE_LIMITS", "/api/=600/min,/api/v1/auth/=20/min,/sign-=30/min,/verify-email=30/min,/reset-password=30/min", "comma-separated PREFIX=COUNT/PERIOD token buckets"),
         ("PLAZA_JOBS_CONCURRENCY", "8", "jobs one process runs at once"),
         ("PLAZA_JOBS_LEASE_SECONDS", "60", "how long a claimed job is held before another worker may take it"),
         ("PLAZA_JOBS_MAX_ATTEMPTS", "5", "default attempts before a job is dead-lettered"),

@@ -1,0 +1,190 @@
+import Foundation
+import Hummingbird
+import Identity
+import PlazaKit
+
+/// `/admin/users` and `/admin/roles`: finding people, disabling and enabling them, ending their sessions,
+/// granting and revoking roles. The same services and policy actions as `/api/v1/admin/*`.
+struct AdminPages<Context: PlazaRequestContext>: Sendable {
+    let pages: Pages
+
+    var table: RouteTable<Context> {
+        var routes = PageRoutes<Context>(pages: pages)
+        let identity = pages.identity
+        let read = Access.action(IdentityPolicy.readUsers)
+        let manage = Access.action(IdentityPolicy.manageUsers)
+
+        routes.add(.get, "/admin/users", "adminUsersPage", "Search users.", access: read) { request, _, scope in
+            let query = request.queryItems
+            do {
+                let page = try await identity.searchUsers(try UserQuery(query: query), page: try PageRequest(query: query))
+                return scope.render("admin-users", Self.users(page, query: query, scope))
+            } catch let error as PlazaError where error.status == .unprocessableContent || error.status == .badRequest {
+                var data = Self.users(Page(items: [], nextCursor: nil), query: query, scope)
+                data["problem"] = scope.t("error_validation")
+                data["problems"] = error.errors.map { "\($0.field): \(Catalogue.message($0.message, scope.language))" }
+                return scope.render("admin-users", data, status: error.status)
+            }
+        }
+        routes.add(.get, "/admin/users/{id}", "adminUserPage", "One user: status, roles, sessions.", access: read) { _, context, scope in
+            let me = try await identity.me(try context.uuidParameter("id"))
+            return scope.render("admin-user", Self.user(me, scope))
+        }
+        routes.add(.post, "/admin/users/{id}/status", "adminUserStatusForm", "Disable or enable a user.", access: manage) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            _ = try await identity.setStatus(of: id, to: form["status"] ?? "", caller: context.caller)
+            return scope.redirect("/admin/users/\(id)?notice=\(form["status"] == "active" ? "user-enabled" : "user-disabled")")
+        }
+        routes.add(.post, "/admin/users/{id}/sessions/revoke", "adminUserSessionsForm", "End all of a user's sessions.", access: manage) { request, context, scope in
+            _ = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            _ = try await identity.revokeSessions(of: id, caller: context.caller)
+            return scope.redirect("/admin/users/\(id)?notice=sessions-ended")
+        }
+        routes.add(.post, "/admin/users/{id}/roles", "adminGrantRoleForm", "Grant a role.", access: manage) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            do {
+                _ = try await identity.grantRole(RoleGrant(role: form["role"] ?? "", app: form.text("app")), to: id, caller: context.caller)
+                return scope.redirect("/admin/users/\(id)?notice=role-granted")
+            } catch let error as PlazaError where error.status == .unprocessableContent {
+                var data = Self.user(try await identity.me(id), scope)
+                data["problem"] = scope.t("error_validation")
+                data["problems"] = error.errors.map { "\($0.field): \(Catalogue.message($0.message, scope.language))" }
+                return scope.render("admin-user", data, status: error.status)
+            }
+        }
+        routes.add(.post, "/admin/users/{id}/roles/revoke", "adminRevokeRoleForm", "Revoke a role.", access: manage) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            _ = try await identity.revokeRole(RoleGrant(role: form["role"] ?? "", app: form.text("app")), from: id, caller: context.caller)
+            return scope.redirect("/admin/users/\(id)?notice=role-revoked")
+        }
+        routes.add(.get, "/admin/roles", "adminRolesPage", "The roles and their permissions.", access: read) { _, _, scope in
+            let roles = try await identity.roles().map { role -> [String: Any] in
+                [
+                    "roleName": role.name, "scope": role.scope, "description": scope.strings["role_description_\(role.name)"] ?? role.description,
+                    "permissions": role.permissions.isEmpty ? "—" : role.permissions.joined(separator: ", "),
+                ]
+            }
+            return scope.render("admin-roles", ["roles": roles])
+        }
+        return routes.table
+    }
+
+    static func users(_ page: Page<UserSummary>, query: [String: String], _ scope: PageScope) -> [String: Any] {
+        var next: String?
+        if let cursor = page.nextCursor {
+            var items = query
+            items["cursor"] = cursor
+            next = "/admin/users?" + items.sorted { $0.key < $1.key }.map { "\($0.key)=\(SignInPages<Context>.encode($0.value))" }.joined(separator: "&")
+        }
+        let statuses = ["", "active", "disabled", "deleted"].map { value in
+            ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("status_\(value)"), "selected": query["status"] ?? "" == value] as [String: Any]
+        }
+        let roles = ([""] + Roles.system + Roles.app).map { value in
+            ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("role_\(value)"), "selected": query["role"] ?? "" == value] as [String: Any]
+        }
+        var data: [String: Any] = [
+            "q": query["q"] ?? "", "organisationId": query["organisationId"] ?? "", "statuses": statuses, "roleOptions": roles,
+            "users": page.items.map { user -> [String: Any] in
+                [
+                    "id": user.id.uuidString, "fullName": "\(user.firstName) \(user.lastName)", "email": user.email, "mobile": user.mobile ?? "",
+                    "status": scope.t("status_\(user.status)"), "created": Formats.date(user.createdAt, scope.language),
+                ]
+            },
+        ]
+        if let next { data["next"] = next }
+        return data
+    }
+
+    static func user(_ me: Me, _ scope: PageScope) -> [String: Any] {
+        var grants: [[String: Any]] = me.roles.filter(Roles.system.contains).map { ["role": $0, "roleLabel": scope.t("role_\($0)")] }
+        for (app, roles) in me.appRoles.sorted(by: { $0.key < $1.key }) {
+            grants += roles.map { ["role": $0, "roleLabel": scope.t("role_\($0)"), "app": app] }
+        }
+        return [
+            "id": me.id.uuidString, "fullName": "\(me.firstName) \(me.lastName)", "email": me.email, "mobile": me.mobile ?? "—",
+            "status": scope.t("status_\(me.status)"), "isActive": me.status == "active", "emailVerified": me.emailVerified,
+            "since": Formats.date(me.createdAt, scope.language), "grants": grants,
+            "organisations": me.organisations.map { ["id": $0.id.uuidString, "title": $0.name, "orgRoles": $0.roles.joined(separator: ", ")] },
+            "grantable": (Roles.system + Roles.app).map { ["value": $0, "label": scope.t("role_\($0)")] },
+        ]
+    }
+}
+
+extension Templates {
+    static let admin: [String: String] = [
+        "admin-users": """
+            {{<layout}}{{$title}}{{t.users_heading}}{{/title}}{{$content}}
+            <h1>{{t.users_heading}}</h1>
+            <form method="get" action="/admin/users" class="filters">
+            <label><span>{{t.search}}</span><input type="search" name="q" value="{{q}}" placeholder="{{t.search_users_hint}}"></label>
+            <label><span>{{t.roles}}</span><select name="role">{{#roleOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/roleOptions}}</select></label>
+            <label><span>{{t.status}}</span><select name="status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
+            <input type="hidden" name="organisationId" value="{{organisationId}}">
+            <button type="submit">{{t.search}}</button>
+            </form>
+            <table>
+            <thead><tr><th>{{t.field_name}}</th><th>{{t.field_email}}</th><th>{{t.field_mobile}}</th><th>{{t.status}}</th><th>{{t.created}}</th></tr></thead>
+            <tbody>
+            {{#users}}<tr><td><a href="/admin/users/{{id}}">{{fullName}}</a></td><td>{{email}}</td><td>{{mobile}}</td><td>{{status}}</td><td>{{created}}</td></tr>{{/users}}
+            {{^users}}<tr><td colspan="5">{{t.nothing_found}}</td></tr>{{/users}}
+            </tbody>
+            </table>
+            {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
+            {{/content}}{{/layout}}
+            """,
+        "admin-user": """
+            {{<layout}}{{$title}}{{fullName}}{{/title}}{{$content}}
+            <p><a href="/admin/users">{{t.users_heading}}</a></p>
+            <h1>{{fullName}}</h1>
+            <div class="columns">
+            <section class="card">
+            <dl>
+            <dt>{{t.field_email}}</dt><dd>{{email}} {{#emailVerified}}<span class="badge ok">{{t.verified}}</span>{{/emailVerified}}</dd>
+            <dt>{{t.field_mobile}}</dt><dd>{{mobile}}</dd>
+            <dt>{{t.status}}</dt><dd>{{status}}</dd>
+            <dt>{{t.member_since}}</dt><dd>{{since}}</dd>
+            <dt>{{t.nav_organisations}}</dt>
+            <dd>{{#organisations}}<a href="/organisations/{{id}}">{{title}}</a> <small>({{orgRoles}})</small><br>{{/organisations}}{{^organisations}}—{{/organisations}}</dd>
+            </dl>
+            <form method="post" action="/admin/users/{{id}}/status" class="inline{{#isActive}} danger{{/isActive}}">
+            <input type="hidden" name="_csrf" value="{{csrf}}">
+            {{#isActive}}<input type="hidden" name="status" value="disabled"><button>{{t.user_disable}}</button>{{/isActive}}
+            {{^isActive}}<input type="hidden" name="status" value="active"><button>{{t.user_enable}}</button>{{/isActive}}
+            </form>
+            <form method="post" action="/admin/users/{{id}}/sessions/revoke" class="inline">
+            <input type="hidden" name="_csrf" value="{{csrf}}"><button>{{t.user_end_sessions}}</button>
+            </form>
+            </section>
+            <section class="card">
+            <h2>{{t.roles}}</h2>
+            <table><tbody>
+            {{#grants}}<tr><td>{{roleLabel}}</td><td>{{#app}}{{t.app}}: {{app}}{{/app}}</td>
+            <td><form method="post" action="/admin/users/{{id}}/roles/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}">
+            <input type="hidden" name="role" value="{{role}}"><input type="hidden" name="app" value="{{app}}"><button class="small">{{t.revoke}}</button></form></td></tr>{{/grants}}
+            {{^grants}}<tr><td>—</td></tr>{{/grants}}
+            </tbody></table>
+            <form method="post" action="/admin/users/{{id}}/roles" class="stack">
+            <input type="hidden" name="_csrf" value="{{csrf}}">
+            <label class="field"><span>{{t.field_role}}</span><select name="role">{{#grantable}}<option value="{{value}}">{{label}}</option>{{/grantable}}</select></label>
+            <label class="field"><span>{{t.app}}</span><input name="app" value="*"><small class="hint">{{t.hint_app}}</small></label>
+            <button>{{t.grant}}</button>
+            </form>
+            </section>
+            </div>
+            {{/content}}{{/layout}}
+            """,
+        "admin-roles": """
+            {{<layout}}{{$title}}{{t.nav_roles}}{{/title}}{{$content}}
+            <h1>{{t.nav_roles}}</h1>
+            <table>
+            <thead><tr><th>{{t.field_role}}</th><th>{{t.role_scope}}</th><th>{{t.description}}</th><th>{{t.permissions}}</th></tr></thead>
+            <tbody>{{#roles}}<tr><td><code>{{roleName}}</code></td><td>{{scope}}</td><td>{{description}}</td><td><code>{{permissions}}</code></td></tr>{{/roles}}</tbody>
+            </table>
+            {{/content}}{{/layout}}
+            """,
+    ]
+}

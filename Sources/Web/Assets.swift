@@ -1,0 +1,76 @@
+import Crypto
+import Foundation
+import Hummingbird
+import NIOCore
+import PlazaKit
+
+/// `/assets/plaza.css`: the one stylesheet, compiled into the binary, cached by its ETag.
+struct Assets<Context: PlazaRequestContext>: Sendable {
+    static var etag: String { "\"" + String(SHA256.hash(data: Data(Stylesheet.css.utf8)).hexString.prefix(16)) + "\"" }
+
+    var table: RouteTable<Context> {
+        var routes = RouteTable<Context>()
+        let etag = Self.etag
+        let bytes = ByteBuffer(string: Stylesheet.css)
+        routes.add(Endpoint(
+            .get, "/assets/plaza.css", operationID: "stylesheet", summary: "The pages' stylesheet.", tag: "Pages", access: .public,
+            responses: [EndpointResponse(200, "CSS.", body: .text("text/css")), EndpointResponse(304, "Not modified.")]
+        ) { request, _ in
+            if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: [.eTag: etag]) }
+            return Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .eTag: etag, .cacheControl: "public, max-age=3600"],
+                body: .init(byteBuffer: bytes))
+        })
+        return routes
+    }
+}
+
+/// The pages' look: plain CSS, readable without it, no framework.
+enum Stylesheet {
+    static let css = """
+        :root { --ink: #1d2430; --muted: #5b6575; --line: #d9dee7; --paper: #ffffff; --wash: #f4f6f9; --accent: #1f5fbf;
+          --danger: #b3261e; --ok: #1e7d3c; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); }
+        * { box-sizing: border-box; }
+        body { margin: 0; background: var(--wash); line-height: 1.5; }
+        a { color: var(--accent); }
+        .bar { display: flex; align-items: center; justify-content: space-between; gap: 1rem; padding: .75rem 1.5rem;
+          background: var(--paper); border-bottom: 1px solid var(--line); flex-wrap: wrap; }
+        .bar nav { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
+        .brand { font-weight: 700; font-size: 1.2rem; text-decoration: none; color: var(--ink); }
+        main { max-width: 72rem; margin: 0 auto; padding: 1.5rem; }
+        footer { text-align: center; color: var(--muted); padding: 2rem; }
+        h1 small { color: var(--muted); font-weight: 400; font-size: 1rem; }
+        .card { background: var(--paper); border: 1px solid var(--line); border-radius: .5rem; padding: 1.25rem 1.5rem; margin-bottom: 1.5rem; }
+        .narrow { max-width: 28rem; margin: 2rem auto; }
+        .columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1.5rem; align-items: start; }
+        .stack { display: flex; flex-direction: column; gap: .9rem; }
+        .field { display: flex; flex-direction: column; gap: .25rem; }
+        .field span { font-weight: 600; }
+        input, select, textarea { font: inherit; padding: .5rem .6rem; border: 1px solid var(--line); border-radius: .35rem; background: var(--paper); }
+        input:focus, select:focus, textarea:focus { outline: 2px solid var(--accent); outline-offset: 1px; }
+        .invalid input, .invalid select, .invalid textarea { border-color: var(--danger); }
+        .hint { color: var(--muted); }
+        .field-error { color: var(--danger); }
+        button { font: inherit; padding: .5rem 1rem; border: 0; border-radius: .35rem; background: var(--accent); color: white; cursor: pointer; }
+        button.small { padding: .2rem .6rem; font-size: .9rem; }
+        button.link { background: none; color: var(--accent); padding: 0; text-decoration: underline; }
+        .danger button, button.danger { background: var(--danger); }
+        a.danger { color: var(--danger); }
+        form.inline { display: inline; }
+        .filters { display: flex; gap: .75rem; align-items: end; flex-wrap: wrap; margin-bottom: 1rem; }
+        .filters label { display: flex; flex-direction: column; }
+        .check { margin-right: .6rem; white-space: nowrap; }
+        fieldset { border: 1px solid var(--line); border-radius: .35rem; }
+        table { width: 100%; border-collapse: collapse; background: var(--paper); }
+        th, td { text-align: left; padding: .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+        dl { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; }
+        dt { color: var(--muted); }
+        dd { margin: 0; }
+        .links { list-style: none; padding: 0; display: flex; flex-direction: column; gap: .35rem; }
+        .notice { background: #e6f4ea; border: 1px solid #b7dfc2; padding: .75rem 1rem; border-radius: .35rem; }
+        .problem { background: #fce8e6; border: 1px solid #f2b8b5; padding: .75rem 1rem; border-radius: .35rem; }
+        .problem p { margin: 0; font-weight: 600; }
+        .badge { font-size: .8rem; padding: .1rem .45rem; border-radius: 1rem; background: var(--wash); }
+        .badge.ok { background: #e6f4ea; color: var(--ok); }
+        """
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import PlazaKit
+
+/// Collects page routes: each is an ``Endpoint`` (so the policy guards it and the route walk and the
+/// authorization matrix list it) whose handler gets the request's ``PageScope``.
+struct PageRoutes<Context: PlazaRequestContext>: Sendable {
+    typealias Handler = @Sendable (Request, Context, PageScope) async throws -> Response
+    let pages: Pages
+    private(set) var table = RouteTable<Context>()
+
+    init(pages: Pages) {
+        self.pages = pages
+    }
+
+    mutating func add(
+        _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, access: Access = .public,
+        _ handler: @escaping Handler
+    ) {
+        let pages = self.pages
+        let isPost = method == .post
+        table.add(Endpoint(
+            method, path, operationID: operationID, summary: summary, tag: "Pages", access: access,
+            parameters: path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
+                EndpointParameter(String($0.dropFirst().dropLast()), in: .path, schema: .uuid)
+            },
+            requestBody: isPost ? .text("application/x-www-form-urlencoded") : nil,
+            responses: [
+                isPost ? EndpointResponse(303, "Done; on to the next page.") : EndpointResponse(200, "An HTML page.", body: .text("text/html"))
+            ]
+        ) { request, context in try await handler(request, context, try await pages.scope(request, context)) })
+    }
+}

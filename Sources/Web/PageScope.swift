@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Identity
+import NIOCore
+import PlazaKit
+
+/// What one page request knows: the language, the signed-in principal, the CSRF token for its forms, and the
+/// cookies the response must set. Handlers make one with ``Pages/scope(_:_:)`` and end with `render` or
+/// `redirect`.
+struct PageScope: Sendable {
+    let pages: Pages
+    let language: Language
+    let principal: Principal?
+    let csrfCookie: String
+    let csrfToken: String
+    let secure: Bool
+    let path: String
+    let query: FormData
+    var cookies: [Cookie]
+
+    var strings: [String: String] { Catalogue.strings(language) }
+
+    func t(_ key: String) -> String { Catalogue.text(key, language) }
+
+    /// The page `template`, inside the layout, with `data` merged over what every page shows.
+    func render(
+        _ template: String, _ data: [String: Any] = [:], status: HTTPResponse.Status = .ok, headers: [String: String] = [:]
+    ) -> Response {
+        var values: [String: Any] = [
+            "t": strings, "lang": language.rawValue, "otherLang": language.other.rawValue, "otherLangName": language.other.endonym,
+            "csrf": csrfToken, "signedIn": principal != nil, "isAdmin": principal?.systemRoles.contains(SystemRole.admin) == true,
+            "isOperator": principal?.systemRoles.contains(SystemRole.operator) == true,
+        ]
+        if let notice = query["notice"], let text = Catalogue.strings(language)["notice_\(notice)"] { values["notice"] = text }
+        for (key, value) in data { values[key] = value }
+        let html = pages.renderer.render(template, values)
+        var response = Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+        for (name, value) in headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
+        for cookie in cookies { response.setCookie(cookie) }
+        return response
+    }
+
+    /// A form page (`form-page`, or `template` drawn from `extra` and the page) again, with what went wrong: field errors beside their fields, the rest on
+    /// top, and the refusal's status (422, 401, 409, 429 with its `Retry-After`). Errors that are not a
+    /// refusal of this input (a server fault) go on to the error page.
+    func rerender(
+        _ page: FormPage, after error: any Error, messages: [String: String] = [:], template: String = "form-page",
+        extra: [String: Any] = [:]
+    ) throws -> Response {
+        guard let refusal = error as? PlazaError, refusal.status.code < 500, refusal.code != "csrf" else { throw error }
+        var page = page
+        let unplaced = page.form.attach(refusal.errors, language: language)
+        var data = extra
+        for (key, value) in page.data { data[key] = value }
+        data["problem"] = messages[refusal.code] ?? strings["error_\(refusal.code)"] ?? refusal.detail ?? refusal.title
+        data["problems"] = unplaced
+        return render(template, data, status: refusal.status, headers: refusal.headers)
+    }
+
+    /// A local path to go to after signing in; anything else (another site, `//host`) becomes `fallback`.
+    static func safeNext(_ next: String?, fallback: String = "/account") -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains("\r"), !next.contains("\n")
+        else { return fallback }
+        return next
+    }
+
+    /// 303 See Other: after a form post, so reloading the next page does not post again.
+    func redirect(_ location: String) -> Response {
+        var response = Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+        for cookie in cookies { response.setCookie(cookie) }
+        return response
+    }
+
+    /// The posted form, after checking that it is a form, fits the limit, came from this site and carries
+    /// this browser's CSRF token. A refusal is a 403 page that says what to do.
+    func form(_ request: Request, _ context: some PlazaRequestContext) async throws -> FormData {
+        let media = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard media == "application/x-www-form-urlencoded" else {
+            throw PlazaError(
+                .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
+                detail: "Pages take forms (application/x-www-form-urlencoded).")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Pages.formLimit)
+        } catch {
+            throw PlazaError.payloadTooLarge(limit: Pages.formLimit)
+        }
+        let form = FormData(encoded: String(buffer: buffer))
+        guard Self.isSameOrigin(request), try await pages.csrf.verify(
+            field: form[CSRF.fieldName], cookie: request.cookies[CSRF.cookieName]?.value, session: principal?.sessionID)
+        else {
+            throw PlazaError(
+                .forbidden, code: "csrf", title: t("csrf_title"), detail: t("csrf_detail"))
+        }
+        return form
+    }
+
+    /// A cookie for the pages: HttpOnly, SameSite=Lax, on every path, Secure when the client came over TLS.
+    func cookie(_ name: String, _ value: String, maxAge: Int?) -> Cookie {
+        Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    mutating func setCookie(_ name: String, _ value: String, maxAge: Int?) {
+        cookies.removeAll { $0.name == name }
+        cookies.append(cookie(name, value, maxAge: maxAge))
+    }
+
+    /// Browsers send `Origin` (and `Sec-Fetch-Site`) with posts; one naming another host is refused even with
+    /// a token. Requests without them (older browsers, tools) rely on the token alone. Hosts are compared
+    /// without ports, and a proxy's `X-Forwarded-Host` counts as this site.
+    static func isSameOrigin(_ request: Request) -> Bool {
+        if request.headers[.secFetchSite] == "cross-site" { return false }
+        guard let origin = request.headers[.origin] else { return true }
+        guard let originHost = URL(string: origin)?.host(percentEncoded: false)?.lowercased() else { return false }
+        let authorities = [request.head.authority, request.headers[.xForwardedHost]].compactMap { $0 }
+        return authorities.contains { URL(string: "http://\($0)")?.host(percentEncoded: false)?.lowercased() == originHost }
+    }
+}
+
+extension HTTPField.Name {
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import Identity
+import Jobs
+import PlazaKit
+import Storage
+
+/// What every page handler shares: the services it calls, the CSRF signer and the template renderer.
+public struct Pages: Sendable {
+    /// The largest form a page accepts; files go through the files API, never through a page form.
+    static let formLimit = 64 * 1024
+    static let csrfCookieLifetime = 30 * 86400
+    static let languageCookieLifetime = 365 * 86400
+
+    let identity: IdentityService
+    let queue: JobQueue
+    let csrf: CSRF
+    let renderer: Renderer
+    /// How long a session cookie lives (the session's own lifetime).
+    let sessionLifetime: Int
+    /// "SQLite" or "PostgreSQL", for the landing page.
+    let databaseEngine: String
+
+    public init(identity: IdentityService, queue: JobQueue, secrets: Secrets, sessionLifetime: Duration, databaseEngine: String) {
+        self.identity = identity
+        self.queue = queue
+        self.csrf = CSRF(secrets: secrets)
+        self.renderer = .shared
+        self.sessionLifetime = Int(sessionLifetime.components.seconds)
+        self.databaseEngine = databaseEngine
+    }
+
+    /// Every page route, in the order the router gets them.
+    public func table<Context: PlazaRequestContext>(context: Context.Type = Context.self) -> RouteTable<Context> {
+        var table = RouteTable<Context>()
+        table.add(contentsOf: HomePage<Context>(pages: self).table)
+        table.add(contentsOf: Assets<Context>().table)
+        table.add(contentsOf: SignInPages<Context>(pages: self).table)
+        table.add(contentsOf: AccountPages<Context>(pages: self).table)
+        table.add(contentsOf: AdminPages<Context>(pages: self).table)
+        table.add(contentsOf: OrganisationPages<Context>(pages: self).table)
+        return table
+    }
+
+    /// The scope of one page request: language, CSRF cookie and token, cookies to set.
+    func scope(_ request: Request, _ context: some PlazaRequestContext) async throws -> PageScope {
+        let query = FormData(pairs: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+        let language = Language.negotiate(
+            query: query["lang"], cookie: request.cookies[Language.cookieName]?.value, acceptLanguage: request.headers[.acceptLanguage])
+        let existing = request.cookies[CSRF.cookieName]?.value
+        let csrfCookie = existing.flatMap { $0.isEmpty ? nil : $0 } ?? CSRF.newCookieValue()
+        var scope = PageScope(
+            pages: self, language: language, principal: context.principal, csrfCookie: csrfCookie,
+            csrfToken: try await csrf.token(cookie: csrfCookie, session: context.principal?.sessionID),
+            secure: context.client.isSecure, path: request.uri.path, query: query, cookies: [])
+        if csrfCookie != existing { scope.setCookie(CSRF.cookieName, csrfCookie, maxAge: Self.csrfCookieLifetime) }
+        if query["lang"].flatMap(Language.init(rawValue:)) != nil {
+            scope.setCookie(Language.cookieName, language.rawValue, maxAge: Self.languageCookieLifetime)
+        }
+        return scope
+    }
+}

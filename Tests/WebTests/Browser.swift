@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// A browser as far as Plaza's pages can tell: it keeps cookies, follows nothing by itself, asks for HTML,
+/// and posts forms with the CSRF token of the last page it read.
+final class Browser {
+    let client: any TestClientProtocol
+    private(set) var cookies: [String: String] = [:]
+    /// Every attribute list of the last `Set-Cookie` seen for a name (`HttpOnly; SameSite=Lax; …`).
+    private(set) var cookieAttributes: [String: String] = [:]
+    private(set) var lastPage = ""
+    var extraHeaders: HTTPFields = [:]
+
+    init(_ client: any TestClientProtocol, language: String = "en") {
+        self.client = client
+        extraHeaders[.acceptLanguage] = language
+    }
+
+    @discardableResult
+    func get(_ uri: String) async throws -> TestResponse {
+        let response = try await client.executeRequest(uri: uri, method: .get, headers: headers(), body: nil)
+        absorb(response)
+        return response
+    }
+
+    /// Posts `fields` as a form; `_csrf` is the last page's token unless `csrf` says otherwise (`.some(nil)` sends none).
+    @discardableResult
+    func post(_ uri: String, _ fields: [(String, String)], csrf: String?? = .none, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+        var pairs = fields
+        switch csrf {
+        case .none: if let token = csrfToken { pairs.append(("_csrf", token)) }
+        case .some(.some(let token)): pairs.append(("_csrf", token))
+        case .some(.none): break
+        }
+        var headers = headers()
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        for field in extra { headers[field.name] = field.value }
+        let body = pairs.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+        let response = try await client.executeRequest(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+        absorb(response)
+        return response
+    }
+
+    /// The hidden `_csrf` value of the last page read.
+    var csrfToken: String? {
+        guard let range = lastPage.range(of: #"name="_csrf" value="([^"]+)""#, options: .regularExpression) else { return nil }
+        return String(lastPage[range].dropFirst(#"name="_csrf" value=""#.count).dropLast())
+    }
+
+    func forget(cookie name: String) { cookies[name] = nil }
+    func set(cookie name: String, _ value: String) { cookies[name] = value }
+
+    private func headers() -> HTTPFields {
+        var headers = extraHeaders
+        headers[.accept] = "text/html,application/xhtml+xml"
+        if !cookies.isEmpty { headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        return headers
+    }
+
+    private func absorb(_ response: TestResponse) {
+        for header in response.headers[values: .setCookie] {
+            let parts = header.split(separator: ";", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let pair = parts.first, let equals = pair.firstIndex(of: "=") else { continue }
+            let name = String(pair[..<equals])
+            let value = String(pair[pair.index(after: equals)...])
+            cookieAttributes[name] = parts.count > 1 ? parts[1] : ""
+            if value.isEmpty || header.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
+        }
+        if response.headers[.contentType]?.hasPrefix("text/html") == true { lastPage = String(buffer: response.body) }
+    }
+
+    static func encode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+    var location: String? { headers[.location] }
+}
