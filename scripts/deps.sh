@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages a purpose needs, only when they are missing (Debian/Ubuntu).
 #   scripts/deps.sh demo    what `make demo` needs (Swift is assumed: see README)
-#   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass
+#   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
+#                           browser tests, and the Python test peers (PyJWT, selenium) in .venv
 #   scripts/deps.sh bench   + wrk for HTTP load
 set -euo pipefail
 purpose=${1:-demo}
@@ -9,7 +10,12 @@ need=()
 have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 case "$purpose" in
   demo) ;;
-  test) have_pg || need+=(postgresql) ;;
+  test)
+    have_pg || need+=(postgresql)
+    command -v chromium >/dev/null || need+=(chromium)
+    command -v chromedriver >/dev/null || need+=(chromium-driver)
+    python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+    ;;
   bench) have_pg || need+=(postgresql); command -v wrk >/dev/null || need+=(wrk) ;;
   *) echo "deps.sh: unknown purpose $purpose (demo, test or bench)" >&2; exit 2 ;;
 esac
@@ -23,9 +29,9 @@ fi
 # Test peers from PyPI, in the project's own virtualenv (.venv, git-ignored).
 if [ "$purpose" = test ]; then
   cd "$(dirname "$0")/.."
-  if ! .venv/bin/python -c 'import jwt, cryptography' 2>/dev/null; then
-    echo "Installing the Python test peers into .venv (PyJWT)"
+  if ! .venv/bin/python -c 'import jwt, cryptography, selenium' 2>/dev/null; then
+    echo "Installing the Python test peers into .venv (PyJWT, selenium)"
     python3 -m venv .venv
-    .venv/bin/pip install -q 'pyjwt[crypto]==2.*'
+    .venv/bin/pip install -q 'pyjwt[crypto]==2.*' 'selenium==4.*'
   fi
 fi

@@ -11,10 +11,6 @@ import Testing
 
 @testable import Identity
 
-/// The repository's `.venv` Python, where `scripts/deps.sh test` installs PyJWT.
-let python = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent(".venv/bin/python").path
-
 func adminTokens(_ client: some TestClientProtocol, plaza: Plaza) async throws -> TokenPair? {
     try await Demo.seed(plaza)
     return try await client.execute(
@@ -87,19 +83,10 @@ struct AdminTests {
                     except jwt.InvalidAudienceError:
                         print("audience checked")
                     """
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: python)
-                process.arguments = ["-c", script, jwks, tokens.accessToken, plaza.config.baseURL]
-                let output = FileManager.default.temporaryDirectory.appendingPathComponent("pyjwt-\(UUID()).out").path
-                _ = FileManager.default.createFile(atPath: output, contents: nil)
-                process.standardOutput = FileHandle(forWritingAtPath: output)
-                process.standardError = FileHandle(forWritingAtPath: output)
-                #expect(FileManager.default.fileExists(atPath: python), "run scripts/deps.sh test to install PyJWT into .venv")
-                try process.run()
-                process.waitUntilExit()
-                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install PyJWT into .venv")
+                let (status, text) = try await PythonPeer.run(["-c", script, jwks, tokens.accessToken, plaza.config.baseURL])
                 let me = try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(tokens.accessToken)) { decoded(Me.self, $0) }
-                #expect(process.terminationStatus == 0, "\(text)")
+                #expect(status == 0, "\(text)")
                 #expect(text.contains("\(me?.id.uuidString ?? "?") ES256"), "\(text)")
                 #expect(text.contains("audience checked"), "\(text)")
             }

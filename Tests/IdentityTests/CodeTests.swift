@@ -11,11 +11,6 @@ import Testing
 
 @testable import Identity
 
-/// The codes Identity announced, newest last, as the notifications module will receive them.
-func issuedCodes(_ plaza: Plaza) async throws -> [CodeIssued] {
-    try await plaza.dispatcher.sequence()
-    return try await plaza.outbox.events(after: 0, topics: [CodeIssued.topic]).map { try $0.decode(CodeIssued.self) }
-}
 
 @Suite("One-time codes: verification, reset, email change")
 struct CodeTests {
@@ -24,7 +19,7 @@ struct CodeTests {
         try await withTestPlaza { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let tokens = try #require(try await signUp(client, email: "verify@example.com"))
-                let code = try #require(try await issuedCodes(plaza).last)
+                let code = try #require(try await plaza.issuedCodes().last)
                 #expect(code.purpose == .verifyEmail)
                 #expect(code.email == "verify@example.com")
                 #expect(code.code.count == 6)
@@ -65,7 +60,7 @@ struct CodeTests {
                     #expect(response.status == .forbidden)
                     #expect(decoded(Problem.self, response)?.type.hasSuffix("/email-not-verified") == true)
                 }
-                let code = try #require(try await issuedCodes(plaza).last)
+                let code = try #require(try await plaza.issuedCodes().last)
                 try await client.execute(
                     uri: "/api/v1/auth/verify-email", method: .post, headers: jsonHeaders,
                     body: body(EmailVerification(email: "strict@example.com", code: code.code))
@@ -92,7 +87,7 @@ struct CodeTests {
                 try await client.execute(
                     uri: "/api/v1/auth/password-reset/request", method: .post, headers: jsonHeaders, body: body(CodeRequest(email: "forgetful@example.com"))
                 ) { #expect($0.status == .accepted) }
-                let resets = try await issuedCodes(plaza).filter { $0.purpose == .resetPassword }
+                let resets = try await plaza.issuedCodes().filter { $0.purpose == .resetPassword }
                 #expect(resets.map(\.email) == ["forgetful@example.com"])
                 let code = try #require(resets.last)
                 // Expired after 15 minutes.
@@ -104,7 +99,7 @@ struct CodeTests {
                 try await client.execute(
                     uri: "/api/v1/auth/password-reset/request", method: .post, headers: jsonHeaders, body: body(CodeRequest(email: "forgetful@example.com"))
                 ) { #expect($0.status == .accepted) }
-                let fresh = try #require(try await issuedCodes(plaza).last)
+                let fresh = try #require(try await plaza.issuedCodes().last)
                 try await client.execute(
                     uri: "/api/v1/auth/password-reset", method: .post, headers: jsonHeaders,
                     body: body(PasswordReset(email: "forgetful@example.com", code: fresh.code, newPassword: "new secret words"))
@@ -140,7 +135,7 @@ struct CodeTests {
                     uri: "/api/v1/me/email", method: .post, headers: bearer(tokens.accessToken),
                     body: body(EmailChange(newEmail: "New@Example.com", password: "correct horse"))
                 ) { #expect($0.status == .accepted) }
-                let code = try #require(try await issuedCodes(plaza).last)
+                let code = try #require(try await plaza.issuedCodes().last)
                 #expect(code.purpose == .changeEmail)
                 #expect(code.email == "new@example.com")
                 try await client.execute(

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
+import Identity
 import Logging
 import PlazaKit
 import PlazaServer
@@ -89,5 +90,13 @@ extension Plaza {
     /// The application as tests drive it: the real router plus ``TestAuthentication``.
     public func testApplication() -> some ApplicationProtocol {
         Application(router: buildRouter(extraAuthentication: TestAuthentication()), logger: logger)
+    }
+}
+
+extension Plaza {
+    /// The one-time codes Identity announced, oldest first, as the notifications module receives them.
+    public func issuedCodes() async throws -> [CodeIssued] {
+        try await dispatcher.sequence()
+        return try await outbox.events(after: 0, topics: [CodeIssued.topic]).map { try $0.decode(CodeIssued.self) }
     }
 }

@@ -233,7 +233,7 @@ struct SignInPageTests {
             try await plaza.testApplication().test(.router) { client in
                 let browser = Browser(client)
                 _ = try await signUp(browser, email: "grace@example.com")
-                let verification = try #require(try await issuedCodes(plaza).last)
+                let verification = try #require(try await plaza.issuedCodes().last)
                 try await browser.get("/verify-email?email=grace%40example.com")
                 let wrong = try await browser.post("/verify-email", [("email", "grace@example.com"), ("code", "000000")])
                 #expect(wrong.status == .badRequest)
@@ -246,7 +246,7 @@ struct SignInPageTests {
                 try await other.get("/reset-password")
                 let asked = try await other.post("/reset-password", [("email", "grace@example.com")])
                 #expect(asked.location == "/reset-password/confirm?notice=code-sent&email=grace@example.com")
-                let reset = try #require(try await issuedCodes(plaza).last)
+                let reset = try #require(try await plaza.issuedCodes().last)
                 #expect(reset.purpose == .resetPassword)
                 try await other.get(asked.location!)
                 let done = try await other.post("/reset-password/confirm", [
@@ -261,7 +261,22 @@ struct SignInPageTests {
     }
 }
 
-func issuedCodes(_ plaza: Plaza) async throws -> [CodeIssued] {
-    try await plaza.dispatcher.sequence()
-    return try await plaza.outbox.events(after: 0, topics: [CodeIssued.topic]).map { try $0.decode(CodeIssued.self) }
+
+@Suite("Pages in a real browser")
+struct BrowserTests {
+    @Test("Chromium signs up, saves its profile, signs out and in; a same-site forged post is refused")
+    func chromium() async throws {
+        #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install selenium into .venv")
+        #expect(FileManager.default.fileExists(atPath: "/usr/bin/chromedriver"), "run scripts/deps.sh test to install chromium-driver")
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            try await plaza.testApplication().test(.live) { client in
+                let port = try #require(client.port)
+                let (status, output) = try await PythonPeer.run([PythonPeer.script("browser_sign_in.py"), "http://127.0.0.1:\(port)"])
+                #expect(status == 0, "\(output)")
+                for step in ["signed up", "profile saved", "signed in", "forged post refused"] {
+                    #expect(output.contains(step), "\(output)")
+                }
+            }
+        }
+    }
 }
