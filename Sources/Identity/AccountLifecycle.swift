@@ -13,34 +13,6 @@ public struct AccountDeletion: Codable, Sendable, APISchema {
     public static var schema: JSONSchema { .object(properties: ["password": .text], required: ["password"]) }
 }
 
-/// `POST /api/v1/admin/users/{id}/roles`.
-public struct RoleGrant: Codable, Sendable, APISchema {
-    public var role: String
-    /// For app roles: the app (`marketplace`, `astro`, …) or `*` for every app. Leave out for system roles.
-    public var app: String?
-    public init(role: String, app: String? = nil) {
-        self.role = role
-        self.app = app
-    }
-    public static var schema: JSONSchema {
-        .object(properties: ["role": .string(enumValues: Roles.system + Roles.app), "app": .text], required: ["role"])
-    }
-}
-
-/// A role as admins manage it.
-public struct RoleInfo: Codable, Sendable, APISchema {
-    public var name: String
-    public var scope: String
-    public var description: String
-    public var permissions: [String]
-    public static var schema: JSONSchema {
-        .object(
-            properties: ["name": .text, "scope": .string(enumValues: ["system", "organisation", "app"]), "description": .text,
-                         "permissions": .array(.text)],
-            required: ["name", "scope", "description", "permissions"])
-    }
-}
-
 /// Everything Plaza holds about a person, as `GET /api/v1/me/export` hands it over.
 public struct DataExport: Codable, Sendable, APISchema {
     public var exportedAt: Date
@@ -115,63 +87,5 @@ extension IdentityService {
                     details: try row.decode(column: "details", as: String?.self).flatMap { try? PlazaJSON.decoder().decode(JSONValue.self, from: Data($0.utf8)) })
             }
         return DataExport(exportedAt: store.clock.now(), profile: try await me(principal.id), sessions: try await sessions(caller: caller), activity: activity)
-    }
-
-    // MARK: Roles
-
-    public func roles() async throws -> [RoleInfo] {
-        try await store.sql.raw("SELECT * FROM identity_roles ORDER BY scope, name").all().map { row in
-            RoleInfo(
-                name: try row.decode(column: "name", as: String.self), scope: try row.decode(column: "scope", as: String.self),
-                description: try row.decode(column: "description", as: String.self),
-                permissions: try JSONDecoder().decode([String].self, from: Data(try row.decode(column: "permissions", as: String.self).utf8)))
-        }
-    }
-
-    /// Grants a system or app role. Access tokens carry roles, so the user's next token (at most one token
-    /// lifetime away, or at once after signing in again) has it.
-    public func grantRole(_ grant: RoleGrant, to user: UUID, caller: Caller) async throws -> Me {
-        let app = try Self.validated(grant)
-        try await store.transaction { transaction in
-            guard try await Self.account(id: user, in: transaction) != nil else { throw PlazaError.notFound("No user has the id \(user).") }
-            try await Self.grant(grant.role, app: app, to: user, at: transaction.clock.now(), in: transaction)
-            try await transaction.audit(
-                caller, action: "identity.role.grant", resourceType: "user", resourceID: user.uuidString,
-                details: ["role": .string(grant.role), "app": .string(app)])
-        }
-        return try await me(user)
-    }
-
-    /// Takes a role away and ends the user's sessions, so no live token keeps the role.
-    public func revokeRole(_ grant: RoleGrant, from user: UUID, caller: Caller) async throws -> Me {
-        let app = try Self.validated(grant)
-        let (outbox, revocations) = (self.outbox, self.revocations)
-        try await store.transaction { transaction in
-            let removed = try await transaction.sql.raw("""
-                DELETE FROM identity_role_grants WHERE user_id = \(bind: user) AND role = \(bind: grant.role) AND app = \(bind: app) RETURNING role
-                """).all()
-            guard !removed.isEmpty else { throw PlazaError.notFound("The user does not hold \(grant.role)\(app.isEmpty ? "" : " in \(app)").") }
-            try await transaction.audit(
-                caller, action: "identity.role.revoke", resourceType: "user", resourceID: user.uuidString,
-                details: ["role": .string(grant.role), "app": .string(app)])
-            try await Self.revokeAllSessions(
-                of: user, reason: "role revoked", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
-        }
-        return try await me(user)
-    }
-
-    static func validated(_ grant: RoleGrant) throws -> String {
-        if Roles.system.contains(grant.role) {
-            guard grant.app == nil || grant.app == "" else { throw PlazaError.validation(field: "app", "system roles belong to no app") }
-            return ""
-        }
-        guard Roles.app.contains(grant.role) else {
-            throw PlazaError.validation(field: "role", "must be a system role (\(Roles.system.joined(separator: ", "))) or an app role (\(Roles.app.joined(separator: ", ")))")
-        }
-        let app = grant.app ?? Roles.everyApp
-        guard app == Roles.everyApp || (!app.isEmpty && app.count <= 50 && app.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" })) else {
-            throw PlazaError.validation(field: "app", "must be * or an app name of lowercase letters, digits and hyphens")
-        }
-        return app
     }
 }

@@ -66,6 +66,7 @@ public enum IdentityPolicy {
         var policy = RulePolicy()
         policy.allow(readUsers, .systemRole(SystemRole.admin))
         policy.allow(manageUsers, .systemRole(SystemRole.admin))
+        policy.allow(manageRoles, .systemRole(SystemRole.admin))
         policy.allow(revokeSession, .owner)
         addOrganisationRules(to: &policy)
         return policy

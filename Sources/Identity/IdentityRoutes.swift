@@ -191,6 +191,33 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
             return try .json(try await identity.revokeRole(grant, from: try context.uuidParameter("id"), caller: context.caller))
         })
 
+        let roleName = EndpointParameter("name", in: .path, schema: .text)
+        routes.add(Endpoint(
+            .post, "/api/v1/admin/roles", operationID: "createRole", summary: "Create a role with a list of permissions.",
+            tag: "Administration", access: .action(IdentityPolicy.manageRoles), requestBody: .json(NewRole.self),
+            responses: [EndpointResponse(201, "The role.", body: .json(RoleInfo.self))]
+        ) { request, context in
+            let role = try await identity.createRole(try await request.decodeJSON(NewRole.self, context: context), caller: context.caller)
+            return try .json(role, status: .created)
+        })
+        routes.add(Endpoint(
+            .put, "/api/v1/admin/roles/{name}", operationID: "updateRole",
+            summary: "Change a role's description and permissions; every instance applies them at once.", tag: "Administration",
+            access: .action(IdentityPolicy.manageRoles), parameters: [roleName], requestBody: .json(RoleChange.self),
+            responses: [EndpointResponse(200, "The role.", body: .json(RoleInfo.self))]
+        ) { request, context in
+            let change = try await request.decodeJSON(RoleChange.self, context: context)
+            return try .json(try await identity.updateRole(context.parameters.get("name") ?? "", change, caller: context.caller))
+        })
+        routes.add(Endpoint(
+            .delete, "/api/v1/admin/roles/{name}", operationID: "deleteRole", summary: "Delete a role nobody holds (not Plaza's own).",
+            tag: "Administration", access: .action(IdentityPolicy.manageRoles), parameters: [roleName],
+            responses: [EndpointResponse(204, "Deleted.")]
+        ) { _, context in
+            try await identity.deleteRole(context.parameters.get("name") ?? "", caller: context.caller)
+            return .noContent
+        })
+
         routes.add(contentsOf: OrganisationRoutes<Context>(identity: identity).table)
 
         routes.add(Endpoint(

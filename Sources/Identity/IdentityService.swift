@@ -17,8 +17,13 @@ public struct IdentityService: Sendable {
     let codes: OneTimeCodes
     let policy: any Policy
     let webSessionCache = WebSessionCache()
+    /// The policy's role → permissions map, which Identity keeps equal to `identity_roles`.
+    let rolePermissions: RolePermissions
 
-    public init(store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy) {
+    public init(
+        store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy,
+        rolePermissions: RolePermissions = RolePermissions()
+    ) {
         self.store = store
         self.outbox = outbox
         self.settings = settings
@@ -28,9 +33,14 @@ public struct IdentityService: Sendable {
         self.throttle = LoginThrottle(store: store)
         self.codes = OneTimeCodes(store: store, outbox: outbox)
         self.policy = policy
+        self.rolePermissions = rolePermissions
         bus.subscribe(revocations.subscription())
         let issuer = self.issuer
         bus.subscribe(Subscription("identity.keys", topics: [SigningKeysRotated.topic], delivery: .broadcast) { _ in await issuer.reload() })
+        let service = self
+        bus.subscribe(Subscription("identity.roles", topics: [RolesChanged.topic], delivery: .broadcast) { _ in
+            try await service.loadRolePermissions()
+        })
     }
 
     /// Rotates the signing keys (`plaza keys rotate`); every instance picks the new key up from the event.

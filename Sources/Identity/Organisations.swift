@@ -57,7 +57,7 @@ public struct Member: Codable, Sendable, Equatable, APISchema {
     public static var schema: JSONSchema {
         .object(
             properties: ["userId": .uuid, "email": .string(format: "email"), "firstName": .text, "lastName": .text,
-                         "roles": .array(.string(enumValues: Roles.organisation))],
+                         "roles": .array(.string(description: "Organisation roles: owner, manager, member, or one an admin made."))],
             required: ["userId", "email", "firstName", "lastName", "roles"])
     }
 }
@@ -69,7 +69,7 @@ public struct MemberRoles: Codable, Sendable, APISchema {
         self.roles = roles
     }
     public static var schema: JSONSchema {
-        .object(properties: ["roles": .array(.string(enumValues: Roles.organisation))], required: ["roles"])
+        .object(properties: ["roles": .array(.string(description: "Organisation roles: owner, manager, member, or one an admin made."))], required: ["roles"])
     }
 }
 
@@ -82,7 +82,7 @@ public struct NewInvitation: Codable, Sendable, APISchema {
         self.roles = roles
     }
     public static var schema: JSONSchema {
-        .object(properties: ["email": .string(format: "email"), "roles": .array(.string(enumValues: Roles.organisation))], required: ["email"])
+        .object(properties: ["email": .string(format: "email"), "roles": .array(.string(description: "Organisation roles: owner, manager, member, or one an admin made."))], required: ["email"])
     }
 }
 
@@ -207,8 +207,9 @@ extension IdentityService {
         guard try await organisation(id) != nil else { throw PlazaError.notFound("No organisation has the id \(id).") }
         try await authorizeOrHide(caller, IdentityPolicy.manageOrganisation, organisation: id)
         let roles = Array(Set(roles)).sorted()
-        guard !roles.isEmpty, roles.allSatisfy(Roles.organisation.contains) else {
-            throw PlazaError.validation(field: "roles", "must name one or more of \(Roles.organisation.joined(separator: ", "))")
+        let known = try await roleNames(scope: "organisation")
+        guard !roles.isEmpty, roles.allSatisfy(known.contains) else {
+            throw PlazaError.validation(field: "roles", "must name one or more of \(known.joined(separator: ", "))")
         }
         try await store.transaction { transaction in
             let isMember = try await transaction.sql.raw("""
@@ -247,8 +248,9 @@ extension IdentityService {
         let email = Self.normalise(email: input.email)
         guard Self.isPlausible(email: email) else { throw PlazaError.validation(field: "email", "is not an email address") }
         let roles = Array(Set(input.roles ?? ["member"])).sorted()
-        guard !roles.isEmpty, roles.allSatisfy(Roles.organisation.contains) else {
-            throw PlazaError.validation(field: "roles", "must name one or more of \(Roles.organisation.joined(separator: ", "))")
+        let known = try await roleNames(scope: "organisation")
+        guard !roles.isEmpty, roles.allSatisfy(known.contains) else {
+            throw PlazaError.validation(field: "roles", "must name one or more of \(known.joined(separator: ", "))")
         }
         let token = Self.newRefreshToken()
         let outbox = self.outbox

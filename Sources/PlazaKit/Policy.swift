@@ -86,19 +86,32 @@ public protocol Policy: Sendable {
     /// Whether some resource could let an anonymous caller take the action. When not, routes refuse signed-out
     /// callers with 401 before reading their input.
     func mayAllowAnonymous(_ action: Action) -> Bool
+
+    /// Every action some rule speaks of (a role's permission must cover at least one of them).
+    var declaredActions: Set<Action> { get }
 }
 
 extension Policy {
     public func mayAllowAnonymous(_ action: Action) -> Bool { true }
+    public var declaredActions: Set<Action> { [] }
 }
 
 /// The declarative policy: each action lists the rules that allow it; an action nobody declared is refused.
+/// Besides the rules, a declared action is allowed to any role whose permissions (``RolePermissions``, set by
+/// admins) cover it.
 ///
 /// Because the rules are data, `docs/authorization.md` is generated from them.
 public struct RulePolicy: Policy {
     public private(set) var rules: [Action: [PolicyRule]]
+    /// Shared by every copy of this policy, so Identity can update it while the router holds a copy.
+    public let permissions: RolePermissions
 
-    public init(_ rules: [Action: [PolicyRule]] = [:]) { self.rules = rules }
+    public init(_ rules: [Action: [PolicyRule]] = [:], permissions: RolePermissions = RolePermissions()) {
+        self.rules = rules
+        self.permissions = permissions
+    }
+
+    public var declaredActions: Set<Action> { Set(rules.keys) }
 
     /// Adds rules for an action; modules call this from their `…Module.swift`.
     public mutating func allow(_ action: Action, _ rules: PolicyRule...) {
@@ -113,7 +126,7 @@ public struct RulePolicy: Policy {
         // Admins may do everything that is declared; undeclared actions stay refused for everyone.
         guard let rules = rules[action] else { return false }
         if principal?.hasSystemRole(SystemRole.admin) == true { return true }
-        return rules.contains { $0.matches(principal, resource) }
+        return rules.contains { $0.matches(principal, resource) } || permissions.grants(principal, action, resource)
     }
 
     public func mayAllowAnonymous(_ action: Action) -> Bool {

@@ -12,7 +12,8 @@ public enum AuthorizationMatrix {
             "a test fails when this file and the code disagree.",
             "",
             "Every action is `module.resource.action`. A principal may take an action when any rule listed for it",
-            "matches; admins may take every declared action; an action no policy declares is refused to everyone.",
+            "matches, or when a role it holds carries a permission covering the action (see the last table); admins",
+            "may take every declared action; an action no policy declares is refused to everyone.",
             "Relationship rules (owner, participant, organisation role) are checked by the service after it loads",
             "the resource.",
             "",
@@ -52,6 +53,20 @@ public enum AuthorizationMatrix {
             // Without a resource, relationship rules cannot match: this grid shows what roles alone allow.
             let cells = columns.map { policy.allows($0, action) ? "yes" : "—" }
             lines.append("| `\(action.name)` | \(cells.joined(separator: " | ")) |")
+        }
+        lines += [
+            "",
+            "## Roles and their permissions",
+            "",
+            "As a fresh installation has them; admins change them at `/admin/roles` or `PUT /api/v1/admin/roles/{name}`,",
+            "and every instance applies a change at once. An organisation role's permissions hold only for resources",
+            "of that organisation.",
+            "",
+            "| role | permissions |",
+            "|---|---|",
+        ]
+        for (role, permissions) in policy.permissions.snapshot.sorted(by: { $0.key < $1.key }) {
+            lines.append("| `\(role)` | \(permissions.isEmpty ? "—" : permissions.map { "`\($0)`" }.joined(separator: ", ")) |")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -84,7 +84,8 @@ public final class Plaza: Sendable {
             outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger, pollInterval: config.jobs.pollInterval)
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
-        identity = IdentityService(store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: Self.policies)
+        identity = IdentityService(
+            store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: policy, rolePermissions: policy.permissions)
         secrets = Secrets(store: store)
         pages = Pages(
             identity: identity, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
@@ -133,10 +134,13 @@ public final class Plaza: Sendable {
         }
     }
 
-    /// Applies pending migrations; returns their names.
+    /// Applies pending migrations and loads what the policy reads from the database (the roles'
+    /// permissions); returns the names of the migrations applied. `plaza serve` calls it before it listens.
     @discardableResult
     public func migrate() async throws -> [String] {
-        try await store.migrate(Self.migrations)
+        let applied = try await store.migrate(Self.migrations)
+        try await identity.loadRolePermissions()
+        return applied
     }
 
     /// The long-running parts, in start order (the lifecycle stops them in reverse, after the HTTP server):

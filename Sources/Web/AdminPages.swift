@@ -28,7 +28,7 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
         }
         routes.add(.get, "/admin/users/{id}", "adminUserPage", "One user: status, roles, sessions.", access: read) { _, context, scope in
             let me = try await identity.me(try context.uuidParameter("id"))
-            return scope.render("admin-user", Self.user(me, scope))
+            return scope.render("admin-user", Self.user(me, scope, grantable: try await identity.roles()))
         }
         routes.add(.post, "/admin/users/{id}/status", "adminUserStatusForm", "Disable or enable a user.", access: manage) { request, context, scope in
             let form = try await scope.form(request, context)
@@ -49,7 +49,7 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
                 _ = try await identity.grantRole(RoleGrant(role: form["role"] ?? "", app: form.text("app")), to: id, caller: context.caller)
                 return scope.redirect("/admin/users/\(id)?notice=role-granted")
             } catch let error as PlazaError where error.status == .unprocessableContent {
-                var data = Self.user(try await identity.me(id), scope)
+                var data = Self.user(try await identity.me(id), scope, grantable: try await identity.roles())
                 data["problem"] = scope.t("error_validation")
                 data["problems"] = error.errors.map { "\($0.field): \(Catalogue.message($0.message, scope.language))" }
                 return scope.render("admin-user", data, status: error.status)
@@ -62,13 +62,50 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             return scope.redirect("/admin/users/\(id)?notice=role-revoked")
         }
         routes.add(.get, "/admin/roles", "adminRolesPage", "The roles and their permissions.", access: read) { _, _, scope in
-            let roles = try await identity.roles().map { role -> [String: Any] in
-                [
-                    "roleName": role.name, "scope": role.scope, "description": scope.strings["role_description_\(role.name)"] ?? role.description,
-                    "permissions": role.permissions.isEmpty ? "—" : role.permissions.joined(separator: ", "),
-                ]
+            scope.render("admin-roles", try await Self.roles(identity: identity, scope, create: Self.newRole(scope)))
+        }
+        let manageRoles = Access.action(IdentityPolicy.manageRoles)
+        routes.add(.post, "/admin/roles", "adminCreateRoleForm", "Create a role.", access: manageRoles) { request, context, scope in
+            let form = try await scope.form(request, context)
+            do {
+                let role = try await identity.createRole(
+                    NewRole(name: form["name"] ?? "", scope: form["scope"] ?? "", description: form["description"] ?? "",
+                            permissions: Self.permissions(form["permissions"])),
+                    caller: context.caller)
+                return scope.redirect("/admin/roles?notice=role-created#role-\(role.name)")
+            } catch {
+                var create = Self.newRole(scope)
+                for index in create.fields.indices { create.fields[index].value = form[create.fields[index].name] ?? "" }
+                return try scope.rerender(
+                    FormPage(heading: scope.t("nav_roles"), form: create), after: error, template: "admin-roles",
+                    extra: try await Self.roles(identity: identity, scope, create: create))
             }
-            return scope.render("admin-roles", ["roles": roles])
+        }
+        routes.add(.post, "/admin/roles/{name}", "adminUpdateRoleForm", "Change a role's permissions.", access: manageRoles) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let name = context.parameters.get("name") ?? ""
+            do {
+                _ = try await identity.updateRole(
+                    name, RoleChange(description: form["description"] ?? "", permissions: Self.permissions(form["permissions"])), caller: context.caller)
+                return scope.redirect("/admin/roles?notice=role-saved#role-\(name)")
+            } catch let error as PlazaError where error.status == .unprocessableContent {
+                var data = try await Self.roles(identity: identity, scope, create: Self.newRole(scope))
+                data["problem"] = "\(name): " + scope.t("error_validation")
+                data["problems"] = error.errors.map { Catalogue.message($0.message, scope.language) }
+                return scope.render("admin-roles", data, status: error.status)
+            }
+        }
+        routes.add(.post, "/admin/roles/{name}/delete", "adminDeleteRoleForm", "Delete a role nobody holds.", access: manageRoles) { request, context, scope in
+            _ = try await scope.form(request, context)
+            let name = context.parameters.get("name") ?? ""
+            do {
+                try await identity.deleteRole(name, caller: context.caller)
+                return scope.redirect("/admin/roles?notice=role-deleted")
+            } catch let error as PlazaError where error.status == .conflict {
+                var data = try await Self.roles(identity: identity, scope, create: Self.newRole(scope))
+                data["problem"] = error.detail ?? error.title
+                return scope.render("admin-roles", data, status: error.status)
+            }
         }
         return routes.table
     }
@@ -99,17 +136,47 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
         return data
     }
 
-    static func user(_ me: Me, _ scope: PageScope) -> [String: Any] {
-        var grants: [[String: Any]] = me.roles.filter(Roles.system.contains).map { ["role": $0, "roleLabel": scope.t("role_\($0)")] }
+    /// Permissions as typed in a textarea: one per line, or separated by commas or spaces.
+    static func permissions(_ text: String?) -> [String] {
+        (text ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+    }
+
+    static func newRole(_ scope: PageScope) -> PageForm {
+        PageForm(action: "/admin/roles", submit: scope.t("role_create"), fields: [
+            FormField("name", label: scope.t("field_role_name"), required: true, hint: scope.t("hint_role_name")),
+            FormField("scope", label: scope.t("role_scope"), kind: .select, value: "system",
+                      options: RoleInfo.scopes.map { ($0, scope.t("scope_\($0)")) }),
+            FormField("description", label: scope.t("description")),
+            FormField("permissions", label: scope.t("permissions"), kind: .textarea, hint: scope.t("hint_permissions")),
+        ])
+    }
+
+    static func roles(identity: IdentityService, _ scope: PageScope, create: PageForm) async throws -> [String: Any] {
+        let roles = try await identity.roles().map { role -> [String: Any] in
+            [
+                "roleName": role.name, "scopeLabel": scope.t("scope_\(role.scope)"),
+                "description": scope.strings["role_description_\(role.name)"] ?? role.description, "rawDescription": role.description,
+                "permissionLines": role.permissions.joined(separator: "\n"), "deletable": !role.builtIn, "editable": role.name != SystemRole.admin,
+                "permissionList": role.permissions.isEmpty ? "—" : role.permissions.joined(separator: ", "),
+            ]
+        }
+        return ["roles": roles, "form": create]
+    }
+
+    static func user(_ me: Me, _ scope: PageScope, grantable: [RoleInfo]) -> [String: Any] {
+        let systemRoles = Set(grantable.filter { $0.scope == "system" }.map(\.name))
+        var grants: [[String: Any]] = me.roles.filter(systemRoles.contains).map { ["role": $0, "roleLabel": scope.strings["role_\($0)"] ?? $0] }
         for (app, roles) in me.appRoles.sorted(by: { $0.key < $1.key }) {
-            grants += roles.map { ["role": $0, "roleLabel": scope.t("role_\($0)"), "app": app] }
+            grants += roles.map { ["role": $0, "roleLabel": scope.strings["role_\($0)"] ?? $0, "app": app] }
         }
         return [
             "id": me.id.uuidString, "fullName": "\(me.firstName) \(me.lastName)", "email": me.email, "mobile": me.mobile ?? "—",
             "status": scope.t("status_\(me.status)"), "isActive": me.status == "active", "emailVerified": me.emailVerified,
             "since": Formats.date(me.createdAt, scope.language), "grants": grants,
             "organisations": me.organisations.map { ["id": $0.id.uuidString, "title": $0.name, "orgRoles": $0.roles.joined(separator: ", ")] },
-            "grantable": (Roles.system + Roles.app).map { ["value": $0, "label": scope.t("role_\($0)")] },
+            "grantable": grantable.filter { $0.scope != "organisation" }.map {
+                ["value": $0.name, "label": scope.strings["role_\($0.name)"] ?? $0.name]
+            },
         ]
     }
 }
@@ -180,10 +247,26 @@ extension Templates {
         "admin-roles": """
             {{<layout}}{{$title}}{{t.nav_roles}}{{/title}}{{$content}}
             <h1>{{t.nav_roles}}</h1>
+            <p>{{t.roles_intro}}</p>
             <table>
             <thead><tr><th>{{t.field_role}}</th><th>{{t.role_scope}}</th><th>{{t.description}}</th><th>{{t.permissions}}</th></tr></thead>
-            <tbody>{{#roles}}<tr><td><code>{{roleName}}</code></td><td>{{scope}}</td><td>{{description}}</td><td><code>{{permissions}}</code></td></tr>{{/roles}}</tbody>
+            <tbody>
+            {{#roles}}
+            <tr id="role-{{roleName}}"><td><code>{{roleName}}</code></td><td>{{scopeLabel}}</td><td>{{description}}</td>
+            <td>{{#editable}}<form method="post" action="/admin/roles/{{roleName}}" class="stack">
+            <input type="hidden" name="_csrf" value="{{csrf}}">
+            <input name="description" value="{{rawDescription}}" aria-label="{{t.description}}">
+            <textarea name="permissions" rows="2" aria-label="{{t.permissions}}">{{permissionLines}}</textarea>
+            <button class="small">{{t.save}}</button></form>
+            {{#deletable}}<form method="post" action="/admin/roles/{{roleName}}/delete" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small danger">{{t.remove}}</button></form>{{/deletable}}
+            {{/editable}}{{^editable}}<code>{{permissionList}}</code>{{/editable}}</td></tr>
+            {{/roles}}
+            </tbody>
             </table>
+            <section class="card">
+            <h2>{{t.role_create}}</h2>
+            {{#form}}{{> form}}{{/form}}
+            </section>
             {{/content}}{{/layout}}
             """,
     ]

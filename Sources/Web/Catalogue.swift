@@ -94,6 +94,11 @@ enum Catalogue {
         "error_detail_404": "There is nothing here, or it is not yours to see.",
         "csrf_title": "This form has expired", "csrf_detail": "The form did not come from this page or is too old. Go back, reload the page and send it again.",
         "request_id": "Request id", "back_home": "Back to Plaza",
+        "roles_intro": "A role's permissions are actions (identity.user.read), prefixes (operations.*) or * for all; an organisation role's permissions hold only inside its organisation. Admins hold every permission.",
+        "role_create": "Create a role", "field_role_name": "Name", "hint_role_name": "2 to 40 lowercase letters, digits and hyphens.",
+        "hint_permissions": "One per line, e.g. identity.user.read or operations.*.",
+        "scope_system": "System", "scope_organisation": "Organisation", "scope_app": "App",
+        "notice_role-created": "The role is created.", "notice_role-saved": "The role is saved.", "notice_role-deleted": "The role is deleted.",
         "home_intro": "One server for marketplaces, booking systems and community platforms.", "home_engine": "It runs on",
         "home_developers": "For developers", "home_openapi": "API description (OpenAPI 3.1)", "home_metrics": "Metrics (Prometheus text)",
     ]
@@ -170,6 +175,11 @@ enum Catalogue {
         "error_detail_404": "Тут нічого немає або це не для вас.",
         "csrf_title": "Форма застаріла", "csrf_detail": "Форма надійшла не з цієї сторінки або застаріла. Поверніться, оновіть сторінку й надішліть її знову.",
         "request_id": "Ідентифікатор запиту", "back_home": "Назад до Plaza",
+        "roles_intro": "Дозволи ролі — це дії (identity.user.read), префікси (operations.*) або * для всього; дозволи ролі організації діють лише в її організації. Адміністратори мають усі дозволи.",
+        "role_create": "Створити роль", "field_role_name": "Назва", "hint_role_name": "Від 2 до 40 малих латинських літер, цифр і дефісів.",
+        "hint_permissions": "По одному в рядку, напр. identity.user.read або operations.*.",
+        "scope_system": "Система", "scope_organisation": "Організація", "scope_app": "Застосунок",
+        "notice_role-created": "Роль створено.", "notice_role-saved": "Роль збережено.", "notice_role-deleted": "Роль видалено.",
         "home_intro": "Один сервер для маркетплейсів, систем бронювання та платформ спільнот.", "home_engine": "Працює на",
         "home_developers": "Для розробників", "home_openapi": "Опис API (OpenAPI 3.1)", "home_metrics": "Метрики (текст Prometheus)",
     ]
@@ -190,9 +200,12 @@ enum Catalogue {
         "must be 1 to 100 lowercase letters, digits and hyphens": "має містити від 1 до 100 малих латинських літер, цифр і дефісів",
         "must be a UUID": "має бути UUID",
         "is not an organisation": "не є організацією",
+        "must be 2 to 40 lowercase letters, digits and hyphens, starting with a letter": "має містити від 2 до 40 малих латинських літер, цифр і дефісів і починатися з літери",
+        "must be system, organisation or app": "має бути system, organisation або app",
     ]
 
     static let ukMessagePrefixes: [(String, String)] = [
         ("must be one of ", "має бути одним із: "),
+        ("must name one or more of ", "має містити одну чи кілька з: "),
     ]
 }

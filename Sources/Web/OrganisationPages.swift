@@ -135,6 +135,7 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
     static func detail(_ id: UUID, identity: IdentityService, context: Context, _ scope: PageScope) async throws -> [String: Any] {
         let organisation = try await identity.organisation(id, caller: context.caller)
         let members = try await identity.members(of: id, caller: context.caller)
+        let roleNames = try await identity.roles().filter { $0.scope == "organisation" }.map(\.name)
         let viewer = context.principal
         let manages = viewer?.systemRoles.contains(SystemRole.admin) == true
             || members.contains { $0.userId == viewer?.id && $0.roles.contains("owner") }
@@ -146,12 +147,12 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
                     "userId": member.userId.uuidString, "fullName": "\(member.firstName) \(member.lastName)", "email": member.email,
                     "roleList": member.roles.map { scope.strings["role_\($0)"] ?? $0 }.joined(separator: ", "),
                     "isViewer": member.userId == viewer?.id,
-                    "choices": Roles.organisation.map { role in
-                        ["role": role, "roleLabel": scope.t("role_\(role)"), "checked": member.roles.contains(role)] as [String: Any]
+                    "choices": roleNames.map { role in
+                        ["role": role, "roleLabel": scope.strings["role_\(role)"] ?? role, "checked": member.roles.contains(role)] as [String: Any]
                     },
                 ]
             },
-            "inviteRoles": Roles.organisation.map { ["role": $0, "roleLabel": scope.t("role_\($0)"), "checked": $0 == "member"] as [String: Any] },
+            "inviteRoles": roleNames.map { ["role": $0, "roleLabel": scope.strings["role_\($0)"] ?? $0, "checked": $0 == "member"] as [String: Any] },
         ]
     }
 }

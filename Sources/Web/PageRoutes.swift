@@ -21,7 +21,8 @@ struct PageRoutes<Context: PlazaRequestContext>: Sendable {
         table.add(Endpoint(
             method, path, operationID: operationID, summary: summary, tag: "Pages", access: access,
             parameters: path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
-                EndpointParameter(String($0.dropFirst().dropLast()), in: .path, schema: .uuid)
+                let name = String($0.dropFirst().dropLast())
+                return EndpointParameter(name, in: .path, schema: name == "id" || name.hasSuffix("Id") ? .uuid : .text)
             },
             requestBody: isPost ? .text("application/x-www-form-urlencoded") : nil,
             responses: [

@@ -146,12 +146,16 @@ struct OpenAPIDocument: AsyncParsableCommand {
 
 struct AuthorizationDocument: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "authorization", abstract: "Print the authorization matrix (docs/authorization.md).")
+        commandName: "authorization",
+        abstract: "Print the authorization matrix (docs/authorization.md), with this installation's role permissions (migrates first).")
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
         try await guarded {
-            try await withPlaza(try common.load()) { plaza in print(plaza.authorizationMarkdown, terminator: "") }
+            try await withPlaza(try common.load()) { plaza in
+                try await plaza.migrate()
+                print(plaza.authorizationMarkdown, terminator: "")
+            }
         }
     }
 }

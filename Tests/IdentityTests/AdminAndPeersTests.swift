@@ -96,10 +96,11 @@ struct AdminTests {
 
 @Suite("Identity across instances", .enabled(if: TestDatabase.isPostgres, "needs PLAZA_TEST_DATABASE_URL"))
 struct IdentityInstancesTests {
-    @Test("a user disabled on one instance is refused at once by another sharing the database")
+    @Test("a user disabled, or a role changed, on one instance applies at once on another sharing the database")
     func disableReachesOtherInstances() async throws {
         try await withTestPlaza(configure: { $0.jobs.pollInterval = .seconds(30) }) { a in
             let b = try await Plaza.open(a.config, database: a.store.settings, logger: a.logger)
+            try await b.identity.loadRolePermissions()  // what `plaza serve` does when it migrates
             let groupA = ServiceGroup(configuration: .init(services: a.backgroundServices, logger: a.logger))
             let groupB = ServiceGroup(configuration: .init(services: b.backgroundServices, logger: b.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -124,6 +125,41 @@ struct IdentityInstancesTests {
                             if !refused { try await Task.sleep(for: .milliseconds(20)) }
                         }
                         #expect(refused, "instance b still accepted a disabled user's token after 5 s")
+
+                        // A role made on a, granted to someone: b lets its holder search users, then stops at once
+                        // when a takes the permission away.
+                        try await clientA.execute(
+                            uri: "/api/v1/admin/roles", method: .post, headers: bearer(admin.accessToken),
+                            body: body(NewRole(name: "support", scope: "system", description: "", permissions: ["identity.user.read"]))
+                        ) { #expect($0.status == .created) }
+                        let helper = try #require(try await signUp(clientA, email: "helper@example.com"))
+                        let helperID = try #require(try await clientA.execute(uri: "/api/v1/me", method: .get, headers: bearer(helper.accessToken)) {
+                            decoded(Me.self, $0)?.id
+                        })
+                        try await clientA.execute(
+                            uri: "/api/v1/admin/users/\(helperID)/roles", method: .post, headers: bearer(admin.accessToken), body: body(RoleGrant(role: "support"))
+                        ) { #expect($0.status == .ok) }
+                        let support = try #require(try await clientA.execute(
+                            uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                            body: body(Credentials(email: "helper@example.com", password: "correct horse"))
+                        ) { decoded(TokenPair.self, $0) })
+                        func statusOnB() async throws -> HTTPResponse.Status {
+                            try await clientB.execute(uri: "/api/v1/admin/users", method: .get, headers: bearer(support.accessToken)) { $0.status }
+                        }
+                        func waitOnB(for status: HTTPResponse.Status) async throws -> Bool {
+                            let started = ContinuousClock.now
+                            while ContinuousClock.now - started < .seconds(5) {
+                                if try await statusOnB() == status { return true }
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                            return false
+                        }
+                        #expect(try await waitOnB(for: .ok), "instance b never learned the new role's permissions")
+                        try await clientA.execute(
+                            uri: "/api/v1/admin/roles/support", method: .put, headers: bearer(admin.accessToken),
+                            body: body(RoleChange(description: "", permissions: []))
+                        ) { #expect($0.status == .ok) }
+                        #expect(try await waitOnB(for: .forbidden), "instance b still honoured a removed permission after 5 s")
                     }
                 }
                 await groupA.triggerGracefulShutdown()

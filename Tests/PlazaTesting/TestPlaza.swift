@@ -23,6 +23,8 @@ public func withTestPlaza<T: Sendable>(
     configure(&config)
     let plaza = try await Plaza.open(config, database: database, clock: clock, logger: TestDatabase.logger)
     do {
+        // The template is migrated already; what `migrate()` would load, load here.
+        try await plaza.identity.loadRolePermissions()
         let result = try await body(plaza)
         await plaza.shutdown()
         await TestDatabase.drop(database)

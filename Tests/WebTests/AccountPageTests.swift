@@ -209,6 +209,38 @@ struct AccountPageTests {
         }
     }
 
+    @Test("admins create, change and delete roles on the roles page")
+    func adminRoles() async throws {
+        try await withPagesPlaza { plaza in
+            try await seedDemo(plaza)
+            try await plaza.testApplication().test(.router) { client in
+                let admin = Browser(client)
+                _ = try await signIn(admin, email: IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
+                try await admin.get("/admin/roles")
+                let bad = try await admin.post("/admin/roles", [
+                    ("name", "support"), ("scope", "system"), ("description", "Help desk"), ("permissions", "identity.user.reed"),
+                ])
+                #expect(bad.status == .unprocessableContent)
+                #expect(bad.text.contains("identity.user.reed covers no action Plaza knows"))
+                let created = try await admin.post("/admin/roles", [
+                    ("name", "support"), ("scope", "system"), ("description", "Help desk"), ("permissions", "identity.user.read\noperations.*"),
+                ])
+                #expect(created.location == "/admin/roles?notice=role-created#role-support")
+                #expect(try await plaza.identity.roles().first { $0.name == "support" }?.permissions == ["identity.user.read", "operations.*"])
+                let page = try await admin.get("/admin/roles")
+                #expect(page.text.contains(#"id="role-support""#))
+                _ = try await admin.post("/admin/roles/support", [("description", "Help desk"), ("permissions", "identity.user.read")])
+                #expect(try await plaza.identity.roles().first { $0.name == "support" }?.permissions == ["identity.user.read"])
+                try await admin.get("/admin/roles")
+                let deleted = try await admin.post("/admin/roles/support/delete", [])
+                #expect(deleted.location == "/admin/roles?notice=role-deleted")
+                #expect(try await plaza.identity.roles().contains { $0.name == "support" } == false)
+                try await admin.get("/admin/roles")
+                #expect(try await admin.post("/admin/roles/operator/delete", []).status == .conflict)
+            }
+        }
+    }
+
     @Test("organisation pages: create one, invite, change a member's roles; outsiders see a 404")
     func organisations() async throws {
         try await withPagesPlaza { plaza in
