@@ -42,6 +42,23 @@ struct OrganisationRoutes<Context: PlazaRequestContext>: Sendable {
             responses: [EndpointResponse(200, "The organisation.", body: .json(Organisation.self))]
         ) { _, context in try .json(try await identity.organisation(try context.uuidParameter("id"), caller: context.caller)) })
         routes.add(Endpoint(
+            .patch, "/api/v1/organisations/{id}", operationID: "updateOrganisation",
+            summary: "Rename, retype, move (parentId) or archive an organisation (owners and admins).", tag: tag,
+            access: .resourceAction(IdentityPolicy.manageOrganisation), parameters: [id], requestBody: .json(OrganisationUpdate.self),
+            responses: [EndpointResponse(200, "The organisation.", body: .json(Organisation.self))]
+        ) { request, context in
+            let update = try await request.decodeJSON(OrganisationUpdate.self, context: context)
+            return try .json(try await identity.updateOrganisation(try context.uuidParameter("id"), update, caller: context.caller))
+        })
+        routes.add(Endpoint(
+            .get, "/api/v1/organisations/{id}/children", operationID: "listChildOrganisations",
+            summary: "The organisations directly under this one.", tag: tag,
+            access: .resourceAction(IdentityPolicy.readOrganisation), parameters: [id],
+            responses: [EndpointResponse(200, "Organisations.", body: .json(OrganisationList.self))]
+        ) { _, context in
+            try .json(OrganisationList(items: try await identity.children(of: try context.uuidParameter("id"), caller: context.caller)))
+        })
+        routes.add(Endpoint(
             .get, "/api/v1/organisations/{id}/members", operationID: "listMembers", summary: "The members and their roles.", tag: tag,
             access: .resourceAction(IdentityPolicy.readOrganisation), parameters: [id],
             responses: [EndpointResponse(200, "Members.", body: .json(MemberList.self))]
@@ -89,4 +106,10 @@ struct OrganisationRoutes<Context: PlazaRequestContext>: Sendable {
 public struct MemberList: Codable, Sendable, APISchema {
     public var items: [Member]
     public static var schema: JSONSchema { .object(properties: ["items": .array(Member.schema)], required: ["items"]) }
+}
+
+/// `GET /api/v1/organisations/{id}/children`.
+public struct OrganisationList: Codable, Sendable, APISchema {
+    public var items: [Organisation]
+    public static var schema: JSONSchema { .object(properties: ["items": .array(Organisation.schema)], required: ["items"]) }
 }

@@ -94,6 +94,8 @@ enum Catalogue {
         "error_detail_404": "There is nothing here, or it is not yours to see.",
         "csrf_title": "This form has expired", "csrf_detail": "The form did not come from this page or is too old. Go back, reload the page and send it again.",
         "request_id": "Request id", "back_home": "Back to Plaza",
+        "field_parent": "Part of", "children": "Includes", "organisation_settings": "Settings",
+        "organisation_status_active": "Active", "organisation_status_archived": "Archived", "notice_organisation-saved": "The organisation is saved.",
         "roles_intro": "A role's permissions are actions (identity.user.read), prefixes (operations.*) or * for all; an organisation role's permissions hold only inside its organisation. Admins hold every permission.",
         "role_create": "Create a role", "field_role_name": "Name", "hint_role_name": "2 to 40 lowercase letters, digits and hyphens.",
         "hint_permissions": "One per line, e.g. identity.user.read or operations.*.",
@@ -175,6 +177,8 @@ enum Catalogue {
         "error_detail_404": "Тут нічого немає або це не для вас.",
         "csrf_title": "Форма застаріла", "csrf_detail": "Форма надійшла не з цієї сторінки або застаріла. Поверніться, оновіть сторінку й надішліть її знову.",
         "request_id": "Ідентифікатор запиту", "back_home": "Назад до Plaza",
+        "field_parent": "Входить до", "children": "Містить", "organisation_settings": "Налаштування",
+        "organisation_status_active": "Активна", "organisation_status_archived": "В архіві", "notice_organisation-saved": "Організацію збережено.",
         "roles_intro": "Дозволи ролі — це дії (identity.user.read), префікси (operations.*) або * для всього; дозволи ролі організації діють лише в її організації. Адміністратори мають усі дозволи.",
         "role_create": "Створити роль", "field_role_name": "Назва", "hint_role_name": "Від 2 до 40 малих латинських літер, цифр і дефісів.",
         "hint_permissions": "По одному в рядку, напр. identity.user.read або operations.*.",
@@ -202,6 +206,8 @@ enum Catalogue {
         "is not an organisation": "не є організацією",
         "must be 2 to 40 lowercase letters, digits and hyphens, starting with a letter": "має містити від 2 до 40 малих латинських літер, цифр і дефісів і починатися з літери",
         "must be system, organisation or app": "має бути system, organisation або app",
+        "must be active or archived": "має бути active або archived",
+        "would put the organisation under itself": "поставила б організацію під саму себе",
     ]
 
     static let ukMessagePrefixes: [(String, String)] = [

@@ -39,6 +39,26 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
             let id = try context.uuidParameter("id")
             return scope.render("organisation", try await Self.detail(id, identity: identity, context: context, scope))
         }
+        routes.add(.post, "/organisations/{id}/settings", "organisationSettingsForm", "Rename, retype, move or archive an organisation.",
+                   access: .resourceAction(IdentityPolicy.manageOrganisation)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            do {
+                _ = try await identity.updateOrganisation(
+                    id, OrganisationUpdate(name: form["name"], type: form["type"], parentId: form["parentId"] ?? "", status: form["status"]),
+                    caller: context.caller)
+                return scope.redirect("/organisations/\(id)?notice=organisation-saved")
+            } catch let error as PlazaError where error.status == .unprocessableContent {
+                var data = try await Self.detail(id, identity: identity, context: context, scope)
+                if var settings = data["settings"] as? PageForm {
+                    for index in settings.fields.indices { settings.fields[index].value = form[settings.fields[index].name] ?? "" }
+                    data["problems"] = settings.attach(error.errors, language: scope.language)
+                    data["settings"] = settings
+                }
+                data["problem"] = scope.t("error_validation")
+                return scope.render("organisation", data, status: error.status)
+            }
+        }
         routes.add(.post, "/organisations/{id}/members/{userId}", "memberRolesForm", "Change a member's roles.",
                    access: .resourceAction(IdentityPolicy.manageOrganisation)) { request, context, scope in
             let form = try await scope.form(request, context)
@@ -135,13 +155,17 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
     static func detail(_ id: UUID, identity: IdentityService, context: Context, _ scope: PageScope) async throws -> [String: Any] {
         let organisation = try await identity.organisation(id, caller: context.caller)
         let members = try await identity.members(of: id, caller: context.caller)
+        let children = try await identity.children(of: id, caller: context.caller)
+        let visible = try await identity.organisations(matching: nil, type: nil, page: PageRequest(limit: PageRequest.maxLimit), caller: context.caller).items
         let roleNames = try await identity.roles().filter { $0.scope == "organisation" }.map(\.name)
         let viewer = context.principal
         let manages = viewer?.systemRoles.contains(SystemRole.admin) == true
             || members.contains { $0.userId == viewer?.id && $0.roles.contains("owner") }
-        return [
+        var data: [String: Any] = [
             "id": organisation.id.uuidString, "title": organisation.name, "slug": organisation.slug,
             "kind": scope.strings["organisation_type_\(organisation.type)"] ?? organisation.type, "manages": manages,
+            "archived": organisation.status == "archived",
+            "children": children.map { ["childId": $0.id.uuidString, "childName": $0.name] }, "hasChildren": !children.isEmpty,
             "members": members.map { member -> [String: Any] in
                 [
                     "userId": member.userId.uuidString, "fullName": "\(member.firstName) \(member.lastName)", "email": member.email,
@@ -154,6 +178,22 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
             },
             "inviteRoles": roleNames.map { ["role": $0, "roleLabel": scope.strings["role_\($0)"] ?? $0, "checked": $0 == "member"] as [String: Any] },
         ]
+        if let parent = organisation.parentId {
+            data["parentId"] = parent.uuidString
+            data["parentName"] = visible.first { $0.id == parent }?.name ?? parent.uuidString
+        }
+        if manages {
+            data["settings"] = PageForm(action: "/organisations/\(id)/settings", submit: scope.t("save"), fields: [
+                FormField("name", label: scope.t("field_organisation_name"), value: organisation.name, required: true),
+                FormField("type", label: scope.t("field_organisation_type"), kind: .select, value: organisation.type,
+                          options: Organisation.types.map { ($0, scope.strings["organisation_type_\($0)"] ?? $0) }),
+                FormField("status", label: scope.t("status"), kind: .select, value: organisation.status,
+                          options: Organisation.statuses.map { ($0, scope.t("organisation_status_\($0)")) }),
+                FormField("parentId", label: scope.t("field_parent"), kind: .select, value: organisation.parentId?.uuidString ?? "",
+                          options: [("", "—")] + visible.filter { $0.id != id }.map { ($0.id.uuidString, $0.name) }),
+            ])
+        }
+        return data
     }
 }
 
@@ -186,7 +226,9 @@ extension Templates {
         "organisation": """
             {{<layout}}{{$title}}{{title}}{{/title}}{{$content}}
             <p><a href="/organisations">{{t.nav_organisations}}</a></p>
-            <h1>{{title}} <small>{{kind}} · {{slug}}</small></h1>
+            <h1>{{title}} <small>{{kind}} · {{slug}}{{#archived}} · {{t.organisation_status_archived}}{{/archived}}</small></h1>
+            {{#parentId}}<p>{{t.field_parent}}: <a href="/organisations/{{parentId}}">{{parentName}}</a></p>{{/parentId}}
+            {{#hasChildren}}<p>{{t.children}}: {{#children}}<a href="/organisations/{{childId}}">{{childName}}</a> {{/children}}</p>{{/hasChildren}}
             <div class="columns">
             <section class="card">
             <h2>{{t.members}}</h2>
@@ -205,6 +247,12 @@ extension Templates {
             </tbody>
             </table>
             </section>
+            {{#settings}}
+            <section class="card">
+            <h2>{{t.organisation_settings}}</h2>
+            {{> form}}
+            </section>
+            {{/settings}}
             {{#manages}}
             <section class="card">
             <h2>{{t.invite_heading}}</h2>

@@ -34,6 +34,7 @@ struct PageScope: Sendable {
         ]
         if let notice = query["notice"], let text = Catalogue.strings(language)["notice_\(notice)"] { values["notice"] = text }
         for (key, value) in data { values[key] = value }
+        values["hasProblems"] = (values["problems"] as? [String])?.isEmpty == false
         let html = pages.renderer.render(template, values)
         var response = Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],

@@ -113,4 +113,42 @@ struct ProfileTests {
             }
         }
     }
+
+    @Test("owners rename, move and archive an organisation; a loop in the hierarchy is refused; outsiders see 404")
+    func organisationSettings() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                let owner = try #require(try await signUp(client, email: "owner@example.com"))
+                let outsider = try #require(try await signUp(client, email: "outsider@example.com"))
+                func create(_ name: String) async throws -> Organisation? {
+                    try await client.execute(
+                        uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken), body: body(NewOrganisation(name: name, type: "team"))
+                    ) { decoded(Organisation.self, $0) }
+                }
+                let group = try #require(try await create("Group"))
+                let branch = try #require(try await create("Branch"))
+                func patch(_ id: UUID, _ update: OrganisationUpdate, _ token: String) async throws -> (HTTPResponse.Status, String) {
+                    try await client.execute(uri: "/api/v1/organisations/\(id)", method: .patch, headers: bearer(token), body: body(update)) {
+                        ($0.status, String(buffer: $0.body))
+                    }
+                }
+                let moved = try await patch(branch.id, OrganisationUpdate(name: "Kyiv Branch", parentId: group.id.uuidString), owner.accessToken)
+                #expect(moved.0 == .ok, "\(moved.1)")
+                #expect(moved.1.contains("Kyiv Branch"))
+                let loop = try await patch(group.id, OrganisationUpdate(parentId: branch.id.uuidString), owner.accessToken)
+                #expect(loop.0 == .unprocessableContent)
+                #expect(loop.1.contains("would put the organisation under itself"))
+                #expect(try await patch(group.id, OrganisationUpdate(type: "club", status: "gone"), owner.accessToken).0 == .unprocessableContent)
+                #expect(try await patch(group.id, OrganisationUpdate(name: "Mine"), outsider.accessToken).0 == .notFound)
+                try await client.execute(uri: "/api/v1/organisations/\(group.id)/children", method: .get, headers: bearer(owner.accessToken)) { response in
+                    #expect(decoded(OrganisationPageBody.self, response)?.items.map(\.name) == ["Kyiv Branch"])
+                }
+                let archived = try await patch(branch.id, OrganisationUpdate(parentId: "", status: "archived"), owner.accessToken)
+                #expect(archived.0 == .ok)
+                let after = try PlazaJSON.decoder().decode(Organisation.self, from: Data(archived.1.utf8))
+                #expect(after.status == "archived")
+                #expect(after.parentId == nil)
+            }
+        }
+    }
 }

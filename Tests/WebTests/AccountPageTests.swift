@@ -267,6 +267,14 @@ struct AccountPageTests {
                 #expect(try await outsider.get("/organisations/\(id)").status == .notFound)
                 #expect(!(try await outsider.get("/organisations").text.contains("Acme Brands")))
 
+                try await owner.get(location)
+                let renamed = try await owner.post("/organisations/\(id)/settings", [("name", "Acme Group"), ("type", "brand"), ("status", "active"), ("parentId", "")])
+                #expect(renamed.location == "/organisations/\(id)?notice=organisation-saved")
+                #expect(try await owner.get(renamed.location!).text.contains("Acme Group"))
+                let refused = try await owner.post("/organisations/\(id)/settings", [("name", ""), ("type", "brand"), ("status", "active"), ("parentId", "")])
+                #expect(refused.status == .unprocessableContent)
+                #expect(refused.text.contains("must be 1 to 200 characters"))
+
                 // The last owner cannot be demoted.
                 try await owner.get("/organisations/\(id)")
                 let me = try #require(page.text.firstMatch(of: /\/organisations\/[0-9A-F-]{36}\/members\/([0-9A-F-]{36})"/).map { String($0.1) })

@@ -34,7 +34,7 @@ enum Templates {
         </header>
         <main>
         {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
-        {{#problem}}<div class="problem" role="alert"><p>{{problem}}</p>{{#problems}}<ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/problems}}</div>{{/problem}}
+        {{#problem}}<div class="problem" role="alert"><p>{{problem}}</p>{{#hasProblems}}<ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}</div>{{/problem}}
         {{$content}}{{/content}}
         </main>
         <footer><small>Plaza</small></footer>
