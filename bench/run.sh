@@ -68,6 +68,16 @@ token=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"email":"custo
   "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/api/v1/me" -H "Authorization: Bearer $token")
 echo "| GET /api/v1/me with a bearer token (ES256 verify + 3 queries) | $rps | $p99 |"
+# A browser's session: sign in through the page (CSRF token from the form), then read the account page.
+jar="$work/cookies.txt"
+csrf=$(curl -fs -c "$jar" "http://127.0.0.1:$port/sign-in" | grep -o 'name="_csrf" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
+curl -fs -b "$jar" -c "$jar" -o /dev/null --data-urlencode "email=customer@demo.plaza.test" \
+  --data-urlencode "password=plaza-demo" --data-urlencode "_csrf=$csrf" "http://127.0.0.1:$port/sign-in"
+session=$(awk '$6=="plaza_session" {print $7}' "$jar")
+read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/account" -H "Cookie: plaza_session=$session")
+echo "| GET /account, an HTML page with a session cookie (Mustache + 4 queries) | $rps | $p99 |"
+read -r rps p99 < <(wrk_run "http://127.0.0.1:$port/sign-in")
+echo "| GET /sign-in, an HTML page for a visitor (Mustache + a CSRF HMAC) | $rps | $p99 |"
 serve logged PLAZA_LOG_LEVEL=info
 port2=$served_port
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$port2/health")

@@ -22,7 +22,7 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             } catch let error as PlazaError where error.status == .unprocessableContent || error.status == .badRequest {
                 var data = Self.users(Page(items: [], nextCursor: nil), query: query, scope)
                 data["problem"] = scope.t("error_validation")
-                data["problems"] = error.errors.map { "\($0.field): \(Catalogue.message($0.message, scope.language))" }
+                data["problems"] = scope.problems(error)
                 return scope.render("admin-users", data, status: error.status)
             }
         }
@@ -51,7 +51,7 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             } catch let error as PlazaError where error.status == .unprocessableContent {
                 var data = Self.user(try await identity.me(id), scope, grantable: try await identity.roles())
                 data["problem"] = scope.t("error_validation")
-                data["problems"] = error.errors.map { "\($0.field): \(Catalogue.message($0.message, scope.language))" }
+                data["problems"] = scope.problems(error)
                 return scope.render("admin-user", data, status: error.status)
             }
         }
@@ -91,7 +91,7 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             } catch let error as PlazaError where error.status == .unprocessableContent {
                 var data = try await Self.roles(identity: identity, scope, create: Self.newRole(scope))
                 data["problem"] = "\(name): " + scope.t("error_validation")
-                data["problems"] = error.errors.map { Catalogue.message($0.message, scope.language) }
+                data["problems"] = scope.problems(error)
                 return scope.render("admin-roles", data, status: error.status)
             }
         }

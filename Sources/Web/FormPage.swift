@@ -1,3 +1,5 @@
+import Mustache
+
 /// The most common page: a heading, a line of explanation, one form, perhaps a second, and links onwards.
 struct FormPage: Sendable {
     struct Link: Sendable {
@@ -16,6 +18,16 @@ struct FormPage: Sendable {
         if let intro { data["intro"] = intro }
         if let secondary { data["secondary"] = secondary }
         return data
+    }
+}
+
+extension FormPage.Link: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "href": return href
+        case "text": return text
+        default: return nil
+        }
     }
 }
 

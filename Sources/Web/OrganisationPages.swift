@@ -97,7 +97,7 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
             } catch let error as PlazaError where error.status == .unprocessableContent {
                 var data = try await Self.detail(id, identity: identity, context: context, scope)
                 data["problem"] = scope.t("error_validation")
-                data["problems"] = error.errors.map { "\($0.field): \(Catalogue.message($0.message, scope.language))" }
+                data["problems"] = scope.problems(error)
                 return scope.render("organisation", data, status: error.status)
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 import PlazaKit
 
 /// A form as the `form` partial draws it.
@@ -71,5 +72,52 @@ struct FormField: Sendable {
         isSelect = kind == .select
         isTextarea = kind == .textarea
         isInput = !(kind == .hidden || kind == .select || kind == .textarea)
+    }
+}
+
+// Templates look values up by name. Without these, every lookup reflects the struct with `Mirror` — and a
+// lookup that misses (most do, on their way up the context stack) reflects it again: that was the larger
+// part of rendering a form page.
+extension PageForm: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "action": return action
+        case "submit": return submit
+        case "fields": return fields
+        case "danger": return danger
+        default: return nil
+        }
+    }
+}
+
+extension FormField: MustacheParent {
+    func child(named key: String) -> Any? {
+        switch key {
+        case "name": return name
+        case "label": return label
+        case "type": return type
+        case "value": return value
+        case "error": return error
+        case "autocomplete": return autocomplete
+        case "required": return required
+        case "hint": return hint
+        case "options": return options
+        case "isHidden": return isHidden
+        case "isSelect": return isSelect
+        case "isTextarea": return isTextarea
+        case "isInput": return isInput
+        default: return nil
+        }
+    }
+}
+
+extension FormField.Option: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "value": return value
+        case "label": return label
+        case "selected": return selected
+        default: return nil
+        }
     }
 }

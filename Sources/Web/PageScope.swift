@@ -61,6 +61,12 @@ struct PageScope: Sendable {
         return render(template, data, status: refusal.status, headers: refusal.headers)
     }
 
+    /// The field problems of a refusal as the layout lists them on top of a page that has no form to put
+    /// them beside (`field: message`, in the reader's language).
+    func problems(_ error: PlazaError) -> [String] {
+        error.errors.map { "\($0.field): \(Catalogue.message($0.message, language))" }
+    }
+
     /// A local path to go to after signing in; anything else (another site, `//host`) becomes `fallback`.
     static func safeNext(_ next: String?, fallback: String = "/account") -> String {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains("\r"), !next.contains("\n")
