@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // Shared kernel: ids, clock, errors, pagination, principal, policy, route descriptions.
@@ -106,6 +107,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The realtime gateway: one WebSocket endpoint (and SSE) with topics, replay from the event log, presence.
+        .target(
+            name: "Realtime",
+            dependencies: [
+                "PlazaKit", "Storage", "Jobs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTML pages: the shared layout, sign-in and account pages, admin pages; English and Ukrainian.
         .target(
             name: "Web",
@@ -121,7 +132,9 @@ let package = Package(
         .target(
             name: "PlazaServer",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime",
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -179,6 +192,14 @@ let package = Package(
         .testTarget(
             name: "OperationsTests",
             dependencies: ["Operations", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RealtimeTests",
+            dependencies: [
+                "Realtime", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,7 +2,7 @@
 # Installs the system packages a purpose needs, only when they are missing (Debian/Ubuntu).
 #   scripts/deps.sh demo    what `make demo` needs (Swift is assumed: see README)
 #   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
-#                           browser tests, and the Python test peers (PyJWT, selenium) in .venv
+#                           browser tests, and the Python test peers (PyJWT, selenium, websockets) in .venv
 #   scripts/deps.sh bench   + wrk for HTTP load
 set -euo pipefail
 purpose=${1:-demo}
@@ -29,9 +29,9 @@ fi
 # Test peers from PyPI, in the project's own virtualenv (.venv, git-ignored).
 if [ "$purpose" = test ]; then
   cd "$(dirname "$0")/.."
-  if ! .venv/bin/python -c 'import jwt, cryptography, selenium' 2>/dev/null; then
-    echo "Installing the Python test peers into .venv (PyJWT, selenium)"
+  if ! .venv/bin/python -c 'import jwt, cryptography, selenium, websockets' 2>/dev/null; then
+    echo "Installing the Python test peers into .venv (PyJWT, selenium, websockets)"
     python3 -m venv .venv
-    .venv/bin/pip install -q 'pyjwt[crypto]==2.*' 'selenium==4.*'
+    .venv/bin/pip install -q 'pyjwt[crypto]==2.*' 'selenium==4.*' 'websockets>=14'
   fi
 fi

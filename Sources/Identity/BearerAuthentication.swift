@@ -7,6 +7,7 @@ import PlazaKit
 ///
 /// A request without the header goes on anonymous (routes that need a principal answer 401 themselves);
 /// a request whose token does not verify is refused here with a 401, since its sender meant to be signed in.
+/// Browsers cannot set headers on a WebSocket, so the realtime endpoints also take `?access_token=`.
 public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddleware {
     let identity: IdentityService
 
@@ -15,7 +16,7 @@ public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddlewa
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard let header = request.headers[.authorization] ?? Self.queryToken(request) else { return try await next(request, context) }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw PlazaError(
                 .unauthorized, code: "unauthorized", title: "Unauthorized", detail: "Use Authorization: Bearer <access token>.",
@@ -29,5 +30,15 @@ public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddlewa
             throw error
         }
         return try await next(request, context)
+    }
+}
+
+extension BearerAuthentication {
+    /// Paths where a token may come in the query string: only the realtime endpoints, whose URLs are not
+    /// logged with their query and are opened by scripts that cannot send headers.
+    static func queryToken(_ request: Request) -> String? {
+        guard request.uri.path.hasPrefix("/api/v1/realtime"), let token = request.uri.queryParameters["access_token"], !token.isEmpty
+        else { return nil }
+        return "Bearer " + String(token)
     }
 }

@@ -80,10 +80,11 @@ public struct Outbox: Sendable {
     }
 
     /// Numbered events after `seq`, in order: how realtime clients resume after a reconnect.
-    public func events(after seq: Int64, topics: [String]? = nil, limit: Int = 500) async throws -> [EventEnvelope] {
+    public func events(after seq: Int64, topics: [String]? = nil, key: String? = nil, limit: Int = 500) async throws -> [EventEnvelope] {
         let select = store.sql.select().column("*").from(Self.table)
             .where("seq", .greaterThan, seq)
         if let topics, !topics.isEmpty { select.where("topic", .in, topics) }
+        if let key { select.where("event_key", .equal, key) }
         let rows = try await select.orderBy("seq").limit(limit).all()
         return try rows.map(Self.decode)
     }

@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import PlazaKit
 
 /// The request context of the running server: Hummingbird's core storage plus what Plaza's edge fills in.
-public struct AppRequestContext: PlazaRequestContext {
+public struct AppRequestContext: PlazaRequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID: String = ""
     public var principal: Principal?
@@ -13,6 +14,8 @@ public struct AppRequestContext: PlazaRequestContext {
     public var uploadLimit: Int = 2 * 1024 * 1024
     public let peerAddress: String?
     public let authorizationTrace = AuthorizationTrace()
+    /// Where the realtime route leaves its WebSocket handler for the upgrade that follows.
+    public let webSocket = WebSocketHandlerReference<AppRequestContext>()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -1,6 +1,8 @@
 import Foundation
 import Gateway
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Identity
 import Logging
 import PlazaKit
@@ -43,10 +45,22 @@ extension Plaza {
 
 /// The Hummingbird application `plaza serve` runs: the router, the HTTP server, and the module services.
 public func buildApplication(_ plaza: Plaza, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    Application(
-        router: plaza.buildRouter(),
+    let router = plaza.buildRouter()
+    return Application(
+        router: router,
+        server: plaza.server(for: router),
         configuration: .init(address: .hostname(plaza.config.host, port: plaza.config.port), serverName: "Plaza"),
         services: plaza.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? plaza.config.port) },
         logger: plaza.logger)
+}
+
+extension Plaza {
+    /// HTTP/1.1 with WebSocket upgrades through the same router (the realtime route decides who may upgrade).
+    /// The server pings every 30 s and drops a client that stops answering.
+    public func server(for router: Router<AppRequestContext>) -> HTTPServerBuilder {
+        .http1WebSocketUpgrade(
+            webSocketRouter: router,
+            configuration: .init(maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: .seconds(30))))
+    }
 }

@@ -5,6 +5,7 @@ import Identity
 import Jobs
 import Logging
 import Operations
+import Realtime
 import PlazaKit
 import ServiceLifecycle
 import Storage
@@ -30,6 +31,8 @@ public final class Plaza: Sendable {
     public let idempotency: SQLIdempotencyStore
     public let identity: IdentityService
     public let secrets: Secrets
+    public let realtime: RealtimeHub
+    public let publisher: RealtimePublisher
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
@@ -46,6 +49,7 @@ public final class Plaza: Sendable {
         list.add(CreateInvitations())
         list.add(CreateSecrets())
         list.add(CreateWebSessions())
+        list.add(CreateRealtimeIndex())
         return list
     }
 
@@ -87,6 +91,9 @@ public final class Plaza: Sendable {
         identity = IdentityService(
             store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: policy, rolePermissions: policy.permissions)
         secrets = Secrets(store: store)
+        realtime = RealtimeHub(outbox: outbox, settings: config.realtime, logger: logger)
+        publisher = RealtimePublisher(outbox: outbox)
+        bus.subscribe(realtime.subscription())
         pages = Pages(
             identity: identity, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
@@ -170,6 +177,7 @@ public final class Plaza: Sendable {
     public var routes: RouteTable<AppRequestContext> {
         var table = RouteTable<AppRequestContext>()
         table.add(contentsOf: pages.table(context: AppRequestContext.self))
+        table.add(contentsOf: RealtimeRoutes<AppRequestContext>(hub: realtime).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,

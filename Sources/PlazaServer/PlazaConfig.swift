@@ -1,4 +1,5 @@
 import Foundation
+import Realtime
 import Gateway
 import Identity
 import Jobs
@@ -19,6 +20,8 @@ public struct PlazaConfig: Sendable, Equatable {
     public var logFormat: LogFormat = .json
     public var edge = EdgeSettings()
     public var jobs = JobSettings(queues: ["default", "events"])
+    /// The realtime gateway's limits (send queue, subscriptions, replay, frame size).
+    public var realtime = RealtimeSettings()
     /// Whether this process runs job workers (turn off on instances that should only serve HTTP).
     public var runWorkers = true
     /// How long numbered events stay in the log for clients to resume from.

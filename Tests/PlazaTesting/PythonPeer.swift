@@ -32,6 +32,57 @@ public enum PythonPeer {
         return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
+    /// A peer left running while the test goes on: the test watches its output (for a line saying it is
+    /// ready, say) and then waits for it to finish.
+    public final class Running: Sendable {
+        let process: Process
+        let outputPath: String
+
+        init(process: Process, outputPath: String) {
+            self.process = process
+            self.outputPath = outputPath
+        }
+
+        public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+        /// Waits until the output contains `text` (true), or the peer exits or `limit` passes (false).
+        public func waitFor(_ text: String, within limit: Duration = .seconds(20)) async throws -> Bool {
+            let deadline = ContinuousClock.now + limit
+            while ContinuousClock.now < deadline {
+                if output.contains(text) { return true }
+                if !process.isRunning { return output.contains(text) }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return false
+        }
+
+        /// Waits for the peer to exit; kills it after `limit`.
+        public func wait(within limit: Duration = .seconds(60)) async -> (status: Int32, output: String) {
+            let deadline = ContinuousClock.now + limit
+            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            defer { try? FileManager.default.removeItem(atPath: outputPath) }
+            return (process.terminationStatus, output)
+        }
+    }
+
+    /// Starts `python arguments…` and returns at once.
+    public static func start(_ arguments: [String]) throws -> Running {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONUNBUFFERED"] = "1"
+        process.environment = environment
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("python-peer-\(UUID()).out").path
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: output)
+        process.standardError = FileHandle(forWritingAtPath: output)
+        try process.run()
+        return Running(process: process, outputPath: output)
+    }
+
     /// A script under `Tests/peers/`.
     public static func script(_ name: String) -> String {
         repository.appendingPathComponent("Tests/peers/\(name)").path

@@ -91,7 +91,8 @@ extension TestAuthentication {
 extension Plaza {
     /// The application as tests drive it: the real router plus ``TestAuthentication``.
     public func testApplication() -> some ApplicationProtocol {
-        Application(router: buildRouter(extraAuthentication: TestAuthentication()), logger: logger)
+        let router = buildRouter(extraAuthentication: TestAuthentication())
+        return Application(router: router, server: server(for: router), logger: logger)
     }
 }
 

@@ -1,0 +1,205 @@
+import FluentKit
+import Foundation
+import Jobs
+import Logging
+import PlazaKit
+import Storage
+import Synchronization
+
+/// How the gateway treats connections.
+public struct RealtimeSettings: Sendable, Equatable {
+    /// Frames a connection may have waiting before it counts as too slow and is closed (4008).
+    public var sendQueueCapacity: Int
+    /// Topics one connection may follow at once.
+    public var maxSubscriptions: Int
+    /// Events a reconnecting client may be replayed per topic; beyond that it is told to reload.
+    public var maxReplay: Int
+    /// The largest frame a client may send, in bytes (a bigger one closes the connection with 1009).
+    public var maxInboundFrame: Int
+
+    public init(sendQueueCapacity: Int = 1024, maxSubscriptions: Int = 100, maxReplay: Int = 5000, maxInboundFrame: Int = 16 * 1024) {
+        self.sendQueueCapacity = sendQueueCapacity
+        self.maxSubscriptions = maxSubscriptions
+        self.maxReplay = maxReplay
+        self.maxInboundFrame = maxInboundFrame
+    }
+}
+
+/// This instance's connections and what they follow; hands each event of the log to the connections
+/// subscribed to its topic.
+public final class RealtimeHub: Sendable {
+    public let topics: Topics
+    public let settings: RealtimeSettings
+    let outbox: Outbox
+    let logger: Logger
+    private let subscribers = Mutex<[String: [UUID: Connection]]>([:])
+    private let connections = Mutex<[UUID: Connection]>([:])
+
+    public init(outbox: Outbox, topics: Topics = Topics(), settings: RealtimeSettings = .init(), logger: Logger) {
+        self.outbox = outbox
+        self.topics = topics
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// The outbox subscription that feeds this hub (every instance receives every event).
+    public func subscription() -> Subscription {
+        Subscription("realtime.gateway", topics: [RealtimePublisher.outboxTopic], delivery: .broadcast) { [self] envelope in
+            deliver(envelope)
+        }
+    }
+
+    /// How many connections this instance holds.
+    public var connectionCount: Int { connections.withLock { $0.count } }
+
+    /// The people connected to a topic on this instance (each once).
+    public func present(on topic: String) -> Set<UUID> {
+        subscribers.withLock { Set(($0[topic] ?? [:]).values.map(\.principal.id)) }
+    }
+
+    func connect(_ principal: Principal) -> Connection {
+        let connection = Connection(principal: principal, capacity: settings.sendQueueCapacity)
+        connections.withLock { $0[connection.id] = connection }
+        return connection
+    }
+
+    func disconnect(_ connection: Connection) {
+        connections.withLock { _ = $0.removeValue(forKey: connection.id) }
+        subscribers.withLock { subscribers in
+            for topic in Array(subscribers.keys) where subscribers[topic]?[connection.id] != nil {
+                subscribers[topic]![connection.id] = nil
+                if subscribers[topic]!.isEmpty { subscribers[topic] = nil }
+            }
+        }
+        connection.finish()
+    }
+
+    /// Acts on one text frame from a client; everything it answers goes through the connection's queue, so
+    /// answers and events keep their order.
+    func receive(_ text: String, from connection: Connection) async {
+        let frame: ClientFrame
+        do {
+            frame = try ClientFrame.parse(text)
+        } catch {
+            switch error {
+            case .notJSON:
+                connection.enqueue(ServerFrame.error(.badFrame, "Frames are JSON objects with a type."))
+            case .missing(let field):
+                connection.enqueue(ServerFrame.error(.badFrame, "The frame needs \(field)."))
+            case .unknownType(let type):
+                connection.enqueue(ServerFrame.error(.unknownType, "Unknown frame type \(type); use subscribe, unsubscribe or ping."))
+            }
+            return
+        }
+        switch frame {
+        case .ping:
+            connection.enqueue(ServerFrame.pong)
+        case .unsubscribe(let topic):
+            connection.unsubscribe(topic)
+            subscribers.withLock { subscribers in
+                subscribers[topic]?[connection.id] = nil
+                if subscribers[topic]?.isEmpty == true { subscribers[topic] = nil }
+            }
+            connection.enqueue(ServerFrame.unsubscribed(topic))
+        case .subscribe(let topic, let lastEventId):
+            await subscribe(connection, to: topic, after: lastEventId)
+        }
+    }
+
+    private func subscribe(_ connection: Connection, to topic: String, after lastEventId: Int64?) async {
+        if connection.isSubscribed(topic) { return connection.enqueue(ServerFrame.subscribed(topic)) }
+        guard connection.subscriptionCount < settings.maxSubscriptions else {
+            return connection.enqueue(ServerFrame.error(
+                .tooManySubscriptions, "A connection may follow at most \(settings.maxSubscriptions) topics.", topic: topic))
+        }
+        switch await topics.decide(connection.principal, topic) {
+        case .unknown:
+            return connection.enqueue(ServerFrame.error(.unknownTopic, "No topic is called \(topic).", topic: topic))
+        case .refused:
+            return connection.enqueue(ServerFrame.error(.forbidden, "You may not follow \(topic).", topic: topic))
+        case .allowed:
+            break
+        }
+        // Registered before the replay reads the log, so nothing committed in between is missed; the
+        // connection holds live events back until the replay is done and drops what the replay already sent.
+        connection.subscribe(topic, replayingFrom: lastEventId)
+        subscribers.withLock { $0[topic, default: [:]][connection.id] = connection }
+        connection.enqueue(ServerFrame.subscribed(topic))
+        guard let lastEventId else { return }
+        do {
+            var after = lastEventId
+            var replayed = 0
+            while replayed < settings.maxReplay {
+                let page = try await outbox.events(
+                    after: after, topics: [RealtimePublisher.outboxTopic], key: topic, limit: min(500, settings.maxReplay - replayed))
+                for envelope in page {
+                    guard let seq = envelope.seq, let frame = Self.frame(envelope) else { continue }
+                    connection.replay(topic, id: seq, frame: frame.text)
+                    after = seq
+                }
+                replayed += page.count
+                if page.count < 500 { break }
+            }
+            if replayed >= settings.maxReplay {
+                connection.enqueue(ServerFrame.error(
+                    .replayTruncated, "More than \(settings.maxReplay) events were missed; reload the data and subscribe again.", topic: topic))
+            }
+        } catch {
+            logger.error("realtime replay failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            connection.enqueue(ServerFrame.error(.replayTruncated, "The missed events could not be read; reload the data.", topic: topic))
+        }
+        connection.finishReplay(topic)
+    }
+
+    /// An event of the log, to every connection here that follows its topic.
+    func deliver(_ envelope: EventEnvelope) {
+        guard let seq = envelope.seq, let frame = Self.frame(envelope) else { return }
+        let targets = subscribers.withLock { Array(($0[frame.topic] ?? [:]).values) }
+        for connection in targets { connection.offer(frame.topic, id: seq, frame: frame.text) }
+    }
+
+    /// The frame of a `realtime.publish` event, made once and sent to every subscriber as it is.
+    static func frame(_ envelope: EventEnvelope) -> (topic: String, text: String)? {
+        guard let event = try? PlazaJSON.decoder().decode(RealtimePublisher.Published.self, from: Data(envelope.payload.utf8)),
+              let seq = envelope.seq,
+              let data = try? PlazaJSON.encoder().encode(event.data)
+        else { return nil }
+        return (event.topic, ServerFrame.event(topic: event.topic, id: seq, data: String(decoding: data, as: UTF8.self)))
+    }
+}
+
+/// Publishes events to a topic, inside the transaction of the change they report.
+public struct RealtimePublisher: Sendable {
+    static let outboxTopic = "realtime.publish"
+    let outbox: Outbox
+
+    public init(outbox: Outbox) {
+        self.outbox = outbox
+    }
+
+    struct Published: Codable {
+        var topic: String
+        var data: JSONValue
+    }
+
+    /// Appends the event to the log; subscribers get it once `transaction` commits (and never if it does not).
+    public func publish(_ data: some Encodable, to topic: String, caller: Caller? = nil, in transaction: Transaction) async throws {
+        let value = try PlazaJSON.decoder().decode(JSONValue.self, from: try PlazaJSON.encoder().encode(data))
+        let payload = String(decoding: try PlazaJSON.encoder().encode(Published(topic: topic, data: value)), as: UTF8.self)
+        try await outbox.append(topic: Self.outboxTopic, payload: payload, key: topic, caller: caller, in: transaction)
+    }
+}
+
+/// Lets replay find a topic's events quickly: `plaza_outbox (event_key, seq)`.
+public struct CreateRealtimeIndex: AsyncMigration {
+    public init() {}
+    public var name: String { "0011_index_outbox_by_key" }
+
+    public func prepare(on database: any Database) async throws {
+        try await database.execute("CREATE INDEX plaza_outbox_key ON plaza_outbox (event_key, seq)")
+    }
+
+    public func revert(on database: any Database) async throws {
+        try await database.execute("DROP INDEX plaza_outbox_key")
+    }
+}

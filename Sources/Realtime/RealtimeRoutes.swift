@@ -1,0 +1,74 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import NIOWebSocket
+import PlazaKit
+
+/// `GET /api/v1/realtime`: the WebSocket endpoint.
+///
+/// Authentication happens before the upgrade, like any request: a bearer token, or — because browsers cannot
+/// set headers on a WebSocket — `?access_token=`, or a page's session cookie (see `docs/realtime.md`).
+public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestContext>: Sendable {
+    let hub: RealtimeHub
+
+    public init(hub: RealtimeHub) {
+        self.hub = hub
+    }
+
+    public var table: RouteTable<Context> {
+        var routes = RouteTable<Context>()
+        let hub = self.hub
+        let upgrade = WebSocketUpgradeMiddleware<Context> { _, _ in .upgrade([:]) } onUpgrade: { inbound, outbound, context in
+            guard let principal = context.requestContext.principal else { return }
+            try await hub.serve(principal, inbound: inbound, outbound: outbound)
+        }
+        routes.add(Endpoint(
+            .get, "/api/v1/realtime", operationID: "realtime",
+            summary: "Open the realtime WebSocket (JSON frames: subscribe, unsubscribe, ping; see docs/realtime.md).", tag: "Realtime",
+            access: .authenticated,
+            parameters: [EndpointParameter("access_token", in: .query, description: "An access token, for clients that cannot set headers.")],
+            responses: [
+                EndpointResponse(101, "Switching to the WebSocket protocol."),
+                EndpointResponse(426, "Not a WebSocket handshake."),
+            ]
+        ) { request, context in
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                throw PlazaError(
+                    .upgradeRequired, code: "upgrade-required", title: "Upgrade required",
+                    detail: "This endpoint speaks WebSocket; connect with a WebSocket client.", headers: ["Upgrade": "websocket"])
+            }
+            return try await upgrade.handle(request, context: context) { _, _ in Response(status: .ok) }
+        })
+        return routes
+    }
+}
+
+extension RealtimeHub {
+    /// Runs one connection: a writer drains its queue into the socket while this task reads the client's frames.
+    func serve(_ principal: Principal, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let connection = connect(principal)
+        defer { disconnect(connection) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await frame in connection.frames { try await outbound.write(.text(frame)) }
+                if connection.overflowed {
+                    try await outbound.close(WebSocketErrorCode(codeNumber: Int(RealtimeCloseCode.tooSlow)), reason: "too slow: the send queue is full")
+                }
+            }
+            do {
+                for try await message in inbound.messages(maxSize: settings.maxInboundFrame) {
+                    switch message {
+                    case .text(let text): await receive(text, from: connection)
+                    case .binary: connection.enqueue(ServerFrame.error(.badFrame, "Frames are JSON text, not binary."))
+                    }
+                }
+            } catch {
+                // A frame over the limit: the socket is closed with 1009 by the WebSocket layer.
+                logger.debug("realtime connection ended", metadata: ["error": "\(error)"])
+            }
+            connection.finish()
+            try await group.waitForAll()
+        }
+    }
+}

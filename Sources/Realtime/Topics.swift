@@ -1,0 +1,35 @@
+import Foundation
+import PlazaKit
+import Synchronization
+
+/// Who may subscribe to which topics. A topic is `kind:id` (`conversation:0192…`); the module that owns a
+/// kind registers the rule that decides, usually by loading the resource and asking the policy.
+public final class Topics: Sendable {
+    public typealias Rule = @Sendable (_ principal: Principal, _ id: String) async throws -> Bool
+    private let rules = Mutex<[String: Rule]>([:])
+
+    public init() {
+        // `user:<id>`: a person's own notifications and signals, for that person only.
+        register("user") { principal, id in UUID(uuidString: id) == principal.id }
+    }
+
+    /// Registers the rule for topics of one kind; a later registration for the same kind replaces it.
+    public func register(_ kind: String, _ rule: @escaping Rule) {
+        rules.withLock { $0[kind] = rule }
+    }
+
+    public enum Decision: Equatable { case allowed, refused, unknown }
+
+    /// Whether `principal` may subscribe to `topic`. A rule that throws (the resource is gone) refuses.
+    public func decide(_ principal: Principal, _ topic: String) async -> Decision {
+        guard topic.count <= 200, let colon = topic.firstIndex(of: ":") else { return .unknown }
+        let kind = String(topic[..<colon])
+        let id = String(topic[topic.index(after: colon)...])
+        guard let rule = rules.withLock({ $0[kind] }), !id.isEmpty else { return .unknown }
+        do {
+            return try await rule(principal, id) ? .allowed : .refused
+        } catch {
+            return .refused
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSClient
+import Identity
+import Logging
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+import Testing
+
+@testable import Realtime
+
+/// A frame the server sent, as a dictionary.
+typealias Frame = [String: JSONValue]
+
+/// Reads server frames one at a time, failing a test that waits too long.
+struct FrameReader {
+    var iterator: WebSocketInboundMessageStream.AsyncIterator
+
+    mutating func next(within limit: Duration = .seconds(5)) async throws -> Frame {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            guard let message = try await iterator.next() else { throw Closed() }
+            if case .text(let text) = message,
+               case .object(let object) = try PlazaJSON.decoder().decode(JSONValue.self, from: Data(text.utf8)) {
+                return object
+            }
+        }
+        throw TimedOut()
+    }
+
+    struct Closed: Error {}
+    struct TimedOut: Error {}
+}
+
+extension Frame {
+    var type: String? { if case .string(let type)? = self["type"] { return type } else { return nil } }
+    var topic: String? { if case .string(let topic)? = self["topic"] { return topic } else { return nil } }
+    var code: String? { if case .string(let code)? = self["code"] { return code } else { return nil } }
+    var id: Int64? { if case .number(let id)? = self["id"] { return Int64(id) } else { return nil } }
+}
+
+func subscribe(_ topic: String, after lastEventId: Int64? = nil) -> String {
+    lastEventId.map { #"{"type":"subscribe","topic":"\#(topic)","lastEventId":\#($0)}"# } ?? #"{"type":"subscribe","topic":"\#(topic)"}"#
+}
+
+/// Signs a demo-less user up and returns its id and access token.
+func account(_ plaza: Plaza, email: String) async throws -> (id: UUID, token: String) {
+    _ = try await plaza.identity.register(
+        Registration(email: email, password: "correct horse", firstName: "Rea", lastName: "Time"), caller: .system("test"))
+    let tokens = try await plaza.identity.login(Credentials(email: email, password: "correct horse"), caller: .system("test"))
+    let principal = try await plaza.identity.authenticate(bearer: tokens.accessToken)
+    return (principal.id, tokens.accessToken)
+}
+
+func publish(_ plaza: Plaza, _ data: [String: String], to topic: String) async throws {
+    try await plaza.store.transaction { transaction in try await plaza.publisher.publish(data, to: topic, in: transaction) }
+}
+
+/// Runs `body` with a live Plaza (its outbox dispatcher running, so events flow) and its port.
+func withLivePlaza(_ configure: @escaping (inout PlazaConfig) -> Void = { _ in }, _ body: @escaping @Sendable (Plaza, Int) async throws -> Void) async throws {
+    try await withTestPlaza(configure: {
+        $0.jobs.pollInterval = .milliseconds(50)
+        configure(&$0)
+    }) { plaza in
+        try await plaza.testApplication().test(.live) { client in
+            let port = try #require(client.port)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await plaza.dispatcher.run() }
+                try await body(plaza, port)
+                group.cancelAll()
+            }
+        }
+    }
+}
+
+let testLogger = Logger(label: "realtime-test")
+
+@Suite("Realtime gateway")
+struct RealtimeTests {
+    @Test("a subscriber receives its own events; other people's topics and unknown topics are refused; bad frames get error frames")
+    func subscribeAndReceive() async throws {
+        try await withLivePlaza { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            let other = try await account(plaza, email: "other@example.com")
+            let close = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/api/v1/realtime", configuration: .init(additionalHeaders: [.authorization: "Bearer \(me.token)"]),
+                logger: testLogger
+            ) { inbound, outbound, _ in
+                var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                try await outbound.write(.text(subscribe("user:\(me.id)")))
+                #expect(try await frames.next() == ["type": .string("subscribed"), "topic": .string("user:\(me.id)")])
+
+                try await outbound.write(.text(subscribe("user:\(other.id)")))
+                let refused = try await frames.next()
+                #expect(refused.type == "error" && refused.code == "forbidden" && refused.topic == "user:\(other.id)")
+                try await outbound.write(.text(subscribe("nonsense")))
+                #expect(try await frames.next().code == "unknown-topic")
+
+                try await outbound.write(.text("not json"))
+                #expect(try await frames.next().code == "bad-frame")
+                try await outbound.write(.text(#"{"type":"dance"}"#))
+                #expect(try await frames.next().code == "unknown-type")
+                try await outbound.write(.text(#"{"type":"ping"}"#))
+                #expect(try await frames.next().type == "pong")
+
+                try await publish(plaza, ["hello": "world"], to: "user:\(other.id)")  // not for me
+                try await publish(plaza, ["hello": "me"], to: "user:\(me.id)")
+                let event = try await frames.next()
+                #expect(event.type == "event")
+                #expect(event.topic == "user:\(me.id)")
+                #expect(event["data"] == .object(["hello": .string("me")]))
+                #expect((event.id ?? 0) > 0)
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            #expect(close?.closeCode == .normalClosure)
+        }
+    }
+
+    @Test("a client that reconnects with its last id gets exactly what it missed, then live events, no duplicates")
+    func replay() async throws {
+        try await withLivePlaza { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            let topic = "user:\(me.id)"
+            for n in 1...4 { try await publish(plaza, ["n": "\(n)"], to: topic) }
+            // The running dispatcher numbers the events; wait until all four have their ids.
+            var numbered: [Int64] = []
+            let deadline = ContinuousClock.now + .seconds(5)
+            while numbered.count < 4, ContinuousClock.now < deadline {
+                try await plaza.dispatcher.sequence()
+                numbered = try await plaza.outbox.events(after: 0, topics: [RealtimePublisher.outboxTopic], key: topic).compactMap(\.seq)
+                if numbered.count < 4 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let ids = numbered
+            try #require(ids.count == 4)
+            try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(me.token)", logger: testLogger
+            ) { inbound, outbound, _ in
+                var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                try await outbound.write(.text(subscribe(topic, after: ids[1])))
+                #expect(try await frames.next().type == "subscribed")
+                var received: [String] = []
+                for _ in 1...2 {
+                    let event = try await frames.next()
+                    if case .object(let data)? = event["data"], case .string(let n)? = data["n"] { received.append(n) }
+                }
+                #expect(received == ["3", "4"])
+                try await publish(plaza, ["n": "5"], to: topic)
+                let live = try await frames.next()
+                #expect(live["data"] == .object(["n": .string("5")]))
+                #expect((live.id ?? 0) > ids[3])
+                try await outbound.write(.text(#"{"type":"ping"}"#))
+                #expect(try await frames.next().type == "pong", "nothing else (no duplicate) came before the pong")
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+        }
+    }
+
+    @Test("without a token the handshake is refused; a plain GET is told to upgrade")
+    func handshake() async throws {
+        try await withTestPlaza { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                try await client.execute(uri: "/api/v1/realtime", method: .get) { #expect($0.status == .unauthorized) }
+                try await client.execute(uri: "/api/v1/realtime", method: .get, headers: [.testPrincipal: TestAuthentication.header(roles: [])]) {
+                    #expect($0.status == .upgradeRequired)
+                }
+            }
+        }
+    }
+
+    @Test("frames parse as the protocol says")
+    func frames() throws {
+        #expect(try ClientFrame.parse(#"{"type":"subscribe","topic":"user:1","lastEventId":42}"#) == .subscribe(topic: "user:1", lastEventId: 42))
+        #expect(try ClientFrame.parse(#"{"type":"subscribe","topic":"user:1","lastEventId":"42"}"#) == .subscribe(topic: "user:1", lastEventId: 42))
+        #expect(try ClientFrame.parse(#"{"type":"unsubscribe","topic":"user:1"}"#) == .unsubscribe(topic: "user:1"))
+        #expect(throws: ClientFrame.ParseError.missing("topic")) { try ClientFrame.parse(#"{"type":"subscribe"}"#) }
+        #expect(throws: ClientFrame.ParseError.notJSON) { try ClientFrame.parse("[1,2]") }
+        #expect(ServerFrame.event(topic: "a\"b", id: 7, data: #"{"x":1}"#) == #"{"type":"event","topic":"a\"b","id":7,"data":{"x":1}}"#)
+    }
+}
+
+@Suite("Realtime gateway with a real Python client")
+struct RealtimePeerTests {
+    @Test("a client that never reads is closed with 4008 while another keeps receiving everything")
+    func slowConsumer() async throws {
+        #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install websockets into .venv")
+        try await withLivePlaza({ $0.realtime.sendQueueCapacity = 64 }) { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            let topic = "user:\(me.id)"
+            let events = 3000
+            let peer = try PythonPeer.start([
+                PythonPeer.script("realtime_slow_consumer.py"), "ws://127.0.0.1:\(port)/api/v1/realtime", me.token, topic, "\(events)",
+            ])
+            #expect(try await peer.waitFor("ready"), "\(peer.output)")
+            // 3000 events of 4 KiB, 20 to a transaction at a pace a reading client keeps up with: far more than
+            // the socket buffers and the slow client's queue can hold.
+            let filler = String(repeating: "x", count: 4096)
+            for batch in stride(from: 1, through: events, by: 20) {
+                try await plaza.store.transaction { transaction in
+                    for n in batch..<(batch + 20) { try await plaza.publisher.publish(["n": "\(n)", "filler": filler], to: topic, in: transaction) }
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let (status, output) = await peer.wait()
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("fast received \(events)"), "\(output)")
+            #expect(output.contains("slow closed 4008"), "\(output)")
+            #expect(plaza.realtime.connectionCount == 0)
+        }
+    }
+}

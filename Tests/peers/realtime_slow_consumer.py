@@ -1,0 +1,55 @@
+"""Two WebSocket clients (Python `websockets`) follow one topic: one reads everything, one never reads.
+
+Usage: python realtime_slow_consumer.py URL TOKEN TOPIC EXPECTED
+Prints "ready" once both are subscribed; then the test publishes EXPECTED events. Prints
+"fast received N" and "slow closed CODE" and exits 0 when the reader got them all and the
+non-reader was closed by the server.
+"""
+import asyncio
+import json
+import sys
+
+import websockets
+
+url, token, topic, expected = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+headers = {"Authorization": f"Bearer {token}"}
+
+
+async def subscribed(ws):
+    await ws.send(json.dumps({"type": "subscribe", "topic": topic}))
+    frame = json.loads(await ws.recv())
+    assert frame["type"] == "subscribed", frame
+
+
+async def main():
+    fast = await websockets.connect(url, additional_headers=headers, max_size=2**22)
+    # A tiny receive queue: once it is full the library stops reading the socket, like a stalled client.
+    slow = await websockets.connect(url, additional_headers=headers, max_size=2**22, max_queue=1)
+    await subscribed(fast)
+    await subscribed(slow)
+    print("ready", flush=True)
+
+    received = 0
+    try:
+        while received < expected:
+            frame = json.loads(await asyncio.wait_for(fast.recv(), timeout=30))
+            if frame.get("type") == "event":
+                received += 1
+    except Exception as error:  # noqa: BLE001 - report whatever stopped the reader
+        print("fast stopped:", repr(error), flush=True)
+    print(f"fast received {received}", flush=True)
+
+    code = None
+    try:
+        while True:
+            await asyncio.wait_for(slow.recv(), timeout=30)
+    except websockets.ConnectionClosed as closed:
+        code = closed.rcvd.code if closed.rcvd else None
+    except asyncio.TimeoutError:
+        code = "still open"
+    print(f"slow closed {code}", flush=True)
+    await fast.close()
+    sys.exit(0 if received == expected and code == 4008 else 1)
+
+
+asyncio.run(main())
