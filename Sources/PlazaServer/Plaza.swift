@@ -94,6 +94,16 @@ public final class Plaza: Sendable {
         realtime = RealtimeHub(outbox: outbox, settings: config.realtime, logger: logger)
         publisher = RealtimePublisher(outbox: outbox)
         bus.subscribe(realtime.subscription())
+        // A socket lives no longer than the session that opened it.
+        let hub = realtime
+        bus.subscribe(Subscription("realtime.sessions", topics: [SessionRevoked.topic, UserStatusChanged.topic], delivery: .broadcast) { event in
+            if event.topic == SessionRevoked.topic {
+                let revoked = try event.decode(SessionRevoked.self)
+                hub.endConnections(of: revoked.userId, sessions: Set(revoked.sessionIds))
+            } else if case let changed = try event.decode(UserStatusChanged.self), changed.status != "active" {
+                hub.endConnections(of: changed.userId)
+            }
+        })
         pages = Pages(
             identity: identity, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")

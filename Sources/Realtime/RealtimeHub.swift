@@ -57,6 +57,17 @@ public final class RealtimeHub: Sendable {
         subscribers.withLock { Set(($0[topic] ?? [:]).values.map(\.principal.id)) }
     }
 
+    /// Ends the connections of a user — all of them, or those of the given sessions — when the session ends or
+    /// the account is disabled; their sockets close with 4001.
+    public func endConnections(of user: UUID, sessions: Set<UUID>? = nil) {
+        let ending = connections.withLock { connections in
+            connections.values.filter { connection in
+                connection.principal.id == user && (sessions == nil || connection.principal.sessionID.map { sessions!.contains($0) } == true)
+            }
+        }
+        for connection in ending { connection.end(.sessionEnded) }
+    }
+
     func connect(_ principal: Principal) -> Connection {
         let connection = Connection(principal: principal, capacity: settings.sendQueueCapacity)
         connections.withLock { $0[connection.id] = connection }
@@ -106,7 +117,7 @@ public final class RealtimeHub: Sendable {
         }
     }
 
-    private func subscribe(_ connection: Connection, to topic: String, after lastEventId: Int64?) async {
+    func subscribe(_ connection: Connection, to topic: String, after lastEventId: Int64?) async {
         if connection.isSubscribed(topic) { return connection.enqueue(ServerFrame.subscribed(topic)) }
         guard connection.subscriptionCount < settings.maxSubscriptions else {
             return connection.enqueue(ServerFrame.error(

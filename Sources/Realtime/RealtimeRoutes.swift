@@ -40,6 +40,7 @@ public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestCont
             }
             return try await upgrade.handle(request, context: context) { _, _ in Response(status: .ok) }
         })
+        routes.add(EventStreamRoute<Context>(hub: hub).endpoint)
         return routes
     }
 }
@@ -51,9 +52,9 @@ extension RealtimeHub {
         defer { disconnect(connection) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await frame in connection.frames { try await outbound.write(.text(frame)) }
-                if connection.overflowed {
-                    try await outbound.close(WebSocketErrorCode(codeNumber: Int(RealtimeCloseCode.tooSlow)), reason: "too slow: the send queue is full")
+                for await frame in connection.frames { try await outbound.write(.text(frame.text)) }
+                if let ending = connection.ending {
+                    try await outbound.close(WebSocketErrorCode(codeNumber: Int(ending.closeCode)), reason: ending.reason)
                 }
             }
             do {

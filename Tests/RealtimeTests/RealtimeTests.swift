@@ -211,3 +211,80 @@ struct RealtimePeerTests {
         }
     }
 }
+
+@Suite("Realtime over Server-Sent Events")
+struct EventStreamTests {
+    @Test("an SSE client resumes from Last-Event-ID, then receives live events")
+    func resume() async throws {
+        try await withLivePlaza { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            let topic = "user:\(me.id)"
+            try await publish(plaza, ["n": "1"], to: topic)
+            try await publish(plaza, ["n": "2"], to: topic)
+            var numbered: [Int64] = []
+            let deadline = ContinuousClock.now + .seconds(5)
+            while numbered.count < 2, ContinuousClock.now < deadline {
+                try await plaza.dispatcher.sequence()
+                numbered = try await plaza.outbox.events(after: 0, topics: [RealtimePublisher.outboxTopic], key: topic).compactMap(\.seq)
+            }
+            let first = try #require(numbered.first)
+            let peer = try PythonPeer.start([
+                PythonPeer.script("realtime_sse.py"), "127.0.0.1", "\(port)", me.token, topic, "\(first)", "2",
+            ])
+            #expect(try await peer.waitFor("ready"), "\(peer.output)")
+            #expect(try await peer.waitFor(#"{"n": "2"}"#), "\(peer.output)")
+            try await publish(plaza, ["n": "3"], to: topic)
+            let (status, output) = await peer.wait(within: .seconds(20))
+            #expect(status == 0, "\(output)")
+            let lines = output.split(separator: "\n").filter { $0.hasPrefix("event ") }
+            #expect(lines.count == 2, "\(output)")
+            #expect(lines.first?.hasSuffix(#"{"n": "2"}"#) == true, "\(output)")
+            #expect(lines.last?.hasSuffix(#"{"n": "3"}"#) == true, "\(output)")
+        }
+    }
+
+    @Test("SSE refuses topics that are not yours, unknown topics and a missing list before streaming")
+    func refusals() async throws {
+        try await withTestPlaza { plaza in
+            let me = try await account(plaza, email: "me@example.com")
+            try await plaza.testApplication().test(.router) { client in
+                let auth: HTTPFields = [.authorization: "Bearer \(me.token)"]
+                try await client.execute(uri: "/api/v1/realtime/events?topics=user:\(UUID())", method: .get, headers: auth) {
+                    #expect($0.status == .forbidden)
+                }
+                try await client.execute(uri: "/api/v1/realtime/events?topics=nothing", method: .get, headers: auth) {
+                    #expect($0.status == .unprocessableContent)
+                }
+                try await client.execute(uri: "/api/v1/realtime/events", method: .get, headers: auth) {
+                    #expect($0.status == .unprocessableContent)
+                }
+                try await client.execute(uri: "/api/v1/realtime/events?topics=user:\(me.id)", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "x", .authorization: "Bearer \(me.token)"]) {
+                    #expect($0.status == .unprocessableContent)
+                }
+                try await client.execute(uri: "/api/v1/realtime/events?topics=user:\(me.id)", method: .get) { #expect($0.status == .unauthorized) }
+            }
+        }
+    }
+}
+
+@Suite("Realtime and sessions")
+struct RealtimeSessionTests {
+    @Test("signing out closes the session's sockets with 4001")
+    func signOutClosesSocket() async throws {
+        try await withLivePlaza { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            let principal = try await plaza.identity.authenticate(bearer: me.token)
+            let close = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/api/v1/realtime", configuration: .init(additionalHeaders: [.authorization: "Bearer \(me.token)"]),
+                logger: testLogger
+            ) { inbound, outbound, _ in
+                var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                try await outbound.write(.text(subscribe("user:\(me.id)")))
+                #expect(try await frames.next().type == "subscribed")
+                try await plaza.identity.logout(caller: Caller(principal: principal))
+                await #expect(throws: FrameReader.Closed.self) { _ = try await frames.next(within: .seconds(10)) }
+            }
+            #expect(close?.closeCode == .unknown(RealtimeCloseCode.sessionEnded))
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PlazaKit
+import ServiceLifecycle
+
+/// `GET /api/v1/realtime/events?topics=a,b`: the same events as Server-Sent Events, for clients that cannot
+/// open a WebSocket (or prefer `EventSource`).
+///
+/// Topics are checked before the stream starts (403 names the refused one). `Last-Event-ID` (the header
+/// `EventSource` sends when it reconnects, or `?lastEventId=`) replays what was missed on every topic —
+/// event ids are numbers of the one event log, so one id serves all topics. A comment line every 15 s keeps
+/// proxies from closing an idle stream; a client that stops reading fills its queue and the stream ends.
+struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
+    let hub: RealtimeHub
+    static var heartbeat: Duration { .seconds(15) }
+
+    var endpoint: Endpoint<Context> {
+        let hub = self.hub
+        return Endpoint(
+            .get, "/api/v1/realtime/events", operationID: "realtimeEvents",
+            summary: "Follow topics as Server-Sent Events (the fallback for clients without WebSocket).", tag: "Realtime",
+            access: .authenticated,
+            parameters: [
+                EndpointParameter("topics", in: .query, required: true, description: "Comma-separated topics, e.g. user:<your id>."),
+                EndpointParameter("lastEventId", in: .query, schema: .integer(), description: "Replay what came after this id (or send Last-Event-ID)."),
+                EndpointParameter("access_token", in: .query, description: "An access token, for clients that cannot set headers."),
+            ],
+            responses: [EndpointResponse(200, "An event stream: each event's data is the frame of docs/realtime.md.", body: .text("text/event-stream"))]
+        ) { request, context in
+            guard let principal = context.principal else { throw PlazaError.unauthorized() }
+            let query = request.queryItems
+            let topics = (query["topics"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !topics.isEmpty, topics.count <= hub.settings.maxSubscriptions else {
+                throw PlazaError.validation(field: "topics", "must name 1 to \(hub.settings.maxSubscriptions) topics, comma-separated")
+            }
+            let lastID = request.headers[.lastEventID] ?? query["lastEventId"]
+            let lastEventId: Int64?
+            if let lastID {
+                guard let value = Int64(lastID), value >= 0 else { throw PlazaError.validation(field: "lastEventId", "must be an event id") }
+                lastEventId = value
+            } else {
+                lastEventId = nil
+            }
+            for topic in topics {
+                switch await hub.topics.decide(principal, topic) {
+                case .allowed: continue
+                case .refused: throw PlazaError.forbidden("You may not follow \(topic).")
+                case .unknown: throw PlazaError.validation(field: "topics", "\(topic) is not a topic")
+                }
+            }
+            let connection = hub.connect(principal)
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache",
+                    HTTPField.Name("X-Accel-Buffering")!: "no",
+                ],
+                body: ResponseBody { writer in
+                    defer { hub.disconnect(connection) }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for topic in topics { await hub.subscribe(connection, to: topic, after: lastEventId) }
+                        }
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try await Task.sleep(for: Self.heartbeat)
+                                connection.enqueue(Connection.Outgoing(eventID: nil, text: ""))
+                            }
+                        }
+                        // The retry hint first, then frames until the client goes or falls behind.
+                        try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                        // A stream never ends by itself: on shutdown its queue is closed, so the server need not wait for it.
+                        try await withGracefulShutdownHandler {
+                            for await frame in connection.frames { try await writer.write(ByteBuffer(string: Self.format(frame))) }
+                        } onGracefulShutdown: {
+                            connection.finish()
+                        }
+                        group.cancelAll()
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    /// One SSE message: `id:` for events, the JSON frame as `data:`; an empty text is a heartbeat comment.
+    static func format(_ frame: Connection.Outgoing) -> String {
+        if frame.text.isEmpty { return ": ping\n\n" }
+        var message = ""
+        if let id = frame.eventID { message += "id: \(id)\n" }
+        // JSON text has no raw newlines, so one data line carries it.
+        return message + "data: \(frame.text)\n\n"
+    }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}
