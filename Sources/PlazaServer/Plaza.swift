@@ -50,6 +50,7 @@ public final class Plaza: Sendable {
         list.add(CreateSecrets())
         list.add(CreateWebSessions())
         list.add(CreateRealtimeIndex())
+        list.add(CreatePresence())
         return list
     }
 
@@ -171,6 +172,7 @@ public final class Plaza: Sendable {
         var services: [any Service] = []
         if let listener { services.append(listener) }
         services.append(dispatcher)
+        services.append(realtime.presenceKeeper)
         if config.runWorkers {
             services.append(scheduler)
             services.append(worker)

@@ -58,29 +58,41 @@ struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
                     HTTPField.Name("X-Accel-Buffering")!: "no",
                 ],
                 body: ResponseBody { writer in
-                    defer { hub.disconnect(connection) }
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            for topic in topics { await hub.subscribe(connection, to: topic, after: lastEventId) }
-                        }
-                        group.addTask {
-                            while !Task.isCancelled {
-                                try await Task.sleep(for: Self.heartbeat)
-                                connection.enqueue(Connection.Outgoing(eventID: nil, text: ""))
-                            }
-                        }
-                        // The retry hint first, then frames until the client goes or falls behind.
-                        try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-                        // A stream never ends by itself: on shutdown its queue is closed, so the server need not wait for it.
-                        try await withGracefulShutdownHandler {
-                            for await frame in connection.frames { try await writer.write(ByteBuffer(string: Self.format(frame))) }
-                        } onGracefulShutdown: {
-                            connection.finish()
-                        }
-                        group.cancelAll()
+                    do {
+                        try await Self.stream(connection, topics: topics, after: lastEventId, hub: hub, to: &writer)
+                    } catch {
+                        await hub.disconnect(connection)
+                        throw error
                     }
+                    await hub.disconnect(connection)
                     try await writer.finish(nil)
                 })
+        }
+    }
+
+    /// Subscribes (replaying if asked) while writing frames, with a heartbeat, until the client goes.
+    static func stream(
+        _ connection: Connection, topics: [String], after lastEventId: Int64?, hub: RealtimeHub, to writer: inout any ResponseBodyWriter
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for topic in topics { await hub.subscribe(connection, to: topic, after: lastEventId) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: Self.heartbeat)
+                    connection.enqueue(Connection.Outgoing(eventID: nil, text: ""))
+                }
+            }
+            // The retry hint first, then frames until the client goes or falls behind.
+            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            // A stream never ends by itself: on shutdown its queue is closed, so the server need not wait for it.
+            try await withGracefulShutdownHandler {
+                for await frame in connection.frames { try await writer.write(ByteBuffer(string: Self.format(frame))) }
+            } onGracefulShutdown: {
+                connection.finish()
+            }
+            group.cancelAll()
         }
     }
 

@@ -5,6 +5,7 @@ import PlazaKit
 enum ClientFrame: Equatable {
     case subscribe(topic: String, lastEventId: Int64?)
     case unsubscribe(topic: String)
+    case presence(topic: String)
     case ping
 
     enum ParseError: Error, Equatable {
@@ -21,9 +22,10 @@ enum ClientFrame: Equatable {
         switch type {
         case "ping":
             return .ping
-        case "subscribe", "unsubscribe":
+        case "subscribe", "unsubscribe", "presence":
             guard case .string(let topic)? = object["topic"], !topic.isEmpty else { throw .missing("topic") }
             if type == "unsubscribe" { return .unsubscribe(topic: topic) }
+            if type == "presence" { return .presence(topic: topic) }
             switch object["lastEventId"] {
             case .number(let number)?: return .subscribe(topic: topic, lastEventId: Int64(exactly: number.rounded(.down)))
             case .string(let text)?: return .subscribe(topic: topic, lastEventId: Int64(text))
@@ -40,6 +42,10 @@ enum ServerFrame {
     static func subscribed(_ topic: String) -> String { object(["type": .string("subscribed"), "topic": .string(topic)]) }
     static func unsubscribed(_ topic: String) -> String { object(["type": .string("unsubscribed"), "topic": .string(topic)]) }
     static let pong = #"{"type":"pong"}"#
+
+    static func presence(_ topic: String, users: [UUID]) -> String {
+        object(["type": .string("presence"), "topic": .string(topic), "users": .array(users.map { .string($0.uuidString.lowercased()) })])
+    }
 
     static func error(_ code: ErrorCode, _ message: String, topic: String? = nil) -> String {
         var fields: [String: JSONValue] = ["type": .string("error"), "code": .string(code.rawValue), "message": .string(message)]

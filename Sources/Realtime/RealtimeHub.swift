@@ -32,6 +32,7 @@ public final class RealtimeHub: Sendable {
     public let settings: RealtimeSettings
     let outbox: Outbox
     let logger: Logger
+    let presence: Presence
     private let subscribers = Mutex<[String: [UUID: Connection]]>([:])
     private let connections = Mutex<[UUID: Connection]>([:])
 
@@ -40,7 +41,11 @@ public final class RealtimeHub: Sendable {
         self.topics = topics
         self.settings = settings
         self.logger = logger
+        self.presence = Presence(store: outbox.store, instance: UUID())
     }
+
+    /// The service that keeps this instance's presence rows alive (run it beside the server).
+    public var presenceKeeper: PresenceKeeper { PresenceKeeper(presence: presence, logger: logger) }
 
     /// The outbox subscription that feeds this hub (every instance receives every event).
     public func subscription() -> Subscription {
@@ -52,9 +57,9 @@ public final class RealtimeHub: Sendable {
     /// How many connections this instance holds.
     public var connectionCount: Int { connections.withLock { $0.count } }
 
-    /// The people connected to a topic on this instance (each once).
-    public func present(on topic: String) -> Set<UUID> {
-        subscribers.withLock { Set(($0[topic] ?? [:]).values.map(\.principal.id)) }
+    /// The people connected to a topic, on every instance (each once).
+    public func present(on topic: String) async throws -> [UUID] {
+        try await presence.users(on: topic)
     }
 
     /// Ends the connections of a user — all of them, or those of the given sessions — when the session ends or
@@ -74,7 +79,12 @@ public final class RealtimeHub: Sendable {
         return connection
     }
 
-    func disconnect(_ connection: Connection) {
+    func disconnect(_ connection: Connection) async {
+        forget(connection)
+        do { try await presence.left(connection) } catch { logger.warning("presence cleanup failed", metadata: ["error": "\(error)"]) }
+    }
+
+    private func forget(_ connection: Connection) {
         connections.withLock { _ = $0.removeValue(forKey: connection.id) }
         subscribers.withLock { subscribers in
             for topic in Array(subscribers.keys) where subscribers[topic]?[connection.id] != nil {
@@ -111,9 +121,19 @@ public final class RealtimeHub: Sendable {
                 subscribers[topic]?[connection.id] = nil
                 if subscribers[topic]?.isEmpty == true { subscribers[topic] = nil }
             }
+            try? await presence.left(connection, topic: topic)
             connection.enqueue(ServerFrame.unsubscribed(topic))
         case .subscribe(let topic, let lastEventId):
             await subscribe(connection, to: topic, after: lastEventId)
+        case .presence(let topic):
+            guard connection.isSubscribed(topic) else {
+                return connection.enqueue(ServerFrame.error(.forbidden, "Subscribe to \(topic) to see who is there.", topic: topic))
+            }
+            do {
+                connection.enqueue(ServerFrame.presence(topic, users: try await presence.users(on: topic)))
+            } catch {
+                logger.error("presence read failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -135,6 +155,7 @@ public final class RealtimeHub: Sendable {
         // connection holds live events back until the replay is done and drops what the replay already sent.
         connection.subscribe(topic, replayingFrom: lastEventId)
         subscribers.withLock { $0[topic, default: [:]][connection.id] = connection }
+        do { try await presence.joined(connection, topic: topic) } catch { logger.warning("presence write failed", metadata: ["error": "\(error)"]) }
         connection.enqueue(ServerFrame.subscribed(topic))
         guard let lastEventId else { return }
         do {

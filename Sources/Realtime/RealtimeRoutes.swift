@@ -41,6 +41,20 @@ public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestCont
             return try await upgrade.handle(request, context: context) { _, _ in Response(status: .ok) }
         })
         routes.add(EventStreamRoute<Context>(hub: hub).endpoint)
+        routes.add(Endpoint(
+            .get, "/api/v1/realtime/presence", operationID: "realtimePresence", summary: "Who is connected to a topic, on every instance.",
+            tag: "Realtime", access: .authenticated,
+            parameters: [EndpointParameter("topic", in: .query, required: true, description: "A topic you may follow.")],
+            responses: [EndpointResponse(200, "The people connected.", body: .json(PresenceReport.self))]
+        ) { request, context in
+            guard let principal = context.principal else { throw PlazaError.unauthorized() }
+            guard let topic = request.queryItems["topic"], !topic.isEmpty else { throw PlazaError.validation(field: "topic", "is required") }
+            switch await hub.topics.decide(principal, topic) {
+            case .allowed: return try .json(PresenceReport(topic: topic, users: try await hub.present(on: topic)))
+            case .refused: throw PlazaError.forbidden("You may not follow \(topic).")
+            case .unknown: throw PlazaError.validation(field: "topic", "\(topic) is not a topic")
+            }
+        })
         return routes
     }
 }
@@ -49,7 +63,16 @@ extension RealtimeHub {
     /// Runs one connection: a writer drains its queue into the socket while this task reads the client's frames.
     func serve(_ principal: Principal, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let connection = connect(principal)
-        defer { disconnect(connection) }
+        do {
+            try await run(connection, inbound: inbound, outbound: outbound)
+        } catch {
+            await disconnect(connection)
+            throw error
+        }
+        await disconnect(connection)
+    }
+
+    private func run(_ connection: Connection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await frame in connection.frames { try await outbound.write(.text(frame.text)) }
@@ -71,5 +94,14 @@ extension RealtimeHub {
             connection.finish()
             try await group.waitForAll()
         }
+    }
+}
+
+/// `GET /api/v1/realtime/presence`.
+public struct PresenceReport: Codable, Sendable, APISchema {
+    public var topic: String
+    public var users: [UUID]
+    public static var schema: JSONSchema {
+        .object(properties: ["topic": .text, "users": .array(.uuid)], required: ["topic", "users"])
     }
 }

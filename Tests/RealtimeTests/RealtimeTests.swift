@@ -5,6 +5,7 @@ import HummingbirdTesting
 import HummingbirdWSClient
 import Identity
 import Logging
+import ServiceLifecycle
 import PlazaKit
 import PlazaServer
 import PlazaTesting
@@ -285,6 +286,96 @@ struct RealtimeSessionTests {
                 await #expect(throws: FrameReader.Closed.self) { _ = try await frames.next(within: .seconds(10)) }
             }
             #expect(close?.closeCode == .unknown(RealtimeCloseCode.sessionEnded))
+        }
+    }
+}
+
+@Suite("Realtime presence and instances")
+struct PresenceTests {
+    @Test("presence lists who follows a topic, by frame and over HTTP, and forgets who left")
+    func presence() async throws {
+        try await withLivePlaza { plaza, port in
+            plaza.realtime.topics.register("room") { _, _ in true }
+            let ada = try await account(plaza, email: "ada@example.com")
+            let bob = try await account(plaza, email: "bob@example.com")
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(ada.token)", logger: testLogger) { inbound, outbound, _ in
+                var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                try await outbound.write(.text(#"{"type":"presence","topic":"room:1"}"#))
+                #expect(try await frames.next().code == "forbidden", "not subscribed yet")
+                try await outbound.write(.text(subscribe("room:1")))
+                #expect(try await frames.next().type == "subscribed")
+                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(bob.token)", logger: testLogger) { inbound, outbound, _ in
+                    var bobFrames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                    try await outbound.write(.text(subscribe("room:1")))
+                    #expect(try await bobFrames.next().type == "subscribed")
+                    try await outbound.close(.normalClosure, reason: nil)
+                    _ = try? await bobFrames.next(within: .seconds(2))
+                }
+                // Bob's connection may still be closing on the server; it leaves within a moment.
+                try await outbound.write(.text(#"{"type":"presence","topic":"room:1"}"#))
+                let both = try await frames.next()
+                #expect(both.type == "presence")
+                var users: Set<String> = []
+                if case .array(let list)? = both["users"] { users = Set(list.compactMap { if case .string(let s) = $0 { s } else { nil } }) }
+                #expect(users.contains(ada.id.uuidString.lowercased()))
+                let deadline = ContinuousClock.now + .seconds(5)
+                var present = try await plaza.realtime.present(on: "room:1")
+                while present.contains(bob.id), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                    present = try await plaza.realtime.present(on: "room:1")
+                }
+                #expect(present == [ada.id])
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+        }
+    }
+
+    @Test("GET /api/v1/realtime/presence is checked like a subscription")
+    func presenceOverHTTP() async throws {
+        try await withTestPlaza { plaza in
+            let me = try await account(plaza, email: "me@example.com")
+            try await plaza.testApplication().test(.router) { client in
+                let auth: HTTPFields = [.authorization: "Bearer \(me.token)"]
+                try await client.execute(uri: "/api/v1/realtime/presence?topic=user:\(me.id)", method: .get, headers: auth) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).contains(#""users":[]"#))
+                }
+                try await client.execute(uri: "/api/v1/realtime/presence?topic=user:\(UUID())", method: .get, headers: auth) {
+                    #expect($0.status == .forbidden)
+                }
+                try await client.execute(uri: "/api/v1/realtime/presence", method: .get, headers: auth) { #expect($0.status == .unprocessableContent) }
+            }
+        }
+    }
+
+    @Test("an event published on one instance reaches a subscriber of another sharing PostgreSQL",
+          .enabled(if: TestDatabase.isPostgres, "needs PLAZA_TEST_DATABASE_URL"))
+    func acrossInstances() async throws {
+        try await withLivePlaza({ $0.jobs.pollInterval = .seconds(30) }) { a, _ in
+            let b = try await Plaza.open(a.config, database: a.store.settings, logger: a.logger)
+            let me = try await account(a, email: "me@example.com")
+            try await b.testApplication().test(.live) { client in
+                let port = try #require(client.port)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // b runs its own listener and broadcaster; polling is 30 s, so only NOTIFY is this fast.
+                    let services = ServiceGroup(configuration: .init(services: b.backgroundServices, logger: b.logger))
+                    group.addTask { try await services.run() }
+                    try await Task.sleep(for: .milliseconds(500))
+                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(me.token)", logger: testLogger) { inbound, outbound, _ in
+                        var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                        try await outbound.write(.text(subscribe("user:\(me.id)")))
+                        #expect(try await frames.next().type == "subscribed")
+                        try await publish(a, ["from": "a"], to: "user:\(me.id)")
+                        let event = try await frames.next(within: .seconds(5))
+                        #expect(event["data"] == .object(["from": .string("a")]))
+                        #expect(try await a.realtime.present(on: "user:\(me.id)") == [me.id], "a sees who is connected to b")
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                    await services.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                }
+            }
+            await b.shutdown()
         }
     }
 }
