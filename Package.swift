@@ -118,6 +118,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Threads and messages: participants, receipts, typing, reports and moderation.
+        .target(
+            name: "Conversations",
+            dependencies: [
+                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTML pages: the shared layout, sign-in and account pages, admin pages; English and Ukrainian.
         .target(
             name: "Web",
@@ -133,7 +142,7 @@ let package = Package(
         .target(
             name: "PlazaServer",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -201,6 +210,14 @@ let package = Package(
                 "Realtime", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConversationsTests",
+            dependencies: [
+                "Conversations", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -105,9 +105,3 @@ extension IdentityService {
     }
 }
 
-extension Policy {
-    /// Whether the caller may act, without recording or throwing (to hide resources from strangers).
-    func allowsQuietly(_ caller: Caller, _ action: Action, _ resource: ResourceFacts) -> Bool {
-        (try? authorize(caller.principal, action, resource)) != nil
-    }
-}

@@ -145,3 +145,13 @@ extension IdentityService {
             emailVerified: try row.decode(column: "email_verified", as: Bool.self), createdAt: try row.decode(column: "created_at", as: Date.self))
     }
 }
+
+extension IdentityService {
+    /// Which of these ids are active accounts (other modules check people before involving them).
+    public func activeUsers(among ids: [UUID]) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try await store.sql.raw("""
+            SELECT id FROM identity_users WHERE id IN (\(binds: ids)) AND status = 'active'
+            """).all().map { try $0.decode(column: "id", as: UUID.self) })
+    }
+}

@@ -39,6 +39,8 @@ public actor TokenIssuer {
     private var keys: JWTKeyCollection?
     private var signingKid: String?
     private var publicKeys: [(kid: String, x: String, y: String)] = []
+    /// When the ring was last read again because a token named a key this instance did not know.
+    private var lastUnknownKidReload: Date = .distantPast
 
     public init(store: Store, settings: IdentitySettings) {
         self.store = store
@@ -69,7 +71,16 @@ public actor TokenIssuer {
 
     /// The principal a token stands for. Every failure is a 401 that does not say which check failed.
     func verify(_ token: String) async throws -> Principal {
-        let keys = try await loaded()
+        var keys = try await loaded()
+        // Another instance may have made a key after this one read the ring (two first starts racing, or a
+        // rotation whose event has not arrived yet): read the ring again, at most every 5 seconds, so random
+        // key ids cannot turn requests into database reads.
+        if let kid = Self.kid(ofToken: token), !publicKeys.contains(where: { $0.kid == kid }),
+           store.clock.now().timeIntervalSince(lastUnknownKidReload) > 5 {
+            lastUnknownKidReload = store.clock.now()
+            reload()
+            keys = try await loaded()
+        }
         let claims: AccessClaims
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
@@ -151,6 +162,14 @@ public actor TokenIssuer {
         publicKeys = published.map { (kid: $0.0, x: $0.1, y: $0.2) }
         keys = collection
         return collection
+    }
+
+    /// The `kid` of a compact JWS's header, without verifying anything.
+    static func kid(ofToken token: String) -> String? {
+        guard let header = token.split(separator: ".").first, let data = Data(base64URLEncoded: String(header)),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["kid"] as? String
     }
 
     static func kid(for key: ES256PrivateKey) -> String {

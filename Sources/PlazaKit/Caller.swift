@@ -33,6 +33,11 @@ public final class AuthorizationTrace: Sendable {
 }
 
 extension Policy {
+    /// Whether the caller may act, without recording or throwing (to hide resources from strangers).
+    public func allowsQuietly(_ caller: Caller, _ action: Action, _ resource: ResourceFacts) -> Bool {
+        (try? authorize(caller.principal, action, resource)) != nil
+    }
+
     /// Authorizes a caller and records the decision in the caller's trace.
     public func authorize(_ caller: Caller, _ action: Action, _ resource: ResourceFacts = .none) throws {
         try authorize(caller.principal, action, resource)

@@ -5,6 +5,7 @@ import Identity
 import Jobs
 import Logging
 import Operations
+import Conversations
 import Realtime
 import PlazaKit
 import ServiceLifecycle
@@ -33,6 +34,7 @@ public final class Plaza: Sendable {
     public let secrets: Secrets
     public let realtime: RealtimeHub
     public let publisher: RealtimePublisher
+    public let conversations: ConversationService
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
@@ -51,6 +53,7 @@ public final class Plaza: Sendable {
         list.add(CreateWebSessions())
         list.add(CreateRealtimeIndex())
         list.add(CreatePresence())
+        list.add(CreateConversations())
         return list
     }
 
@@ -59,6 +62,7 @@ public final class Plaza: Sendable {
         var policy = RulePolicy()
         policy.merge(OperationsPolicy.rules)
         policy.merge(IdentityPolicy.rules)
+        policy.merge(ConversationPolicy.rules)
         return policy
     }
 
@@ -108,6 +112,7 @@ public final class Plaza: Sendable {
         pages = Pages(
             identity: identity, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
+        conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, policy: policy)
         let idempotency = SQLIdempotencyStore(store: store)
         self.idempotency = idempotency
         readiness = Readiness(store: store, migrations: Self.migrations)
@@ -146,6 +151,8 @@ public final class Plaza: Sendable {
             let listener = PostgresListener(url: url, logger: logger)
             listener.on(JobQueue.channel) { _ in jobWakeup.ring() }
             listener.on(Outbox.channel) { _ in outboxWakeup.ring() }
+            let hub = realtime
+            listener.on(RealtimeHub.signalChannel) { frame in hub.receiveSignal(frame) }
             self.listener = listener
         } else {
             self.listener = nil
@@ -190,6 +197,7 @@ public final class Plaza: Sendable {
         var table = RouteTable<AppRequestContext>()
         table.add(contentsOf: pages.table(context: AppRequestContext.self))
         table.add(contentsOf: RealtimeRoutes<AppRequestContext>(hub: realtime).table)
+        table.add(contentsOf: ConversationRoutes<AppRequestContext>(service: conversations).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,

@@ -58,6 +58,11 @@ enum ServerFrame {
         #"{"type":"event","topic":"# + quoted(topic) + #","id":"# + String(id) + #","data":"# + data + "}"
     }
 
+    /// A signal frame: like an event, without an id (nothing to resume from).
+    static func signal(topic: String, data: String) -> String {
+        #"{"type":"signal","topic":"# + quoted(topic) + #","data":"# + data + "}"
+    }
+
     /// The error codes of error frames (`docs/realtime.md`).
     enum ErrorCode: String {
         case badFrame = "bad-frame"

@@ -183,6 +183,38 @@ public final class RealtimeHub: Sendable {
         connection.finishReplay(topic)
     }
 
+    /// The NOTIFY channel that carries signals between instances.
+    public static let signalChannel = "plaza_realtime_signal"
+
+    /// A passing signal (someone is typing, a live location): sent to the topic's followers on every instance
+    /// now, never stored, never replayed, without an id. With PostgreSQL it travels by NOTIFY (at most about
+    /// 7,900 bytes of frame); on SQLite there is only this instance.
+    public func signal(_ data: some Encodable, to topic: String) async throws {
+        let value = try PlazaJSON.encoder().encode(data)
+        let frame = ServerFrame.signal(topic: topic, data: String(decoding: value, as: UTF8.self))
+        guard outbox.store.dialect == .postgres else { return deliverSignal(frame) }
+        guard frame.utf8.count < 7800 else { throw PlazaError.payloadTooLarge(limit: 7800, size: frame.utf8.count) }
+        // This instance's followers get it at once; the others by NOTIFY, which names the sender so that this
+        // instance ignores its own notification.
+        deliverSignal(frame)
+        try await outbox.store.sql.raw(
+            "SELECT pg_notify(\(bind: Self.signalChannel), \(bind: presence.instance.uuidString + "|" + frame))").run()
+    }
+
+    /// A signal from NOTIFY: `<sending instance>|<frame>`; this instance's own are already delivered.
+    public func receiveSignal(_ payload: String) {
+        guard let bar = payload.firstIndex(of: "|"), payload[..<bar] != presence.instance.uuidString[...] else { return }
+        deliverSignal(String(payload[payload.index(after: bar)...]))
+    }
+
+    /// A signal frame, to the connections here that follow its topic.
+    func deliverSignal(_ frame: String) {
+        struct Header: Decodable { var topic: String }
+        guard let topic = try? PlazaJSON.decoder().decode(Header.self, from: Data(frame.utf8)).topic else { return }
+        let targets = subscribers.withLock { Array(($0[topic] ?? [:]).values) }
+        for connection in targets { connection.enqueue(frame) }
+    }
+
     /// An event of the log, to every connection here that follows its topic.
     func deliver(_ envelope: EventEnvelope) {
         guard let seq = envelope.seq, let frame = Self.frame(envelope) else { return }

@@ -138,3 +138,26 @@ struct RoleTests {
         }
     }
 }
+
+@Suite("Signing keys across instances")
+struct SigningKeyRaceTests {
+    @Test("a token signed with a key this instance has not read yet verifies after one re-read of the ring")
+    func unknownKidReloads() async throws {
+        try await withTestPlaza { plaza in
+            let settings = plaza.config.identitySettings
+            let b = TokenIssuer(store: plaza.store, settings: settings)
+            let principal = Principal(id: UUID(), sessionID: UUID())
+            _ = try await b.issue(for: principal, sessionID: principal.sessionID!)  // b has read the ring
+            // Another instance rotates; b has not heard of it (no event reaches this lone issuer).
+            let a = TokenIssuer(store: plaza.store, settings: settings)
+            _ = try await plaza.store.transaction { transaction in try await a.rotate(in: transaction) }
+            await a.reload()
+            let (token, _) = try await a.issue(for: principal, sessionID: principal.sessionID!)
+            let verified = try await b.verify(token)
+            #expect(verified.id == principal.id)
+            // A made-up key id does not make every request read the database: the re-read waits 5 s.
+            let forged = "eyJhbGciOiJFUzI1NiIsImtpZCI6Im5vcGUifQ." + token.split(separator: ".").dropFirst().joined(separator: ".")
+            await #expect(throws: PlazaError.self) { _ = try await b.verify(forged) }
+        }
+    }
+}

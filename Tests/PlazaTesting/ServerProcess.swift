@@ -1,0 +1,85 @@
+import Foundation
+
+/// A real `plaza serve` process, for tests that need two instances (or a server outside the test process).
+public final class ServerProcess: Sendable {
+    /// The `plaza` executable `swift build --build-tests` puts beside the test bundle.
+    public static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("plaza")
+    }
+
+    public let port: Int
+    let process: Process
+    let logPath: String
+
+    /// Starts `plaza serve` on a free port of 127.0.0.1 with `settings` (PLAZA_* keys) and waits until `/health`
+    /// answers.
+    public init(settings: [String: String]) async throws {
+        port = Self.freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-server-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        logPath = directory + "/server.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLAZA_") }
+        environment["PLAZA_PORT"] = "\(port)"
+        environment["PLAZA_HOST"] = "127.0.0.1"
+        environment["PLAZA_DATA_DIR"] = directory
+        environment["PLAZA_LOG_LEVEL"] = "warning"
+        for (key, value) in settings { environment[key] = value }
+        process.environment = environment
+        process.standardOutput = FileHandle(forWritingAtPath: logPath)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if Self.isListening(port) { return }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw StartFailed(log: log)
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits for the graceful stop.
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+
+    public struct StartFailed: Error, CustomStringConvertible {
+        public var log: String
+        public var description: String { "plaza serve did not start:\n\(log)" }
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func isListening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
