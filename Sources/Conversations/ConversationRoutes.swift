@@ -62,8 +62,10 @@ public struct ConversationRoutes<Context: PlazaRequestContext>: Sendable {
                 guard let value = Int(raw), value > 0 else { throw PlazaError.validation(field: "before", "must be a message's seq") }
                 before = value
             }
-            let messages = try await service.messages(in: try context.uuidParameter("id"), before: before, limit: page.limit, caller: context.caller)
-            let next = messages.count == page.limit ? messages.last.map { "/api/v1/conversations/\(try! context.uuidParameter("id"))/messages?before=\($0.seq)&limit=\(page.limit)" } : nil
+            let conversation = try context.uuidParameter("id")
+            let messages = try await service.messages(in: conversation, before: before, limit: page.limit, caller: context.caller)
+            let next = messages.count == page.limit
+                ? messages.last.map { "/api/v1/conversations/\(conversation)/messages?before=\($0.seq)&limit=\(page.limit)" } : nil
             return try .json(MessageList(items: messages, next: next))
         })
         routes.add(Endpoint(

@@ -28,10 +28,6 @@ public struct SessionCookieAuthentication<Context: PlazaRequestContext>: RouterM
 
 extension SessionCookieAuthentication {
     static func isSameOriginRealtime(_ request: Request) -> Bool {
-        guard request.uri.path.hasPrefix("/api/v1/realtime") else { return false }
-        guard let origin = request.headers[.origin] else { return true }
-        guard let originHost = URL(string: origin)?.host(percentEncoded: false)?.lowercased(), let authority = request.head.authority
-        else { return false }
-        return URL(string: "http://\(authority)")?.host(percentEncoded: false)?.lowercased() == originHost
+        request.uri.path.hasPrefix("/api/v1/realtime") && request.comesFromThisSite
     }
 }

@@ -97,7 +97,7 @@ struct PageScope: Sendable {
             throw PlazaError.payloadTooLarge(limit: Pages.formLimit)
         }
         let form = FormData(encoded: String(buffer: buffer))
-        guard Self.isSameOrigin(request), try await pages.csrf.verify(
+        guard request.comesFromThisSite, try await pages.csrf.verify(
             field: form[CSRF.fieldName], cookie: request.cookies[CSRF.cookieName]?.value, session: principal?.sessionID)
         else {
             throw PlazaError(
@@ -115,20 +115,4 @@ struct PageScope: Sendable {
         cookies.removeAll { $0.name == name }
         cookies.append(cookie(name, value, maxAge: maxAge))
     }
-
-    /// Browsers send `Origin` (and `Sec-Fetch-Site`) with posts; one naming another host is refused even with
-    /// a token. Requests without them (older browsers, tools) rely on the token alone. Hosts are compared
-    /// without ports, and a proxy's `X-Forwarded-Host` counts as this site.
-    static func isSameOrigin(_ request: Request) -> Bool {
-        if request.headers[.secFetchSite] == "cross-site" { return false }
-        guard let origin = request.headers[.origin] else { return true }
-        guard let originHost = URL(string: origin)?.host(percentEncoded: false)?.lowercased() else { return false }
-        let authorities = [request.head.authority, request.headers[.xForwardedHost]].compactMap { $0 }
-        return authorities.contains { URL(string: "http://\($0)")?.host(percentEncoded: false)?.lowercased() == originHost }
-    }
-}
-
-extension HTTPField.Name {
-    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
-    static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
 }

@@ -79,6 +79,18 @@ func withLivePlaza(_ configure: @escaping (inout PlazaConfig) -> Void = { _ in }
 
 let testLogger = Logger(label: "realtime-test")
 
+/// The ids of a topic's events once the running dispatcher has numbered `count` of them (or after 5 s).
+func eventIDs(_ plaza: Plaza, topic: String, count: Int) async throws -> [Int64] {
+    var numbered: [Int64] = []
+    let deadline = ContinuousClock.now + .seconds(5)
+    while numbered.count < count, ContinuousClock.now < deadline {
+        try await plaza.dispatcher.sequence()
+        numbered = try await plaza.outbox.events(after: 0, topics: [RealtimePublisher.outboxTopic], key: topic).compactMap(\.seq)
+        if numbered.count < count { try await Task.sleep(for: .milliseconds(20)) }
+    }
+    return numbered
+}
+
 @Suite("Realtime gateway")
 struct RealtimeTests {
     @Test("a subscriber receives its own events; other people's topics and unknown topics are refused; bad frames get error frames")
@@ -126,15 +138,7 @@ struct RealtimeTests {
             let me = try await account(plaza, email: "me@example.com")
             let topic = "user:\(me.id)"
             for n in 1...4 { try await publish(plaza, ["n": "\(n)"], to: topic) }
-            // The running dispatcher numbers the events; wait until all four have their ids.
-            var numbered: [Int64] = []
-            let deadline = ContinuousClock.now + .seconds(5)
-            while numbered.count < 4, ContinuousClock.now < deadline {
-                try await plaza.dispatcher.sequence()
-                numbered = try await plaza.outbox.events(after: 0, topics: [RealtimePublisher.outboxTopic], key: topic).compactMap(\.seq)
-                if numbered.count < 4 { try await Task.sleep(for: .milliseconds(20)) }
-            }
-            let ids = numbered
+            let ids = try await eventIDs(plaza, topic: topic, count: 4)
             try #require(ids.count == 4)
             try await WebSocketClient.connect(
                 url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(me.token)", logger: testLogger
@@ -222,13 +226,7 @@ struct EventStreamTests {
             let topic = "user:\(me.id)"
             try await publish(plaza, ["n": "1"], to: topic)
             try await publish(plaza, ["n": "2"], to: topic)
-            var numbered: [Int64] = []
-            let deadline = ContinuousClock.now + .seconds(5)
-            while numbered.count < 2, ContinuousClock.now < deadline {
-                try await plaza.dispatcher.sequence()
-                numbered = try await plaza.outbox.events(after: 0, topics: [RealtimePublisher.outboxTopic], key: topic).compactMap(\.seq)
-            }
-            let first = try #require(numbered.first)
+            let first = try #require(try await eventIDs(plaza, topic: topic, count: 2).first)
             let peer = try PythonPeer.start([
                 PythonPeer.script("realtime_sse.py"), "127.0.0.1", "\(port)", me.token, topic, "\(first)", "2",
             ])

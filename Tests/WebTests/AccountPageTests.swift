@@ -285,20 +285,20 @@ struct AccountPageTests {
         }
     }
 
-    @Test("a post from another origin is told apart from one from this host")
+    @Test("a request from another origin is told apart from one from this host")
     func sameOrigin() {
         func request(_ headers: HTTPFields) -> Request {
             Request(
                 head: HTTPRequest(method: .post, scheme: "http", authority: "plaza.example:8080", path: "/account", headerFields: headers),
                 body: .init(buffer: ByteBuffer()))
         }
-        #expect(PageScope.isSameOrigin(request([:])))
-        #expect(PageScope.isSameOrigin(request([.origin: "http://plaza.example:8080"])))
-        #expect(PageScope.isSameOrigin(request([.origin: "https://plaza.example"])))
-        #expect(!PageScope.isSameOrigin(request([.origin: "https://evil.example"])))
-        #expect(!PageScope.isSameOrigin(request([.origin: "null"])))
-        #expect(!PageScope.isSameOrigin(request([HTTPField.Name("Sec-Fetch-Site")!: "cross-site"])))
-        #expect(PageScope.isSameOrigin(request([.origin: "https://shop.example", HTTPField.Name("X-Forwarded-Host")!: "shop.example"])))
+        #expect(request([:]).comesFromThisSite)
+        #expect(request([.origin: "http://plaza.example:8080"]).comesFromThisSite)
+        #expect(request([.origin: "https://plaza.example"]).comesFromThisSite)
+        #expect(!request([.origin: "https://evil.example"]).comesFromThisSite)
+        #expect(!request([.origin: "null"]).comesFromThisSite)
+        #expect(!request([HTTPField.Name("Sec-Fetch-Site")!: "cross-site"]).comesFromThisSite)
+        #expect(request([.origin: "https://shop.example", HTTPField.Name("X-Forwarded-Host")!: "shop.example"]).comesFromThisSite)
     }
 
     @Test("Accept-Language picks the best language the pages speak")
