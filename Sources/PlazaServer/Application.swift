@@ -61,6 +61,6 @@ extension Plaza {
     public func server(for router: Router<AppRequestContext>) -> HTTPServerBuilder {
         .http1WebSocketUpgrade(
             webSocketRouter: router,
-            configuration: .init(maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: .seconds(30))))
+            configuration: .init(ws: .init(maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: .seconds(30)))))
     }
 }
