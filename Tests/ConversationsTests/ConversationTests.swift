@@ -214,7 +214,7 @@ struct ConversationTests {
 
 let liveLogger = Logger(label: "conversations-test")
 
-@Suite("Conversations live")
+@Suite("Conversations live", .timeLimit(.minutes(2)))
 struct LiveConversationTests {
     @Test("a participant hears new messages and typing at once; a stranger cannot listen in")
     func live() async throws {

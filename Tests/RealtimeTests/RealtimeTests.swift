@@ -91,7 +91,7 @@ func eventIDs(_ plaza: Plaza, topic: String, count: Int) async throws -> [Int64]
     return numbered
 }
 
-@Suite("Realtime gateway")
+@Suite("Realtime gateway", .timeLimit(.minutes(2)))
 struct RealtimeTests {
     @Test("a subscriber receives its own events; other people's topics and unknown topics are refused; bad frames get error frames")
     func subscribeAndReceive() async throws {
@@ -186,7 +186,7 @@ struct RealtimeTests {
     }
 }
 
-@Suite("Realtime gateway with a real Python client")
+@Suite("Realtime gateway with a real Python client", .timeLimit(.minutes(2)))
 struct RealtimePeerTests {
     @Test("a client that never reads is closed with 4008 while another keeps receiving everything")
     func slowConsumer() async throws {
@@ -217,7 +217,7 @@ struct RealtimePeerTests {
     }
 }
 
-@Suite("Realtime over Server-Sent Events")
+@Suite("Realtime over Server-Sent Events", .timeLimit(.minutes(2)))
 struct EventStreamTests {
     @Test("an SSE client resumes from Last-Event-ID, then receives live events")
     func resume() async throws {
@@ -266,7 +266,7 @@ struct EventStreamTests {
     }
 }
 
-@Suite("Realtime and sessions")
+@Suite("Realtime and sessions", .timeLimit(.minutes(2)))
 struct RealtimeSessionTests {
     @Test("signing out closes the session's sockets with 4001")
     func signOutClosesSocket() async throws {
@@ -288,7 +288,7 @@ struct RealtimeSessionTests {
     }
 }
 
-@Suite("Realtime presence and instances")
+@Suite("Realtime presence and instances", .timeLimit(.minutes(2)))
 struct PresenceTests {
     @Test("presence lists who follows a topic, by frame and over HTTP, and forgets who left")
     func presence() async throws {
