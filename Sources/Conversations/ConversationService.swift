@@ -102,13 +102,7 @@ public struct ConversationService: Sendable {
     /// One thread, for its participants (404 for anyone else).
     public func conversation(_ id: UUID, caller: Caller) async throws -> Conversation {
         let participants = try await authorize(caller, ConversationPolicy.read, conversation: id)
-        guard let row = try await store.sql.raw("""
-            SELECT c.*, p.last_read_seq,
-                   (SELECT COUNT(*) FROM conversation_messages m WHERE m.conversation_id = c.id AND m.seq > p.last_read_seq
-                      AND m.author_id <> p.user_id) AS unread
-            FROM conversations c JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = \(bind: caller.principal!.id)
-            WHERE c.id = \(bind: id)
-            """).first()
+        guard let row = try await store.sql.raw(Self.threads(of: caller.principal!.id) + " WHERE c.id = \(bind: id)").first()
         else { throw Self.notFound(id) }
         return try Self.conversation(row, participants: participants.sorted { $0.uuidString < $1.uuidString })
     }
@@ -116,20 +110,23 @@ public struct ConversationService: Sendable {
     /// The caller's threads, most recently active first, with unread counts.
     public func conversations(caller: Caller, page: PageRequest) async throws -> Page<Conversation> {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
-        var sql: SQLQueryString = """
-            SELECT c.*, p.last_read_seq,
-                   (SELECT COUNT(*) FROM conversation_messages m WHERE m.conversation_id = c.id AND m.seq > p.last_read_seq
-                      AND m.author_id <> p.user_id) AS unread
-            FROM conversations c JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = \(bind: principal.id)
-            """
+        var sql = Self.threads(of: principal.id)
         if let cursor = page.cursor { sql += " WHERE c.id < \(bind: try Cursor.decodeID(cursor))" }
         sql += " ORDER BY c.id DESC LIMIT \(literal: page.limit + 1)"
         let rows = try await store.sql.raw(sql).all()
-        var items: [Conversation] = []
-        for row in rows {
+        // Everyone in the page's threads in one query, not one per thread.
+        var participants: [UUID: [UUID]] = [:]
+        let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
+        if !ids.isEmpty {
+            for row in try await store.sql.raw("""
+                SELECT conversation_id, user_id FROM conversation_participants WHERE conversation_id IN (\(binds: ids))
+                """).all() {
+                participants[try row.decode(column: "conversation_id", as: UUID.self), default: []].append(try row.decode(column: "user_id", as: UUID.self))
+            }
+        }
+        let items = try rows.map { row in
             let id = try row.decode(column: "id", as: UUID.self)
-            let participants = try await participants(of: id) ?? []
-            items.append(try Self.conversation(row, participants: participants.sorted { $0.uuidString < $1.uuidString }))
+            return try Self.conversation(row, participants: (participants[id] ?? []).sorted { $0.uuidString < $1.uuidString })
         }
         return .byID(items, limit: page.limit, id: \.id)
     }
@@ -358,6 +355,16 @@ public struct ConversationService: Sendable {
         let body = draft.body.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...maxBody).contains(body.count) else { throw PlazaError.validation(field: "body", "must be 1 to \(maxBody) characters") }
         return body
+    }
+
+    /// The threads `user` takes part in, with the user's unread count (others' messages after the last read).
+    static func threads(of user: UUID) -> SQLQueryString {
+        """
+        SELECT c.*, p.last_read_seq,
+               (SELECT COUNT(*) FROM conversation_messages m WHERE m.conversation_id = c.id AND m.seq > p.last_read_seq
+                  AND m.author_id <> p.user_id) AS unread
+        FROM conversations c JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = \(bind: user)
+        """
     }
 
     static func notFound(_ id: UUID) -> PlazaError { PlazaError.notFound("No conversation has the id \(id).") }

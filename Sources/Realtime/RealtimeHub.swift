@@ -67,7 +67,9 @@ public final class RealtimeHub: Sendable {
     public func endConnections(of user: UUID, sessions: Set<UUID>? = nil) {
         let ending = connections.withLock { connections in
             connections.values.filter { connection in
-                connection.principal.id == user && (sessions == nil || connection.principal.sessionID.map { sessions!.contains($0) } == true)
+                guard connection.principal.id == user else { return false }
+                guard let sessions else { return true }
+                return connection.principal.sessionID.map(sessions.contains) ?? false
             }
         }
         for connection in ending { connection.end(.sessionEnded) }

@@ -11,7 +11,7 @@ import Synchronization
 public final class Secrets: Sendable {
     public static let table = "plaza_secrets"
     let store: Store
-    private let cache = LockedDictionary<String, Data>()
+    private let cache = Mutex<[String: Data]>([:])
 
     public init(store: Store) {
         self.store = store
@@ -19,7 +19,7 @@ public final class Secrets: Sendable {
 
     /// The 32 random bytes named `name`, made and stored the first time anyone asks.
     public func secret(named name: String) async throws -> Data {
-        if let cached = cache[name] { return cached }
+        if let cached = cache.withLock({ $0[name] }) { return cached }
         var generator = SystemRandomNumberGenerator()
         let fresh = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
         let stored = try await store.transaction { transaction in
@@ -33,7 +33,7 @@ public final class Secrets: Sendable {
         guard let stored, let bytes = Data(base64Encoded: stored) else {
             throw SecretsError.unreadable(name)
         }
-        cache[name] = bytes
+        cache.withLock { $0[name] = bytes }
         return bytes
     }
 }
@@ -44,16 +44,6 @@ enum SecretsError: Error, CustomStringConvertible {
         switch self {
         case .unreadable(let name): return "The secret \(name) in plaza_secrets is missing or not base64."
         }
-    }
-}
-
-/// A dictionary behind a lock, for caches read far more often than written.
-final class LockedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private let storage = Mutex<[Key: Value]>([:])
-
-    subscript(key: Key) -> Value? {
-        get { storage.withLock { $0[key] } }
-        set { storage.withLock { $0[key] = newValue } }
     }
 }
 

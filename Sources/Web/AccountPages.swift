@@ -141,7 +141,7 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             "fullName": "\(me.firstName) \(me.lastName)", "email": me.email, "emailVerified": me.emailVerified,
             "emailQuery": SignInPages<Context>.encode(me.email),
             "roleList": me.roles.map { scope.strings["role_\($0)"] ?? $0 }.joined(separator: ", "),
-            "organisations": me.organisations.map { ["id": $0.id.uuidString, "title": $0.name, "orgRoles": $0.roles.joined(separator: ", ")] },
+            "organisations": PageScope.memberships(me),
             "since": Formats.date(me.createdAt, scope.language, timeZone: me.timeZone),
             "form": form,
         ]

@@ -173,7 +173,7 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             "id": me.id.uuidString, "fullName": "\(me.firstName) \(me.lastName)", "email": me.email, "mobile": me.mobile ?? "—",
             "status": scope.t("status_\(me.status)"), "isActive": me.status == "active", "emailVerified": me.emailVerified,
             "since": Formats.date(me.createdAt, scope.language), "grants": grants,
-            "organisations": me.organisations.map { ["id": $0.id.uuidString, "title": $0.name, "orgRoles": $0.roles.joined(separator: ", ")] },
+            "organisations": PageScope.memberships(me),
             "grantable": grantable.filter { $0.scope != "organisation" }.map {
                 ["value": $0.name, "label": scope.strings["role_\($0.name)"] ?? $0.name]
             },

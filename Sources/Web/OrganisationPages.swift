@@ -156,7 +156,6 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
         let organisation = try await identity.organisation(id, caller: context.caller)
         let members = try await identity.members(of: id, caller: context.caller)
         let children = try await identity.children(of: id, caller: context.caller)
-        let visible = try await identity.organisations(matching: nil, type: nil, page: PageRequest(limit: PageRequest.maxLimit), caller: context.caller).items
         let roleNames = try await identity.roles().filter { $0.scope == "organisation" }.map(\.name)
         let viewer = context.principal
         let manages = viewer?.systemRoles.contains(SystemRole.admin) == true
@@ -180,9 +179,13 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
         ]
         if let parent = organisation.parentId {
             data["parentId"] = parent.uuidString
-            data["parentName"] = visible.first { $0.id == parent }?.name ?? parent.uuidString
+            // A parent the viewer does not belong to is named by its id only.
+            data["parentName"] = (try? await identity.organisation(parent, caller: context.caller))?.name ?? parent.uuidString
         }
         if manages {
+            // The organisations it could be moved under: those the viewer sees, for the settings form only.
+            let visible = try await identity.organisations(
+                matching: nil, type: nil, page: PageRequest(limit: PageRequest.maxLimit), caller: context.caller).items
             data["settings"] = PageForm(action: "/organisations/\(id)/settings", submit: scope.t("save"), fields: [
                 FormField("name", label: scope.t("field_organisation_name"), value: organisation.name, required: true),
                 FormField("type", label: scope.t("field_organisation_type"), kind: .select, value: organisation.type,

@@ -67,6 +67,11 @@ struct PageScope: Sendable {
         error.errors.map { "\($0.field): \(Catalogue.message($0.message, language))" }
     }
 
+    /// A person's organisations as the account and admin pages list them.
+    static func memberships(_ me: Me) -> [[String: Any]] {
+        me.organisations.map { ["id": $0.id.uuidString, "title": $0.name, "orgRoles": $0.roles.joined(separator: ", ")] }
+    }
+
     /// A local path to go to after signing in; anything else (another site, `//host`) becomes `fallback`.
     static func safeNext(_ next: String?, fallback: String = "/account") -> String {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains("\r"), !next.contains("\n")
