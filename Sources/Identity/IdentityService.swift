@@ -157,6 +157,7 @@ public struct IdentityService: Sendable {
     ) async throws -> UUID {
         let lifetime = settings.refreshTokenLifetime.timeInterval
         let throttle = self.throttle
+        let outbox = self.outbox
         return try await store.transaction { transaction in
             let now = transaction.clock.now()
             let sessionID = PlazaID.make(at: now)
@@ -167,6 +168,19 @@ public struct IdentityService: Sendable {
                 """).run()
             try await credential(sessionID, now, transaction)
             try await throttle.recordSuccess(email: email, in: transaction)
+            // A sign-in from an address and browser this account has not used before is worth telling its
+            // owner about; the very first sign-in after sign-up is not.
+            let earlier = try await transaction.sql.raw("""
+                SELECT COUNT(*) AS total,
+                       SUM(CASE WHEN ip IS NOT DISTINCT FROM \(bind: caller.ip) AND user_agent IS NOT DISTINCT FROM \(bind: userAgent.map { String($0.prefix(500)) }) THEN 1 ELSE 0 END) AS same
+                FROM identity_sessions WHERE user_id = \(bind: userID) AND id <> \(bind: sessionID)
+                """).first()
+            let total = try earlier?.decode(column: "total", as: Int.self) ?? 0
+            let same = try earlier?.decode(column: "same", as: Int?.self) ?? 0
+            try await outbox.append(
+                SignedIn(userId: userID, sessionId: sessionID, ip: caller.ip, userAgent: userAgent.map { String($0.prefix(200)) }, at: now,
+                         newDevice: total > 0 && same == 0),
+                key: userID.uuidString, in: transaction)
             try await transaction.audit(
                 Caller(principal: Principal(id: userID), requestID: caller.requestID, ip: caller.ip),
                 action: "identity.session.create", resourceType: "session", resourceID: sessionID.uuidString)

@@ -105,6 +105,18 @@ public struct SigningKeysRotated: DomainEvent {
     public var kid: String
 }
 
+/// A session was opened (a sign-in by password, through the API or a page).
+public struct SignedIn: DomainEvent {
+    public static let topic = "identity.session.opened"
+    public var userId: UUID
+    public var sessionId: UUID
+    public var ip: String?
+    public var userAgent: String?
+    public var at: Date
+    /// The account has signed in before, but never from this address with this browser.
+    public var newDevice: Bool
+}
+
 /// Someone signed up.
 public struct UserRegistered: DomainEvent {
     public static let topic = "identity.user.registered"

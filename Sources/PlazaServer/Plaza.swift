@@ -4,6 +4,7 @@ import Hummingbird
 import Identity
 import Jobs
 import Logging
+import Notifications
 import Operations
 import Conversations
 import Realtime
@@ -35,6 +36,8 @@ public final class Plaza: Sendable {
     public let realtime: RealtimeHub
     public let publisher: RealtimePublisher
     public let conversations: ConversationService
+    public let notifications: NotificationService
+    public let vapid: VAPIDKeys
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
@@ -54,6 +57,7 @@ public final class Plaza: Sendable {
         list.add(CreateRealtimeIndex())
         list.add(CreatePresence())
         list.add(CreateConversations())
+        list.add(CreateNotifications())
         return list
     }
 
@@ -63,6 +67,7 @@ public final class Plaza: Sendable {
         policy.merge(OperationsPolicy.rules)
         policy.merge(IdentityPolicy.rules)
         policy.merge(ConversationPolicy.rules)
+        policy.merge(NotificationPolicy.rules)
         return policy
     }
 
@@ -75,10 +80,15 @@ public final class Plaza: Sendable {
         var logger = logger ?? Logger(label: "plaza")
         logger.logLevel = config.logLevel
         let store = try await Store.open(database ?? config.database, clock: clock, logger: logger)
-        return Plaza(config: config, store: store, logger: logger)
+        do {
+            return try Plaza(config: config, store: store, logger: logger)
+        } catch {
+            await store.shutdown()
+            throw error
+        }
     }
 
-    private init(config: PlazaConfig, store: Store, logger: Logger) {
+    private init(config: PlazaConfig, store: Store, logger: Logger) throws {
         self.config = config
         self.logger = logger
         self.store = store
@@ -113,6 +123,15 @@ public final class Plaza: Sendable {
             identity: identity, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, policy: policy)
+        vapid = VAPIDKeys(secrets: secrets)
+        notifications = NotificationService(
+            store: store, queue: queue, publisher: publisher, identity: identity, policy: policy,
+            templates: NotificationTemplates(baseURL: config.baseURL), settings: config.notifications,
+            transports: try NotificationService.transports(
+                settings: config.notifications, baseURL: config.baseURL, store: store, vapid: vapid, logger: logger),
+            logger: logger)
+        notifications.register(in: jobRegistry)
+        for subscription in notifications.identitySubscriptions() { bus.subscribe(subscription) }
         let idempotency = SQLIdempotencyStore(store: store)
         self.idempotency = idempotency
         readiness = Readiness(store: store, migrations: Self.migrations)
@@ -198,6 +217,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: pages.table(context: AppRequestContext.self))
         table.add(contentsOf: RealtimeRoutes<AppRequestContext>(hub: realtime).table)
         table.add(contentsOf: ConversationRoutes<AppRequestContext>(service: conversations).table)
+        table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,

@@ -4,6 +4,7 @@ import Gateway
 import Identity
 import Jobs
 import Logging
+import Notifications
 import Storage
 
 /// Everything Plaza can be configured with, typed and validated. Built once by the executable.
@@ -29,6 +30,8 @@ public struct PlazaConfig: Sendable, Equatable {
     public var identityBcryptCost: UInt8 = 12
     public var requireVerifiedEmail = false
     public var accessTokenLifetime: Duration = .seconds(900)
+    /// E-mail, SMS and push: servers, senders, retries.
+    public var notifications = NotificationSettings()
 
     public enum LogFormat: String, Sendable, Equatable { case json, text }
 
@@ -85,6 +88,12 @@ extension PlazaConfig {
         ("PLAZA_BCRYPT_COST", "12", "bcrypt cost for passwords (10-16; each step doubles the time)"),
         ("PLAZA_REQUIRE_VERIFIED_EMAIL", "false", "whether an account must verify its email before signing in"),
         ("PLAZA_ACCESS_TOKEN_MINUTES", "15", "lifetime of access tokens (1-60)"),
+        ("PLAZA_SMTP_URL", "(none: e-mail is logged)", "smtp://[user:pass@]host:port[?tls=starttls|required|none&ca=FILE] or smtps://…"),
+        ("PLAZA_MAIL_FROM", "Plaza <no-reply@plaza.localhost>", "the From of every e-mail"),
+        ("PLAZA_SMS_URL", "(none: no SMS)", "a Twilio-style Messages API: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com"),
+        ("PLAZA_SMS_FROM", "(none)", "the SMS sender: a number in E.164 form or a sender id"),
+        ("PLAZA_PUSH_CONTACT", "mailto:(the From address)", "how push services reach the operator (VAPID sub: mailto: or https:)"),
+        ("PLAZA_NOTIFY_MAX_ATTEMPTS", "8", "attempts per e-mail, SMS or push before it is given up (1-50)"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
 
@@ -223,6 +232,43 @@ extension PlazaConfig {
         if let value = try int("PLAZA_BCRYPT_COST", 10...16) { identityBcryptCost = UInt8(value) }
         if let value = try bool("PLAZA_REQUIRE_VERIFIED_EMAIL") { requireVerifiedEmail = value }
         if let value = try int("PLAZA_ACCESS_TOKEN_MINUTES", 1...60) { accessTokenLifetime = .seconds(value * 60) }
+        try loadNotifications(string: string, int: int)
+    }
+
+    private mutating func loadNotifications(string: (String) -> String?, int: (String, ClosedRange<Int>) throws -> Int?) throws {
+        if let value = string("PLAZA_SMTP_URL") {
+            do {
+                notifications.smtp = try SMTPSettings(url: value)
+            } catch let error as SMTPError {
+                if case .configuration(let problem) = error { throw ConfigError(key: "PLAZA_SMTP_URL", problem: problem) }
+                throw error
+            }
+        }
+        if let value = string("PLAZA_MAIL_FROM") {
+            let address = EmailMessage.address(value)
+            guard address.contains("@"), !address.contains(" "), !value.contains("\r"), !value.contains("\n") else {
+                throw ConfigError(key: "PLAZA_MAIL_FROM", problem: "must be an address, optionally with a name: Plaza <no-reply@example.com>")
+            }
+            notifications.mailFrom = value
+        }
+        let smsFrom = string("PLAZA_SMS_FROM")
+        if let value = string("PLAZA_SMS_URL") {
+            do {
+                notifications.sms = try SMSSettings(url: value, from: smsFrom ?? "")
+            } catch let error as TransportFailure {
+                throw ConfigError(key: error.message.hasPrefix("PLAZA_SMS_FROM") ? "PLAZA_SMS_FROM" : "PLAZA_SMS_URL",
+                                  problem: String(error.message.drop(while: { $0 != " " }).dropFirst()))
+            }
+        } else if smsFrom != nil {
+            throw ConfigError(key: "PLAZA_SMS_FROM", problem: "is set but PLAZA_SMS_URL is not")
+        }
+        if let value = string("PLAZA_PUSH_CONTACT") {
+            guard value.hasPrefix("mailto:") || value.hasPrefix("https://") else {
+                throw ConfigError(key: "PLAZA_PUSH_CONTACT", problem: "must be a mailto: or https: URL")
+            }
+            notifications.pushContact = value
+        }
+        if let value = try int("PLAZA_NOTIFY_MAX_ATTEMPTS", 1...50) { notifications.maxAttempts = value }
     }
 
     static func byteSize(_ raw: String, key: String) throws -> Int {

@@ -19,8 +19,10 @@ public enum PythonPeer {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("python-peer-\(UUID()).out").path
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: output) }
-        process.standardOutput = FileHandle(forWritingAtPath: output)
-        process.standardError = FileHandle(forWritingAtPath: output)
+        // One handle for both streams: two handles on one file would each keep an offset and overwrite each other.
+        let handle = FileHandle(forWritingAtPath: output)
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
         // Waiting on a thread of its own keeps the test's executor free for the server the peer talks to.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -56,6 +58,24 @@ public enum PythonPeer {
             return false
         }
 
+        /// The lines of output that are JSON objects with `key` at the top, each as that key's value.
+        public func jsonLines(_ key: String) -> [[String: Any]] {
+            output.split(separator: "\n").compactMap { line in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+                return object[key] as? [String: Any]
+            }
+        }
+
+        /// Stops the peer: SIGTERM, then SIGKILL if it is still there after a second (a child can inherit a
+        /// blocked SIGTERM from the test process's threads).
+        public func stop() {
+            if process.isRunning { process.terminate() }
+            let deadline = Date().addingTimeInterval(1)
+            while process.isRunning, Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+
         /// Waits for the peer to exit; kills it after `limit`.
         public func wait(within limit: Duration = .seconds(60)) async -> (status: Int32, output: String) {
             let deadline = ContinuousClock.now + limit
@@ -77,8 +97,10 @@ public enum PythonPeer {
         process.environment = environment
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("python-peer-\(UUID()).out").path
         _ = FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: output)
-        process.standardError = FileHandle(forWritingAtPath: output)
+        // One handle for both streams: two handles on one file would each keep an offset and overwrite each other.
+        let handle = FileHandle(forWritingAtPath: output)
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
         return Running(process: process, outputPath: output)
     }

@@ -58,7 +58,7 @@ public final class ServerProcess: Sendable {
         public var description: String { "plaza serve did not start:\n\(log)" }
     }
 
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -71,7 +71,7 @@ public final class ServerProcess: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func isListening(_ port: Int) -> Bool {
+    public static func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -1,0 +1,112 @@
+import Foundation
+import PlazaKit
+import SQLKit
+
+/// Who a message is for, in the terms people use: some accounts, everyone holding a role (across the system
+/// or in one organisation), an organisation's members, or everyone. Exactly one kind per audience.
+public struct Audience: Codable, Sendable, Equatable, APISchema {
+    public var users: [UUID]?
+    public var role: String?
+    public var organisationId: UUID?
+    public var everyone: Bool?
+
+    public init(users: [UUID]? = nil, role: String? = nil, organisationId: UUID? = nil, everyone: Bool? = nil) {
+        self.users = users
+        self.role = role
+        self.organisationId = organisationId
+        self.everyone = everyone
+    }
+
+    public static func users(_ ids: [UUID]) -> Audience { Audience(users: ids) }
+    public static func role(_ role: String, in organisation: UUID? = nil) -> Audience { Audience(role: role, organisationId: organisation) }
+    public static func organisation(_ id: UUID) -> Audience { Audience(organisationId: id) }
+    public static var all: Audience { Audience(everyone: true) }
+
+    public static let maxUsers = 1000
+
+    /// The field errors of an audience that is empty, mixes kinds, or lists too many people.
+    public var problems: [FieldError] {
+        let kinds = [users != nil, role != nil || organisationId != nil, everyone == true].filter { $0 }.count
+        if kinds != 1 {
+            return [FieldError(field: "audience", message: "must name exactly one of users, role (optionally with organisationId), organisationId or everyone")]
+        }
+        if let users {
+            if users.isEmpty { return [FieldError(field: "audience.users", message: "must name at least one account")] }
+            if users.count > Self.maxUsers { return [FieldError(field: "audience.users", message: "must name at most \(Self.maxUsers) accounts")] }
+        }
+        if let role, role.isEmpty || role.count > 64 { return [FieldError(field: "audience.role", message: "must be a role's name")] }
+        return []
+    }
+
+    public static var schema: JSONSchema {
+        .object(properties: [
+            "users": .array(.uuid),
+            "role": .string(description: "Everyone holding this role: a system or app role, or with organisationId an organisation role."),
+            "organisationId": .string(format: "uuid", description: "The members of this organisation (with role: those holding it there)."),
+            "everyone": .boolean,
+        ], required: [])
+    }
+}
+
+/// What other modules need to reach a person: addresses, language and time zone.
+public struct Contact: Sendable, Equatable {
+    public var id: UUID
+    public var email: String
+    public var emailVerified: Bool
+    public var firstName: String
+    public var lastName: String
+    public var mobile: String?
+    public var mobileVerified: Bool
+    public var locale: String
+    public var timeZone: String
+}
+
+extension IdentityService {
+    /// A page of the active accounts in `audience`, ordered by id; pass the last id back as `after`.
+    public func contacts(in audience: Audience, after: UUID? = nil, limit: Int = 500) async throws -> [Contact] {
+        var filter: SQLQueryString
+        if let users = audience.users {
+            guard !users.isEmpty else { return [] }
+            filter = "u.id IN (\(binds: users))"
+        } else if let role = audience.role, let organisation = audience.organisationId {
+            filter = """
+                u.id IN (SELECT user_id FROM identity_memberships WHERE organisation_id = \(bind: organisation) AND role = \(bind: role))
+                """
+        } else if let role = audience.role {
+            filter = "u.id IN (SELECT user_id FROM identity_role_grants WHERE role = \(bind: role))"
+        } else if let organisation = audience.organisationId {
+            filter = "u.id IN (SELECT user_id FROM identity_memberships WHERE organisation_id = \(bind: organisation))"
+        } else if audience.everyone == true {
+            filter = "1 = 1"
+        } else {
+            return []
+        }
+        if let after { filter = "\(filter) AND u.id > \(bind: after)" }
+        return try await store.sql.raw("""
+            SELECT u.id, u.email, u.email_verified, u.first_name, u.last_name, u.mobile, u.phone_verified, u.locale, u.time_zone
+            FROM identity_users u WHERE u.status = 'active' AND \(filter) ORDER BY u.id LIMIT \(literal: max(1, min(limit, 5000)))
+            """).all().map(Self.contact)
+    }
+
+    /// One account's contact details, if it is active.
+    public func contact(_ id: UUID) async throws -> Contact? {
+        try await contacts(in: .users([id]), limit: 1).first
+    }
+
+    /// The active account that owns this email address, if any.
+    public func contact(email: String) async throws -> Contact? {
+        try await store.sql.raw("""
+            SELECT id, email, email_verified, first_name, last_name, mobile, phone_verified, locale, time_zone
+            FROM identity_users WHERE email = \(bind: Self.normalise(email: email)) AND status = 'active'
+            """).first().map(Self.contact)
+    }
+
+    static func contact(_ row: any SQLRow) throws -> Contact {
+        Contact(
+            id: try row.decode(column: "id", as: UUID.self), email: try row.decode(column: "email", as: String.self),
+            emailVerified: try row.decode(column: "email_verified", as: Bool.self),
+            firstName: try row.decode(column: "first_name", as: String.self), lastName: try row.decode(column: "last_name", as: String.self),
+            mobile: try row.decode(column: "mobile", as: String?.self), mobileVerified: try row.decode(column: "phone_verified", as: Bool.self),
+            locale: try row.decode(column: "locale", as: String.self), timeZone: try row.decode(column: "time_zone", as: String.self))
+    }
+}
