@@ -148,7 +148,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Notifications",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -249,7 +249,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WebTests",
-            dependencies: ["Web", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Web", "Notifications", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -119,9 +119,6 @@ public final class Plaza: Sendable {
                 hub.endConnections(of: changed.userId)
             }
         })
-        pages = Pages(
-            identity: identity, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
-            databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, policy: policy)
         vapid = VAPIDKeys(secrets: secrets)
         notifications = NotificationService(
@@ -130,6 +127,9 @@ public final class Plaza: Sendable {
             transports: try NotificationService.transports(
                 settings: config.notifications, baseURL: config.baseURL, store: store, vapid: vapid, logger: logger),
             logger: logger)
+        pages = Pages(
+            identity: identity, notifications: notifications, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
+            databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
         notifications.register(in: jobRegistry)
         for subscription in notifications.identitySubscriptions() { bus.subscribe(subscription) }
         let idempotency = SQLIdempotencyStore(store: store)

@@ -4,25 +4,72 @@ import Hummingbird
 import NIOCore
 import PlazaKit
 
-/// `/assets/plaza.css`: the one stylesheet, compiled into the binary, cached by its ETag.
+/// `/assets/plaza.css` and `/assets/live.js`: compiled into the binary, cached by their ETags.
 struct Assets<Context: PlazaRequestContext>: Sendable {
-    static var etag: String { "\"" + String(SHA256.hash(data: Data(Stylesheet.css.utf8)).hexString.prefix(16)) + "\"" }
+    static func etag(_ text: String) -> String { "\"" + String(SHA256.hash(data: Data(text.utf8)).hexString.prefix(16)) + "\"" }
 
     var table: RouteTable<Context> {
         var routes = RouteTable<Context>()
-        let etag = Self.etag
-        let bytes = ByteBuffer(string: Stylesheet.css)
+        Self.add(&routes, "/assets/plaza.css", "stylesheet", "The pages' stylesheet.", type: "text/css", Stylesheet.css)
+        Self.add(&routes, "/assets/live.js", "liveScript", "The pages' one script: the live unread badge.", type: "text/javascript", LiveScript.js)
+        return routes
+    }
+
+    static func add(_ routes: inout RouteTable<Context>, _ path: String, _ operationID: String, _ summary: String, type: String, _ text: String) {
+        let etag = Self.etag(text)
+        let bytes = ByteBuffer(string: text)
         routes.add(Endpoint(
-            .get, "/assets/plaza.css", operationID: "stylesheet", summary: "The pages' stylesheet.", tag: "Pages", access: .public,
-            responses: [EndpointResponse(200, "CSS.", body: .text("text/css")), EndpointResponse(304, "Not modified.")]
+            .get, path, operationID: operationID, summary: summary, tag: "Pages", access: .public,
+            responses: [EndpointResponse(200, "The file.", body: .text(type)), EndpointResponse(304, "Not modified.")]
         ) { request, _ in
             if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: [.eTag: etag]) }
             return Response(
-                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .eTag: etag, .cacheControl: "public, max-age=3600"],
+                status: .ok, headers: [.contentType: "\(type); charset=utf-8", .eTag: etag, .cacheControl: "public, max-age=3600"],
                 body: .init(byteBuffer: bytes))
         })
-        return routes
     }
+}
+
+/// The badge's script: pages work without it; with it, the unread count follows the person's `user:<id>`
+/// topic over the realtime socket (the session cookie authenticates it), reconnecting with backoff.
+enum LiveScript {
+    static let js = """
+        (function () {
+          var link = document.querySelector("a.inbox[data-topic]");
+          var badge = document.getElementById("unread-badge");
+          if (!link || !badge || !window.WebSocket) return;
+          var topic = link.getAttribute("data-topic"), lastId = null, delay = 1000;
+          function show(count) {
+            badge.textContent = String(count);
+            badge.classList.toggle("empty", count === 0);
+            document.dispatchEvent(new CustomEvent("plaza:unread", { detail: count }));
+          }
+          function connect() {
+            var socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/realtime");
+            socket.onopen = function () {
+              delay = 1000;
+              var frame = { type: "subscribe", topic: topic };
+              if (lastId !== null) frame.lastEventId = lastId;
+              socket.send(JSON.stringify(frame));
+              document.documentElement.setAttribute("data-live", "on");
+            };
+            socket.onmessage = function (message) {
+              var frame;
+              try { frame = JSON.parse(message.data); } catch (e) { return; }
+              if (frame.type !== "event" || frame.topic !== topic) return;
+              lastId = frame.id;
+              if (frame.data && frame.data.kind === "notifications" && typeof frame.data.unread === "number") show(frame.data.unread);
+            };
+            socket.onclose = function () {
+              document.documentElement.setAttribute("data-live", "off");
+              setTimeout(connect, delay);
+              delay = Math.min(delay * 2, 30000);
+            };
+          }
+          connect();
+        })();
+
+        """
 }
 
 /// The pages' look: plain CSS, readable without it, no framework.
@@ -72,5 +119,8 @@ enum Stylesheet {
         .problem p { margin: 0; font-weight: 600; }
         .badge { font-size: .8rem; padding: .1rem .45rem; border-radius: 1rem; background: var(--wash); }
         .badge.ok { background: #e6f4ea; color: var(--ok); }
+        a.inbox .badge { background: var(--accent); color: #fff; }
+        a.inbox .badge.empty { background: var(--wash); color: var(--muted); }
+        .unread td:first-child { font-weight: 600; }
         """
 }

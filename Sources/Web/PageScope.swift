@@ -18,6 +18,8 @@ struct PageScope: Sendable {
     let path: String
     let query: FormData
     var cookies: [Cookie]
+    /// Unread inbox entries of the signed-in person (nil when signed out).
+    var unread: Int? = nil
 
     var strings: [String: String] { Catalogue.strings(language) }
 
@@ -31,6 +33,8 @@ struct PageScope: Sendable {
             "t": strings, "lang": language.rawValue, "otherLang": language.other.rawValue, "otherLangName": language.other.endonym,
             "csrf": csrfToken, "signedIn": principal != nil, "isAdmin": principal?.systemRoles.contains(SystemRole.admin) == true,
             "isOperator": principal?.systemRoles.contains(SystemRole.operator) == true,
+            "isStaff": principal.map { $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.employee) } ?? false,
+            "unread": unread ?? 0, "hasUnread": (unread ?? 0) > 0, "userTopic": principal.map { "user:\($0.id.uuidString.lowercased())" } ?? "",
         ]
         if let notice = query["notice"], let text = Catalogue.strings(language)["notice_\(notice)"] { values["notice"] = text }
         for (key, value) in data { values[key] = value }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Identity
 import Jobs
+import Notifications
 import PlazaKit
 import Storage
 
@@ -13,6 +14,7 @@ public struct Pages: Sendable {
     static let languageCookieLifetime = 365 * 86400
 
     let identity: IdentityService
+    let notifications: NotificationService
     let queue: JobQueue
     let csrf: CSRF
     let renderer: Renderer
@@ -21,8 +23,12 @@ public struct Pages: Sendable {
     /// "SQLite" or "PostgreSQL", for the landing page.
     let databaseEngine: String
 
-    public init(identity: IdentityService, queue: JobQueue, secrets: Secrets, sessionLifetime: Duration, databaseEngine: String) {
+    public init(
+        identity: IdentityService, notifications: NotificationService, queue: JobQueue, secrets: Secrets, sessionLifetime: Duration,
+        databaseEngine: String
+    ) {
         self.identity = identity
+        self.notifications = notifications
         self.queue = queue
         self.csrf = CSRF(secrets: secrets)
         self.renderer = .shared
@@ -35,6 +41,7 @@ public struct Pages: Sendable {
         var table = RouteTable<Context>()
         table.add(contentsOf: HomePage<Context>(pages: self).table)
         table.add(contentsOf: Assets<Context>().table)
+        table.add(contentsOf: NotificationPages<Context>(pages: self).table)
         table.add(contentsOf: SignInPages<Context>(pages: self).table)
         table.add(contentsOf: AccountPages<Context>(pages: self).table)
         table.add(contentsOf: AdminPages<Context>(pages: self).table)
@@ -53,6 +60,8 @@ public struct Pages: Sendable {
             pages: self, language: language, principal: context.principal, csrfCookie: csrfCookie,
             csrfToken: try await csrf.token(cookie: csrfCookie, session: context.principal?.sessionID),
             secure: context.client.isSecure, path: request.uri.path, query: query, cookies: [])
+        // The badge in the layout; the page's script keeps it current over the realtime socket.
+        if context.principal != nil { scope.unread = try? await notifications.unreadCount(caller: context.caller) }
         if csrfCookie != existing { scope.setCookie(CSRF.cookieName, csrfCookie, maxAge: Self.csrfCookieLifetime) }
         if query["lang"].flatMap(Language.init(rawValue:)) != nil {
             scope.setCookie(Language.cookieName, language.rawValue, maxAge: Self.languageCookieLifetime)

@@ -6,6 +6,7 @@ enum Templates {
         for (name, text) in account { templates[name] = text }
         for (name, text) in admin { templates[name] = text }
         for (name, text) in organisations { templates[name] = text }
+        for (name, text) in notifications { templates[name] = text }
         return templates
     }
 
@@ -23,9 +24,12 @@ enum Templates {
         <a class="brand" href="/">Plaza</a>
         <nav aria-label="{{t.nav_label}}">
         {{#signedIn}}
+        <a href="/notifications" class="inbox" data-topic="{{userTopic}}">{{t.nav_notifications}} <span id="unread-badge" class="badge{{^hasUnread}} empty{{/hasUnread}}" aria-live="polite" aria-label="{{t.unread_label}}">{{unread}}</span></a>
         <a href="/account">{{t.nav_account}}</a>
         <a href="/organisations">{{t.nav_organisations}}</a>
         {{#isAdmin}}<a href="/admin/users">{{t.nav_users}}</a><a href="/admin/roles">{{t.nav_roles}}</a>{{/isAdmin}}
+        {{#isStaff}}<a href="/admin/announcements">{{t.nav_announce}}</a>{{/isStaff}}
+        {{#isOperator}}<a href="/admin/deliveries">{{t.nav_deliveries}}</a>{{/isOperator}}{{^isOperator}}{{#isAdmin}}<a href="/admin/deliveries">{{t.nav_deliveries}}</a>{{/isAdmin}}{{/isOperator}}
         <form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="link">{{t.sign_out}}</button></form>
         {{/signedIn}}
         {{^signedIn}}<a href="/sign-in">{{t.sign_in}}</a> <a href="/sign-up">{{t.sign_up}}</a>{{/signedIn}}
@@ -38,6 +42,7 @@ enum Templates {
         {{$content}}{{/content}}
         </main>
         <footer><small>Plaza</small></footer>
+        {{#signedIn}}<script src="/assets/live.js" defer></script>{{/signedIn}}
         </body>
         </html>
         """
