@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "Conversations",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -233,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "ConversationsTests",
             dependencies: [
-                "Conversations", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Conversations", "Notifications", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings

@@ -1,6 +1,7 @@
 import Foundation
 import Identity
 import Jobs
+import Notifications
 import PlazaKit
 import Realtime
 import SQLKit
@@ -28,11 +29,17 @@ public struct ConversationService: Sendable {
     let publisher: RealtimePublisher
     let hub: RealtimeHub
     let identity: IdentityService
+    let notifications: NotificationService
     let policy: any Policy
     public let contexts: ConversationContexts
 
-    public init(store: Store, publisher: RealtimePublisher, hub: RealtimeHub, identity: IdentityService, policy: any Policy) {
+    public init(
+        store: Store, publisher: RealtimePublisher, hub: RealtimeHub, identity: IdentityService, notifications: NotificationService,
+        policy: any Policy
+    ) {
         self.store = store
+        self.notifications = notifications
+        notifications.templates.register(Self.messageTemplate)
         self.publisher = publisher
         self.hub = hub
         self.identity = identity
@@ -139,7 +146,9 @@ public struct ConversationService: Sendable {
         let participants = try await authorize(caller, ConversationPolicy.send, conversation: id)
         let body = try Self.checked(draft)
         let attachments = Array((draft.attachments ?? []).prefix(20))
-        let (publisher, topic) = (self.publisher, Self.topic(id))
+        let (publisher, topic, notifications) = (self.publisher, Self.topic(id), self.notifications)
+        let present = Set(try await hub.present(on: topic))
+        let author = try await identity.contact(principal.id).map { "\($0.firstName) \($0.lastName)" } ?? "Someone"
         let message = try await store.transaction { transaction -> Message in
             let now = transaction.clock.now()
             guard let seq = try await transaction.sql.raw("""
@@ -165,10 +174,25 @@ public struct ConversationService: Sendable {
                     ["kind": "conversation.message", "conversationId": id.uuidString, "seq": "\(seq)"], to: "user:\(user.uuidString.lowercased())",
                     in: transaction)
             }
+            // People who are not looking at the thread right now are told (by push, unless they chose otherwise).
+            let away = participants.subtracting([principal.id]).subtracting(present)
+            if !away.isEmpty {
+                try await notifications.notify(
+                    NotificationRequest(
+                        audience: .users(away.sorted { $0.uuidString < $1.uuidString }), template: Self.messageTemplate.id,
+                        data: ["author": .string(author), "preview": .string(String(body.prefix(140))), "conversationId": .string(id.uuidString)]),
+                    dedupeKey: "message:\(message.id)", caller: caller, in: transaction)
+            }
             return message
         }
         return message
     }
+
+    /// The notification of a new message, for participants who are away from the thread.
+    static let messageTemplate = NotificationTemplate(id: "conversations.message", category: "messages", texts: [
+        "en": TemplateTexts(title: "{{author}} wrote to you", body: "{{preview}}", short: "{{author}}: {{preview}}"),
+        "uk": TemplateTexts(title: "{{author}} написав(-ла) вам", body: "{{preview}}", short: "{{author}}: {{preview}}"),
+    ])
 
     /// History, newest first; `before` (a seq) pages backwards.
     public func messages(in id: UUID, before: Int?, limit: Int, caller: Caller) async throws -> [Message] {

@@ -54,6 +54,11 @@ public enum NotificationPolicy {
 public struct NotificationService: Sendable {
     public static let fanoutJob = "notifications.fanout"
     public static let deliverJob = "notifications.deliver"
+    public static let pruneJob = "notifications.prune"
+    /// Finished deliveries (sent, given up) are kept this long for operators, then deleted with their attempts.
+    public static let deliveryRetention: TimeInterval = 90 * 86400
+    /// Inbox entries are kept this long.
+    public static let inboxRetention: TimeInterval = 365 * 86400
 
     let store: Store
     let queue: JobQueue
@@ -93,6 +98,32 @@ public struct NotificationService: Sendable {
         registry.register(Self.deliverJob, payload: [String: UUID].self) { payload, _ in
             guard let id = payload["deliveryId"] else { return }
             try await service.deliver(id)
+        }
+        registry.register(Self.pruneJob) { _, context in
+            let removed = try await service.prune()
+            context.logger.info("pruned old notifications", metadata: ["deliveries": "\(removed.deliveries)", "inbox": "\(removed.inbox)"])
+        }
+    }
+
+    /// Deletes finished deliveries and inbox entries past their retention, and notifications nothing refers to.
+    @discardableResult
+    public func prune() async throws -> (deliveries: Int, inbox: Int) {
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            let deliveries = try await transaction.sql.raw("""
+                DELETE FROM notification_deliveries WHERE state IN ('sent', 'given-up')
+                  AND updated_at < \(bind: now.addingTimeInterval(-Self.deliveryRetention)) RETURNING id
+                """).all().count
+            let inbox = try await transaction.sql.raw("""
+                DELETE FROM notification_inbox WHERE created_at < \(bind: now.addingTimeInterval(-Self.inboxRetention)) RETURNING id
+                """).all().count
+            try await transaction.sql.raw("""
+                DELETE FROM notifications WHERE created_at < \(bind: now.addingTimeInterval(-Self.deliveryRetention))
+                  AND fanned_out_at IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM notification_inbox i WHERE i.notification_id = notifications.id)
+                  AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = notifications.id)
+                """).run()
+            return (deliveries, inbox)
         }
     }
 

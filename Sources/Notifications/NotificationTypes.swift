@@ -40,7 +40,7 @@ public struct NotificationCategory: Sendable, Equatable {
     public static let organisation = NotificationCategory(
         id: "organisation", names: ["en": "Organisations and invitations", "uk": "Організації та запрошення"], defaults: [.inApp, .email])
     public static let messages = NotificationCategory(
-        id: "messages", names: ["en": "Messages", "uk": "Повідомлення"], defaults: [.inApp, .push])
+        id: "messages", names: ["en": "Messages", "uk": "Повідомлення"], defaults: [.push])
     public static let announcements = NotificationCategory(
         id: "announcements", names: ["en": "Announcements", "uk": "Оголошення"], defaults: [.inApp])
 }

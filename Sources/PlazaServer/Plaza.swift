@@ -119,7 +119,6 @@ public final class Plaza: Sendable {
                 hub.endConnections(of: changed.userId)
             }
         })
-        conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, policy: policy)
         vapid = VAPIDKeys(secrets: secrets)
         notifications = NotificationService(
             store: store, queue: queue, publisher: publisher, identity: identity, policy: policy,
@@ -127,6 +126,7 @@ public final class Plaza: Sendable {
             transports: try NotificationService.transports(
                 settings: config.notifications, baseURL: config.baseURL, store: store, vapid: vapid, logger: logger),
             logger: logger)
+        conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, policy: policy)
         pages = Pages(
             identity: identity, notifications: notifications, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
@@ -163,6 +163,7 @@ public final class Plaza: Sendable {
                 RecurringJob("plaza.jobs.prune", schedule: try! CronSchedule("17 * * * *")),
                 RecurringJob("plaza.outbox.prune", schedule: try! CronSchedule("43 * * * *")),
                 RecurringJob("plaza.idempotency.prune", schedule: try! CronSchedule("29 * * * *")),
+                RecurringJob(NotificationService.pruneJob, schedule: try! CronSchedule("51 3 * * *")),
             ],
             queue: queue, logger: logger)
 

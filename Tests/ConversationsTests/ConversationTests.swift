@@ -5,6 +5,7 @@ import HummingbirdTesting
 import HummingbirdWSClient
 import Identity
 import Logging
+import Notifications
 import NIOCore
 import PlazaKit
 import PlazaServer
@@ -272,6 +273,33 @@ struct LiveConversationTests {
             #expect(status == 0, "\(output)\nA:\n\(a.log)\nB:\n\(b.log)")
             #expect(output.contains("received on B"), "\(output)")
             #expect(output.contains("typing seen on B"), "\(output)")
+        }
+    }
+}
+
+@Suite("Conversations and notifications")
+struct ConversationNotificationTests {
+    @Test("a message tells the participants who are away, once, by the channels they chose for messages")
+    func messageNotifies() async throws {
+        try await withTestPlaza { plaza in
+            let ada = try await person(plaza, "ada@example.com")
+            let bob = try await person(plaza, "bob@example.com")
+            let cat = try await person(plaza, "cat@example.com")
+            let bobCaller = Caller(principal: Principal(id: bob.id))
+            // Messages come by push by default; Bob wants them in the inbox too, Cat keeps the default (and has no browser subscribed).
+            _ = try await plaza.notifications.updatePreferences(PreferencesUpdate(channels: ["messages": ["in-app": true]]), caller: bobCaller)
+            let adaCaller = Caller(principal: try await plaza.identity.authenticate(bearer: ada.token))
+            let thread = try await plaza.conversations.create(NewConversation(participantIds: [bob.id, cat.id]), caller: adaCaller)
+            _ = try await plaza.conversations.send(MessageDraft(body: "Are you free on Friday?"), to: thread.id, caller: adaCaller)
+            for _ in 0..<20 {
+                let numbered = try await plaza.dispatcher.sequence()
+                if try await plaza.worker.runDue() == 0, numbered == .numbered(0) { break }
+            }
+            let inbox = try await plaza.notifications.inbox(caller: bobCaller, page: PageRequest()).items
+            #expect(inbox.map(\.title) == ["ada Test wrote to you"])
+            #expect(inbox.first?.body == "Are you free on Friday?")
+            #expect(try await plaza.notifications.inbox(caller: Caller(principal: Principal(id: cat.id)), page: PageRequest()).items.isEmpty)
+            #expect(try await plaza.notifications.inbox(caller: adaCaller, page: PageRequest()).items.isEmpty, "not told of your own message")
         }
     }
 }

@@ -190,3 +190,26 @@ struct InboxTests {
         }
     }
 }
+
+@Suite("Notification retention")
+struct RetentionTests {
+    @Test("finished deliveries go after 90 days, inbox entries after a year; unfinished deliveries stay")
+    func prune() async throws {
+        let clock = ManualClock()
+        try await withTestPlaza(clock: clock, configure: {
+            $0.notifications.smtp = SMTPSettings(host: "127.0.0.1", port: ServerProcess.freePort(), security: .none)
+        }) { plaza in
+            let ada = try await person(plaza, "ada@example.com")  // its code e-mail fails: retrying
+            let admin = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["admin"])))
+            _ = try await plaza.notifications.announce(Announcement(audience: .users([ada.id]), title: "Old news", body: "…"), caller: admin)
+            try await drain(plaza)
+            #expect(try await deliveries(plaza).map(\.state) == [.retrying])
+            clock.advance(by: 100 * 86400)
+            #expect(try await plaza.notifications.prune() == (deliveries: 0, inbox: 0), "a retrying delivery and a recent-enough entry stay")
+            clock.advance(by: 300 * 86400)
+            let removed = try await plaza.notifications.prune()
+            #expect(removed.inbox == 1)
+            #expect(try await deliveries(plaza).count == 1)
+        }
+    }
+}
