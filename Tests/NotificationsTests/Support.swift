@@ -12,35 +12,8 @@ import Testing
 
 @testable import Notifications
 
-struct Person {
-    var id: UUID
-    var email: String
-    var token: String
-    var headers: HTTPFields { [.authorization: "Bearer \(token)", .contentType: "application/json"] }
-}
-
-func person(_ plaza: Plaza, _ email: String, locale: String = "en") async throws -> Person {
-    _ = try await plaza.identity.register(
-        Registration(email: email, password: "correct horse", firstName: String(email.prefix(while: { $0 != "@" })).capitalized,
-                     lastName: "Test", locale: locale),
-        caller: .system("test"))
-    let tokens = try await plaza.identity.login(Credentials(email: email, password: "correct horse"), caller: .system("test"))
-    return Person(id: try await plaza.identity.authenticate(bearer: tokens.accessToken).id, email: email, token: tokens.accessToken)
-}
-
 let operatorHeader: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: ["operator"]), .contentType: "application/json"]
 let adminHeader: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: ["admin"]), .contentType: "application/json"]
-
-func json(_ value: some Encodable) -> ByteBuffer { ByteBuffer(data: try! PlazaJSON.encoder().encode(value)) }
-
-func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
-    do {
-        return try PlazaJSON.decoder().decode(T.self, from: Data(buffer: response.body))
-    } catch {
-        Issue.record("cannot decode \(T.self) from \(response.status) \(String(buffer: response.body))")
-        throw error
-    }
-}
 
 struct ItemPage<Item: Decodable>: Decodable { var items: [Item]; var nextCursor: String? }
 

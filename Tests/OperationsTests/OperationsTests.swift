@@ -14,14 +14,6 @@ import Testing
 let operatorHeader: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: ["operator"])]
 let customerHeader: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: [])]
 
-func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) -> T? {
-    do {
-        return try PlazaJSON.decoder().decode(T.self, from: Data(buffer: response.body))
-    } catch {
-        Issue.record("cannot decode \(T.self) from \(String(buffer: response.body)): \(error)")
-        return nil
-    }
-}
 
 struct PageOf<Item: Decodable>: Decodable {
     var items: [Item]
@@ -65,9 +57,9 @@ struct OperationsTests {
                 }
                 try await client.execute(uri: "/ready", method: .get) { response in
                     #expect(response.status == .ok)
-                    let report = decode(ReadinessReport.self, response)
-                    #expect(report?.database == "ok")
-                    #expect(report?.migrations == "current")
+                    let report = try decode(ReadinessReport.self, response)
+                    #expect(report.database == "ok")
+                    #expect(report.migrations == "current")
                 }
             }
         }
@@ -83,7 +75,8 @@ struct OperationsTests {
                 let started = ContinuousClock.now
                 try await client.execute(uri: "/ready", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
-                    #expect(decode(ReadinessReport.self, response)?.database == "unreachable")
+                    let decoded = try decode(ReadinessReport.self, response)
+                    #expect(decoded.database == "unreachable")
                 }
                 #expect(ContinuousClock.now - started < .seconds(5))
                 try await client.execute(uri: "/health", method: .get) { response in #expect(response.status == .ok) }
@@ -103,7 +96,8 @@ struct OperationsTests {
             try await plaza.testApplication().test(.router) { client in
                 try await client.execute(uri: "/ready", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
-                    #expect(decode(ReadinessReport.self, response)?.pendingMigrations == Plaza.migrations.names)
+                    let decoded = try decode(ReadinessReport.self, response)
+                    #expect(decoded.pendingMigrations == Plaza.migrations.names)
                 }
             }
             try await plaza.migrate()
@@ -160,21 +154,21 @@ struct OperationsTests {
                 var cursor: String?
                 try await client.execute(uri: "/api/v1/operations/audit-log", method: .get, headers: operatorHeader) { response in
                     #expect(response.status == .ok)
-                    let page = decode(PageOf<AuditEntry>.self, response)
-                    #expect(page?.items.count == 20)
-                    #expect(page?.items.first?.resourceID == "24", "newest first")
-                    cursor = page?.nextCursor
+                    let page = try decode(PageOf<AuditEntry>.self, response)
+                    #expect(page.items.count == 20)
+                    #expect(page.items.first?.resourceID == "24", "newest first")
+                    cursor = page.nextCursor
                 }
                 let next = try #require(cursor)
                 try await client.execute(uri: "/api/v1/operations/audit-log?cursor=\(next)", method: .get, headers: operatorHeader) { response in
-                    let page = decode(PageOf<AuditEntry>.self, response)
-                    #expect(page?.items.count == 5)
-                    #expect(page?.nextCursor == nil)
+                    let page = try decode(PageOf<AuditEntry>.self, response)
+                    #expect(page.items.count == 5)
+                    #expect(page.nextCursor == nil)
                 }
                 try await client.execute(uri: "/api/v1/operations/audit-log?action=thing.delete&actorId=\(actor)", method: .get, headers: operatorHeader) { response in
-                    let page = decode(PageOf<AuditEntry>.self, response)
-                    #expect(page?.items.count == 5)
-                    #expect(page?.items.allSatisfy { $0.action == "thing.delete" && $0.ip == "192.0.2.1" } == true)
+                    let page = try decode(PageOf<AuditEntry>.self, response)
+                    #expect(page.items.count == 5)
+                    #expect(page.items.allSatisfy { $0.action == "thing.delete" && $0.ip == "192.0.2.1" } == true)
                 }
                 try await client.execute(uri: "/api/v1/operations/audit-log?since=yesterday&limit=500", method: .get, headers: operatorHeader) { response in
                     #expect(response.status == .unprocessableContent)
@@ -198,13 +192,15 @@ struct OperationsTests {
             try await plaza.testApplication().test(.router) { client in
                 try await client.execute(uri: "/api/v1/operations/jobs?state=dead", method: .get, headers: asOperator) { response in
                     #expect(response.status == .ok)
-                    #expect(decode(PageOf<JobRecord>.self, response)?.items.map(\.id) == [dead])
+                    let decoded = try decode(PageOf<JobRecord>.self, response)
+                    #expect(decoded.items.map(\.id) == [dead])
                 }
                 try await client.execute(uri: "/api/v1/operations/jobs?state=zombie", method: .get, headers: asOperator) { response in
                     #expect(response.status == .unprocessableContent)
                 }
                 try await client.execute(uri: "/api/v1/operations/jobs/\(dead)", method: .get, headers: asOperator) { response in
-                    #expect(decode(JobRecord.self, response)?.lastError?.contains("CancellationError") == true)
+                    let decoded = try decode(JobRecord.self, response)
+                    #expect(decoded.lastError?.contains("CancellationError") == true)
                 }
                 try await client.execute(uri: "/api/v1/operations/jobs/\(UUID())", method: .get, headers: asOperator) { response in
                     #expect(response.status == .notFound)
@@ -217,10 +213,12 @@ struct OperationsTests {
                 }
                 try await client.execute(uri: "/api/v1/operations/jobs/\(dead)/retry", method: .post, headers: asOperator) { response in
                     #expect(response.status == .ok)
-                    #expect(decode(JobRecord.self, response)?.state == .pending)
+                    let decoded = try decode(JobRecord.self, response)
+                    #expect(decoded.state == .pending)
                 }
                 try await client.execute(uri: "/api/v1/operations/jobs/\(later)/cancel", method: .post, headers: asOperator) { response in
-                    #expect(decode(JobRecord.self, response)?.state == .cancelled)
+                    let decoded = try decode(JobRecord.self, response)
+                    #expect(decoded.state == .cancelled)
                 }
                 try await client.execute(uri: "/api/v1/operations/jobs/\(later)/cancel", method: .post, headers: asOperator) { response in
                     #expect(response.status == .conflict)
@@ -229,7 +227,7 @@ struct OperationsTests {
                     #expect(response.status == .ok)
                 }
                 try await client.execute(uri: "/api/v1/operations/audit-log?actorId=\(operatorID)", method: .get, headers: asOperator) { response in
-                    let actions = decode(PageOf<AuditEntry>.self, response)?.items.map(\.action)
+                    let actions = (try decode(PageOf<AuditEntry>.self, response)).items.map(\.action)
                     #expect(actions == ["jobs.job.cancel", "jobs.job.retry"])
                 }
             }
