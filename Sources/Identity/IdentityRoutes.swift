@@ -127,6 +127,21 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         })
 
         routes.add(Endpoint(
+            .post, "/api/v1/me/mobile/verification", operationID: "requestMobileVerification",
+            summary: "Send a code by SMS to your mobile number.", tag: tag, access: .authenticated,
+            responses: [EndpointResponse(202, "Sent."), EndpointResponse(409, "No number, verified already, or no SMS here.")]
+        ) { _, context in
+            try await identity.requestMobileVerification(caller: context.caller)
+            return .accepted
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/me/mobile/verify", operationID: "verifyMobile", summary: "Verify your mobile number with the SMS code.",
+            tag: tag, access: .authenticated, requestBody: .json(CodeConfirmation.self), responses: [EndpointResponse(204, "Verified.")]
+        ) { request, context in
+            try await identity.verifyMobile(try await request.decodeJSON(CodeConfirmation.self, context: context), caller: context.caller)
+            return .noContent
+        })
+        routes.add(Endpoint(
             .post, "/api/v1/me/password", operationID: "changePassword",
             summary: "Change your password; every other session ends.", tag: tag, access: .authenticated,
             requestBody: .json(PasswordChange.self), responses: [EndpointResponse(204, "Changed.")]

@@ -12,6 +12,8 @@ public struct IdentitySettings: Sendable, Equatable {
     public var bcryptCost: UInt8
     /// When true, an account must verify its email before it can sign in.
     public var requireVerifiedEmail: Bool
+    /// Whether this installation can send SMS (an SMS provider is configured), so mobile numbers can be verified.
+    public var sendsSMS = false
 
     public init(
         issuer: String = "http://127.0.0.1:8080", audience: String = "plaza", accessTokenLifetime: Duration = .seconds(900),

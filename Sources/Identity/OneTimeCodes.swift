@@ -10,16 +10,18 @@ public enum CodePurpose: String, Codable, Sendable, CaseIterable {
     case verifyEmail = "verify-email"
     case resetPassword = "reset-password"
     case changeEmail = "change-email"
+    case verifyMobile = "verify-mobile"
 
     var lifetime: TimeInterval {
         switch self {
         case .verifyEmail: return 24 * 3600
-        case .resetPassword, .changeEmail: return 15 * 60
+        case .resetPassword, .changeEmail, .verifyMobile: return 15 * 60
         }
     }
 }
 
-/// A code was issued; the notifications module turns this into an email to `email`.
+/// A code was issued; the notifications module turns this into an email to `email`, or for a mobile number
+/// an SMS to `mobile`.
 ///
 /// The code travels in the event because the mail is written by another module; it is short-lived
 /// (15 minutes to a day) and single-use, and only its hash is stored in Identity's table.
@@ -31,6 +33,8 @@ public struct CodeIssued: DomainEvent {
     public var code: String
     public var locale: String
     public var expiresAt: Date
+    /// The number a `verify-mobile` code goes to.
+    public var mobile: String?
 }
 
 /// Six-digit one-time codes: short, expiring, single-use, five guesses each, and rate-limited when issued
@@ -41,7 +45,11 @@ struct OneTimeCodes: Sendable {
     let outbox: Outbox
 
     /// Makes a code, replacing any open one for the same purpose, and announces it.
-    func issue(_ purpose: CodePurpose, user: UUID, email: String, locale: String, newEmail: String? = nil, in transaction: Transaction) async throws {
+    /// `newEmail` or `mobile` is the address being confirmed: the code goes there and only proves that address.
+    func issue(
+        _ purpose: CodePurpose, user: UUID, email: String, locale: String, newEmail: String? = nil, mobile: String? = nil,
+        in transaction: Transaction
+    ) async throws {
         let now = transaction.clock.now()
         let recent = try await transaction.sql.raw("""
             SELECT created_at FROM identity_codes WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue)
@@ -66,14 +74,14 @@ struct OneTimeCodes: Sendable {
         try await transaction.sql.raw("""
             INSERT INTO identity_codes (id, user_id, purpose, code_hash, new_email, attempts, created_at, expires_at)
             VALUES (\(bind: PlazaID.make(at: now)), \(bind: user), \(bind: purpose.rawValue), \(bind: Self.hash(code, user: user)),
-                    \(bind: newEmail), 0, \(bind: now), \(bind: expires))
+                    \(bind: newEmail ?? mobile), 0, \(bind: now), \(bind: expires))
             """).run()
         try await outbox.append(
-            CodeIssued(userId: user, email: newEmail ?? email, purpose: purpose, code: code, locale: locale, expiresAt: expires),
+            CodeIssued(userId: user, email: newEmail ?? email, purpose: purpose, code: code, locale: locale, expiresAt: expires, mobile: mobile),
             key: user.uuidString, in: transaction)
     }
 
-    /// Spends a code; returns the new email for `changeEmail`. A wrong, expired or spent code is a 400.
+    /// Spends a code; returns the address it confirms (the new email for `changeEmail`, the number for `verifyMobile`). A wrong, expired or spent code is a 400.
     func redeem(_ purpose: CodePurpose, code: String, user: UUID, in transaction: Transaction) async throws -> String? {
         let now = transaction.clock.now()
         guard let row = try await transaction.sql.raw("""

@@ -204,3 +204,46 @@ extension IdentityService {
         }
     }
 }
+
+extension IdentityService {
+    /// Sends a code by SMS to the caller's mobile number. 409 when there is no number, it is verified already,
+    /// or this installation sends no SMS.
+    public func requestMobileVerification(caller: Caller) async throws {
+        guard let principal = caller.principal else { throw PlazaError.unauthorized() }
+        guard settings.sendsSMS else {
+            throw PlazaError(.conflict, code: "sms-unavailable", title: "No SMS here", detail: "This installation does not send SMS, so numbers cannot be verified.")
+        }
+        let codes = self.codes
+        try await store.transaction { transaction in
+            guard let row = try await transaction.sql.raw("""
+                SELECT email, mobile, phone_verified, locale FROM identity_users WHERE id = \(bind: principal.id)
+                """).first() else { throw PlazaError.unauthorized() }
+            guard let mobile = try row.decode(column: "mobile", as: String?.self) else {
+                throw PlazaError(.conflict, code: "no-mobile", title: "No number", detail: "Add a mobile number to your profile first.")
+            }
+            guard try row.decode(column: "phone_verified", as: Bool.self) == false else {
+                throw PlazaError(.conflict, code: "mobile-verified", title: "Already verified", detail: "This number is verified already.")
+            }
+            try await codes.issue(
+                .verifyMobile, user: principal.id, email: try row.decode(column: "email", as: String.self),
+                locale: try row.decode(column: "locale", as: String.self), mobile: mobile, in: transaction)
+        }
+    }
+
+    /// Marks the caller's mobile number verified when the code matches the one sent to that same number.
+    public func verifyMobile(_ input: CodeConfirmation, caller: Caller) async throws {
+        guard let principal = caller.principal else { throw PlazaError.unauthorized() }
+        let codes = self.codes
+        try await store.transaction { transaction in
+            let sentTo = try await codes.redeem(.verifyMobile, code: input.code, user: principal.id, in: transaction)
+            let current = try await transaction.sql.raw("SELECT mobile FROM identity_users WHERE id = \(bind: principal.id)").first()?
+                .decode(column: "mobile", as: String?.self)
+            // A code proves the number it was sent to: after a change of number it proves nothing.
+            guard let sentTo, sentTo == current else { throw OneTimeCodes.invalid }
+            try await transaction.sql.raw("""
+                UPDATE identity_users SET phone_verified = \(bind: true), updated_at = \(bind: transaction.clock.now()) WHERE id = \(bind: principal.id)
+                """).run()
+            try await transaction.audit(caller, action: "identity.mobile.verify", resourceType: "user", resourceID: principal.id.uuidString)
+        }
+    }
+}

@@ -10,6 +10,7 @@ import PlazaKit
 extension NotificationService {
     public static let codeTemplates: [CodePurpose: String] = [
         .verifyEmail: "identity.code.verify-email", .resetPassword: "identity.code.reset-password", .changeEmail: "identity.code.change-email",
+        .verifyMobile: "identity.code.verify-mobile",
     ]
 
     /// The subscriptions that turn Identity's events into notifications.
@@ -22,7 +23,7 @@ extension NotificationService {
                 let request = NotificationRequest(
                     audience: .users([issued.userId]), template: Self.codeTemplates[issued.purpose]!,
                     data: ["code": .string(issued.code), "email": .string(issued.email), "lifetime": .string(Self.lifetime(minutes, issued.locale))],
-                    email: issued.email, locale: issued.locale)
+                    email: issued.mobile == nil ? issued.email : nil, phone: issued.mobile, locale: issued.locale)
                 try await service.notify(request, dedupeKey: "event:\(event.id)", caller: .system("identity"))
             },
             Subscription("notifications.identity.invitations", topics: [InvitationCreated.topic], delivery: .work) { event in
@@ -123,6 +124,14 @@ extension NotificationTemplates {
                     Щоб зробити {{email}} адресою вашого облікового запису, введіть код {{code}}. Він дійсний {{lifetime}}
                     """,
                 action: "Підтвердити нову адресу", link: "/account/email/confirm"),
+        ]),
+        NotificationTemplate(id: "identity.code.verify-mobile", category: "security", channels: [.sms], texts: [
+            "en": TemplateTexts(
+                title: "Your {{product}} code: {{code}}", body: "{{code}} is your {{product}} code. It works for {{lifetime}}.",
+                short: "{{code}} is your {{product}} code. It works for {{lifetime}}."),
+            "uk": TemplateTexts(
+                title: "Ваш код {{product}}: {{code}}", body: "{{code}} — ваш код {{product}}. Він дійсний {{lifetime}}",
+                short: "{{code}} — ваш код {{product}}. Він дійсний {{lifetime}}"),
         ]),
         NotificationTemplate(id: "identity.sign-in.new-device", category: "security", channels: [.inApp, .email, .push], texts: [
             "en": TemplateTexts(

@@ -14,6 +14,7 @@ public struct CreateNotifications: AsyncMigration {
             .field("audience", .string, .required)
             .field("data", .string, .required)
             .field("email", .string)
+            .field("phone", .string)
             .field("locale", .string)
             .field("dedupe_key", .string)
             .field("created_by", .uuid)

@@ -138,9 +138,9 @@ public struct NotificationService: Sendable {
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
         let inserted = try await transaction.sql.raw("""
-            INSERT INTO notifications (id, template, category, audience, data, email, locale, dedupe_key, created_by, created_at, recipients)
+            INSERT INTO notifications (id, template, category, audience, data, email, phone, locale, dedupe_key, created_by, created_at, recipients)
             VALUES (\(bind: id), \(bind: template.id), \(bind: template.category), \(bind: try Self.json(request.audience)),
-                    \(bind: try Self.json(request.data)), \(bind: request.email), \(bind: request.locale), \(bind: dedupeKey),
+                    \(bind: try Self.json(request.data)), \(bind: request.email), \(bind: request.phone), \(bind: request.locale), \(bind: dedupeKey),
                     \(bind: caller.principal?.id), \(bind: now), 0)
             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
             """).all()
@@ -181,9 +181,15 @@ public struct NotificationService: Sendable {
     }
 
     func check(_ request: NotificationRequest) throws {
-        var errors = request.email == nil ? request.audience.problems : []
+        var errors = request.email == nil && request.phone == nil ? request.audience.problems : []
         if let email = request.email, !email.contains("@") || email.count > 320 {
             errors.append(FieldError(field: "email", message: "must be an e-mail address"))
+        }
+        if let phone = request.phone, !(phone.hasPrefix("+") && phone.count <= 16 && phone.dropFirst().allSatisfy(\.isNumber)) {
+            errors.append(FieldError(field: "phone", message: "must be a number in E.164 form"))
+        }
+        if request.email != nil, request.phone != nil {
+            errors.append(FieldError(field: "phone", message: "cannot be given with email: one address per notification"))
         }
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
     }
@@ -196,7 +202,15 @@ public struct NotificationService: Sendable {
         var audience: Audience
         var data: [String: JSONValue]
         var email: String?
+        var phone: String?
         var locale: String?
+
+        /// The one address a code or invitation goes to, instead of the audience's own addresses.
+        var direct: (channel: Channel, address: String)? {
+            if let email { return (.email, email) }
+            if let phone { return (.sms, phone) }
+            return nil
+        }
     }
 
     /// Turns a stored notification into inbox rows and deliveries, a page of people per transaction. Running it
@@ -212,14 +226,15 @@ public struct NotificationService: Sendable {
             template: template, category: category,
             audience: try Self.decode(Audience.self, try row.decode(column: "audience", as: String.self)),
             data: try Self.decode([String: JSONValue].self, try row.decode(column: "data", as: String.self)),
-            email: try row.decode(column: "email", as: String?.self), locale: try row.decode(column: "locale", as: String?.self))
+            email: try row.decode(column: "email", as: String?.self), phone: try row.decode(column: "phone", as: String?.self),
+            locale: try row.decode(column: "locale", as: String?.self))
         var total = 0
-        if let address = stored.email {
+        if let (channel, address) = stored.direct {
             // One address: the account's details only lend the greeting and language.
             let contact = try await identity.contacts(in: stored.audience, limit: 1).first
             try await store.transaction { transaction in
                 try await self.addDelivery(
-                    id, stored: stored, channel: .email, address: address, user: contact?.id, locale: contact?.locale ?? stored.locale ?? "en",
+                    id, stored: stored, channel: channel, address: address, user: contact?.id, locale: contact?.locale ?? stored.locale ?? "en",
                     firstName: contact?.firstName, release: nil, in: transaction)
             }
             total = 1

@@ -55,14 +55,19 @@ public struct NotificationRequest: Codable, Sendable, Equatable, APISchema {
     /// Send the e-mail to this address instead of the account's (a code for a new address, an invitation to
     /// someone without an account). Only e-mail is used then.
     public var email: String?
+    /// Send an SMS to this number instead (a code for a number being verified). Only SMS is used then.
+    public var phone: String?
     /// The locale when the address belongs to no account.
     public var locale: String?
 
-    public init(audience: Audience, template: String, data: [String: JSONValue] = [:], email: String? = nil, locale: String? = nil) {
+    public init(
+        audience: Audience, template: String, data: [String: JSONValue] = [:], email: String? = nil, phone: String? = nil, locale: String? = nil
+    ) {
         self.audience = audience
         self.template = template
         self.data = data
         self.email = email
+        self.phone = phone
         self.locale = locale
     }
 

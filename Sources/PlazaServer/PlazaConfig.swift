@@ -46,9 +46,11 @@ public struct PlazaConfig: Sendable, Equatable {
     }
 
     public var identitySettings: IdentitySettings {
-        IdentitySettings(
+        var settings = IdentitySettings(
             issuer: baseURL, audience: "plaza", accessTokenLifetime: accessTokenLifetime, bcryptCost: identityBcryptCost,
             requireVerifiedEmail: requireVerifiedEmail)
+        settings.sendsSMS = notifications.sms != nil
+        return settings
     }
 
     /// The address people use to reach this server (links in emails, the demo banner).

@@ -30,7 +30,7 @@ struct PhoneAndPushTests {
         try #require(PythonPeer.isInstalled, "the Python test peers are missing: run scripts/deps.sh test")
     }
 
-    @Test("an SMS is retried past a provider error, sent once, and the provider's signed status callback is recorded")
+    @Test("a mobile number is verified by SMS code; SMS are retried past a provider error, sent once, and the signed status callback is recorded")
     func sms() async throws {
         let provider = try PythonPeer.start([PythonPeer.script("sms_provider.py"), "--account", "AC0123", "--token", "tok3n", "--fail-first", "1"])
         defer { provider.stop() }
@@ -67,20 +67,44 @@ struct PhoneAndPushTests {
 
     static func smsRoundTrip(_ plaza: Plaza, provider: PythonPeer.Running) async throws {
         do {
-
             let ada = try await person(plaza, "ada@example.com")
             let me = Caller(principal: Principal(id: ada.id))
-            // Phone numbers are verified by Identity; this test starts from a verified one.
-            try await plaza.store.sql.raw("UPDATE identity_users SET mobile = '+380501234567', phone_verified = true WHERE id = \(bind: ada.id)").run()
+            // Ada adds her number and verifies it with the code the provider delivers.
+            try await plaza.testApplication().test(.router) { client in
+                let early = try await client.execute(uri: "/api/v1/me/mobile/verification", method: .post, headers: ada.headers)
+                #expect(early.status == .conflict, "no number yet")
+                let profile = try await client.execute(
+                    uri: "/api/v1/me", method: .patch, headers: ada.headers, body: ByteBuffer(string: #"{"mobile":"+380 50 123 4567"}"#))
+                #expect(profile.status == .ok)
+                let asked = try await client.execute(uri: "/api/v1/me/mobile/verification", method: .post, headers: ada.headers)
+                #expect(asked.status == .accepted)
+            }
+            #expect(try await eventually(plaza) { !provider.jsonLines("sms").isEmpty })
+            let codeText = try #require(provider.jsonLines("sms").first?["body"] as? String)
+            #expect(codeText.hasSuffix("is your Plaza code. It works for 15 minutes."))
+            #expect(provider.jsonLines("sms").first?["to"] as? String == "+380501234567")
+            try await plaza.testApplication().test(.router) { client in
+                let wrong = try await client.execute(
+                    uri: "/api/v1/me/mobile/verify", method: .post, headers: ada.headers, body: json(CodeConfirmation(code: "000000")))
+                #expect(wrong.status == .badRequest)
+                let right = try await client.execute(
+                    uri: "/api/v1/me/mobile/verify", method: .post, headers: ada.headers, body: json(CodeConfirmation(code: String(codeText.prefix(6)))))
+                #expect(right.status == .noContent)
+            }
+            #expect(try await plaza.identity.contact(ada.id)?.mobileVerified == true)
             let preferences = try await plaza.notifications.updatePreferences(PreferencesUpdate(channels: ["announcements": ["sms": true]]), caller: me)
             #expect(preferences.categories.first { $0.category == "announcements" }?.channels["sms"] == true)
             let admin = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["admin"])))
             _ = try await plaza.notifications.announce(Announcement(audience: .users([ada.id]), title: "Water off", body: "From 10:00 to 12:00"), caller: admin)
 
-            #expect(try await eventually(plaza) { try await deliveries(plaza, DeliveryQuery(channel: .sms)).first?.state == .sent })
-            let sent = try #require(try await deliveries(plaza, DeliveryQuery(channel: .sms)).first)
-            #expect(sent.attempts == 2, "the first try met a 503")
-            let messages = provider.jsonLines("sms")
+            #expect(try await eventually(plaza) {
+                try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "announcement")).first?.state == .sent
+            })
+            let sent = try #require(try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "announcement")).first)
+            #expect(sent.attempts == 1)
+            let code = try #require(try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "identity.code.verify-mobile")).first)
+            #expect(code.attempts == 2, "the first try met a 503")
+            let messages = Array(provider.jsonLines("sms").dropFirst())
             #expect(messages.count == 1)
             #expect(messages.first?["to"] as? String == "+380501234567")
             #expect(messages.first?["from"] as? String == "+15005550006")
@@ -88,7 +112,7 @@ struct PhoneAndPushTests {
             #expect(sent.providerRef == messages.first?["sid"] as? String)
 
             #expect(try await eventually(plaza) {
-                try await deliveries(plaza, DeliveryQuery(channel: .sms)).first?.providerStatus == "delivered"
+                try await deliveries(plaza, DeliveryQuery(channel: .sms)).allSatisfy { $0.providerStatus == "delivered" }
             })
             #expect(provider.jsonLines("callback").allSatisfy { $0["http"] as? Int == 204 })
 
@@ -100,7 +124,7 @@ struct PhoneAndPushTests {
                     body: ByteBuffer(string: "MessageSid=\(sent.providerRef ?? "")&MessageStatus=failed"))
                 #expect(forged.status == .forbidden)
             }
-            #expect(try await deliveries(plaza, DeliveryQuery(channel: .sms)).first?.providerStatus == "delivered")
+            #expect(try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "announcement")).first?.providerStatus == "delivered")
         }
     }
 
