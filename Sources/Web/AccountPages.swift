@@ -17,6 +17,24 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             let me = try await identity.me(try Self.userID(context))
             return scope.render("account", try await Self.account(me, scope, form: Self.profile(me, scope, genders: try await identity.genders())))
         }
+        routes.add(.post, "/account/mobile/verification", "mobileCodeForm", "Send a code to your mobile number.", access: .authenticated) { request, context, scope in
+            _ = try await scope.form(request, context)
+            do {
+                try await identity.requestMobileVerification(caller: context.caller)
+                return scope.redirect("/account?notice=mobile-code-sent")
+            } catch let error as PlazaError where error.status == .conflict || error.status == .tooManyRequests {
+                return try await Self.accountAgain(identity, context, scope, problem: error)
+            }
+        }
+        routes.add(.post, "/account/mobile/verify", "mobileVerifyForm", "Verify your mobile number.", access: .authenticated) { request, context, scope in
+            let form = try await scope.form(request, context)
+            do {
+                try await identity.verifyMobile(CodeConfirmation(code: form["code"] ?? ""), caller: context.caller)
+                return scope.redirect("/account?notice=mobile-verified")
+            } catch let error as PlazaError where error.status == .badRequest {
+                return try await Self.accountAgain(identity, context, scope, problem: error)
+            }
+        }
         routes.add(.post, "/account", "accountForm", "Save your profile.", access: .authenticated) { request, context, scope in
             let form = try await scope.form(request, context)
             let update = ProfileUpdate(
@@ -143,8 +161,17 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             "roleList": me.roles.map { scope.strings["role_\($0)"] ?? $0 }.joined(separator: ", "),
             "organisations": PageScope.memberships(me),
             "since": Formats.date(me.createdAt, scope.language, timeZone: me.timeZone),
-            "form": form,
+            "form": form, "mobile": me.mobile ?? "", "hasMobile": me.mobile != nil, "mobileVerified": me.phoneVerified,
+            "canVerifyMobile": me.mobile != nil && !me.phoneVerified && scope.pages.notifications.availableChannels.contains(.sms),
         ]
+    }
+
+    /// The account page again, with what was refused on top.
+    static func accountAgain(_ identity: IdentityService, _ context: Context, _ scope: PageScope, problem: PlazaError) async throws -> Response {
+        let me = try await identity.me(try userID(context))
+        var data = try await account(me, scope, form: profile(me, scope, genders: try await identity.genders()))
+        data["problem"] = scope.strings["error_\(problem.code)"] ?? problem.detail ?? problem.title
+        return scope.render("account", data, status: problem.status, headers: problem.headers)
     }
 
     static func profile(_ me: Me, _ scope: PageScope, genders: [Gender]) -> PageForm {
@@ -213,6 +240,10 @@ extension Templates {
             <dl>
             <dt>{{t.field_email}}</dt>
             <dd>{{email}} {{#emailVerified}}<span class="badge ok">{{t.verified}}</span>{{/emailVerified}}{{^emailVerified}}<a href="/verify-email?email={{emailQuery}}">{{t.verify_now}}</a>{{/emailVerified}}</dd>
+            {{#hasMobile}}<dt>{{t.field_mobile}}</dt>
+            <dd>{{mobile}} {{#mobileVerified}}<span class="badge ok">{{t.verified}}</span>{{/mobileVerified}}
+            {{#canVerifyMobile}}<form method="post" action="/account/mobile/verification" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.mobile_send_code}}</button></form>
+            <form method="post" action="/account/mobile/verify" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input name="code" inputmode="numeric" autocomplete="one-time-code" size="7" aria-label="{{t.field_code}}"> <button class="small">{{t.mobile_verify}}</button></form>{{/canVerifyMobile}}</dd>{{/hasMobile}}
             <dt>{{t.roles}}</dt><dd>{{roleList}}</dd>
             <dt>{{t.nav_organisations}}</dt>
             <dd>{{#organisations}}<a href="/organisations/{{id}}">{{title}}</a> <small>({{orgRoles}})</small><br>{{/organisations}}{{^organisations}}—{{/organisations}}</dd>
@@ -222,6 +253,7 @@ extension Templates {
             <li><a href="/account/password">{{t.password_heading}}</a></li>
             <li><a href="/account/email">{{t.email_heading}}</a></li>
             <li><a href="/account/sessions">{{t.sessions_heading}}</a></li>
+            <li><a href="/account/notifications">{{t.notification_preferences}}</a></li>
             <li><a href="/account/export">{{t.account_export}}</a></li>
             <li><a href="/account/delete" class="danger">{{t.delete_heading}}</a></li>
             </ul>

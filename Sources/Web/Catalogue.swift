@@ -124,6 +124,8 @@ enum Catalogue {
         "notice_notifications-read": "Everything is marked read.", "notice_notification-removed": "The notification is removed.",
         "notice_preferences-saved": "Your preferences are saved.", "notice_announcement-sent": "The announcement is on its way.",
         "notice_delivery-retried": "The delivery is queued again.",
+        "mobile_send_code": "Send a code", "mobile_verify": "Verify", "notice_mobile-code-sent": "A code is on its way to your phone.",
+        "notice_mobile-verified": "Your mobile number is verified.",
     ]
 
     static let uk: [String: String] = [
@@ -228,6 +230,8 @@ enum Catalogue {
         "notice_notifications-read": "Усе позначено прочитаним.", "notice_notification-removed": "Сповіщення видалено.",
         "notice_preferences-saved": "Налаштування збережено.", "notice_announcement-sent": "Оголошення надсилається.",
         "notice_delivery-retried": "Доставку знову поставлено в чергу.",
+        "mobile_send_code": "Надіслати код", "mobile_verify": "Підтвердити", "notice_mobile-code-sent": "Код надсилається на ваш телефон.",
+        "notice_mobile-verified": "Ваш номер телефону підтверджено.",
     ]
 
     static let ukMessages: [String: String] = [

@@ -140,6 +140,38 @@ struct NotificationPageTests {
         }
     }
 
+    @Test("the account page verifies a mobile number with the SMS code; a wrong code is shown on the page")
+    func mobileVerification() async throws {
+        try await withTestPlaza(configure: {
+            $0.edge.rateLimits = []
+            // The SMS itself is not sent here (no job runs); the code is read from Identity's event.
+            $0.notifications.sms = try! SMSSettings(url: "http://AC1:token@127.0.0.1:9", from: "+15005550006")
+        }) { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                let browser = Browser(client)
+                _ = try await signUp(browser, email: "ada@example.com")
+                let plain = try await browser.get("/account")
+                #expect(!plain.text.contains("/account/mobile/verification"), "no number, nothing to verify")
+                let user = try #require(try await plaza.identity.contact(email: "ada@example.com"))
+                _ = try await plaza.identity.updateProfile(ProfileUpdate(mobile: "+380501234567"), caller: Caller(principal: Principal(id: user.id)))
+                #expect(try await browser.get("/account").text.contains(#"action="/account/mobile/verification""#))
+                let sent = try await browser.post("/account/mobile/verification", [])
+                #expect(sent.location == "/account?notice=mobile-code-sent")
+                let code = try #require(try await plaza.issuedCodes().last)
+                #expect(code.purpose == .verifyMobile)
+                #expect(code.mobile == "+380501234567")
+                let wrong = try await browser.post("/account/mobile/verify", [("code", "000000")])
+                #expect(wrong.status == .badRequest)
+                #expect(wrong.text.contains("The code is wrong"))
+                let right = try await browser.post("/account/mobile/verify", [("code", code.code)])
+                #expect(right.location == "/account?notice=mobile-verified")
+                #expect(try await plaza.identity.contact(user.id)?.mobileVerified == true)
+                let again = try await browser.post("/account/mobile/verification", [])
+                #expect(again.status == .conflict, "verified already")
+            }
+        }
+    }
+
     @Test("the live badge script is served with an ETag and speaks the realtime protocol")
     func liveScript() async throws {
         try await withPagesPlaza { plaza in
