@@ -68,6 +68,7 @@ public final class Plaza: Sendable {
         policy.merge(IdentityPolicy.rules)
         policy.merge(ConversationPolicy.rules)
         policy.merge(NotificationPolicy.rules)
+        policy.merge(RealtimePolicy.rules)
         return policy
     }
 

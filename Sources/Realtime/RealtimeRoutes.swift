@@ -5,6 +5,23 @@ import HummingbirdWebSocket
 import NIOWebSocket
 import PlazaKit
 
+/// Who may publish on broadcast topics.
+public enum RealtimePolicy {
+    public static let broadcast: Action = "realtime.broadcast.publish"
+
+    public static var rules: RulePolicy {
+        var policy = RulePolicy()
+        policy.allow(broadcast, .systemRole(SystemRole.operator), .systemRole(SystemRole.admin))
+        return policy
+    }
+}
+
+/// The answer to a broadcast.
+public struct BroadcastReceipt: Codable, Sendable, APISchema {
+    public var topic: String
+    public static var schema: JSONSchema { .object(properties: ["topic": .text], required: ["topic"]) }
+}
+
 /// `GET /api/v1/realtime`: the WebSocket endpoint.
 ///
 /// Authentication happens before the upgrade, like any request: a bearer token, or — because browsers cannot
@@ -41,6 +58,23 @@ public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestCont
             return try await upgrade.handle(request, context: context) { _, _ in Response(status: .ok) }
         })
         routes.add(EventStreamRoute<Context>(hub: hub).endpoint)
+        routes.add(Endpoint(
+            .post, "/api/v1/realtime/broadcast/{name}", operationID: "realtimeBroadcast",
+            summary: "Publish a JSON object on broadcast:<name> to everyone following it (operators and admins).", tag: "Realtime",
+            access: .action(RealtimePolicy.broadcast), parameters: [EndpointParameter("name", in: .path, description: "1-64 of a-z, 0-9, -")],
+            requestBody: EndpointBody(schemaName: nil, schema: .anyObject),
+            responses: [EndpointResponse(202, "Logged; followers get it once it is numbered.", body: .json(BroadcastReceipt.self))]
+        ) { request, context in
+            let name = context.parameters.get("name") ?? ""
+            guard Topics.isBroadcastName(name) else { throw PlazaError.validation(field: "name", "must be 1 to 64 lowercase letters, digits and hyphens") }
+            let data = try await request.decodeJSON(JSONValue.self, context: context)
+            guard case .object = data else { throw PlazaError.validation(field: "body", "must be a JSON object") }
+            let topic = "broadcast:\(name)"
+            try await hub.outbox.store.transaction { transaction in
+                try await RealtimePublisher(outbox: hub.outbox).publish(data, to: topic, caller: context.caller, in: transaction)
+            }
+            return try .json(BroadcastReceipt(topic: topic), status: .accepted)
+        })
         routes.add(Endpoint(
             .get, "/api/v1/realtime/presence", operationID: "realtimePresence", summary: "Who is connected to a topic, on every instance.",
             tag: "Realtime", access: .authenticated,

@@ -11,6 +11,14 @@ public final class Topics: Sendable {
     public init() {
         // `user:<id>`: a person's own notifications and signals, for that person only.
         register("user") { principal, id in UUID(uuidString: id) == principal.id }
+        // `broadcast:<name>`: live channels for everyone signed in (a status banner, a dashboard feed),
+        // published by operators and admins through `POST /api/v1/realtime/broadcast/{name}`.
+        register("broadcast") { _, name in Self.isBroadcastName(name) }
+    }
+
+    /// 1 to 64 lowercase letters, digits and hyphens.
+    public static func isBroadcastName(_ name: String) -> Bool {
+        (1...64).contains(name.count) && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
     }
 
     /// Registers the rule for topics of one kind; a later registration for the same kind replaces it.

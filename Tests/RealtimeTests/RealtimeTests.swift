@@ -5,6 +5,7 @@ import HummingbirdTesting
 import HummingbirdWSClient
 import Identity
 import Logging
+import NIOCore
 import ServiceLifecycle
 import PlazaKit
 import PlazaServer
@@ -126,6 +127,46 @@ struct RealtimeTests {
                 #expect(event.topic == "user:\(me.id)")
                 #expect(event["data"] == .object(["hello": .string("me")]))
                 #expect((event.id ?? 0) > 0)
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            #expect(close?.closeCode == .normalClosure)
+        }
+    }
+
+    @Test("operators publish on broadcast topics over HTTP; anyone signed in follows them; others may not publish")
+    func broadcast() async throws {
+        try await withLivePlaza { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            let close = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(me.token)", logger: testLogger
+            ) { inbound, outbound, _ in
+                var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                try await outbound.write(.text(subscribe("broadcast:status")))
+                #expect(try await frames.next().type == "subscribed")
+                try await outbound.write(.text(subscribe("broadcast:Not_A_Name")))
+                #expect(try await frames.next().type == "error")
+                try await plaza.testApplication().test(.router) { client in
+                    let operatorHeaders: HTTPFields = [
+                        .testPrincipal: TestAuthentication.header(roles: ["operator"]), .contentType: "application/json",
+                    ]
+                    let sent = try await client.execute(
+                        uri: "/api/v1/realtime/broadcast/status", method: .post, headers: operatorHeaders,
+                        body: ByteBuffer(string: #"{"level":"maintenance","text":"Back at 10:00"}"#))
+                    #expect(sent.status == .accepted)
+                    let customer = try await client.execute(
+                        uri: "/api/v1/realtime/broadcast/status", method: .post,
+                        headers: [.authorization: "Bearer \(me.token)", .contentType: "application/json"], body: ByteBuffer(string: "{}"))
+                    #expect(customer.status == .forbidden)
+                    let badName = try await client.execute(
+                        uri: "/api/v1/realtime/broadcast/Bad_Name", method: .post, headers: operatorHeaders, body: ByteBuffer(string: "{}"))
+                    #expect(badName.status == .unprocessableContent)
+                    let notObject = try await client.execute(
+                        uri: "/api/v1/realtime/broadcast/status", method: .post, headers: operatorHeaders, body: ByteBuffer(string: "[1,2]"))
+                    #expect(notObject.status == .unprocessableContent)
+                }
+                let event = try await frames.next()
+                #expect(event.topic == "broadcast:status")
+                #expect(event["data"] == .object(["level": .string("maintenance"), "text": .string("Back at 10:00")]))
                 try await outbound.close(.normalClosure, reason: nil)
             }
             #expect(close?.closeCode == .normalClosure)
