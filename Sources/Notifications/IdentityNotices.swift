@@ -19,7 +19,7 @@ extension NotificationService {
         return [
             Subscription("notifications.identity.codes", topics: [CodeIssued.topic], delivery: .work) { event in
                 let issued = try event.decode(CodeIssued.self)
-                let minutes = max(1, Int(issued.expiresAt.timeIntervalSince(event.occurredAt) / 60))
+                let minutes = max(1, Int((issued.expiresAt.timeIntervalSince(event.occurredAt) / 60).rounded()))
                 let request = NotificationRequest(
                     audience: .users([issued.userId]), template: Self.codeTemplates[issued.purpose]!,
                     data: ["code": .string(issued.code), "email": .string(issued.email), "lifetime": .string(Self.lifetime(minutes, issued.locale))],
@@ -33,7 +33,7 @@ extension NotificationService {
                     audience: .users(account.map { [$0.id] } ?? []), template: "identity.invitation",
                     data: [
                         "organisation": .string(invitation.organisationName), "token": .string(invitation.token),
-                        "days": .number(Double(max(1, Int(invitation.expiresAt.timeIntervalSince(event.occurredAt) / 86400)))),
+                        "days": .number(Double(max(1, Int((invitation.expiresAt.timeIntervalSince(event.occurredAt) / 86400).rounded())))),
                     ],
                     email: invitation.email, locale: account?.locale)
                 try await service.notify(request, dedupeKey: "event:\(event.id)", caller: .system("identity"))
