@@ -25,7 +25,7 @@ extension NotificationService {
         }
         let contact = settings.pushContact ?? "mailto:\(EmailMessage.address(settings.mailFrom))"
         transports[.push] = PushTransport(
-            key: { try await vapid.key() }, subject: contact,
+            key: { try await vapid.key() }, subject: contact, allows: { settings.allowsPush(to: $0) },
             target: { try await pushTarget($0, store: store) }, gone: { try await forgetPushTarget($0, store: store) })
         return transports
     }

@@ -25,6 +25,22 @@ public struct NotificationSettings: Sendable {
     public var maxBackoff: Duration = .seconds(3600)
     /// People handled per transaction when a notification is fanned out.
     public var fanoutBatch = 500
+    /// The push services whose endpoints browsers may register (host names, or suffixes starting with a dot):
+    /// the server POSTs to these, so an endpoint anywhere else — an address inside the network — is refused.
+    public var pushHosts = NotificationSettings.browserPushServices
+
+    /// Where Chrome, Edge, Firefox and Safari subscriptions point.
+    public static let browserPushServices = [
+        "fcm.googleapis.com", "android.googleapis.com", "updates.push.services.mozilla.com", ".notify.windows.com", "web.push.apple.com",
+    ]
+
+    /// Whether an endpoint's host is one of ``pushHosts``.
+    public func allowsPush(to endpoint: URL) -> Bool {
+        guard let host = endpoint.host?.lowercased(), let scheme = endpoint.scheme else { return false }
+        guard pushHosts.contains(where: { $0.hasPrefix(".") ? host.hasSuffix($0) : host == $0 }) else { return false }
+        // Plain HTTP only for a service on this machine (a test's or a self-hosted one's).
+        return scheme == "https" || (scheme == "http" && (host == "127.0.0.1" || host == "localhost"))
+    }
 
     public init() {}
 }
@@ -32,7 +48,7 @@ public struct NotificationSettings: Sendable {
 extension NotificationSettings: Equatable {
     public static func == (a: NotificationSettings, b: NotificationSettings) -> Bool {
         a.smtp == b.smtp && a.mailFrom == b.mailFrom && a.sms == b.sms && a.pushContact == b.pushContact && a.maxAttempts == b.maxAttempts
-            && a.baseBackoff == b.baseBackoff && a.maxBackoff == b.maxBackoff && a.fanoutBatch == b.fanoutBatch
+            && a.baseBackoff == b.baseBackoff && a.maxBackoff == b.maxBackoff && a.fanoutBatch == b.fanoutBatch && a.pushHosts == b.pushHosts
     }
 }
 

@@ -29,10 +29,9 @@ extension NotificationService {
     public func subscribe(_ input: PushSubscriptionInput, userAgent: String?, caller: Caller) async throws -> PushSubscriptionInfo {
         let user = try Self.user(caller)
         var errors: [FieldError] = []
-        if let url = URL(string: input.endpoint), let scheme = url.scheme, let host = url.host,
-           scheme == "https" || (scheme == "http" && (host == "127.0.0.1" || host == "localhost")), input.endpoint.count <= 2000 {
-        } else {
-            errors.append(FieldError(field: "endpoint", message: "must be the push service's https URL"))
+        if input.endpoint.count > 2000 || !(URL(string: input.endpoint).map(settings.allowsPush) ?? false) {
+            errors.append(FieldError(
+                field: "endpoint", message: "must be an https URL of a browser push service (\(settings.pushHosts.joined(separator: ", ")))"))
         }
         let key = Data(base64URLEncoded: input.keys.p256dh)
         if key?.count != 65 || key?.first != 4 {

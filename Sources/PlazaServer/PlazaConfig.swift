@@ -95,6 +95,7 @@ extension PlazaConfig {
         ("PLAZA_SMS_URL", "(none: no SMS)", "a Twilio-style Messages API: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com"),
         ("PLAZA_SMS_FROM", "(none)", "the SMS sender: a number in E.164 form or a sender id"),
         ("PLAZA_PUSH_CONTACT", "mailto:(the From address)", "how push services reach the operator (VAPID sub: mailto: or https:)"),
+        ("PLAZA_PUSH_HOSTS", "(the browsers' push services)", "comma-separated hosts (.suffix for a domain) whose Web Push endpoints browsers may register"),
         ("PLAZA_NOTIFY_MAX_ATTEMPTS", "8", "attempts per e-mail, SMS or push before it is given up (1-50)"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
@@ -271,6 +272,12 @@ extension PlazaConfig {
             notifications.pushContact = value
         }
         if let value = try int("PLAZA_NOTIFY_MAX_ATTEMPTS", 1...50) { notifications.maxAttempts = value }
+        if let hosts = string("PLAZA_PUSH_HOSTS").map({ $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }) {
+            guard !hosts.isEmpty, hosts.allSatisfy({ !$0.isEmpty && !$0.contains("/") && !$0.contains(":") }) else {
+                throw ConfigError(key: "PLAZA_PUSH_HOSTS", problem: "must be host names such as fcm.googleapis.com or .notify.windows.com")
+            }
+            notifications.pushHosts = hosts
+        }
     }
 
     static func byteSize(_ raw: String, key: String) throws -> Int {

@@ -188,4 +188,23 @@ struct EmailTests {
         #expect(EmailMessage.encodedWord("plain") == "plain")
         #expect(EmailMessage.address("Plaza <no-reply@x.test>") == "no-reply@x.test")
     }
+
+    @Test("an address with a line break is refused before anything is written to the server")
+    func addressInjection() async throws {
+        let client = try SMTPClient(settings: SMTPSettings(host: "127.0.0.1", port: ServerProcess.freePort(), security: .none))
+        // Nothing listens on that port: refusing the address must come before connecting (a 501, not a connection error).
+        do {
+            try await client.send(SMTPEnvelope(from: "a@x.test", to: ["b@x.test>\r\nRCPT TO:<c@x.test"], message: "Subject: x\r\n\r\nx"))
+            Issue.record("an address with a line break was sent")
+        } catch let error as SMTPError {
+            guard case .rejected(_, let code, _) = error else { Issue.record("refused for another reason: \(error)"); return }
+            #expect(code == 501)
+            #expect(error.permanent)
+        }
+        let settings = NotificationSettings()
+        #expect(settings.allowsPush(to: URL(string: "https://fcm.googleapis.com/fcm/send/abc")!))
+        #expect(settings.allowsPush(to: URL(string: "https://wns2-by3p.notify.windows.com/w/?token=x")!))
+        #expect(!settings.allowsPush(to: URL(string: "http://fcm.googleapis.com/fcm/send/abc")!), "https only")
+        #expect(!settings.allowsPush(to: URL(string: "https://127.0.0.1/push")!))
+    }
 }

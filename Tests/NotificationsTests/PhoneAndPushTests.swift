@@ -146,6 +146,7 @@ struct PhoneAndPushTests {
             $0.edge.rateLimits = []
             $0.notifications.baseBackoff = .milliseconds(200)
             $0.notifications.maxBackoff = .milliseconds(500)
+            $0.notifications.pushHosts = ["127.0.0.1"]  // the fake push services run here
         }) { plaza in
             let ada = try await person(plaza, "ada@example.com")
             let bob = try await person(plaza, "bob@example.com")
@@ -163,6 +164,13 @@ struct PhoneAndPushTests {
                     body: ByteBuffer(string: #"{"endpoint":"ftp://push.example/x","keys":{"p256dh":"AAAA","auth":"AAAA"}}"#))
                 #expect(bad.status == .unprocessableContent)
                 for field in ["endpoint", "keys.p256dh", "keys.auth"] { #expect(String(buffer: bad.body).contains(field)) }
+                // The server would POST to the endpoint: one inside the network, or any host but a push service, is refused.
+                for endpoint in ["https://10.0.0.5/push/x", "https://fcm.googleapis.com.evil.example/x", "http://169.254.169.254/latest"] {
+                    var elsewhere = subscription
+                    elsewhere.endpoint = endpoint
+                    let refused = try await subscribe(ada, elsewhere)
+                    #expect(refused.status == .unprocessableContent, "\(endpoint)")
+                }
                 for who in [ada, bob] {
                     let on = try await client.execute(
                         uri: "/api/v1/me/notification-preferences", method: .put, headers: who.headers,

@@ -131,6 +131,10 @@ public struct SMTPClient: Sendable {
     /// Hands the message over; returns the server's last reply to DATA (which often names its queue id).
     @discardableResult
     public func send(_ envelope: SMTPEnvelope) async throws -> String {
+        // An address is written into a command line: a line break or bracket in it would write another command.
+        for address in [envelope.from] + envelope.to where address.contains(where: { $0.isNewline || $0 == "<" || $0 == ">" }) || address.isEmpty {
+            throw SMTPError.rejected(command: "RCPT TO", code: 501, text: "the address \(address.debugDescription) cannot be written into SMTP")
+        }
         let limit = settings.timeout
         return try await withThrowingTaskGroup(of: String.self) { group in
             group.addTask { try await self.session(envelope) }

@@ -179,17 +179,21 @@ public struct PushTransport: NotificationTransport {
     let key: @Sendable () async throws -> VAPIDKey
     let subject: String
     let http: HTTPClient
+    /// Checked again before every send: the allowed services may have changed since the browser subscribed.
+    let allows: @Sendable (URL) -> Bool
     let target: @Sendable (String) async throws -> PushTarget?
     /// Called when the push service says a subscription is gone (404/410), so it is forgotten.
     let gone: @Sendable (String) async throws -> Void
 
     public init(
         key: @escaping @Sendable () async throws -> VAPIDKey, subject: String, http: HTTPClient = .shared,
+        allows: @escaping @Sendable (URL) -> Bool,
         target: @escaping @Sendable (String) async throws -> PushTarget?, gone: @escaping @Sendable (String) async throws -> Void
     ) {
         self.key = key
         self.subject = subject
         self.http = http
+        self.allows = allows
         self.target = target
         self.gone = gone
     }
@@ -200,7 +204,9 @@ public struct PushTransport: NotificationTransport {
         guard let target = try await target(message.address) else {
             throw TransportFailure("the push subscription was removed", permanent: true)
         }
-        guard let endpoint = URL(string: target.endpoint) else { throw TransportFailure("the subscription's endpoint is not a URL", permanent: true) }
+        guard let endpoint = URL(string: target.endpoint), allows(endpoint) else {
+            throw TransportFailure("the subscription's endpoint is not an allowed push service", permanent: true)
+        }
         let payload = try JSONEncoder().encode(Payload(title: message.content.title, body: message.content.short, link: message.content.link))
         let body: Data
         let authorization: String
