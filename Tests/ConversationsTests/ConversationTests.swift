@@ -260,10 +260,7 @@ struct ConversationNotificationTests {
             let adaCaller = Caller(principal: try await plaza.identity.authenticate(bearer: ada.token))
             let thread = try await plaza.conversations.create(NewConversation(participantIds: [bob.id, cat.id]), caller: adaCaller)
             _ = try await plaza.conversations.send(MessageDraft(body: "Are you free on Friday?"), to: thread.id, caller: adaCaller)
-            for _ in 0..<20 {
-                let numbered = try await plaza.dispatcher.sequence()
-                if try await plaza.worker.runDue() == 0, numbered == .numbered(0) { break }
-            }
+            try await plaza.runPendingWork()
             let inbox = try await plaza.notifications.inbox(caller: bobCaller, page: PageRequest()).items
             #expect(inbox.map(\.title) == ["Ada Test wrote to you"])
             #expect(inbox.first?.body == "Are you free on Friday?")

@@ -17,14 +17,7 @@ let adminHeader: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: 
 
 struct ItemPage<Item: Decodable>: Decodable { var items: [Item]; var nextCursor: String? }
 
-/// Numbers events and runs due jobs until nothing is left to do (notifications fan out in jobs that events start).
-func drain(_ plaza: Plaza) async throws {
-    for _ in 0..<50 {
-        let numbered = try await plaza.dispatcher.sequence()
-        let ran = try await plaza.worker.runDue()
-        if ran == 0, numbered == .numbered(0) { return }
-    }
-}
+func drain(_ plaza: Plaza) async throws { try await plaza.runPendingWork() }
 
 /// Drains repeatedly (real time passes, for retries with backoff) until `condition` holds or `limit` passes.
 func eventually(_ plaza: Plaza, within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {

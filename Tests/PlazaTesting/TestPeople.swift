@@ -45,3 +45,13 @@ public func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throw
 public struct UndecodableResponse: Error, CustomStringConvertible {
     public var description: String
 }
+
+extension Plaza {
+    /// Numbers events and runs due jobs until nothing is left to do (notifications fan out in jobs that events start).
+    public func runPendingWork() async throws {
+        for _ in 0..<50 {
+            let numbered = try await dispatcher.sequence()
+            if try await worker.runDue() == 0, numbered == .numbered(0) { return }
+        }
+    }
+}

@@ -11,14 +11,6 @@ import Testing
 
 @testable import Web
 
-/// Numbers events and runs due jobs until nothing is left (notifications are fanned out by jobs).
-func drainJobs(_ plaza: Plaza) async throws {
-    for _ in 0..<50 {
-        let numbered = try await plaza.dispatcher.sequence()
-        if try await plaza.worker.runDue() == 0, numbered == .numbered(0) { return }
-    }
-}
-
 @Suite("Pages: notifications, preferences, announcements, deliveries")
 struct NotificationPageTests {
     @Test("staff announce through the page; the inbox page shows it with a badge, opens its link and marks it read")
@@ -42,7 +34,7 @@ struct NotificationPageTests {
                 ])
                 #expect(sent.status == .seeOther)
                 #expect(sent.location?.hasPrefix("/admin/deliveries?notificationId=") == true)
-                try await drainJobs(plaza)
+                try await plaza.runPendingWork()
 
                 let customer = Browser(client)
                 _ = try await signIn(customer, email: IdentityDemo.email(for: "customer"), password: IdentityDemo.password)
@@ -111,7 +103,7 @@ struct NotificationPageTests {
             try await seedDemo(plaza)
             _ = try await plaza.identity.register(
                 Registration(email: "ada@example.com", password: "correct horse", firstName: "Ada", lastName: "L"), caller: .system("test"))
-            try await drainJobs(plaza)
+            try await plaza.runPendingWork()
             try await plaza.testApplication().test(.router) { client in
                 let operatorBrowser = Browser(client)
                 _ = try await signIn(operatorBrowser, email: IdentityDemo.email(for: "operator"), password: IdentityDemo.password)
@@ -196,7 +188,7 @@ struct LiveBadgeBrowserTests {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             try await seedDemo(plaza)
             let customer = try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "customer")))
-            try await drainJobs(plaza)
+            try await plaza.runPendingWork()
             _ = try await plaza.dispatcher.broadcast()  // the first call only marks where this instance starts
             try await plaza.testApplication().test(.live) { client in
                 let port = try #require(client.port)
@@ -209,7 +201,7 @@ struct LiveBadgeBrowserTests {
                 _ = try await plaza.notifications.announce(Announcement(audience: .users([customer.id]), title: "Hello", body: "Live"), caller: admin)
                 let deadline = ContinuousClock.now + .seconds(30)
                 while ContinuousClock.now < deadline, !peer.output.contains("badge 1"), !peer.output.contains("FAIL") {
-                    try await drainJobs(plaza)
+                    try await plaza.runPendingWork()
                     _ = try await plaza.dispatcher.broadcast()
                     try await Task.sleep(for: .milliseconds(100))
                 }
