@@ -186,6 +186,18 @@ let package = Package(
             path: "bench/PlazaBench",
             swiftSettings: swiftSettings
         ),
+        // A realtime load client (SSE and WebSocket subscribers, an open-loop publisher) that bench/realtime.sh
+        // points at Plaza and at PocketBase in one run.
+        .executableTarget(
+            name: "RealtimeBench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/RealtimeBench",
+            swiftSettings: swiftSettings
+        ),
         // A bare Hummingbird server: the ceiling Plaza's /health is measured against.
         .executableTarget(
             name: "BaselineServer",

