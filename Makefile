@@ -1,5 +1,5 @@
 # Plaza — the two commands of the README, and a few more for developers.
-.PHONY: demo test build bench openapi clean
+.PHONY: demo test build bench bench-realtime openapi clean
 
 ## Run Plaza with demo data on the embedded SQLite database (./plaza-data), at http://127.0.0.1:8080
 demo:
@@ -16,6 +16,10 @@ build:
 ## Benchmarks (release build), printed as tables
 bench:
 	bench/run.sh
+
+## Realtime fan-out and idle connections, Plaza beside PocketBase (release build), printed as tables
+bench-realtime:
+	bench/realtime.sh
 
 ## Print the OpenAPI document
 openapi:

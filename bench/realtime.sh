@@ -3,7 +3,7 @@
 # in one run. Release build; loopback only; every server started here is stopped here by PID.
 #   bench/realtime.sh
 # Environment: SUBSCRIBERS (default 1000), RATES (deliveries/s, default 10000,…,240000), SECONDS_PER_STEP
-# (default 5), IDLE (connection counts, default 1000,10000).
+# (default 5), IDLE (connection counts, default 1000,10000), PARTS (default "rates idle").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh bench
@@ -11,10 +11,12 @@ subscribers=${SUBSCRIBERS:-1000}
 rates=${RATES:-10000,20000,40000,60000,80000,100000,120000,160000,200000,240000}
 seconds=${SECONDS_PER_STEP:-5}
 idle=${IDLE:-1000,10000}
+parts=${PARTS:-rates idle}
 # 10,000 subscribers are 10,000 sockets in the client and in the server.
 ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/plaza-realtime.XXXXXX)
 pids=()
+serial=0
 cleanup() {
   for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
@@ -35,10 +37,11 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # start_plaza: a fresh `plaza serve` with demo accounts; sets $url, $pid, $sub_token (a customer: anyone
 # signed in may follow a broadcast topic) and $pub_token (an operator: who may publish on one).
 start_plaza() {
-  local dir="$work/plaza-$RANDOM" port
+  serial=$((serial + 1))
+  local dir="$work/plaza-$serial" port
   port=$(free_port)
   "$bin/plaza" seed --demo --data-dir "$dir" >/dev/null
-  PLAZA_LOG_LEVEL=warning "PLAZA_RATE_LIMITS=/api/=1000000000/s" PLAZA_PORT="$port" PLAZA_DATA_DIR="$dir" \
+  PLAZA_LOG_LEVEL=warning PLAZA_RATE_LIMITS=/api/=1000000000/s PLAZA_PORT="$port" PLAZA_DATA_DIR="$dir" \
     "$bin/plaza" serve >"$dir.out" 2>&1 &
   pid=$!; pids+=("$pid"); url="http://127.0.0.1:$port"
   wait_for "$url/health"
@@ -51,7 +54,8 @@ start_plaza() {
 # start_pocketbase: a fresh PocketBase with a superuser and a `bench` collection anyone may list (the
 # subscribers still authenticate, as the superuser); sets $url, $pid and $sub_token = $pub_token.
 start_pocketbase() {
-  local dir="$work/pb-$RANDOM" port
+  serial=$((serial + 1))
+  local dir="$work/pocketbase-$serial" port
   port=$(free_port)
   "$pocketbase" superuser upsert bench@plaza.test bench-password --dir "$dir" >/dev/null
   "$pocketbase" serve --http "127.0.0.1:$port" --dir "$dir" >"$dir.out" 2>&1 &
@@ -60,13 +64,14 @@ start_pocketbase() {
   sub_token=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"identity":"bench@plaza.test","password":"bench-password"}' \
     "$url/api/collections/_superusers/auth-with-password" | json_field token)
   pub_token=$sub_token
-  curl -fs -o /dev/null -X POST -H "Authorization: $sub_token" -H 'Content-Type: application/json' \
+  curl -sS --fail-with-body -o "$dir.collection" -X POST -H "Authorization: $sub_token" -H 'Content-Type: application/json' \
     -d '{"name":"bench","type":"base","listRule":"","viewRule":"","createRule":"","fields":[{"name":"sentAt","type":"number"}]}' \
-    "$url/api/collections"
+    "$url/api/collections" || { cat "$dir.collection" "$dir.out" >&2; exit 1; }
 }
 
 start() { if [ "$1" = pocketbase ]; then start_pocketbase; else start_plaza; fi; }
 
+if [[ $parts == *rates* ]]; then
 echo
 echo "## Realtime fan-out: $subscribers subscribers on one topic, rising publish rates (${seconds}s steps, first second warm-up)"
 echo
@@ -80,7 +85,9 @@ for kind in pocketbase plaza-sse plaza-ws; do
     --server-pid "$pid" --subscribers "$subscribers" --rates "$rates" --seconds "$seconds"
   stop "$pid"
 done
+fi
 
+if [[ $parts == *idle* ]]; then
 echo
 echo "## Idle subscribed connections: the server's resident memory"
 echo
@@ -91,3 +98,4 @@ for kind in pocketbase plaza-sse plaza-ws; do
   "$bin/RealtimeBench" idle --server "$kind" --url "$url" --token "$sub_token" --server-pid "$pid" --counts "$idle"
   stop "$pid"
 done
+fi
