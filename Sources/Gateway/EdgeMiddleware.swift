@@ -33,7 +33,8 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
         context.logger[metadataKey: "requestId"] = .string(context.requestID)
 
         var response: Response
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > settings.maxBodySize {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > settings.maxBodySize,
+           !settings.streamingBodyPaths.contains(request.uri.path) {
             response = problem(
                 .payloadTooLarge(limit: settings.maxBodySize, size: length),
                 request: request, context: context)

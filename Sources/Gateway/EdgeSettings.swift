@@ -12,6 +12,9 @@ public struct EdgeSettings: Sendable, Equatable {
     public var rateLimits: [RateLimitRule]
     /// The Content-Security-Policy sent with every response.
     public var contentSecurityPolicy: String
+    /// Paths whose routes read their body as a stream and hold it to limits of their own (uploads):
+    /// ``maxBodySize`` does not apply to them.
+    public var streamingBodyPaths: Set<String> = ["/api/v1/files"]
 
     public init(
         maxBodySize: Int = 2 * 1024 * 1024, corsOrigins: [String] = [], trustedProxies: [IPAddressRange] = [],

@@ -7,6 +7,7 @@ import Logging
 import Notifications
 import Operations
 import Conversations
+import Files
 import Realtime
 import PlazaKit
 import ServiceLifecycle
@@ -37,6 +38,7 @@ public final class Plaza: Sendable {
     public let publisher: RealtimePublisher
     public let conversations: ConversationService
     public let notifications: NotificationService
+    public let files: FileService
     public let vapid: VAPIDKeys
     public let pages: Pages
     let listener: PostgresListener?
@@ -58,6 +60,7 @@ public final class Plaza: Sendable {
         list.add(CreatePresence())
         list.add(CreateConversations())
         list.add(CreateNotifications())
+        list.add(CreateFiles())
         return list
     }
 
@@ -68,6 +71,7 @@ public final class Plaza: Sendable {
         policy.merge(IdentityPolicy.rules)
         policy.merge(ConversationPolicy.rules)
         policy.merge(NotificationPolicy.rules)
+        policy.merge(FilePolicy.rules)
         policy.merge(RealtimePolicy.rules)
         return policy
     }
@@ -127,6 +131,10 @@ public final class Plaza: Sendable {
             transports: try NotificationService.transports(
                 settings: config.notifications, baseURL: config.baseURL, store: store, vapid: vapid, logger: logger),
             logger: logger)
+        files = FileService(
+            store: store, queue: queue, blobs: LocalBlobStore(root: URL(fileURLWithPath: config.fileSettings.root)), secrets: secrets,
+            policy: policy, settings: config.fileSettings, logger: logger)
+        files.register(in: jobRegistry)
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, policy: policy)
         pages = Pages(
             identity: identity, notifications: notifications, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
@@ -219,6 +227,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: pages.table(context: AppRequestContext.self))
         table.add(contentsOf: RealtimeRoutes<AppRequestContext>(hub: realtime).table)
         table.add(contentsOf: ConversationRoutes<AppRequestContext>(service: conversations).table)
+        table.add(contentsOf: FileRoutes<AppRequestContext>(service: files).table)
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(

@@ -4,6 +4,7 @@ import Gateway
 import Identity
 import Jobs
 import Logging
+import Files
 import Notifications
 import Storage
 
@@ -32,6 +33,10 @@ public struct PlazaConfig: Sendable, Equatable {
     public var accessTokenLifetime: Duration = .seconds(900)
     /// E-mail, SMS and push: servers, senders, retries.
     public var notifications = NotificationSettings()
+    /// Where uploaded files live; `<data dir>/files` when unset.
+    public var filesDirectory: String?
+    /// The most pixels an uploaded image may have.
+    public var filesMaxPixels = 50_000_000
 
     public enum LogFormat: String, Sendable, Equatable { case json, text }
 
@@ -51,6 +56,11 @@ public struct PlazaConfig: Sendable, Equatable {
             requireVerifiedEmail: requireVerifiedEmail)
         settings.sendsSMS = notifications.sms != nil
         return settings
+    }
+
+    public var fileSettings: FileSettings {
+        FileSettings(
+            root: filesDirectory ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("files").path, maxPixels: filesMaxPixels)
     }
 
     /// The address people use to reach this server (links in emails, the demo banner).
@@ -97,6 +107,8 @@ extension PlazaConfig {
         ("PLAZA_PUSH_CONTACT", "mailto:(the From address)", "how push services reach the operator (VAPID sub: mailto: or https:)"),
         ("PLAZA_PUSH_HOSTS", "(the browsers' push services)", "comma-separated hosts (.suffix for a domain) whose Web Push endpoints browsers may register"),
         ("PLAZA_NOTIFY_MAX_ATTEMPTS", "8", "attempts per e-mail, SMS or push before it is given up (1-50)"),
+        ("PLAZA_FILES_DIR", "DATA_DIR/files", "where uploaded files and their variants are kept"),
+        ("PLAZA_FILES_MAX_PIXELS", "50000000", "the most pixels an uploaded image may have (refused from its header, before decoding)"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
 
@@ -235,6 +247,8 @@ extension PlazaConfig {
         if let value = try int("PLAZA_BCRYPT_COST", 10...16) { identityBcryptCost = UInt8(value) }
         if let value = try bool("PLAZA_REQUIRE_VERIFIED_EMAIL") { requireVerifiedEmail = value }
         if let value = try int("PLAZA_ACCESS_TOKEN_MINUTES", 1...60) { accessTokenLifetime = .seconds(value * 60) }
+        if let value = string("PLAZA_FILES_DIR") { filesDirectory = value }
+        if let value = try int("PLAZA_FILES_MAX_PIXELS", 1_000_000...1_000_000_000) { filesMaxPixels = value }
         try loadNotifications(string: string, int: int)
     }
 

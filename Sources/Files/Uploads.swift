@@ -1,0 +1,242 @@
+import Crypto
+import Foundation
+import Hummingbird
+import MultipartKit
+import NIOCore
+import PlazaKit
+import _NIOFileSystem
+
+/// An upload received in full into a staging file, not yet checked beyond its size.
+struct StagedUpload: Sendable {
+    var file: URL
+    var purpose: FilePurpose
+    var name: String
+    var size: Int64
+    var sha256: String
+    /// What the first bytes say; `nil` when they match no known type.
+    var sniffed: MediaType?
+}
+
+/// Writes what arrives into a staging file: counting, hashing and keeping the first bytes for sniffing,
+/// and refusing the body the moment it passes its limit.
+struct StagingSink {
+    let limit: Int64
+    private(set) var size: Int64 = 0
+    private var hasher = SHA256()
+    private(set) var prefix: [UInt8] = []
+
+    init(limit: Int64) {
+        self.limit = limit
+    }
+
+    /// Takes a chunk; throws 413 when the total passes the limit.
+    mutating func take(_ chunk: ByteBuffer) throws {
+        size += Int64(chunk.readableBytes)
+        guard size <= limit else { throw PlazaError.payloadTooLarge(limit: Int(limit)) }
+        chunk.withUnsafeReadableBytes { bytes in
+            hasher.update(bufferPointer: bytes)
+            if prefix.count < ContentSniffer.prefixLength {
+                prefix.append(contentsOf: bytes.prefix(ContentSniffer.prefixLength - prefix.count))
+            }
+        }
+    }
+
+    var digest: String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+}
+
+enum UploadReceiver {
+    /// A raw body: the purpose and name come from the query.
+    static func receiveRaw(
+        _ body: RequestBody, purpose: FilePurpose, name: String, declaredLength: Int?, store: any BlobStore
+    ) async throws -> StagedUpload {
+        if let declaredLength, Int64(declaredLength) > purpose.maxBytes {
+            throw PlazaError.payloadTooLarge(limit: Int(purpose.maxBytes), size: declaredLength)
+        }
+        let file = try store.stagingFile()
+        do {
+            var sink = StagingSink(limit: purpose.maxBytes)
+            try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(file.path), options: .newFile(replaceExisting: false)) { handle in
+                var writer = handle.bufferedWriter()
+                for try await chunk in body {
+                    try sink.take(chunk)
+                    _ = try await writer.write(contentsOf: chunk)
+                }
+                try await writer.flush()
+            }
+            guard sink.size > 0 else { throw PlazaError.validation(field: "file", "is empty") }
+            return StagedUpload(
+                file: file, purpose: purpose, name: name, size: sink.size, sha256: sink.digest, sniffed: ContentSniffer.sniff(sink.prefix))
+        } catch {
+            try? FileManager.default.removeItem(at: file)
+            throw error
+        }
+    }
+
+    /// `multipart/form-data` with a `purpose` part before the `file` part, so the purpose's limit applies
+    /// while the file streams. `allow` is asked about the purpose before any file byte is written.
+    static func receiveMultipart(
+        _ body: RequestBody, boundary: String, declaredLength: Int?, store: any BlobStore,
+        allow: @Sendable (FilePurpose) async throws -> Void
+    ) async throws -> StagedUpload {
+        let file = try store.stagingFile()
+        do {
+            let form = MultipartForm(boundary: boundary)
+            try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(file.path), options: .newFile(replaceExisting: false)) { handle in
+                var writer = handle.bufferedWriter()
+                var allowed = false
+                for try await chunk in body {
+                    try form.feed(chunk)
+                    if let purpose = form.purpose, !allowed {
+                        try await allow(purpose)
+                        // Multipart adds a little around the file; a declared length far past the limit fails now.
+                        if let declaredLength, Int64(declaredLength) > purpose.maxBytes + 64 * 1024 {
+                            throw PlazaError.payloadTooLarge(limit: Int(purpose.maxBytes), size: declaredLength)
+                        }
+                        allowed = true
+                    }
+                    for piece in form.takeFileBytes() { _ = try await writer.write(contentsOf: piece) }
+                }
+                try await writer.flush()
+            }
+            try form.finish()
+            guard let purpose = form.purpose, let sink = form.sink else {
+                throw PlazaError.validation(field: "file", "is missing: send a `purpose` part, then a `file` part")
+            }
+            guard sink.size > 0 else { throw PlazaError.validation(field: "file", "is empty") }
+            return StagedUpload(
+                file: file, purpose: purpose, name: form.fileName ?? "file", size: sink.size, sha256: sink.digest,
+                sniffed: ContentSniffer.sniff(sink.prefix))
+        } catch {
+            try? FileManager.default.removeItem(at: file)
+            throw error
+        }
+    }
+
+    /// The boundary of a `multipart/form-data` content type.
+    static func boundary(of contentType: String) -> String? {
+        let parts = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.first?.lowercased() == "multipart/form-data" else { return nil }
+        for part in parts.dropFirst() where part.lowercased().hasPrefix("boundary=") {
+            let value = part.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            return value.isEmpty || value.count > 70 ? nil : value
+        }
+        return nil
+    }
+}
+
+/// The state of one multipart body as it streams through MultipartKit's push parser.
+final class MultipartForm: @unchecked Sendable {
+    // Used by one task at a time (the upload's); @unchecked because the parser's callbacks capture it.
+    private let parser: MultipartParser
+    private var headers: [String: String] = [:]
+    private var purposeText = ""
+    private var part: Part = .none
+    private var failure: (any Error)?
+    private var pending: [ByteBuffer] = []
+    private var sawFile = false
+
+    private(set) var purpose: FilePurpose?
+    private(set) var fileName: String?
+    private(set) var sink: StagingSink?
+
+    enum Part { case none, purpose, file, ignored }
+
+    init(boundary: String) {
+        parser = MultipartParser(boundary: boundary)
+        parser.onHeader = { [unowned self] name, value in headers[name.lowercased()] = value }
+        parser.onBody = { [unowned self] buffer in body(buffer) }
+        parser.onPartComplete = { [unowned self] in complete() }
+    }
+
+    func feed(_ chunk: ByteBuffer) throws {
+        do {
+            try parser.execute(chunk)
+        } catch {
+            throw PlazaError.badRequest("The multipart body is malformed.", code: "bad-multipart")
+        }
+        if let failure { throw failure }
+    }
+
+    func takeFileBytes() -> [ByteBuffer] {
+        defer { pending.removeAll(keepingCapacity: true) }
+        return pending
+    }
+
+    func finish() throws {
+        if let failure { throw failure }
+    }
+
+    private func startPart() {
+        guard part == .none else { return }
+        let disposition = headers["content-disposition"] ?? ""
+        let name = Self.parameter("name", in: disposition)
+        switch name {
+        case "purpose":
+            part = .purpose
+        case "file":
+            guard !sawFile else { return fail(PlazaError.validation(field: "file", "send one file per upload")) }
+            guard let purpose else {
+                return fail(PlazaError.validation(field: "purpose", "must come before the file part"))
+            }
+            switch FileName.validate(Self.parameter("filename", in: disposition)) {
+            case .success(let valid): fileName = valid
+            case .failure(let problem): return fail(PlazaError.validation(field: "file.name", problem.message))
+            }
+            sink = StagingSink(limit: purpose.maxBytes)
+            sawFile = true
+            part = .file
+        default:
+            part = .ignored
+        }
+    }
+
+    private func body(_ buffer: ByteBuffer) {
+        guard failure == nil else { return }
+        startPart()
+        switch part {
+        case .purpose:
+            purposeText += String(buffer: buffer)
+            if purposeText.utf8.count > 64 { fail(PlazaError.validation(field: "purpose", "is not a purpose")) }
+        case .file:
+            do {
+                try sink?.take(buffer)
+                pending.append(buffer)
+            } catch {
+                fail(error)
+            }
+        case .none, .ignored:
+            break
+        }
+    }
+
+    private func complete() {
+        guard failure == nil else { return }
+        startPart()
+        if part == .purpose {
+            let text = purposeText.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let value = FilePurpose(rawValue: text) else {
+                let known = FilePurpose.allCases.map(\.rawValue).joined(separator: ", ")
+                return fail(PlazaError.validation(field: "purpose", "must be one of \(known)"))
+            }
+            purpose = value
+        }
+        part = .none
+        headers = [:]
+    }
+
+    private func fail(_ error: any Error) {
+        if failure == nil { failure = error }
+    }
+
+    /// A parameter of a header value: `form-data; name="file"; filename="a.jpg"`.
+    static func parameter(_ key: String, in header: String) -> String? {
+        for piece in header.split(separator: ";").dropFirst() {
+            let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, pair[0].lowercased() == key else { continue }
+            var value = pair[1]
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            return value.replacingOccurrences(of: "\\\"", with: "\"")
+        }
+        return nil
+    }
+}
