@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages a purpose needs, only when they are missing (Debian/Ubuntu).
-#   scripts/deps.sh demo    what `make demo` needs (Swift is assumed: see README)
+#   scripts/deps.sh demo    what `make demo` needs: libvips (images; Plaza links it); Swift is assumed (see README)
 #   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
 #                           browser tests, and the Python test peers (PyJWT, selenium, websockets, aiosmtpd,
 #                           http-ece) in .venv; openssl makes the mail tests' certificate
@@ -10,6 +10,8 @@ set -euo pipefail
 purpose=${1:-demo}
 need=()
 have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+# Every build links libvips through pkg-config.
+pkg-config --exists vips 2>/dev/null || need+=(libvips-dev pkg-config)
 case "$purpose" in
   demo) ;;
   test)

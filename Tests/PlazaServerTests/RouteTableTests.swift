@@ -55,6 +55,8 @@ struct RouteTableTests {
                 "register", "login", "refresh", "requestEmailVerification", "verifyEmail", "requestPasswordReset", "resetPassword",
                 // The VAPID public key is public by design; the SMS provider's callback proves itself by its HMAC signature.
                 "getPushKey", "smsStatusCallback",
+                // A public file's metadata is as public as its bytes; a private one's is checked by the service (404 to strangers).
+                "getFile",
             ]
             for endpoint in plaza.routes.endpoints where endpoint.path.hasPrefix("/api/") {
                 if endpoint.access == .public {
