@@ -311,21 +311,28 @@ public final class FileService: Sendable {
 
     // MARK: Variants
 
-    /// Makes every named variant of a file's purpose that does not exist yet (the upload's job).
+    /// Makes every named variant of a file's purpose that does not exist yet (the upload's job), from one
+    /// local copy of the original.
     func makeNamedVariants(of id: UUID) async throws {
         guard let record = try await record(id), record.contentType.hasPrefix("image/") else { return }
-        for spec in record.purpose.variants { _ = try await variant(record, spec) }
+        var missing: [VariantSpec] = []
+        for spec in record.purpose.variants where try await storedVariant(id, spec.name) == nil { missing.append(spec) }
+        guard !missing.isEmpty else { return }
+        try await blobs.withLocalCopy(of: record.key) { [missing] path in
+            for spec in missing { _ = try await self.makeVariant(record, spec, from: path) }
+        }
     }
 
     /// The stored variant, made now (once) when it does not exist yet.
     func variant(_ record: Record, _ spec: VariantSpec) async throws -> StoredVariant {
         if let existing = try await storedVariant(record.id, spec.name) { return existing }
+        return try await blobs.withLocalCopy(of: record.key) { path in try await self.makeVariant(record, spec, from: path) }
+    }
+
+    private func makeVariant(_ record: Record, _ spec: VariantSpec, from path: String) async throws -> StoredVariant {
         let output = try blobs.stagingFile(spec.format.rawValue)
         defer { try? FileManager.default.removeItem(at: output) }
-        let images = self.images
-        let made = try await blobs.withLocalCopy(of: record.key) { path in
-            try await images.variant(of: path, to: output.path, spec: spec)
-        }
+        let made = try await images.variant(of: path, to: output.path, spec: spec)
         let bytes = try Data(contentsOf: output, options: .mappedIfSafe)
         let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         let key = Self.variantKey(record.id, spec)

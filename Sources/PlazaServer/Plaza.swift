@@ -131,9 +131,10 @@ public final class Plaza: Sendable {
             transports: try NotificationService.transports(
                 settings: config.notifications, baseURL: config.baseURL, store: store, vapid: vapid, logger: logger),
             logger: logger)
-        files = FileService(
-            store: store, queue: queue, blobs: LocalBlobStore(root: URL(fileURLWithPath: config.fileSettings.root)), secrets: secrets,
-            policy: policy, settings: config.fileSettings, logger: logger)
+        let fileRoot = URL(fileURLWithPath: config.fileSettings.root)
+        let blobs: any BlobStore = config.fileSettings.s3.map { S3BlobStore(location: $0, stagingDirectory: fileRoot.appendingPathComponent(".staging")) }
+            ?? LocalBlobStore(root: fileRoot)
+        files = FileService(store: store, queue: queue, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
         files.register(in: jobRegistry)
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, policy: policy)
         pages = Pages(

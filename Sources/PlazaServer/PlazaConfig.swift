@@ -37,6 +37,8 @@ public struct PlazaConfig: Sendable, Equatable {
     public var filesDirectory: String?
     /// The most pixels an uploaded image may have.
     public var filesMaxPixels = 50_000_000
+    /// An S3-compatible bucket for files (`PLAZA_FILES_S3_URL`); the local directory otherwise.
+    public var filesS3: S3BlobStore.Location?
 
     public enum LogFormat: String, Sendable, Equatable { case json, text }
 
@@ -59,8 +61,10 @@ public struct PlazaConfig: Sendable, Equatable {
     }
 
     public var fileSettings: FileSettings {
-        FileSettings(
+        var settings = FileSettings(
             root: filesDirectory ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent("files").path, maxPixels: filesMaxPixels)
+        settings.s3 = filesS3
+        return settings
     }
 
     /// The address people use to reach this server (links in emails, the demo banner).
@@ -108,6 +112,7 @@ extension PlazaConfig {
         ("PLAZA_PUSH_HOSTS", "(the browsers' push services)", "comma-separated hosts (.suffix for a domain) whose Web Push endpoints browsers may register"),
         ("PLAZA_NOTIFY_MAX_ATTEMPTS", "8", "attempts per e-mail, SMS or push before it is given up (1-50)"),
         ("PLAZA_FILES_DIR", "DATA_DIR/files", "where uploaded files and their variants are kept"),
+        ("PLAZA_FILES_S3_URL", "(none: the files directory)", "an S3-compatible bucket for files: https://ACCESS_KEY:SECRET@host[:port]/bucket?region=…"),
         ("PLAZA_FILES_MAX_PIXELS", "50000000", "the most pixels an uploaded image may have (refused from its header, before decoding)"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
@@ -249,6 +254,11 @@ extension PlazaConfig {
         if let value = try int("PLAZA_ACCESS_TOKEN_MINUTES", 1...60) { accessTokenLifetime = .seconds(value * 60) }
         if let value = string("PLAZA_FILES_DIR") { filesDirectory = value }
         if let value = try int("PLAZA_FILES_MAX_PIXELS", 1_000_000...1_000_000_000) { filesMaxPixels = value }
+        if let value = string("PLAZA_FILES_S3_URL") {
+            do { filesS3 = try S3BlobStore.Location(url: value) } catch {
+                throw ConfigError(key: "PLAZA_FILES_S3_URL", problem: "\(error)")
+            }
+        }
         try loadNotifications(string: string, int: int)
     }
 
