@@ -152,7 +152,7 @@ let package = Package(
         .target(
             name: "Files",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "VipsShim",
+                "PlazaKit", "Storage", "Jobs", "Identity", "VipsShim",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -167,7 +167,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Notifications",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Notifications", "Files",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -289,7 +289,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WebTests",
-            dependencies: ["Web", "Notifications", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Web", "Notifications", "Files", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

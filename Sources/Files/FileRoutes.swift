@@ -46,27 +46,7 @@ public struct FileRoutes<Context: PlazaRequestContext>: Sendable {
                 EndpointResponse(422, "A bad name, a damaged image, one over the pixel limit, or `file` before `purpose`."),
             ]
         ) { request, context in
-            let caller = context.caller
-            let declared = request.headers[.contentLength].flatMap { Int($0) }
-            let staged: StagedUpload
-            if let type = request.headers[.contentType], let boundary = UploadReceiver.boundary(of: type) {
-                staged = try await UploadReceiver.receiveMultipart(request.body, boundary: boundary, declaredLength: declared, store: service.blobs) { purpose in
-                    try service.authorizeUpload(purpose, caller: caller)
-                }
-            } else {
-                let query = request.queryItems
-                guard let raw = query["purpose"], let purpose = FilePurpose(rawValue: raw) else {
-                    throw PlazaError.validation(field: "purpose", "must be one of \(purposes.joined(separator: ", ")) (send it as ?purpose= with a raw body)")
-                }
-                try service.authorizeUpload(purpose, caller: caller)
-                let name: String
-                switch FileName.validate(query["name"]) {
-                case .success(let valid): name = valid
-                case .failure(let problem): throw PlazaError.validation(field: "name", problem.message)
-                }
-                staged = try await UploadReceiver.receiveRaw(request.body, purpose: purpose, name: name, declaredLength: declared, store: service.blobs)
-            }
-            let file = try await service.store(staged, caller: caller)
+            let file = try await service.upload(request, caller: context.caller)
             return try .json(file, status: .created, headers: [.location: "/api/v1/files/\(file.id.uuidString.lowercased())"])
         })
         routes.add(Endpoint(

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Identity
 import Jobs
 import Logging
 import PlazaKit
@@ -32,6 +33,7 @@ public final class FileService: Sendable {
 
     let store: Store
     let queue: JobQueue
+    let identity: IdentityService
     let blobs: any BlobStore
     let images: Images
     let secrets: Secrets
@@ -41,11 +43,12 @@ public final class FileService: Sendable {
     private let entities = Mutex<[String: FileEntityFacts]>([:])
 
     public init(
-        store: Store, queue: JobQueue, blobs: any BlobStore, secrets: Secrets, policy: any Policy, settings: FileSettings,
+        store: Store, queue: JobQueue, identity: IdentityService, blobs: any BlobStore, secrets: Secrets, policy: any Policy, settings: FileSettings,
         logger: Logger, images: Images = Images()
     ) {
         self.store = store
         self.queue = queue
+        self.identity = identity
         self.blobs = blobs
         self.secrets = secrets
         self.policy = policy
@@ -63,6 +66,18 @@ public final class FileService: Sendable {
         registry.register(Self.variantsJob, payload: VariantsPayload.self) { [self] payload, _ in
             try await makeNamedVariants(of: payload.fileId)
         }
+    }
+
+    /// When an account's data is erased, its files go too.
+    public func subscriptions() -> [Jobs.Subscription] {
+        [Jobs.Subscription("files.user-purged", topics: [UserPurged.topic], delivery: .work) { [self] event in
+            let purged = try event.decode(UserPurged.self)
+            let ids = try await store.sql.raw("SELECT id FROM files WHERE owner_id = \(bind: purged.userId)").all()
+                .map { try $0.decode(column: "id", as: UUID.self) }
+            var records: [Record] = []
+            for id in ids { if let record = try await record(id) { records.append(record) } }
+            try await remove(records, caller: .system("retention"))
+        }]
     }
 
     struct VariantsPayload: Codable, Sendable {
@@ -114,7 +129,16 @@ public final class FileService: Sendable {
             try? await blobs.delete(key)
             throw error
         }
+        if staged.purpose == .avatar, let owner = caller.principal?.id { try await becomeAvatar(id, of: owner, caller: caller) }
         return try await file(id, caller: caller)
+    }
+
+    /// A new avatar is bound to its person, set through Identity, and the one it replaces is deleted.
+    private func becomeAvatar(_ id: UUID, of owner: UUID, caller: Caller) async throws {
+        try await store.sql.raw("UPDATE files SET entity_kind = 'user', entity_id = \(bind: owner.uuidString.lowercased()) WHERE id = \(bind: id)").run()
+        if let previous = try await identity.setAvatar(id, for: owner, caller: caller), previous != id, let old = try await record(previous) {
+            try await remove([old], caller: caller)
+        }
     }
 
     /// The pixel limit from the header (no decoding), the decoder agreeing with the first bytes (a file
@@ -279,23 +303,27 @@ public final class FileService: Sendable {
 
     private func remove(_ records: [Record], caller: Caller) async throws {
         guard !records.isEmpty else { return }
-        var keys: [String] = []
-        for record in records {
-            keys.append(record.key)
-            keys += try await store.sql.raw("SELECT storage_key FROM file_variants WHERE file_id = \(bind: record.id)")
-                .all().map { try $0.decode(column: "storage_key", as: String.self) }
-        }
-        try await store.transaction { transaction in
+        // The variants' keys are read as their rows are deleted, so one made a moment ago is not missed.
+        let keys = try await store.transaction { transaction in
+            var keys: [String] = []
             for record in records {
-                try await transaction.sql.raw("DELETE FROM file_variants WHERE file_id = \(bind: record.id)").run()
+                keys.append(record.key)
+                keys += try await transaction.sql.raw("DELETE FROM file_variants WHERE file_id = \(bind: record.id) RETURNING storage_key")
+                    .all().map { try $0.decode(column: "storage_key", as: String.self) }
                 try await transaction.sql.raw("DELETE FROM files WHERE id = \(bind: record.id)").run()
                 try await transaction.audit(
                     caller, action: "files.delete", resourceType: "file", resourceID: record.id.uuidString.lowercased(),
                     details: .object(["purpose": .string(record.purpose.rawValue), "name": .string(record.name)]))
             }
+            return keys
         }
         // After the commit: a crash here leaves bytes without records, which the orphan sweep removes.
         for key in keys { try? await blobs.delete(key) }
+        for record in records where record.purpose == .avatar {
+            if let owner = record.ownerID, try await identity.avatar(of: owner) == record.id {
+                try await identity.setAvatar(nil, for: owner, caller: caller)
+            }
+        }
     }
 
     /// Binds a file to an entity of a module (a message, a profile). Only its owner may bind it, once.
@@ -338,15 +366,21 @@ public final class FileService: Sendable {
         let key = Self.variantKey(record.id, spec)
         try await blobs.put(key, from: output, size: Int64(bytes.count), sha256: sha, contentType: spec.format.mediaType)
         let now = store.clock.now()
-        // Two requests may make the same variant at once: the bytes are the same, the first row stays.
-        try await store.sql.raw("""
-            INSERT INTO file_variants (file_id, name, content_type, size, width, height, sha256, storage_key, created_at)
-            VALUES (\(bind: record.id), \(bind: spec.name), \(bind: spec.format.mediaType), \(bind: Int64(bytes.count)),
-                    \(bind: made.width), \(bind: made.height), \(bind: sha), \(bind: key), \(bind: now))
-            ON CONFLICT (file_id, name) DO NOTHING
-            """).run()
-        guard let stored = try await storedVariant(record.id, spec.name) else { throw Self.notFound }
-        return stored
+        do {
+            // Two requests may make the same variant at once: the bytes are the same, the first row stays.
+            try await store.sql.raw("""
+                INSERT INTO file_variants (file_id, name, content_type, size, width, height, sha256, storage_key, created_at)
+                VALUES (\(bind: record.id), \(bind: spec.name), \(bind: spec.format.mediaType), \(bind: Int64(bytes.count)),
+                        \(bind: made.width), \(bind: made.height), \(bind: sha), \(bind: key), \(bind: now))
+                ON CONFLICT (file_id, name) DO NOTHING
+                """).run()
+            guard let stored = try await storedVariant(record.id, spec.name) else { throw Self.notFound }
+            return stored
+        } catch {
+            // The file was deleted while its variant was being made: the bytes must not outlive it.
+            if try await self.record(record.id) == nil { try? await blobs.delete(key) }
+            throw error
+        }
     }
 
     func storedVariant(_ id: UUID, _ name: String) async throws -> StoredVariant? {

@@ -240,3 +240,32 @@ final class MultipartForm: @unchecked Sendable {
         return nil
     }
 }
+
+extension FileService {
+    /// Receives an upload from a request — multipart (`purpose`, then `file`) or a raw body with
+    /// `?purpose=&name=` — and stores it. `only` restricts the purpose (the avatar form takes avatars).
+    public func upload(_ request: Request, caller: Caller, only: FilePurpose? = nil) async throws -> StoredFile {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        let purposes = FilePurpose.allCases.map(\.rawValue).joined(separator: ", ")
+        let staged: StagedUpload
+        if let type = request.headers[.contentType], let boundary = UploadReceiver.boundary(of: type) {
+            staged = try await UploadReceiver.receiveMultipart(request.body, boundary: boundary, declaredLength: declared, store: blobs) { purpose in
+                if let only, purpose != only { throw PlazaError.validation(field: "purpose", "must be \(only.rawValue) here") }
+                try self.authorizeUpload(purpose, caller: caller)
+            }
+        } else {
+            let query = request.uri.queryParameters
+            guard let raw = query["purpose"].map(String.init), let purpose = FilePurpose(rawValue: raw), only == nil || only == purpose else {
+                throw PlazaError.validation(field: "purpose", "must be one of \(purposes) (send it as ?purpose= with a raw body)")
+            }
+            try authorizeUpload(purpose, caller: caller)
+            let name: String
+            switch FileName.validate(query["name"].map(String.init)) {
+            case .success(let valid): name = valid
+            case .failure(let problem): throw PlazaError.validation(field: "name", problem.message)
+            }
+            staged = try await UploadReceiver.receiveRaw(request.body, purpose: purpose, name: name, declaredLength: declared, store: blobs)
+        }
+        return try await store(staged, caller: caller)
+    }
+}

@@ -68,6 +68,7 @@ extension IdentityService {
             // Memberships, grants, sessions, tokens and codes go with the row (ON DELETE CASCADE).
             try await transaction.sql.raw("DELETE FROM identity_users WHERE id = \(bind: user)").run()
             try await transaction.audit(.system("retention"), action: "identity.user.purge", resourceType: "user", resourceID: user.uuidString)
+            try await self.outbox.append(UserPurged(userId: user), key: user.uuidString, caller: .system("retention"), in: transaction)
         }
     }
 

@@ -145,3 +145,36 @@ extension IdentityService {
         return (8...15).contains(digits.count) && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && digits.first != "0"
     }
 }
+
+extension IdentityService {
+    /// Sets (or clears) a user's avatar to a file the files module stored; returns the one it replaces.
+    /// Identity keeps only the id: the files module owns the bytes and says where they are.
+    @discardableResult
+    public func setAvatar(_ fileId: UUID?, for user: UUID, caller: Caller) async throws -> UUID? {
+        try await store.transaction { transaction in
+            guard let row = try await transaction.sql.raw("SELECT avatar_file_id FROM identity_users WHERE id = \(bind: user)").first() else {
+                throw PlazaError.notFound("There is no such account.")
+            }
+            let previous = try row.decode(column: "avatar_file_id", as: UUID?.self)
+            try await transaction.sql.raw("UPDATE identity_users SET avatar_file_id = \(bind: fileId) WHERE id = \(bind: user)").run()
+            try await transaction.audit(
+                caller, action: fileId == nil ? "identity.avatar.clear" : "identity.avatar.set", resourceType: "user", resourceID: user.uuidString,
+                details: fileId.map { .object(["fileId": .string($0.uuidString.lowercased())]) })
+            try await self.outbox.append(ProfileUpdated(userId: user, fields: ["avatarFileId"]), key: user.uuidString, caller: caller, in: transaction)
+            return previous
+        }
+    }
+
+    /// The avatar file of a user, if any.
+    public func avatar(of user: UUID) async throws -> UUID? {
+        try await store.sql.raw("SELECT avatar_file_id FROM identity_users WHERE id = \(bind: user)").first()?
+            .decode(column: "avatar_file_id", as: UUID?.self)
+    }
+}
+
+/// Emitted when a deleted account's data is erased after its grace period: modules erase what they keep
+/// about the person (files, messages' authorship stays as "deleted account").
+public struct UserPurged: DomainEvent {
+    public static let topic = "identity.user.purged"
+    public var userId: UUID
+}

@@ -134,11 +134,13 @@ public final class Plaza: Sendable {
         let fileRoot = URL(fileURLWithPath: config.fileSettings.root)
         let blobs: any BlobStore = config.fileSettings.s3.map { S3BlobStore(location: $0, stagingDirectory: fileRoot.appendingPathComponent(".staging")) }
             ?? LocalBlobStore(root: fileRoot)
-        files = FileService(store: store, queue: queue, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
+        files = FileService(store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
         files.register(in: jobRegistry)
+        for subscription in files.subscriptions() { bus.subscribe(subscription) }
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, policy: policy)
         pages = Pages(
-            identity: identity, notifications: notifications, queue: queue, secrets: secrets, sessionLifetime: config.identitySettings.refreshTokenLifetime,
+            identity: identity, notifications: notifications, files: files, queue: queue, secrets: secrets,
+            sessionLifetime: config.identitySettings.refreshTokenLifetime,
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
         notifications.register(in: jobRegistry)
         for subscription in notifications.identitySubscriptions() { bus.subscribe(subscription) }

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Hummingbird
 import Identity
@@ -12,6 +13,7 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
         var routes = PageRoutes<Context>(pages: pages)
         let identity = pages.identity
         let queue = pages.queue
+        let pages = self.pages
 
         routes.add(.get, "/account", "accountPage", "Your profile.", access: .authenticated) { _, context, scope in
             let me = try await identity.me(try Self.userID(context))
@@ -34,6 +36,22 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             } catch let error as PlazaError where error.status == .badRequest {
                 return try await Self.accountAgain(identity, context, scope, problem: error)
             }
+        }
+        routes.add(.post, "/account/avatar", "avatarForm", "Upload a photo of yourself (multipart: purpose, then file).", access: .authenticated) { request, context, scope in
+            try await scope.checkUploadForm(request)
+            do {
+                _ = try await pages.files.upload(request, caller: context.caller, only: .avatar)
+                return scope.redirect("/account?notice=avatar-saved")
+            } catch let error as PlazaError where error.status.code >= 400 && error.status.code < 500 {
+                return try await Self.accountAgain(identity, context, scope, problem: error)
+            }
+        }
+        routes.add(.post, "/account/avatar/remove", "avatarRemoveForm", "Remove your photo.", access: .authenticated) { request, context, scope in
+            _ = try await scope.form(request, context)
+            if let avatar = try await identity.avatar(of: try Self.userID(context)) {
+                try await pages.files.delete(avatar, caller: context.caller)
+            }
+            return scope.redirect("/account?notice=avatar-removed")
         }
         routes.add(.post, "/account", "accountForm", "Save your profile.", access: .authenticated) { request, context, scope in
             let form = try await scope.form(request, context)
@@ -163,6 +181,8 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             "since": Formats.date(me.createdAt, scope.language, timeZone: me.timeZone),
             "form": form, "mobile": me.mobile ?? "", "hasMobile": me.mobile != nil, "mobileVerified": me.phoneVerified,
             "canVerifyMobile": me.mobile != nil && !me.phoneVerified && scope.pages.notifications.availableChannels.contains(.sms),
+            "avatar": me.avatarFileId.map { "/files/\($0.uuidString.lowercased())/large" } ?? "",
+            "hasAvatar": me.avatarFileId != nil,
         ]
     }
 
@@ -236,7 +256,18 @@ extension Templates {
             <h1>{{t.account_heading}}</h1>
             <div class="columns">
             <section class="card">
+            <div class="person">
+            {{#hasAvatar}}<img class="avatar" src="{{avatar}}" alt="{{t.avatar_alt}}" width="96" height="96">{{/hasAvatar}}
             <h2>{{fullName}}</h2>
+            </div>
+            <form method="post" action="/account/avatar?_csrf={{csrf}}" enctype="multipart/form-data" class="avatar-form">
+            <input type="hidden" name="purpose" value="avatar">
+            <label for="avatar-file">{{t.avatar_upload}}</label>
+            <input id="avatar-file" type="file" name="file" accept="image/jpeg,image/png,image/webp,image/gif" required aria-describedby="avatar-hint">
+            <small id="avatar-hint">{{t.avatar_hint}}</small>
+            <button class="small">{{t.avatar_save}}</button>
+            </form>
+            {{#hasAvatar}}<form method="post" action="/account/avatar/remove" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small secondary">{{t.avatar_remove}}</button></form>{{/hasAvatar}}
             <dl>
             <dt>{{t.field_email}}</dt>
             <dd>{{email}} {{#emailVerified}}<span class="badge ok">{{t.verified}}</span>{{/emailVerified}}{{^emailVerified}}<a href="/verify-email?email={{emailQuery}}">{{t.verify_now}}</a>{{/emailVerified}}</dd>

@@ -117,6 +117,9 @@ enum Stylesheet {
         .notice { background: #e6f4ea; border: 1px solid #b7dfc2; padding: .75rem 1rem; border-radius: .35rem; }
         .problem { background: #fce8e6; border: 1px solid #f2b8b5; padding: .75rem 1rem; border-radius: .35rem; }
         .problem p { margin: 0; font-weight: 600; }
+        .person { display: flex; align-items: center; gap: 1rem; }
+        img.avatar { border-radius: 50%; object-fit: cover; }
+        .avatar-form { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; margin: .5rem 0; }
         .badge { font-size: .8rem; padding: .1rem .45rem; border-radius: 1rem; background: var(--wash); }
         .badge.ok { background: #e6f4ea; color: var(--ok); }
         a.inbox .badge { background: var(--accent); color: #fff; }

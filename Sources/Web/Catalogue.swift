@@ -124,6 +124,9 @@ enum Catalogue {
         "notice_notifications-read": "Everything is marked read.", "notice_notification-removed": "The notification is removed.",
         "notice_preferences-saved": "Your preferences are saved.", "notice_announcement-sent": "The announcement is on its way.",
         "notice_delivery-retried": "The delivery is queued again.",
+        "avatar_upload": "Your photo", "avatar_hint": "JPEG, PNG, WebP or GIF, up to 5 MB; it is cropped to a square.",
+        "avatar_save": "Upload", "avatar_remove": "Remove photo", "avatar_alt": "Your photo",
+        "notice_avatar-saved": "Your photo is saved.", "notice_avatar-removed": "Your photo is removed.",
         "mobile_send_code": "Send a code", "mobile_verify": "Verify", "notice_mobile-code-sent": "A code is on its way to your phone.",
         "notice_mobile-verified": "Your mobile number is verified.",
     ]
@@ -230,6 +233,9 @@ enum Catalogue {
         "notice_notifications-read": "Усе позначено прочитаним.", "notice_notification-removed": "Сповіщення видалено.",
         "notice_preferences-saved": "Налаштування збережено.", "notice_announcement-sent": "Оголошення надсилається.",
         "notice_delivery-retried": "Доставку знову поставлено в чергу.",
+        "avatar_upload": "Ваше фото", "avatar_hint": "JPEG, PNG, WebP або GIF, до 5 МБ; його буде обрізано до квадрата.",
+        "avatar_save": "Завантажити", "avatar_remove": "Прибрати фото", "avatar_alt": "Ваше фото",
+        "notice_avatar-saved": "Фото збережено.", "notice_avatar-removed": "Фото прибрано.",
         "mobile_send_code": "Надіслати код", "mobile_verify": "Підтвердити", "notice_mobile-code-sent": "Код надсилається на ваш телефон.",
         "notice_mobile-verified": "Ваш номер телефону підтверджено.",
     ]

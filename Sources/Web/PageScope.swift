@@ -115,6 +115,18 @@ struct PageScope: Sendable {
         return form
     }
 
+    /// Checks a form that cannot carry `_csrf` as a field read before its body (a file upload streams its
+    /// body to the files module): the token comes in the action's query instead, bound to the same cookie
+    /// and session, so it is worth nothing without them.
+    func checkUploadForm(_ request: Request) async throws {
+        guard request.comesFromThisSite, try await pages.csrf.verify(
+            field: request.uri.queryParameters.get(CSRF.fieldName), cookie: request.cookies[CSRF.cookieName]?.value,
+            session: principal?.sessionID)
+        else {
+            throw PlazaError(.forbidden, code: "csrf", title: t("csrf_title"), detail: t("csrf_detail"))
+        }
+    }
+
     /// A cookie for the pages: HttpOnly, SameSite=Lax, on every path, Secure when the client came over TLS.
     func cookie(_ name: String, _ value: String, maxAge: Int?) -> Cookie {
         Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .lax)

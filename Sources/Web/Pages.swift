@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Hummingbird
 import Identity
@@ -15,6 +16,7 @@ public struct Pages: Sendable {
 
     let identity: IdentityService
     let notifications: NotificationService
+    let files: FileService
     let queue: JobQueue
     let csrf: CSRF
     let renderer: Renderer
@@ -24,11 +26,12 @@ public struct Pages: Sendable {
     let databaseEngine: String
 
     public init(
-        identity: IdentityService, notifications: NotificationService, queue: JobQueue, secrets: Secrets, sessionLifetime: Duration,
-        databaseEngine: String
+        identity: IdentityService, notifications: NotificationService, files: FileService, queue: JobQueue, secrets: Secrets,
+        sessionLifetime: Duration, databaseEngine: String
     ) {
         self.identity = identity
         self.notifications = notifications
+        self.files = files
         self.queue = queue
         self.csrf = CSRF(secrets: secrets)
         self.renderer = .shared

@@ -6,6 +6,7 @@ import NIOCore
 import PlazaKit
 import PlazaServer
 import PlazaTesting
+import SQLKit
 import Testing
 
 @testable import Files
@@ -102,6 +103,38 @@ struct UploadTests {
                 #expect(file.visibility == .private)
                 let signedOut = try await client.execute(uri: "/api/v1/files?purpose=attachment", method: .post, body: ByteBuffer(data: bytes))
                 #expect(signedOut.status == .unauthorized)
+            }
+        }
+    }
+}
+
+@Suite("Avatars")
+struct AvatarTests {
+    @Test("an avatar upload becomes the person's avatar through Identity; a new one replaces and deletes the old; erasing the account erases its files")
+    func avatars() async throws {
+        try await withFilesPlaza { plaza in
+            let ada = try await person(plaza, "ada@example.com")
+            try await plaza.testApplication().test(.router) { client in
+                let first = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "a.png", data: TestImages.png(width: 120, height: 90)))
+                #expect(first.entity == "user:\(ada.id.uuidString.lowercased())")
+                #expect(try await plaza.identity.me(ada.id).avatarFileId == first.id)
+                let second = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "b.png", data: TestImages.png(width: 90, height: 120)))
+                #expect(try await plaza.identity.me(ada.id).avatarFileId == second.id)
+                #expect(try await client.execute(uri: first.url, method: .get).status == .notFound)
+                #expect(try await plaza.fileCount() == 1)
+
+                let photo = try decode(StoredFile.self, try await upload(client, ada, purpose: "service-photo", name: "c.png", data: TestImages.png(width: 64, height: 64)))
+                let deleted = try await client.execute(uri: "/api/v1/files/\(second.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
+                #expect(deleted.status == .noContent)
+                #expect(try await plaza.identity.me(ada.id).avatarFileId == nil)
+
+                // The account is deleted and, after its grace period, erased: its files go with it.
+                try await plaza.store.sql.raw("UPDATE identity_users SET status = 'deleted' WHERE id = \(bind: ada.id)").run()
+                try await plaza.identity.purge(user: ada.id)
+                try await plaza.runPendingWork()
+                #expect(try await plaza.fileCount() == 0)
+                #expect(try await client.execute(uri: photo.url, method: .get).status == .notFound)
+                #expect(plaza.storedBlobs() == [])
             }
         }
     }

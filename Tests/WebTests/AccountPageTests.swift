@@ -310,3 +310,50 @@ struct AccountPageTests {
         #expect(Language.negotiate(query: "xx", cookie: nil, acceptLanguage: "uk;q=0, en") == .en)
     }
 }
+
+@Suite("Pages: the account photo")
+struct AvatarPageTests {
+    @Test("the account page uploads a photo (CSRF token in the form's action), shows it, and removes it")
+    func avatar() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-avatars-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await withTestPlaza(configure: { $0.edge.rateLimits = []; $0.filesDirectory = directory.path }) { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                let browser = Browser(client)
+                _ = try await signUp(browser, email: "ada@example.com")
+                let page = try await browser.get("/account")
+                let token = try #require(browser.csrfToken)
+                #expect(page.text.contains(#"enctype="multipart/form-data""#))
+                #expect(page.text.contains(#"<label for="avatar-file">Your photo</label>"#))
+                #expect(!page.text.contains(#"class="avatar""#))
+                let photo = (name: "me.png", field: "file", type: "image/png", data: TestImages.png(width: 300, height: 200))
+
+                let forged = try await browser.upload("/account/avatar", fields: [("purpose", "avatar")], file: photo)
+                #expect(forged.status == .forbidden)
+                let notAnImage = try await browser.upload(
+                    "/account/avatar?_csrf=\(token)", fields: [("purpose", "avatar")], file: (name: "me.png", field: "file", type: "image/png", data: Data("hello".utf8)))
+                #expect(notAnImage.status == .unsupportedMediaType)
+                #expect(notAnImage.text.contains("class=\"problem\"") || notAnImage.text.contains("not a type Plaza accepts"))
+
+                let saved = try await browser.upload("/account/avatar?_csrf=\(token)", fields: [("purpose", "avatar")], file: photo)
+                #expect(saved.status == .seeOther)
+                #expect(saved.headers[.location] == "/account?notice=avatar-saved")
+                let user = try #require(try await plaza.identity.searchUsers(UserQuery(text: "ada@"), page: PageRequest()).items.first)
+                let avatar = try #require(try await plaza.identity.me(user.id).avatarFileId)
+                let shown = try await browser.get("/account?notice=avatar-saved")
+                let src = "/files/\(avatar.uuidString.lowercased())/large"
+                #expect(shown.text.contains(#"<img class="avatar" src="\#(src)""#))
+                #expect(shown.text.contains("Your photo is saved."))
+                let image = try await browser.get(src)
+                #expect(image.status == .ok)
+                #expect(image.headers[.contentType] == "image/webp")
+
+                try await browser.get("/account")
+                let removed = try await browser.post("/account/avatar/remove", [])
+                #expect(removed.headers[.location] == "/account?notice=avatar-removed")
+                #expect(try await plaza.identity.me(user.id).avatarFileId == nil)
+                #expect(try await browser.get(src).status == .notFound)
+            }
+        }
+    }
+}

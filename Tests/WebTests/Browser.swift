@@ -54,7 +54,7 @@ final class Browser {
     func forget(cookie name: String) { cookies[name] = nil }
     func set(cookie name: String, _ value: String) { cookies[name] = value }
 
-    private func headers() -> HTTPFields {
+    func headers() -> HTTPFields {
         var headers = extraHeaders
         headers[.accept] = "text/html,application/xhtml+xml"
         if !cookies.isEmpty { headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
@@ -81,4 +81,22 @@ final class Browser {
 extension TestResponse {
     var text: String { String(buffer: body) }
     var location: String? { headers[.location] }
+}
+
+extension Browser {
+    /// Posts a file the way a browser's `enctype="multipart/form-data"` form does: `fields` first, then the file.
+    @discardableResult
+    func upload(_ uri: String, fields: [(String, String)], file: (name: String, field: String, type: String, data: Data)) async throws -> TestResponse {
+        let boundary = "----plaza\(UUID().uuidString)"
+        var body = Data()
+        for (name, value) in fields {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: \(file.type)\r\n\r\n".utf8))
+        body.append(file.data)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        var headers = headers()
+        headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
+        return try await client.executeRequest(uri: uri, method: .post, headers: headers, body: ByteBuffer(data: body))
+    }
 }
