@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "Conversations",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Files",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -264,7 +264,7 @@ let package = Package(
         .testTarget(
             name: "ConversationsTests",
             dependencies: [
-                "Conversations", "Notifications", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Conversations", "Notifications", "Files", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings

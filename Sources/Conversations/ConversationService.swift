@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Identity
 import Jobs
@@ -30,15 +31,17 @@ public struct ConversationService: Sendable {
     let hub: RealtimeHub
     let identity: IdentityService
     let notifications: NotificationService
+    let files: FileService
     let policy: any Policy
     public let contexts: ConversationContexts
 
     public init(
         store: Store, publisher: RealtimePublisher, hub: RealtimeHub, identity: IdentityService, notifications: NotificationService,
-        policy: any Policy
+        files: FileService, policy: any Policy
     ) {
         self.store = store
         self.notifications = notifications
+        self.files = files
         notifications.templates.register(Self.messageTemplate)
         self.publisher = publisher
         self.hub = hub
@@ -46,6 +49,16 @@ public struct ConversationService: Sendable {
         self.policy = policy
         self.contexts = ConversationContexts()
         let service = self
+        // A message's attachments are read by the thread's participants.
+        files.registerEntity("message") { messageID in
+            guard let id = UUID(uuidString: messageID), let row = try await store.sql.raw("""
+                SELECT conversation_id FROM conversation_messages WHERE id = \(bind: id)
+                """).first() else { return nil }
+            let conversation = try row.decode(column: "conversation_id", as: UUID.self)
+            let participants = try await store.sql.raw("SELECT user_id FROM conversation_participants WHERE conversation_id = \(bind: conversation)")
+                .all().map { try $0.decode(column: "user_id", as: UUID.self) }
+            return ResourceFacts(participantIDs: Set(participants))
+        }
         // `conversation:<id>`: for its participants only.
         hub.topics.register("conversation") { principal, id in
             guard let id = UUID(uuidString: id), let participants = try await service.participants(of: id) else { return false }
@@ -145,7 +158,11 @@ public struct ConversationService: Sendable {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         let participants = try await authorize(caller, ConversationPolicy.send, conversation: id)
         let body = try Self.checked(draft)
-        let attachments = Array((draft.attachments ?? []).prefix(20))
+        let attachments = draft.attachments ?? []
+        guard attachments.count <= 20, Set(attachments).count == attachments.count else {
+            throw PlazaError.validation(field: "attachments", "at most 20 files, each once")
+        }
+        let files = self.files
         let (publisher, topic, notifications) = (self.publisher, Self.topic(id), self.notifications)
         let present = Set(try await hub.present(on: topic))
         let author = try await identity.contact(principal.id).map { "\($0.firstName) \($0.lastName)" } ?? "Someone"
@@ -164,6 +181,7 @@ public struct ConversationService: Sendable {
                 VALUES (\(bind: message.id), \(bind: id), \(bind: seq), \(bind: principal.id), \(bind: body),
                         \(bind: try Self.encode(attachments)), \(bind: now))
                 """).run()
+            try await files.attach(attachments, purpose: .attachment, to: "message", message.id.uuidString.lowercased(), caller: caller, in: transaction)
             // Your own message is read by you.
             try await transaction.sql.raw("""
                 UPDATE conversation_participants SET last_read_seq = \(bind: seq) WHERE conversation_id = \(bind: id) AND user_id = \(bind: principal.id)
@@ -215,11 +233,14 @@ public struct ConversationService: Sendable {
 
     /// Deletes a message's text (its place stays): its author, within the edit window.
     public func delete(_ messageID: UUID, in id: UUID, caller: Caller) async throws -> Message {
-        try await change(messageID, in: id, caller: caller, kind: "message.deleted") { transaction, now in
+        let message = try await change(messageID, in: id, caller: caller, kind: "message.deleted") { transaction, now in
             try await transaction.sql.raw("""
                 UPDATE conversation_messages SET body = NULL, attachments = '[]', deleted_at = \(bind: now) WHERE id = \(bind: messageID)
                 """).run()
         }
+        // Its attachments go with it.
+        try await files.deleteFiles(of: "message", messageID.uuidString.lowercased(), caller: caller)
+        return message
     }
 
     /// Marks messages up to `seq` read; the others see the receipt.
@@ -302,7 +323,7 @@ public struct ConversationService: Sendable {
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...500).contains(reason.count) else { throw PlazaError.validation(field: "reason", "must be 1 to 500 characters") }
         let publisher = self.publisher
-        return try await store.transaction { transaction in
+        let removed = try await store.transaction { transaction in
             let now = transaction.clock.now()
             guard let row = try await transaction.sql.raw("""
                 UPDATE conversation_messages SET body = NULL, attachments = '[]', deleted_at = \(bind: now), removed_by = \(bind: principal.id),
@@ -321,6 +342,8 @@ public struct ConversationService: Sendable {
             try await publisher.publish(MessageEvent(kind: "message.removed", message: message), to: Self.topic(message.conversationId), in: transaction)
             return message
         }
+        try await files.deleteFiles(of: "message", messageID.uuidString.lowercased(), caller: caller)
+        return removed
     }
 
     // MARK: Shared steps

@@ -326,15 +326,21 @@ public final class FileService: Sendable {
         }
     }
 
-    /// Binds a file to an entity of a module (a message, a profile). Only its owner may bind it, once.
-    public func attach(_ id: UUID, to kind: String, _ entityID: String, caller: Caller) async throws {
-        guard let record = try await record(id), record.ownerID == caller.principal?.id else {
-            throw PlazaError.validation(field: "fileId", "is not a file you uploaded")
+    /// Binds files to an entity of a module (a message's attachments), in the module's own transaction:
+    /// each must be a file of `purpose` the caller uploaded and nobody bound yet.
+    public func attach(
+        _ ids: [UUID], purpose: FilePurpose, to kind: String, _ entityID: String, caller: Caller, in transaction: Transaction
+    ) async throws {
+        for id in ids {
+            let row = try await transaction.sql.raw("SELECT owner_id, purpose, entity_kind FROM files WHERE id = \(bind: id)").first()
+            guard let row, try row.decode(column: "owner_id", as: UUID?.self) == caller.principal?.id, caller.principal != nil,
+                  try row.decode(column: "purpose", as: String.self) == purpose.rawValue
+            else { throw PlazaError.validation(field: "attachments", "\(id) is not an \(purpose.rawValue) you uploaded") }
+            guard try row.decode(column: "entity_kind", as: String?.self) == nil else {
+                throw PlazaError.validation(field: "attachments", "\(id) is attached elsewhere already")
+            }
+            try await transaction.sql.raw("UPDATE files SET entity_kind = \(bind: kind), entity_id = \(bind: entityID) WHERE id = \(bind: id)").run()
         }
-        guard record.entityKind == nil || (record.entityKind == kind && record.entityID == entityID) else {
-            throw PlazaError.conflict("The file already belongs to something else.")
-        }
-        try await store.sql.raw("UPDATE files SET entity_kind = \(bind: kind), entity_id = \(bind: entityID) WHERE id = \(bind: id)").run()
     }
 
     // MARK: Variants

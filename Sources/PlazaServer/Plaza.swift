@@ -137,7 +137,7 @@ public final class Plaza: Sendable {
         files = FileService(store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
         files.register(in: jobRegistry)
         for subscription in files.subscriptions() { bus.subscribe(subscription) }
-        conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, policy: policy)
+        conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
         pages = Pages(
             identity: identity, notifications: notifications, files: files, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,
