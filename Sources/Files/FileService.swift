@@ -66,6 +66,7 @@ public final class FileService: Sendable {
         registry.register(Self.variantsJob, payload: VariantsPayload.self) { [self] payload, _ in
             try await makeNamedVariants(of: payload.fileId)
         }
+        registry.register(Self.sweepJob) { [self] _, _ in try await sweep() }
     }
 
     /// When an account's data is erased, its files go too.
@@ -301,7 +302,7 @@ public final class FileService: Sendable {
         try await remove(records, caller: caller)
     }
 
-    private func remove(_ records: [Record], caller: Caller) async throws {
+    func remove(_ records: [Record], caller: Caller) async throws {
         guard !records.isEmpty else { return }
         // The variants' keys are read as their rows are deleted, so one made a moment ago is not missed.
         let keys = try await store.transaction { transaction in

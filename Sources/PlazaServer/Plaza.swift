@@ -176,6 +176,7 @@ public final class Plaza: Sendable {
                 RecurringJob("plaza.outbox.prune", schedule: try! CronSchedule("43 * * * *")),
                 RecurringJob("plaza.idempotency.prune", schedule: try! CronSchedule("29 * * * *")),
                 RecurringJob(NotificationService.pruneJob, schedule: try! CronSchedule("51 3 * * *")),
+                RecurringJob(FileService.sweepJob, schedule: try! CronSchedule("37 4 * * *")),
             ],
             queue: queue, logger: logger)
 

@@ -125,3 +125,44 @@ struct DeliveryTests {
         }
     }
 }
+
+@Suite("The daily sweep")
+struct SweepTests {
+    @Test("abandoned uploads, old staging files and bytes no record names are removed; bound and young ones stay")
+    func sweep() async throws {
+        let clock = ManualClock()
+        try await withFilesPlaza(clock: clock) { plaza in
+            let ada = try await person(plaza, "ada@example.com")
+            try await plaza.testApplication().test(.router) { client in
+                let abandoned = try decode(StoredFile.self, try await upload(client, ada, purpose: "attachment", name: "a.png", data: TestImages.png(width: 20, height: 20)))
+                let avatar = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "me.png", data: TestImages.png(width: 20, height: 20)))
+                let root = URL(fileURLWithPath: plaza.config.fileSettings.root)
+                let old = Date().addingTimeInterval(-2 * 86_400)
+                func debris(_ path: String, age: Date) throws {
+                    let url = root.appendingPathComponent(path)
+                    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try Data("debris".utf8).write(to: url)
+                    try FileManager.default.setAttributes([.modificationDate: age], ofItemAtPath: url.path)
+                }
+                try debris(".staging/crashed.part", age: old)
+                try debris("originals/zz/stray", age: old)
+                try debris("originals/zz/just-written", age: Date())
+
+                // Young: nothing is abandoned yet, but a crash's leftovers are.
+                let early = try await plaza.files.sweep()
+                #expect(early == SweepReport(unboundFiles: 0, staleStaging: 1, strayBlobs: 1))
+                #expect(try await plaza.fileCount() == 2)
+
+                clock.advance(by: 25 * 3600)
+                let late = try await plaza.files.sweep()
+                #expect(late.unboundFiles == 1)
+                let fresh = try await signIn(plaza, ada.email)
+                let path = "/files/\(abandoned.id.uuidString.lowercased())"
+                #expect(try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(fresh.token)"]).status == .notFound)
+                // The avatar is bound to its person: it stays, and so does a blob written a moment ago.
+                #expect(try await client.execute(uri: avatar.url, method: .get).status == .ok)
+                #expect(plaza.storedBlobs().contains("originals/zz/just-written"))
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import PlazaKit
+import SQLKit
+
+/// What one sweep removed.
+public struct SweepReport: Sendable, Equatable {
+    public var unboundFiles = 0
+    public var staleStaging = 0
+    public var strayBlobs = 0
+}
+
+extension FileService {
+    public static let sweepJob = "files.sweep"
+    /// How long an upload may wait to be bound to what it was uploaded for, and how old a staging file or a
+    /// blob without a record must be before it counts as debris (younger ones may be in use right now).
+    public static let graceForUnbound: TimeInterval = 86_400
+
+    /// Purposes whose files belong to something a module binds them to (a message, a profile, a category);
+    /// such a file left unbound is an abandoned upload.
+    static let purposesNeedingAnEntity: [FilePurpose] = [.attachment, .servicePhoto, .serviceVideo, .categoryImage]
+
+    /// Removes abandoned uploads, staging files left by a crash, and (in the local store) bytes no record
+    /// names. Runs daily as a recurring job.
+    @discardableResult
+    public func sweep() async throws -> SweepReport {
+        var report = SweepReport()
+        let cutoff = store.clock.now().addingTimeInterval(-Self.graceForUnbound)
+        let purposes = Self.purposesNeedingAnEntity.map(\.rawValue)
+        let ids = try await store.sql.raw("""
+            SELECT id, purpose FROM files WHERE entity_kind IS NULL AND created_at < \(bind: cutoff)
+            """).all().compactMap { row -> UUID? in
+                purposes.contains(try row.decode(column: "purpose", as: String.self)) ? try row.decode(column: "id", as: UUID.self) : nil
+            }
+        var records: [Record] = []
+        for id in ids { if let record = try await record(id) { records.append(record) } }
+        try await remove(records, caller: .system("files.sweep"))
+        report.unboundFiles = records.count
+
+        let debrisBefore = Date().addingTimeInterval(-Self.graceForUnbound)
+        report.staleStaging = Self.removeFiles(in: blobs.stagingDirectory, olderThan: debrisBefore) { _ in true }
+        if let local = blobs as? LocalBlobStore {
+            var known = Set<String>()
+            for row in try await store.sql.raw("SELECT storage_key FROM files UNION ALL SELECT storage_key FROM file_variants").all() {
+                known.insert(try row.decode(column: "storage_key", as: String.self))
+            }
+            for folder in ["originals", "variants"] {
+                report.strayBlobs += Self.removeFiles(in: local.root.appendingPathComponent(folder), olderThan: debrisBefore) { url in
+                    !known.contains(String(url.path.dropFirst(local.root.path.count + 1)))
+                }
+            }
+        }
+        if report != SweepReport() {
+            logger.info("swept files", metadata: [
+                "unbound": "\(report.unboundFiles)", "staging": "\(report.staleStaging)", "stray": "\(report.strayBlobs)",
+            ])
+        }
+        return report
+    }
+
+    /// Deletes regular files under `directory` last changed before `cutoff` that `matches` picks.
+    private static func removeFiles(in directory: URL, olderThan cutoff: Date, where matches: (URL) -> Bool) -> Int {
+        guard let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey, .contentModificationDateKey])
+        else { return 0 }
+        var removed = 0
+        for case let url as URL in walker {
+            guard let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .contentModificationDateKey]), values.isRegularFile == true,
+                  let changed = values.contentModificationDate, changed < cutoff, matches(url) else { continue }
+            if (try? FileManager.default.removeItem(at: url)) != nil { removed += 1 }
+        }
+        return removed
+    }
+}
