@@ -1,5 +1,5 @@
 # Plaza — the two commands of the README, and a few more for developers.
-.PHONY: demo test build bench bench-realtime openapi clean
+.PHONY: demo test build bench bench-realtime bench-files openapi clean
 
 ## Run Plaza with demo data on the embedded SQLite database (./plaza-data), at http://127.0.0.1:8080
 demo:
@@ -20,6 +20,10 @@ bench:
 ## Realtime fan-out and idle connections, Plaza beside PocketBase (release build), printed as tables
 bench-realtime:
 	bench/realtime.sh
+
+## Image variants of a 24-megapixel JPEG and a 200 MB upload with the server's memory (release build)
+bench-files:
+	bench/files.sh
 
 ## Print the OpenAPI document
 openapi:

@@ -205,6 +205,13 @@ let package = Package(
             path: "bench/PlazaBench",
             swiftSettings: swiftSettings
         ),
+        // libvips variants of one image, timed in-process; bench/files.sh drives it.
+        .executableTarget(
+            name: "ImageBench",
+            dependencies: ["Files", "PlazaKit"],
+            path: "bench/ImageBench",
+            swiftSettings: swiftSettings
+        ),
         // A realtime load client (SSE and WebSocket subscribers, an open-loop publisher) that bench/realtime.sh
         // points at Plaza and at PocketBase in one run.
         .executableTarget(

