@@ -9,19 +9,13 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh bench
 count=${COUNT:-20}
 upload_mb=${UPLOAD_MB:-200}
-work=$(mktemp -d /tmp/plaza-files-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib.sh
 
 echo "Building release…" >&2
 swift build -c release --product plaza >&2
 swift build -c release --product ImageBench >&2
+swift build -c release --product BaselineServer >&2
 bin=$(swift build -c release --show-bin-path)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 # A 6000×4000 photo-like JPEG: a gradient with noise, quality 85.
 vips xyz "$work/xyz.v" 6000 4000
@@ -69,7 +63,7 @@ port=$(free_port)
 "$bin/plaza" seed --demo --data-dir "$work/data" >/dev/null
 PLAZA_LOG_LEVEL=warning PLAZA_RATE_LIMITS=/api/=1000000/s PLAZA_PORT="$port" PLAZA_DATA_DIR="$work/data" "$bin/plaza" serve >"$work/serve.log" 2>&1 &
 pid=$!; pids+=("$pid")
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_for "http://127.0.0.1:$port/health"
 token=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"email":"provider@demo.plaza.test","password":"plaza-demo"}' \
   "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
@@ -90,5 +84,13 @@ measure "raw body (\`?purpose=service-video\`)" curl -fs -X POST -H "Authorizati
   --data-binary @"$work/big.mp4" "http://127.0.0.1:$port/api/v1/files?purpose=service-video&name=big.mp4"
 measure "multipart form (\`purpose\`, then \`file\`)" curl -fs -X POST -H "Authorization: Bearer $token" \
   -F purpose=service-video -F "file=@$work/big.mp4;type=video/mp4" "http://127.0.0.1:$port/api/v1/files"
+bport=$(free_port)
+"$bin/BaselineServer" "$bport" >/dev/null 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$bport/health"
+start=$(date +%s.%N)
+curl -fs -X POST -H 'Content-Type: video/mp4' --data-binary @"$work/big.mp4" "http://127.0.0.1:$bport/drain" >/dev/null
+end=$(date +%s.%N)
+python3 -c "t=$end-$start; print(f'| bare Hummingbird draining the body (the ceiling, for scale) | {$upload_mb/t:.0f} | {t:.2f} | — | — |')"
 start=$(date +%s.%N); cp "$work/big.mp4" "$work/copy.mp4"; sync "$work/copy.mp4"; end=$(date +%s.%N)
 python3 -c "t=$end-$start; print(f'| \`cp\` + sync of the same file (the disk, for scale) | {$upload_mb/t:.0f} | {t:.2f} | — | — |')"

@@ -14,14 +14,8 @@ idle=${IDLE:-1000,10000}
 parts=${PARTS:-rates idle}
 # 10,000 subscribers are 10,000 sockets in the client and in the server.
 ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d /tmp/plaza-realtime.XXXXXX)
-pids=()
+source bench/lib.sh
 serial=0
-cleanup() {
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 echo "Building release…" >&2
 swift build -c release --product plaza >&2
@@ -29,8 +23,6 @@ swift build -c release --product RealtimeBench >&2
 bin=$(swift build -c release --show-bin-path)
 pocketbase=.venv/bin/pocketbase
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 

@@ -120,10 +120,26 @@ extension FileService {
                 key: record.key, contentType: record.contentType, size: record.size, etag: "\"\(record.sha256)\"",
                 lastModified: record.createdAt, cacheControl: cache, downloadName: inline ? nil : record.name)
         }
+        if !record.purpose.variants.contains(spec), try await storedVariant(record.id, spec.name) == nil {
+            try await checkOnDemandRoom(record)
+        }
         let variant = try await variant(record, spec)
         return FileDelivery(
             key: variant.key, contentType: variant.contentType, size: variant.size, etag: "\"\(variant.sha256)\"",
             lastModified: record.createdAt, cacheControl: cache, downloadName: nil)
+    }
+
+    /// Each image may have ``FileSettings/maxOnDemandVariants`` sizes made on demand: the allow-list bounds
+    /// the boxes, this bounds how much one image can cost in work and storage.
+    func checkOnDemandRoom(_ record: Record) async throws {
+        let named = record.purpose.variants.map(\.name)
+        let made = try await store.sql.raw("SELECT name FROM file_variants WHERE file_id = \(bind: record.id)").all()
+            .map { try $0.decode(column: "name", as: String.self) }.filter { !named.contains($0) }
+        guard made.count < settings.maxOnDemandVariants else {
+            throw PlazaError.validation(
+                field: "w", "this image already has its \(settings.maxOnDemandVariants) sizes made on demand; ask for one of those: "
+                    + made.sorted().joined(separator: ", "))
+        }
     }
 
     /// A named variant of the purpose, or an on-demand one from `w`, `h`, `fit` and `format` within the

@@ -11,6 +11,8 @@ public struct FileSettings: Sendable, Equatable {
     /// The boxes on-demand variants may ask for (`?w=&h=`); anything else is refused, so nobody can make
     /// the server render and keep arbitrary sizes.
     public var onDemandSizes: Set<Int>
+    /// How many on-demand variants one image may have.
+    public var maxOnDemandVariants = 16
     /// An S3-compatible bucket to keep blobs in instead of ``root`` (which still holds staging files).
     public var s3: S3BlobStore.Location?
 

@@ -52,6 +52,14 @@ struct UploadTests {
                 #expect(onDemand.map { [$0.width, $0.height] } == [640, 427])
                 #expect(try await plaza.files.variants(of: file.id).count == 3)
 
+                // Each image has room for 16 sizes made on demand; the 17th is refused, the made ones still served.
+                for width in [48, 64, 96, 128, 160, 200, 256, 320, 400, 480, 800, 960, 1024, 1280, 1600] {
+                    #expect(try await client.execute(uri: "\(file.url)?w=\(width)", method: .get).status == .ok)
+                }
+                let full = try await client.execute(uri: "\(file.url)?w=1920", method: .get)
+                #expect(full.status == .unprocessableContent)
+                #expect(try await client.execute(uri: "\(file.url)?w=640", method: .get).status == .ok)
+
                 let odd = try await client.execute(uri: "\(file.url)?w=333", method: .get)
                 #expect(odd.status == .unprocessableContent)
                 #expect(odd.headers[.contentType] == "application/problem+json")
