@@ -15,6 +15,8 @@ public protocol BlobStore: Sendable {
     func withLocalCopy<T: Sendable>(of key: String, _ body: @Sendable (String) async throws -> T) async throws -> T
     /// A directory on local disk for staging uploads and variants before ``put``.
     var stagingDirectory: URL { get }
+    /// Every key under `prefix` with when it was last written (the sweep looks for bytes no record names).
+    func list(prefix: String) async throws -> [(key: String, modified: Date)]
 }
 
 extension BlobStore {
@@ -64,5 +66,17 @@ public struct LocalBlobStore: BlobStore {
 
     public func withLocalCopy<T: Sendable>(of key: String, _ body: @Sendable (String) async throws -> T) async throws -> T {
         try await body(path(key).path)
+    }
+
+    public func list(prefix: String) async throws -> [(key: String, modified: Date)] {
+        let keys: [URLResourceKey] = [.isRegularFileKey, .contentModificationDateKey]
+        guard let walker = FileManager.default.enumerator(at: path(prefix), includingPropertiesForKeys: keys) else { return [] }
+        var found: [(key: String, modified: Date)] = []
+        for case let url as URL in walker {
+            guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true,
+                  let modified = values.contentModificationDate else { continue }
+            found.append((String(url.path.dropFirst(root.path.count + 1)), modified))
+        }
+        return found
     }
 }

@@ -120,6 +120,53 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
+    /// ListObjectsV2, page by page. The XML is read for `<Key>` and `<LastModified>` only.
+    public func list(prefix: String) async throws -> [(key: String, modified: Date)] {
+        var found: [(key: String, modified: Date)] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", prefix)]
+            if let token { query.append(("continuation-token", token)) }
+            let path = "/\(location.bucket)"
+            let host = location.endpoint.split(separator: "/").last.map(String.init) ?? ""
+            let signed = signer.sign(method: "GET", path: path, query: query, headers: [("host", host)], payloadSHA256: SigV4.emptyPayload, date: Date())
+            let queryString = query.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
+            var request = HTTPClientRequest(url: location.endpoint + path + "?" + queryString)
+            for (name, value) in signed { request.headers.add(name: name, value: value) }
+            let response = try await http.execute(request, timeout: .seconds(60))
+            let xml = String(buffer: try await response.body.collect(upTo: 16 << 20))
+            guard response.status == .ok else { throw S3Error("listing \(prefix) failed: \(response.status.code) \(xml.prefix(300))") }
+            for object in Self.elements("Contents", in: xml) {
+                guard let key = Self.elements("Key", in: object).first, let stamp = Self.elements("LastModified", in: object).first,
+                      let modified = Self.isoDate(stamp) else { continue }
+                found.append((Self.unescape(key), modified))
+            }
+            token = Self.elements("IsTruncated", in: xml).first == "true" ? Self.elements("NextContinuationToken", in: xml).first : nil
+        } while token != nil
+        return found
+    }
+
+    static func elements(_ name: String, in xml: String) -> [String] {
+        var out: [String] = []
+        var rest = xml[...]
+        while let open = rest.range(of: "<\(name)>"), let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex) {
+            out.append(String(rest[open.upperBound..<close.lowerBound]))
+            rest = rest[close.upperBound...]
+        }
+        return out
+    }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    static func isoDate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+
     public func withLocalCopy<T: Sendable>(of key: String, _ body: @Sendable (String) async throws -> T) async throws -> T {
         let copy = try stagingFile("copy")
         defer { try? FileManager.default.removeItem(at: copy) }

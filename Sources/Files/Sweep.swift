@@ -19,8 +19,8 @@ extension FileService {
     /// such a file left unbound is an abandoned upload.
     static let purposesNeedingAnEntity: [FilePurpose] = [.attachment, .servicePhoto, .serviceVideo, .categoryImage]
 
-    /// Removes abandoned uploads, staging files left by a crash, and (in the local store) bytes no record
-    /// names. Runs daily as a recurring job.
+    /// Removes abandoned uploads, staging files left by a crash, and bytes no record names (in the local
+    /// directory or the bucket). Runs daily as a recurring job.
     @discardableResult
     public func sweep() async throws -> SweepReport {
         var report = SweepReport()
@@ -38,15 +38,14 @@ extension FileService {
 
         let debrisBefore = Date().addingTimeInterval(-Self.graceForUnbound)
         report.staleStaging = Self.removeFiles(in: blobs.stagingDirectory, olderThan: debrisBefore) { _ in true }
-        if let local = blobs as? LocalBlobStore {
-            var known = Set<String>()
-            for row in try await store.sql.raw("SELECT storage_key FROM files UNION ALL SELECT storage_key FROM file_variants").all() {
-                known.insert(try row.decode(column: "storage_key", as: String.self))
-            }
-            for folder in ["originals", "variants"] {
-                report.strayBlobs += Self.removeFiles(in: local.root.appendingPathComponent(folder), olderThan: debrisBefore) { url in
-                    !known.contains(String(url.path.dropFirst(local.root.path.count + 1)))
-                }
+        var known = Set<String>()
+        for row in try await store.sql.raw("SELECT storage_key FROM files UNION ALL SELECT storage_key FROM file_variants").all() {
+            known.insert(try row.decode(column: "storage_key", as: String.self))
+        }
+        for prefix in ["originals/", "variants/"] {
+            for blob in try await blobs.list(prefix: prefix) where blob.modified < debrisBefore && !known.contains(blob.key) {
+                try await blobs.delete(blob.key)
+                report.strayBlobs += 1
             }
         }
         if report != SweepReport() {

@@ -119,6 +119,12 @@ struct PageScope: Sendable {
     /// body to the files module): the token comes in the action's query instead, bound to the same cookie
     /// and session, so it is worth nothing without them.
     func checkUploadForm(_ request: Request) async throws {
+        let media = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard media == "multipart/form-data" else {
+            throw PlazaError(
+                .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
+                detail: "This page takes a file form (multipart/form-data).")
+        }
         guard request.comesFromThisSite, try await pages.csrf.verify(
             field: request.uri.queryParameters.get(CSRF.fieldName), cookie: request.cookies[CSRF.cookieName]?.value,
             session: principal?.sessionID)
