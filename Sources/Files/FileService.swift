@@ -309,6 +309,12 @@ public final class FileService: Sendable {
             var keys: [String] = []
             for record in records {
                 keys.append(record.key)
+                // On PostgreSQL the row lock makes a variant being inserted right now wait (and then fail its
+                // foreign key, so its maker deletes its bytes) instead of vanishing by cascade unlisted.
+                // SQLite has one writer at a time already.
+                if transaction.dialect == .postgres {
+                    try await transaction.sql.raw("SELECT id FROM files WHERE id = \(bind: record.id) FOR UPDATE").run()
+                }
                 keys += try await transaction.sql.raw("DELETE FROM file_variants WHERE file_id = \(bind: record.id) RETURNING storage_key")
                     .all().map { try $0.decode(column: "storage_key", as: String.self) }
                 try await transaction.sql.raw("DELETE FROM files WHERE id = \(bind: record.id)").run()
