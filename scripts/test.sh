@@ -26,9 +26,36 @@ swift build --build-tests 2>&1 | grep -v '^\[' | grep -v '^Compiling\|^Write\|^E
 test "${PIPESTATUS[0]}" -eq 0
 phase_end
 
+# A pass that has not finished after this many seconds is stuck (a whole pass takes under a minute).
+pass_limit=${PLAZA_TEST_PASS_LIMIT:-480}
+
 swift_test() {
   # Swift Testing only: there are no XCTest cases, and XCTest's "Executed 0 tests" would mislead readers.
-  swift test --skip-build --disable-xctest "$@"
+  local attempt status
+  for attempt in 1 2; do
+    swift test --skip-build --disable-xctest "$@" &
+    local runner=$! waited=0
+    while kill -0 "$runner" 2>/dev/null && [ "$waited" -lt "$pass_limit" ]; do sleep 1; waited=$((waited + 1)); done
+    if ! kill -0 "$runner" 2>/dev/null; then
+      wait "$runner" && return 0 || return $?
+    fi
+    # Stuck: keep what the next person needs to find out why (known, rare, PostgreSQL pass only: see the
+    # notes of 2026-11-30), then run the pass once more.
+    echo "!! the test pass has not finished after ${pass_limit}s: thread dump and database sessions follow" >&2
+    local tests
+    tests=$(pgrep -f 'plazaPackageTests.xctest' | head -1 || true)
+    if [ -n "$tests" ] && command -v gdb >/dev/null; then
+      timeout 60 gdb -p "$tests" -batch -ex "thread apply all bt 25" 2>/dev/null | grep -E '^(Thread|#)' | head -400 >&2 || true
+    fi
+    if [ -n "${PLAZA_TEST_DATABASE_URL:-}" ] && command -v psql >/dev/null; then
+      psql "$PLAZA_TEST_DATABASE_URL" -c "SELECT pid, datname, state, wait_event_type, wait_event, now() - query_start AS age, left(query, 100) AS query FROM pg_stat_activity WHERE backend_type = 'client backend'" >&2 || true
+    fi
+    pkill -9 -f 'plazaPackageTests.xctest' || true
+    pkill -9 -f 'Tests/peers/' || true
+    wait "$runner" 2>/dev/null || true
+    [ "$attempt" -eq 2 ] && return 124
+    echo "!! running the pass once more" >&2
+  done
 }
 
 phase "SQLite pass" 15

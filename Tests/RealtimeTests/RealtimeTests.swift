@@ -240,14 +240,19 @@ struct RealtimePeerTests {
                 PythonPeer.script("realtime_slow_consumer.py"), "ws://127.0.0.1:\(port)/api/v1/realtime", me.token, topic, "\(events)",
             ])
             #expect(try await peer.waitFor("ready"), "\(peer.output)")
-            // 3000 events of 4 KiB, 20 to a transaction at a pace a reading client keeps up with: far more than
-            // the socket buffers and the slow client's queue can hold.
+            // 3000 events of 4 KiB, 20 to a transaction: far more than the socket buffers and the slow client's
+            // queue can hold. The reading client says how far it got; the next batch waits until it is at most
+            // 40 events behind, so however busy the machine, only the client that stopped reading falls behind.
             let filler = String(repeating: "x", count: 4096)
             for batch in stride(from: 1, through: events, by: 20) {
+                if batch > 40 {
+                    let caughtUp = try await peer.waitFor("fast at \(batch - 21)", within: .seconds(60))
+                    #expect(caughtUp, "\(peer.output)")
+                    if !caughtUp { break }
+                }
                 try await plaza.store.transaction { transaction in
                     for n in batch..<(batch + 20) { try await plaza.publisher.publish(["n": "\(n)", "filler": filler], to: topic, in: transaction) }
                 }
-                try await Task.sleep(for: .milliseconds(5))
             }
             let (status, output) = await peer.wait()
             #expect(status == 0, "\(output)")

@@ -35,6 +35,9 @@ async def main():
             frame = json.loads(await asyncio.wait_for(fast.recv(), timeout=30))
             if frame.get("type") == "event":
                 received += 1
+                # Progress, so the publisher never gets further ahead of this reader than its queue holds.
+                if received % 20 == 0:
+                    print(f"fast at {received}", flush=True)
     except Exception as error:  # noqa: BLE001 - report whatever stopped the reader
         print("fast stopped:", repr(error), flush=True)
     print(f"fast received {received}", flush=True)
