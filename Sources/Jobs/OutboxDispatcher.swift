@@ -111,17 +111,23 @@ public final class OutboxDispatcher: Service, Sendable {
         }
     }
 
+    /// Starts this instance's broadcasting at the end of the log (when it has not started yet): events numbered
+    /// from now on reach its `broadcast` subscribers. ``run()`` does this on its first pass; code that starts
+    /// the dispatcher beside work of its own (tests) calls it first, so that work's events are not taken
+    /// for history.
+    public func broadcastFromNow() async throws {
+        guard cursor.withLock({ $0 }) == nil else { return }
+        let latest = try await outbox.latestSeq()
+        cursor.withLock { if $0 == nil { $0 = latest } }
+    }
+
     /// Hands numbered events this instance has not seen to its `broadcast` subscribers; returns how many events.
     ///
     /// The first call starts from the end of the log: an instance does not replay history when it starts.
     @discardableResult
     public func broadcast() async throws -> Int {
-        let after: Int64
-        if let current = cursor.withLock({ $0 }) {
-            after = current
-        } else {
-            after = try await outbox.latestSeq()
-            cursor.withLock { $0 = after }
+        guard let after = cursor.withLock({ $0 }) else {
+            try await broadcastFromNow()
             return 0
         }
         let events = try await outbox.events(after: after, limit: batchSize)

@@ -196,6 +196,7 @@ struct LiveConversationTests {
             let topic = "conversation:\(thread.id.uuidString.lowercased())"
             try await plaza.testApplication().test(.live) { client in
                 let port = try #require(client.port)
+                try await plaza.dispatcher.broadcastFromNow()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await plaza.dispatcher.run() }
                     try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(eve.token)", logger: liveLogger) { inbound, outbound, _ in

@@ -101,6 +101,8 @@ struct IdentityInstancesTests {
         try await withTestPlaza(configure: { $0.jobs.pollInterval = .seconds(30) }) { a in
             let b = try await Plaza.open(a.config, database: a.store.settings, logger: a.logger)
             try await b.identity.loadRolePermissions()  // what `plaza serve` does when it migrates
+            try await a.dispatcher.broadcastFromNow()
+            try await b.dispatcher.broadcastFromNow()
             let groupA = ServiceGroup(configuration: .init(services: a.backgroundServices, logger: a.logger))
             let groupB = ServiceGroup(configuration: .init(services: b.backgroundServices, logger: b.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -24,7 +24,7 @@ struct InstancesTests {
                 heard.ring()
             })
             b.jobRegistry.register("test.ping") { _, _ in ran.ring() }
-            try await b.dispatcher.broadcast()  // b starts at the end of the log
+            try await b.dispatcher.broadcastFromNow()  // b starts at the end of the log
 
             let groupB = ServiceGroup(configuration: .init(services: b.backgroundServices, logger: b.logger))
             let groupA = ServiceGroup(configuration: .init(services: a.backgroundServices, logger: a.logger))

@@ -69,6 +69,9 @@ func withLivePlaza(_ configure: @escaping (inout PlazaConfig) -> Void = { _ in }
     }) { plaza in
         try await plaza.testApplication().test(.live) { client in
             let port = try #require(client.port)
+            // Broadcasting starts now, not whenever the dispatcher's task first runs: otherwise the body's first
+            // events could be taken for history on a busy machine, and never reach the sockets.
+            try await plaza.dispatcher.broadcastFromNow()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await plaza.dispatcher.run() }
                 try await body(plaza, port)
@@ -398,6 +401,7 @@ struct PresenceTests {
         try await withLivePlaza({ $0.jobs.pollInterval = .seconds(30) }) { a, _ in
             let b = try await Plaza.open(a.config, database: a.store.settings, logger: a.logger)
             let me = try await account(a, email: "me@example.com")
+            try await b.dispatcher.broadcastFromNow()
             try await b.testApplication().test(.live) { client in
                 let port = try #require(client.port)
                 try await withThrowingTaskGroup(of: Void.self) { group in
