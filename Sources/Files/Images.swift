@@ -3,8 +3,9 @@ import NIOPosix
 import Synchronization
 import VipsShim
 
-/// Image work through libvips, run on NIO's blocking thread pool so decoding never stalls the
-/// cooperative threads that serve requests.
+/// Image work through libvips, run on a thread pool of its own: decoding never stalls the cooperative
+/// threads that serve requests, nor NIO's shared blocking pool, where SQLite runs every statement (a
+/// 24-megapixel decode there held every test's queries back long enough to time them out).
 public struct Images: Sendable {
     public struct Header: Sendable, Equatable {
         public var width: Int
@@ -24,10 +25,17 @@ public struct Images: Sendable {
 
     let pool: NIOThreadPool
 
-    public init(pool: NIOThreadPool = .singleton) {
+    public init(pool: NIOThreadPool = Images.pool) {
         Self.start()
         self.pool = pool
     }
+
+    /// Two threads for the whole process (libvips spreads each image over two of its own as well).
+    public static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
 
     private static let started: Bool = {
         // Two threads per operation: the machine's cores are shared with the server.
