@@ -165,6 +165,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Workflows",
+            dependencies: ["PlazaKit", "Storage", "Jobs", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Web",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Notifications", "Files",
@@ -178,7 +183,7 @@ let package = Package(
         .target(
             name: "PlazaServer",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files", "Workflows",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -294,6 +299,7 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "PlazaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WebTests",
             dependencies: ["Web", "Notifications", "Files", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],

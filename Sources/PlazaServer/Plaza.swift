@@ -8,6 +8,7 @@ import Notifications
 import Operations
 import Conversations
 import Files
+import Workflows
 import Realtime
 import PlazaKit
 import ServiceLifecycle
@@ -39,6 +40,8 @@ public final class Plaza: Sendable {
     public let conversations: ConversationService
     public let notifications: NotificationService
     public let files: FileService
+    /// Lifecycles with history; apps register their definitions.
+    public let workflows: WorkflowEngine
     public let vapid: VAPIDKeys
     public let pages: Pages
     let listener: PostgresListener?
@@ -61,6 +64,7 @@ public final class Plaza: Sendable {
         list.add(CreateConversations())
         list.add(CreateNotifications())
         list.add(CreateFiles())
+        list.add(CreateWorkflows())
         return list
     }
 
@@ -136,6 +140,7 @@ public final class Plaza: Sendable {
             ?? LocalBlobStore(root: fileRoot)
         files = FileService(store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
         files.register(in: jobRegistry)
+        workflows = WorkflowEngine(store: store, policy: policy)
         for subscription in files.subscriptions() { bus.subscribe(subscription) }
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
         pages = Pages(

@@ -1,0 +1,169 @@
+import Foundation
+import PlazaKit
+import SQLKit
+import Storage
+import Synchronization
+
+/// An instance of a lifecycle as the API shows it.
+public struct WorkflowInstance: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var definition: String
+    public var state: String
+    /// Starts at 1 and grows by one with each transition; send it back as `expectedVersion`.
+    public var version: Int
+    /// What the instance is about (`request:<id>`), for the module that owns it.
+    public var subject: String?
+    public var ownerId: UUID?
+    public var participantIds: [UUID]
+    public var allowedCommands: [String]
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// One entry of an instance's history.
+public struct WorkflowStep: Codable, Sendable, Equatable {
+    public var version: Int
+    public var at: Date
+    public var actorId: UUID?
+    public var from: String?
+    public var to: String
+    public var command: String
+    public var payload: JSONValue?
+    public var comment: String?
+}
+
+/// Starts instances, moves them by commands, and keeps their history.
+public final class WorkflowEngine: Sendable {
+    let store: Store
+    let policy: any Policy
+    private let definitions = Mutex<[String: WorkflowDefinition]>([:])
+
+    public init(store: Store, policy: any Policy) {
+        self.store = store
+        self.policy = policy
+    }
+
+    public func register(_ definition: WorkflowDefinition) {
+        definitions.withLock { definitions in
+            precondition(definitions[definition.name] == nil, "two workflow definitions named \(definition.name)")
+            definitions[definition.name] = definition
+        }
+    }
+
+    public func definition(_ name: String) -> WorkflowDefinition? { definitions.withLock { $0[name] } }
+
+    /// Starts an instance in its definition's initial state, in the caller's transaction.
+    public func start(
+        _ name: String, subject: String? = nil, owner: UUID?, participants: [UUID] = [], payload: JSONValue? = nil,
+        caller: Caller, in transaction: Transaction
+    ) async throws -> WorkflowInstance {
+        guard let definition = definition(name) else { throw PlazaError.notFound("There is no workflow \(name).") }
+        let now = transaction.clock.now()
+        let id = PlazaID.make(at: now)
+        try await transaction.sql.raw("""
+            INSERT INTO workflow_instances (id, definition, state, version, subject, owner_id, participants, created_at, updated_at)
+            VALUES (\(bind: id), \(bind: name), \(bind: definition.initial), 1, \(bind: subject), \(bind: owner),
+                    \(bind: try Self.encode(participants)), \(bind: now), \(bind: now))
+            """).run()
+        try await appendStep(
+            id, WorkflowStep(version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
+                             payload: payload, comment: nil), in: transaction)
+        return try await instance(id, in: transaction)
+    }
+
+    /// Sends a command, in a transaction of its own.
+    @discardableResult
+    public func send(
+        _ command: String, to id: UUID, expectedVersion: Int? = nil, payload: JSONValue? = nil, comment: String? = nil, caller: Caller
+    ) async throws -> WorkflowInstance {
+        try await store.transaction { transaction in
+            try await self.send(command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, in: transaction)
+        }
+    }
+
+    /// Sends a command in the caller's transaction (with the domain change it belongs to). Exactly one of
+    /// several concurrent commands moves the instance; the others get 409 with its current state.
+    public func send(
+        _ command: String, to id: UUID, expectedVersion: Int? = nil, payload: JSONValue? = nil, comment: String? = nil, caller: Caller,
+        in transaction: Transaction
+    ) async throws -> WorkflowInstance {
+        let current = try await instance(id, in: transaction)
+        guard let definition = definition(current.definition) else { throw PlazaError.notFound("There is no workflow \(current.definition).") }
+        if let expectedVersion, expectedVersion != current.version {
+            throw Self.conflict("The instance changed: it is at version \(current.version), \(current.state).", current)
+        }
+        guard let transition = definition.transition(command, from: current.state) else {
+            let allowed = current.allowedCommands
+            throw Self.conflict(
+                allowed.isEmpty
+                    ? "The instance is \(current.state) and takes no more commands."
+                    : "\(command) is not allowed when \(current.state); allowed: \(allowed.joined(separator: ", ")).", current)
+        }
+        try policy.authorize(caller, transition.guardAction, ResourceFacts(ownerID: current.ownerId, participantIDs: Set(current.participantIds)))
+        if let comment, comment.count > 2000 { throw PlazaError.validation(field: "comment", "must be at most 2000 characters") }
+        let now = transaction.clock.now()
+        // The version in the WHERE is the check: a concurrent winner has moved it on, and this updates nothing.
+        let moved = try await transaction.sql.raw("""
+            UPDATE workflow_instances SET state = \(bind: transition.to), version = version + 1, updated_at = \(bind: now)
+            WHERE id = \(bind: id) AND version = \(bind: current.version) RETURNING version
+            """).first()
+        guard moved != nil else {
+            throw Self.conflict("Another command moved the instance first.", try await instance(id, in: transaction))
+        }
+        try await appendStep(
+            id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: transition.to,
+                             command: command, payload: payload, comment: comment), in: transaction)
+        return try await instance(id, in: transaction)
+    }
+
+    static func conflict(_ detail: String, _ instance: WorkflowInstance) -> PlazaError {
+        PlazaError(
+            .conflict, code: "workflow-conflict", title: "Conflict", detail: detail,
+            errors: [FieldError(field: "state", message: instance.state), FieldError(field: "version", message: String(instance.version))]
+                + instance.allowedCommands.map { FieldError(field: "allowedCommands", message: $0) })
+    }
+
+    private func appendStep(_ id: UUID, _ step: WorkflowStep, in transaction: Transaction) async throws {
+        try await transaction.sql.raw("""
+            INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, payload, comment)
+            VALUES (\(bind: id), \(bind: step.version), \(bind: step.at), \(bind: step.actorId), \(bind: step.from), \(bind: step.to),
+                    \(bind: step.command), \(bind: try step.payload.map(Self.encode)), \(bind: step.comment))
+            """).run()
+    }
+
+    // MARK: Reading
+
+    public func instance(_ id: UUID) async throws -> WorkflowInstance {
+        try await store.transaction { transaction in try await self.instance(id, in: transaction) }
+    }
+
+    func instance(_ id: UUID, in transaction: Transaction) async throws -> WorkflowInstance {
+        guard let row = try await transaction.sql.raw("SELECT * FROM workflow_instances WHERE id = \(bind: id)").first() else {
+            throw PlazaError.notFound("There is no workflow instance \(id).")
+        }
+        let name = try row.decode(column: "definition", as: String.self)
+        let state = try row.decode(column: "state", as: String.self)
+        return WorkflowInstance(
+            id: id, definition: name, state: state, version: try row.decode(column: "version", as: Int.self),
+            subject: try row.decode(column: "subject", as: String?.self), ownerId: try row.decode(column: "owner_id", as: UUID?.self),
+            participantIds: try PlazaJSON.decoder().decode([UUID].self, from: Data(try row.decode(column: "participants", as: String.self).utf8)),
+            allowedCommands: definition(name)?.commands(in: state) ?? [],
+            createdAt: try row.decode(column: "created_at", as: Date.self), updatedAt: try row.decode(column: "updated_at", as: Date.self))
+    }
+
+    /// Every step of an instance, oldest first.
+    public func history(_ id: UUID) async throws -> [WorkflowStep] {
+        try await store.sql.raw("SELECT * FROM workflow_history WHERE instance_id = \(bind: id) ORDER BY version").all().map { row in
+            WorkflowStep(
+                version: try row.decode(column: "version", as: Int.self), at: try row.decode(column: "at", as: Date.self),
+                actorId: try row.decode(column: "actor_id", as: UUID?.self), from: try row.decode(column: "from_state", as: String?.self),
+                to: try row.decode(column: "to_state", as: String.self), command: try row.decode(column: "command", as: String.self),
+                payload: try row.decode(column: "payload", as: String?.self).map { try PlazaJSON.decoder().decode(JSONValue.self, from: Data($0.utf8)) },
+                comment: try row.decode(column: "comment", as: String?.self))
+        }
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try PlazaJSON.encoder().encode(value), as: UTF8.self)
+    }
+}
