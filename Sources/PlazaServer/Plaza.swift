@@ -76,6 +76,7 @@ public final class Plaza: Sendable {
         policy.merge(ConversationPolicy.rules)
         policy.merge(NotificationPolicy.rules)
         policy.merge(FilePolicy.rules)
+        policy.merge(WorkflowPolicy.rules)
         policy.merge(RealtimePolicy.rules)
         return policy
     }
@@ -140,7 +141,8 @@ public final class Plaza: Sendable {
             ?? LocalBlobStore(root: fileRoot)
         files = FileService(store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
         files.register(in: jobRegistry)
-        workflows = WorkflowEngine(store: store, policy: policy)
+        workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
+        workflows.register(in: jobRegistry)
         for subscription in files.subscriptions() { bus.subscribe(subscription) }
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
         pages = Pages(

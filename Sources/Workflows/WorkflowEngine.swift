@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import PlazaKit
 import SQLKit
 import Storage
@@ -16,6 +17,8 @@ public struct WorkflowInstance: Codable, Sendable, Equatable {
     public var ownerId: UUID?
     public var participantIds: [UUID]
     public var allowedCommands: [String]
+    /// Set while an activity has failed for good (until it is retried or reset): `<activity>: <error>`.
+    public var failure: String?
     public var createdAt: Date
     public var updatedAt: Date
 }
@@ -36,11 +39,14 @@ public struct WorkflowStep: Codable, Sendable, Equatable {
 public final class WorkflowEngine: Sendable {
     let store: Store
     let policy: any Policy
+    let queue: JobQueue
     private let definitions = Mutex<[String: WorkflowDefinition]>([:])
+    let activityHandlers = Mutex<[String: ActivityHandler]>([:])
 
-    public init(store: Store, policy: any Policy) {
+    public init(store: Store, policy: any Policy, queue: JobQueue) {
         self.store = store
         self.policy = policy
+        self.queue = queue
     }
 
     public func register(_ definition: WorkflowDefinition) {
@@ -68,6 +74,7 @@ public final class WorkflowEngine: Sendable {
         try await appendStep(
             id, WorkflowStep(version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
                              payload: payload, comment: nil), in: transaction)
+        try await schedule(definition.startActivities, definition.startTimers, for: id, version: 1, in: transaction)
         return try await instance(id, in: transaction)
     }
 
@@ -87,6 +94,14 @@ public final class WorkflowEngine: Sendable {
         _ command: String, to id: UUID, expectedVersion: Int? = nil, payload: JSONValue? = nil, comment: String? = nil, caller: Caller,
         in transaction: Transaction
     ) async throws -> WorkflowInstance {
+        try await send(command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, guarded: true, in: transaction)
+    }
+
+    /// `guarded: false` is for the engine's own commands (timers), which no person sends.
+    func send(
+        _ command: String, to id: UUID, expectedVersion: Int?, payload: JSONValue?, comment: String?, caller: Caller, guarded: Bool,
+        in transaction: Transaction
+    ) async throws -> WorkflowInstance {
         let current = try await instance(id, in: transaction)
         guard let definition = definition(current.definition) else { throw PlazaError.notFound("There is no workflow \(current.definition).") }
         if let expectedVersion, expectedVersion != current.version {
@@ -99,7 +114,9 @@ public final class WorkflowEngine: Sendable {
                     ? "The instance is \(current.state) and takes no more commands."
                     : "\(command) is not allowed when \(current.state); allowed: \(allowed.joined(separator: ", ")).", current)
         }
-        try policy.authorize(caller, transition.guardAction, ResourceFacts(ownerID: current.ownerId, participantIDs: Set(current.participantIds)))
+        if guarded {
+            try policy.authorize(caller, transition.guardAction, ResourceFacts(ownerID: current.ownerId, participantIDs: Set(current.participantIds)))
+        }
         if let comment, comment.count > 2000 { throw PlazaError.validation(field: "comment", "must be at most 2000 characters") }
         let now = transaction.clock.now()
         // The version in the WHERE is the check: a concurrent winner has moved it on, and this updates nothing.
@@ -113,6 +130,7 @@ public final class WorkflowEngine: Sendable {
         try await appendStep(
             id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: transition.to,
                              command: command, payload: payload, comment: comment), in: transaction)
+        try await schedule(transition.activities, transition.timers, for: id, version: current.version + 1, in: transaction)
         return try await instance(id, in: transaction)
     }
 
@@ -148,6 +166,7 @@ public final class WorkflowEngine: Sendable {
             subject: try row.decode(column: "subject", as: String?.self), ownerId: try row.decode(column: "owner_id", as: UUID?.self),
             participantIds: try PlazaJSON.decoder().decode([UUID].self, from: Data(try row.decode(column: "participants", as: String.self).utf8)),
             allowedCommands: definition(name)?.commands(in: state) ?? [],
+            failure: try row.decode(column: "failure", as: String?.self),
             createdAt: try row.decode(column: "created_at", as: Date.self), updatedAt: try row.decode(column: "updated_at", as: Date.self))
     }
 

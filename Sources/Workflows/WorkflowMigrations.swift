@@ -15,6 +15,7 @@ public struct CreateWorkflows: AsyncMigration {
             .field("subject", .string)
             .field("owner_id", .uuid)
             .field("participants", .string, .required)
+            .field("failure", .string)
             .field("created_at", .datetime, .required)
             .field("updated_at", .datetime, .required)
             .create()
@@ -30,12 +31,39 @@ public struct CreateWorkflows: AsyncMigration {
             .field("comment", .string)
             .compositeIdentifier(over: "instance_id", "version")
             .create()
+        try await database.schema("workflow_activities")
+            .field("id", .uuid, .identifier(auto: false))
+            .field("instance_id", .uuid, .required, .references("workflow_instances", "id", onDelete: .cascade))
+            .field("version", .int, .required)
+            .field("name", .string, .required)
+            .field("status", .string, .required)
+            .field("attempts", .int, .required)
+            .field("max_attempts", .int, .required)
+            .field("next_attempt_at", .datetime)
+            .field("last_error", .string)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .unique(on: "instance_id", "version", "name")
+            .create()
+        try await database.schema("workflow_timers")
+            .field("id", .uuid, .identifier(auto: false))
+            .field("instance_id", .uuid, .required, .references("workflow_instances", "id", onDelete: .cascade))
+            .field("version", .int, .required)
+            .field("name", .string, .required)
+            .field("command", .string, .required)
+            .field("fire_at", .datetime, .required)
+            .field("status", .string, .required)
+            .field("fired_at", .datetime)
+            .create()
         try await database.execute(
+            "CREATE INDEX workflow_activities_status ON workflow_activities (status, updated_at)",
             "CREATE INDEX workflow_instances_listing ON workflow_instances (definition, state, updated_at)",
             "CREATE INDEX workflow_instances_subject ON workflow_instances (subject)")
     }
 
     public func revert(on database: any Database) async throws {
+        try await database.schema("workflow_timers").delete()
+        try await database.schema("workflow_activities").delete()
         try await database.schema("workflow_history").delete()
         try await database.schema("workflow_instances").delete()
     }

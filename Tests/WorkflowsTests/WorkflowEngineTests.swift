@@ -1,8 +1,11 @@
 import Foundation
+import Jobs
+import Logging
 import PlazaKit
 import PlazaServer
 import PlazaTesting
 import Storage
+import Synchronization
 import Testing
 
 @testable import Workflows
@@ -20,11 +23,16 @@ let sampleRequest = WorkflowDefinition(
         .init("cancel", from: ["pending", "accepted"], to: "cancelled", guard: "sample.request.cancel"),
     ])
 
-func sampleEngine(_ store: Store) -> WorkflowEngine {
+func samplePolicy() -> RulePolicy {
     var policy = RulePolicy()
     policy.allow("sample.request.handle", .participant)
     policy.allow("sample.request.cancel", .owner)
-    let engine = WorkflowEngine(store: store, policy: policy)
+    policy.merge(WorkflowPolicy.rules)
+    return policy
+}
+
+func sampleEngine(_ store: Store) -> WorkflowEngine {
+    let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: JobQueue(store: store))
     engine.register(sampleRequest)
     return engine
 }
@@ -116,6 +124,151 @@ struct WorkflowEngineTests {
             let history = try await engine.history(request.id)
             #expect(history.count == 2)
             #expect(try await engine.instance(request.id).version == 2)
+        }
+    }
+}
+
+/// A booking held for 15 minutes unless paid, whose confirmation e-mail is an activity that may fail.
+let sampleBooking = WorkflowDefinition(
+    name: "sample.booking", initial: "held",
+    states: ["held", "paid", "released"], final: ["released"],
+    transitions: [
+        .init("pay", from: ["held"], to: "paid", guard: "sample.request.cancel",
+              activities: [ActivitySpec("sample.confirm", retry: RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(10), maxBackoff: .seconds(60), timeout: .seconds(5)))]),
+        .init("release", from: ["held", "paid"], to: "released", guard: "sample.request.cancel"),
+    ],
+    startTimers: [TimerSpec("hold", after: .seconds(900), command: "release")])
+
+/// An engine with its own job queue and worker on a test database, driven by hand.
+struct Rig {
+    let store: Store
+    let engine: WorkflowEngine
+    let worker: JobWorker
+
+    init(_ store: Store, confirm: @escaping ActivityHandler) {
+        let queue = JobQueue(store: store)
+        let registry = JobRegistry()
+        engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+        engine.register(sampleBooking)
+        engine.registerActivity("sample.confirm", confirm)
+        engine.register(in: registry)
+        worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+        self.store = store
+    }
+
+    func book(_ caller: Caller) async throws -> WorkflowInstance {
+        let engine = self.engine
+        return try await store.transaction { transaction in
+            try await engine.start("sample.booking", owner: caller.principal?.id, caller: caller, in: transaction)
+        }
+    }
+}
+
+/// Counts attempts and fails the first `failures` of them.
+final class Flaky: Sendable {
+    private let state: Mutex<(attempts: Int, failures: Int, keys: Set<String>)>
+    init(failures: Int) { state = Mutex((0, failures, [])) }
+    var attempts: Int { state.withLock { $0.attempts } }
+    var keys: Set<String> { state.withLock { $0.keys } }
+    func succeedFromNowOn() { state.withLock { $0.failures = 0 } }
+
+    var handler: ActivityHandler {
+        { [self] context in
+            let fail = state.withLock { state -> Bool in
+                state.attempts += 1
+                state.keys.insert(context.idempotencyKey)
+                return state.attempts <= state.failures
+            }
+            if fail { throw FlakyError() }
+        }
+    }
+    struct FlakyError: Error, CustomStringConvertible { var description: String { "the mail server said no" } }
+}
+
+@Suite("Workflow activities and timers")
+struct WorkflowActivityTests {
+    let guest = Caller(principal: Principal(id: UUID()))
+    let operatorCaller = Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.operator]))
+
+    @Test("a flaky activity is retried with backoff and succeeds; every attempt has the same idempotency key")
+    func retried() async throws {
+        let clock = ManualClock()
+        try await TestDatabase.withStore(clock: clock) { store in
+            let flaky = Flaky(failures: 2)
+            let rig = Rig(store, confirm: flaky.handler)
+            let booking = try await rig.book(guest)
+            try await rig.engine.send("pay", to: booking.id, caller: guest)
+            _ = try await rig.worker.runDue()
+            var record = try #require(try await rig.engine.activities(of: booking.id).first)
+            #expect(record.status == .scheduled && record.attempts == 1 && record.lastError == "the mail server said no")
+            // The second attempt waits 10 s, the third 20 s.
+            #expect(record.nextAttemptAt == clock.now().addingTimeInterval(10))
+            _ = try await rig.worker.runDue()
+            #expect(flaky.attempts == 1, "not before its time")
+            clock.advance(by: 10)
+            _ = try await rig.worker.runDue()
+            record = try #require(try await rig.engine.activities(of: booking.id).first)
+            #expect(record.attempts == 2 && record.nextAttemptAt == clock.now().addingTimeInterval(20))
+            clock.advance(by: 20)
+            _ = try await rig.worker.runDue()
+            record = try #require(try await rig.engine.activities(of: booking.id).first)
+            #expect(record.status == .succeeded && record.attempts == 3)
+            #expect(flaky.keys.count == 1)
+            #expect(try await rig.engine.instance(booking.id).failure == nil)
+        }
+    }
+
+    @Test("after its last attempt the activity fails visibly; reset through the engine, it completes")
+    func failedThenReset() async throws {
+        let clock = ManualClock()
+        try await TestDatabase.withStore(clock: clock) { store in
+            let flaky = Flaky(failures: 100)
+            let rig = Rig(store, confirm: flaky.handler)
+            let booking = try await rig.book(guest)
+            try await rig.engine.send("pay", to: booking.id, caller: guest)
+            for _ in 0..<3 {
+                _ = try await rig.worker.runDue()
+                clock.advance(by: 60)
+            }
+            var record = try #require(try await rig.engine.activities(of: booking.id).first)
+            #expect(record.status == .failed && record.attempts == 3)
+            #expect(try await rig.engine.instance(booking.id).failure == "sample.confirm: the mail server said no")
+            _ = try await rig.worker.runDue()
+            #expect(flaky.attempts == 3, "a failed activity is not run again by itself")
+
+            let refused = await #expect(throws: PlazaError.self) { try await rig.engine.resetActivity(record.id, caller: guest) }
+            #expect(refused?.status == .forbidden)
+            flaky.succeedFromNowOn()
+            try await rig.engine.resetActivity(record.id, caller: operatorCaller)
+            #expect(try await rig.engine.instance(booking.id).failure == nil)
+            _ = try await rig.worker.runDue()
+            record = try #require(try await rig.engine.activities(of: booking.id).first)
+            #expect(record.status == .succeeded && record.attempts == 1)
+            let again = await #expect(throws: PlazaError.self) { try await rig.engine.resetActivity(record.id, caller: operatorCaller) }
+            #expect(again?.status == .conflict)
+        }
+    }
+
+    @Test("a timer survives a restart and fires once; one set in a state left earlier does nothing")
+    func timers() async throws {
+        let clock = ManualClock()
+        try await TestDatabase.withStore(clock: clock) { store in
+            let first = Rig(store, confirm: Flaky(failures: 0).handler)
+            let unpaid = try await first.book(guest)
+            let paid = try await first.book(guest)
+            try await first.engine.send("pay", to: paid.id, caller: guest)
+            // "Restart": a new engine, queue and worker on the same database.
+            let second = Rig(store, confirm: Flaky(failures: 0).handler)
+            _ = try await second.worker.runDue()
+            #expect(try await second.engine.instance(unpaid.id).state == "held", "not before its time")
+            clock.advance(by: 901)
+            _ = try await second.worker.runDue()
+            _ = try await second.worker.runDue()
+            #expect(try await second.engine.instance(unpaid.id).state == "released")
+            let steps = try await second.engine.history(unpaid.id)
+            #expect(steps.map(\.command) == ["start", "release"])
+            #expect(steps.last?.actorId == nil && steps.last?.comment == "timer hold")
+            #expect(try await second.engine.instance(paid.id).state == "paid", "the paid booking's hold timer was for a state it left")
         }
     }
 }

@@ -1,0 +1,254 @@
+import Foundation
+import Jobs
+import PlazaKit
+import SQLKit
+import Storage
+
+/// What an activity's code knows when it runs.
+public struct ActivityContext: Sendable {
+    public let instance: WorkflowInstance
+    public let activity: String
+    /// The same on every attempt of this activity for this transition: pass it to outside services
+    /// (a payment provider's `Idempotency-Key`) so that an attempt repeated after a crash changes nothing.
+    public let idempotencyKey: String
+    /// 1 for the first attempt.
+    public let attempt: Int
+}
+
+public typealias ActivityHandler = @Sendable (ActivityContext) async throws -> Void
+
+/// Thrown by an activity that must not be retried (a card declined, an address that does not exist).
+public enum ActivityFailure: Error, CustomStringConvertible {
+    case permanent(String)
+    case timedOut(Duration)
+
+    public var description: String {
+        switch self {
+        case .permanent(let reason): reason
+        case .timedOut(let limit): "timed out after \(limit)"
+        }
+    }
+}
+
+/// An activity of an instance, as operators see it.
+public struct ActivityRecord: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case scheduled, running, succeeded, failed }
+    public var id: UUID
+    public var instanceId: UUID
+    public var version: Int
+    public var name: String
+    public var status: Status
+    public var attempts: Int
+    public var maxAttempts: Int
+    public var nextAttemptAt: Date?
+    public var lastError: String?
+}
+
+extension WorkflowEngine {
+    static let activityJob = "workflows.activity"
+    static let timerJob = "workflows.timer"
+
+    struct ActivityJob: Codable, Sendable { var activityId: UUID }
+    struct TimerJob: Codable, Sendable { var timerId: UUID }
+
+    /// The code behind an activity name used in definitions.
+    public func registerActivity(_ name: String, _ handler: @escaping ActivityHandler) {
+        activityHandlers.withLock { handlers in
+            precondition(handlers[name] == nil, "two handlers for activity \(name)")
+            handlers[name] = handler
+        }
+    }
+
+    /// Registers the engine's jobs: activities (each attempt a job) and timers.
+    public func register(in registry: JobRegistry) {
+        registry.register(Self.activityJob, payload: ActivityJob.self) { [self] job, _ in try await runActivity(job.activityId) }
+        registry.register(Self.timerJob, payload: TimerJob.self) { [self] job, _ in try await fireTimer(job.timerId) }
+    }
+
+    /// Records and queues what entering a state starts, in the transition's transaction.
+    func schedule(_ activities: [ActivitySpec], _ timers: [TimerSpec], for id: UUID, version: Int, in transaction: Transaction) async throws {
+        let now = transaction.clock.now()
+        for activity in activities {
+            let activityID = PlazaID.make(at: now)
+            try await transaction.sql.raw("""
+                INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, created_at, updated_at)
+                VALUES (\(bind: activityID), \(bind: id), \(bind: version), \(bind: activity.name), 'scheduled', 0,
+                        \(bind: activity.retry.maxAttempts), \(bind: now), \(bind: now))
+                """).run()
+            try await enqueueAttempt(activityID, attempt: 1, at: nil, in: transaction)
+        }
+        for timer in timers {
+            let timerID = PlazaID.make(at: now)
+            let fireAt = now.addingTimeInterval(timer.after.timeInterval)
+            try await transaction.sql.raw("""
+                INSERT INTO workflow_timers (id, instance_id, version, name, command, fire_at, status)
+                VALUES (\(bind: timerID), \(bind: id), \(bind: version), \(bind: timer.name), \(bind: timer.command), \(bind: fireAt), 'pending')
+                """).run()
+            // A job with its time: it survives restarts like any job and runs once its time has come.
+            _ = try await queue.enqueue(
+                JobRequest(Self.timerJob, payload: TimerJob(timerId: timerID), runAt: fireAt, maxAttempts: 10, uniqueKey: "workflow-timer:\(timerID)"),
+                in: transaction)
+        }
+    }
+
+    /// One job per attempt; a worker that dies mid-attempt leaves the job to be claimed again (the
+    /// activity's idempotency key makes that harmless).
+    private func enqueueAttempt(_ activityID: UUID, attempt: Int, at runAt: Date?, in transaction: Transaction) async throws {
+        _ = try await queue.enqueue(
+            JobRequest(Self.activityJob, payload: ActivityJob(activityId: activityID), runAt: runAt, maxAttempts: 5,
+                       uniqueKey: "workflow-activity:\(activityID):\(attempt)"),
+            in: transaction)
+    }
+
+    func activity(_ id: UUID) async throws -> ActivityRecord? {
+        guard let row = try await store.sql.raw("SELECT * FROM workflow_activities WHERE id = \(bind: id)").first() else { return nil }
+        return try Self.activityRecord(row)
+    }
+
+    /// Every activity of an instance, oldest first.
+    public func activities(of instance: UUID) async throws -> [ActivityRecord] {
+        try await store.sql.raw("SELECT * FROM workflow_activities WHERE instance_id = \(bind: instance) ORDER BY created_at, name")
+            .all().map(Self.activityRecord)
+    }
+
+    static func activityRecord(_ row: any SQLRow) throws -> ActivityRecord {
+        ActivityRecord(
+            id: try row.decode(column: "id", as: UUID.self), instanceId: try row.decode(column: "instance_id", as: UUID.self),
+            version: try row.decode(column: "version", as: Int.self), name: try row.decode(column: "name", as: String.self),
+            status: ActivityRecord.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
+            attempts: try row.decode(column: "attempts", as: Int.self), maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+            nextAttemptAt: try row.decode(column: "next_attempt_at", as: Date?.self), lastError: try row.decode(column: "last_error", as: String?.self))
+    }
+
+    /// Runs one attempt: success ends the activity; a failure schedules the next attempt after the backoff,
+    /// or — after the last attempt, or for a permanent failure — marks the activity and its instance failed.
+    func runActivity(_ id: UUID) async throws {
+        guard let record = try await activity(id), record.status == .scheduled || record.status == .running else { return }
+        let instance = try await self.instance(record.instanceId)
+        guard let definition = definition(instance.definition),
+              let spec = (definition.startActivities + definition.transitions.flatMap(\.activities)).first(where: { $0.name == record.name })
+        else { throw PlazaError.notFound("No definition has the activity \(record.name).") }
+        guard let handler = activityHandlers.withLock({ $0[record.name] }) else {
+            throw PlazaError.notFound("No code is registered for the activity \(record.name).")
+        }
+        let attempt = record.attempts + 1
+        try await store.sql.raw("""
+            UPDATE workflow_activities SET status = 'running', attempts = \(bind: attempt), updated_at = \(bind: store.clock.now())
+            WHERE id = \(bind: id)
+            """).run()
+        let context = ActivityContext(
+            instance: instance, activity: record.name, idempotencyKey: "\(record.instanceId.uuidString.lowercased()):\(record.version):\(record.name)",
+            attempt: attempt)
+        let failure: (any Error)?
+        do {
+            try await Self.run(handler, context, within: spec.retry.timeout)
+            failure = nil
+        } catch {
+            failure = error
+        }
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            guard let failure else {
+                try await transaction.sql.raw("""
+                    UPDATE workflow_activities SET status = 'succeeded', last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now)
+                    WHERE id = \(bind: id)
+                    """).run()
+                return
+            }
+            let message = String(describing: failure).prefix(1000)
+            let permanent: Bool = if case ActivityFailure.permanent = failure { true } else { false }
+            if permanent || attempt >= record.maxAttempts {
+                try await transaction.sql.raw("""
+                    UPDATE workflow_activities SET status = 'failed', last_error = \(bind: String(message)), next_attempt_at = NULL,
+                           updated_at = \(bind: now) WHERE id = \(bind: id)
+                    """).run()
+                try await transaction.sql.raw("""
+                    UPDATE workflow_instances SET failure = \(bind: "\(record.name): \(message)"), updated_at = \(bind: now)
+                    WHERE id = \(bind: record.instanceId)
+                    """).run()
+            } else {
+                let next = now.addingTimeInterval(spec.retry.backoff(after: attempt))
+                try await transaction.sql.raw("""
+                    UPDATE workflow_activities SET status = 'scheduled', last_error = \(bind: String(message)), next_attempt_at = \(bind: next),
+                           updated_at = \(bind: now) WHERE id = \(bind: id)
+                    """).run()
+                try await self.enqueueAttempt(id, attempt: attempt + 1, at: next, in: transaction)
+            }
+        }
+    }
+
+    /// `handler` cut off after `limit`.
+    static func run(_ handler: @escaping ActivityHandler, _ context: ActivityContext, within limit: Duration) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await handler(context) }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw ActivityFailure.timedOut(limit)
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Gives a failed activity a fresh set of attempts and runs it now; the instance's failure clears.
+    public func resetActivity(_ id: UUID, caller: Caller) async throws {
+        try policy.authorize(caller, WorkflowPolicy.operate)
+        guard let record = try await activity(id) else { throw PlazaError.notFound("There is no activity \(id).") }
+        guard record.status == .failed else { throw PlazaError.conflict("Only a failed activity can be reset; this one is \(record.status.rawValue).") }
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            try await transaction.sql.raw("""
+                UPDATE workflow_activities SET status = 'scheduled', attempts = 0, next_attempt_at = NULL, updated_at = \(bind: now)
+                WHERE id = \(bind: id)
+                """).run()
+            try await transaction.sql.raw("UPDATE workflow_instances SET failure = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.instanceId)").run()
+            // A unique key per reset, so the attempt is not taken for the one that failed.
+            _ = try await self.queue.enqueue(
+                JobRequest(Self.activityJob, payload: ActivityJob(activityId: id), maxAttempts: 5,
+                           uniqueKey: "workflow-activity:\(id):reset:\(PlazaID.make(at: now))"),
+                in: transaction)
+            try await transaction.audit(
+                caller, action: "workflows.activity.reset", resourceType: "workflow", resourceID: record.instanceId.uuidString.lowercased(),
+                details: .object(["activity": .string(record.name), "lastError": record.lastError.map(JSONValue.string) ?? .null]))
+        }
+    }
+
+    /// Fires a due timer once: in one transaction it sends the timer's command — if the instance is still
+    /// in the state that set it — and marks the timer fired (or cancelled when the instance moved on).
+    func fireTimer(_ id: UUID) async throws {
+        try await store.transaction { transaction in
+            guard let row = try await transaction.sql.raw("""
+                SELECT instance_id, version, name, command, status FROM workflow_timers WHERE id = \(bind: id)
+                """).first(), try row.decode(column: "status", as: String.self) == "pending"
+            else { return }
+            let instanceID = try row.decode(column: "instance_id", as: UUID.self)
+            let version = try row.decode(column: "version", as: Int.self)
+            let now = transaction.clock.now()
+            let current = try await self.instance(instanceID, in: transaction)
+            guard current.version == version else {
+                try await transaction.sql.raw("UPDATE workflow_timers SET status = 'cancelled' WHERE id = \(bind: id)").run()
+                return
+            }
+            // Claimed first: a second worker running this job at the same moment finds it fired.
+            let claimed = try await transaction.sql.raw("""
+                UPDATE workflow_timers SET status = 'fired', fired_at = \(bind: now) WHERE id = \(bind: id) AND status = 'pending' RETURNING id
+                """).first()
+            guard claimed != nil else { return }
+            _ = try await self.send(
+                try row.decode(column: "command", as: String.self), to: instanceID, expectedVersion: version, payload: nil,
+                comment: "timer \(try row.decode(column: "name", as: String.self))", caller: .system("workflow timer"), guarded: false,
+                in: transaction)
+        }
+    }
+}
+
+/// Who may operate workflows (retry, reset, cancel, read any instance).
+public enum WorkflowPolicy {
+    public static let operate: Action = "workflows.operate"
+
+    public static var rules: RulePolicy {
+        var policy = RulePolicy()
+        policy.allow(operate, .systemRole(SystemRole.operator), .systemRole(SystemRole.admin))
+        return policy
+    }
+}
