@@ -186,8 +186,8 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
             data["states"] = [["value": "", "label": scope.t("any")]] + DeliveryState.allCases.map {
                 ["value": $0.rawValue, "label": scope.t("delivery_\($0.rawValue)"), "selected": query["state"] == $0.rawValue]
             }
-            data["channelOptions"] = [["value": "", "label": scope.t("any")]] + ["email", "sms", "push"].map {
-                ["value": $0, "label": scope.t("channel_\($0)"), "selected": query["channel"] == $0]
+            data["channelOptions"] = [["value": "", "label": scope.t("any")]] + ["email", "sms", "push"].map { (channel: String) -> [String: Any] in
+                ["value": channel, "label": scope.t("channel_" + channel), "selected": query["channel"] == channel]
             }
             data["template"] = query["template"] ?? ""
             data["notificationId"] = query["notificationId"] ?? ""
