@@ -166,7 +166,9 @@ let package = Package(
         ),
         .target(
             name: "Workflows",
-            dependencies: ["PlazaKit", "Storage", "Jobs", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: [
+                "PlazaKit", "Storage", "Jobs", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -299,7 +301,11 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "PlazaTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WorkflowsTests",
+            dependencies: ["Workflows", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WebTests",
             dependencies: ["Web", "Notifications", "Files", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],

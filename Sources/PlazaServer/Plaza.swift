@@ -239,6 +239,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: RealtimeRoutes<AppRequestContext>(hub: realtime).table)
         table.add(contentsOf: ConversationRoutes<AppRequestContext>(service: conversations).table)
         table.add(contentsOf: FileRoutes<AppRequestContext>(service: files).table)
+        table.add(contentsOf: WorkflowRoutes<AppRequestContext>(engine: workflows).table)
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(

@@ -32,7 +32,7 @@ public enum ActivityFailure: Error, CustomStringConvertible {
 
 /// An activity of an instance, as operators see it.
 public struct ActivityRecord: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable { case scheduled, running, succeeded, failed }
+    public enum Status: String, Codable, Sendable { case scheduled, running, succeeded, failed, cancelled }
     public var id: UUID
     public var instanceId: UUID
     public var version: Int

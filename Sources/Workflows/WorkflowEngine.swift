@@ -19,6 +19,9 @@ public struct WorkflowInstance: Codable, Sendable, Equatable {
     public var allowedCommands: [String]
     /// Set while an activity has failed for good (until it is retried or reset): `<activity>: <error>`.
     public var failure: String?
+    /// Set when an operator cancelled the instance: it takes no more commands, its timers and pending
+    /// activities are dropped.
+    public var cancelledAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
 }
@@ -107,6 +110,7 @@ public final class WorkflowEngine: Sendable {
         if let expectedVersion, expectedVersion != current.version {
             throw Self.conflict("The instance changed: it is at version \(current.version), \(current.state).", current)
         }
+        guard current.cancelledAt == nil else { throw Self.conflict("The instance was cancelled and takes no more commands.", current) }
         guard let transition = definition.transition(command, from: current.state) else {
             let allowed = current.allowedCommands
             throw Self.conflict(
@@ -165,8 +169,9 @@ public final class WorkflowEngine: Sendable {
             id: id, definition: name, state: state, version: try row.decode(column: "version", as: Int.self),
             subject: try row.decode(column: "subject", as: String?.self), ownerId: try row.decode(column: "owner_id", as: UUID?.self),
             participantIds: try PlazaJSON.decoder().decode([UUID].self, from: Data(try row.decode(column: "participants", as: String.self).utf8)),
-            allowedCommands: definition(name)?.commands(in: state) ?? [],
+            allowedCommands: try row.decode(column: "cancelled_at", as: Date?.self) == nil ? definition(name)?.commands(in: state) ?? [] : [],
             failure: try row.decode(column: "failure", as: String?.self),
+            cancelledAt: try row.decode(column: "cancelled_at", as: Date?.self),
             createdAt: try row.decode(column: "created_at", as: Date.self), updatedAt: try row.decode(column: "updated_at", as: Date.self))
     }
 

@@ -16,6 +16,7 @@ public struct CreateWorkflows: AsyncMigration {
             .field("owner_id", .uuid)
             .field("participants", .string, .required)
             .field("failure", .string)
+            .field("cancelled_at", .datetime)
             .field("created_at", .datetime, .required)
             .field("updated_at", .datetime, .required)
             .create()
