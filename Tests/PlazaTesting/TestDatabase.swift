@@ -29,7 +29,8 @@ public enum TestDatabase {
 
     /// Creates a fresh, migrated database and returns where it is.
     public static func make() async throws -> DatabaseSettings {
-        try await Templates.shared.copy()
+        DispatchHeartbeat.started
+        return try await Templates.shared.copy()
     }
 
     /// Deletes a database made by ``make()``.
