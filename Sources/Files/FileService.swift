@@ -375,7 +375,7 @@ public final class FileService: Sendable {
         defer { try? FileManager.default.removeItem(at: output) }
         let made = try await images.variant(of: path, to: output.path, spec: spec)
         let bytes = try Data(contentsOf: output, options: .mappedIfSafe)
-        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let sha = Hex.string(SHA256.hash(data: bytes))
         let key = Self.variantKey(record.id, spec)
         try await blobs.put(key, from: output, size: Int64(bytes.count), sha256: sha, contentType: spec.format.mediaType)
         let now = store.clock.now()

@@ -67,9 +67,7 @@ public struct SigV4: Sendable {
         return out
     }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { Hex.string(bytes) }
 
     static func stamp(_ date: Date, _ format: String) -> String {
         let formatter = DateFormatter()
@@ -77,5 +75,12 @@ public struct SigV4: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = format
         return formatter.string(from: date)
+    }
+}
+
+/// Lowercase hexadecimal, the form SHA-256 digests take in records, ETags and signatures.
+enum Hex {
+    static func string<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -41,7 +41,7 @@ struct StagingSink {
         }
     }
 
-    var digest: String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+    var digest: String { Hex.string(hasher.finalize()) }
 }
 
 enum UploadReceiver {
