@@ -73,11 +73,7 @@ public final class FileService: Sendable {
     public func subscriptions() -> [Jobs.Subscription] {
         [Jobs.Subscription("files.user-purged", topics: [UserPurged.topic], delivery: .work) { [self] event in
             let purged = try event.decode(UserPurged.self)
-            let ids = try await store.sql.raw("SELECT id FROM files WHERE owner_id = \(bind: purged.userId)").all()
-                .map { try $0.decode(column: "id", as: UUID.self) }
-            var records: [Record] = []
-            for id in ids { if let record = try await record(id) { records.append(record) } }
-            try await remove(records, caller: .system("retention"))
+            try await remove(try await records(where: "owner_id = \(bind: purged.userId)"), caller: .system("retention"))
         }]
     }
 
@@ -201,19 +197,25 @@ public final class FileService: Sendable {
     }
 
     func record(_ id: UUID) async throws -> Record? {
-        guard let row = try await store.sql.raw("""
+        try await records(where: "id = \(bind: id)").first
+    }
+
+    /// The files matching `condition`, read in one query.
+    func records(where condition: SQLQueryString) async throws -> [Record] {
+        try await store.sql.raw("""
             SELECT id, owner_id, purpose, name, content_type, size, sha256, visibility, width, height, entity_kind, entity_id, storage_key, created_at
-            FROM files WHERE id = \(bind: id)
-            """).first() else { return nil }
-        return Record(
-            id: try row.decode(column: "id", as: UUID.self), ownerID: try row.decode(column: "owner_id", as: UUID?.self),
-            purpose: FilePurpose(rawValue: try row.decode(column: "purpose", as: String.self)) ?? .attachment,
-            name: try row.decode(column: "name", as: String.self), contentType: try row.decode(column: "content_type", as: String.self),
-            size: try row.decode(column: "size", as: Int64.self), sha256: try row.decode(column: "sha256", as: String.self),
-            visibility: FileVisibility(rawValue: try row.decode(column: "visibility", as: String.self)) ?? .private,
-            width: try row.decode(column: "width", as: Int?.self), height: try row.decode(column: "height", as: Int?.self),
-            entityKind: try row.decode(column: "entity_kind", as: String?.self), entityID: try row.decode(column: "entity_id", as: String?.self),
-            key: try row.decode(column: "storage_key", as: String.self), createdAt: try row.decode(column: "created_at", as: Date.self))
+            FROM files WHERE \(condition)
+            """).all().map { row in
+                Record(
+                    id: try row.decode(column: "id", as: UUID.self), ownerID: try row.decode(column: "owner_id", as: UUID?.self),
+                    purpose: FilePurpose(rawValue: try row.decode(column: "purpose", as: String.self)) ?? .attachment,
+                    name: try row.decode(column: "name", as: String.self), contentType: try row.decode(column: "content_type", as: String.self),
+                    size: try row.decode(column: "size", as: Int64.self), sha256: try row.decode(column: "sha256", as: String.self),
+                    visibility: FileVisibility(rawValue: try row.decode(column: "visibility", as: String.self)) ?? .private,
+                    width: try row.decode(column: "width", as: Int?.self), height: try row.decode(column: "height", as: Int?.self),
+                    entityKind: try row.decode(column: "entity_kind", as: String?.self), entityID: try row.decode(column: "entity_id", as: String?.self),
+                    key: try row.decode(column: "storage_key", as: String.self), createdAt: try row.decode(column: "created_at", as: Date.self))
+            }
     }
 
     /// The facts the policy needs about a file: its owner, and the people its entity lets in.
@@ -295,11 +297,7 @@ public final class FileService: Sendable {
 
     /// Removes the files bound to an entity (the module deleting the entity calls this).
     public func deleteFiles(of kind: String, _ entityID: String, caller: Caller) async throws {
-        let ids = try await store.sql.raw("SELECT id FROM files WHERE entity_kind = \(bind: kind) AND entity_id = \(bind: entityID)")
-            .all().map { try $0.decode(column: "id", as: UUID.self) }
-        var records: [Record] = []
-        for id in ids { if let record = try await record(id) { records.append(record) } }
-        try await remove(records, caller: caller)
+        try await remove(try await records(where: "entity_kind = \(bind: kind) AND entity_id = \(bind: entityID)"), caller: caller)
     }
 
     func remove(_ records: [Record], caller: Caller) async throws {

@@ -25,14 +25,8 @@ extension FileService {
     public func sweep() async throws -> SweepReport {
         var report = SweepReport()
         let cutoff = store.clock.now().addingTimeInterval(-Self.graceForUnbound)
-        let purposes = Self.purposesNeedingAnEntity.map(\.rawValue)
-        let ids = try await store.sql.raw("""
-            SELECT id, purpose FROM files WHERE entity_kind IS NULL AND created_at < \(bind: cutoff)
-            """).all().compactMap { row -> UUID? in
-                purposes.contains(try row.decode(column: "purpose", as: String.self)) ? try row.decode(column: "id", as: UUID.self) : nil
-            }
-        var records: [Record] = []
-        for id in ids { if let record = try await record(id) { records.append(record) } }
+        let records = try await self.records(where: "entity_kind IS NULL AND created_at < \(bind: cutoff)")
+            .filter { Self.purposesNeedingAnEntity.contains($0.purpose) }
         try await remove(records, caller: .system("files.sweep"))
         report.unboundFiles = records.count
 

@@ -156,22 +156,32 @@ public final class WorkflowEngine: Sendable {
     // MARK: Reading
 
     public func instance(_ id: UUID) async throws -> WorkflowInstance {
-        try await store.transaction { transaction in try await self.instance(id, in: transaction) }
+        guard let row = try await store.sql.raw("SELECT * FROM workflow_instances WHERE id = \(bind: id)").first() else {
+            throw Self.missing(id)
+        }
+        return try instance(row)
     }
 
     func instance(_ id: UUID, in transaction: Transaction) async throws -> WorkflowInstance {
         guard let row = try await transaction.sql.raw("SELECT * FROM workflow_instances WHERE id = \(bind: id)").first() else {
-            throw PlazaError.notFound("There is no workflow instance \(id).")
+            throw Self.missing(id)
         }
+        return try instance(row)
+    }
+
+    static func missing(_ id: UUID) -> PlazaError { PlazaError.notFound("There is no workflow instance \(id).") }
+
+    /// An instance from its row (`SELECT *`).
+    func instance(_ row: any SQLRow) throws -> WorkflowInstance {
         let name = try row.decode(column: "definition", as: String.self)
         let state = try row.decode(column: "state", as: String.self)
+        let cancelledAt = try row.decode(column: "cancelled_at", as: Date?.self)
         return WorkflowInstance(
-            id: id, definition: name, state: state, version: try row.decode(column: "version", as: Int.self),
+            id: try row.decode(column: "id", as: UUID.self), definition: name, state: state, version: try row.decode(column: "version", as: Int.self),
             subject: try row.decode(column: "subject", as: String?.self), ownerId: try row.decode(column: "owner_id", as: UUID?.self),
             participantIds: try PlazaJSON.decoder().decode([UUID].self, from: Data(try row.decode(column: "participants", as: String.self).utf8)),
-            allowedCommands: try row.decode(column: "cancelled_at", as: Date?.self) == nil ? definition(name)?.commands(in: state) ?? [] : [],
-            failure: try row.decode(column: "failure", as: String?.self),
-            cancelledAt: try row.decode(column: "cancelled_at", as: Date?.self),
+            allowedCommands: cancelledAt == nil ? definition(name)?.commands(in: state) ?? [] : [],
+            failure: try row.decode(column: "failure", as: String?.self), cancelledAt: cancelledAt,
             createdAt: try row.decode(column: "created_at", as: Date.self), updatedAt: try row.decode(column: "updated_at", as: Date.self))
     }
 

@@ -33,15 +33,14 @@ extension WorkflowEngine {
     /// Instances newest first, filtered; for operators.
     public func instances(_ query: WorkflowQuery, page: PageRequest, caller: Caller) async throws -> Page<WorkflowInstance> {
         try policy.authorize(caller, WorkflowPolicy.operate)
-        var sql: SQLQueryString = "SELECT id FROM workflow_instances WHERE 1 = 1"
+        var sql: SQLQueryString = "SELECT * FROM workflow_instances WHERE 1 = 1"
         if let definition = query.definition { sql += " AND definition = \(bind: definition)" }
         if let state = query.state { sql += " AND state = \(bind: state)" }
         if let failed = query.failed { sql += failed ? " AND failure IS NOT NULL" : " AND failure IS NULL" }
         if let idle = query.idleSince { sql += " AND updated_at < \(bind: idle)" }
         if let cursor = page.cursor { sql += " AND id < \(bind: try Cursor.decodeID(cursor))" }
         sql += " ORDER BY id DESC LIMIT \(literal: page.limit + 1)"
-        var items: [WorkflowInstance] = []
-        for row in try await store.sql.raw(sql).all() { items.append(try await instance(try row.decode(column: "id", as: UUID.self))) }
+        let items = try await store.sql.raw(sql).all().map(instance)
         return .byID(items, limit: page.limit, id: \.id)
     }
 
