@@ -76,7 +76,9 @@ struct EmailTests {
 
     @Test("while the SMTP server is down deliveries retry; after it comes back each mail arrives once")
     func serverDownThenBack() async throws {
-        let port = ServerProcess.freePort()
+        // Held, not merely found free: another test's server must not answer on it while this one is "down".
+        let down = try ReservedPort()
+        let port = down.port
         try await withTestPlaza(configure: {
             $0.notifications.smtp = SMTPSettings(host: "127.0.0.1", port: port, security: .none)
             $0.notifications.baseBackoff = .milliseconds(300)
@@ -99,6 +101,7 @@ struct EmailTests {
                 #expect(try decode(ItemPage<NotificationDelivery>.self, listed).items.count == 3)
             }
 
+            down.release()
             let server = try await MailServer.start(port: port)
             defer { server.stop() }
             #expect(try await eventually(plaza) { server.mails.count >= 3 })

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -98,14 +95,15 @@ struct OperationsTests {
     /// timeout; the time limit is what fails this test if the timeout stops working.
     @Test("/ready answers 503 when the database accepts and never replies", .timeLimit(.minutes(1)))
     func readyGivesUpOnSilentDatabase() async throws {
-        let silent = try SilentListener()
+        // Accepts connections into its backlog and never speaks.
+        let silent = try ReservedPort(listening: true)
         do {
             try await expectUnreachable("postgres://postgres@127.0.0.1:\(silent.port)/nowhere")
         } catch {
-            silent.close()
+            silent.release()
             throw error
         }
-        silent.close()
+        silent.release()
     }
 
     @Test("/ready fails while migrations are pending")
@@ -252,39 +250,5 @@ struct OperationsTests {
                 }
             }
         }
-    }
-}
-
-/// A TCP socket that listens and never accepts: the kernel completes handshakes into its
-/// backlog, so a client connects and then waits forever for a first byte.
-final class SilentListener: Sendable {
-    let descriptor: Int32
-    let port: Int
-
-    init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(descriptor, raw, length) == 0 && listen(descriptor, 64) == 0
-                    && getsockname(descriptor, raw, &length) == 0
-            }
-        }
-        guard bound else {
-            _ = Glibc.close(descriptor)
-            throw POSIXError(.EADDRNOTAVAIL)
-        }
-        self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Closing resets the connections still waiting in the backlog.
-    func close() {
-        shutdown(descriptor, Int32(SHUT_RDWR))
-        _ = Glibc.close(descriptor)
     }
 }

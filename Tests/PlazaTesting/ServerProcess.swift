@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `plaza serve` process, for tests that need two instances (or a server outside the test process).
 public final class ServerProcess: Sendable {
@@ -59,16 +60,9 @@ public final class ServerProcess: Sendable {
     }
 
     public static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard let reserved = try? ReservedPort() else { return 0 }
+        reserved.release()
+        return reserved.port
     }
 
     public static func isListening(_ port: Int) -> Bool {
@@ -82,4 +76,41 @@ public final class ServerProcess: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
+}
+
+/// A loopback port held by this process. Not listening, it refuses connections and no other server can
+/// take it (a port merely found free may be taken by another test before it is used); listening, it
+/// accepts connections into its backlog and never answers them (a server that hangs).
+public final class ReservedPort: Sendable {
+    public let port: Int
+    private let descriptor: Mutex<Int32?>
+
+    public init(listening: Bool = false) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0 && (!listening || listen(fd, 64) == 0)
+            }
+        }
+        guard fd >= 0, bound else {
+            if fd >= 0 { close(fd) }
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        descriptor = Mutex(fd)
+    }
+
+    /// Lets the port go (a listening one resets the connections waiting in its backlog); once.
+    public func release() {
+        guard let fd = descriptor.withLock({ value -> Int32? in defer { value = nil }; return value }) else { return }
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+
+    deinit { release() }
 }
