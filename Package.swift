@@ -168,13 +168,14 @@ let package = Package(
             name: "Workflows",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Web",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Notifications", "Files",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Notifications", "Files", "Workflows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -308,7 +309,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WebTests",
-            dependencies: ["Web", "Notifications", "Files", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Web", "Notifications", "Files", "Workflows", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

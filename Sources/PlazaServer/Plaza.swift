@@ -141,12 +141,12 @@ public final class Plaza: Sendable {
             ?? LocalBlobStore(root: fileRoot)
         files = FileService(store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
         files.register(in: jobRegistry)
-        workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
-        workflows.register(in: jobRegistry)
         for subscription in files.subscriptions() { bus.subscribe(subscription) }
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
+        workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
+        workflows.register(in: jobRegistry)
         pages = Pages(
-            identity: identity, notifications: notifications, files: files, queue: queue, secrets: secrets,
+            identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
         notifications.register(in: jobRegistry)

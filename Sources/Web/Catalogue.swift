@@ -22,6 +22,11 @@ enum Catalogue {
         return english
     }
 
+    static let en = Core.en.merging(workflowsEn) { _, _ in preconditionFailure("a key is in two catalogues") }
+    static let uk = Core.uk.merging(workflowsUk) { _, _ in preconditionFailure("a key is in two catalogues") }
+
+    /// The words of the pages every app shares; each group of pages adds its own (`workflowsEn`, …).
+    enum Core {
     static let en: [String: String] = [
         "nav_label": "Main", "nav_account": "Account", "nav_organisations": "Organisations", "nav_users": "Users", "nav_roles": "Roles",
         "sign_in": "Sign in", "sign_out": "Sign out", "sign_up": "Create an account",
@@ -239,6 +244,8 @@ enum Catalogue {
         "mobile_send_code": "Надіслати код", "mobile_verify": "Підтвердити", "notice_mobile-code-sent": "Код надсилається на ваш телефон.",
         "notice_mobile-verified": "Ваш номер телефону підтверджено.",
     ]
+
+    }
 
     static let ukMessages: [String: String] = [
         "is not an email address": "не є адресою електронної пошти",

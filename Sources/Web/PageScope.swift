@@ -32,7 +32,7 @@ struct PageScope: Sendable {
         var values: [String: Any] = [
             "t": strings, "lang": language.rawValue, "otherLang": language.other.rawValue, "otherLangName": language.other.endonym,
             "csrf": csrfToken, "signedIn": principal != nil, "isAdmin": principal?.systemRoles.contains(SystemRole.admin) == true,
-            "isOperator": principal?.systemRoles.contains(SystemRole.operator) == true,
+            "isOperations": principal.map { $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.operator) } ?? false,
             "isStaff": principal.map { $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.employee) } ?? false,
             "unread": unread ?? 0, "hasUnread": (unread ?? 0) > 0, "userTopic": principal.map { "user:\($0.id.uuidString.lowercased())" } ?? "",
         ]

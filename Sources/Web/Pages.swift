@@ -6,6 +6,7 @@ import Jobs
 import Notifications
 import PlazaKit
 import Storage
+import Workflows
 
 /// What every page handler shares: the services it calls, the CSRF signer and the template renderer.
 public struct Pages: Sendable {
@@ -17,6 +18,7 @@ public struct Pages: Sendable {
     let identity: IdentityService
     let notifications: NotificationService
     let files: FileService
+    let workflows: WorkflowEngine
     let queue: JobQueue
     let csrf: CSRF
     let renderer: Renderer
@@ -26,12 +28,14 @@ public struct Pages: Sendable {
     let databaseEngine: String
 
     public init(
-        identity: IdentityService, notifications: NotificationService, files: FileService, queue: JobQueue, secrets: Secrets,
+        identity: IdentityService, notifications: NotificationService, files: FileService, workflows: WorkflowEngine, queue: JobQueue,
+        secrets: Secrets,
         sessionLifetime: Duration, databaseEngine: String
     ) {
         self.identity = identity
         self.notifications = notifications
         self.files = files
+        self.workflows = workflows
         self.queue = queue
         self.csrf = CSRF(secrets: secrets)
         self.renderer = .shared
@@ -49,6 +53,7 @@ public struct Pages: Sendable {
         table.add(contentsOf: AccountPages<Context>(pages: self).table)
         table.add(contentsOf: AdminPages<Context>(pages: self).table)
         table.add(contentsOf: OrganisationPages<Context>(pages: self).table)
+        table.add(contentsOf: WorkflowPages<Context>(pages: self).table)
         return table
     }
 

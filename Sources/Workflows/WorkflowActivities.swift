@@ -59,14 +59,18 @@ extension WorkflowEngine {
         }
     }
 
-    /// Registers the engine's jobs: activities (each attempt a job) and timers.
+    /// Registers the engine's jobs: activities (each attempt a job), timers and signals.
     public func register(in registry: JobRegistry) {
         registry.register(Self.activityJob, payload: ActivityJob.self) { [self] job, _ in try await runActivity(job.activityId) }
         registry.register(Self.timerJob, payload: TimerJob.self) { [self] job, _ in try await fireTimer(job.timerId) }
+        registry.register(Self.signalJob, payload: SignalJob.self) { [self] job, _ in try await deliver(job) }
     }
 
-    /// Records and queues what entering a state starts, in the transition's transaction.
-    func schedule(_ activities: [ActivitySpec], _ timers: [TimerSpec], for id: UUID, version: Int, in transaction: Transaction) async throws {
+    /// Records and queues what taking a transition starts, in the transition's transaction.
+    func schedule(
+        _ activities: [ActivitySpec], _ timers: [TimerSpec], _ signals: [SignalSpec], for id: UUID, version: Int, in transaction: Transaction
+    ) async throws {
+        try await enqueue(signals, from: id, version: version, in: transaction)
         let now = transaction.clock.now()
         for activity in activities {
             let activityID = PlazaID.make(at: now)
@@ -125,9 +129,7 @@ extension WorkflowEngine {
     func runActivity(_ id: UUID) async throws {
         guard let record = try await activity(id), record.status == .scheduled || record.status == .running else { return }
         let instance = try await self.instance(record.instanceId)
-        guard let definition = definition(instance.definition),
-              let spec = (definition.startActivities + definition.transitions.flatMap(\.activities)).first(where: { $0.name == record.name })
-        else { throw PlazaError.notFound("No definition has the activity \(record.name).") }
+        guard let definition = definition(instance.definition), let spec = definition.activity(named: record.name) else { throw PlazaError.notFound("No definition has the activity \(record.name).") }
         guard let handler = activityHandlers.withLock({ $0[record.name] }) else {
             throw PlazaError.notFound("No code is registered for the activity \(record.name).")
         }
@@ -191,26 +193,47 @@ extension WorkflowEngine {
     }
 
     /// Gives a failed activity a fresh set of attempts and runs it now; the instance's failure clears.
-    public func resetActivity(_ id: UUID, caller: Caller) async throws {
+    @discardableResult
+    public func resetActivity(_ id: UUID, caller: Caller) async throws -> ActivityRecord {
+        try await restartActivity(id, fresh: true, caller: caller)
+    }
+
+    /// Gives a failed activity one more attempt, now; its attempts so far still count.
+    @discardableResult
+    public func retryActivity(_ id: UUID, caller: Caller) async throws -> ActivityRecord {
+        try await restartActivity(id, fresh: false, caller: caller)
+    }
+
+    private func restartActivity(_ id: UUID, fresh: Bool, caller: Caller) async throws -> ActivityRecord {
         try policy.authorize(caller, WorkflowPolicy.operate)
+        let verb = fresh ? "reset" : "retried"
         guard let record = try await activity(id) else { throw PlazaError.notFound("There is no activity \(id).") }
-        guard record.status == .failed else { throw PlazaError.conflict("Only a failed activity can be reset; this one is \(record.status.rawValue).") }
+        guard record.status == .failed else { throw PlazaError.conflict("Only a failed activity can be \(verb); this one is \(record.status.rawValue).") }
+        guard let definition = try definition(await instance(record.instanceId).definition),
+              let spec = definition.activity(named: record.name)
+        else { throw PlazaError.conflict("The activity \(record.name) is no longer in its workflow's definition.") }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            try await transaction.sql.raw("""
-                UPDATE workflow_activities SET status = 'scheduled', attempts = 0, next_attempt_at = NULL, updated_at = \(bind: now)
-                WHERE id = \(bind: id)
-                """).run()
+            // A reset starts the count again (the policy's attempts); a retry allows exactly one more.
+            let (attempts, maxAttempts) = fresh ? (0, spec.retry.maxAttempts) : (record.attempts, record.attempts + 1)
+            let updated = try await transaction.sql.raw("""
+                UPDATE workflow_activities SET status = 'scheduled', attempts = \(bind: attempts), max_attempts = \(bind: maxAttempts),
+                       next_attempt_at = NULL, updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND status = 'failed' RETURNING id
+                """).first()
+            guard updated != nil else { throw PlazaError.conflict("The activity changed meanwhile; it is no longer failed.") }
             try await transaction.sql.raw("UPDATE workflow_instances SET failure = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.instanceId)").run()
-            // A unique key per reset, so the attempt is not taken for the one that failed.
+            // A unique key per restart, so the attempt is not taken for the one that failed.
             _ = try await self.queue.enqueue(
                 JobRequest(Self.activityJob, payload: ActivityJob(activityId: id), maxAttempts: 5,
-                           uniqueKey: "workflow-activity:\(id):reset:\(PlazaID.make(at: now))"),
+                           uniqueKey: "workflow-activity:\(id):\(verb):\(PlazaID.make(at: now))"),
                 in: transaction)
             try await transaction.audit(
-                caller, action: "workflows.activity.reset", resourceType: "workflow", resourceID: record.instanceId.uuidString.lowercased(),
+                caller, action: fresh ? "workflows.activity.reset" : "workflows.activity.retry", resourceType: "workflow",
+                resourceID: record.instanceId.uuidString.lowercased(),
                 details: .object(["activity": .string(record.name), "lastError": record.lastError.map(JSONValue.string) ?? .null]))
         }
+        return try await activity(id) ?? record
     }
 
     /// Fires a due timer once: in one transaction it sends the timer's command — if the instance is still

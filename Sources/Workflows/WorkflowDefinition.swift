@@ -3,19 +3,23 @@ import PlazaKit
 
 /// A lifecycle: its states, where instances start, and the commands that move them.
 public struct WorkflowDefinition: Sendable {
-    /// A command: from which states, to which state, who may send it, and what entering the new state
-    /// starts — activities (side effects, run as jobs) and timers (commands sent later if nothing moved).
+    /// A command: from which states, to which state, who may send it, and what taking it starts —
+    /// activities (side effects, run as jobs), timers (commands sent later if nothing moved) and signals
+    /// (commands sent to related instances).
     public struct Transition: Sendable, Equatable {
         public var command: String
         public var from: Set<String>
-        public var to: String
+        /// `nil`: the instance stays where it is (a comment, a note) and the step is still in its history.
+        public var to: String?
         /// The policy action the sender must be allowed (against the instance's facts).
         public var guardAction: Action
         public var activities: [ActivitySpec]
         public var timers: [TimerSpec]
+        public var signals: [SignalSpec]
 
         public init(
-            _ command: String, from: Set<String>, to: String, guard guardAction: Action, activities: [ActivitySpec] = [], timers: [TimerSpec] = []
+            _ command: String, from: Set<String>, to: String?, guard guardAction: Action, activities: [ActivitySpec] = [],
+            timers: [TimerSpec] = [], signals: [SignalSpec] = []
         ) {
             self.command = command
             self.from = from
@@ -23,7 +27,11 @@ public struct WorkflowDefinition: Sendable {
             self.guardAction = guardAction
             self.activities = activities
             self.timers = timers
+            self.signals = signals
         }
+
+        /// Where an instance in `state` goes.
+        func target(from state: String) -> String { to ?? state }
     }
 
     public var name: String
@@ -42,7 +50,7 @@ public struct WorkflowDefinition: Sendable {
     ) {
         precondition(states.contains(initial), "\(name): the initial state \(initial) is not a state")
         for transition in transitions {
-            precondition(states.contains(transition.to), "\(name): \(transition.command) goes to an unknown state")
+            precondition(transition.to.map(states.contains) ?? true, "\(name): \(transition.command) goes to an unknown state")
             precondition(transition.from.isSubset(of: Set(states)), "\(name): \(transition.command) leaves an unknown state")
             precondition(transition.from.isDisjoint(with: final), "\(name): \(transition.command) leaves a final state")
         }
@@ -64,6 +72,10 @@ public struct WorkflowDefinition: Sendable {
         transitions.filter { $0.from.contains(state) }.map(\.command)
     }
 
+    func activity(named name: String) -> ActivitySpec? {
+        (startActivities + transitions.flatMap(\.activities)).first { $0.name == name }
+    }
+
     func transition(_ command: String, from state: String) -> Transition? {
         transitions.first { $0.command == command && $0.from.contains(state) }
     }
@@ -72,7 +84,7 @@ public struct WorkflowDefinition: Sendable {
     public var mermaid: String {
         var lines = ["stateDiagram-v2", "    [*] --> \(initial)"]
         for transition in transitions {
-            for from in transition.from.sorted() { lines.append("    \(from) --> \(transition.to): \(transition.command)") }
+            for from in transition.from.sorted() { lines.append("    \(from) --> \(transition.target(from: from)): \(transition.command)") }
         }
         for state in final.sorted() { lines.append("    \(state) --> [*]") }
         return lines.joined(separator: "\n")
@@ -113,6 +125,27 @@ public struct RetryPolicy: Sendable, Equatable {
         let base = Double(initialBackoff.components.seconds) + Double(initialBackoff.components.attoseconds) / 1e18
         let cap = Double(maxBackoff.components.seconds) + Double(maxBackoff.components.attoseconds) / 1e18
         return min(cap, base * pow(2, Double(max(0, attempt - 1))))
+    }
+}
+
+/// A command sent to related instances when a transition is taken — a campaign that closes tells its
+/// applications, an application that is accepted tells its campaign. Signals travel as jobs after the
+/// transition commits; a related instance whose state does not take the command ignores it (its history
+/// says nothing), one that is busy gets it again after the conflict.
+public struct SignalSpec: Sendable, Equatable {
+    public enum Target: String, Sendable, Equatable {
+        /// The instance this one was started under (``WorkflowEngine/start(_:subject:owner:participants:parent:payload:caller:in:)``).
+        case parent
+        /// Every instance started under this one and not cancelled.
+        case children
+    }
+
+    public var target: Target
+    public var command: String
+
+    public init(_ command: String, to target: Target) {
+        self.command = command
+        self.target = target
     }
 }
 

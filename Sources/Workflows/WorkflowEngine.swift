@@ -15,6 +15,8 @@ public struct WorkflowInstance: Codable, Sendable, Equatable {
     /// What the instance is about (`request:<id>`), for the module that owns it.
     public var subject: String?
     public var ownerId: UUID?
+    /// The instance this one was started under; signals travel between the two.
+    public var parentId: UUID?
     public var participantIds: [UUID]
     public var allowedCommands: [String]
     /// Set while an activity has failed for good (until it is retried or reset): `<activity>: <error>`.
@@ -61,23 +63,28 @@ public final class WorkflowEngine: Sendable {
 
     public func definition(_ name: String) -> WorkflowDefinition? { definitions.withLock { $0[name] } }
 
-    /// Starts an instance in its definition's initial state, in the caller's transaction.
+    /// Every registered definition's name, sorted.
+    public var definitionNames: [String] { definitions.withLock { $0.keys.sorted() } }
+
+    /// Starts an instance in its definition's initial state, in the caller's transaction; `parent` relates
+    /// it to another instance (a campaign's application) for signals.
     public func start(
-        _ name: String, subject: String? = nil, owner: UUID?, participants: [UUID] = [], payload: JSONValue? = nil,
+        _ name: String, subject: String? = nil, owner: UUID?, participants: [UUID] = [], parent: UUID? = nil, payload: JSONValue? = nil,
         caller: Caller, in transaction: Transaction
     ) async throws -> WorkflowInstance {
         guard let definition = definition(name) else { throw PlazaError.notFound("There is no workflow \(name).") }
+        if let parent { _ = try await instance(parent, in: transaction) }
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
         try await transaction.sql.raw("""
-            INSERT INTO workflow_instances (id, definition, state, version, subject, owner_id, participants, created_at, updated_at)
-            VALUES (\(bind: id), \(bind: name), \(bind: definition.initial), 1, \(bind: subject), \(bind: owner),
+            INSERT INTO workflow_instances (id, definition, state, version, subject, owner_id, parent_id, participants, created_at, updated_at)
+            VALUES (\(bind: id), \(bind: name), \(bind: definition.initial), 1, \(bind: subject), \(bind: owner), \(bind: parent),
                     \(bind: try Self.encode(participants)), \(bind: now), \(bind: now))
             """).run()
         try await appendStep(
             id, WorkflowStep(version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
                              payload: payload, comment: nil), in: transaction)
-        try await schedule(definition.startActivities, definition.startTimers, for: id, version: 1, in: transaction)
+        try await schedule(definition.startActivities, definition.startTimers, [], for: id, version: 1, in: transaction)
         return try await instance(id, in: transaction)
     }
 
@@ -100,7 +107,7 @@ public final class WorkflowEngine: Sendable {
         try await send(command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, guarded: true, in: transaction)
     }
 
-    /// `guarded: false` is for the engine's own commands (timers), which no person sends.
+    /// `guarded: false` is for the engine's own commands (timers, signals), which no person sends.
     func send(
         _ command: String, to id: UUID, expectedVersion: Int?, payload: JSONValue?, comment: String?, caller: Caller, guarded: Bool,
         in transaction: Transaction
@@ -123,18 +130,19 @@ public final class WorkflowEngine: Sendable {
         }
         if let comment, comment.count > 2000 { throw PlazaError.validation(field: "comment", "must be at most 2000 characters") }
         let now = transaction.clock.now()
+        let target = transition.target(from: current.state)
         // The version in the WHERE is the check: a concurrent winner has moved it on, and this updates nothing.
         let moved = try await transaction.sql.raw("""
-            UPDATE workflow_instances SET state = \(bind: transition.to), version = version + 1, updated_at = \(bind: now)
+            UPDATE workflow_instances SET state = \(bind: target), version = version + 1, updated_at = \(bind: now)
             WHERE id = \(bind: id) AND version = \(bind: current.version) RETURNING version
             """).first()
         guard moved != nil else {
             throw Self.conflict("Another command moved the instance first.", try await instance(id, in: transaction))
         }
         try await appendStep(
-            id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: transition.to,
+            id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: target,
                              command: command, payload: payload, comment: comment), in: transaction)
-        try await schedule(transition.activities, transition.timers, for: id, version: current.version + 1, in: transaction)
+        try await schedule(transition.activities, transition.timers, transition.signals, for: id, version: current.version + 1, in: transaction)
         return try await instance(id, in: transaction)
     }
 
@@ -179,6 +187,7 @@ public final class WorkflowEngine: Sendable {
         return WorkflowInstance(
             id: try row.decode(column: "id", as: UUID.self), definition: name, state: state, version: try row.decode(column: "version", as: Int.self),
             subject: try row.decode(column: "subject", as: String?.self), ownerId: try row.decode(column: "owner_id", as: UUID?.self),
+            parentId: try row.decode(column: "parent_id", as: UUID?.self),
             participantIds: try PlazaJSON.decoder().decode([UUID].self, from: Data(try row.decode(column: "participants", as: String.self).utf8)),
             allowedCommands: cancelledAt == nil ? definition(name)?.commands(in: state) ?? [] : [],
             failure: try row.decode(column: "failure", as: String?.self), cancelledAt: cancelledAt,

@@ -14,6 +14,7 @@ public struct CreateWorkflows: AsyncMigration {
             .field("version", .int, .required)
             .field("subject", .string)
             .field("owner_id", .uuid)
+            .field("parent_id", .uuid)
             .field("participants", .string, .required)
             .field("failure", .string)
             .field("cancelled_at", .datetime)
@@ -59,7 +60,8 @@ public struct CreateWorkflows: AsyncMigration {
         try await database.execute(
             "CREATE INDEX workflow_activities_status ON workflow_activities (status, updated_at)",
             "CREATE INDEX workflow_instances_listing ON workflow_instances (definition, state, updated_at)",
-            "CREATE INDEX workflow_instances_subject ON workflow_instances (subject)")
+            "CREATE INDEX workflow_instances_subject ON workflow_instances (subject)",
+            "CREATE INDEX workflow_instances_parent ON workflow_instances (parent_id)")
     }
 
     public func revert(on database: any Database) async throws {

@@ -68,6 +68,14 @@ public struct WorkflowRoutes<Context: PlazaRequestContext>: Sendable {
             try await engine.resetActivity(try context.uuidParameter("id"), caller: context.caller)
             return Response(status: .accepted)
         })
+        routes.add(Endpoint(
+            .post, "/api/v1/workflows/activities/{id}/retry", operationID: "retryWorkflowActivity",
+            summary: "Give a failed activity one more attempt, now (its attempts so far still count).", tag: tag, access: operate,
+            parameters: [id], responses: [EndpointResponse(202, "Queued."), EndpointResponse(409, "The activity has not failed.")]
+        ) { _, context in
+            try await engine.retryActivity(try context.uuidParameter("id"), caller: context.caller)
+            return Response(status: .accepted)
+        })
         return routes
     }
 }
@@ -77,7 +85,7 @@ extension WorkflowInstance: APISchema {
         .object(
             properties: [
                 "id": .uuid, "definition": .text, "state": .text, "version": .integer(format: "int32"), "subject": .nullable(.text),
-                "ownerId": .nullable(.uuid), "participantIds": .array(.uuid), "allowedCommands": .array(.text),
+                "ownerId": .nullable(.uuid), "parentId": .nullable(.uuid), "participantIds": .array(.uuid), "allowedCommands": .array(.text),
                 "failure": .nullable(.text), "cancelledAt": .nullable(.dateTime), "createdAt": .dateTime, "updatedAt": .dateTime,
             ],
             required: ["id", "definition", "state", "version", "participantIds", "allowedCommands", "createdAt", "updatedAt"])

@@ -7,6 +7,7 @@ enum Templates {
         for (name, text) in admin { templates[name] = text }
         for (name, text) in organisations { templates[name] = text }
         for (name, text) in notifications { templates[name] = text }
+        for (name, text) in workflows { templates[name] = text }
         return templates
     }
 
@@ -29,7 +30,7 @@ enum Templates {
         <a href="/organisations">{{t.nav_organisations}}</a>
         {{#isAdmin}}<a href="/admin/users">{{t.nav_users}}</a><a href="/admin/roles">{{t.nav_roles}}</a>{{/isAdmin}}
         {{#isStaff}}<a href="/admin/announcements">{{t.nav_announce}}</a>{{/isStaff}}
-        {{#isOperator}}<a href="/admin/deliveries">{{t.nav_deliveries}}</a>{{/isOperator}}{{^isOperator}}{{#isAdmin}}<a href="/admin/deliveries">{{t.nav_deliveries}}</a>{{/isAdmin}}{{/isOperator}}
+        {{#isOperations}}<a href="/admin/deliveries">{{t.nav_deliveries}}</a><a href="/admin/workflows">{{t.nav_workflows}}</a>{{/isOperations}}
         <form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="link">{{t.sign_out}}</button></form>
         {{/signedIn}}
         {{^signedIn}}<a href="/sign-in">{{t.sign_in}}</a> <a href="/sign-up">{{t.sign_up}}</a>{{/signedIn}}
