@@ -199,7 +199,7 @@ let package = Package(
         .executableTarget(
             name: "plaza",
             dependencies: [
-                "PlazaServer",
+                "PlazaServer", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -249,6 +249,9 @@ let package = Package(
             path: "Tests/PlazaTesting",
             swiftSettings: swiftSettings
         ),
+        // `plaza serve` with PlazaTesting's crash-test workflows; the workflow crash tests start and kill it.
+        .executableTarget(
+            name: "workflow-peer", dependencies: ["PlazaServer", "PlazaTesting"], path: "Tests/WorkflowPeer", swiftSettings: swiftSettings),
         .testTarget(name: "PlazaKitTests", dependencies: ["PlazaKit"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PlazaTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "PlazaTesting"], swiftSettings: swiftSettings),

@@ -21,6 +21,15 @@ public struct Caller: Sendable {
     public static func system(_ reason: String = "system") -> Caller {
         Caller(principal: nil, requestID: reason, ip: nil)
     }
+
+    /// Whoever runs `plaza` at the server's console: they hold the database already, so they act as an
+    /// operator through the same policy-checked services as the operators' API. The audit log shows a
+    /// service principal with the nil UUID and `command` as the request id.
+    public static func console(_ command: String) -> Caller {
+        Caller(
+            principal: Principal(id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), kind: .service, systemRoles: [SystemRole.operator]),
+            requestID: "console: \(command)", ip: nil)
+    }
 }
 
 /// The actions a request was authorized for. A route declared as guarded by an action fails loudly when

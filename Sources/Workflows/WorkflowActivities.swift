@@ -75,9 +75,9 @@ extension WorkflowEngine {
         for activity in activities {
             let activityID = PlazaID.make(at: now)
             try await transaction.sql.raw("""
-                INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, created_at, updated_at)
+                INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, policy_attempts, created_at, updated_at)
                 VALUES (\(bind: activityID), \(bind: id), \(bind: version), \(bind: activity.name), 'scheduled', 0,
-                        \(bind: activity.retry.maxAttempts), \(bind: now), \(bind: now))
+                        \(bind: activity.retry.maxAttempts), \(bind: activity.retry.maxAttempts), \(bind: now), \(bind: now))
                 """).run()
             try await enqueueAttempt(activityID, attempt: 1, at: nil, in: transaction)
         }
@@ -209,15 +209,14 @@ extension WorkflowEngine {
         let verb = fresh ? "reset" : "retried"
         guard let record = try await activity(id) else { throw PlazaError.notFound("There is no activity \(id).") }
         guard record.status == .failed else { throw PlazaError.conflict("Only a failed activity can be \(verb); this one is \(record.status.rawValue).") }
-        guard let definition = try definition(await instance(record.instanceId).definition),
-              let spec = definition.activity(named: record.name)
-        else { throw PlazaError.conflict("The activity \(record.name) is no longer in its workflow's definition.") }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            // A reset starts the count again (the policy's attempts); a retry allows exactly one more.
-            let (attempts, maxAttempts) = fresh ? (0, spec.retry.maxAttempts) : (record.attempts, record.attempts + 1)
+            // A reset starts the count again (the attempts its policy had when it was scheduled, kept in the row
+            // so the console can reset without the app's code); a retry allows exactly one more.
             let updated = try await transaction.sql.raw("""
-                UPDATE workflow_activities SET status = 'scheduled', attempts = \(bind: attempts), max_attempts = \(bind: maxAttempts),
+                UPDATE workflow_activities
+                SET status = 'scheduled', attempts = \(unsafeRaw: fresh ? "0" : "attempts"),
+                    max_attempts = \(unsafeRaw: fresh ? "policy_attempts" : "attempts + 1"),
                        next_attempt_at = NULL, updated_at = \(bind: now)
                 WHERE id = \(bind: id) AND status = 'failed' RETURNING id
                 """).first()

@@ -41,6 +41,7 @@ public struct CreateWorkflows: AsyncMigration {
             .field("status", .string, .required)
             .field("attempts", .int, .required)
             .field("max_attempts", .int, .required)
+            .field("policy_attempts", .int, .required)
             .field("next_attempt_at", .datetime)
             .field("last_error", .string)
             .field("created_at", .datetime, .required)

@@ -13,7 +13,7 @@ struct PlazaCommand: AsyncParsableCommand {
         commandName: "plaza",
         abstract: "One server for marketplaces, booking systems and community platforms.",
         subcommands: [
-            Serve.self, Migrate.self, Seed.self, OpenAPIDocument.self, AuthorizationDocument.self, JobsCommand.self,
+            Serve.self, Migrate.self, Seed.self, OpenAPIDocument.self, AuthorizationDocument.self, JobsCommand.self, WorkflowsCommand.self,
             Backup.self, Restore.self, ShowConfig.self, Keys.self,
         ],
         defaultSubcommand: Serve.self)

@@ -12,17 +12,17 @@ public final class ServerProcess: Sendable {
     let process: Process
     let logPath: String
 
-    /// Starts `plaza serve` on a free port of 127.0.0.1 with `settings` (PLAZA_* keys) and waits until `/health`
-    /// answers.
-    public init(settings: [String: String]) async throws {
+    /// Starts `plaza serve` (or another executable built beside the tests that serves like it) on a free port
+    /// of 127.0.0.1 with `settings` (PLAZA_* keys; they may name the data directory) and waits until it listens.
+    public init(settings: [String: String], executable: String = "plaza") async throws {
         port = Self.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-server-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         logPath = directory + "/server.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        process.executableURL = Self.binary
-        process.arguments = ["serve"]
+        process.executableURL = Self.binary.deletingLastPathComponent().appendingPathComponent(executable)
+        process.arguments = executable == "plaza" ? ["serve"] : []
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLAZA_") }
         environment["PLAZA_PORT"] = "\(port)"
         environment["PLAZA_HOST"] = "127.0.0.1"
@@ -49,6 +49,13 @@ public final class ServerProcess: Sendable {
     public func stop() {
         guard process.isRunning else { return }
         process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: the process dies where it stands, as in a power cut or an OOM kill.
+    public func kill() {
+        guard process.isRunning else { return }
+        _ = Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 

@@ -1,0 +1,129 @@
+import Foundation
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+import Storage
+import Testing
+
+@testable import Workflows
+
+/// Crash safety with a real server: `workflow-peer` (a `plaza serve` hosting PlazaTesting's CrashSample) is
+/// killed with SIGKILL in the middle of an activity, or while a timer comes due, and started again on the
+/// same database. The test reads the database through a Plaza of its own that runs no workers.
+@Suite(
+    "Workflows survive a killed server", .timeLimit(.minutes(2)),
+    .enabled(if: FileManager.default.fileExists(atPath: ServerProcess.binary.deletingLastPathComponent().appendingPathComponent("workflow-peer").path)))
+struct WorkflowCrashTests {
+    static func waitFor(_ what: String, within limit: Duration = .seconds(40), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+
+    @Test("killed in the middle of an activity, the restarted server runs it again with the same idempotency key, and the instance completes")
+    func killedDuringActivity() async throws {
+        let shared = try await SharedDatabase.make()
+        do {
+            FileManager.default.createFile(atPath: shared.directory + "/hang", contents: nil)
+            let first = try await shared.peer()
+            let instance = try await shared.start("crash.activity")
+            try await Self.waitFor("the first attempt") { CrashSample.attempts(in: shared.directory).count == 1 }
+            first.kill()
+            #expect(try await shared.plaza.workflows.activities(of: instance.id).first?.status == .running, "killed mid-attempt")
+
+            try FileManager.default.removeItem(atPath: shared.directory + "/hang")
+            let second = try await shared.peer()
+            defer { second.stop() }
+            try await Self.waitFor("the instance to finish") { try await shared.plaza.workflows.instance(instance.id).state == "done" }
+            let attempts = CrashSample.attempts(in: shared.directory)
+            #expect(attempts.count == 2)
+            #expect(Set(attempts.map { $0.split(separator: " ")[0] }).count == 1, "one idempotency key for both attempts: \(attempts)")
+            #expect(attempts.last?.hasSuffix(" 2") == true)
+            try await Self.waitFor("the activity to be marked") {
+                try await shared.plaza.workflows.activities(of: instance.id).first?.status == .succeeded
+            }
+            #expect(try await shared.plaza.workflows.history(instance.id).map(\.command) == ["start", "finish"])
+        } catch {
+            await shared.close()
+            throw error
+        }
+        await shared.close()
+    }
+
+    @Test("a timer that came due while the server was down fires once after the restart")
+    func timerDueWhileDown() async throws {
+        let shared = try await SharedDatabase.make()
+        do {
+            let first = try await shared.peer()
+            let instance = try await shared.start("crash.timer")
+            first.kill()
+            try await Task.sleep(for: .seconds(4))  // past the timer's 3 s, with nobody running
+            #expect(try await shared.plaza.workflows.instance(instance.id).state == "waiting")
+            let second = try await shared.peer()
+            try await Self.waitFor("the timer") { try await shared.plaza.workflows.instance(instance.id).state == "expired" }
+            // Another restart: nothing fires twice.
+            second.kill()
+            let third = try await shared.peer()
+            defer { third.stop() }
+            try await Task.sleep(for: .seconds(2))
+            let history = try await shared.plaza.workflows.history(instance.id)
+            #expect(history.map(\.command) == ["start", "expire"])
+            #expect(history.last?.comment == "timer deadline")
+        } catch {
+            await shared.close()
+            throw error
+        }
+        await shared.close()
+    }
+}
+
+/// A database the test and another process (`workflow-peer`, the `plaza` CLI) open: the other process's
+/// settings for it, and the test's own Plaza on it (which runs no workers unless the test drives them).
+struct SharedDatabase {
+    let directory: String
+    let settings: [String: String]
+    let plaza: Plaza
+    let database: DatabaseSettings?
+
+    static func make() async throws -> SharedDatabase {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-crash-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A short lease: a job whose worker was killed is taken again after 5 s, not a minute.
+        var settings = ["WORKFLOW_PEER_DIR": directory, "PLAZA_JOBS_LEASE_SECONDS": "5", "PLAZA_LOG_LEVEL": "warning"]
+        var config = PlazaConfig()
+        config.logLevel = .warning
+        var database: DatabaseSettings?
+        if TestDatabase.isPostgres {
+            let made = try await TestDatabase.make()
+            guard case .postgres(let url) = made.location else { throw PlazaError.conflict("expected PostgreSQL") }
+            settings["PLAZA_DATABASE_URL"] = url
+            config.databaseURL = url
+            database = made
+        } else {
+            settings["PLAZA_DATA_DIR"] = directory
+            config.dataDirectory = directory
+        }
+        let plaza = try await Plaza.open(config)
+        _ = try await plaza.migrate()
+        CrashSample.install(on: plaza.workflows, directory: directory)
+        return SharedDatabase(directory: directory, settings: settings, plaza: plaza, database: database)
+    }
+
+    func close() async {
+        await plaza.shutdown()
+        if let database { await TestDatabase.drop(database) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func start(_ definition: String) async throws -> WorkflowInstance {
+        try await plaza.store.transaction { transaction in
+            try await plaza.workflows.start(definition, owner: nil, caller: .console("crash test"), in: transaction)
+        }
+    }
+
+    func peer() async throws -> ServerProcess { try await ServerProcess(settings: settings, executable: "workflow-peer") }
+}
