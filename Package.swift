@@ -208,7 +208,7 @@ let package = Package(
         .executableTarget(
             name: "PlazaBench",
             dependencies: [
-                "PlazaServer", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "SQLKit", package: "sql-kit"),
+                "PlazaServer", "Workflows", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "bench/PlazaBench",
             swiftSettings: swiftSettings

@@ -3,8 +3,9 @@ import Jobs
 import PlazaKit
 import SQLKit
 import Storage
+import Synchronization
 
-/// What an activity's code knows when it runs.
+/// What an activity's code knows when it runs, and what it asks for next.
 public struct ActivityContext: Sendable {
     public let instance: WorkflowInstance
     public let activity: String
@@ -13,6 +14,24 @@ public struct ActivityContext: Sendable {
     public let idempotencyKey: String
     /// 1 for the first attempt.
     public let attempt: Int
+    let followUp = FollowUpSlot()
+
+    struct FollowUp: Sendable {
+        var command: String
+        var payload: JSONValue?
+    }
+
+    /// Where ``then(send:payload:)`` leaves its command for the engine (the context is a value; this is shared).
+    final class FollowUpSlot: Sendable {
+        let value = Mutex<FollowUp?>(nil)
+    }
+
+    /// Moves the instance on when the activity succeeds: `command` is sent in the same transaction that
+    /// records the success (so the step's result and the next step commit together, or neither does). If the
+    /// instance no longer takes the command by then, the activity still succeeds and nothing is sent.
+    public func then(send command: String, payload: JSONValue? = nil) {
+        followUp.value.withLock { $0 = FollowUp(command: command, payload: payload) }
+    }
 }
 
 public typealias ActivityHandler = @Sendable (ActivityContext) async throws -> Void
@@ -32,7 +51,9 @@ public enum ActivityFailure: Error, CustomStringConvertible {
 
 /// An activity of an instance, as operators see it.
 public struct ActivityRecord: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable { case scheduled, running, succeeded, failed, cancelled }
+    /// `scheduled` until an attempt succeeds or the last one fails (the job queue shows which attempt is
+    /// running now).
+    public enum Status: String, Codable, Sendable { case scheduled, succeeded, failed, cancelled }
     public var id: UUID
     public var instanceId: UUID
     public var version: Int
@@ -124,20 +145,20 @@ extension WorkflowEngine {
             nextAttemptAt: try row.decode(column: "next_attempt_at", as: Date?.self), lastError: try row.decode(column: "last_error", as: String?.self))
     }
 
-    /// Runs one attempt: success ends the activity; a failure schedules the next attempt after the backoff,
-    /// or — after the last attempt, or for a permanent failure — marks the activity and its instance failed.
+    /// Runs one attempt: success ends the activity (and sends its follow-up command, in one transaction);
+    /// a failure schedules the next attempt after the backoff, or — after the last attempt, or for a
+    /// permanent failure — marks the activity and its instance failed. An attempt a crash cut short is not
+    /// counted: the job runs it again with the same attempt number and idempotency key.
     func runActivity(_ id: UUID) async throws {
-        guard let record = try await activity(id), record.status == .scheduled || record.status == .running else { return }
+        guard let record = try await activity(id), record.status == .scheduled else { return }
         let instance = try await self.instance(record.instanceId)
-        guard let definition = definition(instance.definition), let spec = definition.activity(named: record.name) else { throw PlazaError.notFound("No definition has the activity \(record.name).") }
+        guard let definition = definition(instance.definition), let spec = definition.activity(named: record.name) else {
+            throw PlazaError.notFound("No definition has the activity \(record.name).")
+        }
         guard let handler = activityHandlers.withLock({ $0[record.name] }) else {
             throw PlazaError.notFound("No code is registered for the activity \(record.name).")
         }
         let attempt = record.attempts + 1
-        try await store.sql.raw("""
-            UPDATE workflow_activities SET status = 'running', attempts = \(bind: attempt), updated_at = \(bind: store.clock.now())
-            WHERE id = \(bind: id)
-            """).run()
         let context = ActivityContext(
             instance: instance, activity: record.name, idempotencyKey: "\(record.instanceId.uuidString.lowercased()):\(record.version):\(record.name)",
             attempt: attempt)
@@ -148,35 +169,51 @@ extension WorkflowEngine {
         } catch {
             failure = error
         }
+        let followUp = context.followUp.value.withLock { $0 }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             guard let failure else {
-                try await transaction.sql.raw("""
-                    UPDATE workflow_activities SET status = 'succeeded', last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now)
-                    WHERE id = \(bind: id)
-                    """).run()
+                let updated = try await transaction.sql.raw("""
+                    UPDATE workflow_activities SET status = 'succeeded', attempts = \(bind: attempt), last_error = NULL, next_attempt_at = NULL,
+                           updated_at = \(bind: now)
+                    WHERE id = \(bind: id) AND status = 'scheduled' RETURNING id
+                    """).first()
+                // Cancelled meanwhile: the instance takes nothing more.
+                guard updated != nil, let followUp else { return }
+                try await self.sendFollowUp(followUp, of: record, in: transaction)
                 return
             }
-            let message = String(describing: failure).prefix(1000)
+            let message = String(String(describing: failure).prefix(1000))
             let permanent: Bool = if case ActivityFailure.permanent = failure { true } else { false }
             if permanent || attempt >= record.maxAttempts {
                 try await transaction.sql.raw("""
-                    UPDATE workflow_activities SET status = 'failed', last_error = \(bind: String(message)), next_attempt_at = NULL,
-                           updated_at = \(bind: now) WHERE id = \(bind: id)
+                    UPDATE workflow_activities SET status = 'failed', attempts = \(bind: attempt), last_error = \(bind: message),
+                           next_attempt_at = NULL, updated_at = \(bind: now)
+                    WHERE id = \(bind: id) AND status = 'scheduled'
                     """).run()
                 try await transaction.sql.raw("""
                     UPDATE workflow_instances SET failure = \(bind: "\(record.name): \(message)"), updated_at = \(bind: now)
-                    WHERE id = \(bind: record.instanceId)
+                    WHERE id = \(bind: record.instanceId) AND cancelled_at IS NULL
                     """).run()
             } else {
                 let next = now.addingTimeInterval(spec.retry.backoff(after: attempt))
                 try await transaction.sql.raw("""
-                    UPDATE workflow_activities SET status = 'scheduled', last_error = \(bind: String(message)), next_attempt_at = \(bind: next),
-                           updated_at = \(bind: now) WHERE id = \(bind: id)
+                    UPDATE workflow_activities SET attempts = \(bind: attempt), last_error = \(bind: message), next_attempt_at = \(bind: next),
+                           updated_at = \(bind: now)
+                    WHERE id = \(bind: id) AND status = 'scheduled'
                     """).run()
                 try await self.enqueueAttempt(id, attempt: attempt + 1, at: next, in: transaction)
             }
         }
+    }
+
+    /// The command an activity asked for, sent with its success unless the instance no longer takes it.
+    private func sendFollowUp(_ followUp: ActivityContext.FollowUp, of record: ActivityRecord, in transaction: Transaction) async throws {
+        let current = try await instance(record.instanceId, in: transaction)
+        guard current.allowedCommands.contains(followUp.command) else { return }
+        _ = try await send(
+            followUp.command, to: record.instanceId, expectedVersion: current.version, payload: followUp.payload,
+            comment: "activity \(record.name)", caller: .system("workflow activity"), guarded: false, current: current, in: transaction)
     }
 
     /// `handler` cut off after `limit`.

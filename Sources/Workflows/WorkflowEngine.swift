@@ -47,6 +47,7 @@ public final class WorkflowEngine: Sendable {
     let queue: JobQueue
     private let definitions = Mutex<[String: WorkflowDefinition]>([:])
     let activityHandlers = Mutex<[String: ActivityHandler]>([:])
+    private let observers = Mutex<[@Sendable (WorkflowInstance) -> Void]>([])
 
     public init(store: Store, policy: any Policy, queue: JobQueue) {
         self.store = store
@@ -62,6 +63,18 @@ public final class WorkflowEngine: Sendable {
     }
 
     public func definition(_ name: String) -> WorkflowDefinition? { definitions.withLock { $0[name] } }
+
+    /// Calls `observer` in this process after every start and transition commits, with the instance as it
+    /// now is (for live views; other processes learn of it from their own reads).
+    public func observe(_ observer: @escaping @Sendable (WorkflowInstance) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func announce(_ instance: WorkflowInstance, after transaction: Transaction) {
+        let observers = self.observers.withLock { $0 }
+        guard !observers.isEmpty else { return }
+        transaction.onCommit { for observer in observers { observer(instance) } }
+    }
 
     /// Every registered definition's name, sorted.
     public var definitionNames: [String] { definitions.withLock { $0.keys.sorted() } }
@@ -85,7 +98,12 @@ public final class WorkflowEngine: Sendable {
             id, WorkflowStep(version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
                              payload: payload, comment: nil), in: transaction)
         try await schedule(definition.startActivities, definition.startTimers, [], for: id, version: 1, in: transaction)
-        return try await instance(id, in: transaction)
+        let started = WorkflowInstance(
+            id: id, definition: name, state: definition.initial, version: 1, subject: subject, ownerId: owner, parentId: parent,
+            participantIds: participants, allowedCommands: definition.commands(in: definition.initial), failure: nil, cancelledAt: nil,
+            createdAt: now, updatedAt: now)
+        announce(started, after: transaction)
+        return started
     }
 
     /// Sends a command, in a transaction of its own.
@@ -107,12 +125,13 @@ public final class WorkflowEngine: Sendable {
         try await send(command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, guarded: true, in: transaction)
     }
 
-    /// `guarded: false` is for the engine's own commands (timers, signals), which no person sends.
+    /// `guarded: false` is for the engine's own commands (timers, signals, activities' follow-ups), which no
+    /// person sends; `current` is the instance as the caller read it in this transaction, if it did.
     func send(
         _ command: String, to id: UUID, expectedVersion: Int?, payload: JSONValue?, comment: String?, caller: Caller, guarded: Bool,
-        in transaction: Transaction
+        current: WorkflowInstance? = nil, in transaction: Transaction
     ) async throws -> WorkflowInstance {
-        let current = try await instance(id, in: transaction)
+        let current = if let current { current } else { try await instance(id, in: transaction) }
         guard let definition = definition(current.definition) else { throw PlazaError.notFound("There is no workflow \(current.definition).") }
         if let expectedVersion, expectedVersion != current.version {
             throw Self.conflict("The instance changed: it is at version \(current.version), \(current.state).", current)
@@ -143,7 +162,13 @@ public final class WorkflowEngine: Sendable {
             id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: target,
                              command: command, payload: payload, comment: comment), in: transaction)
         try await schedule(transition.activities, transition.timers, transition.signals, for: id, version: current.version + 1, in: transaction)
-        return try await instance(id, in: transaction)
+        var next = current
+        next.state = target
+        next.version = current.version + 1
+        next.updatedAt = now
+        next.allowedCommands = definition.commands(in: target)
+        announce(next, after: transaction)
+        return next
     }
 
     static func conflict(_ detail: String, _ instance: WorkflowInstance) -> PlazaError {

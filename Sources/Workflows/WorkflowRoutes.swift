@@ -106,7 +106,7 @@ extension WorkflowDetail: APISchema {
                 "activities": .array(.object(
                     properties: [
                         "id": .uuid, "instanceId": .uuid, "version": .integer(format: "int32"), "name": .text,
-                        "status": .string(enumValues: ["scheduled", "running", "succeeded", "failed", "cancelled"]),
+                        "status": .string(enumValues: ["scheduled", "succeeded", "failed", "cancelled"]),
                         "attempts": .integer(format: "int32"), "maxAttempts": .integer(format: "int32"),
                         "nextAttemptAt": .nullable(.dateTime), "lastError": .nullable(.text),
                     ],

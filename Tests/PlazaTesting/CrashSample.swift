@@ -18,16 +18,14 @@ public enum CrashSample {
         startTimers: [TimerSpec("deadline", after: .seconds(3), command: "expire")])
 
     /// Registers both; the activity writes `<idempotency key> <attempt>` to `directory/attempts.log`, waits
-    /// while `directory/hang` exists, then finishes its instance (once: a repeated attempt finds it done).
+    /// while `directory/hang` exists, then finishes its instance with its success.
     public static func install(on engine: WorkflowEngine, directory: String) {
         engine.register(activity)
         engine.register(timer)
         engine.registerActivity("crash.step") { context in
             try record("\(context.idempotencyKey) \(context.attempt)\n", in: directory + "/attempts.log")
             while FileManager.default.fileExists(atPath: directory + "/hang") { try await Task.sleep(for: .milliseconds(50)) }
-            if try await engine.instance(context.instance.id).state == "working" {
-                try await engine.send("finish", to: context.instance.id, caller: .console("crash.step"))
-            }
+            context.then(send: "finish")
         }
     }
 

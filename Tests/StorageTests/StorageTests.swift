@@ -3,7 +3,7 @@ import PlazaKit
 import PlazaServer
 import PlazaTesting
 import SQLKit
-import Storage
+@testable import Storage
 import Synchronization
 import Testing
 
@@ -79,6 +79,46 @@ struct StorageTests {
                 try await group.waitForAll()
             }
             #expect(try await auditCount(store, action: "test.concurrent") == 40)
+        }
+    }
+
+    @Test("concurrent writers are committed in groups, each as if alone: its own value or error, its own hooks, and the order kept")
+    func groupCommit() async throws {
+        try await TestDatabase.withStore { store in
+            final class Hooks: Sendable { let ran = Mutex(0) }
+            let hooks = Hooks()
+            let outcomes = try await withThrowingTaskGroup(of: (Int, Int?).self) { group in
+                for index in 0..<120 {
+                    group.addTask {
+                        do {
+                            let seen = try await store.transaction { transaction -> Int in
+                                // Read-modify-write: each sees exactly the writes committed or batched before it.
+                                let count = try await transaction.sql.raw("""
+                                    SELECT COUNT(*) AS n FROM plaza_audit_log WHERE action = 'test.grouped'
+                                    """).first()!.decode(column: "n", as: Int.self)
+                                try await transaction.audit(.system("test"), action: "test.grouped", resourceType: "n", resourceID: "\(count)")
+                                transaction.onCommit { hooks.ran.withLock { $0 += 1 } }
+                                if index % 7 == 0 { throw Boom() }  // written, then rolled back to its savepoint
+                                return count
+                            }
+                            return (index, seen)
+                        } catch is Boom {
+                            return (index, nil)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: Int?]()) { $0[$1.0] = $1.1 }
+            }
+            let failed = outcomes.filter { $0.value == nil }.keys.sorted()
+            #expect(failed == Array(stride(from: 0, to: 120, by: 7)))
+            let committed = outcomes.compactMap(\.value.self).compactMap { $0 }.sorted()
+            #expect(committed == Array(0..<(120 - failed.count)), "serial: every committed writer saw all the ones before it and none after")
+            #expect(try await auditCount(store, action: "test.grouped") == 120 - failed.count)
+            #expect(hooks.ran.withLock { $0 } == 120 - failed.count, "hooks run for committed writes only")
+            if let totals = store.groupCommitTotals {
+                #expect(totals.writes >= 120)
+                #expect(totals.batches < totals.writes, "some writes shared a commit: \(totals)")
+            }
         }
     }
 

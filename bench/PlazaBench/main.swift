@@ -1,8 +1,11 @@
-// plaza-bench: measures the job queue end to end (enqueue, claim, run, complete) on SQLite or PostgreSQL.
+// plaza-bench: measures the job queue end to end (enqueue, claim, run, complete), or durable workflows, on
+// SQLite or PostgreSQL.
 //
 //   plaza-bench jobs [--jobs N] [--concurrency C] [--database-url postgres://…]
+//   plaza-bench workflows [--workflows N] [--concurrency C] [--database-url postgres://…] [--sqlite-full]
 //
-// Prints one line: `jobs <engine> enqueued=<n/s> completed=<n/s>`; bench/run.sh turns it into a table.
+// Prints one line: `jobs <engine> enqueued=<n/s> completed=<n/s>` (bench/run.sh) or
+// `plaza <engine> workflows=<n> seconds=<s> rate=<n/s>` (bench/workflows.sh).
 import Foundation
 import Jobs
 import Logging
@@ -36,8 +39,19 @@ let directory = FileManager.default.temporaryDirectory.appendingPathComponent("p
 config.dataDirectory = directory.path
 if !url.isEmpty { config.databaseURL = url }
 
+if CommandLine.arguments.contains("--sqlite-full") { config.sqliteSynchronous = .full }
 let plaza = try await Plaza.open(config)
 try await plaza.migrate()
+
+if CommandLine.arguments.dropFirst().first == "workflows" {
+    let workflows = Int(argument("--workflows", "2000"))!
+    let seconds = try await WorkflowBench.run(plaza: plaza, total: workflows, concurrency: concurrency)
+    await plaza.shutdown()
+    try? FileManager.default.removeItem(at: directory)
+    let engine = url.isEmpty ? "sqlite" : "postgres"
+    print("plaza \(engine) workflows=\(workflows) seconds=\(String(format: "%.2f", seconds)) rate=\(Int(Double(workflows) / seconds))")
+    exit(0)
+}
 
 // Round-trip cost of one statement, outside and inside a transaction.
 if CommandLine.arguments.contains("--ping") {
