@@ -3,6 +3,7 @@ import Foundation
 import PlazaKit
 import SQLKit
 import Storage
+import Synchronization
 
 /// The durable job queue: enqueue in the caller's transaction, claim with a lease, finish or retry.
 ///
@@ -16,6 +17,13 @@ public struct JobQueue: Sendable {
     public let settings: JobSettings
     /// Rung after a commit that enqueued something, and by NOTIFY from other instances.
     public let wakeup: Wakeup
+
+    /// When this queue last dead-lettered expired jobs (see ``completeAndClaim(_:limit:worker:queues:)``).
+    private let lastReap = LastReap()
+
+    private final class LastReap: Sendable {
+        let value = Mutex<Date?>(nil)
+    }
 
     public init(store: Store, settings: JobSettings = .init(), wakeup: Wakeup = .init()) {
         self.store = store
@@ -39,7 +47,8 @@ public struct JobQueue: Sendable {
             RETURNING id
             """).all()
         guard !rows.isEmpty else { return nil }
-        if transaction.dialect == .postgres {
+        // Listeners on other instances learn of it at the commit; once per queue is enough for them to look.
+        if transaction.dialect == .postgres, transaction.firstTime("jobs.notify.\(request.queue)") {
             try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: request.queue))").run()
         }
         let wakeup = self.wakeup
@@ -89,7 +98,14 @@ public struct JobQueue: Sendable {
                     """).all().count
             }
             guard limit > 0 else { return (completed, []) }
-            _ = try await Self.reap(in: transaction)
+            // Leases expire on the scale of a minute: looking for dead workers' jobs once a second is plenty.
+            if self.lastReap.value.withLock({ last in
+                guard last.map({ now.timeIntervalSince($0) >= 1 || now < $0 }) ?? true else { return false }
+                last = now
+                return true
+            }) {
+                _ = try await Self.reap(in: transaction)
+            }
             let skipLocked = transaction.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             let rows = try await transaction.sql.raw("""
                 WITH next AS (

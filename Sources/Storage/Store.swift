@@ -175,7 +175,7 @@ public final class Store: Sendable {
     }
 
     /// On SQLite, how many database transactions carried how many writes so far (see ``GroupCommit``).
-    var groupCommitTotals: (batches: Int, writes: Int)? { groupCommit?.totals.withLock { $0 } }
+    public var groupCommitTotals: (batches: Int, writes: Int)? { groupCommit?.totals.withLock { $0 } }
 
     /// Transactions open or waiting for a connection right now (a `/metrics` gauge).
     public var openTransactions: Int { open.withLock { $0 } }

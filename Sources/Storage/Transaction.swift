@@ -15,6 +15,7 @@ public final class Transaction: Sendable {
     /// The store's clock, for timestamps written in this transaction.
     public let clock: any PlazaClock
     private let commitHooks = Mutex<[@Sendable () -> Void]>([])
+    private let marks = Mutex<Set<String>>([])
 
     init(db: any Database, dialect: Dialect, clock: any PlazaClock) {
         self.db = db
@@ -24,6 +25,12 @@ public final class Transaction: Sendable {
 
     /// The transaction's connection, for SQLKit queries.
     public var sql: any SQLDatabase { db as! any SQLDatabase }
+
+    /// `true` the first time it is asked with `key` in this transaction, for work done once per transaction
+    /// however many times a service is called in it (one NOTIFY for many enqueued jobs).
+    public func firstTime(_ key: String) -> Bool {
+        marks.withLock { $0.insert(key).inserted }
+    }
 
     /// Runs `work` after the transaction commits.
     public func onCommit(_ work: @escaping @Sendable () -> Void) {

@@ -125,6 +125,24 @@ extension WorkflowEngine {
             in: transaction)
     }
 
+    /// An activity and its instance, in one read.
+    func activityWithInstance(_ id: UUID) async throws -> (ActivityRecord, WorkflowInstance)? {
+        guard let row = try await store.sql.raw("""
+            SELECT i.*, a.instance_id AS a_instance_id, a.version AS a_version, a.name AS a_name, a.status AS a_status,
+                   a.attempts AS a_attempts, a.max_attempts AS a_max_attempts, a.next_attempt_at AS a_next_attempt_at,
+                   a.last_error AS a_last_error
+            FROM workflow_activities a JOIN workflow_instances i ON i.id = a.instance_id WHERE a.id = \(bind: id)
+            """).first()
+        else { return nil }
+        let record = ActivityRecord(
+            id: id, instanceId: try row.decode(column: "a_instance_id", as: UUID.self), version: try row.decode(column: "a_version", as: Int.self),
+            name: try row.decode(column: "a_name", as: String.self),
+            status: ActivityRecord.Status(rawValue: try row.decode(column: "a_status", as: String.self)) ?? .failed,
+            attempts: try row.decode(column: "a_attempts", as: Int.self), maxAttempts: try row.decode(column: "a_max_attempts", as: Int.self),
+            nextAttemptAt: try row.decode(column: "a_next_attempt_at", as: Date?.self), lastError: try row.decode(column: "a_last_error", as: String?.self))
+        return (record, try instance(row))
+    }
+
     func activity(_ id: UUID) async throws -> ActivityRecord? {
         guard let row = try await store.sql.raw("SELECT * FROM workflow_activities WHERE id = \(bind: id)").first() else { return nil }
         return try Self.activityRecord(row)
@@ -150,8 +168,7 @@ extension WorkflowEngine {
     /// permanent failure — marks the activity and its instance failed. An attempt a crash cut short is not
     /// counted: the job runs it again with the same attempt number and idempotency key.
     func runActivity(_ id: UUID) async throws {
-        guard let record = try await activity(id), record.status == .scheduled else { return }
-        let instance = try await self.instance(record.instanceId)
+        guard let (record, instance) = try await activityWithInstance(id), record.status == .scheduled else { return }
         guard let definition = definition(instance.definition), let spec = definition.activity(named: record.name) else {
             throw PlazaError.notFound("No definition has the activity \(record.name).")
         }
@@ -180,7 +197,7 @@ extension WorkflowEngine {
                     """).first()
                 // Cancelled meanwhile: the instance takes nothing more.
                 guard updated != nil, let followUp else { return }
-                try await self.sendFollowUp(followUp, of: record, in: transaction)
+                try await self.sendFollowUp(followUp, of: record, read: instance, in: transaction)
                 return
             }
             let message = String(String(describing: failure).prefix(1000))
@@ -208,8 +225,11 @@ extension WorkflowEngine {
     }
 
     /// The command an activity asked for, sent with its success unless the instance no longer takes it.
-    private func sendFollowUp(_ followUp: ActivityContext.FollowUp, of record: ActivityRecord, in transaction: Transaction) async throws {
-        let current = try await instance(record.instanceId, in: transaction)
+    /// `current` is the instance as read before the activity ran: if anything moved it since, the version
+    /// check fails, the success rolls back with it, and the job runs the (idempotent) activity again.
+    private func sendFollowUp(
+        _ followUp: ActivityContext.FollowUp, of record: ActivityRecord, read current: WorkflowInstance, in transaction: Transaction
+    ) async throws {
         guard current.allowedCommands.contains(followUp.command) else { return }
         _ = try await send(
             followUp.command, to: record.instanceId, expectedVersion: current.version, payload: followUp.payload,
