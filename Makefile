@@ -1,5 +1,5 @@
 # Plaza — the two commands of the README, and a few more for developers.
-.PHONY: demo test build bench bench-realtime bench-files openapi clean
+.PHONY: demo test build bench bench-realtime bench-files bench-workflows openapi clean
 
 ## Run Plaza with demo data on the embedded SQLite database (./plaza-data), at http://127.0.0.1:8080
 demo:
@@ -24,6 +24,10 @@ bench-realtime:
 ## Image variants of a 24-megapixel JPEG and a 200 MB upload with the server's memory (release build)
 bench-files:
 	bench/files.sh
+
+# Durable workflows per second, Plaza beside DBOS, on SQLite and PostgreSQL with fsync on.
+bench-workflows:
+	bench/workflows.sh
 
 ## Print the OpenAPI document
 openapi:

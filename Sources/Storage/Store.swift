@@ -17,7 +17,7 @@ public final class Store: Sendable {
     public let clock: any PlazaClock
     public let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
-    private let groupCommit: GroupCommit?
+    private let groupCommit: Batcher<GroupCommit.Write>?
     private let open = Mutex(0)
 
     /// Opens the pools (connections are made on first use) and, on SQLite, switches the file to WAL.
@@ -51,11 +51,11 @@ public final class Store: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
             let synchronous = settings.synchronous
-            groupCommit = GroupCommit { batch in
+            groupCommit = Batcher(maxBatch: GroupCommit.maxBatch) { batch in
                 guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else {
                     return batch.map { _ in PlazaError(.serviceUnavailable, code: "database-closed", title: "Unavailable", detail: "The database is shut down.") }
                 }
-                return await Self.commit(batch, on: database, synchronous: synchronous, clock: clock)
+                return await GroupCommit.commit(batch, on: database, synchronous: synchronous, clock: clock)
             }
         case .postgres(let url):
             // PostgresNIO's async client and its connection pool: statements inside a transaction cost about
@@ -115,67 +115,18 @@ public final class Store: Sendable {
         case .sqlite:
             guard let groupCommit else { preconditionFailure("SQLite store without group commit") }
             let slot = Slot<(T, Transaction)>()
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                groupCommit.submit(GroupCommit.Write(
-                    body: { transaction in
-                        let value = try await body(transaction)
-                        slot.value.withLock { $0 = (value, transaction) }
-                    },
-                    finish: { error in
-                        if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-                    }))
-            }
+            try await groupCommit.submit(GroupCommit.Write { transaction in
+                let value = try await body(transaction)
+                slot.value.withLock { $0 = (value, transaction) }
+            })
             guard let (value, transaction) = slot.value.withLock({ $0 }) else { preconditionFailure("a committed write left no value") }
             transaction.runCommitHooks()
             return value
         }
     }
 
-    /// Commits a batch of SQLite writes in one transaction (see ``GroupCommit``).
-    private static func commit(
-        _ batch: [GroupCommit.Write], on database: any Database, synchronous: DatabaseSettings.Synchronous, clock: any PlazaClock
-    ) async -> [(any Error)?] {
-        let synchronous = synchronous == .full ? "FULL" : "NORMAL"
-        let single = batch.count == 1
-        do {
-            return try await database.withConnection { connection in
-                let sql = connection as! any SQLDatabase
-                // A bounded wait covers other processes (the CLI) holding the file lock.
-                // Connection settings, cheap enough to restate per batch (the pool may reconnect).
-                try await sql.raw("PRAGMA busy_timeout = 10000").run()
-                try await sql.raw("PRAGMA synchronous = \(unsafeRaw: synchronous)").run()
-                try await sql.raw("BEGIN IMMEDIATE").run()
-                var outcomes: [(any Error)?] = []
-                do {
-                    for write in batch {
-                        // Alone, a write needs no savepoint: its failure rolls the transaction back.
-                        if !single { try await sql.raw("SAVEPOINT write").run() }
-                        do {
-                            try await write.body(Transaction(db: connection, dialect: .sqlite, clock: clock))
-                            if !single { try await sql.raw("RELEASE write").run() }
-                            outcomes.append(nil)
-                        } catch {
-                            if single { throw error }
-                            // If even this fails the transaction is unusable: the whole batch fails below.
-                            try await sql.raw("ROLLBACK TO write").run()
-                            try await sql.raw("RELEASE write").run()
-                            outcomes.append(error)
-                        }
-                    }
-                    try await sql.raw("COMMIT").run()
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
-                }
-                return outcomes
-            }
-        } catch {
-            return batch.map { _ in error }
-        }
-    }
-
     /// On SQLite, how many database transactions carried how many writes so far (see ``GroupCommit``).
-    public var groupCommitTotals: (batches: Int, writes: Int)? { groupCommit?.totals.withLock { $0 } }
+    public var groupCommitTotals: (batches: Int, writes: Int)? { groupCommit.map { ($0.totals.batches, $0.totals.items) } }
 
     /// Transactions open or waiting for a connection right now (a `/metrics` gauge).
     public var openTransactions: Int { open.withLock { $0 } }

@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Logging
 import PlazaKit
 import SQLKit
 import Storage
@@ -87,42 +88,83 @@ extension WorkflowEngine {
         registry.register(Self.signalJob, payload: SignalJob.self) { [self] job, _ in try await deliver(job) }
     }
 
+    /// What entering a state starts for one instance (as it is after the step).
+    struct Entry {
+        var activities: [ActivitySpec]
+        var timers: [TimerSpec]
+        var signals: [SignalSpec]
+        var instance: WorkflowInstance
+    }
+
     /// Records and queues what taking a transition starts, in the transition's transaction.
     func schedule(
-        _ activities: [ActivitySpec], _ timers: [TimerSpec], _ signals: [SignalSpec], for id: UUID, version: Int, in transaction: Transaction
+        _ activities: [ActivitySpec], _ timers: [TimerSpec], _ signals: [SignalSpec], for instance: WorkflowInstance, in transaction: Transaction
     ) async throws {
-        try await enqueue(signals, from: id, version: version, in: transaction)
+        try await schedule([Entry(activities: activities, timers: timers, signals: signals, instance: instance)], in: transaction)
+    }
+
+    /// The same for several instances at once: their activities in one statement and their jobs in another.
+    func schedule(_ entries: [Entry], in transaction: Transaction) async throws {
         let now = transaction.clock.now()
-        for activity in activities {
-            let activityID = PlazaID.make(at: now)
-            try await transaction.sql.raw("""
-                INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, policy_attempts, created_at, updated_at)
-                VALUES (\(bind: activityID), \(bind: id), \(bind: version), \(bind: activity.name), 'scheduled', 0,
-                        \(bind: activity.retry.maxAttempts), \(bind: activity.retry.maxAttempts), \(bind: now), \(bind: now))
-                """).run()
-            try await enqueueAttempt(activityID, attempt: 1, at: nil, in: transaction)
+        var rows: [(id: UUID, entry: Entry, spec: ActivitySpec)] = []
+        for entry in entries {
+            try await enqueue(entry.signals, from: entry.instance.id, version: entry.instance.version, in: transaction)
+            for activity in entry.activities { rows.append((PlazaID.make(at: now), entry, activity)) }
+            for timer in entry.timers { try await schedule(timer, for: entry.instance.id, version: entry.instance.version, in: transaction) }
         }
-        for timer in timers {
-            let timerID = PlazaID.make(at: now)
-            let fireAt = now.addingTimeInterval(timer.after.timeInterval)
-            try await transaction.sql.raw("""
-                INSERT INTO workflow_timers (id, instance_id, version, name, command, fire_at, status)
-                VALUES (\(bind: timerID), \(bind: id), \(bind: version), \(bind: timer.name), \(bind: timer.command), \(bind: fireAt), 'pending')
-                """).run()
-            // A job with its time: it survives restarts like any job and runs once its time has come.
-            _ = try await queue.enqueue(
-                JobRequest(Self.timerJob, payload: TimerJob(timerId: timerID), runAt: fireAt, maxAttempts: 10, uniqueKey: "workflow-timer:\(timerID)"),
-                in: transaction)
+        guard !rows.isEmpty else { return }
+        var sql: SQLQueryString = "INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, policy_attempts, created_at, updated_at) VALUES "
+        for (index, row) in rows.enumerated() {
+            sql += """
+                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: row.id), \(bind: row.entry.instance.id), \(bind: row.entry.instance.version), \(bind: row.spec.name),
+                'scheduled', 0, \(bind: row.spec.retry.maxAttempts), \(bind: row.spec.retry.maxAttempts), \(bind: now), \(bind: now))
+                """
         }
+        try await transaction.sql.raw(sql).run()
+        let jobs = try rows.map { try Self.attemptJob($0.id, attempt: 1, at: nil) }
+        guard let worker = inlineWorker() else {
+            try await queue.enqueue(jobs, in: transaction)
+            return
+        }
+        // This process runs them itself once the transition commits; the claimed jobs are the durable record.
+        let claimed = try await queue.enqueueClaimed(jobs, worker: worker, in: transaction)
+        // What the attempt needs to know, as this transaction wrote it: no read before it runs.
+        let activities = Dictionary(uniqueKeysWithValues: zip(jobs.compactMap(\.uniqueKey), rows.map { row in
+            (ActivityRecord(
+                id: row.id, instanceId: row.entry.instance.id, version: row.entry.instance.version, name: row.spec.name, status: .scheduled,
+                attempts: 0, maxAttempts: row.spec.retry.maxAttempts, nextAttemptAt: nil, lastError: nil), row.entry.instance)
+        }))
+        transaction.onCommit { [self] in
+            for job in claimed {
+                guard let (record, instance) = job.uniqueKey.flatMap({ activities[$0] }) else { continue }
+                Task { await self.runInline(record, of: instance, job: job, worker: worker) }
+            }
+        }
+    }
+
+    private func schedule(_ timer: TimerSpec, for id: UUID, version: Int, in transaction: Transaction) async throws {
+        let now = transaction.clock.now()
+        let timerID = PlazaID.make(at: now)
+        let fireAt = now.addingTimeInterval(timer.after.timeInterval)
+        try await transaction.sql.raw("""
+            INSERT INTO workflow_timers (id, instance_id, version, name, command, fire_at, status)
+            VALUES (\(bind: timerID), \(bind: id), \(bind: version), \(bind: timer.name), \(bind: timer.command), \(bind: fireAt), 'pending')
+            """).run()
+        // A job with its time: it survives restarts like any job and runs once its time has come.
+        _ = try await queue.enqueue(
+            JobRequest(Self.timerJob, payload: TimerJob(timerId: timerID), runAt: fireAt, maxAttempts: 10, uniqueKey: "workflow-timer:\(timerID)"),
+            in: transaction)
     }
 
     /// One job per attempt; a worker that dies mid-attempt leaves the job to be claimed again (the
     /// activity's idempotency key makes that harmless).
     private func enqueueAttempt(_ activityID: UUID, attempt: Int, at runAt: Date?, in transaction: Transaction) async throws {
-        _ = try await queue.enqueue(
-            JobRequest(Self.activityJob, payload: ActivityJob(activityId: activityID), runAt: runAt, maxAttempts: 5,
-                       uniqueKey: "workflow-activity:\(activityID):\(attempt)"),
-            in: transaction)
+        _ = try await queue.enqueue(try Self.attemptJob(activityID, attempt: attempt, at: runAt), in: transaction)
+    }
+
+    static func attemptJob(_ activityID: UUID, attempt: Int, at runAt: Date?) throws -> JobRequest {
+        try JobRequest(
+            activityJob, payload: ActivityJob(activityId: activityID), runAt: runAt, maxAttempts: 5, uniqueKey: "workflow-activity:\(activityID):\(attempt)")
     }
 
     /// An activity and its instance, in one read.
@@ -163,12 +205,39 @@ extension WorkflowEngine {
             nextAttemptAt: try row.decode(column: "next_attempt_at", as: Date?.self), lastError: try row.decode(column: "last_error", as: String?.self))
     }
 
+    /// Runs an activity this process scheduled and holds the job of, keeping the job's lease while it runs.
+    /// Whatever goes wrong outside the activity's own code leaves the job to its lease: a worker runs it then.
+    ///
+    /// It runs on what the scheduling transaction wrote; if the instance is cancelled or moved meanwhile, the
+    /// success records nothing (the version and the activity's status are checked when it is recorded).
+    private func runInline(_ record: ActivityRecord, of instance: WorkflowInstance, job: JobRecord, worker: String) async {
+        let queue = self.queue
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: queue.settings.lease / 3)
+                try await queue.extendLease(job, worker: worker)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            try await runActivity(record, of: instance, inlineJob: InlineJob(id: job.id, worker: worker))
+        } catch {
+            Logger(label: "plaza.workflows").warning(
+                "an activity run in process did not finish; its job runs again when its lease ends",
+                metadata: ["activity": "\(record.id)", "error": "\(String(reflecting: error))"])
+        }
+    }
+
     /// Runs one attempt: success ends the activity (and sends its follow-up command, in one transaction);
     /// a failure schedules the next attempt after the backoff, or — after the last attempt, or for a
     /// permanent failure — marks the activity and its instance failed. An attempt a crash cut short is not
     /// counted: the job runs it again with the same attempt number and idempotency key.
     func runActivity(_ id: UUID) async throws {
         guard let (record, instance) = try await activityWithInstance(id), record.status == .scheduled else { return }
+        try await runActivity(record, of: instance, inlineJob: nil)
+    }
+
+    private func runActivity(_ record: ActivityRecord, of instance: WorkflowInstance, inlineJob: InlineJob?) async throws {
         guard let definition = definition(instance.definition), let spec = definition.activity(named: record.name) else {
             throw PlazaError.notFound("No definition has the activity \(record.name).")
         }
@@ -179,27 +248,30 @@ extension WorkflowEngine {
         let context = ActivityContext(
             instance: instance, activity: record.name, idempotencyKey: "\(record.instanceId.uuidString.lowercased()):\(record.version):\(record.name)",
             attempt: attempt)
-        let failure: (any Error)?
         do {
+            // The in-process limit counts activities' code running, not their results waiting to be recorded.
+            if inlineJob != nil { inlineRunning.withLock { $0 += 1 } }
+            defer { if inlineJob != nil { inlineRunning.withLock { $0 -= 1 } } }
             try await Self.run(handler, context, within: spec.retry.timeout)
-            failure = nil
         } catch {
-            failure = error
+            try await recordFailure(error, of: record, attempt: attempt, retry: spec.retry, inlineJob: inlineJob)
+            return
         }
-        let followUp = context.followUp.value.withLock { $0 }
+        // Recorded with the successes of other activities finishing now, in one transaction.
+        try await successes.submit(ActivitySuccess(
+            record: record, instance: instance, attempt: attempt, followUp: context.followUp.value.withLock { $0 }, inlineJob: inlineJob))
+    }
+
+    /// A failed attempt: the next one after the backoff, or — after the last, or for a permanent failure —
+    /// the activity and its instance marked failed.
+    private func recordFailure(
+        _ failure: any Error, of record: ActivityRecord, attempt: Int, retry: RetryPolicy, inlineJob: InlineJob?
+    ) async throws {
+        let id = record.id
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            guard let failure else {
-                let updated = try await transaction.sql.raw("""
-                    UPDATE workflow_activities SET status = 'succeeded', attempts = \(bind: attempt), last_error = NULL, next_attempt_at = NULL,
-                           updated_at = \(bind: now)
-                    WHERE id = \(bind: id) AND status = 'scheduled' RETURNING id
-                    """).first()
-                // Cancelled meanwhile: the instance takes nothing more.
-                guard updated != nil, let followUp else { return }
-                try await self.sendFollowUp(followUp, of: record, read: instance, in: transaction)
-                return
-            }
+            // The attempt's job is done either way: a retry is a job of its own.
+            if let inlineJob { try await self.queue.complete([inlineJob.id], worker: inlineJob.worker, in: transaction) }
             let message = String(String(describing: failure).prefix(1000))
             let permanent: Bool = if case ActivityFailure.permanent = failure { true } else { false }
             if permanent || attempt >= record.maxAttempts {
@@ -213,27 +285,16 @@ extension WorkflowEngine {
                     WHERE id = \(bind: record.instanceId) AND cancelled_at IS NULL
                     """).run()
             } else {
-                let next = now.addingTimeInterval(spec.retry.backoff(after: attempt))
-                try await transaction.sql.raw("""
+                let next = now.addingTimeInterval(retry.backoff(after: attempt))
+                let waiting = try await transaction.sql.raw("""
                     UPDATE workflow_activities SET attempts = \(bind: attempt), last_error = \(bind: message), next_attempt_at = \(bind: next),
                            updated_at = \(bind: now)
-                    WHERE id = \(bind: id) AND status = 'scheduled'
-                    """).run()
-                try await self.enqueueAttempt(id, attempt: attempt + 1, at: next, in: transaction)
+                    WHERE id = \(bind: id) AND status = 'scheduled' RETURNING id
+                    """).first()
+                // Cancelled while it ran: no next attempt.
+                if waiting != nil { try await self.enqueueAttempt(id, attempt: attempt + 1, at: next, in: transaction) }
             }
         }
-    }
-
-    /// The command an activity asked for, sent with its success unless the instance no longer takes it.
-    /// `current` is the instance as read before the activity ran: if anything moved it since, the version
-    /// check fails, the success rolls back with it, and the job runs the (idempotent) activity again.
-    private func sendFollowUp(
-        _ followUp: ActivityContext.FollowUp, of record: ActivityRecord, read current: WorkflowInstance, in transaction: Transaction
-    ) async throws {
-        guard current.allowedCommands.contains(followUp.command) else { return }
-        _ = try await send(
-            followUp.command, to: record.instanceId, expectedVersion: current.version, payload: followUp.payload,
-            comment: "activity \(record.name)", caller: .system("workflow activity"), guarded: false, current: current, in: transaction)
     }
 
     /// `handler` cut off after `limit`.

@@ -48,11 +48,42 @@ public final class WorkflowEngine: Sendable {
     private let definitions = Mutex<[String: WorkflowDefinition]>([:])
     let activityHandlers = Mutex<[String: ActivityHandler]>([:])
     private let observers = Mutex<[@Sendable (WorkflowInstance) -> Void]>([])
+    /// Activity successes waiting to be recorded together (see `WorkflowSuccesses.swift`).
+    let successes: Batcher<ActivitySuccess>
+    /// Set by the server (``runActivitiesInline(worker:limit:)``): who holds the jobs of activities run in process.
+    private let inline = Mutex<(worker: String, limit: Int)?>(nil)
+    let inlineRunning = Mutex(0)
 
     public init(store: Store, policy: any Policy, queue: JobQueue) {
         self.store = store
         self.policy = policy
         self.queue = queue
+        // The batcher calls back into the engine, which does not exist yet: it finds it through a weak box.
+        let engine = WeakEngine()
+        successes = Batcher(maxBatch: Self.successBatch) { batch in
+            guard let engine = engine.value.withLock({ $0.engine }) else { return batch.map { _ in CancellationError() } }
+            return await engine.record(batch)
+        }
+        engine.value.withLock { $0.engine = self }
+    }
+
+    /// Runs the activities a transition starts in this process right after it commits, up to `limit` at a
+    /// time, instead of leaving them for a worker to find: their jobs are written already claimed by `worker`
+    /// (with a lease), so a crash still leaves them to any worker. The server turns this on; tests that drive
+    /// the workers themselves leave it off.
+    public func runActivitiesInline(worker: String, limit: Int) {
+        inline.withLock { $0 = (worker, max(1, limit)) }
+    }
+
+    /// The worker to claim new activity jobs for, if activities run in process and there is room.
+    func inlineWorker() -> String? {
+        guard let (worker, limit) = inline.withLock({ $0 }) else { return nil }
+        return inlineRunning.withLock { $0 } < limit ? worker : nil
+    }
+
+    private final class WeakEngine: Sendable {
+        struct Reference { weak var engine: WorkflowEngine? }
+        let value = Mutex(Reference())
     }
 
     public func register(_ definition: WorkflowDefinition) {
@@ -71,9 +102,12 @@ public final class WorkflowEngine: Sendable {
     }
 
     private func announce(_ instance: WorkflowInstance, after transaction: Transaction) {
-        let observers = self.observers.withLock { $0 }
-        guard !observers.isEmpty else { return }
-        transaction.onCommit { for observer in observers { observer(instance) } }
+        transaction.onCommit { [self] in announce(instance) }
+    }
+
+    /// Tells the observers, now (after a commit).
+    func announce(_ instance: WorkflowInstance) {
+        for observer in observers.withLock({ $0 }) { observer(instance) }
     }
 
     /// Every registered definition's name, sorted.
@@ -97,11 +131,11 @@ public final class WorkflowEngine: Sendable {
         try await appendStep(
             id, WorkflowStep(version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
                              payload: payload, comment: nil), in: transaction)
-        try await schedule(definition.startActivities, definition.startTimers, [], for: id, version: 1, in: transaction)
         let started = WorkflowInstance(
             id: id, definition: name, state: definition.initial, version: 1, subject: subject, ownerId: owner, parentId: parent,
             participantIds: participants, allowedCommands: definition.commands(in: definition.initial), failure: nil, cancelledAt: nil,
             createdAt: now, updatedAt: now)
+        try await schedule(definition.startActivities, definition.startTimers, [], for: started, in: transaction)
         announce(started, after: transaction)
         return started
     }
@@ -161,12 +195,12 @@ public final class WorkflowEngine: Sendable {
         try await appendStep(
             id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: target,
                              command: command, payload: payload, comment: comment), in: transaction)
-        try await schedule(transition.activities, transition.timers, transition.signals, for: id, version: current.version + 1, in: transaction)
         var next = current
         next.state = target
         next.version = current.version + 1
         next.updatedAt = now
         next.allowedCommands = definition.commands(in: target)
+        try await schedule(transition.activities, transition.timers, transition.signals, for: next, in: transaction)
         announce(next, after: transaction)
         return next
     }

@@ -4,6 +4,7 @@ import Logging
 import PlazaKit
 import PlazaTesting
 import Storage
+import Synchronization
 import Testing
 
 @testable import Workflows
@@ -154,6 +155,106 @@ struct WorkflowSignalTests {
             #expect(record.status == .scheduled && record.attempts == 1, "a reset activity backs off and tries again")
             let busy = await #expect(throws: PlazaError.self) { try await rig.engine.retryActivity(record.id, caller: operatorCaller) }
             #expect(busy?.status == .conflict)
+        }
+    }
+
+    @Test("an activity's follow-up commits with its success; one the instance no longer takes is dropped; a race runs the activity again; observers hear each commit")
+    func followUps() async throws {
+        let clock = ManualClock()
+        try await TestDatabase.withStore(clock: clock) { store in
+            let queue = JobQueue(store: store)
+            let registry = JobRegistry()
+            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            engine.register(WorkflowDefinition(
+                name: "sample.steps", initial: "a", states: ["a", "b", "c"], final: ["c"],
+                transitions: [
+                    .init("advance", from: ["a"], to: "b", guard: "sample.request.cancel"),
+                    .init("skip", from: ["a", "b"], to: "c", guard: "sample.request.cancel"),
+                ],
+                startActivities: [ActivitySpec("sample.step")]))
+            final class Race: Sendable { let id = Mutex<UUID?>(nil); let runs = Mutex(0) }
+            let race = Race()
+            let brand = self.brand
+            engine.registerActivity("sample.step") { context in
+                race.runs.withLock { $0 += 1 }
+                // Someone moves the racing instance while its activity runs.
+                if race.id.withLock({ $0 }) == context.instance.id, context.instance.state == "a" {
+                    try await engine.send("skip", to: context.instance.id, caller: brand)
+                }
+                context.then(send: "advance", payload: ["result": 42])
+            }
+            engine.register(in: registry)
+            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            final class Seen: Sendable { let states = Mutex<[String]>([]) }
+            let seen = Seen()
+            engine.observe { instance in seen.states.withLock { $0.append("\(instance.definition):\(instance.state)") } }
+            func start() async throws -> WorkflowInstance {
+                try await store.transaction { try await engine.start("sample.steps", owner: brand.principal?.id, caller: brand, in: $0) }
+            }
+
+            let plain = try await start()
+            _ = try await worker.runDue()
+            #expect(try await engine.instance(plain.id).state == "b")
+            let step = try #require(try await engine.history(plain.id).last)
+            #expect(step.command == "advance" && step.actorId == nil && step.comment == "activity sample.step" && step.payload == ["result": 42])
+            #expect(try await engine.activities(of: plain.id).first?.status == .succeeded)
+            #expect(seen.states.withLock { $0 } == ["sample.steps:a", "sample.steps:b"])
+
+            let moved = try await start()
+            try await engine.send("skip", to: moved.id, caller: brand)
+            _ = try await worker.runDue()
+            #expect(try await engine.instance(moved.id).state == "c", "advance is not allowed in c: dropped")
+            #expect(try await engine.activities(of: moved.id).first?.status == .succeeded)
+
+            let racing = try await start()
+            race.id.withLock { $0 = racing.id }
+            let runsBefore = race.runs.withLock { $0 }
+            _ = try await worker.runDue()
+            #expect(try await engine.activities(of: racing.id).first?.status == .scheduled, "the success rolled back with the stale follow-up")
+            clock.advance(by: 3600)
+            _ = try await worker.runDue()
+            #expect(race.runs.withLock { $0 } == runsBefore + 2, "the activity ran again")
+            #expect(try await engine.activities(of: racing.id).first?.status == .succeeded)
+            #expect(try await engine.history(racing.id).map(\.command) == ["start", "skip"])
+        }
+    }
+
+    @Test("a serving process runs activities right after their transition commits, completing their claimed jobs with the step")
+    func inlineActivities() async throws {
+        try await TestDatabase.withStore { store in
+            let queue = JobQueue(store: store)
+            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            engine.register(WorkflowDefinition(
+                name: "sample.chain", initial: "one", states: ["one", "two", "done"], final: ["done"],
+                transitions: [
+                    .init("next", from: ["one"], to: "two", guard: "sample.request.cancel", activities: [ActivitySpec("sample.second")]),
+                    .init("finish", from: ["two"], to: "done", guard: "sample.request.cancel"),
+                ],
+                startActivities: [ActivitySpec("sample.first")]))
+            engine.registerActivity("sample.first") { $0.then(send: "next") }
+            engine.registerActivity("sample.second") { $0.then(send: "finish") }
+            engine.runActivitiesInline(worker: "inline-test", limit: 16)
+            final class Done: Sendable { let ids = Mutex<Set<UUID>>([]) }
+            let done = Done()
+            engine.observe { instance in if instance.state == "done" { done.ids.withLock { _ = $0.insert(instance.id) } } }
+            let brand = self.brand
+            let instances = try await withThrowingTaskGroup(of: WorkflowInstance.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await store.transaction { try await engine.start("sample.chain", owner: brand.principal?.id, caller: brand, in: $0) } }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            // No worker runs here: only the process that scheduled them.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline, done.ids.withLock({ $0.count }) < 10 { try await Task.sleep(for: .milliseconds(20)) }
+            for instance in instances {
+                #expect(try await engine.instance(instance.id).state == "done")
+                #expect(try await engine.history(instance.id).map(\.command) == ["start", "next", "finish"])
+                #expect(try await engine.activities(of: instance.id).allSatisfy { $0.status == .succeeded && $0.attempts == 1 })
+            }
+            let jobs = try await queue.list(JobFilter(), page: PageRequest(limit: 100))
+            #expect(jobs.items.count == 20)
+            #expect(jobs.items.allSatisfy { $0.state == .succeeded && $0.attempts == 1 && $0.lockedBy == nil }, "claimed at enqueue, completed with the step")
         }
     }
 

@@ -33,6 +33,8 @@ enum WorkflowBench {
                 context.then(send: command, payload: ["step": .string(activity)])
             }
         }
+        // As `plaza serve` runs them: activities in process after their transition commits, the worker for the rest.
+        engine.runActivitiesInline(worker: plaza.worker.id, limit: concurrency)
         let worker = Task { try await plaza.worker.run() }
         let start = ContinuousClock.now
         // `concurrency` clients, each starting a workflow and waiting for it to complete, then the next — as
