@@ -35,6 +35,7 @@ let url = argument("--database-url", "")
 var config = PlazaConfig()
 config.logLevel = .error
 config.jobs.concurrency = concurrency
+if let pool = Int(argument("--pool", "")) { config.databasePoolSize = pool }
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-bench-\(getpid())")
 config.dataDirectory = directory.path
 if !url.isEmpty { config.databaseURL = url }
