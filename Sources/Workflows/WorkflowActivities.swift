@@ -142,20 +142,6 @@ extension WorkflowEngine {
         }
     }
 
-    private func schedule(_ timer: TimerSpec, for id: UUID, version: Int, in transaction: Transaction) async throws {
-        let now = transaction.clock.now()
-        let timerID = PlazaID.make(at: now)
-        let fireAt = now.addingTimeInterval(timer.after.timeInterval)
-        try await transaction.sql.raw("""
-            INSERT INTO workflow_timers (id, instance_id, version, name, command, fire_at, status)
-            VALUES (\(bind: timerID), \(bind: id), \(bind: version), \(bind: timer.name), \(bind: timer.command), \(bind: fireAt), 'pending')
-            """).run()
-        // A job with its time: it survives restarts like any job and runs once its time has come.
-        _ = try await queue.enqueue(
-            JobRequest(Self.timerJob, payload: TimerJob(timerId: timerID), runAt: fireAt, maxAttempts: 10, uniqueKey: "workflow-timer:\(timerID)"),
-            in: transaction)
-    }
-
     /// One job per attempt; a worker that dies mid-attempt leaves the job to be claimed again (the
     /// activity's idempotency key makes that harmless).
     private func enqueueAttempt(_ activityID: UUID, attempt: Int, at runAt: Date?, in transaction: Transaction) async throws {
@@ -307,77 +293,6 @@ extension WorkflowEngine {
             }
             defer { group.cancelAll() }
             try await group.next()
-        }
-    }
-
-    /// Gives a failed activity a fresh set of attempts and runs it now; the instance's failure clears.
-    @discardableResult
-    public func resetActivity(_ id: UUID, caller: Caller) async throws -> ActivityRecord {
-        try await restartActivity(id, fresh: true, caller: caller)
-    }
-
-    /// Gives a failed activity one more attempt, now; its attempts so far still count.
-    @discardableResult
-    public func retryActivity(_ id: UUID, caller: Caller) async throws -> ActivityRecord {
-        try await restartActivity(id, fresh: false, caller: caller)
-    }
-
-    private func restartActivity(_ id: UUID, fresh: Bool, caller: Caller) async throws -> ActivityRecord {
-        try policy.authorize(caller, WorkflowPolicy.operate)
-        let verb = fresh ? "reset" : "retried"
-        guard let record = try await activity(id) else { throw PlazaError.notFound("There is no activity \(id).") }
-        guard record.status == .failed else { throw PlazaError.conflict("Only a failed activity can be \(verb); this one is \(record.status.rawValue).") }
-        try await store.transaction { transaction in
-            let now = transaction.clock.now()
-            // A reset starts the count again (the attempts its policy had when it was scheduled, kept in the row
-            // so the console can reset without the app's code); a retry allows exactly one more.
-            let updated = try await transaction.sql.raw("""
-                UPDATE workflow_activities
-                SET status = 'scheduled', attempts = \(unsafeRaw: fresh ? "0" : "attempts"),
-                    max_attempts = \(unsafeRaw: fresh ? "policy_attempts" : "attempts + 1"),
-                       next_attempt_at = NULL, updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND status = 'failed' RETURNING id
-                """).first()
-            guard updated != nil else { throw PlazaError.conflict("The activity changed meanwhile; it is no longer failed.") }
-            try await transaction.sql.raw("UPDATE workflow_instances SET failure = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.instanceId)").run()
-            // A unique key per restart, so the attempt is not taken for the one that failed.
-            _ = try await self.queue.enqueue(
-                JobRequest(Self.activityJob, payload: ActivityJob(activityId: id), maxAttempts: 5,
-                           uniqueKey: "workflow-activity:\(id):\(verb):\(PlazaID.make(at: now))"),
-                in: transaction)
-            try await transaction.audit(
-                caller, action: fresh ? "workflows.activity.reset" : "workflows.activity.retry", resourceType: "workflow",
-                resourceID: record.instanceId.uuidString.lowercased(),
-                details: .object(["activity": .string(record.name), "lastError": record.lastError.map(JSONValue.string) ?? .null]))
-        }
-        return try await activity(id) ?? record
-    }
-
-    /// Fires a due timer once: in one transaction it sends the timer's command — if the instance is still
-    /// in the state that set it — and marks the timer fired (or cancelled when the instance moved on).
-    func fireTimer(_ id: UUID) async throws {
-        try await store.transaction { transaction in
-            guard let row = try await transaction.sql.raw("""
-                SELECT instance_id, version, name, command, status FROM workflow_timers WHERE id = \(bind: id)
-                """).first(), try row.decode(column: "status", as: String.self) == "pending"
-            else { return }
-            let instanceID = try row.decode(column: "instance_id", as: UUID.self)
-            let version = try row.decode(column: "version", as: Int.self)
-            let now = transaction.clock.now()
-            let current = try await self.instance(instanceID, in: transaction)
-            guard current.version == version else {
-                try await transaction.sql.raw("UPDATE workflow_timers SET status = 'cancelled' WHERE id = \(bind: id)").run()
-                return
-            }
-            // Claimed first: a second worker running this job at the same moment finds it fired.
-            let claimed = try await transaction.sql.raw("""
-                UPDATE workflow_timers SET status = 'fired', fired_at = \(bind: now) WHERE id = \(bind: id) AND status = 'pending' RETURNING id
-                """).first()
-            guard claimed != nil else { return }
-            _ = try await self.send(
-                try row.decode(column: "command", as: String.self), to: instanceID, expectedVersion: version, payload: nil,
-                comment: "timer \(try row.decode(column: "name", as: String.self))", caller: .system("workflow timer"), guarded: false,
-                in: transaction)
         }
     }
 }

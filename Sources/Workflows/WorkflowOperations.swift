@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import PlazaKit
 import SQLKit
 import Storage
@@ -84,5 +85,48 @@ extension WorkflowEngine {
                 details: .object(["reason": .string(reason), "state": .string(current.state)]))
             return try await self.instance(id, in: transaction)
         }
+    }
+
+    /// Gives a failed activity a fresh set of attempts and runs it now; the instance's failure clears.
+    @discardableResult
+    public func resetActivity(_ id: UUID, caller: Caller) async throws -> ActivityRecord {
+        try await restartActivity(id, fresh: true, caller: caller)
+    }
+
+    /// Gives a failed activity one more attempt, now; its attempts so far still count.
+    @discardableResult
+    public func retryActivity(_ id: UUID, caller: Caller) async throws -> ActivityRecord {
+        try await restartActivity(id, fresh: false, caller: caller)
+    }
+
+    private func restartActivity(_ id: UUID, fresh: Bool, caller: Caller) async throws -> ActivityRecord {
+        try policy.authorize(caller, WorkflowPolicy.operate)
+        let verb = fresh ? "reset" : "retried"
+        guard let record = try await activity(id) else { throw PlazaError.notFound("There is no activity \(id).") }
+        guard record.status == .failed else { throw PlazaError.conflict("Only a failed activity can be \(verb); this one is \(record.status.rawValue).") }
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            // A reset starts the count again (the attempts its policy had when it was scheduled, kept in the row
+            // so the console can reset without the app's code); a retry allows exactly one more.
+            let updated = try await transaction.sql.raw("""
+                UPDATE workflow_activities
+                SET status = 'scheduled', attempts = \(unsafeRaw: fresh ? "0" : "attempts"),
+                    max_attempts = \(unsafeRaw: fresh ? "policy_attempts" : "attempts + 1"),
+                       next_attempt_at = NULL, updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND status = 'failed' RETURNING id
+                """).first()
+            guard updated != nil else { throw PlazaError.conflict("The activity changed meanwhile; it is no longer failed.") }
+            try await transaction.sql.raw("UPDATE workflow_instances SET failure = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.instanceId)").run()
+            // A unique key per restart, so the attempt is not taken for the one that failed.
+            _ = try await self.queue.enqueue(
+                JobRequest(Self.activityJob, payload: ActivityJob(activityId: id), maxAttempts: 5,
+                           uniqueKey: "workflow-activity:\(id):\(verb):\(PlazaID.make(at: now))"),
+                in: transaction)
+            try await transaction.audit(
+                caller, action: fresh ? "workflows.activity.reset" : "workflows.activity.retry", resourceType: "workflow",
+                resourceID: record.instanceId.uuidString.lowercased(),
+                details: .object(["activity": .string(record.name), "lastError": record.lastError.map(JSONValue.string) ?? .null]))
+        }
+        return try await activity(id) ?? record
     }
 }
