@@ -89,13 +89,7 @@ struct WorkflowsCommand: AsyncParsableCommand {
         @Argument(help: "The activity's id (from `plaza workflows show`).") var id: String
 
         func run() async throws {
-            try await guarded {
-                let uuid = try parseID(id, "an activity")
-                try await withPlaza(try common.load()) { plaza in
-                    let activity = try await plaza.workflows.retryActivity(uuid, caller: .console("workflows retry"))
-                    print("Activity \(activity.name) of \(activity.instanceId.lowercased) gets attempt \(activity.maxAttempts).")
-                }
-            }
+            try await restart(id, common: common, fresh: false)
         }
     }
 
@@ -105,11 +99,21 @@ struct WorkflowsCommand: AsyncParsableCommand {
         @Argument(help: "The activity's id (from `plaza workflows show`).") var id: String
 
         func run() async throws {
-            try await guarded {
-                let uuid = try parseID(id, "an activity")
-                try await withPlaza(try common.load()) { plaza in
+            try await restart(id, common: common, fresh: true)
+        }
+    }
+
+    /// Retry (`fresh: false`) or reset a failed activity and say what happens next.
+    static func restart(_ id: String, common: CommonOptions, fresh: Bool) async throws {
+        try await guarded {
+            let uuid = try parseID(id, "an activity")
+            try await withPlaza(try common.load()) { plaza in
+                if fresh {
                     let activity = try await plaza.workflows.resetActivity(uuid, caller: .console("workflows reset"))
                     print("Activity \(activity.name) of \(activity.instanceId.lowercased) starts again with \(activity.maxAttempts) attempts.")
+                } else {
+                    let activity = try await plaza.workflows.retryActivity(uuid, caller: .console("workflows retry"))
+                    print("Activity \(activity.name) of \(activity.instanceId.lowercased) gets attempt \(activity.maxAttempts).")
                 }
             }
         }

@@ -162,6 +162,19 @@ struct Rig {
             try await engine.start("sample.booking", owner: caller.principal?.id, caller: caller, in: transaction)
         }
     }
+
+    /// A paid booking whose confirmation has failed all three of its attempts.
+    func paidAndFailed(_ caller: Caller, clock: ManualClock) async throws -> (WorkflowInstance, ActivityRecord) {
+        let booking = try await book(caller)
+        try await engine.send("pay", to: booking.id, caller: caller)
+        for _ in 0..<3 {
+            _ = try await worker.runDue()
+            clock.advance(by: 60)
+        }
+        let record = try #require(try await engine.activities(of: booking.id).first)
+        #expect(record.status == .failed && record.attempts == 3)
+        return (booking, record)
+    }
 }
 
 /// Counts attempts and fails the first `failures` of them.
@@ -224,14 +237,8 @@ struct WorkflowActivityTests {
         try await TestDatabase.withStore(clock: clock) { store in
             let flaky = Flaky(failures: 100)
             let rig = Rig(store, confirm: flaky.handler)
-            let booking = try await rig.book(guest)
-            try await rig.engine.send("pay", to: booking.id, caller: guest)
-            for _ in 0..<3 {
-                _ = try await rig.worker.runDue()
-                clock.advance(by: 60)
-            }
-            var record = try #require(try await rig.engine.activities(of: booking.id).first)
-            #expect(record.status == .failed && record.attempts == 3)
+            let (booking, failed) = try await rig.paidAndFailed(guest, clock: clock)
+            var record = failed
             #expect(try await rig.engine.instance(booking.id).failure == "sample.confirm: the mail server said no")
             _ = try await rig.worker.runDue()
             #expect(flaky.attempts == 3, "a failed activity is not run again by itself")

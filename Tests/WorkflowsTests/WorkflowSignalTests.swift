@@ -132,14 +132,8 @@ struct WorkflowSignalTests {
         try await TestDatabase.withStore(clock: clock) { store in
             let flaky = Flaky(failures: 100)
             let rig = Rig(store, confirm: flaky.handler)
-            let booking = try await rig.book(brand)
-            try await rig.engine.send("pay", to: booking.id, caller: brand)
-            for _ in 0..<3 {
-                _ = try await rig.worker.runDue()
-                clock.advance(by: 60)
-            }
-            var record = try #require(try await rig.engine.activities(of: booking.id).first)
-            #expect(record.status == .failed && record.attempts == 3)
+            let (booking, failed) = try await rig.paidAndFailed(brand, clock: clock)
+            var record = failed
 
             let retried = try await rig.engine.retryActivity(record.id, caller: operatorCaller)
             #expect(retried.status == .scheduled && retried.attempts == 3 && retried.maxAttempts == 4)
