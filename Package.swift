@@ -168,7 +168,7 @@ let package = Package(
             name: "Workflows",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -48,8 +48,8 @@ public struct JobQueue: Sendable {
 
     /// Enqueues jobs that this process runs itself right after the commit: they are written claimed by
     /// `worker` for one lease, so no worker needs to find them — and if the process dies before finishing
-    /// them, the lease runs out and any worker runs them. Finish them with ``complete(_:worker:in:)`` or
-    /// ``release(_:worker:retryAt:in:)``. Jobs whose unique key was taken are dropped.
+    /// them, the lease runs out and any worker runs them. Finish them with ``complete(_:worker:in:)``. Jobs
+    /// whose unique key was taken are dropped.
     public func enqueueClaimed(_ requests: [JobRequest], worker: String, in transaction: Transaction) async throws -> [JobRecord] {
         try await insert(requests, claimedBy: worker, in: transaction)
     }
@@ -93,27 +93,20 @@ public struct JobQueue: Sendable {
         return records.filter { inserted.contains($0.id) }
     }
 
-    /// Marks jobs `worker` holds done, in the caller's transaction (with the work they did).
-    public func complete(_ ids: [UUID], worker: String, in transaction: Transaction) async throws {
-        guard !ids.isEmpty else { return }
+    /// Marks jobs `worker` holds done, in the caller's transaction (with the work they did). A job whose
+    /// lease passed to another worker meanwhile (its attempt moved on) is left alone.
+    public func complete(_ jobs: [JobRecord], worker: String, in transaction: Transaction) async throws {
+        guard !jobs.isEmpty else { return }
         let now = transaction.clock.now()
+        var held: SQLQueryString = ""
+        for (index, job) in jobs.enumerated() {
+            held += "\(unsafeRaw: index == 0 ? "" : " OR ")(id = \(bind: job.id) AND attempts = \(bind: job.attempts))"
+        }
         try await transaction.sql.raw("""
             UPDATE plaza_jobs SET state = 'succeeded', finished_at = \(bind: now), updated_at = \(bind: now),
                    locked_by = NULL, locked_until = NULL, last_error = NULL
-            WHERE id IN (\(binds: ids)) AND state = 'running' AND locked_by = \(bind: worker)
+            WHERE state = 'running' AND locked_by = \(bind: worker) AND (\(held))
             """).run()
-    }
-
-    /// Puts jobs `worker` holds back in line for `retryAt`, in the caller's transaction.
-    public func release(_ ids: [UUID], worker: String, retryAt: Date, in transaction: Transaction) async throws {
-        guard !ids.isEmpty else { return }
-        let now = transaction.clock.now()
-        try await transaction.sql.raw("""
-            UPDATE plaza_jobs SET state = 'pending', run_at = \(bind: retryAt), updated_at = \(bind: now), locked_by = NULL, locked_until = NULL
-            WHERE id IN (\(binds: ids)) AND state = 'running' AND locked_by = \(bind: worker)
-            """).run()
-        let wakeup = self.wakeup
-        transaction.onCommit { wakeup.ring() }
     }
 
     /// Enqueues a job in a transaction of its own.

@@ -33,7 +33,7 @@ public final class Batcher<Item: Sendable>: Sendable {
                 return true
             }
             // One drainer at a time; it runs until nothing is waiting.
-            if startDraining { Task { await self.drain() } }
+            if startDraining { Task.detached { await self.drain() } }
         }
     }
 

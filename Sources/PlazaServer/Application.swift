@@ -46,8 +46,6 @@ extension Plaza {
 /// The Hummingbird application `plaza serve` runs: the router, the HTTP server, and the module services.
 public func buildApplication(_ plaza: Plaza, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let router = plaza.buildRouter()
-    // A serving process runs the activities its transitions start at once, beside its job worker.
-    plaza.workflows.runActivitiesInline(worker: plaza.worker.id, limit: plaza.config.jobs.concurrency)
     return Application(
         router: router,
         server: plaza.server(for: router),

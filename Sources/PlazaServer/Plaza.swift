@@ -223,6 +223,8 @@ public final class Plaza: Sendable {
         if config.runWorkers {
             services.append(scheduler)
             services.append(worker)
+            // Last, so it stops first: activities running in process finish before the worker and the pools stop.
+            services.append(InlineActivities(engine: workflows, worker: "\(worker.id)-inline", limit: config.jobs.concurrency))
         }
         return services
     }

@@ -21,14 +21,22 @@ enum GroupCommit {
 
     static let maxBatch = 64
 
+    /// The batch failed as a whole; writes that had failed on their own keep their own errors.
+    struct GroupFailure: Error {
+        var cause: any Error
+        var outcomes: [(any Error)?]
+    }
+
     /// Runs a batch in one database transaction; returns, per write, `nil` or the error that failed it.
     static func commit(
         _ batch: [Write], on database: any Database, synchronous: DatabaseSettings.Synchronous, clock: any PlazaClock
     ) async -> [(any Error)?] {
         let synchronous = synchronous == .full ? "FULL" : "NORMAL"
         let single = batch.count == 1
+        let made = Slot<[Transaction]>()
+        let outcomes: [(any Error)?]
         do {
-            return try await database.withConnection { connection in
+            outcomes = try await database.withConnection { connection in
                 let sql = connection as! any SQLDatabase
                 // A bounded wait covers other processes (the CLI) holding the file lock.
                 // Connection settings, cheap enough to restate per batch (the pool may reconnect).
@@ -38,29 +46,39 @@ enum GroupCommit {
                 var outcomes: [(any Error)?] = []
                 do {
                     for write in batch {
+                        let transaction = Transaction(db: connection, dialect: .sqlite, clock: clock)
+                        made.value.withLock { $0 = ($0 ?? []) + [transaction] }
                         // Alone, a write needs no savepoint: its failure rolls the transaction back.
                         if !single { try await sql.raw("SAVEPOINT write").run() }
                         do {
-                            try await write.body(Transaction(db: connection, dialect: .sqlite, clock: clock))
+                            try await write.body(transaction)
                             if !single { try await sql.raw("RELEASE write").run() }
                             outcomes.append(nil)
                         } catch {
                             if single { throw error }
-                            // If even this fails the transaction is unusable: the whole batch fails below.
+                            outcomes.append(error)
+                            // If even this fails the transaction is unusable: the whole batch fails below, and
+                            // this write keeps its own error.
                             try await sql.raw("ROLLBACK TO write").run()
                             try await sql.raw("RELEASE write").run()
-                            outcomes.append(error)
                         }
                     }
                     try await sql.raw("COMMIT").run()
                 } catch {
                     try? await sql.raw("ROLLBACK").run()
-                    throw error
+                    throw GroupFailure(cause: error, outcomes: outcomes)
                 }
                 return outcomes
             }
         } catch {
-            return batch.map { _ in error }
+            for transaction in made.value.withLock({ $0 }) ?? [] { transaction.ended(committed: false) }
+            let failure = error as? GroupFailure
+            let cause = failure?.cause ?? error
+            return batch.indices.map { index in
+                failure.flatMap { index < $0.outcomes.count ? $0.outcomes[index] : nil } ?? cause
+            }
         }
+        for (transaction, outcome) in zip(made.value.withLock({ $0 }) ?? [], outcomes) { transaction.ended(committed: outcome == nil) }
+        return outcomes
     }
 }

@@ -95,32 +95,39 @@ public final class Store: Sendable {
         case .postgres:
             // SQLKit's session rather than Fluent's `transaction`: the async path through PostgresNIO's client
             // costs a fraction per statement of Fluent's future-wrapped one (measured with `plaza-bench --ping`).
-            let (value, transaction) = try await sql.withSession { session in
-                guard let database = session as? any Database else {
-                    preconditionFailure("a Fluent PostgreSQL session is always a Fluent database")
+            let transactionBox = Slot<Transaction>()
+            do {
+                let (value, transaction) = try await sql.withSession { session in
+                    guard let database = session as? any Database else {
+                        preconditionFailure("a Fluent PostgreSQL session is always a Fluent database")
+                    }
+                    try await session.raw("BEGIN").run()
+                    let transaction = Transaction(db: database, dialect: .postgres, clock: clock)
+                    transactionBox.value.withLock { $0 = transaction }
+                    do {
+                        let value = try await body(transaction)
+                        try await session.raw("COMMIT").run()
+                        return (value, transaction)
+                    } catch {
+                        try? await session.raw("ROLLBACK").run()
+                        throw error
+                    }
                 }
-                try await session.raw("BEGIN").run()
-                let transaction = Transaction(db: database, dialect: .postgres, clock: clock)
-                do {
-                    let value = try await body(transaction)
-                    try await session.raw("COMMIT").run()
-                    return (value, transaction)
-                } catch {
-                    try? await session.raw("ROLLBACK").run()
-                    throw error
-                }
+                transaction.ended(committed: true)
+                return value
+            } catch {
+                transactionBox.value.withLock { $0 }?.ended(committed: false)
+                throw error
             }
-            transaction.runCommitHooks()
-            return value
         case .sqlite:
             guard let groupCommit else { preconditionFailure("SQLite store without group commit") }
             let slot = Slot<(T, Transaction)>()
+            // The write's transaction: ended by the group (committed, or rolled back with its savepoint or the group).
             try await groupCommit.submit(GroupCommit.Write { transaction in
                 let value = try await body(transaction)
                 slot.value.withLock { $0 = (value, transaction) }
             })
-            guard let (value, transaction) = slot.value.withLock({ $0 }) else { preconditionFailure("a committed write left no value") }
-            transaction.runCommitHooks()
+            guard let (value, _) = slot.value.withLock({ $0 }) else { preconditionFailure("a committed write left no value") }
             return value
         }
     }

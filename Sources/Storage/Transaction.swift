@@ -15,6 +15,7 @@ public final class Transaction: Sendable {
     /// The store's clock, for timestamps written in this transaction.
     public let clock: any PlazaClock
     private let commitHooks = Mutex<[@Sendable () -> Void]>([])
+    private let rollbackHooks = Mutex<[@Sendable () -> Void]>([])
     private let marks = Mutex<Set<String>>([])
 
     init(db: any Database, dialect: Dialect, clock: any PlazaClock) {
@@ -37,11 +38,16 @@ public final class Transaction: Sendable {
         commitHooks.withLock { $0.append(work) }
     }
 
-    func runCommitHooks() {
-        let hooks = commitHooks.withLock { hooks in
-            defer { hooks.removeAll() }
-            return hooks
-        }
-        for hook in hooks { hook() }
+    /// Runs `work` if the transaction rolls back instead (to give back what the work reserved).
+    public func onRollback(_ work: @escaping @Sendable () -> Void) {
+        rollbackHooks.withLock { $0.append(work) }
+    }
+
+    /// Runs the hooks of how the transaction ended, once.
+    func ended(committed: Bool) {
+        let (commits, rollbacks) = (commitHooks.withLock { $0 }, rollbackHooks.withLock { $0 })
+        commitHooks.withLock { $0.removeAll() }
+        rollbackHooks.withLock { $0.removeAll() }
+        for hook in committed ? commits : rollbacks { hook() }
     }
 }

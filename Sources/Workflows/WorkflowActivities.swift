@@ -121,25 +121,15 @@ extension WorkflowEngine {
                 """
         }
         try await transaction.sql.raw(sql).run()
-        let jobs = try rows.map { try Self.attemptJob($0.id, attempt: 1, at: nil) }
-        guard let worker = inlineWorker() else {
-            try await queue.enqueue(jobs, in: transaction)
-            return
-        }
-        // This process runs them itself once the transition commits; the claimed jobs are the durable record.
-        let claimed = try await queue.enqueueClaimed(jobs, worker: worker, in: transaction)
-        // What the attempt needs to know, as this transaction wrote it: no read before it runs.
-        let activities = Dictionary(uniqueKeysWithValues: zip(jobs.compactMap(\.uniqueKey), rows.map { row in
-            (ActivityRecord(
-                id: row.id, instanceId: row.entry.instance.id, version: row.entry.instance.version, name: row.spec.name, status: .scheduled,
-                attempts: 0, maxAttempts: row.spec.retry.maxAttempts, nextAttemptAt: nil, lastError: nil), row.entry.instance)
-        }))
-        transaction.onCommit { [self] in
-            for job in claimed {
-                guard let (record, instance) = job.uniqueKey.flatMap({ activities[$0] }) else { continue }
-                Task { await self.runInline(record, of: instance, job: job, worker: worker) }
-            }
-        }
+        try await enqueueOrRunInline(
+            try rows.map { row in
+                (try Self.attemptJob(row.id, attempt: 1, at: nil),
+                 ActivityRecord(
+                    id: row.id, instanceId: row.entry.instance.id, version: row.entry.instance.version, name: row.spec.name, status: .scheduled,
+                    attempts: 0, maxAttempts: row.spec.retry.maxAttempts, nextAttemptAt: nil, lastError: nil),
+                 row.entry.instance)
+            },
+            in: transaction)
     }
 
     /// One job per attempt; a worker that dies mid-attempt leaves the job to be claimed again (the
@@ -191,29 +181,6 @@ extension WorkflowEngine {
             nextAttemptAt: try row.decode(column: "next_attempt_at", as: Date?.self), lastError: try row.decode(column: "last_error", as: String?.self))
     }
 
-    /// Runs an activity this process scheduled and holds the job of, keeping the job's lease while it runs.
-    /// Whatever goes wrong outside the activity's own code leaves the job to its lease: a worker runs it then.
-    ///
-    /// It runs on what the scheduling transaction wrote; if the instance is cancelled or moved meanwhile, the
-    /// success records nothing (the version and the activity's status are checked when it is recorded).
-    private func runInline(_ record: ActivityRecord, of instance: WorkflowInstance, job: JobRecord, worker: String) async {
-        let queue = self.queue
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: queue.settings.lease / 3)
-                try await queue.extendLease(job, worker: worker)
-            }
-        }
-        defer { heartbeat.cancel() }
-        do {
-            try await runActivity(record, of: instance, inlineJob: InlineJob(id: job.id, worker: worker))
-        } catch {
-            Logger(label: "plaza.workflows").warning(
-                "an activity run in process did not finish; its job runs again when its lease ends",
-                metadata: ["activity": "\(record.id)", "error": "\(String(reflecting: error))"])
-        }
-    }
-
     /// Runs one attempt: success ends the activity (and sends its follow-up command, in one transaction);
     /// a failure schedules the next attempt after the backoff, or — after the last attempt, or for a
     /// permanent failure — marks the activity and its instance failed. An attempt a crash cut short is not
@@ -223,7 +190,7 @@ extension WorkflowEngine {
         try await runActivity(record, of: instance, inlineJob: nil)
     }
 
-    private func runActivity(_ record: ActivityRecord, of instance: WorkflowInstance, inlineJob: InlineJob?) async throws {
+    func runActivity(_ record: ActivityRecord, of instance: WorkflowInstance, inlineJob: InlineJob?) async throws {
         guard let definition = definition(instance.definition), let spec = definition.activity(named: record.name) else {
             throw PlazaError.notFound("No definition has the activity \(record.name).")
         }
@@ -235,9 +202,9 @@ extension WorkflowEngine {
             instance: instance, activity: record.name, idempotencyKey: "\(record.instanceId.uuidString.lowercased()):\(record.version):\(record.name)",
             attempt: attempt)
         do {
-            // The in-process limit counts activities' code running, not their results waiting to be recorded.
-            if inlineJob != nil { inlineRunning.withLock { $0 += 1 } }
-            defer { if inlineJob != nil { inlineRunning.withLock { $0 -= 1 } } }
+            // The in-process limit counts activities' code running, not results waiting to be recorded: the
+            // slot is free once the code returns, so the next steps those results start may run in process.
+            defer { if inlineJob != nil { releaseInline(slots: 1, inFlight: 0) } }
             try await Self.run(handler, context, within: spec.retry.timeout)
         } catch {
             try await recordFailure(error, of: record, attempt: attempt, retry: spec.retry, inlineJob: inlineJob)
@@ -257,15 +224,17 @@ extension WorkflowEngine {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             // The attempt's job is done either way: a retry is a job of its own.
-            if let inlineJob { try await self.queue.complete([inlineJob.id], worker: inlineJob.worker, in: transaction) }
+            if let inlineJob { try await self.queue.complete([inlineJob.job], worker: inlineJob.worker, in: transaction) }
             let message = String(String(describing: failure).prefix(1000))
             let permanent: Bool = if case ActivityFailure.permanent = failure { true } else { false }
             if permanent || attempt >= record.maxAttempts {
-                try await transaction.sql.raw("""
+                let failed = try await transaction.sql.raw("""
                     UPDATE workflow_activities SET status = 'failed', attempts = \(bind: attempt), last_error = \(bind: message),
                            next_attempt_at = NULL, updated_at = \(bind: now)
-                    WHERE id = \(bind: id) AND status = 'scheduled'
-                    """).run()
+                    WHERE id = \(bind: id) AND status = 'scheduled' RETURNING id
+                    """).first()
+                // Only a failure operators can act on marks the instance (not one cancelled or done meanwhile).
+                guard failed != nil else { return }
                 try await transaction.sql.raw("""
                     UPDATE workflow_instances SET failure = \(bind: "\(record.name): \(message)"), updated_at = \(bind: now)
                     WHERE id = \(bind: record.instanceId) AND cancelled_at IS NULL

@@ -50,9 +50,8 @@ public final class WorkflowEngine: Sendable {
     private let observers = Mutex<[@Sendable (WorkflowInstance) -> Void]>([])
     /// Activity successes waiting to be recorded together (see `WorkflowSuccesses.swift`).
     let successes: Batcher<ActivitySuccess>
-    /// Set by the server (``runActivitiesInline(worker:limit:)``): who holds the jobs of activities run in process.
-    private let inline = Mutex<(worker: String, limit: Int)?>(nil)
-    let inlineRunning = Mutex(0)
+    /// Activities run in this process (see `WorkflowInline.swift`).
+    let inline = Mutex(InlineState())
 
     public init(store: Store, policy: any Policy, queue: JobQueue) {
         self.store = store
@@ -65,20 +64,6 @@ public final class WorkflowEngine: Sendable {
             return await engine.record(batch)
         }
         engine.value.withLock { $0.engine = self }
-    }
-
-    /// Runs the activities a transition starts in this process right after it commits, up to `limit` at a
-    /// time, instead of leaving them for a worker to find: their jobs are written already claimed by `worker`
-    /// (with a lease), so a crash still leaves them to any worker. The server turns this on; tests that drive
-    /// the workers themselves leave it off.
-    public func runActivitiesInline(worker: String, limit: Int) {
-        inline.withLock { $0 = (worker, max(1, limit)) }
-    }
-
-    /// The worker to claim new activity jobs for, if activities run in process and there is room.
-    func inlineWorker() -> String? {
-        guard let (worker, limit) = inline.withLock({ $0 }) else { return nil }
-        return inlineRunning.withLock { $0 } < limit ? worker : nil
     }
 
     private final class WeakEngine: Sendable {
@@ -200,6 +185,7 @@ public final class WorkflowEngine: Sendable {
         next.version = current.version + 1
         next.updatedAt = now
         next.allowedCommands = definition.commands(in: target)
+        if transition.to == nil { try await carryTimers(of: id, from: current.version, to: next.version, in: transaction) }
         try await schedule(transition.activities, transition.timers, transition.signals, for: next, in: transaction)
         announce(next, after: transaction)
         return next

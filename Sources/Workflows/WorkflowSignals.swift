@@ -23,7 +23,10 @@ extension WorkflowEngine {
     public func signal(_ command: String, to target: UUID, from source: UUID, in transaction: Transaction) async throws {
         let sender = try await instance(source, in: transaction)
         _ = try await instance(target, in: transaction)
-        try await enqueue(SignalJob(target: target, command: command, source: source, sourceVersion: sender.version), in: transaction)
+        // Every call is a signal of its own, even two alike from an instance that has not moved between them.
+        try await enqueue(
+            SignalJob(target: target, command: command, source: source, sourceVersion: sender.version),
+            uniqueKey: "workflow-signal:\(PlazaID.make(at: transaction.clock.now()))", in: transaction)
     }
 
     /// Queues the signals a transition declares, to the instances related to `id` now.
@@ -41,17 +44,14 @@ extension WorkflowEngine {
                     """).all().map { try $0.decode(column: "id", as: UUID.self) }
             }
             for target in targets {
-                try await enqueue(SignalJob(target: target, command: signal.command, source: id, sourceVersion: version), in: transaction)
+                let job = SignalJob(target: target, command: signal.command, source: id, sourceVersion: version)
+                try await enqueue(job, uniqueKey: "workflow-signal:\(id):\(version):\(target):\(signal.command)", in: transaction)
             }
         }
     }
 
-    private func enqueue(_ job: SignalJob, in transaction: Transaction) async throws {
-        _ = try await queue.enqueue(
-            JobRequest(
-                Self.signalJob, payload: job, maxAttempts: 10,
-                uniqueKey: "workflow-signal:\(job.source):\(job.sourceVersion):\(job.target):\(job.command)"),
-            in: transaction)
+    private func enqueue(_ job: SignalJob, uniqueKey: String, in transaction: Transaction) async throws {
+        _ = try await queue.enqueue(JobRequest(Self.signalJob, payload: job, maxAttempts: 10, uniqueKey: uniqueKey), in: transaction)
     }
 
     /// Delivers one signal. A receiver that is cancelled, or whose state does not take the command, ignores

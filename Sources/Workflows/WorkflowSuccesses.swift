@@ -17,15 +17,15 @@ struct ActivitySuccess: Sendable {
 
 /// A job this process claimed when it scheduled the activity, to run it right after the commit.
 struct InlineJob: Sendable {
-    let id: UUID
+    let job: JobRecord
     let worker: String
 }
 
 /// Activities finishing at the same moment record their successes together: one transaction and a handful of
 /// set-based statements for the whole batch (the activities' rows, the instances their follow-ups move, the
 /// history, and whatever the new states start), instead of a transaction each. Each success is still all or
-/// nothing with its follow-up: one whose instance moved meanwhile fails alone (its job runs the activity
-/// again), the rest commit.
+/// nothing with its follow-up: one whose instance moved meanwhile is not recorded, and a fresh job runs the
+/// activity again (a job of its own, so a busy instance never uses up the attempts of the job queue).
 extension WorkflowEngine {
     static let successBatch = 128
 
@@ -43,25 +43,36 @@ extension WorkflowEngine {
 
     private struct Move {
         var index: Int
-        var definition: WorkflowDefinition
         var transition: WorkflowDefinition.Transition
         var next: WorkflowInstance
     }
 
     private func record(_ batch: [ActivitySuccess], in transaction: Transaction) async throws -> ([(any Error)?], [WorkflowInstance]) {
         let now = transaction.clock.now()
-        var outcomes = [(any Error)?](repeating: nil, count: batch.count)
+        // Jobs run in process are done whatever happens below: a rerun is a job of its own.
+        for (worker, items) in Dictionary(grouping: batch.compactMap(\.inlineJob), by: \.worker) {
+            try await queue.complete(items.map(\.job), worker: worker, in: transaction)
+        }
 
-        // The follow-ups the instances (as read) still take; one per instance in a batch, the others try again.
+        // The activities still scheduled succeed (one cancelled, or finished by another run, stays as it is).
+        var sql: SQLQueryString = "UPDATE workflow_activities SET status = 'succeeded', attempts = CASE id"
+        for success in batch { sql += " WHEN \(bind: success.record.id) THEN \(bind: success.attempt)" }
+        sql += " END, last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now) WHERE status = 'scheduled' AND id IN ("
+        for (position, success) in batch.enumerated() { sql += "\(unsafeRaw: position == 0 ? "" : ", ")\(bind: success.record.id)" }
+        sql += ") RETURNING id"
+        let succeeded = Set(try await transaction.sql.raw(sql).all().map { try $0.decode(column: "id", as: UUID.self) })
+
+        // Their follow-ups, if the instances (as read) still take them; one per instance in a batch.
         var moves: [Move] = []
+        var rerun: [ActivitySuccess] = []
         var claimed = Set<UUID>()
-        for (index, success) in batch.enumerated() {
+        for (index, success) in batch.enumerated() where succeeded.contains(success.record.id) {
             guard let followUp = success.followUp, success.instance.cancelledAt == nil,
                   let definition = definition(success.instance.definition),
                   let transition = definition.transition(followUp.command, from: success.instance.state)
             else { continue }
             guard claimed.insert(success.instance.id).inserted else {
-                outcomes[index] = Self.conflict("Another activity of the instance moved it first.", success.instance)
+                rerun.append(success)
                 continue
             }
             var next = success.instance
@@ -69,7 +80,7 @@ extension WorkflowEngine {
             next.version += 1
             next.updatedAt = now
             next.allowedCommands = definition.commands(in: next.state)
-            moves.append(Move(index: index, definition: definition, transition: transition, next: next))
+            moves.append(Move(index: index, transition: transition, next: next))
         }
         if !moves.isEmpty {
             // The versions in the WHERE are the checks, as for a single command.
@@ -81,43 +92,50 @@ extension WorkflowEngine {
             }
             sql += " RETURNING id"
             let updated = Set(try await transaction.sql.raw(sql).all().map { try $0.decode(column: "id", as: UUID.self) })
-            for move in moves where !updated.contains(move.next.id) {
-                outcomes[move.index] = Self.conflict("The instance moved while the activity ran.", batch[move.index].instance)
-            }
+            rerun += moves.filter { !updated.contains($0.next.id) }.map { batch[$0.index] }
             moves.removeAll { !updated.contains($0.next.id) }
         }
+        try await runAgain(rerun, in: transaction)
 
-        // Jobs run in process finish here: done with their success, or back in line after a conflict.
-        for (worker, items) in Dictionary(grouping: batch.indices.compactMap { index in batch[index].inlineJob.map { (index, $0) } }, by: \.1.worker) {
-            try await queue.complete(items.filter { outcomes[$0.0] == nil }.map(\.1.id), worker: worker, in: transaction)
-            try await queue.release(items.filter { outcomes[$0.0] != nil }.map(\.1.id), worker: worker, retryAt: now.addingTimeInterval(1), in: transaction)
-        }
-        let succeeded = batch.indices.filter { outcomes[$0] == nil }
-        if !succeeded.isEmpty {
-            var sql: SQLQueryString = "UPDATE workflow_activities SET status = 'succeeded', attempts = CASE id"
-            for index in succeeded { sql += " WHEN \(bind: batch[index].record.id) THEN \(bind: batch[index].attempt)" }
-            sql += " END, last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now) WHERE status = 'scheduled' AND id IN ("
-            for (position, index) in succeeded.enumerated() { sql += "\(unsafeRaw: position == 0 ? "" : ", ")\(bind: batch[index].record.id)" }
-            sql += ")"
-            // An activity cancelled meanwhile stays cancelled (its instance's cancel moved the version, so it moved nothing).
+        if !moves.isEmpty {
+            var sql: SQLQueryString = "INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, payload, comment) VALUES "
+            for (position, move) in moves.enumerated() {
+                let success = batch[move.index]
+                let payload = try success.followUp?.payload.map(Self.encode)
+                sql += """
+                    \(unsafeRaw: position == 0 ? "" : ", ")(\(bind: move.next.id), \(bind: move.next.version), \(bind: now), \(bind: UUID?.none),
+                    \(bind: success.instance.state), \(bind: move.next.state), \(bind: move.transition.command), \(bind: payload),
+                    \(bind: "activity \(success.record.name)"))
+                    """
+            }
             try await transaction.sql.raw(sql).run()
+            for move in moves where move.transition.to == nil {
+                try await carryTimers(of: move.next.id, from: move.next.version - 1, to: move.next.version, in: transaction)
+            }
+            try await schedule(
+                moves.map { Entry(activities: $0.transition.activities, timers: $0.transition.timers, signals: $0.transition.signals, instance: $0.next) },
+                in: transaction)
         }
+        return (batch.map { _ in nil }, moves.map(\.next))
+    }
 
-        guard !moves.isEmpty else { return (outcomes, []) }
-        var sql: SQLQueryString = "INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, payload, comment) VALUES "
-        for (position, move) in moves.enumerated() {
-            let success = batch[move.index]
-            let payload = try success.followUp?.payload.map(Self.encode)
-            sql += """
-                \(unsafeRaw: position == 0 ? "" : ", ")(\(bind: move.next.id), \(bind: move.next.version), \(bind: now), \(bind: UUID?.none),
-                \(bind: success.instance.state), \(bind: move.next.state), \(bind: move.transition.command), \(bind: payload),
-                \(bind: "activity \(success.record.name)"))
-                """
-        }
+    /// Successes whose follow-up found the instance moved: the activity is scheduled again as it was, and a
+    /// fresh job runs it a second later on a fresh read (its idempotency key is the same).
+    private func runAgain(_ successes: [ActivitySuccess], in transaction: Transaction) async throws {
+        guard !successes.isEmpty else { return }
+        let now = transaction.clock.now()
+        var sql: SQLQueryString = "UPDATE workflow_activities SET status = 'scheduled', attempts = CASE id"
+        for success in successes { sql += " WHEN \(bind: success.record.id) THEN \(bind: success.record.attempts)" }
+        sql += " END, updated_at = \(bind: now) WHERE id IN ("
+        for (position, success) in successes.enumerated() { sql += "\(unsafeRaw: position == 0 ? "" : ", ")\(bind: success.record.id)" }
+        sql += ")"
         try await transaction.sql.raw(sql).run()
-        try await schedule(
-            moves.map { Entry(activities: $0.transition.activities, timers: $0.transition.timers, signals: $0.transition.signals, instance: $0.next) },
+        try await queue.enqueue(
+            try successes.map { success in
+                try JobRequest(
+                    Self.activityJob, payload: ActivityJob(activityId: success.record.id), runAt: now.addingTimeInterval(1), maxAttempts: 5,
+                    uniqueKey: "workflow-activity:\(success.record.id):again:\(PlazaID.make(at: now))")
+            },
             in: transaction)
-        return (outcomes, moves.map(\.next))
     }
 }

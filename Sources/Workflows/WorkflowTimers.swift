@@ -48,4 +48,13 @@ extension WorkflowEngine {
                 in: transaction)
         }
     }
+
+    /// A step that stays in its state (a comment) keeps the state's timers: they move to the new version,
+    /// so they still find the instance where they left it.
+    func carryTimers(of id: UUID, from version: Int, to newVersion: Int, in transaction: Transaction) async throws {
+        try await transaction.sql.raw("""
+            UPDATE workflow_timers SET version = \(bind: newVersion)
+            WHERE instance_id = \(bind: id) AND status = 'pending' AND version = \(bind: version)
+            """).run()
+    }
 }

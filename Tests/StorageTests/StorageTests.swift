@@ -125,6 +125,31 @@ struct StorageTests {
         }
     }
 
+    @Test("rollback hooks run for a write that throws, alone or in a group, and never for one that commits")
+    func rollbackHooks() async throws {
+        try await TestDatabase.withStore { store in
+            final class Ended: Sendable { let log = Mutex<[String]>([]) }
+            let ended = Ended()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try? await store.transaction { transaction in
+                            transaction.onCommit { ended.log.withLock { $0.append("commit \(index)") } }
+                            transaction.onRollback { ended.log.withLock { $0.append("rollback \(index)") } }
+                            try await transaction.audit(.system("test"), action: "test.hooks", resourceType: "n", resourceID: "\(index)")
+                            if index.isMultiple(of: 3) { throw Boom() }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let log = Set(ended.log.withLock { $0 })
+            #expect(log.count == 20)
+            for index in 0..<20 { #expect(log.contains(index.isMultiple(of: 3) ? "rollback \(index)" : "commit \(index)")) }
+            #expect(try await auditCount(store, action: "test.hooks") == 13)
+        }
+    }
+
     @Test("an audit entry records who, what, where and under which request")
     func auditEntryRecordsCaller() async throws {
         try await TestDatabase.withStore { store in

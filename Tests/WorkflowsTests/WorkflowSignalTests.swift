@@ -252,6 +252,90 @@ struct WorkflowSignalTests {
         }
     }
 
+    @Test("in process at most `limit` activities run; the rest wait in the queue; stopping waits for those running and records them")
+    func inlineLimitAndDrain() async throws {
+        try await TestDatabase.withStore { store in
+            let queue = JobQueue(store: store)
+            let registry = JobRegistry()
+            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            engine.register(WorkflowDefinition(
+                name: "sample.gated", initial: "open", states: ["open", "done"], final: ["done"],
+                transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
+                startActivities: [ActivitySpec("sample.gate")]))
+            final class Gate: Sendable { let open = Mutex(false); let entered = Mutex(0) }
+            let gate = Gate()
+            engine.registerActivity("sample.gate") { context in
+                gate.entered.withLock { $0 += 1 }
+                while !gate.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+                context.then(send: "finish")
+            }
+            engine.register(in: registry)
+            engine.runActivitiesInline(worker: "inline-test", limit: 2)
+            let brand = self.brand
+            let instances = try await withThrowingTaskGroup(of: WorkflowInstance.self) { group in
+                for _ in 0..<6 {
+                    group.addTask { try await store.transaction { try await engine.start("sample.gated", owner: brand.principal?.id, caller: brand, in: $0) } }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for _ in 0..<200 where gate.entered.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(gate.entered.withLock { $0 } == 2, "two run in process")
+            let jobs = try await queue.list(JobFilter(), page: PageRequest(limit: 100)).items
+            #expect(jobs.filter { $0.state == .running && $0.lockedBy == "inline-test" }.count == 2)
+            #expect(jobs.filter { $0.state == .pending }.count == 4, "the rest wait for a worker")
+
+            // Stopping waits for the two running ones, and their results are recorded before it returns.
+            let stopped = Task { await engine.stopRunningActivitiesInline() }
+            try await Task.sleep(for: .milliseconds(100))
+            gate.open.withLock { $0 = true }
+            await stopped.value
+            let done = try await withThrowingTaskGroup(of: String.self) { group in
+                for instance in instances { group.addTask { try await engine.instance(instance.id).state } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(done.filter { $0 == "done" }.count == 2)
+            // After the stop nothing runs in process: a worker runs the rest.
+            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            _ = try await worker.runDue()
+            for instance in instances { #expect(try await engine.instance(instance.id).state == "done") }
+            #expect(try await queue.list(JobFilter(), page: PageRequest(limit: 100)).items.allSatisfy { $0.state == .succeeded })
+        }
+    }
+
+    @Test("a comment keeps the state's timers; leaving the state drops them")
+    func staysKeepTimers() async throws {
+        let clock = ManualClock()
+        try await TestDatabase.withStore(clock: clock) { store in
+            let queue = JobQueue(store: store)
+            let registry = JobRegistry()
+            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            engine.register(WorkflowDefinition(
+                name: "sample.offer", initial: "open", states: ["open", "taken", "expired"], final: ["taken", "expired"],
+                transitions: [
+                    .init("comment", from: ["open"], to: nil, guard: "sample.request.handle"),
+                    .init("take", from: ["open"], to: "taken", guard: "sample.request.cancel"),
+                    .init("expire", from: ["open"], to: "expired", guard: "sample.request.cancel"),
+                ],
+                startTimers: [TimerSpec("deadline", after: .seconds(60), command: "expire")]))
+            engine.register(in: registry)
+            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            let (brand, creator) = (self.brand, self.creator)
+            let offer = try await store.transaction {
+                try await engine.start("sample.offer", owner: brand.principal?.id, participants: [creator.principal!.id], caller: brand, in: $0)
+            }
+            try await engine.send("comment", to: offer.id, comment: "Still open?", caller: creator)
+            try await engine.send("comment", to: offer.id, comment: "Anyone?", caller: creator)
+            let taken = try await store.transaction { try await engine.start("sample.offer", owner: brand.principal?.id, caller: brand, in: $0) }
+            try await engine.send("take", to: taken.id, caller: brand)
+            clock.advance(by: 61)
+            _ = try await worker.runDue()
+            #expect(try await engine.instance(offer.id).state == "expired")
+            #expect(try await engine.history(offer.id).map(\.command) == ["start", "comment", "comment", "expire"])
+            #expect(try await engine.instance(taken.id).state == "taken", "its timer was for a state it left")
+        }
+    }
+
     @Test("the SVG diagram is well-formed, draws every state and command, marks the current state and escapes names")
     func diagram() throws {
         let svg = sampleRequest.svg(highlighting: "accepted")

@@ -34,7 +34,7 @@ enum WorkflowBench {
             }
         }
         // As `plaza serve` runs them: activities in process after their transition commits, the worker for the rest.
-        engine.runActivitiesInline(worker: plaza.worker.id, limit: concurrency)
+        engine.runActivitiesInline(worker: "\(plaza.worker.id)-inline", limit: concurrency)
         let worker = Task { try await plaza.worker.run() }
         let start = ContinuousClock.now
         // `concurrency` clients, each starting a workflow and waiting for it to complete, then the next — as
