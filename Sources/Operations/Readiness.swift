@@ -50,55 +50,7 @@ public final class Readiness: Sendable {
 }
 
 /// Runs `work`, giving up after `timeout`; its result, or `nil` when it threw or ran out of time.
-///
-/// A task group would wait for `work` to notice its cancellation, and a database driver that is
-/// still connecting may not notice for seconds; so the answer is taken from whichever finishes
-/// first and the loser is cancelled and left to end on its own.
 func withTimeout<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async -> T? {
-    let answer = FirstAnswer<T?>()
-    return await withCheckedContinuation { continuation in
-        answer.arm(continuation)
-        let worker = Task { answer.give(try? await work()) }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            answer.give(nil)
-            worker.cancel()
-        }
-        answer.onGiven { timer.cancel() }
-    }
-}
-
-/// Resumes a continuation with the first value given; later ones are dropped.
-private final class FirstAnswer<Value: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Value, Never>?
-        var given = false
-        var whenGiven: (@Sendable () -> Void)?
-    }
-    private let state = Mutex(State())
-
-    func arm(_ continuation: CheckedContinuation<Value, Never>) {
-        state.withLock { $0.continuation = continuation }
-    }
-
-    func onGiven(_ action: @escaping @Sendable () -> Void) {
-        let runNow = state.withLock { state -> Bool in
-            if state.given { return true }
-            state.whenGiven = action
-            return false
-        }
-        if runNow { action() }
-    }
-
-    func give(_ value: Value) {
-        let taken = state.withLock { state -> (CheckedContinuation<Value, Never>, (@Sendable () -> Void)?)? in
-            guard !state.given, let continuation = state.continuation else { return nil }
-            state.given = true
-            state.continuation = nil
-            return (continuation, state.whenGiven)
-        }
-        guard let (continuation, whenGiven) = taken else { return }
-        continuation.resume(returning: value)
-        whenGiven?()
-    }
+    guard case .finished(.success(let value)) = await withDeadline(timeout, work) else { return nil }
+    return value
 }

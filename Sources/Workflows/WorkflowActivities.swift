@@ -252,16 +252,13 @@ extension WorkflowEngine {
         }
     }
 
-    /// `handler` cut off after `limit`.
+    /// `handler` given `limit`: past it the attempt counts as failed and the next one is scheduled; a handler
+    /// that does not notice its cancellation is left to end on its own (its idempotency key makes an overlap
+    /// with the next attempt harmless, and whatever it asks for afterwards is ignored).
     static func run(_ handler: @escaping ActivityHandler, _ context: ActivityContext, within limit: Duration) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await handler(context) }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw ActivityFailure.timedOut(limit)
-            }
-            defer { group.cancelAll() }
-            try await group.next()
+        switch await withDeadline(limit, { try await handler(context) }) {
+        case .finished(let result): try result.get()
+        case .timedOut: throw ActivityFailure.timedOut(limit)
         }
     }
 }

@@ -303,6 +303,38 @@ struct WorkflowSignalTests {
         }
     }
 
+    @Test("an attempt past its timeout fails at once even when its code ignores cancellation")
+    func timeoutAbandons() async throws {
+        try await TestDatabase.withStore { store in
+            let queue = JobQueue(store: store)
+            let registry = JobRegistry()
+            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            engine.register(WorkflowDefinition(
+                name: "sample.slow", initial: "open", states: ["open", "done"], final: ["done"],
+                transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
+                startActivities: [ActivitySpec("sample.stuck", retry: RetryPolicy(maxAttempts: 1, timeout: .milliseconds(200)))]))
+            final class Gate: Sendable { let open = Mutex(false) }
+            let gate = Gate()
+            engine.registerActivity("sample.stuck") { context in
+                while !gate.open.withLock({ $0 }) { usleep(2_000) }
+                context.then(send: "finish")
+            }
+            engine.register(in: registry)
+            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            let brand = self.brand
+            let slow = try await store.transaction { try await engine.start("sample.slow", owner: brand.principal?.id, caller: brand, in: $0) }
+            let started = ContinuousClock.now
+            _ = try await worker.runDue()
+            #expect(ContinuousClock.now - started < .seconds(5))
+            let record = try #require(try await engine.activities(of: slow.id).first)
+            #expect(record.status == .failed && record.lastError == "timed out after 0.2 seconds")
+            gate.open.withLock { $0 = true }
+            // The abandoned attempt ends later and its follow-up is ignored.
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await engine.instance(slow.id).state == "open")
+        }
+    }
+
     @Test("a comment keeps the state's timers; leaving the state drops them")
     func staysKeepTimers() async throws {
         let clock = ManualClock()
