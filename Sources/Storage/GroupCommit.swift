@@ -4,8 +4,8 @@ import PlazaKit
 import SQLKit
 
 /// Group commit for SQLite, which has one writer at a time: transactions that wait for the writer are run
-/// one after another inside a single database transaction — each in a savepoint of its own — and committed
-/// together (a ``Batcher``), so a busy server pays one `BEGIN`, one `COMMIT` and (with `synchronous = FULL`)
+/// one after another inside a single database transaction — each after the first in a savepoint of its own —
+/// and committed together (a ``Batcher``), so a busy server pays one `BEGIN`, one `COMMIT` and (with `synchronous = FULL`)
 /// one fsync for many writes instead of one each. Nothing is weaker: no caller hears its write succeeded
 /// before the shared `COMMIT` is durable; a write that throws is rolled back to its savepoint and the others
 /// go on; a failed `COMMIT` fails every write in it.
@@ -32,7 +32,6 @@ enum GroupCommit {
         _ batch: [Write], on database: any Database, synchronous: DatabaseSettings.Synchronous, clock: any PlazaClock
     ) async -> [(any Error)?] {
         let synchronous = synchronous == .full ? "FULL" : "NORMAL"
-        let single = batch.count == 1
         let made = Slot<[Transaction]>()
         let outcomes: [(any Error)?]
         do {
@@ -45,17 +44,30 @@ enum GroupCommit {
                 try await sql.raw("BEGIN IMMEDIATE").run()
                 var outcomes: [(any Error)?] = []
                 do {
+                    // While nothing is kept in the open transaction, a write needs no savepoint: if it fails,
+                    // rolling the whole transaction back takes only it, and the next write opens another.
+                    var fresh = true
                     for write in batch {
                         let transaction = Transaction(db: connection, dialect: .sqlite, clock: clock)
                         made.value.withLock { $0 = ($0 ?? []) + [transaction] }
-                        // Alone, a write needs no savepoint: its failure rolls the transaction back.
-                        if !single { try await sql.raw("SAVEPOINT write").run() }
+                        if fresh {
+                            do {
+                                try await write.body(transaction)
+                                outcomes.append(nil)
+                                fresh = false
+                            } catch {
+                                outcomes.append(error)
+                                try? await sql.raw("ROLLBACK").run()  // SQLite may have rolled back already
+                                try await sql.raw("BEGIN IMMEDIATE").run()
+                            }
+                            continue
+                        }
+                        try await sql.raw("SAVEPOINT write").run()
                         do {
                             try await write.body(transaction)
-                            if !single { try await sql.raw("RELEASE write").run() }
+                            try await sql.raw("RELEASE write").run()
                             outcomes.append(nil)
                         } catch {
-                            if single { throw error }
                             outcomes.append(error)
                             // If even this fails the transaction is unusable: the whole batch fails below, and
                             // this write keeps its own error.
