@@ -18,6 +18,9 @@ public final class Store: Sendable {
     public let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
     private let groupCommit: Batcher<GroupCommit.Write>?
+    /// SQLite's statements run on threads of the store's own: a statement waiting for another process's
+    /// write lock blocks one of them, never the threads other stores or NIO's blocking work need.
+    private let threadPool: NIOThreadPool?
     private let open = Mutex(0)
 
     /// Opens the pools (connections are made on first use) and, on SQLite, switches the file to WAL.
@@ -43,7 +46,14 @@ public final class Store: Sendable {
         self.clock = clock
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        let databases = Databases(threadPool: .singleton, on: eventLoopGroup)
+        if case .sqlite = settings.location {
+            let pool = NIOThreadPool(numberOfThreads: 2)
+            pool.start()
+            threadPool = pool
+        } else {
+            threadPool = nil
+        }
+        let databases = Databases(threadPool: threadPool ?? .singleton, on: eventLoopGroup)
         self.databases = databases
         switch settings.location {
         case .sqlite(let path):
@@ -152,6 +162,7 @@ public final class Store: Sendable {
     /// Closes every connection. The store cannot be used afterwards.
     public func shutdown() async {
         await databases.shutdownAsync()
+        try? await threadPool?.shutdownGracefully()
     }
 }
 
