@@ -43,13 +43,10 @@ struct WorkflowSignalTests {
         let store: Store
 
         init(_ store: Store) {
-            let queue = JobQueue(store: store)
-            let registry = JobRegistry()
-            engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            let rig = EngineRig(store)
+            (engine, worker) = (rig.engine, rig.worker)
             engine.register(sampleCampaign)
             engine.register(sampleApplication)
-            engine.register(in: registry)
-            worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
             self.store = store
         }
 
@@ -156,9 +153,8 @@ struct WorkflowSignalTests {
     func followUps() async throws {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
-            let queue = JobQueue(store: store)
-            let registry = JobRegistry()
-            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            let rig = EngineRig(store)
+            let engine = rig.engine
             engine.register(WorkflowDefinition(
                 name: "sample.steps", initial: "a", states: ["a", "b", "c"], final: ["c"],
                 transitions: [
@@ -177,8 +173,7 @@ struct WorkflowSignalTests {
                 }
                 context.then(send: "advance", payload: ["result": 42])
             }
-            engine.register(in: registry)
-            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            let worker = rig.worker
             final class Seen: Sendable { let states = Mutex<[String]>([]) }
             let seen = Seen()
             engine.observe { instance in seen.states.withLock { $0.append("\(instance.definition):\(instance.state)") } }
@@ -216,8 +211,8 @@ struct WorkflowSignalTests {
     @Test("a serving process runs activities right after their transition commits, completing their claimed jobs with the step")
     func inlineActivities() async throws {
         try await TestDatabase.withStore { store in
-            let queue = JobQueue(store: store)
-            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            let rig = EngineRig(store)
+            let (queue, engine) = (rig.queue, rig.engine)
             engine.register(WorkflowDefinition(
                 name: "sample.chain", initial: "one", states: ["one", "two", "done"], final: ["done"],
                 transitions: [
@@ -255,9 +250,8 @@ struct WorkflowSignalTests {
     @Test("in process at most `limit` activities run; the rest wait in the queue; stopping waits for those running and records them")
     func inlineLimitAndDrain() async throws {
         try await TestDatabase.withStore { store in
-            let queue = JobQueue(store: store)
-            let registry = JobRegistry()
-            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            let rig = EngineRig(store)
+            let (queue, engine) = (rig.queue, rig.engine)
             engine.register(WorkflowDefinition(
                 name: "sample.gated", initial: "open", states: ["open", "done"], final: ["done"],
                 transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
@@ -269,7 +263,6 @@ struct WorkflowSignalTests {
                 while !gate.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
                 context.then(send: "finish")
             }
-            engine.register(in: registry)
             engine.runActivitiesInline(worker: "inline-test", limit: 2)
             let brand = self.brand
             let instances = try await withThrowingTaskGroup(of: WorkflowInstance.self) { group in
@@ -296,7 +289,7 @@ struct WorkflowSignalTests {
             }
             #expect(done.filter { $0 == "done" }.count == 2)
             // After the stop nothing runs in process: a worker runs the rest.
-            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            let worker = rig.worker
             _ = try await worker.runDue()
             for instance in instances { #expect(try await engine.instance(instance.id).state == "done") }
             #expect(try await queue.list(JobFilter(), page: PageRequest(limit: 100)).items.allSatisfy { $0.state == .succeeded })
@@ -306,9 +299,8 @@ struct WorkflowSignalTests {
     @Test("an attempt past its timeout fails at once even when its code ignores cancellation")
     func timeoutAbandons() async throws {
         try await TestDatabase.withStore { store in
-            let queue = JobQueue(store: store)
-            let registry = JobRegistry()
-            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            let rig = EngineRig(store)
+            let engine = rig.engine
             engine.register(WorkflowDefinition(
                 name: "sample.slow", initial: "open", states: ["open", "done"], final: ["done"],
                 transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
@@ -319,8 +311,7 @@ struct WorkflowSignalTests {
                 while !gate.open.withLock({ $0 }) { usleep(2_000) }
                 context.then(send: "finish")
             }
-            engine.register(in: registry)
-            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            let worker = rig.worker
             let brand = self.brand
             let slow = try await store.transaction { try await engine.start("sample.slow", owner: brand.principal?.id, caller: brand, in: $0) }
             let started = ContinuousClock.now
@@ -339,9 +330,8 @@ struct WorkflowSignalTests {
     func staysKeepTimers() async throws {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
-            let queue = JobQueue(store: store)
-            let registry = JobRegistry()
-            let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+            let rig = EngineRig(store)
+            let engine = rig.engine
             engine.register(WorkflowDefinition(
                 name: "sample.offer", initial: "open", states: ["open", "taken", "expired"], final: ["taken", "expired"],
                 transitions: [
@@ -350,8 +340,7 @@ struct WorkflowSignalTests {
                     .init("expire", from: ["open"], to: "expired", guard: "sample.request.cancel"),
                 ],
                 startTimers: [TimerSpec("deadline", after: .seconds(60), command: "expire")]))
-            engine.register(in: registry)
-            let worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
+            let worker = rig.worker
             let (brand, creator) = (self.brand, self.creator)
             let offer = try await store.transaction {
                 try await engine.start("sample.offer", owner: brand.principal?.id, participants: [creator.principal!.id], caller: brand, in: $0)
@@ -399,5 +388,21 @@ struct WorkflowSignalTests {
         #expect(XMLParser(data: Data(oddSVG.utf8)).parse())
         #expect(oddSVG.contains("a&lt;b") && oddSVG.contains("c&amp;d") && oddSVG.contains("go &quot;now&quot;"))
         #expect(odd.mermaid.contains("a<b --> a<b: note"))
+    }
+}
+
+/// An engine with a job queue, registry and worker of its own on a test database; the tests add definitions
+/// and activities and drive the worker themselves.
+struct EngineRig {
+    let queue: JobQueue
+    let engine: WorkflowEngine
+    let worker: JobWorker
+
+    init(_ store: Store) {
+        queue = JobQueue(store: store)
+        let registry = JobRegistry()
+        engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+        engine.register(in: registry)
+        worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
     }
 }
