@@ -172,11 +172,7 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
                 let filter = try DeliveryQuery(query: query)
                 let page = try await service.deliveries(filter, page: try PageRequest(query: query), caller: context.caller)
                 data = Self.deliveries(page.items, scope)
-                if let next = page.nextCursor {
-                    var items = query.filter { $0.key != "cursor" && $0.key != "notice" }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-                    items.append("cursor=\(next)")
-                    data["next"] = "/admin/deliveries?" + items.sorted().joined(separator: "&")
-                }
+                if let next = PageScope.nextPage("/admin/deliveries", query: query, cursor: page.nextCursor) { data["next"] = next }
             } catch let error as PlazaError where error.status == .unprocessableContent {
                 data = Self.deliveries([], scope)
                 data["problem"] = scope.t("error_validation")

@@ -76,6 +76,15 @@ struct PageScope: Sendable {
         me.organisations.map { ["id": $0.id.uuidString, "title": $0.name, "orgRoles": $0.roles.joined(separator: ", ")] }
     }
 
+    /// The link to the next page of a filtered list: the same filters, the cursor, no notice; `nil` on the last page.
+    static func nextPage(_ path: String, query: [String: String], cursor: String?) -> String? {
+        guard let cursor else { return nil }
+        var items = query.filter { $0.key != "cursor" && $0.key != "notice" }
+            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+        items.append("cursor=\(cursor)")
+        return path + "?" + items.sorted().joined(separator: "&")
+    }
+
     /// A local path to go to after signing in; anything else (another site, `//host`) becomes `fallback`.
     static func safeNext(_ next: String?, fallback: String = "/account") -> String {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains("\r"), !next.contains("\n")

@@ -19,14 +19,11 @@ struct WorkflowPages<Context: PlazaRequestContext>: Sendable {
             var data: [String: Any] = [:]
             var status = HTTPResponse.Status.ok
             do {
-                let page = try await engine.instances(try Self.filter(query), page: try PageRequest(query: query), caller: context.caller)
+                // The filter form sends its empty fields: those filter nothing.
+                let filter = try WorkflowQuery(query: query.filter { !$0.value.isEmpty })
+                let page = try await engine.instances(filter, page: try PageRequest(query: query), caller: context.caller)
                 data["items"] = page.items.map { Self.row($0, scope) }
-                if let next = page.nextCursor {
-                    var items = query.filter { $0.key != "cursor" && $0.key != "notice" }
-                        .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-                    items.append("cursor=\(next)")
-                    data["next"] = "/admin/workflows?" + items.sorted().joined(separator: "&")
-                }
+                if let next = PageScope.nextPage("/admin/workflows", query: query, cursor: page.nextCursor) { data["next"] = next }
             } catch let error as PlazaError where error.status == .unprocessableContent {
                 data["items"] = [[String: Any]]()
                 data["problem"] = scope.t("error_validation")
@@ -72,19 +69,6 @@ struct WorkflowPages<Context: PlazaRequestContext>: Sendable {
             }
         }
         return routes.table
-    }
-
-    static func filter(_ query: [String: String]) throws -> WorkflowQuery {
-        var filter = WorkflowQuery(definition: query["definition"].flatMap { $0.isEmpty ? nil : $0 }, state: query["state"].flatMap { $0.isEmpty ? nil : $0 })
-        if let failed = query["failed"], !failed.isEmpty {
-            guard let value = Bool(failed) else { throw PlazaError.validation(field: "failed", "must be true or false") }
-            filter.failed = value
-        }
-        if let idle = query["idleMinutes"], !idle.isEmpty {
-            guard let minutes = Int(idle), minutes > 0 else { throw PlazaError.validation(field: "idleMinutes", "must be a positive whole number") }
-            filter.idleSince = Date().addingTimeInterval(-Double(minutes) * 60)
-        }
-        return filter
     }
 
     static func row(_ instance: WorkflowInstance, _ scope: PageScope) -> [String: Any] {

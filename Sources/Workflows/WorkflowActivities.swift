@@ -146,19 +146,13 @@ extension WorkflowEngine {
     /// An activity and its instance, in one read.
     func activityWithInstance(_ id: UUID) async throws -> (ActivityRecord, WorkflowInstance)? {
         guard let row = try await store.sql.raw("""
-            SELECT i.*, a.instance_id AS a_instance_id, a.version AS a_version, a.name AS a_name, a.status AS a_status,
+            SELECT i.*, a.id AS a_id, a.instance_id AS a_instance_id, a.version AS a_version, a.name AS a_name, a.status AS a_status,
                    a.attempts AS a_attempts, a.max_attempts AS a_max_attempts, a.next_attempt_at AS a_next_attempt_at,
                    a.last_error AS a_last_error
             FROM workflow_activities a JOIN workflow_instances i ON i.id = a.instance_id WHERE a.id = \(bind: id)
             """).first()
         else { return nil }
-        let record = ActivityRecord(
-            id: id, instanceId: try row.decode(column: "a_instance_id", as: UUID.self), version: try row.decode(column: "a_version", as: Int.self),
-            name: try row.decode(column: "a_name", as: String.self),
-            status: ActivityRecord.Status(rawValue: try row.decode(column: "a_status", as: String.self)) ?? .failed,
-            attempts: try row.decode(column: "a_attempts", as: Int.self), maxAttempts: try row.decode(column: "a_max_attempts", as: Int.self),
-            nextAttemptAt: try row.decode(column: "a_next_attempt_at", as: Date?.self), lastError: try row.decode(column: "a_last_error", as: String?.self))
-        return (record, try instance(row))
+        return (try Self.activityRecord(row, prefix: "a_"), try instance(row))
     }
 
     func activity(_ id: UUID) async throws -> ActivityRecord? {
@@ -169,16 +163,17 @@ extension WorkflowEngine {
     /// Every activity of an instance, oldest first.
     public func activities(of instance: UUID) async throws -> [ActivityRecord] {
         try await store.sql.raw("SELECT * FROM workflow_activities WHERE instance_id = \(bind: instance) ORDER BY created_at, name")
-            .all().map(Self.activityRecord)
+            .all().map { try Self.activityRecord($0) }
     }
 
-    static func activityRecord(_ row: any SQLRow) throws -> ActivityRecord {
-        ActivityRecord(
-            id: try row.decode(column: "id", as: UUID.self), instanceId: try row.decode(column: "instance_id", as: UUID.self),
-            version: try row.decode(column: "version", as: Int.self), name: try row.decode(column: "name", as: String.self),
-            status: ActivityRecord.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
-            attempts: try row.decode(column: "attempts", as: Int.self), maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
-            nextAttemptAt: try row.decode(column: "next_attempt_at", as: Date?.self), lastError: try row.decode(column: "last_error", as: String?.self))
+    /// An activity from its row; `prefix` names its columns when they share a row with its instance's.
+    static func activityRecord(_ row: any SQLRow, prefix: String = "") throws -> ActivityRecord {
+        func column<T: Decodable>(_ name: String, _ type: T.Type) throws -> T { try row.decode(column: prefix + name, as: type) }
+        return ActivityRecord(
+            id: try column("id", UUID.self), instanceId: try column("instance_id", UUID.self), version: try column("version", Int.self),
+            name: try column("name", String.self), status: ActivityRecord.Status(rawValue: try column("status", String.self)) ?? .failed,
+            attempts: try column("attempts", Int.self), maxAttempts: try column("max_attempts", Int.self),
+            nextAttemptAt: try column("next_attempt_at", Date?.self), lastError: try column("last_error", String?.self))
     }
 
     /// Runs one attempt: success ends the activity (and sends its follow-up command, in one transaction);

@@ -28,6 +28,19 @@ public struct WorkflowQuery: Sendable, Equatable {
         self.failed = failed
         self.idleSince = idleSince
     }
+
+    /// Reads `?definition=&state=&failed=true|false&idleMinutes=`; a bad value is a 422 naming it.
+    public init(query: [String: String], now: Date = Date()) throws {
+        self.init(definition: query["definition"], state: query["state"])
+        if let failed = query["failed"] {
+            guard let value = Bool(failed) else { throw PlazaError.validation(field: "failed", "must be true or false") }
+            self.failed = value
+        }
+        if let idle = query["idleMinutes"] {
+            guard let minutes = Int(idle), minutes > 0 else { throw PlazaError.validation(field: "idleMinutes", "must be a positive whole number") }
+            idleSince = now.addingTimeInterval(-Double(minutes) * 60)
+        }
+    }
 }
 
 extension WorkflowEngine {

@@ -34,16 +34,7 @@ public struct WorkflowRoutes<Context: PlazaRequestContext>: Sendable {
             responses: [EndpointResponse(200, "A page of instances.", body: .page(of: WorkflowInstance.self))]
         ) { request, context in
             let query = request.queryItems
-            var filter = WorkflowQuery(definition: query["definition"], state: query["state"])
-            if let failed = query["failed"] {
-                guard let value = Bool(failed) else { throw PlazaError.validation(field: "failed", "must be true or false") }
-                filter.failed = value
-            }
-            if let idle = query["idleMinutes"] {
-                guard let minutes = Int(idle), minutes > 0 else { throw PlazaError.validation(field: "idleMinutes", "must be a positive whole number") }
-                filter.idleSince = Date().addingTimeInterval(-Double(minutes) * 60)
-            }
-            return try .json(try await engine.instances(filter, page: try PageRequest(query: query), caller: context.caller))
+            return try .json(try await engine.instances(try WorkflowQuery(query: query), page: try PageRequest(query: query), caller: context.caller))
         })
         routes.add(Endpoint(
             .get, "/api/v1/workflows/{id}", operationID: "getWorkflow", summary: "An instance with its history, activities and diagram.",

@@ -55,12 +55,11 @@ extension WorkflowEngine {
         }
 
         // The activities still scheduled succeed (one cancelled, or finished by another run, stays as it is).
-        var sql: SQLQueryString = "UPDATE workflow_activities SET status = 'succeeded', attempts = CASE id"
-        for success in batch { sql += " WHEN \(bind: success.record.id) THEN \(bind: success.attempt)" }
-        sql += " END, last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now) WHERE status = 'scheduled' AND id IN ("
-        for (position, success) in batch.enumerated() { sql += "\(unsafeRaw: position == 0 ? "" : ", ")\(bind: success.record.id)" }
-        sql += ") RETURNING id"
-        let succeeded = Set(try await transaction.sql.raw(sql).all().map { try $0.decode(column: "id", as: UUID.self) })
+        let succeeded = Set(try await transaction.sql.raw("""
+            UPDATE workflow_activities SET status = 'succeeded', attempts = \(Self.byID(batch.map { ($0.record.id, $0.attempt) })),
+                   last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now)
+            WHERE status = 'scheduled' AND id IN (\(binds: batch.map(\.record.id))) RETURNING id
+            """).all().map { try $0.decode(column: "id", as: UUID.self) })
 
         // Their follow-ups, if the instances (as read) still take them; one per instance in a batch.
         var moves: [Move] = []
@@ -84,9 +83,10 @@ extension WorkflowEngine {
         }
         if !moves.isEmpty {
             // The versions in the WHERE are the checks, as for a single command.
-            var sql: SQLQueryString = "UPDATE workflow_instances SET state = CASE id"
-            for move in moves { sql += " WHEN \(bind: move.next.id) THEN \(bind: move.next.state)" }
-            sql += " END, version = version + 1, updated_at = \(bind: now) WHERE "
+            var sql: SQLQueryString = """
+                UPDATE workflow_instances SET state = \(Self.byID(moves.map { ($0.next.id, $0.next.state) })), version = version + 1,
+                       updated_at = \(bind: now) WHERE\(unsafeRaw: " ")
+                """
             for (position, move) in moves.enumerated() {
                 sql += "\(unsafeRaw: position == 0 ? "" : " OR ")(id = \(bind: move.next.id) AND version = \(bind: move.next.version - 1))"
             }
@@ -124,12 +124,11 @@ extension WorkflowEngine {
     private func runAgain(_ successes: [ActivitySuccess], in transaction: Transaction) async throws {
         guard !successes.isEmpty else { return }
         let now = transaction.clock.now()
-        var sql: SQLQueryString = "UPDATE workflow_activities SET status = 'scheduled', attempts = CASE id"
-        for success in successes { sql += " WHEN \(bind: success.record.id) THEN \(bind: success.record.attempts)" }
-        sql += " END, updated_at = \(bind: now) WHERE id IN ("
-        for (position, success) in successes.enumerated() { sql += "\(unsafeRaw: position == 0 ? "" : ", ")\(bind: success.record.id)" }
-        sql += ")"
-        try await transaction.sql.raw(sql).run()
+        try await transaction.sql.raw("""
+            UPDATE workflow_activities SET status = 'scheduled', attempts = \(Self.byID(successes.map { ($0.record.id, $0.record.attempts) })),
+                   updated_at = \(bind: now)
+            WHERE id IN (\(binds: successes.map(\.record.id)))
+            """).run()
         try await queue.enqueue(
             try successes.map { success in
                 try JobRequest(
@@ -137,5 +136,12 @@ extension WorkflowEngine {
                     uniqueKey: "workflow-activity:\(success.record.id):again:\(PlazaID.make(at: now))")
             },
             in: transaction)
+    }
+
+    /// `CASE id WHEN … THEN … END`: a value per row, for an UPDATE of many rows in one statement.
+    static func byID(_ values: [(UUID, some Encodable & Sendable)]) -> SQLQueryString {
+        var sql: SQLQueryString = "CASE id"
+        for (id, value) in values { sql += " WHEN \(bind: id) THEN \(bind: value)" }
+        return sql + " END"
     }
 }

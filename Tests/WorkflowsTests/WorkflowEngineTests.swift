@@ -146,13 +146,10 @@ struct Rig {
     let worker: JobWorker
 
     init(_ store: Store, confirm: @escaping ActivityHandler) {
-        let queue = JobQueue(store: store)
-        let registry = JobRegistry()
-        engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
+        let rig = EngineRig(store)
+        (engine, worker) = (rig.engine, rig.worker)
         engine.register(sampleBooking)
         engine.registerActivity("sample.confirm", confirm)
-        engine.register(in: registry)
-        worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
         self.store = store
     }
 
