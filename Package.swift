@@ -172,6 +172,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Seed 001, the home-services marketplace: catalogue, providers, search, requests, reviews, tracking.
+        .target(
+            name: "Marketplace",
+            dependencies: [
+                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Conversations", "Files", "Workflows",
+                .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/Apps/Marketplace",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Web",
             dependencies: [
@@ -187,6 +197,7 @@ let package = Package(
             name: "PlazaServer",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files", "Workflows",
+                "Marketplace",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -308,6 +319,14 @@ let package = Package(
         .testTarget(
             name: "WorkflowsTests",
             dependencies: ["Workflows", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MarketplaceTests",
+            dependencies: [
+                "Marketplace", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

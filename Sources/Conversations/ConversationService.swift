@@ -97,26 +97,43 @@ public struct ConversationService: Sendable {
         }
         let everyone = participants
         let id = try await store.transaction { transaction in
-            let now = transaction.clock.now()
-            let id = PlazaID.make(at: now)
-            try await transaction.sql.raw("""
-                INSERT INTO conversations (id, subject, context_type, context_id, created_by, message_count, created_at)
-                VALUES (\(bind: id), \(bind: subject?.isEmpty == true ? nil : subject), \(bind: input.context?.type), \(bind: input.context?.id),
-                        \(bind: principal.id), 0, \(bind: now))
-                """).run()
-            for user in everyone {
-                try await transaction.sql.raw("""
-                    INSERT INTO conversation_participants (conversation_id, user_id, last_read_seq, joined_at)
-                    VALUES (\(bind: id), \(bind: user), 0, \(bind: now))
-                    """).run()
-            }
-            try await transaction.audit(caller, action: "conversations.conversation.create", resourceType: "conversation", resourceID: id.uuidString)
-            for user in everyone where user != principal.id {
-                try await publisher.publish(["kind": "conversation.created", "conversationId": id.uuidString], to: "user:\(user.uuidString.lowercased())", in: transaction)
-            }
-            return id
+            try await insert(participants: everyone, subject: subject, context: input.context, createdBy: principal.id, caller: caller, in: transaction)
         }
         return try await conversation(id, caller: caller)
+    }
+
+    /// Opens a thread about a context in the owning module's transaction: the module has decided who takes
+    /// part (the customer and the provider a request was assigned to), so no context rule is asked.
+    public func open(
+        about context: ConversationContext, participants: Set<UUID>, subject: String?, caller: Caller, in transaction: Transaction
+    ) async throws -> UUID {
+        precondition(participants.count >= 2, "a thread needs two people")
+        return try await insert(
+            participants: participants, subject: subject, context: context, createdBy: caller.principal?.id ?? participants.sorted { $0.uuidString < $1.uuidString }[0],
+            caller: caller, in: transaction)
+    }
+
+    private func insert(
+        participants: Set<UUID>, subject: String?, context: ConversationContext?, createdBy: UUID, caller: Caller, in transaction: Transaction
+    ) async throws -> UUID {
+        let now = transaction.clock.now()
+        let id = PlazaID.make(at: now)
+        try await transaction.sql.raw("""
+            INSERT INTO conversations (id, subject, context_type, context_id, created_by, message_count, created_at)
+            VALUES (\(bind: id), \(bind: subject?.isEmpty == true ? nil : subject), \(bind: context?.type), \(bind: context?.id),
+                    \(bind: createdBy), 0, \(bind: now))
+            """).run()
+        for user in participants {
+            try await transaction.sql.raw("""
+                INSERT INTO conversation_participants (conversation_id, user_id, last_read_seq, joined_at)
+                VALUES (\(bind: id), \(bind: user), 0, \(bind: now))
+                """).run()
+        }
+        try await transaction.audit(caller, action: "conversations.conversation.create", resourceType: "conversation", resourceID: id.uuidString)
+        for user in participants where user != createdBy {
+            try await publisher.publish(["kind": "conversation.created", "conversationId": id.uuidString], to: "user:\(user.uuidString.lowercased())", in: transaction)
+        }
+        return id
     }
 
     /// One thread, for its participants (404 for anyone else).

@@ -81,9 +81,22 @@ extension Request {
     /// Reads the body as JSON of the given type, answering in problem+json when it cannot:
     /// 415 for another media type, 413 past the size limit, 400 for malformed JSON, 422 with field errors.
     public func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext) async throws -> T {
+        guard let value = try await decodeJSON(type, context: context, required: true) else {
+            throw PlazaError.badRequest("The request needs a JSON body.", code: "malformed-body")
+        }
+        return value
+    }
+
+    /// Like ``decodeJSON(_:context:)`` for bodies that may be left out (a command's optional comment): nil
+    /// when there is none.
+    public func decodeJSONIfPresent<T: Decodable>(_ type: T.Type, context: some RequestContext) async throws -> T? {
+        try await decodeJSON(type, context: context, required: false)
+    }
+
+    private func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext, required: Bool) async throws -> T? {
         if let contentType = headers[.contentType] {
             let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            guard media == "application/json" || media.hasSuffix("+json") else {
+            guard media == "application/json" || media.hasSuffix("+json") || (!required && media.isEmpty) else {
                 throw PlazaError(
                     .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
                     detail: "Send the body as application/json, not \(media).")
@@ -95,9 +108,7 @@ extension Request {
         } catch {
             throw PlazaError.payloadTooLarge(limit: context.maxUploadSize)
         }
-        guard buffer.readableBytes > 0 else {
-            throw PlazaError.badRequest("The request needs a JSON body.", code: "malformed-body")
-        }
+        guard buffer.readableBytes > 0 else { return nil }
         do {
             return try PlazaJSON.decoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {

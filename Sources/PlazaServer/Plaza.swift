@@ -4,6 +4,7 @@ import Hummingbird
 import Identity
 import Jobs
 import Logging
+import Marketplace
 import Notifications
 import Operations
 import Conversations
@@ -43,6 +44,8 @@ public final class Plaza: Sendable {
     /// Lifecycles with history; apps register their definitions.
     public let workflows: WorkflowEngine
     public let vapid: VAPIDKeys
+    /// Seed 001, the home-services marketplace.
+    public let marketplace: MarketplaceService
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
@@ -65,6 +68,7 @@ public final class Plaza: Sendable {
         list.add(CreateNotifications())
         list.add(CreateFiles())
         list.add(CreateWorkflows())
+        list.add(CreateMarketplace())
         return list
     }
 
@@ -78,6 +82,7 @@ public final class Plaza: Sendable {
         policy.merge(FilePolicy.rules)
         policy.merge(WorkflowPolicy.rules)
         policy.merge(RealtimePolicy.rules)
+        policy.merge(MarketplacePolicy.rules)
         return policy
     }
 
@@ -145,6 +150,9 @@ public final class Plaza: Sendable {
         conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
         workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
         workflows.register(in: jobRegistry)
+        marketplace = MarketplaceService(
+            store: store, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
+            publisher: publisher, hub: realtime, policy: policy)
         pages = Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,
@@ -242,6 +250,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: ConversationRoutes<AppRequestContext>(service: conversations).table)
         table.add(contentsOf: FileRoutes<AppRequestContext>(service: files).table)
         table.add(contentsOf: WorkflowRoutes<AppRequestContext>(engine: workflows).table)
+        table.add(contentsOf: MarketplaceRoutes<AppRequestContext>(service: marketplace).table)
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(

@@ -191,6 +191,17 @@ public final class WorkflowEngine: Sendable {
         return next
     }
 
+    /// Adds someone to an instance's participants in the caller's transaction (a provider who takes an open
+    /// request), so the guards that admit participants admit them from now on. The history says nothing:
+    /// the command they send next is the step.
+    public func addParticipant(_ user: UUID, to id: UUID, in transaction: Transaction) async throws {
+        let current = try await instance(id, in: transaction)
+        guard !current.participantIds.contains(user) else { return }
+        try await transaction.sql.raw("""
+            UPDATE workflow_instances SET participants = \(bind: try Self.encode(current.participantIds + [user])) WHERE id = \(bind: id)
+            """).run()
+    }
+
     static func conflict(_ detail: String, _ instance: WorkflowInstance) -> PlazaError {
         PlazaError(
             .conflict, code: "workflow-conflict", title: "Conflict", detail: detail,

@@ -1,0 +1,295 @@
+import Foundation
+import PlazaKit
+
+/// A node of the category tree (plumbing → leaks, boilers).
+public struct ServiceCategory: Codable, Sendable, Equatable, APISchema {
+    public var id: UUID
+    public var parentId: UUID?
+    public var name: String
+    public var slug: String
+    public var description: String?
+    /// A file uploaded with purpose `category-image`.
+    public var imageFileId: UUID?
+    public var position: Int
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "id": .uuid, "parentId": .nullable(.uuid), "name": .text, "slug": .text, "description": .nullable(.text),
+                "imageFileId": .nullable(.uuid), "position": .integer(format: "int32"),
+            ],
+            required: ["id", "parentId", "name", "slug", "position"])
+    }
+}
+
+/// `POST /api/v1/marketplace/categories` and `PATCH …/{id}` (absent fields stay as they are).
+public struct CategoryInput: Codable, Sendable, Equatable, APISchema {
+    public var parentId: UUID?
+    public var name: String?
+    public var slug: String?
+    public var description: String?
+    public var imageFileId: UUID?
+    public var position: Int?
+
+    public init(parentId: UUID? = nil, name: String? = nil, slug: String? = nil, description: String? = nil, imageFileId: UUID? = nil, position: Int? = nil) {
+        self.parentId = parentId
+        self.name = name
+        self.slug = slug
+        self.description = description
+        self.imageFileId = imageFileId
+        self.position = position
+    }
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "parentId": .uuid, "name": .string(description: "1 to 100 characters."),
+                "slug": .string(description: "Lower-case letters, digits and dashes; made from the name when absent."),
+                "description": .text, "imageFileId": .uuid, "position": .integer(format: "int32"),
+            ],
+            required: [])
+    }
+}
+
+/// A category a provider offers, with its price range (in the provider's currency units).
+public struct Offer: Codable, Sendable, Equatable, APISchema {
+    public var categoryId: UUID
+    public var priceMin: Double
+    public var priceMax: Double
+
+    public init(categoryId: UUID, priceMin: Double, priceMax: Double) {
+        self.categoryId = categoryId
+        self.priceMin = priceMin
+        self.priceMax = priceMax
+    }
+
+    public static var schema: JSONSchema {
+        .object(properties: ["categoryId": .uuid, "priceMin": .number, "priceMax": .number], required: ["categoryId", "priceMin", "priceMax"])
+    }
+}
+
+/// Hours a provider works every week, in the provider's time zone: weekday 1 is Monday, 7 Sunday.
+public struct WeeklySlot: Codable, Sendable, Equatable, APISchema {
+    public var weekday: Int
+    /// `HH:mm`.
+    public var start: String
+    /// `HH:mm`, after `start`; `24:00` is the end of the day.
+    public var end: String
+
+    public init(weekday: Int, start: String, end: String) {
+        self.weekday = weekday
+        self.start = start
+        self.end = end
+    }
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: ["weekday": .integer(format: "int32", minimum: 1, maximum: 7), "start": .string(description: "HH:mm"), "end": .string(description: "HH:mm")],
+            required: ["weekday", "start", "end"])
+    }
+}
+
+/// A time a provider does not work (a holiday), whatever the weekly hours say.
+public struct TimeOff: Codable, Sendable, Equatable, APISchema {
+    public var startsAt: Date
+    public var endsAt: Date
+    public var reason: String?
+
+    public init(startsAt: Date, endsAt: Date, reason: String? = nil) {
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.reason = reason
+    }
+
+    public static var schema: JSONSchema {
+        .object(properties: ["startsAt": .dateTime, "endsAt": .dateTime, "reason": .nullable(.text)], required: ["startsAt", "endsAt"])
+    }
+}
+
+/// Where a provider works: a centre and a radius.
+public struct ServiceArea: Codable, Sendable, Equatable, APISchema {
+    public var lat: Double
+    public var lng: Double
+    public var radiusKm: Double
+
+    public init(lat: Double, lng: Double, radiusKm: Double) {
+        self.lat = lat
+        self.lng = lng
+        self.radiusKm = radiusKm
+    }
+
+    public static var schema: JSONSchema {
+        .object(properties: ["lat": .number, "lng": .number, "radiusKm": .number], required: ["lat", "lng", "radiusKm"])
+    }
+}
+
+/// A provider's reviews in numbers: the mean of the visible ones, how many, and how many of each star.
+public struct RatingSummary: Codable, Sendable, Equatable, APISchema {
+    public var average: Double
+    public var count: Int
+    /// Five counts: one star first.
+    public var stars: [Int]
+
+    public init(average: Double, count: Int, stars: [Int]) {
+        self.average = average
+        self.count = count
+        self.stars = stars
+    }
+
+    public static var schema: JSONSchema {
+        .object(properties: ["average": .number, "count": .integer(format: "int32"), "stars": .array(.integer(format: "int32"))], required: ["average", "count", "stars"])
+    }
+}
+
+/// A provider's public profile.
+public struct ProviderProfile: Codable, Sendable, Equatable, APISchema {
+    public var id: UUID
+    public var userId: UUID
+    public var displayName: String
+    public var bio: String
+    /// Files uploaded with purpose `service-photo`.
+    public var photos: [UUID]
+    /// A file uploaded with purpose `service-video`.
+    public var videoFileId: UUID?
+    public var area: ServiceArea?
+    public var timeZone: String
+    public var offers: [Offer]
+    public var availability: [WeeklySlot]
+    public var timeOff: [TimeOff]
+    public var rating: RatingSummary
+    public var completedJobs: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "id": .uuid, "userId": .uuid, "displayName": .text, "bio": .text, "photos": .array(.uuid), "videoFileId": .nullable(.uuid),
+                "area": .nullable(ServiceArea.schema), "timeZone": .text, "offers": .array(Offer.schema), "availability": .array(WeeklySlot.schema),
+                "timeOff": .array(TimeOff.schema), "rating": RatingSummary.schema, "completedJobs": .integer(format: "int32"),
+                "createdAt": .dateTime, "updatedAt": .dateTime,
+            ],
+            required: [
+                "id", "userId", "displayName", "bio", "photos", "area", "timeZone", "offers", "availability", "timeOff", "rating",
+                "completedJobs", "createdAt", "updatedAt",
+            ])
+    }
+}
+
+/// `POST /api/v1/marketplace/providers` (all but `displayName` optional) and `PATCH …/{id}`: absent
+/// fields stay as they are; lists given replace the old ones.
+public struct ProviderUpdate: Codable, Sendable, Equatable, APISchema {
+    public var displayName: String?
+    public var bio: String?
+    public var photos: [UUID]?
+    public var videoFileId: UUID?
+    /// Removes the presentation video.
+    public var removeVideo: Bool?
+    public var area: ServiceArea?
+    public var timeZone: String?
+    public var offers: [Offer]?
+    public var availability: [WeeklySlot]?
+    public var timeOff: [TimeOff]?
+
+    public init(
+        displayName: String? = nil, bio: String? = nil, photos: [UUID]? = nil, videoFileId: UUID? = nil, removeVideo: Bool? = nil,
+        area: ServiceArea? = nil, timeZone: String? = nil, offers: [Offer]? = nil, availability: [WeeklySlot]? = nil, timeOff: [TimeOff]? = nil
+    ) {
+        self.displayName = displayName
+        self.bio = bio
+        self.photos = photos
+        self.videoFileId = videoFileId
+        self.removeVideo = removeVideo
+        self.area = area
+        self.timeZone = timeZone
+        self.offers = offers
+        self.availability = availability
+        self.timeOff = timeOff
+    }
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "displayName": .string(description: "1 to 100 characters."), "bio": .string(description: "At most 4000 characters."),
+                "photos": .array(.uuid), "videoFileId": .uuid, "removeVideo": .boolean, "area": ServiceArea.schema,
+                "timeZone": .string(description: "An IANA time zone."), "offers": .array(Offer.schema), "availability": .array(WeeklySlot.schema),
+                "timeOff": .array(TimeOff.schema),
+            ],
+            required: [])
+    }
+}
+
+/// A provider in search results.
+public struct ProviderSummary: Codable, Sendable, Equatable, APISchema {
+    public var id: UUID
+    public var userId: UUID
+    public var displayName: String
+    public var bio: String
+    public var rating: Double
+    public var ratingCount: Int
+    /// The lowest price among the offers that matched (the category searched for, or all).
+    public var priceFrom: Double?
+    /// From the point searched around, when one was given.
+    public var distanceKm: Double?
+    public var photo: UUID?
+    public var categoryIds: [UUID]
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "id": .uuid, "userId": .uuid, "displayName": .text, "bio": .text, "rating": .number, "ratingCount": .integer(format: "int32"),
+                "priceFrom": .nullable(.number), "distanceKm": .nullable(.number), "photo": .nullable(.uuid), "categoryIds": .array(.uuid),
+            ],
+            required: ["id", "userId", "displayName", "bio", "rating", "ratingCount", "priceFrom", "distanceKm", "photo", "categoryIds"])
+    }
+}
+
+/// A customer's own profile: how providers see them and where they usually want work done.
+public struct CustomerProfile: Codable, Sendable, Equatable, APISchema {
+    public var userId: UUID
+    public var displayName: String
+    public var phone: String?
+    public var address: String?
+    public var lat: Double?
+    public var lng: Double?
+
+    public init(userId: UUID, displayName: String, phone: String? = nil, address: String? = nil, lat: Double? = nil, lng: Double? = nil) {
+        self.userId = userId
+        self.displayName = displayName
+        self.phone = phone
+        self.address = address
+        self.lat = lat
+        self.lng = lng
+    }
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "userId": .uuid, "displayName": .text, "phone": .nullable(.text), "address": .nullable(.text), "lat": .nullable(.number),
+                "lng": .nullable(.number),
+            ],
+            required: ["userId", "displayName"])
+    }
+}
+
+/// `PUT /api/v1/marketplace/customers/me`.
+public struct CustomerUpdate: Codable, Sendable, Equatable, APISchema {
+    public var displayName: String
+    public var phone: String?
+    public var address: String?
+    public var lat: Double?
+    public var lng: Double?
+
+    public init(displayName: String, phone: String? = nil, address: String? = nil, lat: Double? = nil, lng: Double? = nil) {
+        self.displayName = displayName
+        self.phone = phone
+        self.address = address
+        self.lat = lat
+        self.lng = lng
+    }
+
+    public static var schema: JSONSchema {
+        .object(
+            properties: ["displayName": .text, "phone": .text, "address": .text, "lat": .number, "lng": .number], required: ["displayName"])
+    }
+}

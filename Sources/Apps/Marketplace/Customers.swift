@@ -1,0 +1,74 @@
+import Conversations
+import Foundation
+import PlazaKit
+import SQLKit
+import Storage
+
+extension MarketplaceService {
+    /// The caller's customer profile; one made from the account's name until they save their own.
+    public func myCustomerProfile(caller: Caller) async throws -> CustomerProfile {
+        try policy.authorize(caller, MarketplacePolicy.manageCustomerProfile)
+        let user = caller.principal!.id
+        if let row = try await store.sql.raw("SELECT * FROM marketplace_customers WHERE user_id = \(bind: user)").first() {
+            return CustomerProfile(
+                userId: user, displayName: try row.decode(column: "display_name", as: String.self), phone: try row.decode(column: "phone", as: String?.self),
+                address: try row.decode(column: "address", as: String?.self), lat: try row.decode(column: "lat", as: Double?.self),
+                lng: try row.decode(column: "lng", as: Double?.self))
+        }
+        return CustomerProfile(userId: user, displayName: try await identity.contact(user)?.firstName ?? "")
+    }
+
+    public func saveCustomerProfile(_ input: CustomerUpdate, caller: Caller) async throws -> CustomerProfile {
+        try policy.authorize(caller, MarketplacePolicy.manageCustomerProfile)
+        let user = caller.principal!.id
+        var errors: [FieldError] = []
+        let name = input.displayName.trimmingCharacters(in: .whitespacesAndNewlines)
+        if name.isEmpty || name.count > 100 { errors.append(FieldError(field: "displayName", message: "must be 1 to 100 characters")) }
+        if let phone = input.phone, phone.count > 30 { errors.append(FieldError(field: "phone", message: "must be at most 30 characters")) }
+        if let address = input.address, address.count > 300 { errors.append(FieldError(field: "address", message: "must be at most 300 characters")) }
+        if (input.lat == nil) != (input.lng == nil) { errors.append(FieldError(field: "lat", message: "lat and lng come together")) }
+        if let lat = input.lat, !(-90...90).contains(lat) { errors.append(FieldError(field: "lat", message: "must be from -90 to 90")) }
+        if let lng = input.lng, !(-180...180).contains(lng) { errors.append(FieldError(field: "lng", message: "must be from -180 to 180")) }
+        guard errors.isEmpty else { throw PlazaError.validation(errors) }
+        try await store.transaction { transaction in
+            let now = transaction.clock.now()
+            try await transaction.sql.raw("""
+                INSERT INTO marketplace_customers (user_id, display_name, phone, address, lat, lng, created_at, updated_at)
+                VALUES (\(bind: user), \(bind: name), \(bind: input.phone), \(bind: input.address), \(bind: input.lat), \(bind: input.lng), \(bind: now), \(bind: now))
+                ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name, phone = excluded.phone, address = excluded.address,
+                    lat = excluded.lat, lng = excluded.lng, updated_at = excluded.updated_at
+                """).run()
+        }
+        return try await myCustomerProfile(caller: caller)
+    }
+
+    /// What the caller's completed jobs brought, by month, newest month first.
+    public func earnings(caller: Caller) async throws -> Earnings {
+        let profile = try await myProvider(caller: caller)
+        let rows = try await store.sql.raw("""
+            SELECT final_price, completed_at FROM marketplace_requests WHERE provider_id = \(bind: profile.id) AND completed_at IS NOT NULL
+            """).all()
+        var months: [String: Earnings.Month] = [:]
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        for row in rows {
+            let at = try row.decode(column: "completed_at", as: Date.self)
+            let parts = calendar.dateComponents([.year, .month], from: at)
+            let key = String(format: "%04d-%02d", parts.year ?? 0, parts.month ?? 0)
+            months[key, default: Earnings.Month(month: key, jobs: 0, total: 0)].jobs += 1
+            months[key]!.total += try row.decode(column: "final_price", as: Double?.self) ?? 0
+        }
+        let ordered = months.values.sorted { $0.month > $1.month }
+        return Earnings(jobs: rows.count, total: ordered.reduce(0) { $0 + $1.total }, months: ordered)
+    }
+
+    /// The request's thread (customer and provider), newest messages first.
+    public func conversation(ofRequest id: UUID, limit: Int, caller: Caller) async throws -> RequestConversation {
+        guard let record = try await record(id, on: store.sql) else { throw Self.requestNotFound(id) }
+        try await authorizeRead(record, caller: caller)
+        guard let conversation = record.request.conversationId else {
+            throw PlazaError.notFound("The request has no conversation yet: it starts when a provider is assigned.")
+        }
+        return RequestConversation(id: conversation, messages: try await conversations.messages(in: conversation, before: nil, limit: limit, caller: caller))
+    }
+}

@@ -1,0 +1,160 @@
+import FluentKit
+import Storage
+
+/// Creates the marketplace: categories, provider profiles and their offers, availability and time off,
+/// customer profiles, service requests, reviews, live locations, and the providers' search index.
+public struct CreateMarketplace: AsyncMigration {
+    public init() {}
+    public var name: String { "0017_create_marketplace" }
+
+    public func prepare(on database: any Database) async throws {
+        try await database.schema("marketplace_categories")
+            .field("id", .uuid, .identifier(auto: false))
+            .field("parent_id", .uuid, .references("marketplace_categories", "id", onDelete: .restrict))
+            .field("name", .string, .required)
+            .field("slug", .string, .required)
+            .field("description", .string)
+            .field("image_file_id", .uuid)
+            .field("position", .int, .required)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .unique(on: "slug")
+            .create()
+        try await database.schema("marketplace_providers")
+            .field("id", .uuid, .identifier(auto: false))
+            .field("user_id", .uuid, .required)
+            .field("display_name", .string, .required)
+            .field("bio", .string, .required)
+            .field("photos", .string, .required)
+            .field("video_file_id", .uuid)
+            .field("lat", .double)
+            .field("lng", .double)
+            .field("radius_km", .double, .required)
+            .field("time_zone", .string, .required)
+            .field("price_from", .double)
+            .field("rating_avg", .double, .required)
+            .field("rating_sum", .int, .required)
+            .field("rating_count", .int, .required)
+            .field("stars", .string, .required)
+            .field("completed_jobs", .int, .required)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .unique(on: "user_id")
+            .create()
+        try await database.schema("marketplace_offers")
+            .field("provider_id", .uuid, .required, .references("marketplace_providers", "id", onDelete: .cascade))
+            .field("category_id", .uuid, .required, .references("marketplace_categories", "id", onDelete: .restrict))
+            .field("price_min", .double, .required)
+            .field("price_max", .double, .required)
+            .compositeIdentifier(over: "provider_id", "category_id")
+            .create()
+        try await database.schema("marketplace_availability")
+            .field("provider_id", .uuid, .required, .references("marketplace_providers", "id", onDelete: .cascade))
+            .field("weekday", .int, .required)
+            .field("start_minute", .int, .required)
+            .field("end_minute", .int, .required)
+            .create()
+        try await database.schema("marketplace_time_off")
+            .field("provider_id", .uuid, .required, .references("marketplace_providers", "id", onDelete: .cascade))
+            .field("starts_at", .datetime, .required)
+            .field("ends_at", .datetime, .required)
+            .field("reason", .string)
+            .create()
+        try await database.schema("marketplace_customers")
+            .field("user_id", .uuid, .identifier(auto: false))
+            .field("display_name", .string, .required)
+            .field("phone", .string)
+            .field("address", .string)
+            .field("lat", .double)
+            .field("lng", .double)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .create()
+        try await database.schema("marketplace_requests")
+            .field("id", .uuid, .identifier(auto: false))
+            .field("customer_id", .uuid, .required)
+            .field("provider_id", .uuid, .references("marketplace_providers", "id", onDelete: .restrict))
+            .field("provider_user_id", .uuid)
+            .field("category_id", .uuid, .required, .references("marketplace_categories", "id", onDelete: .restrict))
+            .field("description", .string, .required)
+            .field("address", .string, .required)
+            .field("lat", .double, .required)
+            .field("lng", .double, .required)
+            .field("window_start", .datetime)
+            .field("window_end", .datetime)
+            .field("photos", .string, .required)
+            .field("workflow_id", .uuid, .required)
+            .field("conversation_id", .uuid)
+            .field("agreed_price", .double)
+            .field("final_price", .double)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .field("accepted_at", .datetime)
+            .field("completed_at", .datetime)
+            .create()
+        try await database.schema("marketplace_reviews")
+            .field("id", .uuid, .identifier(auto: false))
+            .field("request_id", .uuid, .required, .references("marketplace_requests", "id", onDelete: .cascade))
+            .field("provider_id", .uuid, .required)
+            .field("customer_id", .uuid, .required)
+            .field("rating", .int, .required)
+            .field("text", .string, .required)
+            .field("answer", .string)
+            .field("answered_at", .datetime)
+            .field("hidden_at", .datetime)
+            .field("hidden_by", .uuid)
+            .field("hidden_reason", .string)
+            .field("created_at", .datetime, .required)
+            .unique(on: "request_id")
+            .create()
+        try await database.schema("marketplace_locations")
+            .field("request_id", .uuid, .required, .references("marketplace_requests", "id", onDelete: .cascade))
+            .field("seq", .int, .required)
+            .field("lat", .double, .required)
+            .field("lng", .double, .required)
+            .field("at", .datetime, .required)
+            .compositeIdentifier(over: "request_id", "seq")
+            .create()
+        try await database.execute(
+            "CREATE INDEX marketplace_categories_parent ON marketplace_categories (parent_id, position)",
+            "CREATE INDEX marketplace_providers_lat ON marketplace_providers (lat)",
+            "CREATE INDEX marketplace_providers_rating ON marketplace_providers (rating_avg, id)",
+            "CREATE INDEX marketplace_offers_category ON marketplace_offers (category_id, provider_id)",
+            "CREATE INDEX marketplace_availability_provider ON marketplace_availability (provider_id, weekday)",
+            "CREATE INDEX marketplace_time_off_provider ON marketplace_time_off (provider_id, ends_at)",
+            "CREATE INDEX marketplace_requests_customer ON marketplace_requests (customer_id, id)",
+            "CREATE INDEX marketplace_requests_provider ON marketplace_requests (provider_id, id)",
+            "CREATE INDEX marketplace_requests_open ON marketplace_requests (category_id, provider_id, lat)",
+            "CREATE UNIQUE INDEX marketplace_requests_workflow ON marketplace_requests (workflow_id)",
+            "CREATE INDEX marketplace_reviews_provider ON marketplace_reviews (provider_id, id)")
+        // Text search over a provider's name, categories and bio: FTS5 on SQLite; on PostgreSQL a tsvector
+        // (prefix matches) beside trigrams of the name (misspellings).
+        switch database.dialect {
+        case .sqlite:
+            try await database.execute("""
+                CREATE VIRTUAL TABLE marketplace_provider_search USING fts5(
+                    provider_id UNINDEXED, name, categories, description, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')
+                """)
+        case .postgres:
+            try await database.execute(
+                "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+                """
+                CREATE TABLE marketplace_provider_search (
+                    provider_id uuid PRIMARY KEY REFERENCES marketplace_providers (id) ON DELETE CASCADE,
+                    name text NOT NULL, document tsvector NOT NULL)
+                """,
+                "CREATE INDEX marketplace_provider_search_document ON marketplace_provider_search USING gin (document)",
+                "CREATE INDEX marketplace_provider_search_name ON marketplace_provider_search USING gin (lower(name) gin_trgm_ops)")
+        }
+    }
+
+    public func revert(on database: any Database) async throws {
+        try await database.execute("DROP TABLE marketplace_provider_search")
+        for table in [
+            "marketplace_locations", "marketplace_reviews", "marketplace_requests", "marketplace_customers", "marketplace_time_off",
+            "marketplace_availability", "marketplace_offers", "marketplace_providers", "marketplace_categories",
+        ] {
+            try await database.schema(table).delete()
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Conversations
+import Files
+import Foundation
+import Identity
+import Notifications
+import PlazaKit
+import Realtime
+import SQLKit
+import Storage
+import Workflows
+
+/// Tunables of the marketplace; the defaults are what the seed asks for.
+public struct MarketplaceSettings: Sendable, Equatable {
+    /// A pending request nobody answered expires after this long.
+    public var requestExpiry: Duration = .seconds(24 * 3600)
+    /// The fewest seconds between two location points of one job.
+    public var locationInterval: TimeInterval = 2
+    /// How many providers nearby hear of a new open request.
+    public var alertLimit = 20
+
+    public init() {}
+}
+
+/// The marketplace's data and rules: the only way anything reads or changes them.
+public struct MarketplaceService: Sendable {
+    let store: Store
+    let workflows: WorkflowEngine
+    let conversations: ConversationService
+    let notifications: NotificationService
+    let files: FileService
+    let identity: IdentityService
+    let publisher: RealtimePublisher
+    let policy: any Policy
+    let settings: MarketplaceSettings
+
+    public init(
+        store: Store, workflows: WorkflowEngine, conversations: ConversationService, notifications: NotificationService, files: FileService,
+        identity: IdentityService, publisher: RealtimePublisher, hub: RealtimeHub, policy: any Policy, settings: MarketplaceSettings = MarketplaceSettings()
+    ) {
+        self.store = store
+        self.workflows = workflows
+        self.conversations = conversations
+        self.notifications = notifications
+        self.files = files
+        self.identity = identity
+        self.publisher = publisher
+        self.policy = policy
+        self.settings = settings
+        MarketplaceNotices.register(in: notifications.templates)
+        workflows.register(RequestLifecycle.definition(settings))
+        let service = self
+        workflows.registerActivity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
+        workflows.registerActivity(RequestLifecycle.alertActivity) { context in try await service.alertProviders(for: context.instance) }
+        // `marketplace-request:<id>`: a request's status, for its two sides.
+        hub.topics.register("marketplace-request") { principal, id in
+            guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return false }
+            return principal.id == sides.customer || principal.id == sides.provider
+        }
+        // `marketplace-location:<id>`: the provider's way to the job, for the customer only.
+        hub.topics.register("marketplace-location") { principal, id in
+            guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return false }
+            return principal.id == sides.customer
+        }
+        // A request's thread is only ever between its customer and its assigned provider.
+        conversations.contexts.register(RequestLifecycle.conversationContext) { _, id, participants in
+            guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id), let provider = sides.provider else { return false }
+            return participants == [sides.customer, provider]
+        }
+        // Request photos are for the request's two sides; profile photos and category images are public.
+        files.registerEntity("marketplace-request") { id in
+            guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return nil }
+            return ResourceFacts(ownerID: sides.customer, participantIDs: Set([sides.provider].compactMap { $0 }))
+        }
+    }
+
+    /// The customer and the assigned provider (a user id) of a request, if it exists.
+    func sides(of request: UUID) async throws -> (customer: UUID, provider: UUID?)? {
+        guard let row = try await store.sql.raw("SELECT customer_id, provider_user_id FROM marketplace_requests WHERE id = \(bind: request)").first()
+        else { return nil }
+        return (try row.decode(column: "customer_id", as: UUID.self), try row.decode(column: "provider_user_id", as: UUID?.self))
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try PlazaJSON.encoder().encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try PlazaJSON.decoder().decode(T.self, from: Data(text.utf8))
+    }
+}

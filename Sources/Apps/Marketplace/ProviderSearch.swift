@@ -1,0 +1,237 @@
+import Foundation
+import PlazaKit
+import SQLKit
+import Storage
+
+/// What a search for providers asks: `?q=&category=&lat=&lng=&radiusKm=&minRating=&availableAt=&sort=` plus a page.
+public struct ProviderQuery: Sendable, Equatable {
+    public enum Sort: String, Sendable, CaseIterable { case rating, distance, price }
+
+    public var text: String?
+    /// The category or any under it.
+    public var categoryId: UUID?
+    public var lat: Double?
+    public var lng: Double?
+    /// Only providers whose centre is this close to the point.
+    public var radiusKm: Double?
+    public var minRating: Double?
+    /// Only providers whose weekly hours include this instant and who are not on time off then.
+    public var availableAt: Date?
+    /// Distance when a point is given, rating otherwise.
+    public var sort: Sort
+    public var page: PageRequest
+
+    public init(
+        text: String? = nil, categoryId: UUID? = nil, lat: Double? = nil, lng: Double? = nil, radiusKm: Double? = nil, minRating: Double? = nil,
+        availableAt: Date? = nil, sort: Sort? = nil, page: PageRequest = PageRequest()
+    ) {
+        self.text = text
+        self.categoryId = categoryId
+        self.lat = lat
+        self.lng = lng
+        self.radiusKm = radiusKm
+        self.minRating = minRating
+        self.availableAt = availableAt
+        self.sort = sort ?? (lat != nil ? .distance : .rating)
+        self.page = page
+    }
+
+    /// Reads the query string; every value that does not make sense is a field error, all reported at once.
+    public init(query: [String: String]) throws {
+        var errors: [FieldError] = []
+        func number(_ name: String, _ range: ClosedRange<Double>) -> Double? {
+            guard let raw = query[name], !raw.isEmpty else { return nil }
+            guard let value = Double(raw), range.contains(value) else {
+                errors.append(FieldError(field: name, message: "must be a number from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())"))
+                return nil
+            }
+            return value
+        }
+        let text = query["q"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let text, text.count > 200 { errors.append(FieldError(field: "q", message: "must be at most 200 characters")) }
+        var category: UUID?
+        if let raw = query["category"], !raw.isEmpty {
+            category = UUID(uuidString: raw)
+            if category == nil { errors.append(FieldError(field: "category", message: "is not a category id")) }
+        }
+        let lat = number("lat", -90...90)
+        let lng = number("lng", -180...180)
+        if (query["lat"] ?? "").isEmpty != (query["lng"] ?? "").isEmpty { errors.append(FieldError(field: "lat", message: "lat and lng come together")) }
+        let radius = number("radiusKm", 0.1...1000)
+        if radius != nil, lat == nil { errors.append(FieldError(field: "radiusKm", message: "needs a point (lat and lng)")) }
+        let minRating = number("minRating", 0...5)
+        var availableAt: Date?
+        if let raw = query["availableAt"], !raw.isEmpty {
+            availableAt = try? Date(raw, strategy: .iso8601)
+            if availableAt == nil { errors.append(FieldError(field: "availableAt", message: "must be an RFC 3339 time")) }
+        }
+        var sort: Sort?
+        if let raw = query["sort"], !raw.isEmpty {
+            sort = Sort(rawValue: raw)
+            if sort == nil { errors.append(FieldError(field: "sort", message: "must be rating, distance or price")) }
+            if sort == .distance, lat == nil { errors.append(FieldError(field: "sort", message: "distance needs a point (lat and lng)")) }
+        }
+        let page = try PageRequest(query: query)
+        guard errors.isEmpty else { throw PlazaError.validation(errors) }
+        self.init(
+            text: text?.isEmpty == true ? nil : text, categoryId: category, lat: lat, lng: lng, radiusKm: radius, minRating: minRating,
+            availableAt: availableAt, sort: sort, page: page)
+    }
+}
+
+/// Distances at city scale: a plane tangent at the search point. Within 100 km of it the error stays under
+/// a fraction of a percent, and SQL needs only arithmetic (SQLite here has no trigonometry).
+struct LocalPlane {
+    static let kmPerDegreeLat = 110.574
+    let lat: Double
+    let lng: Double
+    let kmPerDegreeLng: Double
+
+    init(lat: Double, lng: Double) {
+        self.lat = lat
+        self.lng = lng
+        kmPerDegreeLng = max(0.001, 111.320 * cos(lat * .pi / 180))
+    }
+
+    /// The squared distance in km² from the point to `(latColumn, lngColumn)`, as SQL.
+    func squaredDistance(_ latColumn: String, _ lngColumn: String) -> SQLQueryString {
+        let x: SQLQueryString = "((\(unsafeRaw: lngColumn) - \(bind: lng)) * \(bind: kmPerDegreeLng))"
+        let y: SQLQueryString = "((\(unsafeRaw: latColumn) - \(bind: lat)) * \(bind: Self.kmPerDegreeLat))"
+        return "(\(x) * \(x) + \(y) * \(y))"
+    }
+
+    /// The degrees a box must span around the point to hold a circle of `radiusKm`.
+    func box(_ radiusKm: Double) -> (lat: ClosedRange<Double>, lng: ClosedRange<Double>) {
+        let dLat = radiusKm / Self.kmPerDegreeLat
+        let dLng = radiusKm / kmPerDegreeLng
+        return ((lat - dLat)...(lat + dLat), (lng - dLng)...(lng + dLng))
+    }
+
+    /// The great-circle distance (haversine), for the number shown.
+    static func kilometres(_ lat1: Double, _ lng1: Double, _ lat2: Double, _ lng2: Double) -> Double {
+        let rad = Double.pi / 180
+        let dLat = (lat2 - lat1) * rad
+        let dLng = (lng2 - lng1) * rad
+        let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dLng / 2) * sin(dLng / 2)
+        return 6371.0088 * 2 * atan2(sqrt(a), sqrt(1 - a))
+    }
+}
+
+extension MarketplaceService {
+    /// Providers matching a query, a keyset page at a time (`nextCursor` carries the sort key and the id).
+    public func searchProviders(_ query: ProviderQuery) async throws -> Page<ProviderSummary> {
+        let sql = store.sql
+        var filters: [SQLQueryString] = ["p.lat IS NOT NULL"]
+        var categories: [UUID] = []
+        if let category = query.categoryId {
+            categories = try await descendants(of: category)
+            filters.append("EXISTS (SELECT 1 FROM marketplace_offers o WHERE o.provider_id = p.id AND o.category_id IN (\(binds: categories)))")
+        }
+        if let text = query.text, let match = Self.textFilter(text, dialect: store.dialect) { filters.append(match) }
+        var plane: LocalPlane?
+        var distance: SQLQueryString = "NULL"
+        if let lat = query.lat, let lng = query.lng {
+            let here = LocalPlane(lat: lat, lng: lng)
+            plane = here
+            distance = here.squaredDistance("p.lat", "p.lng")
+            if let radius = query.radiusKm {
+                let box = here.box(radius)
+                filters.append("p.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)")
+                filters.append("p.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)")
+                filters.append("\(distance) <= \(bind: radius * radius)")
+            }
+        }
+        if let minRating = query.minRating { filters.append("p.rating_avg >= \(bind: minRating)") }
+        if let instant = query.availableAt { filters.append(try await availabilityFilter(at: instant)) }
+
+        let price: SQLQueryString = categories.isEmpty
+            ? "p.price_from"
+            : "(SELECT MIN(o.price_min) FROM marketplace_offers o WHERE o.provider_id = p.id AND o.category_id IN (\(binds: categories)))"
+        // The sort key, ascending; rating sorts by its negative so every order is "key ascending, id ascending".
+        let key: SQLQueryString = switch query.sort {
+        case .rating: "(0 - p.rating_avg)"
+        case .distance: distance
+        case .price: "COALESCE(\(price), 1e15)"
+        }
+        if let cursor = query.page.cursor {
+            let parts = try Cursor.decode(cursor, parts: 2)
+            guard let after = Double(parts[0]), let id = UUID(uuidString: parts[1]) else {
+                throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
+            }
+            filters.append("(\(key) > \(bind: after) OR (\(key) = \(bind: after) AND p.id > \(bind: id)))")
+        }
+        let rows = try await sql.raw("""
+            SELECT p.id, p.user_id, p.display_name, p.bio, p.rating_avg, p.rating_count, p.photos, p.lat, p.lng,
+                   \(price) AS price, \(key) AS sort_key
+            FROM marketplace_providers p
+            WHERE \(filters.joined(separator: " AND "))
+            ORDER BY sort_key, p.id LIMIT \(literal: query.page.limit + 1)
+            """).all()
+        let page = Array(rows.prefix(query.page.limit))
+        let ids = try page.map { try $0.decode(column: "id", as: UUID.self) }
+        var offered: [UUID: [UUID]] = [:]
+        if !ids.isEmpty {
+            for row in try await sql.raw("SELECT provider_id, category_id FROM marketplace_offers WHERE provider_id IN (\(binds: ids))").all() {
+                offered[try row.decode(column: "provider_id", as: UUID.self), default: []].append(try row.decode(column: "category_id", as: UUID.self))
+            }
+        }
+        let items = try page.map { row in
+            let id = try row.decode(column: "id", as: UUID.self)
+            let lat = try row.decode(column: "lat", as: Double.self)
+            let lng = try row.decode(column: "lng", as: Double.self)
+            return ProviderSummary(
+                id: id, userId: try row.decode(column: "user_id", as: UUID.self), displayName: try row.decode(column: "display_name", as: String.self),
+                bio: String(try row.decode(column: "bio", as: String.self).prefix(280)), rating: try row.decode(column: "rating_avg", as: Double.self),
+                ratingCount: try row.decode(column: "rating_count", as: Int.self), priceFrom: try row.decode(column: "price", as: Double?.self),
+                distanceKm: plane.map { (LocalPlane.kilometres($0.lat, $0.lng, lat, lng) * 100).rounded() / 100 },
+                photo: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)).first,
+                categoryIds: (offered[id] ?? []).sorted { $0.uuidString < $1.uuidString })
+        }
+        var next: String?
+        if rows.count > query.page.limit, let last = page.last {
+            next = Cursor.encode([String(try last.decode(column: "sort_key", as: Double.self)), try last.decode(column: "id", as: UUID.self).uuidString])
+        }
+        return Page(items: items, nextCursor: next)
+    }
+
+    /// Words of the query as prefixes, all required: FTS5 on SQLite; on PostgreSQL the tsvector, or a name
+    /// close to the whole text by trigrams (a misspelt name still finds its provider).
+    static func textFilter(_ text: String, dialect: Dialect) -> SQLQueryString? {
+        let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.prefix(8).map { String($0.prefix(50)) }
+        guard !words.isEmpty else { return nil }
+        switch dialect {
+        case .sqlite:
+            let match = words.map { "\"\($0)\"*" }.joined(separator: " ")
+            return "p.id IN (SELECT provider_id FROM marketplace_provider_search WHERE marketplace_provider_search MATCH \(bind: match))"
+        case .postgres:
+            let query = words.map { "\($0):*" }.joined(separator: " & ")
+            return """
+                p.id IN (SELECT provider_id FROM marketplace_provider_search s
+                         WHERE s.document @@ to_tsquery('simple', \(bind: query)) OR lower(s.name) % \(bind: text.lowercased()))
+                """
+        }
+    }
+
+    /// Weekly hours are kept in each provider's own time zone: the instant becomes a weekday and a minute in
+    /// every zone providers use, and each provider is checked against its own.
+    func availabilityFilter(at instant: Date) async throws -> SQLQueryString {
+        let zones = try await store.sql.raw("SELECT DISTINCT time_zone FROM marketplace_providers").all()
+            .compactMap { try $0.decode(column: "time_zone", as: String.self) }
+        var cases: [SQLQueryString] = []
+        for name in zones {
+            guard let zone = TimeZone(identifier: name) else { continue }
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let parts = calendar.dateComponents([.weekday, .hour, .minute], from: instant)
+            // Calendar counts Sunday as 1; the profile counts Monday as 1.
+            let weekday = ((parts.weekday ?? 1) + 5) % 7 + 1
+            let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
+            cases.append("(p.time_zone = \(bind: name) AND a.weekday = \(bind: weekday) AND a.start_minute <= \(bind: minute) AND a.end_minute > \(bind: minute))")
+        }
+        guard !cases.isEmpty else { return "1 = 0" }
+        return """
+            EXISTS (SELECT 1 FROM marketplace_availability a WHERE a.provider_id = p.id AND (\(cases.joined(separator: " OR "))))
+            AND NOT EXISTS (SELECT 1 FROM marketplace_time_off t WHERE t.provider_id = p.id AND t.starts_at <= \(bind: instant) AND t.ends_at > \(bind: instant))
+            """
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import Identity
+import Marketplace
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+
+/// Kyiv's centre, where the tests' providers work.
+let kyiv = (lat: 50.4501, lng: 30.5234)
+
+struct Paged<Item: Decodable>: Decodable {
+    var items: [Item]
+    var nextCursor: String?
+}
+
+/// Signs someone up as a provider (sign-up grants the role in every app) and in.
+func provider(_ plaza: Plaza, _ email: String) async throws -> Person {
+    _ = try await plaza.identity.register(
+        Registration(email: email, password: "correct horse", firstName: String(email.prefix(while: { $0 != "@" })).capitalized,
+                     lastName: "Test", role: "provider"),
+        caller: .system("test"))
+    return try await signIn(plaza, email)
+}
+
+/// The caller a person is, for calling services directly.
+func caller(_ person: Person, provider: Bool = false) -> Caller {
+    Caller(principal: Principal(id: person.id, appRoles: ["*": [provider ? "provider" : "customer"]]))
+}
+
+let admin = Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.admin]))
+
+/// Plumbing (with leaks under it) and electrics.
+struct Catalogue {
+    var plumbing: ServiceCategory
+    var leaks: ServiceCategory
+    var electrics: ServiceCategory
+
+    init(_ plaza: Plaza) async throws {
+        let service = plaza.marketplace
+        plumbing = try await service.createCategory(CategoryInput(name: "Plumbing"), caller: admin)
+        leaks = try await service.createCategory(CategoryInput(parentId: plumbing.id, name: "Leaks and pipes"), caller: admin)
+        electrics = try await service.createCategory(CategoryInput(name: "Electrics", position: 1), caller: admin)
+    }
+}
+
+/// A profile working all week, all day, `radiusKm` around a point `northKm` north of Kyiv's centre.
+func profile(
+    _ name: String, offers: [Offer], northKm: Double = 0, radiusKm: Double = 25, bio: String = "Fast and tidy."
+) -> ProviderUpdate {
+    ProviderUpdate(
+        displayName: name, bio: bio, area: ServiceArea(lat: kyiv.lat + northKm / 110.574, lng: kyiv.lng, radiusKm: radiusKm),
+        timeZone: "Europe/Kyiv", offers: offers, availability: (1...7).map { WeeklySlot(weekday: $0, start: "00:00", end: "24:00") })
+}
