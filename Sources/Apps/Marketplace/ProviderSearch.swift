@@ -8,7 +8,7 @@ public struct ProviderQuery: Sendable, Equatable {
     public enum Sort: String, Sendable, CaseIterable { case rating, distance, price }
 
     public var text: String?
-    /// The category or any under it.
+    /// Providers offering this category, one under it or one above it.
     public var categoryId: UUID?
     public var lat: Double?
     public var lng: Double?
@@ -124,7 +124,8 @@ extension MarketplaceService {
         var filters: [SQLQueryString] = ["p.lat IS NOT NULL"]
         var categories: [UUID] = []
         if let category = query.categoryId {
-            categories = try await descendants(of: category)
+            // Specialists under the category, and generalists above it (a plumber fixes leaks too).
+            categories = Array(Set(try await descendants(of: category)).union(try await ancestors(of: category)))
             filters.append("EXISTS (SELECT 1 FROM marketplace_offers o WHERE o.provider_id = p.id AND o.category_id IN (\(binds: categories)))")
         }
         if let text = query.text, let match = Self.textFilter(text, dialect: store.dialect) { filters.append(match) }
@@ -194,8 +195,8 @@ extension MarketplaceService {
         return Page(items: items, nextCursor: next)
     }
 
-    /// Words of the query as prefixes, all required: FTS5 on SQLite; on PostgreSQL the tsvector, or a name
-    /// close to the whole text by trigrams (a misspelt name still finds its provider).
+    /// Words of the query as prefixes, all required: FTS5 on SQLite; on PostgreSQL the tsvector, or for a
+    /// single word a name that contains something close to it by trigrams (a misspelt name still finds its provider).
     static func textFilter(_ text: String, dialect: Dialect) -> SQLQueryString? {
         let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.prefix(8).map { String($0.prefix(50)) }
         guard !words.isEmpty else { return nil }
@@ -205,9 +206,11 @@ extension MarketplaceService {
             return "p.id IN (SELECT provider_id FROM marketplace_provider_search WHERE marketplace_provider_search MATCH \(bind: match))"
         case .postgres:
             let query = words.map { "\($0):*" }.joined(separator: " & ")
+            // One word may also be a misspelt name (trigram word similarity); several words must all match.
+            let fuzzy: SQLQueryString = words.count == 1 ? " OR \(bind: words[0]) <% lower(s.name)" : ""
             return """
                 p.id IN (SELECT provider_id FROM marketplace_provider_search s
-                         WHERE s.document @@ to_tsquery('simple', \(bind: query)) OR lower(s.name) % \(bind: text.lowercased()))
+                         WHERE s.document @@ to_tsquery('simple', \(bind: query))\(fuzzy))
                 """
         }
     }

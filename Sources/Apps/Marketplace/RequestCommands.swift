@@ -30,7 +30,7 @@ extension MarketplaceService {
                     // The first provider to accept takes it; the version check below makes a second one lose.
                     guard let provider = try await sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: principal.id)").first()?
                         .decode(column: "id", as: UUID.self),
-                          try await eligibility(of: provider, categoryId: record.request.categoryId, lat: record.request.lat, lng: record.request.lng) == nil
+                          try await eligibility(of: provider, categoryId: record.request.categoryId, lat: record.request.lat, lng: record.request.lng, on: sql) == nil
                     else { throw PlazaError.forbidden("Only a provider who offers this category here may take the request.") }
                     try await sql.raw("""
                         UPDATE marketplace_requests SET provider_id = \(bind: provider), provider_user_id = \(bind: principal.id) WHERE id = \(bind: id)

@@ -96,12 +96,13 @@ extension MarketplaceService {
 
     /// Why a provider cannot take a request for `categoryId` at a point, or nil when it can: it must offer
     /// the category (or one above it) and the point must lie in its service area.
-    func eligibility(of provider: UUID, categoryId: UUID, lat: Double, lng: Double) async throws -> String? {
-        guard let row = try await store.sql.raw("SELECT lat, lng, radius_km FROM marketplace_providers WHERE id = \(bind: provider)").first()
+    func eligibility(of provider: UUID, categoryId: UUID, lat: Double, lng: Double, on sql: (any SQLDatabase)? = nil) async throws -> String? {
+        let sql = sql ?? store.sql
+        guard let row = try await sql.raw("SELECT lat, lng, radius_km FROM marketplace_providers WHERE id = \(bind: provider)").first()
         else { return "is not a provider" }
-        let offered = Set(try await store.sql.raw("SELECT category_id FROM marketplace_offers WHERE provider_id = \(bind: provider)").all()
+        let offered = Set(try await sql.raw("SELECT category_id FROM marketplace_offers WHERE provider_id = \(bind: provider)").all()
             .map { try $0.decode(column: "category_id", as: UUID.self) })
-        guard !offered.isDisjoint(with: try await ancestors(of: categoryId)) else { return "does not offer this category" }
+        guard !offered.isDisjoint(with: try await ancestors(of: categoryId, on: sql)) else { return "does not offer this category" }
         guard let centreLat = try row.decode(column: "lat", as: Double?.self), let centreLng = try row.decode(column: "lng", as: Double?.self),
               LocalPlane.kilometres(centreLat, centreLng, lat, lng) <= (try row.decode(column: "radius_km", as: Double.self))
         else { return "does not work at this address (outside the service area)" }
@@ -109,11 +110,12 @@ extension MarketplaceService {
     }
 
     /// The category and every one above it.
-    func ancestors(of id: UUID) async throws -> Set<UUID> {
+    func ancestors(of id: UUID, on sql: (any SQLDatabase)? = nil) async throws -> Set<UUID> {
+        let sql = sql ?? store.sql
         var found: Set<UUID> = []
         var cursor: UUID? = id
         while let node = cursor, found.insert(node).inserted {
-            cursor = try await store.sql.raw("SELECT parent_id FROM marketplace_categories WHERE id = \(bind: node)").first()?
+            cursor = try await sql.raw("SELECT parent_id FROM marketplace_categories WHERE id = \(bind: node)").first()?
                 .decode(column: "parent_id", as: UUID?.self)
         }
         return found

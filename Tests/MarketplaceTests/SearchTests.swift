@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Marketplace
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+import Testing
+
+@Suite("Marketplace search")
+struct SearchTests {
+    @Test("text, category tree, radius and distance, price, rating, availability and time off; keyset pages walk every match once")
+    func search() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            let catalogue = try await Catalogue(plaza)
+            let market = plaza.marketplace
+            func open(_ email: String, _ update: ProviderUpdate) async throws -> (Person, ProviderProfile) {
+                let person = try await provider(plaza, email)
+                return (person, try await market.createProvider(update, caller: caller(person, provider: true)))
+            }
+            let (bob, bobs) = try await open("bob@example.com", profile("Bob's Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 40, priceMax: 90)], northKm: 3))
+            let (_, cleos) = try await open("cleo@example.com", profile("Cleo", offers: [Offer(categoryId: catalogue.leaks.id, priceMin: 30, priceMax: 60)], northKm: 8,
+                                                                       bio: "Pipes that never drip again."))
+            var danHours = profile("Dan Sparks", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 50, priceMax: 70)], northKm: 1)
+            danHours.availability = [WeeklySlot(weekday: 1, start: "09:00", end: "17:00")]
+            let (_, dans) = try await open("dan@example.com", danHours)
+            let (_, fars) = try await open("far@example.com", profile("Far Away Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 20, priceMax: 30)], northKm: 60))
+            let ada = try await person(plaza, "ada@example.com")
+
+            // A five-star job for Bob, so ratings differ.
+            let job = try await market.createRequest(
+                NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
+                caller: caller(ada))
+            for command in ["accept", "start", "complete"] { _ = try await market.send(command, to: job.id, RequestCommand(), caller: caller(bob, provider: true)) }
+            _ = try await market.review(job.id, ReviewInput(rating: 5, text: "Perfect"), caller: caller(ada))
+
+            try await plaza.testApplication().test(.router) { client in
+                func ids(_ query: String) async throws -> [UUID] {
+                    try await client.execute(uri: "/api/v1/marketplace/providers?\(query)", method: .get) { response in
+                        #expect(response.status == .ok, "\(query): \(String(buffer: response.body))")
+                        return try decode(Paged<ProviderSummary>.self, response).items.map(\.id)
+                    }
+                }
+                let here = "lat=\(kyiv.lat)&lng=\(kyiv.lng)"
+                #expect(try await ids("category=\(catalogue.plumbing.id)&\(here)&radiusKm=20") == [bobs.id, cleos.id], "leak specialists count as plumbers, nearest first")
+                #expect(try await ids("category=\(catalogue.leaks.id)&\(here)&radiusKm=20&sort=price") == [cleos.id, bobs.id], "a plumber fixes leaks too; cheapest first")
+                #expect(try await ids("category=\(catalogue.plumbing.id)&\(here)") == [bobs.id, cleos.id, fars.id], "no radius: everyone, by distance")
+                #expect(try await ids("\(here)&radiusKm=2") == [dans.id])
+                #expect(try await ids("q=drip") == [cleos.id], "the bio is searched")
+                #expect(try await ids("q=LEAK") == [cleos.id], "so are category names, by prefix and in any case")
+                #expect(try await ids("q=plumb") .sorted { $0.uuidString < $1.uuidString } == [bobs.id, fars.id].sorted { $0.uuidString < $1.uuidString })
+                #expect(try await ids("q=plumbing%20far") == [fars.id], "every word must match")
+                #expect(try await ids("q=%22%3B--") .isEmpty == false, "punctuation alone does not filter or break the query")
+                if TestDatabase.isPostgres {
+                    #expect(try await ids("q=plumbng").contains(bobs.id), "PostgreSQL forgives a misspelt name (trigrams)")
+                }
+                #expect(try await ids("minRating=4.5") == [bobs.id])
+                #expect(try await ids("sort=rating&limit=1").first == bobs.id, "the best rated first")
+
+                // Monday 2026-11-30 10:00 in Kyiv (UTC+2) is 08:00Z: Dan works; at 16:00Z (18:00 there) he does not.
+                #expect(try await ids("availableAt=2026-11-30T08:00:00Z&\(here)&radiusKm=2") == [dans.id])
+                #expect(try await ids("availableAt=2026-11-30T16:00:00Z&\(here)&radiusKm=2") == [])
+                _ = try await market.updateProvider(bobs.id, ProviderUpdate(timeOff: [TimeOff(
+                    startsAt: ISO8601DateFormatter().date(from: "2026-11-30T00:00:00Z")!, endsAt: ISO8601DateFormatter().date(from: "2026-12-01T00:00:00Z")!,
+                    reason: "Holiday")]), caller: caller(bob, provider: true))
+                #expect(try await ids("availableAt=2026-11-30T08:00:00Z&category=\(catalogue.plumbing.id)&\(here)&radiusKm=20") == [cleos.id], "Bob is on holiday")
+
+                // Pages: one at a time, every provider once, in order.
+                var seen: [UUID] = []
+                var cursor: String?
+                repeat {
+                    let page = try await client.execute(
+                        uri: "/api/v1/marketplace/providers?\(here)&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get
+                    ) { try decode(Paged<ProviderSummary>.self, $0) }
+                    seen += page.items.map(\.id)
+                    cursor = page.nextCursor
+                } while cursor != nil
+                #expect(seen == [dans.id, bobs.id, cleos.id, fars.id])
+
+                for (query, field) in [
+                    ("lat=50", "lat"), ("radiusKm=5", "radiusKm"), ("sort=distance", "sort"), ("minRating=7", "minRating"), ("category=plumbing", "category"),
+                    ("availableAt=tomorrow", "availableAt"), ("cursor=nonsense", "cursor"), ("limit=1000", "limit"), ("sort=cheapest", "sort"),
+                ] {
+                    try await client.execute(uri: "/api/v1/marketplace/providers?\(query)", method: .get) { response in
+                        #expect(response.status == .unprocessableContent, "\(query)")
+                        #expect(String(buffer: response.body).contains(#""field":"\#(field)""#), "\(query): \(String(buffer: response.body))")
+                    }
+                }
+            }
+        }
+    }
+}
