@@ -14,17 +14,32 @@ public enum IdentityDemo {
 
     public static func email(for role: String) -> String { "\(role)@demo.plaza.test" }
 
-    /// Creates the demo accounts in the given transaction (the password hash is made beforehand, off the loop).
-    public static func seed(_ identity: IdentityService, in transaction: Transaction) async throws {
+    /// Creates the demo accounts in the given transaction; returns their ids by role.
+    @discardableResult
+    public static func seed(_ identity: IdentityService, in transaction: Transaction) async throws -> [String: UUID] {
+        let people = accounts.map { (email: email(for: $0.role), firstName: $0.role.prefix(1).uppercased() + $0.role.dropFirst(), lastName: "Demo", role: $0.role, app: $0.app) }
+        let ids = try await add(people, identity: identity, in: transaction)
+        return Dictionary(uniqueKeysWithValues: zip(accounts.map(\.role), ids))
+    }
+
+    /// Adds more demo people (an app's providers and customers), verified, with the demo password, each
+    /// holding one role; returns their ids in order. The password is hashed once, off the event loop.
+    public static func add(
+        _ people: [(email: String, firstName: String, lastName: String, role: String, app: String)], identity: IdentityService,
+        in transaction: Transaction
+    ) async throws -> [UUID] {
         let hash = try await identity.passwords.hash(password)
         let now = transaction.clock.now()
-        for (role, app) in accounts {
+        var ids: [UUID] = []
+        for person in people {
             let id = PlazaID.make(at: now)
             try await IdentityService.insertUser(
-                id: id, email: email(for: role), hash: hash, firstName: role.prefix(1).uppercased() + role.dropFirst(),
-                lastName: "Demo", locale: "en", timeZone: "UTC", at: now, in: transaction)
+                id: id, email: person.email, hash: hash, firstName: person.firstName, lastName: person.lastName, locale: "en", timeZone: "UTC",
+                at: now, in: transaction)
             try await transaction.sql.raw("UPDATE identity_users SET email_verified = \(bind: true) WHERE id = \(bind: id)").run()
-            try await IdentityService.grant(role, app: app, to: id, at: now, in: transaction)
+            try await IdentityService.grant(person.role, app: person.app, to: id, at: now, in: transaction)
+            ids.append(id)
         }
+        return ids
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Identity
+import Marketplace
+import Conversations
 import PlazaKit
 import SQLKit
 import Storage
@@ -20,14 +22,24 @@ public enum Demo {
     /// Seeds the demo data unless it is already there; returns whether it seeded now.
     @discardableResult
     public static func seed(_ plaza: Plaza) async throws -> Bool {
-        try await plaza.store.transaction { transaction in
+        let thread: MarketplaceDemo.Thread? = try await plaza.store.transaction { transaction in
             let existing = try await transaction.sql.select().column("id").from(AuditLogTable.name)
                 .where("action", .equal, marker).first()
-            guard existing == nil else { return false }
-            try await IdentityDemo.seed(plaza.identity, in: transaction)
+            guard existing == nil else { return nil }
+            let accounts = try await IdentityDemo.seed(plaza.identity, in: transaction)
+            let thread = try await MarketplaceDemo.seed(
+                plaza.marketplace, provider: accounts["provider"]!, customer: accounts["customer"]!, in: transaction)
             try await transaction.audit(.system("demo"), action: marker, resourceType: "plaza")
-            return true
+            return thread
         }
+        guard let thread else { return false }
+        // Messages go through the conversations service (stored, numbered, announced) once the thread exists.
+        for message in thread.messages {
+            let author = message.fromCustomer ? thread.customer : thread.provider
+            _ = try await plaza.conversations.send(
+                MessageDraft(body: message.text), to: thread.conversation, caller: Caller(principal: Principal(id: author), requestID: "demo"))
+        }
+        return true
     }
 
     /// The logins the demo data provides.

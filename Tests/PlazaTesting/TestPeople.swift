@@ -25,8 +25,8 @@ public func person(_ plaza: Plaza, _ email: String, locale: String = "en") async
 }
 
 /// A fresh token for someone (after a test moved the clock past the old one's life).
-public func signIn(_ plaza: Plaza, _ email: String) async throws -> Person {
-    let tokens = try await plaza.identity.login(Credentials(email: email, password: "correct horse"), caller: .system("test"))
+public func signIn(_ plaza: Plaza, _ email: String, password: String = "correct horse") async throws -> Person {
+    let tokens = try await plaza.identity.login(Credentials(email: email, password: password), caller: .system("test"))
     return Person(id: try await plaza.identity.authenticate(bearer: tokens.accessToken).id, email: email, token: tokens.accessToken)
 }
 

@@ -90,7 +90,7 @@ extension MarketplaceService {
     }
 
     /// Recounts from the visible reviews: the average, the count and each star's count move together.
-    private func recountRatings(of provider: UUID, in transaction: Transaction) async throws {
+    func recountRatings(of provider: UUID, in transaction: Transaction) async throws {
         var stars = [0, 0, 0, 0, 0]
         for row in try await transaction.sql.raw("""
             SELECT rating, COUNT(*) AS n FROM marketplace_reviews WHERE provider_id = \(bind: provider) AND hidden_at IS NULL GROUP BY rating
