@@ -46,6 +46,8 @@ public final class Plaza: Sendable {
     public let vapid: VAPIDKeys
     /// Seed 001, the home-services marketplace.
     public let marketplace: MarketplaceService
+    /// `/graphql` (the marketplace's schema, built once).
+    let graphQL: MarketplaceGraphQL
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
@@ -153,6 +155,7 @@ public final class Plaza: Sendable {
         marketplace = MarketplaceService(
             store: store, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
             publisher: publisher, hub: realtime, policy: policy)
+        graphQL = try MarketplaceGraphQL(service: marketplace)
         pages = Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,
@@ -251,6 +254,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: FileRoutes<AppRequestContext>(service: files).table)
         table.add(contentsOf: WorkflowRoutes<AppRequestContext>(engine: workflows).table)
         table.add(contentsOf: MarketplaceRoutes<AppRequestContext>(service: marketplace).table)
+        table.add(contentsOf: GraphQLRoutes<AppRequestContext>(api: graphQL).table)
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
