@@ -156,10 +156,10 @@ public final class Plaza: Sendable {
             store: store, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
             publisher: publisher, hub: realtime, policy: policy)
         graphQL = try MarketplaceGraphQL(service: marketplace)
-        pages = Pages(
+        pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,
-            databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite")
+            databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite", bundles: [MarketplacePages<AppRequestContext>.bundle])
         notifications.register(in: jobRegistry)
         for subscription in notifications.identitySubscriptions() { bus.subscribe(subscription) }
         let idempotency = SQLIdempotencyStore(store: store)
@@ -249,6 +249,7 @@ public final class Plaza: Sendable {
     public var routes: RouteTable<AppRequestContext> {
         var table = RouteTable<AppRequestContext>()
         table.add(contentsOf: pages.table(context: AppRequestContext.self))
+        table.add(contentsOf: MarketplacePages<AppRequestContext>(pages: pages, service: marketplace).table)
         table.add(contentsOf: RealtimeRoutes<AppRequestContext>(hub: realtime).table)
         table.add(contentsOf: ConversationRoutes<AppRequestContext>(service: conversations).table)
         table.add(contentsOf: FileRoutes<AppRequestContext>(service: files).table)

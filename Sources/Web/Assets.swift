@@ -11,7 +11,7 @@ struct Assets<Context: PlazaRequestContext>: Sendable {
     var table: RouteTable<Context> {
         var routes = RouteTable<Context>()
         Self.add(&routes, "/assets/plaza.css", "stylesheet", "The pages' stylesheet.", type: "text/css", Stylesheet.css)
-        Self.add(&routes, "/assets/live.js", "liveScript", "The pages' one script: the live unread badge.", type: "text/javascript", LiveScript.js)
+        Self.add(&routes, "/assets/live.js", "liveScript", "The pages' one script: the live unread badge and live regions.", type: "text/javascript", LiveScript.js)
         return routes
     }
 
@@ -30,35 +30,70 @@ struct Assets<Context: PlazaRequestContext>: Sendable {
     }
 }
 
-/// The badge's script: pages work without it; with it, the unread count follows the person's `user:<id>`
-/// topic over the realtime socket (the session cookie authenticates it), reconnecting with backoff.
+/// The pages' one script. Pages work without it; with it, the unread badge follows the person's
+/// `user:<id>` topic, and every element marked `data-live-topic` subscribes its topic too: when an event
+/// arrives there, the page is fetched again and each `data-live-region` (by id) is swapped for its fresh
+/// copy — forms outside the regions keep what is being typed. One socket (the session cookie authenticates
+/// it), resubscribing with the last event ids after a reconnect, with backoff.
 enum LiveScript {
     static let js = """
         (function () {
+          if (!window.WebSocket) return;
           var link = document.querySelector("a.inbox[data-topic]");
           var badge = document.getElementById("unread-badge");
-          if (!link || !badge || !window.WebSocket) return;
-          var topic = link.getAttribute("data-topic"), lastId = null, delay = 1000;
+          var badgeTopic = link && badge ? link.getAttribute("data-topic") : null;
+          var topics = [], regionTopics = [];
+          if (badgeTopic) topics.push(badgeTopic);
+          document.querySelectorAll("[data-live-topic]").forEach(function (element) {
+            var topic = element.getAttribute("data-live-topic");
+            if (topic && topics.indexOf(topic) < 0) topics.push(topic);
+            if (topic) regionTopics.push(topic);
+          });
+          if (topics.length === 0) return;
+          var lastIds = {}, delay = 1000, pending = null, refreshes = 0;
           function show(count) {
             badge.textContent = String(count);
             badge.classList.toggle("empty", count === 0);
             document.dispatchEvent(new CustomEvent("plaza:unread", { detail: count }));
           }
+          function refresh() {
+            pending = null;
+            fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+              .then(function (response) { return response.ok ? response.text() : null; })
+              .then(function (html) {
+                if (html === null) return;
+                var fresh = new DOMParser().parseFromString(html, "text/html");
+                document.querySelectorAll("[data-live-region]").forEach(function (region) {
+                  var next = fresh.getElementById(region.id);
+                  if (next) region.replaceWith(next);
+                });
+                refreshes += 1;
+                document.documentElement.setAttribute("data-refreshes", String(refreshes));
+              });
+          }
           function connect() {
             var socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/realtime");
             socket.onopen = function () {
               delay = 1000;
-              var frame = { type: "subscribe", topic: topic };
-              if (lastId !== null) frame.lastEventId = lastId;
-              socket.send(JSON.stringify(frame));
+              topics.forEach(function (topic) {
+                var frame = { type: "subscribe", topic: topic };
+                if (lastIds[topic] !== undefined) frame.lastEventId = lastIds[topic];
+                socket.send(JSON.stringify(frame));
+              });
               document.documentElement.setAttribute("data-live", "on");
             };
             socket.onmessage = function (message) {
               var frame;
               try { frame = JSON.parse(message.data); } catch (e) { return; }
-              if (frame.type !== "event" || frame.topic !== topic) return;
-              lastId = frame.id;
-              if (frame.data && frame.data.kind === "notifications" && typeof frame.data.unread === "number") show(frame.data.unread);
+              if (frame.type === "subscribed") {
+                document.documentElement.setAttribute("data-subscribed", (document.documentElement.getAttribute("data-subscribed") || "") + " " + frame.topic);
+              }
+              if (frame.type !== "event" || topics.indexOf(frame.topic) < 0) return;
+              lastIds[frame.topic] = frame.id;
+              if (frame.topic === badgeTopic && frame.data && frame.data.kind === "notifications" && typeof frame.data.unread === "number") {
+                show(frame.data.unread);
+              }
+              if (regionTopics.indexOf(frame.topic) >= 0 && pending === null) pending = setTimeout(refresh, 100);
             };
             socket.onclose = function () {
               document.documentElement.setAttribute("data-live", "off");

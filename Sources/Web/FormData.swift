@@ -2,7 +2,7 @@ import Foundation
 
 /// An `application/x-www-form-urlencoded` body (or query string) as a dictionary; the last value wins,
 /// except where a field is read with ``all(_:)``.
-struct FormData: Sendable, Equatable {
+public struct FormData: Sendable, Equatable {
     private(set) var pairs: [(String, String)]
 
     init(pairs: [(String, String)]) {
@@ -16,22 +16,22 @@ struct FormData: Sendable, Equatable {
         }
     }
 
-    subscript(_ name: String) -> String? {
+    public subscript(_ name: String) -> String? {
         pairs.last { $0.0 == name }?.1
     }
 
     /// A field that is present and not blank, trimmed.
-    func text(_ name: String) -> String? {
+    public func text(_ name: String) -> String? {
         guard let value = self[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
         return value
     }
 
     /// Every value of a repeated field (checkboxes).
-    func all(_ name: String) -> [String] {
+    public func all(_ name: String) -> [String] {
         pairs.filter { $0.0 == name }.map(\.1)
     }
 
-    static func == (lhs: FormData, rhs: FormData) -> Bool {
+    public static func == (lhs: FormData, rhs: FormData) -> Bool {
         lhs.pairs.map { [$0.0, $0.1] } == rhs.pairs.map { [$0.0, $0.1] }
     }
 

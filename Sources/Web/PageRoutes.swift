@@ -2,17 +2,17 @@ import Hummingbird
 import PlazaKit
 
 /// Collects page routes: each is an ``Endpoint`` (so the policy guards it and the route walk and the
-/// authorization matrix list it) whose handler gets the request's ``PageScope``.
-struct PageRoutes<Context: PlazaRequestContext>: Sendable {
-    typealias Handler = @Sendable (Request, Context, PageScope) async throws -> Response
+/// authorization matrix list it) whose handler gets the request's ``PageScope``. Apps add their pages the same way.
+public struct PageRoutes<Context: PlazaRequestContext>: Sendable {
+    public typealias Handler = @Sendable (Request, Context, PageScope) async throws -> Response
     let pages: Pages
-    private(set) var table = RouteTable<Context>()
+    public private(set) var table = RouteTable<Context>()
 
-    init(pages: Pages) {
+    public init(pages: Pages) {
         self.pages = pages
     }
 
-    mutating func add(
+    public mutating func add(
         _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, access: Access = .public,
         _ handler: @escaping Handler
     ) {

@@ -7,26 +7,28 @@ import PlazaKit
 
 /// What one page request knows: the language, the signed-in principal, the CSRF token for its forms, and the
 /// cookies the response must set. Handlers make one with ``Pages/scope(_:_:)`` and end with `render` or
-/// `redirect`.
-struct PageScope: Sendable {
+/// `redirect`. Apps' pages use the same scope (``PageRoutes``).
+public struct PageScope: Sendable {
     let pages: Pages
-    let language: Language
-    let principal: Principal?
+    public let language: Language
+    public let principal: Principal?
     let csrfCookie: String
-    let csrfToken: String
+    /// The token every form of the page carries as `_csrf`.
+    public let csrfToken: String
     let secure: Bool
     let path: String
-    let query: FormData
+    public let query: FormData
     var cookies: [Cookie]
     /// Unread inbox entries of the signed-in person (nil when signed out).
     var unread: Int? = nil
 
-    var strings: [String: String] { Catalogue.strings(language) }
+    var strings: [String: String] { pages.catalogue[language] ?? Catalogue.strings(language) }
 
-    func t(_ key: String) -> String { Catalogue.text(key, language) }
+    /// A word of the pages (the core's or an app's) in the reader's language; English, then the key itself, when missing.
+    public func t(_ key: String) -> String { strings[key] ?? pages.catalogue[.en]?[key] ?? key }
 
     /// The page `template`, inside the layout, with `data` merged over what every page shows.
-    func render(
+    public func render(
         _ template: String, _ data: [String: Any] = [:], status: HTTPResponse.Status = .ok, headers: [String: String] = [:]
     ) -> Response {
         var values: [String: Any] = [
@@ -35,8 +37,11 @@ struct PageScope: Sendable {
             "isOperations": principal.map { $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.operator) } ?? false,
             "isStaff": principal.map { $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.employee) } ?? false,
             "unread": unread ?? 0, "hasUnread": (unread ?? 0) > 0, "userTopic": principal.map { "user:\($0.id.uuidString.lowercased())" } ?? "",
+            "appLinks": principal.map { principal in
+                pages.links.filter { $0.visible(principal) }.map { ["href": $0.href, "label": t($0.label)] as [String: Any] }
+            } ?? [],
         ]
-        if let notice = query["notice"], let text = Catalogue.strings(language)["notice_\(notice)"] { values["notice"] = text }
+        if let notice = query["notice"], let text = strings["notice_\(notice)"] { values["notice"] = text }
         for (key, value) in data { values[key] = value }
         values["hasProblems"] = (values["problems"] as? [String])?.isEmpty == false
         let html = pages.renderer.render(template, values)
@@ -67,7 +72,7 @@ struct PageScope: Sendable {
 
     /// The field problems of a refusal as the layout lists them on top of a page that has no form to put
     /// them beside (`field: message`, in the reader's language).
-    func problems(_ error: PlazaError) -> [String] {
+    public func problems(_ error: PlazaError) -> [String] {
         error.errors.map { "\($0.field): \(Catalogue.message($0.message, language))" }
     }
 
@@ -77,7 +82,7 @@ struct PageScope: Sendable {
     }
 
     /// The link to the next page of a filtered list: the same filters, the cursor, no notice; `nil` on the last page.
-    static func nextPage(_ path: String, query: [String: String], cursor: String?) -> String? {
+    public static func nextPage(_ path: String, query: [String: String], cursor: String?) -> String? {
         guard let cursor else { return nil }
         var items = query.filter { $0.key != "cursor" && $0.key != "notice" }
             .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
@@ -93,7 +98,7 @@ struct PageScope: Sendable {
     }
 
     /// 303 See Other: after a form post, so reloading the next page does not post again.
-    func redirect(_ location: String) -> Response {
+    public func redirect(_ location: String) -> Response {
         var response = Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
         for cookie in cookies { response.setCookie(cookie) }
         return response
@@ -101,7 +106,7 @@ struct PageScope: Sendable {
 
     /// The posted form, after checking that it is a form, fits the limit, came from this site and carries
     /// this browser's CSRF token. A refusal is a 403 page that says what to do.
-    func form(_ request: Request, _ context: some PlazaRequestContext) async throws -> FormData {
+    public func form(_ request: Request, _ context: some PlazaRequestContext) async throws -> FormData {
         let media = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard media == "application/x-www-form-urlencoded" else {
             throw PlazaError(

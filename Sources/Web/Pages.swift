@@ -8,7 +8,8 @@ import PlazaKit
 import Storage
 import Workflows
 
-/// What every page handler shares: the services it calls, the CSRF signer and the template renderer.
+/// What every page handler shares: the services it calls, the CSRF signer, the template renderer and the
+/// words of every page, the apps' among them.
 public struct Pages: Sendable {
     /// The largest form a page accepts; files go through the files API, never through a page form.
     static let formLimit = 64 * 1024
@@ -22,6 +23,9 @@ public struct Pages: Sendable {
     let queue: JobQueue
     let csrf: CSRF
     let renderer: Renderer
+    /// The core's words with every bundle's, by language.
+    let catalogue: [Language: [String: String]]
+    let links: [PageBundle.Link]
     /// How long a session cookie lives (the session's own lifetime).
     let sessionLifetime: Int
     /// "SQLite" or "PostgreSQL", for the landing page.
@@ -30,15 +34,25 @@ public struct Pages: Sendable {
     public init(
         identity: IdentityService, notifications: NotificationService, files: FileService, workflows: WorkflowEngine, queue: JobQueue,
         secrets: Secrets,
-        sessionLifetime: Duration, databaseEngine: String
-    ) {
+        sessionLifetime: Duration, databaseEngine: String, bundles: [PageBundle] = []
+    ) throws {
         self.identity = identity
         self.notifications = notifications
         self.files = files
         self.workflows = workflows
         self.queue = queue
         self.csrf = CSRF(secrets: secrets)
-        self.renderer = .shared
+        var templates = Templates.all
+        var catalogue: [Language: [String: String]] = [.en: Catalogue.en, .uk: Catalogue.uk]
+        for bundle in bundles {
+            templates.merge(bundle.templates) { _, _ in preconditionFailure("two bundles name the same template") }
+            for language in Language.allCases {
+                catalogue[language, default: [:]].merge(bundle.strings[language] ?? [:]) { _, _ in preconditionFailure("two bundles define the same word") }
+            }
+        }
+        self.renderer = bundles.isEmpty ? .shared : try Renderer(templates: templates)
+        self.catalogue = catalogue
+        self.links = bundles.flatMap(\.links)
         self.sessionLifetime = Int(sessionLifetime.components.seconds)
         self.databaseEngine = databaseEngine
     }

@@ -47,7 +47,8 @@ struct AuthorizationTests {
                 try await expect(.patch, "/api/v1/marketplace/providers/\(bobs.id)", as: ada, ProviderUpdate(bio: "Bad"), .forbidden, "customers do not edit profiles")
                 try await expect(.post, "/api/v1/marketplace/providers", as: ada, ProviderUpdate(displayName: "Ada"), .forbidden, "nor open one")
                 try await expect(.post, "\(path)/accept", as: ada, RequestCommand(), .forbidden, "a customer does not accept her own request")
-                try await expect(.post, "\(path)/start", as: ada, RequestCommand(), .conflict, "start is not a pending request's command")
+                try await expect(.post, "\(path)/start", as: ada, RequestCommand(), .forbidden, "nor start the job, whatever its state")
+                try await expect(.post, "\(path)/start", as: bob, RequestCommand(), .conflict, "Bob may start jobs, but not a pending one")
                 try await expect(.post, "\(path)/cancel", as: eve, RequestCommand(), .notFound, "nor does a stranger cancel it")
                 try await expect(.post, "/api/v1/marketplace/categories", as: ada, CategoryInput(name: "Mine"), .forbidden, "categories are the admins'")
                 // Provider, not allowed: unrelated requests (they do not exist), another's profile, the customer's side.

@@ -26,8 +26,7 @@ func signUp(_ browser: Browser, email: String, password: String = "correct horse
 }
 
 func signIn(_ browser: Browser, email: String, password: String) async throws -> TestResponse {
-    try await browser.get("/sign-in")
-    return try await browser.post("/sign-in", [("email", email), ("password", password), ("next", "")])
+    try await browser.signIn(email: email, password: password)
 }
 
 func seedDemo(_ plaza: Plaza) async throws {

@@ -17,7 +17,9 @@ extension MarketplaceService {
         if let price = body.price, !(price >= 0 && price < 1e9) { throw PlazaError.validation(field: "price", "must be from 0 to 999999999") }
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         guard let before = try await record(id, on: store.sql) else { throw Self.requestNotFound(id) }
-        try await authorizeRead(before, caller: caller)
+        // The side's rule first (a customer accepting is refused whatever the state), then the lifecycle's.
+        let facts = try await authorizeRead(before, caller: caller)
+        try policy.authorize(caller, command == "cancel" ? MarketplacePolicy.cancel : MarketplacePolicy.respond, facts)
         let names = (customer: try await displayName(ofCustomer: before.request.customerId), provider: try await providerName(before.request.providerId))
         let takerName = before.isOpen && command == "accept" ? try await providerName(userId: principal.id) : nil
         try await store.transaction { transaction in

@@ -207,7 +207,8 @@ extension MarketplaceService {
 
     /// Asks the policy whether the caller may read the request. An open request counts the providers it is
     /// offered to (those who could take it) among its participants while it waits.
-    func authorizeRead(_ record: RequestRecord, caller: Caller) async throws {
+    @discardableResult
+    func authorizeRead(_ record: RequestRecord, caller: Caller) async throws -> ResourceFacts {
         var facts = record.facts
         if record.isOpen, record.request.status == "pending", let principal = caller.principal,
            policy.allowsQuietly(caller, MarketplacePolicy.browseOpenRequests, .none),
@@ -216,6 +217,7 @@ extension MarketplaceService {
         }
         guard policy.allowsQuietly(caller, MarketplacePolicy.readRequest, facts) else { throw Self.requestNotFound(record.request.id) }
         try policy.authorize(caller, MarketplacePolicy.readRequest, facts)
+        return facts
     }
 
     /// Whether `user`'s provider profile could take an open request.

@@ -26,6 +26,7 @@ enum Templates {
         <nav aria-label="{{t.nav_label}}">
         {{#signedIn}}
         <a href="/notifications" class="inbox" data-topic="{{userTopic}}">{{t.nav_notifications}} <span id="unread-badge" class="badge{{^hasUnread}} empty{{/hasUnread}}" aria-live="polite" aria-label="{{t.unread_label}}">{{unread}}</span></a>
+        {{#appLinks}}<a href="{{href}}">{{label}}</a>{{/appLinks}}
         <a href="/account">{{t.nav_account}}</a>
         <a href="/organisations">{{t.nav_organisations}}</a>
         {{#isAdmin}}<a href="/admin/users">{{t.nav_users}}</a><a href="/admin/roles">{{t.nav_roles}}</a>{{/isAdmin}}

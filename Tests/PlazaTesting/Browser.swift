@@ -7,21 +7,21 @@ import Testing
 
 /// A browser as far as Plaza's pages can tell: it keeps cookies, follows nothing by itself, asks for HTML,
 /// and posts forms with the CSRF token of the last page it read.
-final class Browser {
-    let client: any TestClientProtocol
-    private(set) var cookies: [String: String] = [:]
+public final class Browser {
+    public let client: any TestClientProtocol
+    public private(set) var cookies: [String: String] = [:]
     /// Every attribute list of the last `Set-Cookie` seen for a name (`HttpOnly; SameSite=Lax; …`).
-    private(set) var cookieAttributes: [String: String] = [:]
-    private(set) var lastPage = ""
-    var extraHeaders: HTTPFields = [:]
+    public private(set) var cookieAttributes: [String: String] = [:]
+    public private(set) var lastPage = ""
+    public var extraHeaders: HTTPFields = [:]
 
-    init(_ client: any TestClientProtocol, language: String = "en") {
+    public init(_ client: any TestClientProtocol, language: String = "en") {
         self.client = client
         extraHeaders[.acceptLanguage] = language
     }
 
     @discardableResult
-    func get(_ uri: String) async throws -> TestResponse {
+    public func get(_ uri: String) async throws -> TestResponse {
         let response = try await client.executeRequest(uri: uri, method: .get, headers: headers(), body: nil)
         absorb(response)
         return response
@@ -29,7 +29,7 @@ final class Browser {
 
     /// Posts `fields` as a form; `_csrf` is the last page's token unless `csrf` says otherwise (`.some(nil)` sends none).
     @discardableResult
-    func post(_ uri: String, _ fields: [(String, String)], csrf: String?? = .none, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+    public func post(_ uri: String, _ fields: [(String, String)], csrf: String?? = .none, headers extra: HTTPFields = [:]) async throws -> TestResponse {
         var pairs = fields
         switch csrf {
         case .none: if let token = csrfToken { pairs.append(("_csrf", token)) }
@@ -46,15 +46,15 @@ final class Browser {
     }
 
     /// The hidden `_csrf` value of the last page read.
-    var csrfToken: String? {
+    public var csrfToken: String? {
         guard let range = lastPage.range(of: #"name="_csrf" value="([^"]+)""#, options: .regularExpression) else { return nil }
         return String(lastPage[range].dropFirst(#"name="_csrf" value=""#.count).dropLast())
     }
 
-    func forget(cookie name: String) { cookies[name] = nil }
-    func set(cookie name: String, _ value: String) { cookies[name] = value }
+    public func forget(cookie name: String) { cookies[name] = nil }
+    public func set(cookie name: String, _ value: String) { cookies[name] = value }
 
-    func headers() -> HTTPFields {
+    public func headers() -> HTTPFields {
         var headers = extraHeaders
         headers[.accept] = "text/html,application/xhtml+xml"
         if !cookies.isEmpty { headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
@@ -73,20 +73,20 @@ final class Browser {
         if response.headers[.contentType]?.hasPrefix("text/html") == true { lastPage = String(buffer: response.body) }
     }
 
-    static func encode(_ text: String) -> String {
+    public static func encode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 }
 
 extension TestResponse {
-    var text: String { String(buffer: body) }
-    var location: String? { headers[.location] }
+    public var text: String { String(buffer: body) }
+    public var location: String? { headers[.location] }
 }
 
 extension Browser {
     /// Posts a file the way a browser's `enctype="multipart/form-data"` form does: `fields` first, then the file.
     @discardableResult
-    func upload(_ uri: String, fields: [(String, String)], file: (name: String, field: String, type: String, data: Data)) async throws -> TestResponse {
+    public func upload(_ uri: String, fields: [(String, String)], file: (name: String, field: String, type: String, data: Data)) async throws -> TestResponse {
         let boundary = "----plaza\(UUID().uuidString)"
         var body = Data()
         for (name, value) in fields {
@@ -98,5 +98,14 @@ extension Browser {
         var headers = headers()
         headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
         return try await client.executeRequest(uri: uri, method: .post, headers: headers, body: ByteBuffer(data: body))
+    }
+}
+
+extension Browser {
+    /// Signs in through the sign-in page.
+    @discardableResult
+    public func signIn(email: String, password: String) async throws -> TestResponse {
+        try await get("/sign-in")
+        return try await post("/sign-in", [("email", email), ("password", password), ("next", "")])
     }
 }

@@ -1,0 +1,122 @@
+import Conversations
+import Foundation
+import Hummingbird
+import PlazaKit
+import Web
+
+/// The marketplace's web apps, server-rendered: customers browse and search (`/marketplace`), read a
+/// provider and ask for a visit, follow their requests live, chat and review; providers keep their profile
+/// and hours, answer requests, move jobs on, chat, and see their history and earnings
+/// (`/marketplace/provider`). Every page calls the service the API calls; the policy guards both alike.
+public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
+    let pages: Pages
+    let service: MarketplaceService
+
+    public init(pages: Pages, service: MarketplaceService) {
+        self.pages = pages
+        self.service = service
+    }
+
+    /// The marketplace's templates, words and header links, for ``Pages``.
+    public static var bundle: PageBundle {
+        PageBundle(
+            templates: MarketplaceTemplates.all, strings: [.en: MarketplaceWords.en, .uk: MarketplaceWords.uk],
+            links: [
+                PageBundle.Link(href: "/marketplace", label: "mp_nav_find") { _ in true },
+                PageBundle.Link(href: "/marketplace/requests", label: "mp_nav_requests") { _ in true },
+                PageBundle.Link(href: "/marketplace/provider", label: "mp_nav_provider") { $0.hasAppRole("provider", in: MarketplacePolicy.app) },
+            ])
+    }
+
+    public var table: RouteTable<Context> {
+        var routes = PageRoutes<Context>(pages: pages)
+        let view = MarketplaceViews(service: service)
+        let browse = Access.action(MarketplacePolicy.browse)
+        routes.add(.get, "/marketplace", "marketplacePage", "Find a provider: search and browse.", access: browse) { request, context, scope in
+            scope.render("mp-find", try await view.find(request.queryItems, caller: context.caller, scope: scope))
+        }
+        routes.add(.get, "/marketplace/providers/{id}", "marketplaceProviderPage", "A provider's profile, reviews and request form.", access: browse) {
+            _, context, scope in
+            scope.render("mp-provider", try await view.provider(try context.uuidParameter("id"), form: nil, caller: context.caller, scope: scope))
+        }
+        routes.add(.post, "/marketplace/providers/{id}/request", "marketplaceRequestForm", "Ask a provider for a visit.",
+                   access: .action(MarketplacePolicy.createRequest)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let provider = try context.uuidParameter("id")
+            do {
+                let created = try await service.createRequest(try await view.newRequest(form, provider: provider, caller: context.caller), caller: context.caller)
+                return scope.redirect("/marketplace/requests/\(created.id)?notice=mp-request-sent")
+            } catch let error as PlazaError where error.status.code < 500 {
+                var data = try await view.provider(provider, form: form, caller: context.caller, scope: scope)
+                data["problem"] = error.detail ?? error.title
+                data["problems"] = scope.problems(error)
+                return scope.render("mp-provider", data, status: error.status)
+            }
+        }
+        routes.add(.get, "/marketplace/requests", "marketplaceRequestsPage", "Your requests, as customer or provider.", access: .authenticated) {
+            request, context, scope in
+            scope.render("mp-requests", try await view.requests(request.queryItems, caller: context.caller, scope: scope))
+        }
+        routes.add(.get, "/marketplace/requests/{id}", "marketplaceRequestPage", "A request: live status, history, chat, review.",
+                   access: .resourceAction(MarketplacePolicy.readRequest)) { _, context, scope in
+            scope.render("mp-request", try await view.request(try context.uuidParameter("id"), caller: context.caller, scope: scope))
+        }
+        for command in RequestLifecycle.providerCommands + RequestLifecycle.customerCommands {
+            let action = command == "cancel" ? MarketplacePolicy.cancel : MarketplacePolicy.respond
+            routes.add(.post, "/marketplace/requests/{id}/\(command)", "marketplace\(command.capitalized)Form", "\(command.capitalized) a request.",
+                       access: .resourceAction(action)) { request, context, scope in
+                let form = try await scope.form(request, context)
+                let id = try context.uuidParameter("id")
+                return try await view.acting(on: id, scope: scope, caller: context.caller) {
+                    let price = try MarketplaceViews.number(form.text("price"), field: "price")
+                    _ = try await service.send(
+                        command, to: id, RequestCommand(expectedVersion: form.text("expectedVersion").flatMap(Int.init), comment: form.text("comment"), price: price),
+                        caller: context.caller)
+                    return "mp-moved"
+                }
+            }
+        }
+        routes.add(.post, "/marketplace/requests/{id}/messages", "marketplaceMessageForm", "Write in a request's chat.",
+                   access: .resourceAction(MarketplacePolicy.readRequest)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            return try await view.acting(on: id, scope: scope, caller: context.caller) {
+                let thread = try await service.conversation(ofRequest: id, limit: 1, caller: context.caller)
+                _ = try await service.conversations.send(MessageDraft(body: form["body"] ?? ""), to: thread.id, caller: context.caller)
+                return nil
+            }
+        }
+        routes.add(.post, "/marketplace/requests/{id}/review", "marketplaceReviewForm", "Review a completed request.",
+                   access: .resourceAction(MarketplacePolicy.review)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            return try await view.acting(on: id, scope: scope, caller: context.caller) {
+                _ = try await service.review(id, ReviewInput(rating: Int(form["rating"] ?? "") ?? 0, text: form["text"] ?? ""), caller: context.caller)
+                return "mp-reviewed"
+            }
+        }
+        routes.add(.get, "/marketplace/provider", "marketplaceDashboardPage", "A provider's profile, hours, requests, jobs and earnings.",
+                   access: .action(MarketplacePolicy.createProfile)) { _, context, scope in
+            scope.render("mp-dashboard", try await view.dashboard(form: nil, caller: context.caller, scope: scope))
+        }
+        routes.add(.post, "/marketplace/provider", "marketplaceProfileForm", "Save a provider's profile.",
+                   access: .action(MarketplacePolicy.createProfile)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            do {
+                let update = try await view.profileUpdate(form)
+                if let existing = try? await service.myProvider(caller: context.caller) {
+                    _ = try await service.updateProvider(existing.id, update, caller: context.caller)
+                } else {
+                    _ = try await service.createProvider(update, caller: context.caller)
+                }
+                return scope.redirect("/marketplace/provider?notice=mp-profile-saved")
+            } catch let error as PlazaError where error.status.code < 500 {
+                var data = try await view.dashboard(form: form, caller: context.caller, scope: scope)
+                data["problem"] = error.detail ?? error.title
+                data["problems"] = scope.problems(error)
+                return scope.render("mp-dashboard", data, status: error.status)
+            }
+        }
+        return routes.table
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Identity
+import Marketplace
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+import Testing
+
+@Suite("Marketplace pages")
+struct PageTests {
+    @Test("without JavaScript: a customer finds the demo provider, asks for a visit; the provider accepts, they chat, the job completes, the customer reviews")
+    func pagesJourney() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            #expect(try await Demo.seed(plaza))
+            try await plaza.testApplication().test(.router) { client in
+                let customer = Browser(client)
+                let provider = Browser(client)
+                try await customer.signIn(email: IdentityDemo.email(for: "customer"), password: IdentityDemo.password)
+                try await provider.signIn(email: IdentityDemo.email(for: "provider"), password: IdentityDemo.password)
+
+                let found = try await customer.get("/marketplace?q=provider")
+                #expect(found.status == .ok)
+                #expect(customer.lastPage.contains("Provider Demo"), "the search finds the demo provider")
+                #expect(customer.lastPage.contains(#"href="/marketplace/requests""#), "the header links to the marketplace")
+                let demo = try await plaza.marketplace.myProvider(caller: Caller(principal: Principal(
+                    id: try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "provider"))).id)))
+                let page = try await customer.get("/marketplace/providers/\(demo.id)")
+                #expect(page.status == .ok && customer.lastPage.contains(#"id="request-form""#))
+                let category = try #require(demo.offers.first?.categoryId)
+                let refused = try await customer.post("/marketplace/providers/\(demo.id)/request", [
+                    ("categoryId", category.uuidString.lowercased()), ("description", ""), ("address", "Khreshchatyk 1"), ("lat", "50.45"), ("lng", "30.52"),
+                ])
+                #expect(refused.status == .unprocessableContent && customer.lastPage.contains("description"), "a refused form comes back with its problem")
+                let sent = try await customer.post("/marketplace/providers/\(demo.id)/request", [
+                    ("categoryId", category.uuidString.lowercased()), ("description", "The bathroom tap leaks."), ("address", "Khreshchatyk 1"),
+                    ("lat", "50.45"), ("lng", "30.52"), ("windowStart", "2026-12-01T09:00"), ("windowEnd", "2026-12-01T12:00"),
+                ])
+                #expect(sent.status == .seeOther)
+                let location = try #require(sent.headers[.location])
+                let path = String(location.prefix { $0 != "?" })
+                try await customer.get(location)
+                #expect(customer.lastPage.contains(#"data-status="pending""#) && customer.lastPage.contains("Your request was sent."))
+                #expect(customer.lastPage.contains(#"data-live-topic="marketplace-request:"#), "the status follows its topic")
+
+                try await provider.get("/marketplace/provider")
+                #expect(provider.lastPage.contains("The bathroom tap leaks."), "the provider's dashboard lists the request")
+                try await provider.get(path)
+                let accepted = try await provider.post("\(path)/accept", [("price", "70"), ("expectedVersion", "1")])
+                #expect(accepted.status == .seeOther)
+                try await provider.get(path)
+                #expect(provider.lastPage.contains(#"data-status="accepted""#) && provider.lastPage.contains("70"))
+                _ = try await provider.post("\(path)/messages", [("body", "I will come at nine.")])
+                try await customer.get(path)
+                #expect(customer.lastPage.contains("I will come at nine."))
+                let stale = try await customer.post("\(path)/cancel", [("expectedVersion", "1")])
+                #expect(stale.status == .conflict, "a form from before the acceptance is stale")
+                for command in ["start", "complete"] {
+                    #expect(try await provider.post("\(path)/\(command)", []).status == .seeOther, "\(command)")
+                }
+                try await customer.get(path)
+                #expect(customer.lastPage.contains(#"id="review-form""#))
+                #expect(try await customer.post("\(path)/review", [("rating", "5"), ("text", "Great work")]).status == .seeOther)
+                try await customer.get(path)
+                #expect(customer.lastPage.contains("Great work") && !customer.lastPage.contains(#"id="review-form""#))
+                try await provider.get("/marketplace/provider")
+                #expect(provider.lastPage.contains("70"), "earnings count the job")
+
+                // Outsiders: the request does not exist for another customer, and its forms refuse them.
+                let stranger = Browser(client)
+                try await stranger.signIn(email: IdentityDemo.email(for: "brand"), password: IdentityDemo.password)
+                #expect(try await stranger.get(path).status == .notFound)
+                try await stranger.get("/marketplace")
+                #expect(try await stranger.post("\(path)/messages", [("body", "hi")]).status == .notFound)
+                #expect(try await stranger.get("/marketplace/provider").status == .forbidden, "the dashboard is for providers")
+            }
+        }
+    }
+
+    @Test("the pages' words exist in English and Ukrainian alike")
+    func words() {
+        let bundle = MarketplacePages<AppRequestContext>.bundle
+        #expect(Set(bundle.strings[.en]!.keys) == Set(bundle.strings[.uk]!.keys))
+        for template in bundle.templates.values {
+            for match in template.matches(of: /\{\{t\.([a-z_0-9]+)\}\}/) where match.1.hasPrefix("mp_") {
+                #expect(bundle.strings[.en]![String(match.1)] != nil, "\(match.1)")
+            }
+        }
+    }
+}
