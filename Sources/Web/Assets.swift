@@ -160,5 +160,11 @@ enum Stylesheet {
         a.inbox .badge { background: var(--accent); color: #fff; }
         a.inbox .badge.empty { background: var(--wash); color: var(--muted); }
         .unread td:first-child { font-weight: 600; }
+        .results, .messages { list-style: none; padding: 0; }
+        .messages li { padding: .4rem .6rem; border-radius: .5rem; background: var(--wash); margin: .3rem 0; }
+        .messages li.mine { background: #e6efff; }
+        .actions, .inline-form, fieldset .row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-end; }
+        .actions { margin: .75rem 0; }
+        fieldset { border: 1px solid var(--line); border-radius: .5rem; margin: .75rem 0; }
         """
 }
