@@ -222,7 +222,8 @@ let package = Package(
         .executableTarget(
             name: "PlazaBench",
             dependencies: [
-                "PlazaServer", "Workflows", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "SQLKit", package: "sql-kit"),
+                "PlazaServer", "Workflows", "Marketplace", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "bench/PlazaBench",
             swiftSettings: swiftSettings

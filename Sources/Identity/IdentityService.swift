@@ -11,6 +11,7 @@ public struct IdentityService: Sendable {
     let outbox: Outbox
     let settings: IdentitySettings
     let issuer: TokenIssuer
+    let verifiedTokens = VerifiedTokens()
     let revocations: RevocationList
     let passwords: Passwords
     let throttle: LoginThrottle
@@ -284,9 +285,18 @@ public struct IdentityService: Sendable {
             avatarFileId: try row.decode(column: "avatar_file_id", as: UUID?.self))
     }
 
-    /// The principal for a bearer token: its signature, expiry and audience, then the revocation list.
+    /// The principal for a bearer token: its signature, expiry and audience (once per token: a verified token
+    /// is remembered until it expires), then the revocation list (every time).
     public func authenticate(bearer token: String) async throws -> Principal {
-        let principal = try await issuer.verify(token)
+        let now = store.clock.now()
+        let principal: Principal
+        if let known = verifiedTokens.principal(for: token, at: now) {
+            principal = known
+        } else {
+            let verified = try await issuer.verify(token)
+            verifiedTokens.remember(token, verified.principal, until: verified.expires, now: now)
+            principal = verified.principal
+        }
         if try await revocations.isRevoked(user: principal.id, session: principal.sessionID) {
             throw PlazaError.unauthorized("This session has ended or the account is disabled.")
         }

@@ -70,7 +70,7 @@ public actor TokenIssuer {
     }
 
     /// The principal a token stands for. Every failure is a 401 that does not say which check failed.
-    func verify(_ token: String) async throws -> Principal {
+    func verify(_ token: String) async throws -> (principal: Principal, expires: Date) {
         var keys = try await loaded()
         // Another instance may have made a key after this one read the ring (two first starts racing, or a
         // rotation whose event has not arrived yet): read the ring again, at most every 5 seconds, so random
@@ -93,10 +93,11 @@ public actor TokenIssuer {
         else { throw PlazaError.unauthorized("The access token is expired or not meant for this server.") }
         var organisations: [UUID: Set<String>] = [:]
         for (key, roles) in claims.orgs { if let org = UUID(uuidString: key) { organisations[org] = Set(roles) } }
-        return Principal(
+        let principal = Principal(
             id: id, kind: .user, systemRoles: Set(claims.roles), appRoles: claims.apps.mapValues(Set.init),
             organisationRoles: organisations, scopes: Set(claims.scope.split(separator: " ").map(String.init)),
             sessionID: session, assurance: claims.amr.contains("mfa") ? .multiFactor : .password)
+        return (principal, claims.exp.value)
     }
 
     /// Forgets the ring; the next use reads it again (after a rotation on any instance).

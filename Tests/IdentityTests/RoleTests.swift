@@ -154,7 +154,7 @@ struct SigningKeyRaceTests {
             await a.reload()
             let (token, _) = try await a.issue(for: principal, sessionID: principal.sessionID!)
             let verified = try await b.verify(token)
-            #expect(verified.id == principal.id)
+            #expect(verified.principal.id == principal.id)
             // A made-up key id does not make every request read the database: the re-read waits 5 s.
             let forged = "eyJhbGciOiJFUzI1NiIsImtpZCI6Im5vcGUifQ." + token.split(separator: ".").dropFirst().joined(separator: ".")
             await #expect(throws: PlazaError.self) { _ = try await b.verify(forged) }

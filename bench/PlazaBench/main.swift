@@ -3,6 +3,7 @@
 //
 //   plaza-bench jobs [--jobs N] [--concurrency C] [--database-url postgres://…]
 //   plaza-bench workflows [--workflows N] [--concurrency C] [--database-url postgres://…] [--sqlite-full]
+//   plaza-bench marketplace-seed --data-dir DIR [--providers N]   (demo data plus N providers, for bench/marketplace.sh)
 //
 // Prints one line: `jobs <engine> enqueued=<n/s> completed=<n/s>` (bench/run.sh) or
 // `plaza <engine> workflows=<n> seconds=<s> rate=<n/s>` (bench/workflows.sh).
@@ -36,13 +37,21 @@ var config = PlazaConfig()
 config.logLevel = .error
 config.jobs.concurrency = concurrency
 if let pool = Int(argument("--pool", "")) { config.databasePoolSize = pool }
-let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-bench-\(getpid())")
+let directory = URL(fileURLWithPath: argument("--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent("plaza-bench-\(getpid())").path))
 config.dataDirectory = directory.path
 if !url.isEmpty { config.databaseURL = url }
 
 if CommandLine.arguments.contains("--sqlite-full") { config.sqliteSynchronous = .full }
 let plaza = try await Plaza.open(config)
 try await plaza.migrate()
+
+if CommandLine.arguments.dropFirst().first == "marketplace-seed" {
+    let count = Int(argument("--providers", "10000"))!
+    let (category, provider) = try await MarketplaceBenchData.seed(plaza, providers: count)
+    await plaza.shutdown()
+    print("category=\(category) provider=\(provider)")
+    exit(0)
+}
 
 if CommandLine.arguments.dropFirst().first == "workflows" {
     let workflows = Int(argument("--workflows", "2000"))!

@@ -7,6 +7,8 @@ import Storage
 extension MarketplaceService {
     /// The whole tree, parents before children, each level by position then name.
     public func categories() async throws -> [ServiceCategory] {
+        let now = store.clock.now()
+        if let cached = categoryCache.get(now: now) { return cached }
         let all = try await store.sql.raw("SELECT * FROM marketplace_categories ORDER BY position, name").all().map(Self.category(row:))
         // Depth-first, so a list shows each category under its parent.
         let children = Dictionary(grouping: all, by: \.parentId)
@@ -18,10 +20,12 @@ extension MarketplaceService {
             }
         }
         visit(nil)
+        categoryCache.put(ordered, at: now)
         return ordered
     }
 
     public func category(_ id: UUID) async throws -> ServiceCategory {
+        if let cached = try await categories().first(where: { $0.id == id }) { return cached }
         guard let row = try await store.sql.raw("SELECT * FROM marketplace_categories WHERE id = \(bind: id)").first() else {
             throw PlazaError.notFound("There is no category \(id).")
         }
@@ -46,6 +50,7 @@ extension MarketplaceService {
             try await transaction.audit(caller, action: "marketplace.category.create", resourceType: "category", resourceID: id.uuidString)
             return id
         }
+        categoryCache.drop()
         return try await category(id)
     }
 
@@ -70,6 +75,7 @@ extension MarketplaceService {
             if fields.name != current.name { try await reindexProviders(offering: id, in: transaction) }
             try await transaction.audit(caller, action: "marketplace.category.update", resourceType: "category", resourceID: id.uuidString)
         }
+        categoryCache.drop()
         return try await category(id)
     }
 
@@ -89,16 +95,16 @@ extension MarketplaceService {
             try await transaction.sql.raw("DELETE FROM marketplace_categories WHERE id = \(bind: id)").run()
             try await transaction.audit(caller, action: "marketplace.category.delete", resourceType: "category", resourceID: id.uuidString)
         }
+        categoryCache.drop()
     }
 
     /// The category and every category under it (a search for plumbing finds boiler repair too).
     func descendants(of id: UUID) async throws -> [UUID] {
-        let rows = try await store.sql.raw("SELECT id, parent_id FROM marketplace_categories").all()
-        let children = Dictionary(grouping: try rows.map { (try $0.decode(column: "parent_id", as: UUID?.self), try $0.decode(column: "id", as: UUID.self)) }, by: \.0)
+        let children = Dictionary(grouping: try await categories(), by: \.parentId)
         var found = [id]
         var index = 0
         while index < found.count {
-            found += (children[found[index]] ?? []).map(\.1)
+            found += (children[found[index]] ?? []).map(\.id)
             index += 1
         }
         return found

@@ -70,19 +70,24 @@ public enum MarketplaceDemo {
             let name = index == 0 ? "Provider Demo — plumbing & electrics" : "\(firstNames[index % firstNames.count]) \(trades[index % trades.count])"
             let (lat, lng) = index == 0 ? (city.lat + 2 / 110.574, city.lng) : (city.lat + random.next(in: -0.11...0.11), city.lng + random.next(in: -0.17...0.17))
             try await sql.raw("""
-                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, rating_avg, rating_sum,
-                                                   rating_count, stars, completed_jobs, created_at, updated_at)
+                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, category_ids, rating_avg,
+                                                   rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: user), \(bind: name), \(bind: "Licensed, insured, \(5 + index % 20) years of experience. Clean work, fair prices."),
-                        '[]', \(bind: lat), \(bind: lng), \(bind: Double(8 + index % 5 * 3)), 'Europe/Kyiv', 0, 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
+                        '[]', \(bind: lat), \(bind: lng), \(bind: Double(8 + index % 5 * 3)), 'Europe/Kyiv', '[]', 0, 0, 0, '[0,0,0,0,0]', 0,
+                        \(bind: now), \(bind: now))
                 """).run()
-            let offered = index == 0 ? [roots["Plumbing"]!, roots["Electrics"]!] : [leaves[index % leaves.count], leaves[(index * 7) % leaves.count]]
-            for category in Set(offered) {
+            let offered = index == 0 ? [roots["Plumbing"]!, roots["Electrics"]!] : Array(Set([leaves[index % leaves.count], leaves[(index * 7) % leaves.count]]))
+            for category in offered {
                 let low = Double(20 + (index * 13) % 60)
                 try await sql.raw("""
-                    INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max) VALUES (\(bind: id), \(bind: category), \(bind: low), \(bind: low * 2.5))
+                    INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max, lat, lng)
+                    VALUES (\(bind: id), \(bind: category), \(bind: low), \(bind: low * 2.5), \(bind: lat), \(bind: lng))
                     """).run()
             }
-            try await sql.raw("UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id)) WHERE id = \(bind: id)").run()
+            try await sql.raw("""
+                UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id)),
+                    category_ids = \(bind: try MarketplaceService.encode(offered)) WHERE id = \(bind: id)
+                """).run()
             for weekday in 1...(index % 3 == 0 ? 7 : 6) {
                 try await sql.raw("""
                     INSERT INTO marketplace_availability (provider_id, weekday, start_minute, end_minute) VALUES (\(bind: id), \(bind: weekday), 480, 1200)
@@ -124,6 +129,39 @@ public enum MarketplaceDemo {
             (true, "Hello! Is tomorrow morning fine for you?"), (false, "Yes, I can come at 9:00. I will bring a new cartridge."),
             (true, "Great, see you then."),
         ])
+    }
+
+    /// Providers by the thousand, for benchmarks: spread within 15 km of the centre, each offering one of
+    /// `categories` (in turn) and working 50 km around, without accounts of their own (a user id each, no login).
+    /// Returns their ids.
+    public static func addProviders(
+        _ service: MarketplaceService, count: Int, categories: [UUID], in transaction: Transaction
+    ) async throws -> [UUID] {
+        precondition(!categories.isEmpty, "providers need a category")
+        let now = transaction.clock.now()
+        var random = Random(seed: 1001)
+        var ids: [UUID] = []
+        for index in 0..<count {
+            let id = PlazaID.make(at: now)
+            let lat = city.lat + random.next(in: -0.135...0.135)
+            let lng = city.lng + random.next(in: -0.21...0.21)
+            let rating = (random.next(in: 3...5) * 100).rounded() / 100
+            try await transaction.sql.raw("""
+                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, price_from, category_ids,
+                                                   rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
+                VALUES (\(bind: id), \(bind: UUID()), \(bind: "\(firstNames[index % firstNames.count]) \(trades[index % trades.count]) \(index)"),
+                        'Fast and tidy work.', '[]', \(bind: lat), \(bind: lng), 50, 'Europe/Kyiv', 30,
+                        \(bind: try MarketplaceService.encode([categories[index % categories.count]])), \(bind: rating), 0, 0, '[0,0,0,0,0]', 0,
+                        \(bind: now), \(bind: now))
+                """).run()
+            try await transaction.sql.raw("""
+                INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max, lat, lng)
+                VALUES (\(bind: id), \(bind: categories[index % categories.count]), 30, 90, \(bind: lat), \(bind: lng))
+                """).run()
+            try await service.reindex(provider: id, in: transaction)
+            ids.append(id)
+        }
+        return ids
     }
 
     private static func category(_ name: String, parent: UUID?, position: Int, in transaction: Transaction) async throws -> UUID {

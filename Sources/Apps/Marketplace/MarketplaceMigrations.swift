@@ -32,6 +32,7 @@ public struct CreateMarketplace: AsyncMigration {
             .field("radius_km", .double, .required)
             .field("time_zone", .string, .required)
             .field("price_from", .double)
+            .field("category_ids", .string, .required)
             .field("rating_avg", .double, .required)
             .field("rating_sum", .int, .required)
             .field("rating_count", .int, .required)
@@ -46,6 +47,9 @@ public struct CreateMarketplace: AsyncMigration {
             .field("category_id", .uuid, .required, .references("marketplace_categories", "id", onDelete: .restrict))
             .field("price_min", .double, .required)
             .field("price_max", .double, .required)
+            // The provider's centre, repeated here so a search by category and place reads one index.
+            .field("lat", .double)
+            .field("lng", .double)
             .compositeIdentifier(over: "provider_id", "category_id")
             .create()
         try await database.schema("marketplace_availability")
@@ -119,7 +123,7 @@ public struct CreateMarketplace: AsyncMigration {
             "CREATE INDEX marketplace_categories_parent ON marketplace_categories (parent_id, position)",
             "CREATE INDEX marketplace_providers_lat ON marketplace_providers (lat)",
             "CREATE INDEX marketplace_providers_rating ON marketplace_providers (rating_avg, id)",
-            "CREATE INDEX marketplace_offers_category ON marketplace_offers (category_id, provider_id)",
+            "CREATE INDEX marketplace_offers_place ON marketplace_offers (category_id, lat, lng, provider_id)",
             "CREATE INDEX marketplace_availability_provider ON marketplace_availability (provider_id, weekday)",
             "CREATE INDEX marketplace_time_off_provider ON marketplace_time_off (provider_id, ends_at)",
             "CREATE INDEX marketplace_requests_customer ON marketplace_requests (customer_id, id)",

@@ -7,6 +7,7 @@ import PlazaKit
 import Realtime
 import SQLKit
 import Storage
+import Synchronization
 import Workflows
 
 /// Tunables of the marketplace; the defaults are what the seed asks for.
@@ -32,6 +33,8 @@ public struct MarketplaceService: Sendable {
     let publisher: RealtimePublisher
     let policy: any Policy
     let settings: MarketplaceSettings
+    /// The category tree, read once every few seconds rather than on every search.
+    let categoryCache = CategoryCache()
 
     public init(
         store: Store, workflows: WorkflowEngine, conversations: ConversationService, notifications: NotificationService, files: FileService,
@@ -88,3 +91,22 @@ public struct MarketplaceService: Sendable {
         try PlazaJSON.decoder().decode(T.self, from: Data(text.utf8))
     }
 }
+
+/// The category tree as last read: searches expand a category into those above and below it on every call,
+/// so the tree is kept for `lifetime` (this instance's own changes drop it at once; another instance's show
+/// within `lifetime`).
+final class CategoryCache: Sendable {
+    static let lifetime: TimeInterval = 5
+    private let state = Mutex<(at: Date, categories: [ServiceCategory])?>(nil)
+
+    func get(now: Date) -> [ServiceCategory]? {
+        state.withLock { state in
+            guard let state, now.timeIntervalSince(state.at) < Self.lifetime, now >= state.at else { return nil }
+            return state.categories
+        }
+    }
+
+    func put(_ categories: [ServiceCategory], at now: Date) { state.withLock { $0 = (now, categories) } }
+    func drop() { state.withLock { $0 = nil } }
+}
+

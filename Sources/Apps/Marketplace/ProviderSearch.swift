@@ -119,74 +119,92 @@ struct LocalPlane {
 
 extension MarketplaceService {
     /// Providers matching a query, a keyset page at a time (`nextCursor` carries the sort key and the id).
+    ///
+    /// With a category, the candidates come from the offers (one index: category, lat, lng), each with its
+    /// price and distance; the commonest search — a category near a point, by distance or price, nothing
+    /// else — is answered from that index alone and reads only the page's providers. Anything else joins
+    /// the candidates (or, without a category, all providers) to the provider rows before sorting.
     public func searchProviders(_ query: ProviderQuery) async throws -> Page<ProviderSummary> {
-        let sql = store.sql
+        let plane = query.lat.flatMap { lat in query.lng.map { LocalPlane(lat: lat, lng: $0) } }
+        let box = plane.flatMap { plane in query.radiusKm.map { plane.box($0) } }
+        var after: (key: Double, id: UUID)?
+        if let cursor = query.page.cursor {
+            let parts = try Cursor.decode(cursor, parts: 2)
+            guard let key = Double(parts[0]), let id = UUID(uuidString: parts[1]) else {
+                throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
+            }
+            after = (key, id)
+        }
+        func keyset(_ key: SQLQueryString, _ id: String) -> SQLQueryString? {
+            after.map { "(\(key) > \(bind: $0.key) OR (\(key) = \(bind: $0.key) AND \(unsafeRaw: id) > \(bind: $0.id)))" }
+        }
+        let limit = query.page.limit + 1
         var filters: [SQLQueryString] = ["p.lat IS NOT NULL"]
-        var categories: [UUID] = []
+        let source: SQLQueryString
+        let price: SQLQueryString
+        let distance: SQLQueryString
         if let category = query.categoryId {
             // Specialists under the category, and generalists above it (a plumber fixes leaks too).
-            categories = Array(Set(try await descendants(of: category)).union(try await ancestors(of: category)))
-            filters.append("EXISTS (SELECT 1 FROM marketplace_offers o WHERE o.provider_id = p.id AND o.category_id IN (\(binds: categories)))")
-        }
-        if let text = query.text, let match = Self.textFilter(text, dialect: store.dialect) { filters.append(match) }
-        var plane: LocalPlane?
-        var distance: SQLQueryString = "NULL"
-        if let lat = query.lat, let lng = query.lng {
-            let here = LocalPlane(lat: lat, lng: lng)
-            plane = here
-            distance = here.squaredDistance("p.lat", "p.lng")
-            if let radius = query.radiusKm {
-                let box = here.box(radius)
+            let categories = Array(Set(try await descendants(of: category)).union(try await ancestors(of: category)))
+            let offerDistance = plane?.squaredDistance("o.lat", "o.lng") ?? "NULL"
+            var offers: [SQLQueryString] = ["o.category_id IN (\(binds: categories))"]
+            if let box, let radius = query.radiusKm {
+                offers.append("o.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)")
+                offers.append("o.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)")
+                offers.append("\(offerDistance) <= \(bind: radius * radius)")
+            }
+            var candidates: SQLQueryString = """
+                SELECT o.provider_id, MIN(o.price_min) AS price, MIN(\(offerDistance)) AS distance FROM marketplace_offers o
+                WHERE \(offers.joined(separator: " AND ")) GROUP BY o.provider_id
+                """
+            let indexOnly = query.text == nil && query.minRating == nil && query.availableAt == nil && query.sort != .rating
+            if indexOnly {
+                let key: SQLQueryString = query.sort == .distance ? "MIN(\(offerDistance))" : "COALESCE(MIN(o.price_min), 1e15)"
+                if let keyset = keyset(key, "o.provider_id") { candidates = candidates + " HAVING \(keyset)" }
+                candidates = candidates + " ORDER BY \(key), o.provider_id LIMIT \(literal: limit)"
+            }
+            source = "(\(candidates)) c JOIN marketplace_providers p ON p.id = c.provider_id"
+            price = "c.price"
+            distance = "c.distance"
+        } else {
+            source = "marketplace_providers p"
+            price = "p.price_from"
+            distance = plane?.squaredDistance("p.lat", "p.lng") ?? "NULL"
+            if let box, let radius = query.radiusKm {
                 filters.append("p.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)")
                 filters.append("p.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)")
                 filters.append("\(distance) <= \(bind: radius * radius)")
             }
         }
+        if let text = query.text, let match = Self.textFilter(text, dialect: store.dialect) { filters.append(match) }
         if let minRating = query.minRating { filters.append("p.rating_avg >= \(bind: minRating)") }
         if let instant = query.availableAt { filters.append(try await availabilityFilter(at: instant)) }
-
-        let price: SQLQueryString = categories.isEmpty
-            ? "p.price_from"
-            : "(SELECT MIN(o.price_min) FROM marketplace_offers o WHERE o.provider_id = p.id AND o.category_id IN (\(binds: categories)))"
         // The sort key, ascending; rating sorts by its negative so every order is "key ascending, id ascending".
         let key: SQLQueryString = switch query.sort {
         case .rating: "(0 - p.rating_avg)"
         case .distance: distance
         case .price: "COALESCE(\(price), 1e15)"
         }
-        if let cursor = query.page.cursor {
-            let parts = try Cursor.decode(cursor, parts: 2)
-            guard let after = Double(parts[0]), let id = UUID(uuidString: parts[1]) else {
-                throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
-            }
-            filters.append("(\(key) > \(bind: after) OR (\(key) = \(bind: after) AND p.id > \(bind: id)))")
-        }
-        let rows = try await sql.raw("""
-            SELECT p.id, p.user_id, p.display_name, p.bio, p.rating_avg, p.rating_count, p.photos, p.lat, p.lng,
+        if let keyset = keyset(key, "p.id") { filters.append(keyset) }
+        let rows = try await store.sql.raw("""
+            SELECT p.id, p.user_id, p.display_name, p.bio, p.rating_avg, p.rating_count, p.photos, p.lat, p.lng, p.category_ids,
                    \(price) AS price, \(key) AS sort_key
-            FROM marketplace_providers p
+            FROM \(source)
             WHERE \(filters.joined(separator: " AND "))
-            ORDER BY sort_key, p.id LIMIT \(literal: query.page.limit + 1)
+            ORDER BY sort_key, p.id LIMIT \(literal: limit)
             """).all()
         let page = Array(rows.prefix(query.page.limit))
-        let ids = try page.map { try $0.decode(column: "id", as: UUID.self) }
-        var offered: [UUID: [UUID]] = [:]
-        if !ids.isEmpty {
-            for row in try await sql.raw("SELECT provider_id, category_id FROM marketplace_offers WHERE provider_id IN (\(binds: ids))").all() {
-                offered[try row.decode(column: "provider_id", as: UUID.self), default: []].append(try row.decode(column: "category_id", as: UUID.self))
-            }
-        }
         let items = try page.map { row in
-            let id = try row.decode(column: "id", as: UUID.self)
             let lat = try row.decode(column: "lat", as: Double.self)
             let lng = try row.decode(column: "lng", as: Double.self)
             return ProviderSummary(
-                id: id, userId: try row.decode(column: "user_id", as: UUID.self), displayName: try row.decode(column: "display_name", as: String.self),
+                id: try row.decode(column: "id", as: UUID.self), userId: try row.decode(column: "user_id", as: UUID.self),
+                displayName: try row.decode(column: "display_name", as: String.self),
                 bio: String(try row.decode(column: "bio", as: String.self).prefix(280)), rating: try row.decode(column: "rating_avg", as: Double.self),
                 ratingCount: try row.decode(column: "rating_count", as: Int.self), priceFrom: try row.decode(column: "price", as: Double?.self),
                 distanceKm: plane.map { (LocalPlane.kilometres($0.lat, $0.lng, lat, lng) * 100).rounded() / 100 },
                 photo: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)).first,
-                categoryIds: (offered[id] ?? []).sorted { $0.uuidString < $1.uuidString })
+                categoryIds: try Self.decode([UUID].self, try row.decode(column: "category_ids", as: String.self)))
         }
         var next: String?
         if rows.count > query.page.limit, let last = page.last {

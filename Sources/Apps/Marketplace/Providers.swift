@@ -23,9 +23,9 @@ extension MarketplaceService {
             let now = transaction.clock.now()
             let id = PlazaID.make(at: now)
             try await transaction.sql.raw("""
-                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, radius_km, time_zone, rating_avg, rating_sum,
-                                                   rating_count, stars, completed_jobs, created_at, updated_at)
-                VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', 0, 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
+                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, radius_km, time_zone, category_ids, rating_avg,
+                                                   rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
+                VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', 0, 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
                 """).run()
             try await apply(input, to: id, current: nil, caller: caller, in: transaction)
             try await transaction.audit(caller, action: "marketplace.provider.create", resourceType: "provider", resourceID: id.uuidString)
@@ -103,8 +103,16 @@ extension MarketplaceService {
                     """).run()
             }
             try await sql.raw("""
-                UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id))
+                UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id)),
+                    category_ids = \(bind: try Self.encode(offers.map(\.categoryId)))
                 WHERE id = \(bind: id)
+                """).run()
+        }
+        if input.offers != nil || input.area != nil {
+            try await sql.raw("""
+                UPDATE marketplace_offers SET lat = (SELECT lat FROM marketplace_providers WHERE id = \(bind: id)),
+                    lng = (SELECT lng FROM marketplace_providers WHERE id = \(bind: id))
+                WHERE provider_id = \(bind: id)
                 """).run()
         }
         if let slots = input.availability {

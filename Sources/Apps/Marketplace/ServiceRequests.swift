@@ -111,7 +111,14 @@ extension MarketplaceService {
 
     /// The category and every one above it.
     func ancestors(of id: UUID, on sql: (any SQLDatabase)? = nil) async throws -> Set<UUID> {
-        let sql = sql ?? store.sql
+        guard let sql else {
+            // Outside a transaction the cached tree will do.
+            let parents = Dictionary(uniqueKeysWithValues: try await categories().map { ($0.id, $0.parentId) })
+            var found: Set<UUID> = []
+            var cursor: UUID? = id
+            while let node = cursor, found.insert(node).inserted { cursor = parents[node] ?? nil }
+            return found
+        }
         var found: Set<UUID> = []
         var cursor: UUID? = id
         while let node = cursor, found.insert(node).inserted {
