@@ -62,14 +62,20 @@ curl -fs -H "Authorization: $pb_token" "$pb$pb_search" | python3 -c "import json
 cat >"$work/get.lua" <<LUA
 wrk.headers["Authorization"] = os.getenv("AUTH")
 LUA
+# Every request a new Idempotency-Key, unique across wrk's threads (each numbers its own).
 cat >"$work/create.lua" <<LUA
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 local counter = 0
 wrk.method = "POST"
 wrk.headers["Authorization"] = os.getenv("AUTH")
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   counter = counter + 1
-  wrk.headers["Idempotency-Key"] = os.getenv("KEY_PREFIX") .. counter
+  wrk.headers["Idempotency-Key"] = os.getenv("KEY_PREFIX") .. tid .. "-" .. counter
   return wrk.format(nil, nil, nil, os.getenv("BODY"))
 end
 LUA

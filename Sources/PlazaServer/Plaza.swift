@@ -153,8 +153,8 @@ public final class Plaza: Sendable {
         workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
         workflows.register(in: jobRegistry)
         marketplace = MarketplaceService(
-            store: store, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
-            publisher: publisher, hub: realtime, policy: policy)
+            store: store, outbox: outbox, bus: bus, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
+            publisher: publisher, hub: realtime, policy: policy, settings: config.marketplace)
         graphQL = try MarketplaceGraphQL(service: marketplace)
         pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,

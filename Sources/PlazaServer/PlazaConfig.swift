@@ -1,4 +1,5 @@
 import Foundation
+import Marketplace
 import Realtime
 import Gateway
 import Identity
@@ -33,6 +34,8 @@ public struct PlazaConfig: Sendable, Equatable {
     public var accessTokenLifetime: Duration = .seconds(900)
     /// E-mail, SMS and push: servers, senders, retries.
     public var notifications = NotificationSettings()
+    /// The marketplace's tunables (`PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS`).
+    public var marketplace = MarketplaceSettings()
     /// Where uploaded files live; `<data dir>/files` when unset.
     public var filesDirectory: String?
     /// The most pixels an uploaded image may have.
@@ -114,6 +117,7 @@ extension PlazaConfig {
         ("PLAZA_FILES_DIR", "DATA_DIR/files", "where uploaded files and their variants are kept"),
         ("PLAZA_FILES_S3_URL", "(none: the files directory)", "an S3-compatible bucket for files: https://ACCESS_KEY:SECRET@host[:port]/bucket?region=…"),
         ("PLAZA_FILES_MAX_PIXELS", "50000000", "the most pixels an uploaded image may have (refused from its header, before decoding)"),
+        ("PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS", "30", "how long a provider search's answer is served again (0: never); changes drop it at once"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
 
@@ -190,6 +194,7 @@ extension PlazaConfig {
             databaseURL = value
         }
         if let value = try int("PLAZA_DATABASE_POOL_SIZE", 1...256) { databasePoolSize = value }
+        if let value = try int("PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS", 0...3600) { marketplace.searchCacheSeconds = TimeInterval(value) }
         if let raw = string("PLAZA_SQLITE_SYNCHRONOUS") {
             guard let value = DatabaseSettings.Synchronous(rawValue: raw.lowercased()) else {
                 throw ConfigError(key: "PLAZA_SQLITE_SYNCHRONOUS", problem: "must be normal or full, not \"\(raw)\"")

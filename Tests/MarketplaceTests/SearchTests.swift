@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Marketplace
+@testable import Marketplace
 import PlazaKit
 import PlazaServer
 import PlazaTesting
@@ -88,6 +88,41 @@ struct SearchTests {
                     }
                 }
             }
+        }
+    }
+}
+
+@Suite("Marketplace search cache")
+struct SearchCacheTests {
+    @Test("a repeated search is served from the cache; a change here shows at once, a change announced by another instance as soon as its event arrives")
+    func cache() async throws {
+        try await withTestPlaza { plaza in
+            let catalogue = try await Catalogue(plaza)
+            let market = plaza.marketplace
+            let bob = try await provider(plaza, "bob@example.com")
+            let bobs = try await market.createProvider(
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)]), caller: caller(bob, provider: true))
+            try await plaza.dispatcher.broadcastFromNow()
+            let query = ProviderQuery(categoryId: catalogue.plumbing.id, lat: kyiv.lat, lng: kyiv.lng, radiusKm: 10)
+            #expect(try await market.cachedSearch(query).page.items.map(\.displayName) == ["Bob"])
+            // Written behind the service's back (as another instance's write looks from here): the cache still answers.
+            try await plaza.store.transaction { try await $0.sql.raw("UPDATE marketplace_providers SET display_name = 'Robert'").run() }
+            #expect(try await market.cachedSearch(query).page.items.map(\.displayName) == ["Bob"], "served from the cache")
+            // That instance's event arrives: the cache forgets.
+            try await plaza.store.transaction { try await plaza.outbox.append(ProviderChanged(providerId: bobs.id), in: $0) }
+            _ = try await plaza.dispatcher.sequence()
+            _ = try await plaza.dispatcher.broadcast()
+            #expect(try await market.cachedSearch(query).page.items.map(\.displayName) == ["Robert"])
+            // A change through this instance's service shows at once.
+            _ = try await market.updateProvider(bobs.id, ProviderUpdate(displayName: "Bobby"), caller: caller(bob, provider: true))
+            #expect(try await market.cachedSearch(query).page.items.map(\.displayName) == ["Bobby"])
+            let ada = try await person(plaza, "ada@example.com")
+            let job = try await market.createRequest(
+                NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
+                caller: caller(ada))
+            for command in ["accept", "start", "complete"] { _ = try await market.send(command, to: job.id, RequestCommand(), caller: caller(bob, provider: true)) }
+            _ = try await market.review(job.id, ReviewInput(rating: 2, text: "Meh"), caller: caller(ada))
+            #expect(try await market.cachedSearch(query).page.items.map(\.rating) == [2], "a review moves the cached rating at once")
         }
     }
 }

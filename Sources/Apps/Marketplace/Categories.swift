@@ -48,6 +48,7 @@ extension MarketplaceService {
                 try await files.attach([image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), caller: caller, in: transaction)
             }
             try await transaction.audit(caller, action: "marketplace.category.create", resourceType: "category", resourceID: id.uuidString)
+            try await searchChanged(provider: nil, caller: caller, in: transaction)
             return id
         }
         categoryCache.drop()
@@ -74,6 +75,7 @@ extension MarketplaceService {
             }
             if fields.name != current.name { try await reindexProviders(offering: id, in: transaction) }
             try await transaction.audit(caller, action: "marketplace.category.update", resourceType: "category", resourceID: id.uuidString)
+            try await searchChanged(provider: nil, caller: caller, in: transaction)
         }
         categoryCache.drop()
         return try await category(id)
@@ -94,6 +96,7 @@ extension MarketplaceService {
             }
             try await transaction.sql.raw("DELETE FROM marketplace_categories WHERE id = \(bind: id)").run()
             try await transaction.audit(caller, action: "marketplace.category.delete", resourceType: "category", resourceID: id.uuidString)
+            try await searchChanged(provider: nil, caller: caller, in: transaction)
         }
         categoryCache.drop()
     }

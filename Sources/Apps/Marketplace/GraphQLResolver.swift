@@ -99,7 +99,7 @@ public struct MarketplaceResolver: Sendable {
         query["sort"] = arguments.sort
         query["limit"] = arguments.limit.map { String($0) }
         query["cursor"] = arguments.cursor
-        let page = try await service.searchProviders(try ProviderQuery(query: query))
+        let page = try await service.cachedSearch(try ProviderQuery(query: query)).page
         return ProviderPage(items: page.items, nextCursor: page.nextCursor)
     }
 

@@ -115,6 +115,7 @@ public enum MarketplaceDemo {
             }
             try await service.recountRatings(of: profiles[index], in: transaction)
         }
+        try await service.searchChanged(provider: nil, caller: nil, in: transaction)
         // One accepted request between the demo customer and the demo provider, with its thread.
         let open = try await request(
             service, customer: demoCustomer, provider: (profiles[0], demoProvider), category: leaves[0],
@@ -161,6 +162,7 @@ public enum MarketplaceDemo {
             try await service.reindex(provider: id, in: transaction)
             ids.append(id)
         }
+        try await service.searchChanged(provider: nil, caller: nil, in: transaction)
         return ids
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import NIOCore
 import Hummingbird
 import PlazaKit
 
@@ -82,7 +83,12 @@ public struct MarketplaceRoutes<Context: PlazaRequestContext>: Sendable {
                 .limit, .cursor,
             ],
             responses: [EndpointResponse(200, "A page of providers.", body: .page(of: ProviderSummary.self))]
-        ) { request, _ in try .json(try await service.searchProviders(try ProviderQuery(query: request.queryItems))) })
+        ) { request, _ in
+            // The cached answer's bytes, encoded once per fresh search.
+            let entry = try await service.cachedSearch(try ProviderQuery(query: request.queryItems))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(data: entry.json)))
+        })
         routes.add(Endpoint(
             .post, "\(base)/providers", operationID: "createProviderProfile", summary: "Open your provider profile (providers; one each).",
             tag: tag, access: .action(MarketplacePolicy.createProfile), requestBody: .json(ProviderUpdate.self),

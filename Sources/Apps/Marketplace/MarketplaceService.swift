@@ -2,6 +2,7 @@ import Conversations
 import Files
 import Foundation
 import Identity
+import Jobs
 import Notifications
 import PlazaKit
 import Realtime
@@ -14,6 +15,9 @@ import Workflows
 public struct MarketplaceSettings: Sendable, Equatable {
     /// A pending request nobody answered expires after this long.
     public var requestExpiry: Duration = .seconds(24 * 3600)
+    /// How long a provider search's answer may be served again (0: never); any change that could alter it
+    /// drops it sooner.
+    public var searchCacheSeconds: TimeInterval = 30
     /// The fewest seconds between two location points of one job.
     public var locationInterval: TimeInterval = 2
     /// How many providers nearby hear of a new open request.
@@ -25,6 +29,7 @@ public struct MarketplaceSettings: Sendable, Equatable {
 /// The marketplace's data and rules: the only way anything reads or changes them.
 public struct MarketplaceService: Sendable {
     let store: Store
+    let outbox: Outbox
     let workflows: WorkflowEngine
     let conversations: ConversationService
     let notifications: NotificationService
@@ -35,12 +40,15 @@ public struct MarketplaceService: Sendable {
     let settings: MarketplaceSettings
     /// The category tree, read once every few seconds rather than on every search.
     let categoryCache = CategoryCache()
+    let searchCache: SearchCache
 
     public init(
-        store: Store, workflows: WorkflowEngine, conversations: ConversationService, notifications: NotificationService, files: FileService,
+        store: Store, outbox: Outbox, bus: EventBus, workflows: WorkflowEngine, conversations: ConversationService, notifications: NotificationService, files: FileService,
         identity: IdentityService, publisher: RealtimePublisher, hub: RealtimeHub, policy: any Policy, settings: MarketplaceSettings = MarketplaceSettings()
     ) {
         self.store = store
+        self.outbox = outbox
+        self.searchCache = SearchCache(lifetime: settings.searchCacheSeconds)
         self.workflows = workflows
         self.conversations = conversations
         self.notifications = notifications
@@ -52,6 +60,11 @@ public struct MarketplaceService: Sendable {
         MarketplaceNotices.register(in: notifications.templates)
         workflows.register(RequestLifecycle.definition(settings))
         let service = self
+        let (searchCache, categoryCache) = (self.searchCache, self.categoryCache)
+        bus.subscribe(Subscription("marketplace.search-cache", topics: [ProviderChanged.topic], delivery: .broadcast) { _ in
+            searchCache.invalidate()
+            categoryCache.drop()
+        })
         workflows.registerActivity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
         workflows.registerActivity(RequestLifecycle.alertActivity) { context in try await service.alertProviders(for: context.instance) }
         // `marketplace-request:<id>`: a request's status, for its two sides.

@@ -29,6 +29,7 @@ extension MarketplaceService {
                 """).run()
             try await apply(input, to: id, current: nil, caller: caller, in: transaction)
             try await transaction.audit(caller, action: "marketplace.provider.create", resourceType: "provider", resourceID: id.uuidString)
+            try await searchChanged(provider: id, caller: caller, in: transaction)
             return id
         }
         return try await provider(id)
@@ -65,6 +66,7 @@ extension MarketplaceService {
                            video: try row.decode(column: "video_file_id", as: UUID?.self))
             try await apply(input, to: id, current: current, caller: caller, in: transaction)
             try await transaction.audit(caller, action: "marketplace.provider.update", resourceType: "provider", resourceID: id.uuidString)
+            try await searchChanged(provider: id, caller: caller, in: transaction)
         }
         return try await provider(id)
     }

@@ -91,6 +91,7 @@ extension MarketplaceService {
 
     /// Recounts from the visible reviews: the average, the count and each star's count move together.
     func recountRatings(of provider: UUID, in transaction: Transaction) async throws {
+        try await searchChanged(provider: provider, caller: nil, in: transaction)
         var stars = [0, 0, 0, 0, 0]
         for row in try await transaction.sql.raw("""
             SELECT rating, COUNT(*) AS n FROM marketplace_reviews WHERE provider_id = \(bind: provider) AND hidden_at IS NULL GROUP BY rating

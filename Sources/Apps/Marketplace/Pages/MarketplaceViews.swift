@@ -29,7 +29,7 @@ struct MarketplaceViews: Sendable {
         data["sorts"] = sorts.map { ["value": $0, "label": scope.t("mp_sort_\($0)"), "selected": query["sort"] == $0] as [String: Any] }
         if let lat = query["lat"], let lng = query["lng"] { data["point"] = ["lat": lat, "lng": lng] }
         do {
-            let page = try await service.searchProviders(try ProviderQuery(query: query))
+            let page = try await service.cachedSearch(try ProviderQuery(query: query)).page
             data["providers"] = page.items.map { provider -> [String: Any] in
                 var row: [String: Any] = [
                     "id": provider.id.uuidString.lowercased(), "name": provider.displayName, "bio": provider.bio,
