@@ -1,5 +1,5 @@
 # Plaza — the two commands of the README, and a few more for developers.
-.PHONY: demo test build bench bench-realtime bench-files bench-workflows openapi clean
+.PHONY: demo test build bench bench-realtime bench-files bench-workflows bench-marketplace openapi clean
 
 ## Run Plaza with demo data on the embedded SQLite database (./plaza-data), at http://127.0.0.1:8080
 demo:
@@ -28,6 +28,10 @@ bench-files:
 # Durable workflows per second, Plaza beside DBOS, on SQLite and PostgreSQL with fsync on.
 bench-workflows:
 	bench/workflows.sh
+
+# Marketplace search and request creation beside PocketBase, 10,000 providers each.
+bench-marketplace:
+	bench/marketplace.sh
 
 ## Print the OpenAPI document
 openapi:
