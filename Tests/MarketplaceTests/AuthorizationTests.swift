@@ -14,16 +14,9 @@ struct AuthorizationTests {
     @Test("every forbidden action of seed 001's lists is refused: 403, or 404 where the request must not be known")
     func forbidden() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
-            let catalogue = try await Catalogue(plaza)
+            let cast = try await Cast(plaza)
+            let (catalogue, ada, eve, bob, pat, bobs, pats) = (cast.catalogue, cast.ada, cast.eve, cast.bob, cast.pat, cast.bobs, cast.pats)
             let market = plaza.marketplace
-            let ada = try await person(plaza, "ada@example.com")
-            let eve = try await person(plaza, "eve@example.com")
-            let bob = try await provider(plaza, "bob@example.com")
-            let pat = try await provider(plaza, "pat@example.com")
-            let bobs = try await market.createProvider(
-                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)]), caller: caller(bob, provider: true))
-            let pats = try await market.createProvider(
-                profile("Pat", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)]), caller: caller(pat, provider: true))
             let request = try await market.createRequest(
                 NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Leak", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
                 caller: caller(ada))

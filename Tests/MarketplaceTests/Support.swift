@@ -52,3 +52,27 @@ func profile(
         displayName: name, bio: bio, area: ServiceArea(lat: kyiv.lat + northKm / 110.574, lng: kyiv.lng, radiusKm: radiusKm),
         timeZone: "Europe/Kyiv", offers: offers, availability: (1...7).map { WeeklySlot(weekday: $0, start: "00:00", end: "24:00") })
 }
+
+/// The people of the refusal tests: customers Ada and Eve; providers Bob (plumbing, 2 km north of the
+/// centre) and Pat (electrics).
+struct Cast {
+    let catalogue: Catalogue
+    let ada: Person
+    let eve: Person
+    let bob: Person
+    let pat: Person
+    let bobs: ProviderProfile
+    let pats: ProviderProfile
+
+    init(_ plaza: Plaza) async throws {
+        catalogue = try await Catalogue(plaza)
+        ada = try await person(plaza, "ada@example.com")
+        eve = try await person(plaza, "eve@example.com")
+        bob = try await provider(plaza, "bob@example.com")
+        pat = try await provider(plaza, "pat@example.com")
+        bobs = try await plaza.marketplace.createProvider(
+            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)], northKm: 2), caller: caller(bob, provider: true))
+        pats = try await plaza.marketplace.createProvider(
+            profile("Pat", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)]), caller: caller(pat, provider: true))
+    }
+}
