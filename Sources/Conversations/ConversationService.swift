@@ -107,7 +107,7 @@ public struct ConversationService: Sendable {
     public func open(
         about context: ConversationContext, participants: Set<UUID>, subject: String?, caller: Caller, in transaction: Transaction
     ) async throws -> UUID {
-        precondition(participants.count >= 2, "a thread needs two people")
+        guard participants.count >= 2 else { throw PlazaError.validation(field: "participantIds", "a thread needs two people") }
         return try await insert(
             participants: participants, subject: subject, context: context, createdBy: caller.principal?.id ?? participants.sorted { $0.uuidString < $1.uuidString }[0],
             caller: caller, in: transaction)

@@ -18,17 +18,21 @@ public enum IdentityDemo {
     @discardableResult
     public static func seed(_ identity: IdentityService, in transaction: Transaction) async throws -> [String: UUID] {
         let people = accounts.map { (email: email(for: $0.role), firstName: $0.role.prefix(1).uppercased() + $0.role.dropFirst(), lastName: "Demo", role: $0.role, app: $0.app) }
-        let ids = try await add(people, identity: identity, in: transaction)
+        let ids = try await add(people, passwordHash: try await passwordHash(identity), in: transaction)
         return Dictionary(uniqueKeysWithValues: zip(accounts.map(\.role), ids))
     }
 
-    /// Adds more demo people (an app's providers and customers), verified, with the demo password, each
-    /// holding one role; returns their ids in order. The password is hashed once, off the event loop.
+    /// The demo password's hash (bcrypt is slow on purpose: make it once, then add everyone with it).
+    public static func passwordHash(_ identity: IdentityService) async throws -> String {
+        try await identity.passwords.hash(password)
+    }
+
+    /// Adds more demo people (an app's providers and customers), verified, with the demo password (as
+    /// ``passwordHash(_:)`` made it), each holding one role; returns their ids in order.
     public static func add(
-        _ people: [(email: String, firstName: String, lastName: String, role: String, app: String)], identity: IdentityService,
+        _ people: [(email: String, firstName: String, lastName: String, role: String, app: String)], passwordHash hash: String,
         in transaction: Transaction
     ) async throws -> [UUID] {
-        let hash = try await identity.passwords.hash(password)
         let now = transaction.clock.now()
         var ids: [UUID] = []
         for person in people {

@@ -11,13 +11,17 @@ public struct IdentityService: Sendable {
     let outbox: Outbox
     let settings: IdentitySettings
     let issuer: TokenIssuer
-    let verifiedTokens = VerifiedTokens()
+    /// Access tokens whose signature was checked, with what they say, until they expire: an ES256 check costs
+    /// more than the rest of a simple request, and a client presents one token many times. Only tokens that
+    /// verified are kept; revocation is still asked every time.
+    let verifiedTokens = ExpiringCache<Principal>(capacity: 20_000)
     let revocations: RevocationList
     let passwords: Passwords
     let throttle: LoginThrottle
     let codes: OneTimeCodes
     let policy: any Policy
-    let webSessionCache = WebSessionCache()
+    /// Principals of recently seen session cookies, by the cookie's hash (a miss costs one database read).
+    let webSessionCache = ExpiringCache<Principal>(capacity: 10_000)
     /// The policy's role → permissions map, which Identity keeps equal to `identity_roles`.
     let rolePermissions: RolePermissions
 
@@ -290,11 +294,11 @@ public struct IdentityService: Sendable {
     public func authenticate(bearer token: String) async throws -> Principal {
         let now = store.clock.now()
         let principal: Principal
-        if let known = verifiedTokens.principal(for: token, at: now) {
+        if let known = verifiedTokens.value(for: token, at: now) {
             principal = known
         } else {
             let verified = try await issuer.verify(token)
-            verifiedTokens.remember(token, verified.principal, until: verified.expires, now: now)
+            verifiedTokens.remember(verified.principal, for: token, until: verified.expires, now: now)
             principal = verified.principal
         }
         if try await revocations.isRevoked(user: principal.id, session: principal.sessionID) {
@@ -411,8 +415,5 @@ public struct IdentityService: Sendable {
         return domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".")
     }
 
-    static func isUniqueViolation(_ error: any Error) -> Bool {
-        let text = String(reflecting: error)
-        return text.contains("23505") || text.contains("UNIQUE constraint failed")
-    }
+    static func isUniqueViolation(_ error: any Error) -> Bool { Storage.isUniqueViolation(error) }
 }

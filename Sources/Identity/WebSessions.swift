@@ -42,7 +42,7 @@ extension IdentityService {
     public func authenticate(sessionCookie token: String) async throws -> Principal? {
         let hash = Self.hash(token)
         let now = store.clock.now()
-        if let cached = webSessionCache.principal(for: hash, at: now) {
+        if let cached = webSessionCache.value(for: hash, at: now) {
             if try await revocations.isRevoked(user: cached.id, session: cached.sessionID) {
                 webSessionCache.remove(hash)
                 return nil
@@ -68,42 +68,8 @@ extension IdentityService {
             }
         }
         let principal = try await principal(user: user, session: session, on: store.sql)
-        webSessionCache.remember(principal, for: hash, until: min(now.addingTimeInterval(60), expires))
+        webSessionCache.remember(principal, for: hash, until: min(now.addingTimeInterval(60), expires), now: now)
         return principal
-    }
-}
-
-/// Principals of recently seen session cookies, by the cookie's hash. Bounded: when full it starts over,
-/// which costs one database read per active browser.
-final class WebSessionCache: Sendable {
-    private struct Entry { var principal: Principal; var until: Date }
-    private let entries = Mutex<[String: Entry]>([:])
-    let capacity: Int
-
-    init(capacity: Int = 10_000) {
-        self.capacity = capacity
-    }
-
-    func principal(for hash: String, at now: Date) -> Principal? {
-        entries.withLock { entries in
-            guard let entry = entries[hash] else { return nil }
-            if entry.until <= now {
-                entries[hash] = nil
-                return nil
-            }
-            return entry.principal
-        }
-    }
-
-    func remember(_ principal: Principal, for hash: String, until: Date) {
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[hash] = Entry(principal: principal, until: until)
-        }
-    }
-
-    func remove(_ hash: String) {
-        _ = entries.withLock { $0.removeValue(forKey: hash) }
     }
 }
 

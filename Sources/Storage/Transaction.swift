@@ -51,3 +51,10 @@ public final class Transaction: Sendable {
         for hook in committed ? commits : rollbacks { hook() }
     }
 }
+
+/// Whether an error is a unique constraint refusing a row (PostgreSQL's 23505, SQLite's "UNIQUE constraint
+/// failed"): a concurrent writer got there first, which callers answer with 409 rather than 500.
+public func isUniqueViolation(_ error: any Error) -> Bool {
+    let text = String(reflecting: error)
+    return text.contains("23505") || text.contains("UNIQUE constraint failed")
+}

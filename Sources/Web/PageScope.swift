@@ -132,7 +132,7 @@ public struct PageScope: Sendable {
     /// Checks a form that cannot carry `_csrf` as a field read before its body (a file upload streams its
     /// body to the files module): the token comes in the action's query instead, bound to the same cookie
     /// and session, so it is worth nothing without them.
-    func checkUploadForm(_ request: Request) async throws {
+    public func checkUploadForm(_ request: Request) async throws {
         let media = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard media == "multipart/form-data" else {
             throw PlazaError(

@@ -108,6 +108,11 @@ struct GraphQLTests {
                 #expect(thread.errors.isEmpty && thread.field("requestConversation", "id") != nil, "\(thread.errors)")
 
                 try await client.execute(uri: "/graphql?query=mutation%20%7B%20categories%20%7D", method: .get) { #expect($0.status == .methodNotAllowed) }
+                let hidden = "# a comment first\nquery A { categories { name } } mutation B { cancelRequest(id: \"\(id)\") { id } }"
+                    .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                try await client.execute(uri: "/graphql?operationName=B&query=\(hidden)", method: .get) {
+                    #expect($0.status == .methodNotAllowed, "a mutation behind a comment or another operation is still a mutation")
+                }
                 try await client.execute(uri: "/graphql?query=%7B%20categories%20%7B%20name%20%7D%20%7D", method: .get) { response in
                     #expect(response.status == .ok && String(buffer: response.body).contains("Leaks and pipes"))
                 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Identity
 import Marketplace
 import Notifications
 import PlazaKit
@@ -177,6 +178,60 @@ struct LifecycleTests {
             }
             #expect(try await market.provider(bobs.id) == bobs, "a refused change changes nothing")
             #expect(try await market.requests(role: "customer", status: nil, page: PageRequest(), caller: caller(ada)).items.isEmpty)
+        }
+    }
+}
+
+@Suite("Marketplace edges")
+struct EdgeTests {
+    @Test("someone who is both customer and provider cannot take their own open request (403, not a crash)")
+    func ownOpenRequest() async throws {
+        try await withTestPlaza { plaza in
+            let catalogue = try await Catalogue(plaza)
+            let market = plaza.marketplace
+            let both = try await provider(plaza, "bob@example.com")
+            let bob = Caller(principal: Principal(id: both.id, appRoles: ["*": ["provider", "customer"]]))
+            _ = try await market.createProvider(profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: bob)
+            let request = try await market.createRequest(
+                NewServiceRequest(categoryId: catalogue.plumbing.id, description: "Mine", address: "Here", lat: kyiv.lat, lng: kyiv.lng), caller: bob)
+            do {
+                _ = try await market.send("accept", to: request.id, RequestCommand(), caller: bob)
+                Issue.record("took his own request")
+            } catch let error as PlazaError { #expect(error.status == .forbidden) }
+            #expect(try await market.openRequests(page: PageRequest(), caller: bob).items.isEmpty, "nor is it offered to him")
+            #expect(try await market.request(request.id, caller: bob).status == "pending")
+        }
+    }
+
+    @Test("an erased account leaves no profile, address or place in the marketplace; the request's history stays")
+    func erasure() async throws {
+        try await withTestPlaza { plaza in
+            let catalogue = try await Catalogue(plaza)
+            let market = plaza.marketplace
+            let bob = try await provider(plaza, "bob@example.com")
+            let bobs = try await market.createProvider(
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: caller(bob, provider: true))
+            let ada = try await person(plaza, "ada@example.com")
+            _ = try await market.saveCustomerProfile(CustomerUpdate(displayName: "Ada", phone: "+380441234567", address: "Home", lat: 50.4, lng: 30.5),
+                                                     caller: caller(ada))
+            let request = try await market.createRequest(
+                NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "At my flat", address: "Home 1", lat: 50.4, lng: 30.5),
+                caller: caller(ada))
+            for person in [ada, bob] {
+                try await plaza.identity.deleteAccount(AccountDeletion(password: "correct horse"), caller: Caller(principal: Principal(id: person.id)), queue: plaza.queue)
+                try await plaza.identity.purge(user: person.id)
+            }
+            try await plaza.runPendingWork()
+            let query = ProviderQuery(categoryId: catalogue.plumbing.id, lat: kyiv.lat, lng: kyiv.lng, radiusKm: 10)
+            #expect(try await market.searchProviders(query).items.isEmpty, "the provider is out of search")
+            let profile = try await market.provider(bobs.id)
+            #expect(profile.displayName == "Deleted account" && profile.bio.isEmpty && profile.area == nil && profile.offers.isEmpty)
+            let admin = Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.admin]))
+            let kept = try await market.request(request.id, caller: admin)
+            #expect(kept.address.isEmpty && kept.description.isEmpty, "the customer's address and words are gone")
+            #expect(try await market.history(of: request.id, caller: admin).map(\.command) == ["start"], "the history stays")
+            let rows = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM marketplace_customers").first()!.decode(column: "n", as: Int.self)
+            #expect(rows == 0)
         }
     }
 }

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Identity
-import Marketplace
+@testable import Marketplace
 import PlazaKit
 import PlazaServer
 import PlazaTesting
@@ -75,6 +75,36 @@ struct PageTests {
                 try await stranger.get("/marketplace")
                 #expect(try await stranger.post("\(path)/messages", [("body", "hi")]).status == .notFound)
                 #expect(try await stranger.get("/marketplace/provider").status == .forbidden, "the dashboard is for providers")
+            }
+        }
+    }
+
+    @Test("admins keep the category tree and moderators hide reviews through /admin/marketplace; customers may not")
+    func administration() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            #expect(try await Demo.seed(plaza))
+            try await plaza.testApplication().test(.router) { client in
+                let admin = Browser(client)
+                try await admin.signIn(email: IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
+                #expect(try await admin.get("/admin/marketplace").status == .ok)
+                #expect(admin.lastPage.contains(#"id="category-form""#))
+                #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .seeOther)
+                #expect(try await plaza.marketplace.categories().contains { $0.name == "Roofing" && $0.slug == "roofing" })
+                #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .unprocessableContent,
+                        "a second Roofing would take the same slug")
+
+                let employee = Browser(client)
+                try await employee.signIn(email: IdentityDemo.email(for: "employee"), password: IdentityDemo.password)
+                try await employee.get("/admin/marketplace")
+                #expect(!employee.lastPage.contains(#"id="category-form""#), "the tree is the admins'")
+                let review = try #require(try await plaza.marketplace.moderationQueue(
+                    hidden: false, page: PageRequest(limit: 1), caller: Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.employee]))).items.first)
+                #expect(try await employee.post("/admin/marketplace/reviews/\(review.id)/hide", [("reason", "Abusive")]).status == .seeOther)
+                #expect(try await plaza.marketplace.storedReview(review.id).hiddenAt != nil)
+
+                let customer = Browser(client)
+                try await customer.signIn(email: IdentityDemo.email(for: "customer"), password: IdentityDemo.password)
+                #expect(try await customer.get("/admin/marketplace").status == .forbidden)
             }
         }
     }

@@ -65,6 +65,14 @@ struct SearchTests {
                     startsAt: ISO8601DateFormatter().date(from: "2026-11-30T00:00:00Z")!, endsAt: ISO8601DateFormatter().date(from: "2026-12-01T00:00:00Z")!,
                     reason: "Holiday")]), caller: caller(bob, provider: true))
                 #expect(try await ids("availableAt=2026-11-30T08:00:00Z&category=\(catalogue.plumbing.id)&\(here)&radiusKm=20") == [cleos.id], "Bob is on holiday")
+                #expect(try await market.provider(bobs.id).timeOff.map(\.reason) == [nil], "why he is off is his own business")
+                #expect(try await market.myProvider(caller: caller(bob, provider: true)).timeOff.map(\.reason) == ["Holiday"])
+                // A provider who has not said where he works offers plumbing too: he takes no place in a page.
+                let nowhere = try await provider(plaza, "nowhere@example.com")
+                _ = try await market.createProvider(
+                    ProviderUpdate(displayName: "Nowhere", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]),
+                    caller: caller(nowhere, provider: true))
+                #expect(try await ids("category=\(catalogue.plumbing.id)&\(here)&limit=1") == [bobs.id])
 
                 // Pages: one at a time, every provider once, in order.
                 var seen: [UUID] = []

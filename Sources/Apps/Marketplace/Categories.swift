@@ -9,6 +9,7 @@ extension MarketplaceService {
     public func categories() async throws -> [ServiceCategory] {
         let now = store.clock.now()
         if let cached = categoryCache.get(now: now) { return cached }
+        let generation = categoryCache.generation
         let all = try await store.sql.raw("SELECT * FROM marketplace_categories ORDER BY position, name").all().map(Self.category(row:))
         // Depth-first, so a list shows each category under its parent.
         let children = Dictionary(grouping: all, by: \.parentId)
@@ -20,7 +21,7 @@ extension MarketplaceService {
             }
         }
         visit(nil)
-        categoryCache.put(ordered, at: now)
+        categoryCache.put(ordered, at: now, readUnder: generation)
         return ordered
     }
 
@@ -51,7 +52,6 @@ extension MarketplaceService {
             try await searchChanged(provider: nil, caller: caller, in: transaction)
             return id
         }
-        categoryCache.drop()
         return try await category(id)
     }
 
@@ -77,7 +77,6 @@ extension MarketplaceService {
             try await transaction.audit(caller, action: "marketplace.category.update", resourceType: "category", resourceID: id.uuidString)
             try await searchChanged(provider: nil, caller: caller, in: transaction)
         }
-        categoryCache.drop()
         return try await category(id)
     }
 
@@ -98,7 +97,6 @@ extension MarketplaceService {
             try await transaction.audit(caller, action: "marketplace.category.delete", resourceType: "category", resourceID: id.uuidString)
             try await searchChanged(provider: nil, caller: caller, in: transaction)
         }
-        categoryCache.drop()
     }
 
     /// The category and every category under it (a search for plumbing finds boiler repair too).

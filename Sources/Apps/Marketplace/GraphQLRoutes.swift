@@ -46,7 +46,7 @@ public struct GraphQLRoutes<Context: PlazaRequestContext>: Sendable {
         ) { request, context in
             let query = request.queryItems
             guard let text = query["query"] else { throw PlazaError.validation(field: "query", "is required") }
-            if text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("mutation") {
+            if Self.isMutation(text, operationName: query["operationName"]) {
                 throw PlazaError(.methodNotAllowed, code: "mutation-over-get", title: "Method not allowed", detail: "Send mutations with POST.")
             }
             var variables: [String: Map] = [:]
@@ -60,6 +60,15 @@ public struct GraphQLRoutes<Context: PlazaRequestContext>: Sendable {
                 GraphQLRequest(query: text, operationName: query["operationName"], variables: variables), api: api, caller: context.caller)
         })
         return routes
+    }
+
+    /// Whether the operation a GET would run is a mutation (the one named, or the document's only one). A
+    /// document that does not parse is left to the executor, which answers with its syntax error.
+    static func isMutation(_ text: String, operationName: String?) -> Bool {
+        guard let document = try? parse(source: Source(body: text)) else { return false }
+        let operations = document.definitions.compactMap { $0 as? OperationDefinition }
+        let chosen = operationName.map { name in operations.filter { $0.name?.value == name } } ?? operations
+        return chosen.contains { $0.operation == .mutation }
     }
 
     static func run(_ request: GraphQLRequest, api: MarketplaceGraphQL, caller: Caller) async throws -> Response {

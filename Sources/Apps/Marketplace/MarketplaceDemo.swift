@@ -50,12 +50,13 @@ public enum MarketplaceDemo {
             let first = firstNames[index % firstNames.count]
             return (email: String(format: "provider%02d@demo.plaza.test", index), firstName: first, lastName: "Demo", role: "provider", app: Roles.everyApp)
         }
-        let providerUsers = [demoProvider] + (try await IdentityDemo.add(providerPeople, identity: service.identity, in: transaction))
+        let hash = try await IdentityDemo.passwordHash(service.identity)
+        let providerUsers = [demoProvider] + (try await IdentityDemo.add(providerPeople, passwordHash: hash, in: transaction))
         let customerPeople = (1...5).map {
             (email: String(format: "customer%02d@demo.plaza.test", $0), firstName: firstNames[($0 + 3) % firstNames.count], lastName: "Demo",
              role: "customer", app: Roles.everyApp)
         }
-        let customers = [demoCustomer] + (try await IdentityDemo.add(customerPeople, identity: service.identity, in: transaction))
+        let customers = [demoCustomer] + (try await IdentityDemo.add(customerPeople, passwordHash: hash, in: transaction))
         for (index, customer) in customers.enumerated() {
             try await sql.raw("""
                 INSERT INTO marketplace_customers (user_id, display_name, address, lat, lng, created_at, updated_at)

@@ -17,6 +17,8 @@ public enum MarketplacePolicy {
     public static let browseOpenRequests: Action = "marketplace.requests.browse-open"
     public static let respond: Action = "marketplace.requests.respond"
     public static let cancel: Action = "marketplace.requests.cancel"
+    /// Adding photos to one's own request.
+    public static let editRequest: Action = "marketplace.requests.edit"
     public static let review: Action = "marketplace.requests.review"
     public static let track: Action = "marketplace.requests.track"
     public static let answerReview: Action = "marketplace.reviews.answer"
@@ -34,6 +36,7 @@ public enum MarketplacePolicy {
         policy.allow(browseOpenRequests, .appRole(app: app, role: "provider"))
         policy.allow(respond, .participant)
         policy.allow(cancel, .owner)
+        policy.allow(editRequest, .owner)
         policy.allow(review, .owner)
         policy.allow(track, .participant)
         policy.allow(answerReview, .owner)

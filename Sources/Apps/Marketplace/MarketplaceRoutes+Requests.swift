@@ -63,6 +63,15 @@ extension MarketplaceRoutes {
             })
         }
         routes.add(Endpoint(
+            .post, "\(base)/requests/{id}/photos", operationID: "addServiceRequestPhotos",
+            summary: "Add photos (uploaded as service-photo files) to your request before the job is done.", tag: tag,
+            access: .resourceAction(MarketplacePolicy.editRequest), parameters: [id], requestBody: .json(PhotosInput.self),
+            responses: [EndpointResponse(200, "The request.", body: .json(ServiceRequest.self))]
+        ) { request, context in
+            let input = try await request.decodeJSON(PhotosInput.self, context: context)
+            return try .json(try await service.addPhotos(input.photos, to: try context.uuidParameter("id"), caller: context.caller))
+        })
+        routes.add(Endpoint(
             .get, "\(base)/requests/{id}/conversation", operationID: "getServiceRequestConversation",
             summary: "The thread between the customer and the assigned provider, newest messages first.", tag: tag, access: read,
             parameters: [id, .limit], responses: [EndpointResponse(200, "The thread.", body: .json(RequestConversation.self))]
@@ -108,6 +117,18 @@ extension MarketplaceRoutes {
                 throw PlazaError.notFound("The request has no review yet.")
             }
             return try .json(review)
+        })
+        routes.add(Endpoint(
+            .get, "\(base)/reviews", operationID: "listReviewsForModeration",
+            summary: "Reviews for moderators, newest first: visible ones, or ?state=hidden.", tag: "Moderation",
+            access: .action(MarketplacePolicy.moderate),
+            parameters: [EndpointParameter("state", in: .query, schema: .string(enumValues: ["visible", "hidden"])), .limit, .cursor],
+            responses: [EndpointResponse(200, "A page of reviews.", body: .page(of: ProviderReview.self))]
+        ) { request, context in
+            let query = request.queryItems
+            guard ["visible", "hidden"].contains(query["state"] ?? "visible") else { throw PlazaError.validation(field: "state", "must be visible or hidden") }
+            return try .json(try await service.moderationQueue(
+                hidden: query["state"] == "hidden", page: try PageRequest(query: query), caller: context.caller))
         })
         routes.add(Endpoint(
             .post, "\(base)/reviews/{id}/answer", operationID: "answerReview", summary: "Answer a review of you (the provider, once).", tag: tag,

@@ -62,8 +62,12 @@ public struct MarketplaceService: Sendable {
         let service = self
         let (searchCache, categoryCache) = (self.searchCache, self.categoryCache)
         bus.subscribe(Subscription("marketplace.search-cache", topics: [ProviderChanged.topic], delivery: .broadcast) { _ in
-            searchCache.invalidate()
             categoryCache.drop()
+            searchCache.invalidate()
+        })
+        // An erased account leaves no profile, address or place behind; its requests keep their history.
+        bus.subscribe(Subscription("marketplace.user-purged", topics: [UserPurged.topic], delivery: .work) { event in
+            try await service.forget(user: try event.decode(UserPurged.self).userId)
         })
         workflows.registerActivity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
         workflows.registerActivity(RequestLifecycle.alertActivity) { context in try await service.alertProviders(for: context.instance) }
@@ -106,11 +110,15 @@ public struct MarketplaceService: Sendable {
 }
 
 /// The category tree as last read: searches expand a category into those above and below it on every call,
-/// so the tree is kept for `lifetime` (this instance's own changes drop it at once; another instance's show
-/// within `lifetime`).
+/// so the tree is kept for `lifetime` (this instance's own changes drop it at their commit; another
+/// instance's when their event arrives, or within `lifetime`). A read that began before a drop does not
+/// store the tree it read.
 final class CategoryCache: Sendable {
     static let lifetime: TimeInterval = 5
-    private let state = Mutex<(at: Date, categories: [ServiceCategory])?>(nil)
+    private let state = Mutex<(generation: Int, at: Date, categories: [ServiceCategory])?>(nil)
+    private let generations = Mutex(0)
+
+    var generation: Int { generations.withLock { $0 } }
 
     func get(now: Date) -> [ServiceCategory]? {
         state.withLock { state in
@@ -119,7 +127,17 @@ final class CategoryCache: Sendable {
         }
     }
 
-    func put(_ categories: [ServiceCategory], at now: Date) { state.withLock { $0 = (now, categories) } }
-    func drop() { state.withLock { $0 = nil } }
-}
+    func put(_ categories: [ServiceCategory], at now: Date, readUnder generation: Int) {
+        generations.withLock { current in
+            guard current == generation else { return }
+            state.withLock { $0 = (generation, now, categories) }
+        }
+    }
 
+    func drop() {
+        generations.withLock { current in
+            current += 1
+            state.withLock { $0 = nil }
+        }
+    }
+}

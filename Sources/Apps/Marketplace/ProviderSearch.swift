@@ -147,7 +147,8 @@ extension MarketplaceService {
             // Specialists under the category, and generalists above it (a plumber fixes leaks too).
             let categories = Array(Set(try await descendants(of: category)).union(try await ancestors(of: category)))
             let offerDistance = plane?.squaredDistance("o.lat", "o.lng") ?? "NULL"
-            var offers: [SQLQueryString] = ["o.category_id IN (\(binds: categories))"]
+            // Offers of providers without a place yet stay out (they would take a page's places and then be dropped).
+            var offers: [SQLQueryString] = ["o.category_id IN (\(binds: categories))", "o.lat IS NOT NULL"]
             if let box, let radius = query.radiusKm {
                 offers.append("o.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)")
                 offers.append("o.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)")

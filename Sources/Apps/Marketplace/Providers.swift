@@ -16,7 +16,8 @@ extension MarketplaceService {
         try policy.authorize(caller, MarketplacePolicy.createProfile)
         let user = caller.principal!.id
         guard input.displayName != nil else { throw PlazaError.validation(field: "displayName", "is required") }
-        let id = try await store.transaction { transaction in
+        let opened: UUID
+        do { opened = try await store.transaction { transaction in
             if try await transaction.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first() != nil {
                 throw PlazaError.conflict("You have a provider profile already; change it with PATCH.")
             }
@@ -31,12 +32,24 @@ extension MarketplaceService {
             try await transaction.audit(caller, action: "marketplace.provider.create", resourceType: "provider", resourceID: id.uuidString)
             try await searchChanged(provider: id, caller: caller, in: transaction)
             return id
+        } } catch let error where isUniqueViolation(error) {
+            throw PlazaError.conflict("You have a provider profile already; change it with PATCH.")
         }
-        return try await provider(id)
+        return try await ownProfile(opened)
     }
 
-    /// A provider's public profile.
+    /// A provider's public profile: when they are off, not why (reasons are for the provider's own view).
     public func provider(_ id: UUID) async throws -> ProviderProfile {
+        guard let row = try await store.sql.raw("SELECT * FROM marketplace_providers WHERE id = \(bind: id)").first() else {
+            throw PlazaError.notFound("There is no provider \(id).")
+        }
+        var profile = try await profile(row)
+        profile.timeOff = profile.timeOff.map { TimeOff(startsAt: $0.startsAt, endsAt: $0.endsAt) }
+        return profile
+    }
+
+    /// The whole profile, for its provider (after a change they made).
+    func ownProfile(_ id: UUID) async throws -> ProviderProfile {
         guard let row = try await store.sql.raw("SELECT * FROM marketplace_providers WHERE id = \(bind: id)").first() else {
             throw PlazaError.notFound("There is no provider \(id).")
         }
@@ -68,7 +81,7 @@ extension MarketplaceService {
             try await transaction.audit(caller, action: "marketplace.provider.update", resourceType: "provider", resourceID: id.uuidString)
             try await searchChanged(provider: id, caller: caller, in: transaction)
         }
-        return try await provider(id)
+        return try await ownProfile(id)
     }
 
     /// Validates and writes the fields an update names, then refreshes what search reads.

@@ -29,6 +29,7 @@ extension MarketplaceService {
             if record.isOpen {
                 guard command != "decline" else { throw PlazaError.conflict("Nobody declines an open request: leave it for the other providers.") }
                 if command == "accept" {
+                    guard principal.id != record.request.customerId else { throw PlazaError.forbidden("You cannot take your own request.") }
                     // The first provider to accept takes it; the version check below makes a second one lose.
                     guard let provider = try await sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: principal.id)").first()?
                         .decode(column: "id", as: UUID.self),

@@ -254,3 +254,10 @@ public struct Earnings: Codable, Sendable, Equatable, APISchema {
             required: ["jobs", "total", "months"])
     }
 }
+
+/// `POST /api/v1/marketplace/requests/{id}/photos`: files of purpose `service-photo` to add.
+public struct PhotosInput: Codable, Sendable, Equatable, APISchema {
+    public var photos: [UUID]
+    public init(photos: [UUID]) { self.photos = photos }
+    public static var schema: JSONSchema { .object(properties: ["photos": .array(.uuid)], required: ["photos"]) }
+}

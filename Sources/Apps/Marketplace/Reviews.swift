@@ -18,7 +18,8 @@ extension MarketplaceService {
         guard record.request.status == "completed", let provider = record.request.providerId else {
             throw PlazaError.conflict("Only a completed request can be reviewed; this one is \(record.request.status).")
         }
-        let reviewID = try await store.transaction { transaction in
+        let reviewID: UUID
+        do { reviewID = try await store.transaction { transaction in
             if try await transaction.sql.raw("SELECT id FROM marketplace_reviews WHERE request_id = \(bind: id)").first() != nil {
                 throw PlazaError.conflict("This request has a review already.")
             }
@@ -31,6 +32,8 @@ extension MarketplaceService {
             try await recountRatings(of: provider, in: transaction)
             try await transaction.audit(caller, action: "marketplace.review.create", resourceType: "review", resourceID: reviewID.uuidString)
             return reviewID
+        } } catch let error where isUniqueViolation(error) {
+            throw PlazaError.conflict("This request has a review already.")
         }
         return try await storedReview(reviewID)
     }
@@ -121,5 +124,16 @@ extension MarketplaceService {
             rating: try row.decode(column: "rating", as: Int.self), text: try row.decode(column: "text", as: String.self),
             answer: try row.decode(column: "answer", as: String?.self), answeredAt: try row.decode(column: "answered_at", as: Date?.self),
             hiddenAt: try row.decode(column: "hidden_at", as: Date?.self), createdAt: try row.decode(column: "created_at", as: Date.self))
+    }
+}
+
+extension MarketplaceService {
+    /// Reviews for moderators, newest first: the visible ones, or those hidden already.
+    public func moderationQueue(hidden: Bool, page: PageRequest, caller: Caller) async throws -> Page<ProviderReview> {
+        try policy.authorize(caller, MarketplacePolicy.moderate)
+        var sql: SQLQueryString = "SELECT * FROM marketplace_reviews WHERE hidden_at IS \(unsafeRaw: hidden ? "NOT NULL" : "NULL")"
+        if let cursor = page.cursor { sql = sql + " AND id < \(bind: try Cursor.decodeID(cursor))" }
+        sql = sql + " ORDER BY id DESC LIMIT \(literal: page.limit + 1)"
+        return .byID(try await store.sql.raw(sql).all().map(Self.review(row:)), limit: page.limit, id: \.id)
     }
 }

@@ -91,7 +91,11 @@ extension MarketplaceService {
     /// instances when the event reaches them.
     func searchChanged(provider: UUID?, caller: Caller?, in transaction: Transaction) async throws {
         try await outbox.append(ProviderChanged(providerId: provider), key: provider?.uuidString, caller: caller, in: transaction)
-        let cache = searchCache
-        transaction.onCommit { cache.invalidate() }
+        let (cache, categories) = (searchCache, categoryCache)
+        // The tree first: a search between the two would expand with the old tree under the new generation.
+        transaction.onCommit {
+            categories.drop()
+            cache.invalidate()
+        }
     }
 }

@@ -202,6 +202,7 @@ extension MarketplaceService {
         let box = plane.box(radius)
         var sql: SQLQueryString = """
             \(Self.selectRequests) WHERE r.provider_id IS NULL AND w.state = 'pending' AND r.category_id IN (\(binds: categories))
+              AND r.customer_id <> \(bind: caller.principal!.id)
               AND r.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)
               AND r.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)
               AND \(plane.squaredDistance("r.lat", "r.lng")) <= \(bind: radius * radius)
@@ -229,7 +230,7 @@ extension MarketplaceService {
 
     /// Whether `user`'s provider profile could take an open request.
     func mayTake(_ request: ServiceRequest, user: UUID) async throws -> Bool {
-        guard let provider = try await store.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
+        guard user != request.customerId, let provider = try await store.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
             .decode(column: "id", as: UUID.self) else { return false }
         return try await eligibility(of: provider, categoryId: request.categoryId, lat: request.lat, lng: request.lng) == nil
     }
@@ -275,4 +276,33 @@ extension MarketplaceService {
     }
 
     static func requestNotFound(_ id: UUID) -> PlazaError { PlazaError.notFound("There is no service request \(id).") }
+}
+
+extension MarketplaceService {
+    /// The customer adds photos (files of purpose `service-photo` they uploaded) to their request before
+    /// the job is done.
+    public func addPhotos(_ ids: [UUID], to id: UUID, caller: Caller) async throws -> ServiceRequest {
+        guard let record = try await record(id, on: store.sql) else { throw Self.requestNotFound(id) }
+        try await authorizeRead(record, caller: caller)
+        try policy.authorize(caller, MarketplacePolicy.editRequest, ResourceFacts(ownerID: record.request.customerId))
+        guard ["pending", "accepted", "in_progress"].contains(record.request.status) else {
+            throw PlazaError.conflict("Photos are added before the job is done; this request is \(record.request.status).")
+        }
+        try await store.transaction { transaction in
+            guard let row = try await transaction.sql.raw("SELECT photos FROM marketplace_requests WHERE id = \(bind: id)").first() else {
+                throw Self.requestNotFound(id)
+            }
+            let photos = try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self))
+            let added = ids.filter { !photos.contains($0) }
+            guard photos.count + added.count <= Self.maxRequestPhotos else {
+                throw PlazaError.validation(field: "photos", "at most \(Self.maxRequestPhotos) photos")
+            }
+            try await files.attach(added, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), caller: caller, in: transaction)
+            try await transaction.sql.raw("""
+                UPDATE marketplace_requests SET photos = \(bind: try Self.encode(photos + added)), updated_at = \(bind: transaction.clock.now())
+                WHERE id = \(bind: id)
+                """).run()
+        }
+        return try await request(id, caller: caller)
+    }
 }

@@ -19,17 +19,16 @@ extension MarketplaceService {
             throw PlazaError.conflict("Locations are shared only while the job is in progress; it is \(record.request.status).")
         }
         let interval = settings.locationInterval
-        return try await store.transaction { transaction in
+        let tooOften = PlazaError(
+            .tooManyRequests, code: "location-too-often", title: "Too many requests",
+            detail: "Send a location at most every \(interval.formatted()) seconds.")
+        do { return try await store.transaction { transaction in
             let now = transaction.clock.now()
             let last = try await transaction.sql.raw("""
                 SELECT seq, at FROM marketplace_locations WHERE request_id = \(bind: id) ORDER BY seq DESC LIMIT 1
                 """).first()
             let seq = try last.map { try $0.decode(column: "seq", as: Int.self) } ?? 0
-            if let at = try last?.decode(column: "at", as: Date.self), now.timeIntervalSince(at) < interval {
-                throw PlazaError(
-                    .tooManyRequests, code: "location-too-often", title: "Too many requests",
-                    detail: "Send a location at most every \(interval.formatted()) seconds.")
-            }
+            if let at = try last?.decode(column: "at", as: Date.self), now.timeIntervalSince(at) < interval { throw tooOften }
             try await transaction.sql.raw("""
                 INSERT INTO marketplace_locations (request_id, seq, lat, lng, at)
                 VALUES (\(bind: id), \(bind: seq + 1), \(bind: point.lat), \(bind: point.lng), \(bind: now))
@@ -40,6 +39,8 @@ extension MarketplaceService {
                  "at": .string(now.formatted(.iso8601))] as [String: JSONValue],
                 to: "marketplace-location:\(id.uuidString.lowercased())", in: transaction)
             return stored
+        } } catch let error where isUniqueViolation(error) {
+            throw tooOften  // another point took this place in the trail at the same moment
         }
     }
 

@@ -1,4 +1,5 @@
 import Conversations
+import Files
 import Foundation
 import Hummingbird
 import PlazaKit
@@ -25,6 +26,9 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 PageBundle.Link(href: "/marketplace", label: "mp_nav_find") { _ in true },
                 PageBundle.Link(href: "/marketplace/requests", label: "mp_nav_requests") { _ in true },
                 PageBundle.Link(href: "/marketplace/provider", label: "mp_nav_provider") { $0.hasAppRole("provider", in: MarketplacePolicy.app) },
+                PageBundle.Link(href: "/admin/marketplace", label: "mp_nav_admin") {
+                    $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.employee)
+                },
             ])
     }
 
@@ -95,6 +99,35 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 return "mp-reviewed"
             }
         }
+        routes.add(.post, "/marketplace/requests/{id}/photos", "marketplaceRequestPhotoForm", "Add a photo to your request (multipart).",
+                   access: .resourceAction(MarketplacePolicy.editRequest)) { request, context, scope in
+            try await scope.checkUploadForm(request)
+            let id = try context.uuidParameter("id")
+            return try await view.acting(on: id, scope: scope, caller: context.caller) {
+                let file = try await service.files.upload(request, caller: context.caller, only: .servicePhoto)
+                _ = try await service.addPhotos([file.id], to: id, caller: context.caller)
+                return "mp-photo-added"
+            }
+        }
+        for (path, purpose, notice) in [("photos", FilePurpose.servicePhoto, "mp-photo-added"), ("video", .serviceVideo, "mp-video-added")] {
+            routes.add(.post, "/marketplace/provider/\(path)", "marketplaceProfile\(path.capitalized)Form", "Add a \(purpose.rawValue) to your profile (multipart).",
+                       access: .action(MarketplacePolicy.createProfile)) { request, context, scope in
+                try await scope.checkUploadForm(request)
+                do {
+                    let profile = try await service.myProvider(caller: context.caller)
+                    let file = try await service.files.upload(request, caller: context.caller, only: purpose)
+                    let update = purpose == .serviceVideo ? ProviderUpdate(videoFileId: file.id) : ProviderUpdate(photos: profile.photos + [file.id])
+                    _ = try await service.updateProvider(profile.id, update, caller: context.caller)
+                    return scope.redirect("/marketplace/provider?notice=\(notice)")
+                } catch let error as PlazaError where error.status.code < 500 {
+                    var data = try await view.dashboard(form: nil, caller: context.caller, scope: scope)
+                    data["problem"] = error.detail ?? error.title
+                    data["problems"] = scope.problems(error)
+                    return scope.render("mp-dashboard", data, status: error.status)
+                }
+            }
+        }
+        addAdministration(to: &routes, view: view)
         routes.add(.get, "/marketplace/provider", "marketplaceDashboardPage", "A provider's profile, hours, requests, jobs and earnings.",
                    access: .action(MarketplacePolicy.createProfile)) { _, context, scope in
             scope.render("mp-dashboard", try await view.dashboard(form: nil, caller: context.caller, scope: scope))
@@ -103,8 +136,9 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                    access: .action(MarketplacePolicy.createProfile)) { request, context, scope in
             let form = try await scope.form(request, context)
             do {
-                let update = try await view.profileUpdate(form)
-                if let existing = try? await service.myProvider(caller: context.caller) {
+                let existing = try? await service.myProvider(caller: context.caller)
+                let update = try await view.profileUpdate(form, current: existing)
+                if let existing {
                     _ = try await service.updateProvider(existing.id, update, caller: context.caller)
                 } else {
                     _ = try await service.createProvider(update, caller: context.caller)
@@ -118,5 +152,55 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
             }
         }
         return routes.table
+    }
+
+    /// `/admin/marketplace`: the category tree (admins) and review moderation (employees and admins).
+    private func addAdministration(to routes: inout PageRoutes<Context>, view: MarketplaceViews) {
+        let service = self.service
+        routes.add(.get, "/admin/marketplace", "marketplaceAdminPage", "The category tree and review moderation.",
+                   access: .action(MarketplacePolicy.moderate)) { request, context, scope in
+            scope.render("mp-admin", try await view.admin(request.queryItems, caller: context.caller, scope: scope))
+        }
+        @Sendable func again(_ error: PlazaError, _ context: Context, _ scope: PageScope) async throws -> Response {
+            var data = try await view.admin([:], caller: context.caller, scope: scope)
+            data["problem"] = error.detail ?? error.title
+            data["problems"] = scope.problems(error)
+            return scope.render("mp-admin", data, status: error.status)
+        }
+        routes.add(.post, "/admin/marketplace/categories", "marketplaceCategoryCreateForm", "Add a category.",
+                   access: .action(MarketplacePolicy.manageCategories)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            do {
+                _ = try await service.createCategory(
+                    CategoryInput(parentId: form.text("parentId").flatMap(UUID.init(uuidString:)), name: form["name"] ?? ""), caller: context.caller)
+                return scope.redirect("/admin/marketplace?notice=mp-category-saved")
+            } catch let error as PlazaError where error.status.code < 500 { return try await again(error, context, scope) }
+        }
+        routes.add(.post, "/admin/marketplace/categories/{id}", "marketplaceCategoryForm", "Rename or reorder a category.",
+                   access: .action(MarketplacePolicy.manageCategories)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            do {
+                guard let position = Int(form.text("position") ?? "0") else { throw PlazaError.validation(field: "position", "must be a whole number") }
+                _ = try await service.updateCategory(
+                    try context.uuidParameter("id"), CategoryInput(name: form["name"] ?? "", position: position), caller: context.caller)
+                return scope.redirect("/admin/marketplace?notice=mp-category-saved")
+            } catch let error as PlazaError where error.status.code < 500 && error.status != .notFound { return try await again(error, context, scope) }
+        }
+        routes.add(.post, "/admin/marketplace/categories/{id}/delete", "marketplaceCategoryDeleteForm", "Delete a category nobody uses.",
+                   access: .action(MarketplacePolicy.manageCategories)) { request, context, scope in
+            _ = try await scope.form(request, context)
+            do {
+                try await service.deleteCategory(try context.uuidParameter("id"), caller: context.caller)
+                return scope.redirect("/admin/marketplace?notice=mp-category-deleted")
+            } catch let error as PlazaError where error.status == .conflict { return try await again(error, context, scope) }
+        }
+        routes.add(.post, "/admin/marketplace/reviews/{id}/hide", "marketplaceReviewHideForm", "Hide a review, with a reason.",
+                   access: .action(MarketplacePolicy.moderate)) { request, context, scope in
+            let form = try await scope.form(request, context)
+            do {
+                _ = try await service.hide(review: try context.uuidParameter("id"), ReviewText(text: form["reason"] ?? ""), caller: context.caller)
+                return scope.redirect("/admin/marketplace?notice=mp-review-hidden")
+            } catch let error as PlazaError where error.status.code < 500 && error.status != .notFound { return try await again(error, context, scope) }
+        }
     }
 }

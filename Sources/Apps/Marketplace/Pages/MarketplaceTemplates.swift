@@ -1,7 +1,27 @@
 /// The marketplace's page templates; they use the core's `layout`. Live parts are `data-live-region`s whose
 /// `data-live-topic` the pages' script follows; everything works without the script, by reloading.
 enum MarketplaceTemplates {
-    static let all: [String: String] = ["mp-find": find, "mp-provider": provider, "mp-requests": requests, "mp-request": request, "mp-dashboard": dashboard]
+    static let all: [String: String] = [
+        "mp-find": find, "mp-provider": provider, "mp-requests": requests, "mp-request": request, "mp-dashboard": dashboard, "mp-admin": admin,
+        "mp-photos": photos,
+    ]
+
+    /// A row of photos (their `thumb` variants), each a link to the large one.
+    static let photos = """
+        {{#hasPhotos}}<ul class="photos">{{#photos}}<li><a href="/files/{{.}}/large"><img src="/files/{{.}}/thumb" alt="{{t.mp_photo}}" width="160" height="120" loading="lazy"></a></li>{{/photos}}</ul>{{/hasPhotos}}
+        """
+
+    /// A file form: the body streams to the files module, so the CSRF token rides in the action's query.
+    static func upload(_ action: String, purpose: String, accept: String, label: String) -> String {
+        """
+        <form method="post" action="\(action)?_csrf={{csrf}}" enctype="multipart/form-data" class="inline-form">
+        <input type="hidden" name="purpose" value="\(purpose)">
+        <label><span>{{t.\(label)}}</span><input type="file" name="file" accept="\(accept)" required></label>
+        <button type="submit">{{t.mp_upload}}</button>
+        </form>
+        """
+    }
+    static let images = "image/jpeg,image/png,image/webp,image/gif"
 
     static let find = """
         {{<layout}}{{$title}}{{t.mp_find_title}}{{/title}}{{$content}}
@@ -31,6 +51,8 @@ enum MarketplaceTemplates {
         <h1>{{name}}</h1>
         <p>★ {{rating}} · {{ratingCount}} {{t.mp_reviews}} · {{t.mp_area}} {{radius}} {{t.mp_km}}</p>
         <p>{{bio}}</p>
+        {{> mp-photos}}
+        {{#video}}<video controls preload="metadata" src="/files/{{video}}" width="320">{{t.mp_video}}</video>{{/video}}
         <h2>{{t.mp_offers}}</h2>
         <ul>{{#offers}}<li>{{category}}: {{min}}–{{max}}</li>{{/offers}}</ul>
         <h2>{{t.mp_hours}}</h2>
@@ -81,6 +103,7 @@ enum MarketplaceTemplates {
         <p class="status" id="status" data-status="{{status}}"><strong>{{t.mp_status}}:</strong> {{statusText}}</p>
         <p>{{description}}</p>
         <p>{{address}}</p>
+        {{> mp-photos}}
         {{#agreedPrice}}<p>{{t.mp_agreed_price}}: {{agreedPrice}}</p>{{/agreedPrice}}
         {{#finalPrice}}<p>{{t.mp_final_price}}: {{finalPrice}}</p>{{/finalPrice}}
         <div class="actions">
@@ -92,6 +115,8 @@ enum MarketplaceTemplates {
         <h2>{{t.mp_history}}</h2>
         <ol class="history">{{#history}}<li>{{when}} — {{text}}{{#comment}}: {{comment}}{{/comment}}</li>{{/history}}</ol>
         </section>
+        {{#mayAddPhotos}}<section class="card">\(upload("/marketplace/requests/{{id}}/photos", purpose: "service-photo", accept: images, label: "mp_add_photo"))
+        </section>{{/mayAddPhotos}}
         {{#tracking}}<section class="card" id="tracking" data-live-region data-live-topic="{{locationTopic}}"><h2>{{t.mp_location}}</h2>
         {{#last}}<p id="last-location">{{lat}}, {{lng}} <small>{{when}}</small></p>{{/last}}{{^last}}<p>{{t.mp_location_none}}</p>{{/last}}</section>{{/tracking}}
         <section class="card" aria-labelledby="chat-heading">
@@ -153,6 +178,14 @@ enum MarketplaceTemplates {
         </fieldset>
         <button type="submit">{{t.mp_save_profile}}</button>
         </form>
+        {{#profileId}}
+        <h3>{{t.mp_photos}}</h3>
+        {{> mp-photos}}
+        \(upload("/marketplace/provider/photos", purpose: "service-photo", accept: images, label: "mp_add_photo"))
+        <h3>{{t.mp_video}}</h3>
+        {{#video}}<video controls preload="metadata" src="/files/{{video}}" width="320"></video>{{/video}}
+        \(upload("/marketplace/provider/video", purpose: "service-video", accept: "video/mp4,video/webm,video/quicktime", label: "mp_add_video"))
+        {{/profileId}}
         </section>
         <section class="card"><h2>{{t.mp_jobs}}</h2>
         <ul>{{#jobs}}<li><a href="/marketplace/requests/{{id}}">{{category}}: {{description}}</a> — {{finalPrice}}</li>{{/jobs}}</ul>{{^jobs}}<p>{{t.mp_nothing}}</p>{{/jobs}}
@@ -160,6 +193,39 @@ enum MarketplaceTemplates {
         <table><thead><tr><th scope="col">{{t.mp_month}}</th><th scope="col">{{t.mp_jobs_count}}</th><th scope="col">{{t.mp_total}}</th></tr></thead>
         <tbody>{{#months}}<tr><td>{{month}}</td><td>{{jobs}}</td><td>{{total}}</td></tr>{{/months}}</tbody></table>
         <p><strong>{{t.mp_total}}:</strong> {{earningsTotal}}</p>
+        </section>
+        {{/content}}{{/layout}}
+        """
+
+    static let admin = """
+        {{<layout}}{{$title}}{{t.mp_admin_title}}{{/title}}{{$content}}
+        <h1>{{t.mp_admin_title}}</h1>
+        {{#isAdmin}}
+        <section class="card"><h2>{{t.mp_categories}}</h2>
+        <table><thead><tr><th scope="col">{{t.mp_category}}</th><th scope="col">{{t.mp_change}}</th><th scope="col"></th></tr></thead><tbody>
+        {{#categories}}<tr><td>{{indent}}{{name}} <small>({{slug}})</small></td>
+        <td><form method="post" action="/admin/marketplace/categories/{{id}}" class="inline-form"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <label><span>{{t.mp_name}}</span><input name="name" value="{{name}}" required></label>
+        <label><span>{{t.mp_position}}</span><input name="position" value="{{position}}" inputmode="numeric" size="4"></label>
+        <button type="submit">{{t.mp_save}}</button></form></td>
+        <td><form method="post" action="/admin/marketplace/categories/{{id}}/delete" class="inline-form"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <button type="submit" class="danger">{{t.mp_delete}}</button></form></td></tr>{{/categories}}
+        </tbody></table>
+        <h3>{{t.mp_new_category}}</h3>
+        <form method="post" action="/admin/marketplace/categories" class="inline-form" id="category-form"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <label><span>{{t.mp_name}}</span><input name="name" required></label>
+        <label><span>{{t.mp_parent}}</span><select name="parentId"><option value="">—</option>{{#categories}}<option value="{{id}}">{{indent}}{{name}}</option>{{/categories}}</select></label>
+        <button type="submit">{{t.mp_add}}</button></form>
+        </section>
+        {{/isAdmin}}
+        <section class="card"><h2>{{t.mp_moderation}}</h2>
+        <p><a href="/admin/marketplace">{{t.mp_visible_reviews}}</a> · <a href="/admin/marketplace?reviews=hidden">{{t.mp_hidden_reviews}}</a></p>
+        {{#reviews}}<article class="review"><p>{{rating}}★ — {{text}}</p><p><small>{{when}} · <a href="/marketplace/providers/{{providerId}}">{{t.mp_view}}</a></small></p>
+        {{^hidden}}<form method="post" action="/admin/marketplace/reviews/{{id}}/hide" class="inline-form"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <label><span>{{t.mp_reason}}</span><input name="reason" required></label><button type="submit" class="danger">{{t.mp_hide}}</button></form>{{/hidden}}
+        </article>{{/reviews}}
+        {{^reviews}}<p>{{t.mp_nothing}}</p>{{/reviews}}
+        {{#next}}<p><a href="{{next}}">{{t.mp_more}}</a></p>{{/next}}
         </section>
         {{/content}}{{/layout}}
         """

@@ -68,6 +68,8 @@ struct MarketplaceViews: Sendable {
                 return row
             },
         ]
+        Self.addPhotos(profile.photos, to: &data)
+        if let video = profile.videoFileId { data["video"] = video.uuidString.lowercased() }
         let mayRequest = service.policy.allowsQuietly(caller, MarketplacePolicy.createRequest, .none) && caller.principal?.id != profile.userId
         data["mayRequest"] = mayRequest
         if mayRequest, let user = caller.principal?.id {
@@ -160,6 +162,9 @@ struct MarketplaceViews: Sendable {
             data["review"] = shown
         }
         data["mayReview"] = review == nil && request.status == "completed" && me == request.customerId
+        Self.addPhotos(request.photos, to: &data)
+        data["mayAddPhotos"] = me == request.customerId && ["pending", "accepted", "in_progress"].contains(request.status)
+            && request.photos.count < MarketplaceService.maxRequestPhotos
         data["ratingChoices"] = [5, 4, 3, 2, 1]
         return data
     }
@@ -191,7 +196,11 @@ struct MarketplaceViews: Sendable {
         let names = Dictionary(uniqueKeysWithValues: categories.map { ($0.id, $0.name) })
         let offers = Dictionary(uniqueKeysWithValues: (profile?.offers ?? []).map { ($0.categoryId, $0) })
         var data: [String: Any] = ["userTopic": caller.principal.map { "user:\($0.id.uuidString.lowercased())" } ?? ""]
-        if let profile { data["profileId"] = profile.id.uuidString.lowercased() }
+        if let profile {
+            data["profileId"] = profile.id.uuidString.lowercased()
+            Self.addPhotos(profile.photos, to: &data)
+            if let video = profile.videoFileId { data["video"] = video.uuidString.lowercased() }
+        }
         data["form"] = [
             "displayName": form?["displayName"] ?? profile?.displayName ?? "", "bio": form?["bio"] ?? profile?.bio ?? "",
             "lat": form?["lat"] ?? profile?.area.map { String($0.lat) } ?? "", "lng": form?["lng"] ?? profile?.area.map { String($0.lng) } ?? "",
@@ -228,7 +237,9 @@ struct MarketplaceViews: Sendable {
         return data
     }
 
-    func profileUpdate(_ form: FormData) async throws -> ProviderUpdate {
+    /// The dashboard's form as a profile change. The form shows one slot a day; when its hours are what it
+    /// showed, the hours are left alone (so split hours set through the API survive an edit of the bio).
+    func profileUpdate(_ form: FormData, current: ProviderProfile?) async throws -> ProviderUpdate {
         var errors: [FieldError] = []
         var area: ServiceArea?
         if form.text("lat") != nil || form.text("lng") != nil {
@@ -255,11 +266,44 @@ struct MarketplaceViews: Sendable {
             return WeeklySlot(weekday: weekday, start: start, end: end == "23:59" ? "24:00" : end)
         }
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
+        let shown = current.map { profile in
+            (1...7).compactMap { weekday in profile.availability.first { $0.weekday == weekday } }
+        }
         return ProviderUpdate(
-            displayName: form["displayName"] ?? "", bio: form["bio"] ?? "", area: area, timeZone: form.text("timeZone"), offers: offers, availability: slots)
+            displayName: form["displayName"] ?? "", bio: form["bio"] ?? "", area: area, timeZone: form.text("timeZone"), offers: offers,
+            availability: slots == shown ? nil : slots)
+    }
+
+    // MARK: Administration
+
+    func admin(_ query: [String: String], caller: Caller, scope: PageScope) async throws -> [String: Any] {
+        let hidden = query["reviews"] == "hidden"
+        let reviews = try await service.moderationQueue(hidden: hidden, page: try PageRequest(query: query.filter { $0.key == "cursor" }), caller: caller)
+        var data: [String: Any] = [
+            "reviews": reviews.items.map { review -> [String: Any] in
+                ["id": review.id.uuidString.lowercased(), "rating": review.rating, "text": review.text, "hidden": review.hiddenAt != nil,
+                 "providerId": review.providerId.uuidString.lowercased(), "when": Formats.dateTime(review.createdAt, scope.language)]
+            },
+        ]
+        if let next = PageScope.nextPage("/admin/marketplace", query: query, cursor: reviews.nextCursor) { data["next"] = next }
+        let categories = try await service.categories()
+        let parents = Dictionary(uniqueKeysWithValues: categories.map { ($0.id, $0.parentId) })
+        data["categories"] = categories.map { category -> [String: Any] in
+            var depth = 0
+            var cursor = category.parentId
+            while let node = cursor, depth < 10 { depth += 1; cursor = parents[node] ?? nil }
+            return ["id": category.id.uuidString.lowercased(), "name": category.name, "slug": category.slug, "position": category.position,
+                    "indent": String(repeating: "— ", count: depth)]
+        }
+        return data
     }
 
     // MARK: Helpers
+
+    static func addPhotos(_ photos: [UUID], to data: inout [String: Any]) {
+        data["photos"] = photos.map { $0.uuidString.lowercased() }
+        data["hasPhotos"] = !photos.isEmpty
+    }
 
     static func money(_ value: Double) -> String {
         value == value.rounded() ? String(format: "%.0f", value) : String(format: "%.2f", value)

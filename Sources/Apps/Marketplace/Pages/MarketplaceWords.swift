@@ -32,6 +32,14 @@ enum MarketplaceWords {
         "mp_month": "Month", "mp_jobs_count": "Jobs", "mp_total": "Total", "mp_nothing": "Nothing here yet.", "mp_view": "Open",
         "notice_mp-request-sent": "Your request was sent.", "notice_mp-profile-saved": "Your profile was saved.",
         "notice_mp-moved": "The request was updated.", "notice_mp-reviewed": "Thank you for your review.",
+        "mp_photo": "Photo", "mp_photos": "Photos", "mp_video": "Presentation video", "mp_upload": "Upload", "mp_add_photo": "Add a photo",
+        "mp_add_video": "A video of your work", "mp_nav_admin": "Marketplace admin", "mp_admin_title": "Marketplace administration",
+        "mp_categories": "Categories", "mp_category": "Category", "mp_change": "Change", "mp_name": "Name", "mp_position": "Position",
+        "mp_save": "Save", "mp_delete": "Delete", "mp_new_category": "A new category", "mp_parent": "Under", "mp_add": "Add",
+        "mp_moderation": "Reviews", "mp_visible_reviews": "Visible", "mp_hidden_reviews": "Hidden", "mp_reason": "Reason", "mp_hide": "Hide",
+        "notice_mp-photo-added": "The photo was added.", "notice_mp-video-added": "The video was added.",
+        "notice_mp-category-saved": "The category was saved.", "notice_mp-category-deleted": "The category was deleted.",
+        "notice_mp-review-hidden": "The review is hidden and no longer counts.",
     ]
 
     static let uk: [String: String] = [
@@ -64,5 +72,13 @@ enum MarketplaceWords {
         "mp_month": "Місяць", "mp_jobs_count": "Робіт", "mp_total": "Разом", "mp_nothing": "Тут поки порожньо.", "mp_view": "Відкрити",
         "notice_mp-request-sent": "Ваш запит надіслано.", "notice_mp-profile-saved": "Профіль збережено.",
         "notice_mp-moved": "Запит оновлено.", "notice_mp-reviewed": "Дякуємо за відгук.",
+        "mp_photo": "Фото", "mp_photos": "Фотографії", "mp_video": "Відеопрезентація", "mp_upload": "Завантажити", "mp_add_photo": "Додати фото",
+        "mp_add_video": "Відео вашої роботи", "mp_nav_admin": "Адміністрування маркетплейсу", "mp_admin_title": "Адміністрування маркетплейсу",
+        "mp_categories": "Категорії", "mp_category": "Категорія", "mp_change": "Змінити", "mp_name": "Назва", "mp_position": "Позиція",
+        "mp_save": "Зберегти", "mp_delete": "Видалити", "mp_new_category": "Нова категорія", "mp_parent": "Усередині", "mp_add": "Додати",
+        "mp_moderation": "Відгуки", "mp_visible_reviews": "Видимі", "mp_hidden_reviews": "Приховані", "mp_reason": "Причина", "mp_hide": "Приховати",
+        "notice_mp-photo-added": "Фото додано.", "notice_mp-video-added": "Відео додано.",
+        "notice_mp-category-saved": "Категорію збережено.", "notice_mp-category-deleted": "Категорію видалено.",
+        "notice_mp-review-hidden": "Відгук приховано, він більше не враховується.",
     ]
 }
