@@ -88,10 +88,12 @@ enum MarketplaceTemplates {
         {{<layout}}{{$title}}{{t.mp_requests_title}}{{/title}}{{$content}}
         <h1>{{t.mp_requests_title}}</h1>
         <p><a href="/marketplace/requests?role=customer">{{t.mp_as_customer}}</a> · <a href="/marketplace/requests?role=provider">{{t.mp_as_provider}}</a></p>
+        <div id="my-requests" data-live-region data-live-topic="{{userTopic}}">
         <table><thead><tr><th scope="col">{{t.mp_request}}</th><th scope="col">{{t.mp_status}}</th><th scope="col"></th></tr></thead><tbody>
         {{#items}}<tr><td>{{category}}: {{description}}</td><td data-status="{{status}}">{{statusText}}</td><td><a href="/marketplace/requests/{{id}}">{{t.mp_view}}</a></td></tr>{{/items}}
         </tbody></table>
         {{^items}}<p>{{t.mp_no_requests}}</p>{{/items}}
+        </div>
         {{#next}}<p><a href="{{next}}">{{t.mp_more}}</a></p>{{/next}}
         {{/content}}{{/layout}}
         """
