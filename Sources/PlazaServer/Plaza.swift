@@ -153,8 +153,9 @@ public final class Plaza: Sendable {
         workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
         workflows.register(in: jobRegistry)
         marketplace = MarketplaceService(
-            store: store, outbox: outbox, bus: bus, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
+            store: store, outbox: outbox, bus: bus, queue: queue, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
             publisher: publisher, hub: realtime, policy: policy, settings: config.marketplace)
+        marketplace.register(in: jobRegistry)
         graphQL = try MarketplaceGraphQL(service: marketplace)
         pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,

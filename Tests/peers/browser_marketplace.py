@@ -8,6 +8,7 @@ Prints each step as it passes and "ok" at the end; exits non-zero on failure.
 """
 import os
 import sys
+from urllib.parse import urlparse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -38,7 +39,8 @@ def sign_in(driver, email, next_path):
     form.find_element(By.NAME, "email").send_keys(email)
     form.find_element(By.NAME, "password").send_keys(password)
     form.find_element(By.CSS_SELECTOR, "button").click()
-    WebDriverWait(driver, 15).until(lambda d: next_path in d.current_url)
+    # The sign-in page's own URL names next_path in its query: wait for the path itself.
+    WebDriverWait(driver, 15).until(lambda d: urlparse(d.current_url).path == next_path)
 
 
 def wait_live(driver, topic_prefix):

@@ -30,6 +30,7 @@ public struct MarketplaceSettings: Sendable, Equatable {
 public struct MarketplaceService: Sendable {
     let store: Store
     let outbox: Outbox
+    let queue: JobQueue
     let workflows: WorkflowEngine
     let conversations: ConversationService
     let notifications: NotificationService
@@ -43,11 +44,12 @@ public struct MarketplaceService: Sendable {
     let searchCache: SearchCache
 
     public init(
-        store: Store, outbox: Outbox, bus: EventBus, workflows: WorkflowEngine, conversations: ConversationService, notifications: NotificationService, files: FileService,
+        store: Store, outbox: Outbox, bus: EventBus, queue: JobQueue, workflows: WorkflowEngine, conversations: ConversationService, notifications: NotificationService, files: FileService,
         identity: IdentityService, publisher: RealtimePublisher, hub: RealtimeHub, policy: any Policy, settings: MarketplaceSettings = MarketplaceSettings()
     ) {
         self.store = store
         self.outbox = outbox
+        self.queue = queue
         self.searchCache = SearchCache(lifetime: settings.searchCacheSeconds)
         self.workflows = workflows
         self.conversations = conversations
@@ -70,7 +72,6 @@ public struct MarketplaceService: Sendable {
             try await service.forget(user: try event.decode(UserPurged.self).userId)
         })
         workflows.registerActivity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
-        workflows.registerActivity(RequestLifecycle.alertActivity) { context in try await service.alertProviders(for: context.instance) }
         // `marketplace-request:<id>`: a request's status, for its two sides.
         hub.topics.register("marketplace-request") { principal, id in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return false }
@@ -90,6 +91,15 @@ public struct MarketplaceService: Sendable {
         files.registerEntity("marketplace-request") { id in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return nil }
             return ResourceFacts(ownerID: sides.customer, participantIDs: Set([sides.provider].compactMap { $0 }))
+        }
+    }
+
+    /// Registers the marketplace's jobs (the alert of providers nearby).
+    public func register(in registry: JobRegistry) {
+        let service = self
+        registry.register(RequestLifecycle.alertJob, payload: [String: UUID].self) { payload, _ in
+            guard let id = payload["requestId"] else { return }
+            try await service.alertProviders(for: id)
         }
     }
 

@@ -125,10 +125,10 @@ extension MarketplaceService {
         }
     }
 
-    /// A new open request: the nearest providers who could take it hear of it (at most `alertLimit`).
-    func alertProviders(for instance: WorkflowInstance) async throws {
-        guard let row = try await store.sql.raw("SELECT id FROM marketplace_requests WHERE workflow_id = \(bind: instance.id)").first() else { return }
-        guard let record = try await record(try row.decode(column: "id", as: UUID.self), on: store.sql), record.isOpen else { return }
+    /// A new open request: the nearest providers who could take it hear of it (at most `alertLimit`; each
+    /// notification's dedupe key makes a retried job tell nobody twice).
+    func alertProviders(for id: UUID) async throws {
+        guard let record = try await record(id, on: store.sql), record.isOpen else { return }
         let request = record.request
         let categories = Array(try await ancestors(of: request.categoryId))
         let plane = LocalPlane(lat: request.lat, lng: request.lng)

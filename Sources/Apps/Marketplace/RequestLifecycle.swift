@@ -16,7 +16,8 @@ enum RequestLifecycle {
     static let name = "marketplace.request"
     static let conversationContext = "marketplace-request"
     static let expiredActivity = "marketplace.request.expired"
-    static let alertActivity = "marketplace.request.alert"
+    /// The job that tells providers nearby of a new open request (only open requests have one).
+    static let alertJob = "marketplace.request.alert"
     /// Sent by the timer only: no person holds it (admins aside, and no route sends it).
     static let expireAction: Action = "marketplace.requests.expire"
 
@@ -41,7 +42,6 @@ enum RequestLifecycle {
                 .init("complete", from: ["in_progress"], to: "completed", guard: MarketplacePolicy.respond),
                 .init("cancel", from: ["pending", "accepted"], to: "cancelled", guard: MarketplacePolicy.cancel),
             ],
-            startActivities: [ActivitySpec(alertActivity, retry: RetryPolicy(maxAttempts: 8))],
             startTimers: [TimerSpec("expiry", after: settings.requestExpiry, command: "expire")])
     }
 

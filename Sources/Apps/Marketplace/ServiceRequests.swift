@@ -2,6 +2,7 @@ import Conversations
 import Files
 import Foundation
 import Identity
+import Jobs
 import Notifications
 import PlazaKit
 import SQLKit
@@ -73,6 +74,9 @@ extension MarketplaceService {
                         \(bind: try Self.encode(photos)), \(bind: instance.id), \(bind: now), \(bind: now))
                 """).run()
             try await files.attach(photos, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), caller: caller, in: transaction)
+            if provider == nil {
+                try await queue.enqueue(try JobRequest(RequestLifecycle.alertJob, payload: ["requestId": id], maxAttempts: 8), in: transaction)
+            }
             if let provider {
                 try await openConversation(for: id, customer: customer, provider: provider.user, category: category.name, caller: caller, in: transaction)
                 try await notifications.notify(
