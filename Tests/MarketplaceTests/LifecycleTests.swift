@@ -203,6 +203,35 @@ struct EdgeTests {
         }
     }
 
+    @Test("a disabled provider leaves search and takes no requests until the account is active again")
+    func disabledProvider() async throws {
+        try await withTestPlaza { plaza in
+            let catalogue = try await Catalogue(plaza)
+            let market = plaza.marketplace
+            let bob = try await provider(plaza, "bob@example.com")
+            let bobs = try await market.createProvider(
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: caller(bob, provider: true))
+            let ada = try await person(plaza, "ada@example.com")
+            let near = ProviderQuery(categoryId: catalogue.plumbing.id, lat: kyiv.lat, lng: kyiv.lng, radiusKm: 10)
+            let anywhere = ProviderQuery(text: "bob")
+            let admin = Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.admin]))
+            _ = try await plaza.identity.setStatus(of: bob.id, to: "disabled", caller: admin)
+            try await plaza.runPendingWork()
+            #expect(try await market.searchProviders(near).items.isEmpty)
+            #expect(try await market.searchProviders(anywhere).items.isEmpty)
+            do {
+                _ = try await market.createRequest(
+                    NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
+                    caller: caller(ada))
+                Issue.record("a disabled provider took a request")
+            } catch let error as PlazaError { #expect(error.status == .unprocessableContent) }
+            _ = try await plaza.identity.setStatus(of: bob.id, to: "active", caller: admin)
+            try await plaza.runPendingWork()
+            #expect(try await market.searchProviders(near).items.map(\.id) == [bobs.id])
+            #expect(try await market.searchProviders(anywhere).items.map(\.id) == [bobs.id])
+        }
+    }
+
     @Test("an erased account leaves no profile, address or place in the marketplace; the request's history stays")
     func erasure() async throws {
         try await withTestPlaza { plaza in

@@ -94,7 +94,7 @@ extension MarketplaceService {
             }
             try await sql.raw("""
                 UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
-                    lng = NULL, price_from = NULL, category_ids = '[]' WHERE id = \(bind: provider)
+                    lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE id = \(bind: provider)
                 """).run()
             try await searchChanged(provider: provider, caller: .system("retention"), in: transaction)
         }

@@ -71,10 +71,10 @@ public enum MarketplaceDemo {
             let name = index == 0 ? "Provider Demo — plumbing & electrics" : "\(firstNames[index % firstNames.count]) \(trades[index % trades.count])"
             let (lat, lng) = index == 0 ? (city.lat + 2 / 110.574, city.lng) : (city.lat + random.next(in: -0.11...0.11), city.lng + random.next(in: -0.17...0.17))
             try await sql.raw("""
-                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, category_ids, rating_avg,
-                                                   rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
+                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, category_ids, listed,
+                                                   rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: user), \(bind: name), \(bind: "Licensed, insured, \(5 + index % 20) years of experience. Clean work, fair prices."),
-                        '[]', \(bind: lat), \(bind: lng), \(bind: Double(8 + index % 5 * 3)), 'Europe/Kyiv', '[]', 0, 0, 0, '[0,0,0,0,0]', 0,
+                        '[]', \(bind: lat), \(bind: lng), \(bind: Double(8 + index % 5 * 3)), 'Europe/Kyiv', '[]', \(bind: true), 0, 0, 0, '[0,0,0,0,0]', 0,
                         \(bind: now), \(bind: now))
                 """).run()
             let offered = index == 0 ? [roots["Plumbing"]!, roots["Electrics"]!] : Array(Set([leaves[index % leaves.count], leaves[(index * 7) % leaves.count]]))
@@ -150,10 +150,11 @@ public enum MarketplaceDemo {
             let rating = (random.next(in: 3...5) * 100).rounded() / 100
             try await transaction.sql.raw("""
                 INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, price_from, category_ids,
-                                                   rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
+                                                   listed, rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: UUID()), \(bind: "\(firstNames[index % firstNames.count]) \(trades[index % trades.count]) \(index)"),
                         'Fast and tidy work.', '[]', \(bind: lat), \(bind: lng), 50, 'Europe/Kyiv', 30,
-                        \(bind: try MarketplaceService.encode([categories[index % categories.count]])), \(bind: rating), 0, 0, '[0,0,0,0,0]', 0,
+                        \(bind: try MarketplaceService.encode([categories[index % categories.count]])), \(bind: true), \(bind: rating), 0, 0,
+                        '[0,0,0,0,0]', 0,
                         \(bind: now), \(bind: now))
                 """).run()
             try await transaction.sql.raw("""

@@ -33,6 +33,8 @@ public struct CreateMarketplace: AsyncMigration {
             .field("time_zone", .string, .required)
             .field("price_from", .double)
             .field("category_ids", .string, .required)
+            // False while the account is disabled or deleted: out of search, taking no requests.
+            .field("listed", .bool, .required)
             .field("rating_avg", .double, .required)
             .field("rating_sum", .int, .required)
             .field("rating_count", .int, .required)

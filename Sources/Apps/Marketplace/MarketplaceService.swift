@@ -67,6 +67,11 @@ public struct MarketplaceService: Sendable {
             categoryCache.drop()
             searchCache.invalidate()
         })
+        // A disabled or deleted account's profile is unlisted until the account is active again.
+        bus.subscribe(Subscription("marketplace.user-status", topics: [UserStatusChanged.topic], delivery: .work) { event in
+            let changed = try event.decode(UserStatusChanged.self)
+            try await service.setListed(user: changed.userId, changed.status == "active")
+        })
         // An erased account leaves no profile, address or place behind; its requests keep their history.
         bus.subscribe(Subscription("marketplace.user-purged", topics: [UserPurged.topic], delivery: .work) { event in
             try await service.forget(user: try event.decode(UserPurged.self).userId)

@@ -139,7 +139,7 @@ extension MarketplaceService {
             after.map { "(\(key) > \(bind: $0.key) OR (\(key) = \(bind: $0.key) AND \(unsafeRaw: id) > \(bind: $0.id)))" }
         }
         let limit = query.page.limit + 1
-        var filters: [SQLQueryString] = ["p.lat IS NOT NULL"]
+        var filters: [SQLQueryString] = ["p.lat IS NOT NULL", "p.listed = \(bind: true)"]
         let source: SQLQueryString
         let price: SQLQueryString
         let distance: SQLQueryString

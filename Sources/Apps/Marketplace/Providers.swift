@@ -24,9 +24,9 @@ extension MarketplaceService {
             let now = transaction.clock.now()
             let id = PlazaID.make(at: now)
             try await transaction.sql.raw("""
-                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, radius_km, time_zone, category_ids, rating_avg,
+                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, radius_km, time_zone, category_ids, listed, rating_avg,
                                                    rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
-                VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', 0, 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
+                VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', \(bind: true), 0, 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
                 """).run()
             try await apply(input, to: id, current: nil, caller: caller, in: transaction)
             try await transaction.audit(caller, action: "marketplace.provider.create", resourceType: "provider", resourceID: id.uuidString)
@@ -123,13 +123,7 @@ extension MarketplaceService {
                 WHERE id = \(bind: id)
                 """).run()
         }
-        if input.offers != nil || input.area != nil {
-            try await sql.raw("""
-                UPDATE marketplace_offers SET lat = (SELECT lat FROM marketplace_providers WHERE id = \(bind: id)),
-                    lng = (SELECT lng FROM marketplace_providers WHERE id = \(bind: id))
-                WHERE provider_id = \(bind: id)
-                """).run()
-        }
+        if input.offers != nil || input.area != nil { try await placeOffers(of: id, in: transaction) }
         if let slots = input.availability {
             try await sql.raw("DELETE FROM marketplace_availability WHERE provider_id = \(bind: id)").run()
             for slot in slots {
@@ -275,5 +269,28 @@ extension MarketplaceService {
         let ids = try await transaction.sql.raw("SELECT provider_id FROM marketplace_offers WHERE category_id = \(bind: category)").all()
             .map { try $0.decode(column: "provider_id", as: UUID.self) }
         for id in ids { try await reindex(provider: id, in: transaction) }
+    }
+
+    /// Offers repeat their provider's place while it is listed, and have none while it is not: a search
+    /// reads offers alone, and an offer without a place is out of it.
+    func placeOffers(of id: UUID, in transaction: Transaction) async throws {
+        try await transaction.sql.raw("""
+            UPDATE marketplace_offers
+            SET lat = (SELECT CASE WHEN listed THEN lat END FROM marketplace_providers WHERE id = \(bind: id)),
+                lng = (SELECT CASE WHEN listed THEN lng END FROM marketplace_providers WHERE id = \(bind: id))
+            WHERE provider_id = \(bind: id)
+            """).run()
+    }
+
+    /// A disabled or deleted account's profile leaves search and takes no requests; an account made active
+    /// again brings it back.
+    func setListed(user: UUID, _ listed: Bool) async throws {
+        try await store.transaction { transaction in
+            guard let id = try await transaction.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
+                .decode(column: "id", as: UUID.self) else { return }
+            try await transaction.sql.raw("UPDATE marketplace_providers SET listed = \(bind: listed) WHERE id = \(bind: id)").run()
+            try await placeOffers(of: id, in: transaction)
+            try await searchChanged(provider: id, caller: .system("identity"), in: transaction)
+        }
     }
 }

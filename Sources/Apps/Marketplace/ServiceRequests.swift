@@ -102,8 +102,9 @@ extension MarketplaceService {
     /// the category (or one above it) and the point must lie in its service area.
     func eligibility(of provider: UUID, categoryId: UUID, lat: Double, lng: Double, on sql: (any SQLDatabase)? = nil) async throws -> String? {
         let sql = sql ?? store.sql
-        guard let row = try await sql.raw("SELECT lat, lng, radius_km FROM marketplace_providers WHERE id = \(bind: provider)").first()
+        guard let row = try await sql.raw("SELECT lat, lng, radius_km, listed FROM marketplace_providers WHERE id = \(bind: provider)").first()
         else { return "is not a provider" }
+        guard try row.decode(column: "listed", as: Bool.self) else { return "is not taking requests (the account is disabled)" }
         let offered = Set(try await sql.raw("SELECT category_id FROM marketplace_offers WHERE provider_id = \(bind: provider)").all()
             .map { try $0.decode(column: "category_id", as: UUID.self) })
         guard !offered.isDisjoint(with: try await ancestors(of: categoryId, on: sql)) else { return "does not offer this category" }
