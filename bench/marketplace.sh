@@ -126,5 +126,5 @@ echo "Search: the cache answers a repeated search from memory until something th
 echo "(PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS; the load repeats one search, its best case). Plaza filters the category (and those above and below it), a true radius from the point, and sorts by"
 echo "distance; PocketBase filters the category and the bounding box and sorts by rating. Creation: Plaza checks the"
 echo "Idempotency-Key, validates the category and the provider's area, starts the request's workflow (instance, history,"
-echo "expiry timer, an activity), opens the request's conversation, queues the provider's notification and writes the"
-echo "audit log and outbox events, in one transaction; PocketBase inserts one record."
+echo "expiry timer), opens the request's conversation, queues the provider's notification and writes the audit log and"
+echo "outbox events, in one transaction, then fans the notification out (inbox, e-mail); PocketBase inserts one record."
