@@ -2,6 +2,8 @@ import Foundation
 import FluentKit
 import PlazaKit
 import SQLKit
+import SQLiteNIO
+import Synchronization
 
 /// Group commit for SQLite, which has one writer at a time: transactions that wait for the writer are run
 /// one after another inside a single database transaction — each after the first in a savepoint of its own —
@@ -27,9 +29,18 @@ enum GroupCommit {
         var outcomes: [(any Error)?]
     }
 
+    /// The connections of one store whose settings (busy timeout, synchronous) are made: a connection keeps
+    /// them for its life, so each is told once rather than before every batch. The store's pool keeps its
+    /// connections until it shuts down, so an identifier cannot come back as another connection meanwhile.
+    final class Configured: Sendable {
+        private let ids = Mutex<Set<ObjectIdentifier>>([])
+        func first(_ id: ObjectIdentifier) -> Bool { ids.withLock { $0.insert(id).inserted } }
+        func forget(_ id: ObjectIdentifier) { _ = ids.withLock { $0.remove(id) } }
+    }
+
     /// Runs a batch in one database transaction; returns, per write, `nil` or the error that failed it.
     static func commit(
-        _ batch: [Write], on database: any Database, synchronous: DatabaseSettings.Synchronous, clock: any PlazaClock
+        _ batch: [Write], on database: any Database, synchronous: DatabaseSettings.Synchronous, configured: Configured, clock: any PlazaClock
     ) async -> [(any Error)?] {
         let synchronous = synchronous == .full ? "FULL" : "NORMAL"
         let made = Slot<[Transaction]>()
@@ -37,10 +48,17 @@ enum GroupCommit {
         do {
             outcomes = try await database.withConnection { connection in
                 let sql = connection as! any SQLDatabase
-                // A bounded wait covers other processes (the CLI) holding the file lock.
-                // Connection settings, cheap enough to restate per batch (the pool may reconnect).
-                try await sql.raw("PRAGMA busy_timeout = 10000").run()
-                try await sql.raw("PRAGMA synchronous = \(unsafeRaw: synchronous)").run()
+                let id = try await (connection as! any SQLiteDatabase).withConnection { $0.eventLoop.makeSucceededFuture(ObjectIdentifier($0)) }.get()
+                if configured.first(id) {
+                    do {
+                        // A bounded wait covers other processes (the CLI) holding the file lock.
+                        try await sql.raw("PRAGMA busy_timeout = 10000").run()
+                        try await sql.raw("PRAGMA synchronous = \(unsafeRaw: synchronous)").run()
+                    } catch {
+                        configured.forget(id)
+                        throw error
+                    }
+                }
                 try await sql.raw("BEGIN IMMEDIATE").run()
                 var outcomes: [(any Error)?] = []
                 do {

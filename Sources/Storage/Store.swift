@@ -61,11 +61,12 @@ public final class Store: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
             let synchronous = settings.synchronous
+            let configured = GroupCommit.Configured()
             groupCommit = Batcher(maxBatch: GroupCommit.maxBatch) { batch in
                 guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else {
                     return batch.map { _ in PlazaError(.serviceUnavailable, code: "database-closed", title: "Unavailable", detail: "The database is shut down.") }
                 }
-                return await GroupCommit.commit(batch, on: database, synchronous: synchronous, clock: clock)
+                return await GroupCommit.commit(batch, on: database, synchronous: synchronous, configured: configured, clock: clock)
             }
         case .postgres(let url):
             // PostgresNIO's async client and its connection pool: statements inside a transaction cost about
