@@ -5,6 +5,7 @@ import Marketplace
 import PlazaKit
 import PlazaServer
 import PlazaTesting
+import Testing
 
 /// Kyiv's centre, where the tests' providers work.
 let kyiv = (lat: 50.4501, lng: 30.5234)
@@ -74,5 +75,40 @@ struct Cast {
             profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)], northKm: 2), caller: caller(bob, provider: true))
         pats = try await plaza.marketplace.createProvider(
             profile("Pat", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)]), caller: caller(pat, provider: true))
+    }
+}
+
+/// Bob, a plumber working 25 km around the centre, and Ada, a customer, on a fresh catalogue.
+struct Plumbing {
+    let catalogue: Catalogue
+    let bob: Person
+    let bobs: ProviderProfile
+    let ada: Person
+
+    init(_ plaza: Plaza) async throws {
+        catalogue = try await Catalogue(plaza)
+        bob = try await provider(plaza, "bob@example.com")
+        bobs = try await plaza.marketplace.createProvider(
+            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: caller(bob, provider: true))
+        ada = try await person(plaza, "ada@example.com")
+    }
+
+    /// Ada asks Bob to fix a tap at the centre.
+    func request(_ plaza: Plaza) async throws -> ServiceRequest {
+        try await plaza.marketplace.createRequest(
+            NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
+            caller: caller(ada))
+    }
+}
+
+/// Expects `body` to be refused with `status`.
+func expectRefusal(_ status: HTTPResponse.Status, _ comment: Comment, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("not refused: \(comment)")
+    } catch let error as PlazaError {
+        #expect(error.status == status, comment)
+    } catch {
+        Issue.record("\(comment): \(error)")
     }
 }
