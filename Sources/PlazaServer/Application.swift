@@ -61,6 +61,8 @@ extension Plaza {
     public func server(for router: Router<AppRequestContext>) -> HTTPServerBuilder {
         .http1WebSocketUpgrade(
             webSocketRouter: router,
-            configuration: .init(ws: .init(maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: .seconds(30)))))
+            configuration: .init(ws: .init(
+                maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: .seconds(30)),
+                closeTimeout: realtime.settings.closeTimeout)))
     }
 }

@@ -16,6 +16,9 @@ public struct RealtimeSettings: Sendable, Equatable {
     public var maxReplay: Int
     /// The largest frame a client may send, in bytes (a bigger one closes the connection with 1009).
     public var maxInboundFrame: Int
+    /// How long a closing connection waits for the client's close answer before the socket is dropped (with
+    /// whatever it still had to send, the close frame among it).
+    public var closeTimeout: Duration = .seconds(15)
 
     public init(sendQueueCapacity: Int = 1024, maxSubscriptions: Int = 100, maxReplay: Int = 5000, maxInboundFrame: Int = 16 * 1024) {
         self.sendQueueCapacity = sendQueueCapacity

@@ -235,7 +235,9 @@ struct RealtimePeerTests {
     @Test("a client that never reads is closed with 4008 while another keeps receiving everything")
     func slowConsumer() async throws {
         #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install websockets into .venv")
-        try await withLivePlaza({ $0.realtime.sendQueueCapacity = 64 }) { plaza, port in
+        // The slow client reads only once the fast one has everything, and the loopback's buffers hold megabytes:
+        // on a loaded machine that is longer than the default 15 s a close waits for the client's answer.
+        try await withLivePlaza({ $0.realtime.sendQueueCapacity = 64; $0.realtime.closeTimeout = .seconds(120) }) { plaza, port in
             let me = try await account(plaza, email: "me@example.com")
             let topic = "user:\(me.id)"
             let events = 3000

@@ -308,7 +308,13 @@ struct WorkflowSignalTests {
             final class Gate: Sendable { let open = Mutex(false) }
             let gate = Gate()
             engine.registerActivity("sample.stuck") { context in
-                while !gate.open.withLock({ $0 }) { usleep(2_000) }
+                // Deaf to cancellation, without holding one of the (two, here) cooperative threads: a wait that
+                // only a timer on another queue ends.
+                while !gate.open.withLock({ $0 }) {
+                    await withCheckedContinuation { (resume: CheckedContinuation<Void, Never>) in
+                        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(2)) { resume.resume() }
+                    }
+                }
                 context.then(send: "finish")
             }
             let worker = rig.worker
