@@ -57,12 +57,12 @@ public func buildApplication(_ plaza: Plaza, onServerRunning: @escaping @Sendabl
 
 extension Plaza {
     /// HTTP/1.1 with WebSocket upgrades through the same router (the realtime route decides who may upgrade).
-    /// The server pings every 30 s and drops a client that stops answering.
+    /// The server pings every `pingInterval` (30 s) and drops a client that stops answering.
     public func server(for router: Router<AppRequestContext>) -> HTTPServerBuilder {
         .http1WebSocketUpgrade(
             webSocketRouter: router,
             configuration: .init(ws: .init(
-                maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: .seconds(30)),
+                maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: realtime.settings.pingInterval),
                 closeTimeout: realtime.settings.closeTimeout)))
     }
 }

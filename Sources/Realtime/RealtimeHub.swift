@@ -19,6 +19,8 @@ public struct RealtimeSettings: Sendable, Equatable {
     /// How long a closing connection waits for the client's close answer before the socket is dropped (with
     /// whatever it still had to send, the close frame among it).
     public var closeTimeout: Duration = .seconds(15)
+    /// How often the server pings; a client that has not answered the last ping by the next is dropped.
+    public var pingInterval: Duration = .seconds(30)
 
     public init(sendQueueCapacity: Int = 1024, maxSubscriptions: Int = 100, maxReplay: Int = 5000, maxInboundFrame: Int = 16 * 1024) {
         self.sendQueueCapacity = sendQueueCapacity

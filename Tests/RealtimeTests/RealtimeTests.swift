@@ -236,8 +236,14 @@ struct RealtimePeerTests {
     func slowConsumer() async throws {
         #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install websockets into .venv")
         // The slow client reads only once the fast one has everything, and the loopback's buffers hold megabytes:
-        // on a loaded machine that is longer than the default 15 s a close waits for the client's answer.
-        try await withLivePlaza({ $0.realtime.sendQueueCapacity = 64; $0.realtime.closeTimeout = .seconds(120) }) { plaza, port in
+        // on a loaded machine that can take longer than the default close timeout (15 s) and ping interval (30 s),
+        // after which a stalled client is dropped without the 4008 this test looks for. (The client keeps no
+        // keepalive of its own either: see realtime_slow_consumer.py.)
+        try await withLivePlaza({
+            $0.realtime.sendQueueCapacity = 64
+            $0.realtime.closeTimeout = .seconds(180)
+            $0.realtime.pingInterval = .seconds(180)
+        }) { plaza, port in
             let me = try await account(plaza, email: "me@example.com")
             let topic = "user:\(me.id)"
             let events = 3000
