@@ -331,6 +331,13 @@ public final class FileService: Sendable {
         }
     }
 
+    /// The files bound to an entity, in the module's transaction (a profile's photos, including ones it no
+    /// longer shows but may show again).
+    public func attached(to kind: String, _ entityID: String, in transaction: Transaction) async throws -> Set<UUID> {
+        Set(try await transaction.sql.raw("SELECT id FROM files WHERE entity_kind = \(bind: kind) AND entity_id = \(bind: entityID)").all()
+            .map { try $0.decode(column: "id", as: UUID.self) })
+    }
+
     /// Binds files to an entity of a module (a message's attachments), in the module's own transaction:
     /// each must be a file of `purpose` the caller uploaded and nobody bound yet.
     public func attach(

@@ -67,6 +67,16 @@ struct PageTests {
                 #expect(customer.lastPage.contains("Great work") && !customer.lastPage.contains(#"id="review-form""#))
                 try await provider.get("/marketplace/provider")
                 #expect(provider.lastPage.contains("70"), "earnings count the job")
+                // A profile photo through the dashboard; taken off the profile and put back, it is the same file.
+                let uploaded = try await provider.upload(
+                    "/marketplace/provider/photos?_csrf=\(try #require(provider.csrfToken))", fields: [("purpose", "service-photo")],
+                    file: (name: "van.png", field: "file", type: "image/png", data: TestImages.png(width: 64, height: 48)))
+                #expect(uploaded.status == .seeOther, "\(uploaded.text)")
+                let providerCaller = Caller(principal: Principal(id: demo.userId, appRoles: ["*": ["provider"]]))
+                let photo = try #require(try await plaza.marketplace.myProvider(caller: providerCaller).photos.first)
+                _ = try await plaza.marketplace.updateProvider(demo.id, ProviderUpdate(photos: []), caller: providerCaller)
+                let back = try await plaza.marketplace.updateProvider(demo.id, ProviderUpdate(photos: [photo]), caller: providerCaller)
+                #expect(back.photos == [photo])
 
                 // Outsiders: the request does not exist for another customer, and its forms refuse them.
                 let stranger = Browser(client)

@@ -296,7 +296,7 @@ struct WorkflowSignalTests {
         }
     }
 
-    @Test("an attempt past its timeout fails at once even when its code ignores cancellation")
+    @Test("an attempt past its timeout fails at once even when its code ignores cancellation", .timeLimit(.minutes(1)))
     func timeoutAbandons() async throws {
         try await TestDatabase.withStore { store in
             let rig = EngineRig(store)
@@ -320,9 +320,9 @@ struct WorkflowSignalTests {
             let worker = rig.worker
             let brand = self.brand
             let slow = try await store.transaction { try await engine.start("sample.slow", owner: brand.principal?.id, caller: brand, in: $0) }
-            let started = ContinuousClock.now
+            // The stuck code ends only when the gate opens, after this returns: that it returns at all (the time
+            // limit fails the test otherwise) is the proof the attempt was abandoned, however busy the machine.
             _ = try await worker.runDue()
-            #expect(ContinuousClock.now - started < .seconds(5))
             let record = try #require(try await engine.activities(of: slow.id).first)
             #expect(record.status == .failed && record.lastError == "timed out after 0.2 seconds")
             gate.open.withLock { $0 = true }

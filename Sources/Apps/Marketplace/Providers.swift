@@ -28,7 +28,7 @@ extension MarketplaceService {
                                                    rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', \(bind: true), 0, 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
                 """).run()
-            try await apply(input, to: id, current: nil, caller: caller, in: transaction)
+            try await apply(input, to: id, currentVideo: nil, caller: caller, in: transaction)
             try await transaction.audit(caller, action: "marketplace.provider.create", resourceType: "provider", resourceID: id.uuidString)
             try await searchChanged(provider: id, caller: caller, in: transaction)
             return id
@@ -75,9 +75,8 @@ extension MarketplaceService {
             }
             let owner = try row.decode(column: "user_id", as: UUID.self)
             try policy.authorize(caller, MarketplacePolicy.manageProfile, ResourceFacts(ownerID: owner))
-            let current = (photos: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)),
-                           video: try row.decode(column: "video_file_id", as: UUID?.self))
-            try await apply(input, to: id, current: current, caller: caller, in: transaction)
+            let video = try row.decode(column: "video_file_id", as: UUID?.self)
+            try await apply(input, to: id, currentVideo: video, caller: caller, in: transaction)
             try await transaction.audit(caller, action: "marketplace.provider.update", resourceType: "provider", resourceID: id.uuidString)
             try await searchChanged(provider: id, caller: caller, in: transaction)
         }
@@ -86,7 +85,7 @@ extension MarketplaceService {
 
     /// Validates and writes the fields an update names, then refreshes what search reads.
     private func apply(
-        _ input: ProviderUpdate, to id: UUID, current: (photos: [UUID], video: UUID?)?, caller: Caller, in transaction: Transaction
+        _ input: ProviderUpdate, to id: UUID, currentVideo: UUID?, caller: Caller, in transaction: Transaction
     ) async throws {
         let errors = try await problems(with: input, in: transaction)
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
@@ -96,12 +95,16 @@ extension MarketplaceService {
         if let name = input.displayName { sets.append("display_name = \(bind: name.trimmingCharacters(in: .whitespacesAndNewlines))") }
         if let bio = input.bio { sets.append("bio = \(bind: bio.trimmingCharacters(in: .whitespacesAndNewlines))") }
         if let photos = input.photos {
-            let new = photos.filter { !(current?.photos ?? []).contains($0) }
+            // Photos the profile had before (shown now or not) are bound to it already; only new ones are bound.
+            let bound = try await files.attached(to: "marketplace-provider", id.uuidString.lowercased(), in: transaction)
+            let new = photos.filter { !bound.contains($0) }
             try await files.attach(new, purpose: .servicePhoto, to: "marketplace-provider", id.uuidString.lowercased(), caller: caller, in: transaction)
             sets.append("photos = \(bind: try Self.encode(photos))")
         }
-        if let video = input.videoFileId, video != current?.video {
-            try await files.attach([video], purpose: .serviceVideo, to: "marketplace-provider", id.uuidString.lowercased(), caller: caller, in: transaction)
+        if let video = input.videoFileId, video != currentVideo {
+            if !(try await files.attached(to: "marketplace-provider", id.uuidString.lowercased(), in: transaction).contains(video)) {
+                try await files.attach([video], purpose: .serviceVideo, to: "marketplace-provider", id.uuidString.lowercased(), caller: caller, in: transaction)
+            }
             sets.append("video_file_id = \(bind: video)")
         } else if input.removeVideo == true {
             sets.append("video_file_id = NULL")
