@@ -16,9 +16,12 @@ public enum IdentityDemo {
 
     /// Creates the demo accounts in the given transaction; returns their ids by role.
     @discardableResult
-    public static func seed(_ identity: IdentityService, in transaction: Transaction) async throws -> [String: UUID] {
+    /// `passwordHash` is ``passwordHash(_:)``'s, when the caller made it already (for more people after these).
+    public static func seed(_ identity: IdentityService, passwordHash: String? = nil, in transaction: Transaction) async throws -> [String: UUID] {
         let people = accounts.map { (email: email(for: $0.role), firstName: $0.role.prefix(1).uppercased() + $0.role.dropFirst(), lastName: "Demo", role: $0.role, app: $0.app) }
-        let ids = try await add(people, passwordHash: try await passwordHash(identity), in: transaction)
+        let hash: String
+        if let passwordHash { hash = passwordHash } else { hash = try await Self.passwordHash(identity) }
+        let ids = try await add(people, passwordHash: hash, in: transaction)
         return Dictionary(uniqueKeysWithValues: zip(accounts.map(\.role), ids))
     }
 

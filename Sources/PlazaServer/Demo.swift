@@ -26,9 +26,11 @@ public enum Demo {
             let existing = try await transaction.sql.select().column("id").from(AuditLogTable.name)
                 .where("action", .equal, marker).first()
             guard existing == nil else { return nil }
-            let accounts = try await IdentityDemo.seed(plaza.identity, in: transaction)
+            // bcrypt is slow on purpose: one hash for every demo person.
+            let hash = try await IdentityDemo.passwordHash(plaza.identity)
+            let accounts = try await IdentityDemo.seed(plaza.identity, passwordHash: hash, in: transaction)
             let thread = try await MarketplaceDemo.seed(
-                plaza.marketplace, provider: accounts["provider"]!, customer: accounts["customer"]!, in: transaction)
+                plaza.marketplace, provider: accounts["provider"]!, customer: accounts["customer"]!, passwordHash: hash, in: transaction)
             try await transaction.audit(.system("demo"), action: marker, resourceType: "plaza")
             return thread
         }

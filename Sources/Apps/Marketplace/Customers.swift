@@ -64,12 +64,18 @@ extension MarketplaceService {
 
     /// The request's thread (customer and provider), newest messages first.
     public func conversation(ofRequest id: UUID, limit: Int, caller: Caller) async throws -> RequestConversation {
+        let conversation = try await conversationID(ofRequest: id, caller: caller)
+        return RequestConversation(id: conversation, messages: try await conversations.messages(in: conversation, before: nil, limit: limit, caller: caller))
+    }
+
+    /// The request's thread, for its two sides (404 before a provider is assigned).
+    func conversationID(ofRequest id: UUID, caller: Caller) async throws -> UUID {
         guard let record = try await record(id, on: store.sql) else { throw Self.requestNotFound(id) }
         try await authorizeRead(record, caller: caller)
         guard let conversation = record.request.conversationId else {
             throw PlazaError.notFound("The request has no conversation yet: it starts when a provider is assigned.")
         }
-        return RequestConversation(id: conversation, messages: try await conversations.messages(in: conversation, before: nil, limit: limit, caller: caller))
+        return conversation
     }
 }
 

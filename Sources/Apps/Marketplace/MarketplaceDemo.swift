@@ -27,9 +27,11 @@ public enum MarketplaceDemo {
     static let firstNames = ["Andriy", "Olena", "Taras", "Iryna", "Mykola", "Oksana", "Petro", "Sofia", "Yurii", "Daryna"]
     static let trades = ["Fix", "Pro", "Masters", "Service", "Works"]
 
-    /// Seeds in the caller's transaction; `provider` and `customer` are the demo accounts.
+    /// Seeds in the caller's transaction; `provider` and `customer` are the demo accounts, `passwordHash`
+    /// the demo password's (``IdentityDemo/passwordHash(_:)``), for the other people.
     public static func seed(
-        _ service: MarketplaceService, provider demoProvider: UUID, customer demoCustomer: UUID, in transaction: Transaction
+        _ service: MarketplaceService, provider demoProvider: UUID, customer demoCustomer: UUID, passwordHash hash: String,
+        in transaction: Transaction
     ) async throws -> Thread {
         let sql = transaction.sql
         let now = transaction.clock.now()
@@ -50,7 +52,6 @@ public enum MarketplaceDemo {
             let first = firstNames[index % firstNames.count]
             return (email: String(format: "provider%02d@demo.plaza.test", index), firstName: first, lastName: "Demo", role: "provider", app: Roles.everyApp)
         }
-        let hash = try await IdentityDemo.passwordHash(service.identity)
         let providerUsers = [demoProvider] + (try await IdentityDemo.add(providerPeople, passwordHash: hash, in: transaction))
         let customerPeople = (1...5).map {
             (email: String(format: "customer%02d@demo.plaza.test", $0), firstName: firstNames[($0 + 3) % firstNames.count], lastName: "Demo",

@@ -44,17 +44,4 @@ enum RequestLifecycle {
             ],
             startTimers: [TimerSpec("expiry", after: settings.requestExpiry, command: "expire")])
     }
-
-    /// What a state is called in notifications and on pages.
-    static func words(_ state: String, locale: String) -> String {
-        let en = [
-            "pending": "waiting for an answer", "accepted": "accepted", "declined": "declined", "expired": "expired",
-            "in_progress": "in progress", "completed": "completed", "cancelled": "cancelled",
-        ]
-        let uk = [
-            "pending": "очікує відповіді", "accepted": "прийнято", "declined": "відхилено", "expired": "минув термін",
-            "in_progress": "виконується", "completed": "виконано", "cancelled": "скасовано",
-        ]
-        return (locale == "uk" ? uk : en)[state] ?? state
-    }
 }

@@ -85,8 +85,8 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
             let form = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
             return try await view.acting(on: id, scope: scope, caller: context.caller) {
-                let thread = try await service.conversation(ofRequest: id, limit: 1, caller: context.caller)
-                _ = try await service.conversations.send(MessageDraft(body: form["body"] ?? ""), to: thread.id, caller: context.caller)
+                let thread = try await service.conversationID(ofRequest: id, caller: context.caller)
+                _ = try await service.conversations.send(MessageDraft(body: form["body"] ?? ""), to: thread, caller: context.caller)
                 return nil
             }
         }
