@@ -93,6 +93,18 @@ public final class FileService: Sendable {
     /// stored, the record written and the variants job queued in one transaction.
     func store(_ staged: StagedUpload, caller: Caller) async throws -> StoredFile {
         defer { try? FileManager.default.removeItem(at: staged.file) }
+        return try await keep(staged, try await check(staged, caller: caller), caller: caller)
+    }
+
+    /// What a staged upload was found to be: its type from its bytes and, for an image, its size.
+    struct CheckedUpload: Sendable {
+        var type: MediaType
+        var dimensions: (Int, Int)?
+    }
+
+    /// Checks a staged upload without keeping anything: the caller may upload it, its bytes are a type its
+    /// purpose takes, and an image decodes in full.
+    func check(_ staged: StagedUpload, caller: Caller) async throws -> CheckedUpload {
         try authorizeUpload(staged.purpose, caller: caller)
         let allowed = staged.purpose.allowedTypes.map(\.rawValue).sorted().joined(separator: ", ")
         guard let type = staged.sniffed else {
@@ -101,9 +113,14 @@ public final class FileService: Sendable {
         guard staged.purpose.allowedTypes.contains(type) else {
             throw Self.unsupported("A \(type.rawValue) file is not accepted for \(staged.purpose.rawValue); send one of \(allowed).")
         }
-        var dimensions: (Int, Int)?
-        if type.isImage { dimensions = try await checkImage(staged.file.path, claimed: type) }
+        return CheckedUpload(type: type, dimensions: type.isImage ? try await checkImage(staged.file.path, claimed: type) : nil)
+    }
 
+    /// Keeps a checked upload: the blob is stored, the record written and the variants job queued in one
+    /// transaction. The staging file is the caller's to remove.
+    func keep(_ staged: StagedUpload, _ checked: CheckedUpload, caller: Caller) async throws -> StoredFile {
+        let type = checked.type
+        let dimensions = checked.dimensions
         let now = store.clock.now()
         let id = PlazaID.make(at: now)
         let key = Self.originalKey(id)

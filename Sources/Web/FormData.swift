@@ -5,6 +5,11 @@ import Foundation
 public struct FormData: Sendable, Equatable {
     private(set) var pairs: [(String, String)]
 
+    /// An empty form: what a page shows before anything was typed.
+    public init() {
+        pairs = []
+    }
+
     init(pairs: [(String, String)]) {
         self.pairs = pairs
     }

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -145,6 +146,17 @@ public struct PageScope: Sendable {
         else {
             throw PlazaError(.forbidden, code: "csrf", title: t("csrf_title"), detail: t("csrf_detail"))
         }
+    }
+
+    /// A form that carries files as well as fields (`enctype="multipart/form-data"`, `_csrf` in the action's
+    /// query): checked like an upload form, its fields returned as ``FormData`` and its files, parts named
+    /// `field`, stored with `purpose` (at most `maxFiles`).
+    public func form(
+        _ request: Request, files: FileService, field: String, purpose: FilePurpose, maxFiles: Int, caller: Caller
+    ) async throws -> (FormData, [StoredFile]) {
+        try await checkUploadForm(request)
+        let received = try await files.receiveForm(request, files: field, purpose: purpose, maxFiles: maxFiles, caller: caller)
+        return (FormData(pairs: received.fields), received.files)
     }
 
     /// A cookie for the pages: HttpOnly, SameSite=Lax, on every path, Secure when the client came over TLS.

@@ -34,13 +34,33 @@ struct PageTests {
                     ("categoryId", category.uuidString.lowercased()), ("description", ""), ("address", "Khreshchatyk 1"), ("lat", "50.45"), ("lng", "30.52"),
                 ])
                 #expect(refused.status == .unprocessableContent && customer.lastPage.contains("description"), "a refused form comes back with its problem")
-                let sent = try await customer.post("/marketplace/providers/\(demo.id)/request", [
+                // The page's form is multipart: the photos come with the request.
+                let fields = [
                     ("categoryId", category.uuidString.lowercased()), ("description", "The bathroom tap leaks."), ("address", "Khreshchatyk 1"),
                     ("lat", "50.45"), ("lng", "30.52"), ("windowStart", "2026-12-01T09:00"), ("windowEnd", "2026-12-01T12:00"),
-                ])
-                #expect(sent.status == .seeOther)
+                ]
+                let customerCaller = Caller(principal: Principal(id: try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "customer"))).id))
+                let mine = { try await plaza.marketplace.requests(role: "customer", status: nil, page: PageRequest(), caller: customerCaller).items.count }
+                let before = try await mine()
+                let files = { try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM files").first()?.decode(column: "n", as: Int.self) }
+                let filesBefore = try await files()
+                let action = "/marketplace/providers/\(demo.id)/request?_csrf=\(try #require(customer.csrfToken))"
+                let tap = (name: "tap.png", field: "photos", type: "image/png", data: TestImages.png(width: 40, height: 30))
+                let pdf = (name: "quote.pdf", field: "photos", type: "application/pdf", data: Data("%PDF-1.4\n%âãÏÓ\n1 0 obj<<>>endobj\n".utf8))
+                let notAPhoto = try await customer.upload(action, fields: fields, files: [tap, pdf])
+                #expect(notAPhoto.status == .unprocessableContent && customer.lastPage.contains("quote.pdf"), "the page names the file it refused")
+                let tooMany = try await customer.upload(action, fields: fields, files: Array(repeating: tap, count: 11))
+                #expect(tooMany.status == .unprocessableContent && customer.lastPage.contains("at most 10"))
+                #expect(try await customer.upload(action.replacingOccurrences(of: "_csrf=", with: "_csrf=x"), fields: fields, files: [tap]).status == .forbidden)
+                #expect(try await mine() == before, "no refused form left a request behind")
+                #expect(try await files() == filesBefore, "nor a photo: every file is checked before any is kept")
+                let empty = (name: "", field: "photos", type: "application/octet-stream", data: Data())
+                let sent = try await customer.upload(action, fields: fields, files: [tap, empty, tap])
+                #expect(sent.status == .seeOther, "\(sent.text)")
                 let location = try #require(sent.headers[.location])
                 let path = String(location.prefix { $0 != "?" })
+                let created = try #require(UUID(uuidString: String(path.split(separator: "/").last ?? "")))
+                #expect(try await plaza.marketplace.request(created, caller: customerCaller).photos.count == 2, "two photos; the empty input is skipped")
                 try await customer.get(location)
                 #expect(customer.lastPage.contains(#"data-status="pending""#) && customer.lastPage.contains("Your request was sent."))
                 #expect(customer.lastPage.contains(#"data-live-topic="marketplace-request:"#), "the status follows its topic")

@@ -87,17 +87,29 @@ extension Browser {
     /// Posts a file the way a browser's `enctype="multipart/form-data"` form does: `fields` first, then the file.
     @discardableResult
     public func upload(_ uri: String, fields: [(String, String)], file: (name: String, field: String, type: String, data: Data)) async throws -> TestResponse {
+        try await upload(uri, fields: fields, files: [file])
+    }
+
+    /// Posts fields, then files, as a browser's multipart form does; a file with an empty name and no data
+    /// is what a browser sends for a file input left empty.
+    @discardableResult
+    public func upload(_ uri: String, fields: [(String, String)], files: [(name: String, field: String, type: String, data: Data)]) async throws -> TestResponse {
         let boundary = "----plaza\(UUID().uuidString)"
         var body = Data()
         for (name, value) in fields {
             body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
         }
-        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: \(file.type)\r\n\r\n".utf8))
-        body.append(file.data)
-        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        for file in files {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: \(file.type)\r\n\r\n".utf8))
+            body.append(file.data)
+            body.append(Data("\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)--\r\n".utf8))
         var headers = headers()
         headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
-        return try await client.executeRequest(uri: uri, method: .post, headers: headers, body: ByteBuffer(data: body))
+        let response = try await client.executeRequest(uri: uri, method: .post, headers: headers, body: ByteBuffer(data: body))
+        absorb(response)
+        return response
     }
 }
 

@@ -7,7 +7,9 @@ Usage: python browser_marketplace.py BASE_URL CUSTOMER_EMAIL PROVIDER_EMAIL PASS
 Prints each step as it passes and "ok" at the end; exits non-zero on failure.
 """
 import os
+import struct
 import sys
+import zlib
 from urllib.parse import urlparse
 
 from selenium import webdriver
@@ -53,6 +55,17 @@ def same_page(driver):
     return driver.execute_script("return window.plazaMarker") == "same page"
 
 
+def png(path, width=48, height=32):
+    """A small solid-colour PNG, written without an imaging library: the photo the customer attaches."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + b"\x30\x80\xc0" * width for _ in range(height))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return path
+
+
 def step(name, driver):
     driver.save_screenshot(os.path.join(shots, name + ".png"))
     print(name, flush=True)
@@ -73,10 +86,12 @@ try:
     address = form.find_element(By.NAME, "address")
     address.clear()
     address.send_keys("Khreshchatyk 1, Kyiv")
+    form.find_element(By.NAME, "photos").send_keys(png(os.path.abspath(os.path.join(shots, "drain.png"))))
     step("03-customer-request-form", customer)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(customer, 10).until(lambda d: "/marketplace/requests/" in d.current_url)
     request_url = customer.current_url.split("?")[0]
+    assert customer.find_elements(By.CSS_SELECTOR, "ul.photos img"), "the photo sent with the form is on the request's page"
     wait_live(customer, "marketplace-request:")
     step("04-customer-request-pending", customer)
 

@@ -45,12 +45,26 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
         }
         routes.add(.post, "/marketplace/providers/{id}/request", "marketplaceRequestForm", "Ask a provider for a visit.",
                    access: .action(MarketplacePolicy.createRequest)) { request, context, scope in
-            let form = try await scope.form(request, context)
             let provider = try context.uuidParameter("id")
+            // With photos the form is multipart (the page sends that); without, a plain form works too.
+            let withFiles = request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true
+            var form: FormData?
             do {
-                let created = try await service.createRequest(try await view.newRequest(form, provider: provider, caller: context.caller), caller: context.caller)
+                var photos: [UUID] = []
+                if withFiles {
+                    let received = try await scope.form(
+                        request, files: service.files, field: "photos", purpose: .servicePhoto, maxFiles: MarketplaceService.maxRequestPhotos,
+                        caller: context.caller)
+                    form = received.0
+                    photos = received.1.map(\.id)
+                } else {
+                    form = try await scope.form(request, context)
+                }
+                var draft = try await view.newRequest(form ?? FormData(), provider: provider, caller: context.caller)
+                draft.photos = photos
+                let created = try await service.createRequest(draft, caller: context.caller)
                 return scope.redirect("/marketplace/requests/\(created.id)?notice=mp-request-sent")
-            } catch let error as PlazaError where error.status.code < 500 {
+            } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
                 var data = try await view.provider(provider, form: form, caller: context.caller, scope: scope)
                 data["problem"] = error.detail ?? error.title
                 data["problems"] = scope.problems(error)

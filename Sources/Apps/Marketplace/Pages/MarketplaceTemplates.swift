@@ -61,8 +61,7 @@ enum MarketplaceTemplates {
         <section class="card">
         <h2>{{t.mp_request_title}}</h2>
         {{#mayRequest}}
-        <form method="post" action="/marketplace/providers/{{id}}/request" class="stack" id="request-form">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <form method="post" action="/marketplace/providers/{{id}}/request?_csrf={{csrf}}" enctype="multipart/form-data" class="stack" id="request-form">
         <label><span>{{t.mp_field_category}}</span><select name="categoryId">{{#offers}}<option value="{{categoryId}}"{{#selected}} selected{{/selected}}>{{category}}</option>{{/offers}}</select></label>
         <label><span>{{t.mp_field_description}}</span><textarea name="description" rows="4" required>{{form.description}}</textarea></label>
         <label><span>{{t.mp_field_address}}</span><input name="address" value="{{form.address}}" required autocomplete="street-address"></label>
@@ -70,6 +69,8 @@ enum MarketplaceTemplates {
         <label><span>{{t.mp_field_lng}}</span><input name="lng" value="{{form.lng}}" inputmode="decimal" required></label>
         <label><span>{{t.mp_field_window_start}} ({{timeZone}})</span><input type="datetime-local" name="windowStart" value="{{form.windowStart}}"></label>
         <label><span>{{t.mp_field_window_end}} ({{timeZone}})</span><input type="datetime-local" name="windowEnd" value="{{form.windowEnd}}"></label>
+        <label><span>{{t.mp_field_photos}}</span><input type="file" name="photos" accept="image/jpeg,image/png,image/webp,image/gif" multiple aria-describedby="photos-hint"></label>
+        <small id="photos-hint">{{t.mp_photos_hint}}</small>
         <button type="submit">{{t.mp_send_request}}</button>
         </form>
         {{/mayRequest}}
