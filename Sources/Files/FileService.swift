@@ -286,7 +286,7 @@ public final class FileService: Sendable {
     func signature(_ id: UUID, variant: String?, expires: Int) async throws -> String {
         let key = SymmetricKey(data: try await secrets.secret(named: "files.links"))
         let message = "\(id.uuidString.lowercased())\n\(variant ?? "")\n\(expires)"
-        return Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).base64URLEncoded
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).base64URLEncodedString()
     }
 
     /// Whether a link's signature is right and still in time; a wrong or stale one is refused outright.
@@ -439,14 +439,3 @@ public final class FileService: Sendable {
     }
 }
 
-extension Data {
-    var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    func constantTimeEquals(_ other: Data) -> Bool {
-        guard count == other.count else { return false }
-        return zip(self, other).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-}

@@ -16,6 +16,8 @@ public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddlewa
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // OAuth's client endpoints read Authorization themselves: there it is a client's Basic credentials.
+        if Self.clientAuthenticated.contains(request.uri.path) { return try await next(request, context) }
         guard let header = request.headers[.authorization] ?? Self.queryToken(request) else { return try await next(request, context) }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw PlazaError(
@@ -29,11 +31,20 @@ public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddlewa
             error.headers["WWW-Authenticate"] = "Bearer error=\"invalid_token\""
             throw error
         }
+        // A token an OAuth client holds without the `plaza` scope may read who the person is, nothing more.
+        if let principal = context.principal, !principal.scopes.contains(OAuthScope.plaza), request.uri.path != OAuthPaths.userinfo {
+            throw PlazaError(
+                .forbidden, code: "insufficient-scope", title: "Insufficient scope",
+                detail: "This token was not granted the `plaza` scope, which Plaza's API needs.",
+                headers: ["WWW-Authenticate": "Bearer error=\"insufficient_scope\", scope=\"plaza\""])
+        }
         return try await next(request, context)
     }
 }
 
 extension BearerAuthentication {
+    static var clientAuthenticated: Set<String> { [OAuthPaths.token, OAuthPaths.introspect, OAuthPaths.revoke] }
+
     /// Paths where a token may come in the query string: only the realtime endpoints, whose URLs are not
     /// logged with their query and are opened by scripts that cannot send headers.
     static func queryToken(_ request: Request) -> String? {

@@ -196,20 +196,36 @@ public struct IdentityService: Sendable {
     /// Swaps a refresh token for a new pair. Presenting a token that was already used revokes its whole family
     /// (the session): someone else may hold a copy.
     public func refresh(_ request: RefreshRequest, caller: Caller) async throws -> TokenPair {
+        let rotated = try await rotate(refreshToken: request.refreshToken, client: nil, caller: caller)
+        return try await tokens(user: rotated.user, session: rotated.session, refreshToken: rotated.refreshToken)
+    }
+
+    /// A refresh token swapped for its successor.
+    struct Rotation: Sendable {
+        var user: UUID
+        var session: UUID
+        var refreshToken: String
+    }
+
+    /// Rotates a refresh token of a session that belongs to `client` (nil: a first-party session; a token
+    /// issued to an OAuth client is refused at `/api/v1/auth/refresh`, and the other way round).
+    func rotate(refreshToken: String, client: UUID?, caller: Caller) async throws -> Rotation {
         enum Outcome: Sendable { case rotated(user: UUID, session: UUID), reused, invalid }
-        let presented = Self.hash(request.refreshToken)
+        let presented = Self.hash(refreshToken)
         let next = Self.newRefreshToken()
         let outbox = self.outbox
         let revocations = self.revocations
         let outcome = try await store.transaction { transaction -> Outcome in
             let now = transaction.clock.now()
             guard let row = try await transaction.sql.raw("""
-                SELECT t.used_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at, u.status
+                SELECT t.used_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at, u.status, o.client_id
                 FROM identity_refresh_tokens t
                 JOIN identity_sessions s ON s.id = t.session_id
                 JOIN identity_users u ON u.id = s.user_id
+                LEFT JOIN identity_oauth_sessions o ON o.session_id = s.id
                 WHERE t.token_hash = \(bind: presented)
-                """).first()
+                """).first(),
+                try row.decode(column: "client_id", as: UUID?.self) == client
             else { return .invalid }
             let session = try row.decode(column: "session_id", as: UUID.self)
             let user = try row.decode(column: "user_id", as: UUID.self)
@@ -231,7 +247,7 @@ public struct IdentityService: Sendable {
         }
         switch outcome {
         case .rotated(let user, let session):
-            return try await tokens(user: user, session: session, refreshToken: next)
+            return Rotation(user: user, session: session, refreshToken: next)
         case .reused:
             throw PlazaError.unauthorized("This refresh token was already used; the session has been ended. Sign in again.")
         case .invalid:

@@ -56,9 +56,14 @@ public final class RevocationList: Sendable {
         let sessions = try await store.sql.raw("""
             SELECT id, revoked_at FROM identity_sessions WHERE revoked_at IS NOT NULL AND revoked_at > \(bind: since)
             """).all()
+        // Client-credentials grants have no session row; deleted OAuth clients are the subjects of theirs.
+        let grants = try await store.sql.raw("""
+            SELECT grant_id AS id, revoked_at FROM identity_oauth_revoked_grants WHERE revoked_at > \(bind: since)
+            """).all()
         let users = try await store.sql.raw("SELECT id FROM identity_users WHERE status <> 'active'").all()
-        let revoked = try sessions.map { (try $0.decode(column: "id", as: UUID.self), try $0.decode(column: "revoked_at", as: Date.self)) }
-        let disabled = try users.map { try $0.decode(column: "id", as: UUID.self) }
+        let clients = try await store.sql.raw("SELECT id FROM identity_oauth_clients WHERE deleted_at IS NOT NULL").all()
+        let revoked = try (sessions + grants).map { (try $0.decode(column: "id", as: UUID.self), try $0.decode(column: "revoked_at", as: Date.self)) }
+        let disabled = try (users + clients).map { try $0.decode(column: "id", as: UUID.self) }
         let lifetime = self.lifetime
         state.withLock { state in
             for (id, at) in revoked { state.sessions[id] = max(state.sessions[id] ?? .distantPast, at.addingTimeInterval(lifetime)) }

@@ -24,6 +24,10 @@ struct AccessClaims: JWTPayload {
     var scope: String
     /// How the user authenticated (RFC 8176): `pwd`, later `otp`/`mfa`.
     var amr: [String]
+    /// The OAuth client the token was issued to (RFC 9068); absent on first-party tokens.
+    var client_id: String?
+    /// `service` on a client-credentials token, whose subject is the client itself.
+    var kind: String?
 
     /// Expiry, issuer and audience are checked by ``TokenIssuer`` against the store's clock.
     func verify(using algorithm: some JWTAlgorithm) async throws {}
@@ -47,8 +51,11 @@ public actor TokenIssuer {
         self.settings = settings
     }
 
-    /// A signed access token for the principal, and its lifetime in seconds.
-    func issue(for principal: Principal, sessionID: UUID) async throws -> (token: String, expiresIn: Int) {
+    /// A signed access token for the principal, and its lifetime in seconds. First-party tokens carry the
+    /// `plaza` scope (the whole API as the person); an OAuth client's carry what it was granted.
+    func issue(
+        for principal: Principal, sessionID: UUID, scopes: [String] = [OAuthScope.plaza], clientID: UUID? = nil, amr: [String] = ["pwd"]
+    ) async throws -> (token: String, expiresIn: Int) {
         let keys = try await loaded()
         let now = store.clock.now()
         let lifetime = settings.accessTokenLifetime.timeInterval
@@ -58,9 +65,16 @@ public actor TokenIssuer {
             iat: IssuedAtClaim(value: now), jti: IDClaim(value: PlazaID.make(at: now).uuidString), sid: sessionID.uuidString,
             roles: principal.systemRoles.sorted(), apps: principal.appRoles.mapValues { $0.sorted() },
             orgs: Dictionary(uniqueKeysWithValues: principal.organisationRoles.map { ($0.key.uuidString, $0.value.sorted()) }),
-            scope: principal.scopes.sorted().joined(separator: " "), amr: ["pwd"])
+            scope: scopes.joined(separator: " "), amr: amr, client_id: clientID?.uuidString.lowercased(),
+            kind: principal.kind == .service ? Principal.Kind.service.rawValue : nil)
         let token = try await keys.sign(claims, kid: signingKid.map { JWKIdentifier(string: $0) })
         return (token, Int(lifetime))
+    }
+
+    /// Signs an OpenID Connect ID token with the current key.
+    func sign(idToken claims: IDTokenClaims) async throws -> String {
+        let keys = try await loaded()
+        return try await keys.sign(claims, kid: signingKid.map { JWKIdentifier(string: $0) })
     }
 
     /// Signs arbitrary claims with the current key (tests forge tokens for other audiences with it).
@@ -71,6 +85,22 @@ public actor TokenIssuer {
 
     /// The principal a token stands for. Every failure is a 401 that does not say which check failed.
     func verify(_ token: String) async throws -> (principal: Principal, expires: Date) {
+        let claims = try await claims(of: token)
+        guard let id = UUID(uuidString: claims.sub.value), let session = UUID(uuidString: claims.sid) else {
+            throw PlazaError.unauthorized("The access token is expired or not meant for this server.")
+        }
+        var organisations: [UUID: Set<String>] = [:]
+        for (key, roles) in claims.orgs { if let org = UUID(uuidString: key) { organisations[org] = Set(roles) } }
+        let principal = Principal(
+            id: id, kind: claims.kind == Principal.Kind.service.rawValue ? .service : .user, systemRoles: Set(claims.roles),
+            appRoles: claims.apps.mapValues(Set.init), organisationRoles: organisations,
+            scopes: Set(claims.scope.split(separator: " ").map(String.init)),
+            sessionID: session, assurance: claims.amr.contains("mfa") ? .multiFactor : .password)
+        return (principal, claims.exp.value)
+    }
+
+    /// A token's claims once its signature, expiry, issuer and audience hold.
+    func claims(of token: String) async throws -> AccessClaims {
         var keys = try await loaded()
         // Another instance may have made a key after this one read the ring (two first starts racing, or a
         // rotation whose event has not arrived yet): read the ring again, at most every 5 seconds, so random
@@ -88,16 +118,10 @@ public actor TokenIssuer {
             throw PlazaError.unauthorized("The access token is not valid.")
         }
         let now = store.clock.now()
-        guard claims.exp.value > now, claims.iss.value == settings.issuer, claims.aud.value.contains(settings.audience),
-              let id = UUID(uuidString: claims.sub.value), let session = UUID(uuidString: claims.sid)
-        else { throw PlazaError.unauthorized("The access token is expired or not meant for this server.") }
-        var organisations: [UUID: Set<String>] = [:]
-        for (key, roles) in claims.orgs { if let org = UUID(uuidString: key) { organisations[org] = Set(roles) } }
-        let principal = Principal(
-            id: id, kind: .user, systemRoles: Set(claims.roles), appRoles: claims.apps.mapValues(Set.init),
-            organisationRoles: organisations, scopes: Set(claims.scope.split(separator: " ").map(String.init)),
-            sessionID: session, assurance: claims.amr.contains("mfa") ? .multiFactor : .password)
-        return (principal, claims.exp.value)
+        guard claims.exp.value > now, claims.iss.value == settings.issuer, claims.aud.value.contains(settings.audience) else {
+            throw PlazaError.unauthorized("The access token is expired or not meant for this server.")
+        }
+        return claims
     }
 
     /// Forgets the ring; the next use reads it again (after a rotation on any instance).

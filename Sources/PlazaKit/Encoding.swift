@@ -20,6 +20,12 @@ extension Data {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Compares in time that depends only on the lengths (secrets, signatures, hashes of them).
+    public func constantTimeEquals(_ other: Data) -> Bool {
+        guard count == other.count else { return false }
+        return zip(self, other).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     /// Decodes base64url, with or without padding.
     public init?(base64URLEncoded text: String) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

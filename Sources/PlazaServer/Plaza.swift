@@ -71,6 +71,7 @@ public final class Plaza: Sendable {
         list.add(CreateFiles())
         list.add(CreateWorkflows())
         list.add(CreateMarketplace())
+        list.add(CreateOAuth())
         return list
     }
 
@@ -259,6 +260,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: GraphQLRoutes<AppRequestContext>(api: graphQL).table)
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
+        table.add(contentsOf: OAuthRoutes<AppRequestContext>(identity: identity).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,
             metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),

@@ -1,4 +1,5 @@
 import Foundation
+import PlazaKit
 
 /// An `application/x-www-form-urlencoded` body (or query string) as a dictionary; the last value wins,
 /// except where a field is read with ``all(_:)``.
@@ -15,10 +16,7 @@ public struct FormData: Sendable, Equatable {
     }
 
     init(encoded text: String) {
-        pairs = text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (Self.decode(parts[0]), parts.count > 1 ? Self.decode(parts[1]) : "")
-        }
+        pairs = FormEncoding.decode(text)
     }
 
     public subscript(_ name: String) -> String? {
@@ -38,10 +36,5 @@ public struct FormData: Sendable, Equatable {
 
     public static func == (lhs: FormData, rhs: FormData) -> Bool {
         lhs.pairs.map { [$0.0, $0.1] } == rhs.pairs.map { [$0.0, $0.1] }
-    }
-
-    private static func decode(_ text: Substring) -> String {
-        let spaced = text.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
     }
 }

@@ -139,31 +139,6 @@ public struct SMSTransport: NotificationTransport {
     }
 }
 
-/// `application/x-www-form-urlencoded`, as the HTML specification writes it.
-enum FormEncoding {
-    static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._*")
-
-    static func encode(_ fields: [(String, String)]) -> String {
-        fields.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
-    }
-
-    static func decode(_ text: String) -> [(String, String)] {
-        text.split(separator: "&").map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func plain(_ part: Substring) -> String {
-                let spaced = part.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
-            }
-            return (plain(parts[0]), parts.count > 1 ? plain(parts[1]) : "")
-        }
-    }
-
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: " ")))!
-            .replacingOccurrences(of: " ", with: "+")
-    }
-}
-
 // MARK: Web Push
 
 /// A stored subscription, as the push transport needs it.
