@@ -272,7 +272,10 @@ let package = Package(
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "PlazaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IdentityTests",
-            dependencies: ["Identity", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "Identity", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

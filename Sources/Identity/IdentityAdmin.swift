@@ -67,6 +67,7 @@ public enum IdentityPolicy {
         policy.allow(readUsers, .systemRole(SystemRole.admin))
         policy.allow(manageUsers, .systemRole(SystemRole.admin))
         policy.allow(manageRoles, .systemRole(SystemRole.admin))
+        policy.allow(manageOAuthClients, .systemRole(SystemRole.admin))
         policy.allow(revokeSession, .owner)
         addOrganisationRules(to: &policy)
         return policy

@@ -24,10 +24,11 @@ public struct Caller: Sendable {
 
     /// Whoever runs `plaza` at the server's console: they hold the database already, so they act as an
     /// operator through the same policy-checked services as the operators' API. The audit log shows a
-    /// service principal with the nil UUID and `command` as the request id.
-    public static func console(_ command: String) -> Caller {
+    /// service principal with the nil UUID and `command` as the request id. Commands that administer
+    /// accounts and clients (`plaza oauth …`, `plaza users …`) act as an admin instead.
+    public static func console(_ command: String, role: String = SystemRole.operator) -> Caller {
         Caller(
-            principal: Principal(id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), kind: .service, systemRoles: [SystemRole.operator]),
+            principal: Principal(id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), kind: .service, systemRoles: [role]),
             requestID: "console: \(command)", ip: nil)
     }
 }

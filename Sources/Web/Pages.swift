@@ -68,6 +68,7 @@ public struct Pages: Sendable {
         table.add(contentsOf: AdminPages<Context>(pages: self).table)
         table.add(contentsOf: OrganisationPages<Context>(pages: self).table)
         table.add(contentsOf: WorkflowPages<Context>(pages: self).table)
+        table.add(contentsOf: OAuthPages<Context>(pages: self).table)
         return table
     }
 

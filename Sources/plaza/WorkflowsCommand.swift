@@ -137,7 +137,7 @@ struct WorkflowsCommand: AsyncParsableCommand {
     }
 }
 
-private func parseID(_ text: String, _ what: String) throws -> UUID {
+func parseID(_ text: String, _ what: String) throws -> UUID {
     guard let id = UUID(uuidString: text) else { throw fail("\(text) is not \(what) id (a UUID)") }
     return id
 }

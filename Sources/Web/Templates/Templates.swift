@@ -8,6 +8,7 @@ enum Templates {
         for (name, text) in organisations { templates[name] = text }
         for (name, text) in notifications { templates[name] = text }
         for (name, text) in workflows { templates[name] = text }
+        for (name, text) in oauth { templates[name] = text }
         return templates
     }
 

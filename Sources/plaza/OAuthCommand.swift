@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Identity
+import PlazaKit
+import PlazaServer
+
+/// `plaza oauth clients …`: register, list and delete the applications that may ask Plaza for tokens —
+/// the same calls as `/api/v1/oauth/clients` and `/admin/oauth`, acting as an admin at the console.
+struct OAuthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oauth", abstract: "Manage OAuth / OpenID Connect clients.", subcommands: [Clients.self])
+
+    struct Clients: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "clients", abstract: "Register, list, delete clients; give one a new secret.",
+            subcommands: [List.self, Create.self, Delete.self, Secret.self])
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the registered clients.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await guarded {
+                try await withPlaza(try common.load()) { plaza in
+                    let clients = try await plaza.identity.oauthClients.list(caller: .console("oauth clients list", role: SystemRole.admin))
+                    if clients.isEmpty { print("No OAuth clients are registered.") }
+                    for client in clients {
+                        print("\(client.id.uuidString.lowercased())  \(client.name)  \(client.confidential ? "confidential" : "public")"
+                              + "  grants: \(client.grants.joined(separator: ","))  scopes: \(client.scopes.joined(separator: " "))"
+                              + "  redirects: \(client.redirectUris.joined(separator: " "))")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a client; prints its id and, for a confidential one, its secret (shown once).")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The name people see on the consent page.") var name: String
+        @Option(name: .customLong("redirect-uri"), help: "A redirect URI (repeat for more).") var redirectURIs: [String] = []
+        @Option(help: "Space-separated scopes (default: openid profile email).") var scope: String?
+        @Option(help: "Comma-separated grants (default: authorization_code,refresh_token).") var grants: String?
+        @Flag(help: "A public client (a browser or native app): no secret, PKCE only.") var `public` = false
+
+        func run() async throws {
+            try await guarded {
+                let input = OAuthClientInput(
+                    name: name, confidential: !`public`, redirectUris: redirectURIs, scopes: scope.map { $0.split(separator: " ").map(String.init) },
+                    grants: grants.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+                try await withPlaza(try common.load()) { plaza in
+                    let registered = try await plaza.identity.oauthClients.register(input, caller: .console("oauth clients create", role: SystemRole.admin))
+                    print("client_id=\(registered.client.id.uuidString.lowercased())")
+                    if let secret = registered.clientSecret { print("client_secret=\(secret)") }
+                }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a client: its sessions end and its tokens are refused.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The client's id.") var id: String
+
+        func run() async throws {
+            try await guarded {
+                let uuid = try parseID(id, "a client")
+                try await withPlaza(try common.load()) { plaza in
+                    try await plaza.identity.oauthClients.delete(uuid, caller: .console("oauth clients delete", role: SystemRole.admin))
+                    print("Deleted.")
+                }
+            }
+        }
+    }
+
+    struct Secret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a confidential client a new secret; the old one stops working.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The client's id.") var id: String
+
+        func run() async throws {
+            try await guarded {
+                let uuid = try parseID(id, "a client")
+                try await withPlaza(try common.load()) { plaza in
+                    let registered = try await plaza.identity.oauthClients.rotateSecret(uuid, caller: .console("oauth clients secret", role: SystemRole.admin))
+                    print("client_secret=\(registered.clientSecret ?? "")")
+                }
+            }
+        }
+    }
+}
