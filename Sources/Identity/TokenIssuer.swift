@@ -57,7 +57,8 @@ public actor TokenIssuer {
         for principal: Principal, sessionID: UUID, scopes: [String] = [OAuthScope.plaza], clientID: UUID? = nil, amr: [String] = ["pwd"]
     ) async throws -> (token: String, expiresIn: Int) {
         let keys = try await loaded()
-        let now = store.clock.now()
+        // Whole seconds: some verifiers compare `iat` with their clock's whole seconds and call a fraction "the future".
+        let now = Date(timeIntervalSince1970: store.clock.now().timeIntervalSince1970.rounded(.down))
         let lifetime = settings.accessTokenLifetime.timeInterval
         let claims = AccessClaims(
             iss: IssuerClaim(value: settings.issuer), sub: SubjectClaim(value: principal.id.uuidString),

@@ -249,7 +249,7 @@ public struct OAuthProvider: Sendable {
         let (token, expiresIn) = try await identity.issuer.issue(for: principal, sessionID: session, scopes: scopes, clientID: client.id, amr: amr)
         var idToken: String?
         if scopes.contains(OAuthScope.openID) {
-            let now = store.clock.now()
+            let now = Date(timeIntervalSince1970: store.clock.now().timeIntervalSince1970.rounded(.down))
             let digest = Data(SHA256.hash(data: Data(token.utf8)))
             var claims = IDTokenClaims(
                 iss: IssuerClaim(value: settings.issuer), sub: SubjectClaim(value: user.uuidString.lowercased()),
