@@ -84,6 +84,7 @@ struct OAuthPages<Context: PlazaRequestContext>: Sendable {
 
 extension Templates {
     static let oauth: [String: String] = [
+        "admin-oauth": oauthAdmin,
         "oauth-consent": """
             {{<layout}}{{$title}}{{t.oauth_consent_title}}{{/title}}{{$content}}
             <section class="card">
@@ -111,6 +112,12 @@ extension Catalogue {
         "oauth_scope_openid": "know who you are on Plaza", "oauth_scope_profile": "see your name, language and time zone",
         "oauth_scope_email": "see your email address", "oauth_scope_offline_access": "stay connected while you are away",
         "oauth_scope_plaza": "use Plaza on your behalf: your requests, messages and bookings",
+        "nav_oauth": "Applications", "oauth_client_id": "Client id", "oauth_client_secret": "Client secret",
+        "oauth_secret_once": "Copy the secret now: it is not shown again.", "oauth_type": "Type", "oauth_grants": "Grants", "oauth_scopes": "Scopes",
+        "oauth_redirects": "Redirect URIs", "oauth_redirects_hint": "One per line; https, or http on 127.0.0.1 for development. Compared exactly.",
+        "oauth_confidential": "Confidential (a server that keeps a secret)", "oauth_public": "Public (a browser or phone app; PKCE only)",
+        "oauth_new_secret": "New secret", "oauth_delete": "Delete", "oauth_no_clients": "No applications are registered.",
+        "oauth_register": "Register an application", "notice_oauth-client-deleted": "The application is deleted; its sessions have ended.",
     ]
     static let oauthUk: [String: String] = [
         "oauth_error_title": "Це посилання для входу недійсне",
@@ -119,5 +126,12 @@ extension Catalogue {
         "oauth_scope_openid": "знати, хто ви в Plaza", "oauth_scope_profile": "бачити ваше ім'я, мову та часовий пояс",
         "oauth_scope_email": "бачити вашу електронну адресу", "oauth_scope_offline_access": "залишатися на зв'язку, поки вас немає",
         "oauth_scope_plaza": "діяти в Plaza від вашого імені: ваші запити, повідомлення та бронювання",
+        "nav_oauth": "Застосунки", "oauth_client_id": "Ідентифікатор клієнта", "oauth_client_secret": "Секрет клієнта",
+        "oauth_secret_once": "Скопіюйте секрет зараз: його більше не буде показано.", "oauth_type": "Тип", "oauth_grants": "Дозволи (grants)",
+        "oauth_scopes": "Області (scopes)", "oauth_redirects": "URI переспрямування",
+        "oauth_redirects_hint": "По одному в рядку; https або http на 127.0.0.1 для розробки. Порівнюються точно.",
+        "oauth_confidential": "Конфіденційний (сервер, що зберігає секрет)", "oauth_public": "Публічний (браузер чи застосунок на телефоні; лише PKCE)",
+        "oauth_new_secret": "Новий секрет", "oauth_delete": "Видалити", "oauth_no_clients": "Жодного застосунку не зареєстровано.",
+        "oauth_register": "Зареєструвати застосунок", "notice_oauth-client-deleted": "Застосунок видалено; його сеанси завершено.",
     ]
 }

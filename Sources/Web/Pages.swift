@@ -69,6 +69,7 @@ public struct Pages: Sendable {
         table.add(contentsOf: OrganisationPages<Context>(pages: self).table)
         table.add(contentsOf: WorkflowPages<Context>(pages: self).table)
         table.add(contentsOf: OAuthPages<Context>(pages: self).table)
+        table.add(contentsOf: OAuthAdminPages<Context>(pages: self).table)
         return table
     }
 

@@ -282,6 +282,41 @@ struct OAuthTests {
         }
     }
 
+    @Test("admins register, re-key and delete applications on /admin/oauth; the secret is shown once; others may not see the page")
+    func adminPage() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            _ = try await plaza.store.transaction { try await IdentityDemo.seed(plaza.identity, in: $0) }
+            try await plaza.testApplication().test(.router) { client in
+                let admin = Browser(client)
+                try await admin.signIn(email: IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
+                #expect(try await admin.get("/admin/oauth").status == .ok && admin.lastPage.contains(#"id="oauth-client-form""#))
+                #expect(admin.lastPage.contains(#"href="/admin/oauth""#), "the header links to it")
+                let bad = try await admin.post("/admin/oauth", [
+                    ("name", "Shop"), ("type", "confidential"), ("redirectUris", "http://shop.example/cb"), ("scope", "openid"), ("grant", "authorization_code"),
+                ])
+                #expect(bad.status == .unprocessableContent && admin.lastPage.contains("redirectUris[0]") && admin.lastPage.contains("http://shop.example/cb"),
+                        "the refusal names the field and keeps what was typed")
+                let created = try await admin.post("/admin/oauth", [
+                    ("name", "Shop"), ("type", "confidential"), ("redirectUris", "https://shop.example/cb\nhttp://127.0.0.1:8000/cb"),
+                    ("scope", "openid"), ("scope", "email"), ("grant", "authorization_code"), ("grant", "refresh_token"),
+                ])
+                #expect(created.status == .created && admin.lastPage.contains(#"id="client-secret""#))
+                let registered = try #require(try await plaza.identity.oauthClients.list(caller: Self.admin).first)
+                #expect(registered.redirectUris == ["https://shop.example/cb", "http://127.0.0.1:8000/cb"] && registered.scopes == ["openid", "email"])
+                try await admin.get("/admin/oauth")
+                #expect(!admin.lastPage.contains(#"id="client-secret""#), "the secret is not shown again")
+                let rekeyed = try await admin.post("/admin/oauth/\(registered.id)/secret", [])
+                #expect(rekeyed.status == .ok && admin.lastPage.contains(#"id="client-secret""#))
+                #expect(try await admin.post("/admin/oauth/\(registered.id)/delete", []).status == .seeOther)
+                #expect(try await plaza.identity.oauthClients.list(caller: Self.admin).isEmpty)
+
+                let customer = Browser(client)
+                try await customer.signIn(email: IdentityDemo.email(for: "customer"), password: IdentityDemo.password)
+                #expect(try await customer.get("/admin/oauth").status == .forbidden)
+            }
+        }
+    }
+
     @Test("discovery names every endpoint under the issuer and only what is supported")
     func discovery() async throws {
         try await withTestPlaza { plaza in

@@ -30,7 +30,7 @@ enum Templates {
         {{#appLinks}}<a href="{{href}}">{{label}}</a>{{/appLinks}}
         <a href="/account">{{t.nav_account}}</a>
         <a href="/organisations">{{t.nav_organisations}}</a>
-        {{#isAdmin}}<a href="/admin/users">{{t.nav_users}}</a><a href="/admin/roles">{{t.nav_roles}}</a>{{/isAdmin}}
+        {{#isAdmin}}<a href="/admin/users">{{t.nav_users}}</a><a href="/admin/roles">{{t.nav_roles}}</a><a href="/admin/oauth">{{t.nav_oauth}}</a>{{/isAdmin}}
         {{#isStaff}}<a href="/admin/announcements">{{t.nav_announce}}</a>{{/isStaff}}
         {{#isOperations}}<a href="/admin/deliveries">{{t.nav_deliveries}}</a><a href="/admin/workflows">{{t.nav_workflows}}</a>{{/isOperations}}
         <form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="link">{{t.sign_out}}</button></form>
