@@ -12,4 +12,7 @@
 /// - ``BearerAuthentication``: turns `Authorization: Bearer …` into the request's ``Principal`` without a
 ///   database read, consulting the ``RevocationList`` (revoked sessions, disabled users) that every instance
 ///   keeps current from broadcast events.
+/// - ``OAuthProvider`` and ``OAuthClients`` (`OAuth/`): Plaza as an OAuth 2.1 / OpenID Connect provider for
+///   other applications — codes with PKCE, refresh, client credentials, introspection, revocation, userinfo
+///   and ID tokens over the same sessions and keys.
 public enum IdentityModule {}

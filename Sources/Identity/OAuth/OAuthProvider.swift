@@ -338,12 +338,14 @@ public struct OAuthProvider: Sendable {
             throw PlazaError(.unauthorized, code: "unauthorized", title: "Unauthorized", detail: "Send a person's access token.",
                              headers: ["WWW-Authenticate": "Bearer"])
         }
-        guard principal.scopes.contains(OAuthScope.openID) || principal.scopes.contains(OAuthScope.plaza) else {
+        // A first-party principal (a `plaza` token, or a browser session, which carries no scopes) reads
+        // everything the person could read about themselves; a client's token what its scopes allow.
+        let firstParty = principal.scopes.isEmpty || principal.scopes.contains(OAuthScope.plaza)
+        guard firstParty || principal.scopes.contains(OAuthScope.openID) else {
             throw PlazaError(.forbidden, code: "insufficient-scope", title: "Insufficient scope", detail: "userinfo needs the openid scope.",
                              headers: ["WWW-Authenticate": "Bearer error=\"insufficient_scope\", scope=\"openid\""])
         }
-        // A first-party token (scope `plaza`) reads everything the person could read about themselves.
-        let scopes = principal.scopes.contains(OAuthScope.plaza) ? OAuthScope.all : Array(principal.scopes)
+        let scopes = firstParty ? OAuthScope.all : Array(principal.scopes)
         return try await userClaims(principal.id, scopes: scopes).json(sub: principal.id)
     }
 
