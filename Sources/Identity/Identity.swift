@@ -15,4 +15,6 @@
 /// - ``OAuthProvider`` and ``OAuthClients`` (`OAuth/`): Plaza as an OAuth 2.1 / OpenID Connect provider for
 ///   other applications — codes with PKCE, refresh, client credentials, introspection, revocation, userinfo
 ///   and ID tokens over the same sessions and keys.
+/// - Two-step sign-in (`MFA/`): TOTP with recovery codes and a QR code to enrol; the roles of
+///   ``IdentitySettings/mfaRequiredRoles`` act only in sessions that passed it.
 public enum IdentityModule {}

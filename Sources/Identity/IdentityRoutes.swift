@@ -30,12 +30,61 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         })
 
         routes.add(Endpoint(
-            .post, "/api/v1/auth/login", operationID: "login", summary: "Sign in: an access token and a refresh token.",
+            .post, "/api/v1/auth/login", operationID: "login",
+            summary: "Sign in: an access token and a refresh token, or (two-step sign-in) a challenge for POST /api/v1/auth/mfa.",
             tag: tag, access: .public, requestBody: .json(Credentials.self),
-            responses: [EndpointResponse(200, "Signed in.", body: .json(TokenPair.self))]
+            responses: [
+                EndpointResponse(200, "Signed in.", body: .json(TokenPair.self)),
+                EndpointResponse(202, "The password is right; now a code from the authenticator app.", body: .json(MFAChallenge.self)),
+            ]
         ) { request, context in
             let credentials = try await request.decodeJSON(Credentials.self, context: context)
-            return try .json(try await identity.login(credentials, caller: context.caller, userAgent: request.headers[.userAgent]))
+            switch try await identity.beginLogin(credentials, caller: context.caller, userAgent: request.headers[.userAgent]) {
+            case .done(let tokens): return try .json(tokens)
+            case .secondFactor(let challenge): return try .json(challenge, status: .accepted)
+            }
+        })
+
+        routes.add(Endpoint(
+            .post, "/api/v1/auth/mfa", operationID: "loginSecondFactor",
+            summary: "The second step of signing in: the challenge and a code from the app (or a recovery code).", tag: tag, access: .public,
+            requestBody: .json(MFAVerification.self), responses: [EndpointResponse(200, "Signed in.", body: .json(TokenPair.self))]
+        ) { request, context in
+            try .json(try await identity.completeLogin(
+                try await request.decodeJSON(MFAVerification.self, context: context), caller: context.caller, userAgent: request.headers[.userAgent]))
+        })
+
+        routes.add(Endpoint(
+            .get, "/api/v1/me/mfa", operationID: "mfaStatus", summary: "Whether two-step sign-in is on, recovery codes left, whether your roles need it.",
+            tag: tag, access: .authenticated, responses: [EndpointResponse(200, "The state.", body: .json(MFAStatus.self))]
+        ) { _, context in try .json(try await identity.mfaStatus(caller: context.caller)) })
+        routes.add(Endpoint(
+            .post, "/api/v1/me/mfa/totp", operationID: "startTOTP",
+            summary: "A new authenticator secret (text, otpauth URI, QR code); pending until confirmed.", tag: tag, access: .authenticated,
+            responses: [EndpointResponse(200, "The secret.", body: .json(TOTPEnrolment.self))]
+        ) { _, context in try .json(try await identity.startTOTP(caller: context.caller), headers: [.cacheControl: "no-store"]) })
+        routes.add(Endpoint(
+            .post, "/api/v1/me/mfa/totp/confirm", operationID: "confirmTOTP",
+            summary: "Turn two-step sign-in on with the app's current code; answers the recovery codes, once.", tag: tag, access: .authenticated,
+            requestBody: .json(MFACode.self), responses: [EndpointResponse(200, "On.", body: .json(RecoveryCodes.self))]
+        ) { request, context in
+            try .json(try await identity.confirmTOTP(try await request.decodeJSON(MFACode.self, context: context), caller: context.caller),
+                      headers: [.cacheControl: "no-store"])
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/me/mfa/recovery-codes", operationID: "regenerateRecoveryCodes",
+            summary: "New recovery codes for the app's current code; the old ones stop working.", tag: tag, access: .authenticated,
+            requestBody: .json(MFACode.self), responses: [EndpointResponse(200, "The codes.", body: .json(RecoveryCodes.self))]
+        ) { request, context in
+            try .json(try await identity.regenerateRecoveryCodes(try await request.decodeJSON(MFACode.self, context: context), caller: context.caller),
+                      headers: [.cacheControl: "no-store"])
+        })
+        routes.add(Endpoint(
+            .delete, "/api/v1/me/mfa", operationID: "disableMFA", summary: "Turn two-step sign-in off (password and a code).", tag: tag,
+            access: .authenticated, requestBody: .json(MFADisable.self), responses: [EndpointResponse(204, "Off.")]
+        ) { request, context in
+            try await identity.disableMFA(try await request.decodeJSON(MFADisable.self, context: context), caller: context.caller)
+            return .noContent
         })
 
         routes.add(Endpoint(

@@ -116,10 +116,31 @@ public struct IdentityService: Sendable {
     // MARK: Sign-in
 
     /// Checks the password and opens a session. A wrong password and an unknown email get the same answer.
+    /// An account with a second factor is refused here (`mfa-required`): sign it in with ``beginLogin``.
     public func login(_ credentials: Credentials, caller: Caller, userAgent: String? = nil) async throws -> TokenPair {
+        switch try await beginLogin(credentials, caller: caller, userAgent: userAgent) {
+        case .done(let tokens): return tokens
+        case .secondFactor: throw PlazaError(.unauthorized, code: "mfa-required", title: "Second factor needed", detail: "This account signs in with a code too.")
+        }
+    }
+
+    /// The password, then either a session (no second factor) or a challenge to answer with
+    /// ``completeLogin(_:caller:userAgent:)``.
+    public func beginLogin(_ credentials: Credentials, caller: Caller, userAgent: String? = nil) async throws -> SignInStep<TokenPair> {
         let (userID, email) = try await checkPassword(credentials, caller: caller)
+        if try await isMFAEnabled(userID) { return .secondFactor(try await challenge(user: userID, caller: caller)) }
+        return .done(try await openTokenSession(user: userID, email: email, amr: "pwd", caller: caller, userAgent: userAgent))
+    }
+
+    /// The second step: a code (or a recovery code) for the challenge; the session opened counts as MFA.
+    public func completeLogin(_ verification: MFAVerification, caller: Caller, userAgent: String? = nil) async throws -> TokenPair {
+        let (userID, email, amr) = try await answer(verification, caller: caller)
+        return try await openTokenSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent)
+    }
+
+    private func openTokenSession(user userID: UUID, email: String, amr: String, caller: Caller, userAgent: String?) async throws -> TokenPair {
         let refreshToken = Self.newRefreshToken()
-        let sessionID = try await openSession(user: userID, email: email, caller: caller, userAgent: userAgent) { session, now, transaction in
+        let sessionID = try await openSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent) { session, now, transaction in
             try await Self.insertRefreshToken(refreshToken, session: session, at: now, in: transaction)
         }
         return try await tokens(user: userID, session: sessionID, refreshToken: refreshToken)
@@ -157,7 +178,7 @@ public struct IdentityService: Sendable {
     /// Opens a session for a user whose credentials were checked; `credential` stores what the client will
     /// present later (a refresh token's hash, a cookie's hash) in the same transaction.
     func openSession(
-        user userID: UUID, email: String, caller: Caller, userAgent: String?,
+        user userID: UUID, email: String, amr: String = "pwd", caller: Caller, userAgent: String?,
         credential: @escaping @Sendable (UUID, Date, Transaction) async throws -> Void
     ) async throws -> UUID {
         let lifetime = settings.refreshTokenLifetime.timeInterval
@@ -167,9 +188,9 @@ public struct IdentityService: Sendable {
             let now = transaction.clock.now()
             let sessionID = PlazaID.make(at: now)
             try await transaction.sql.raw("""
-                INSERT INTO identity_sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+                INSERT INTO identity_sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, amr)
                 VALUES (\(bind: sessionID), \(bind: userID), \(bind: now), \(bind: now), \(bind: now.addingTimeInterval(lifetime)),
-                        \(bind: caller.ip), \(bind: userAgent.map { String($0.prefix(500)) }))
+                        \(bind: caller.ip), \(bind: userAgent.map { String($0.prefix(500)) }), \(bind: amr))
                 """).run()
             try await credential(sessionID, now, transaction)
             try await throttle.recordSuccess(email: email, in: transaction)
@@ -320,7 +341,7 @@ public struct IdentityService: Sendable {
         if try await revocations.isRevoked(user: principal.id, session: principal.sessionID) {
             throw PlazaError.unauthorized("This session has ended or the account is disabled.")
         }
-        return principal
+        return enforcingMFA(principal)
     }
 
     /// The public signing keys (`GET /oauth/jwks`).
@@ -328,8 +349,15 @@ public struct IdentityService: Sendable {
 
     func tokens(user: UUID, session: UUID, refreshToken: String) async throws -> TokenPair {
         let principal = try await principal(user: user, session: session, on: store.sql)
-        let (token, expiresIn) = try await issuer.issue(for: principal, sessionID: session)
+        let (token, expiresIn) = try await issuer.issue(for: principal, sessionID: session, amr: try await amr(of: session))
         return TokenPair(accessToken: token, refreshToken: refreshToken, expiresIn: expiresIn, tokenType: "Bearer")
+    }
+
+    /// How a session was authenticated (RFC 8176 values), as its tokens state it.
+    func amr(of session: UUID) async throws -> [String] {
+        let text = try await store.sql.raw("SELECT amr FROM identity_sessions WHERE id = \(bind: session)").first()?
+            .decode(column: "amr", as: String?.self) ?? nil
+        return (text ?? "pwd").split(separator: " ").map(String.init)
     }
 
     func principal(user: UUID, session: UUID?, on sql: any SQLDatabase) async throws -> Principal {

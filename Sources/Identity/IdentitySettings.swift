@@ -1,4 +1,5 @@
 import Foundation
+import PlazaKit
 
 /// How Identity issues and checks credentials.
 public struct IdentitySettings: Sendable, Equatable {
@@ -14,6 +15,9 @@ public struct IdentitySettings: Sendable, Equatable {
     public var requireVerifiedEmail: Bool
     /// Whether this installation can send SMS (an SMS provider is configured), so mobile numbers can be verified.
     public var sendsSMS = false
+    /// System roles that act only in a session that passed a second factor (`PLAZA_MFA_REQUIRED_ROLES`);
+    /// in any other session their holders are signed in without them.
+    public var mfaRequiredRoles: Set<String> = [SystemRole.admin, SystemRole.operator]
 
     public init(
         issuer: String = "http://127.0.0.1:8080", audience: String = "plaza", accessTokenLifetime: Duration = .seconds(900),

@@ -24,10 +24,29 @@ extension IdentityService {
     /// Signs a browser in: the same checks as ``login(_:caller:userAgent:)`` (throttle, status, verified
     /// email, audit), but the session is held by a cookie instead of a refresh token.
     public func signIn(_ credentials: Credentials, caller: Caller, userAgent: String?) async throws -> WebSession {
+        switch try await beginSignIn(credentials, caller: caller, userAgent: userAgent) {
+        case .done(let session): return session
+        case .secondFactor: throw PlazaError(.unauthorized, code: "mfa-required", title: "Second factor needed", detail: "This account signs in with a code too.")
+        }
+    }
+
+    /// The password, then a browser session, or a challenge for the sign-in page's code step.
+    public func beginSignIn(_ credentials: Credentials, caller: Caller, userAgent: String?) async throws -> SignInStep<WebSession> {
         let (userID, email) = try await checkPassword(credentials, caller: caller)
+        if try await isMFAEnabled(userID) { return .secondFactor(try await challenge(user: userID, caller: caller)) }
+        return .done(try await openWebSession(user: userID, email: email, amr: "pwd", caller: caller, userAgent: userAgent))
+    }
+
+    /// The sign-in page's code step.
+    public func completeSignIn(_ verification: MFAVerification, caller: Caller, userAgent: String?) async throws -> WebSession {
+        let (userID, email, amr) = try await answer(verification, caller: caller)
+        return try await openWebSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent)
+    }
+
+    private func openWebSession(user userID: UUID, email: String, amr: String, caller: Caller, userAgent: String?) async throws -> WebSession {
         let token = Self.newRefreshToken()
         let hash = Self.hash(token)
-        let sessionID = try await openSession(user: userID, email: email, caller: caller, userAgent: userAgent) { session, _, transaction in
+        let sessionID = try await openSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent) { session, _, transaction in
             try await transaction.sql.raw("UPDATE identity_sessions SET cookie_hash = \(bind: hash) WHERE id = \(bind: session)").run()
         }
         return WebSession(
@@ -47,10 +66,10 @@ extension IdentityService {
                 webSessionCache.remove(hash)
                 return nil
             }
-            return cached
+            return enforcingMFA(cached)
         }
         guard let row = try await store.sql.raw("""
-            SELECT s.id, s.user_id, s.expires_at, s.revoked_at, s.last_used_at, u.status
+            SELECT s.id, s.user_id, s.expires_at, s.revoked_at, s.last_used_at, s.amr, u.status
             FROM identity_sessions s JOIN identity_users u ON u.id = s.user_id
             WHERE s.cookie_hash = \(bind: hash)
             """).first()
@@ -67,9 +86,10 @@ extension IdentityService {
                 try await transaction.sql.raw("UPDATE identity_sessions SET last_used_at = \(bind: now) WHERE id = \(bind: session)").run()
             }
         }
-        let principal = try await principal(user: user, session: session, on: store.sql)
+        var principal = try await principal(user: user, session: session, on: store.sql)
+        if (try row.decode(column: "amr", as: String?.self) ?? "").split(separator: " ").contains("mfa") { principal.assurance = .multiFactor }
         webSessionCache.remember(principal, for: hash, until: min(now.addingTimeInterval(60), expires), now: now)
-        return principal
+        return enforcingMFA(principal)
     }
 }
 

@@ -37,4 +37,9 @@ public final class ExpiringCache<Value: Sendable>: Sendable {
     public func remove(_ key: String) {
         _ = entries.withLock { $0.removeValue(forKey: key) }
     }
+
+    /// Forgets the values `matches` picks (a session whose standing changed).
+    public func removeAll(where matches: (Value) -> Bool) {
+        entries.withLock { entries in entries = entries.filter { !matches($0.value.value) } }
+    }
 }

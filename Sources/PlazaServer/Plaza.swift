@@ -72,6 +72,7 @@ public final class Plaza: Sendable {
         list.add(CreateWorkflows())
         list.add(CreateMarketplace())
         list.add(CreateOAuth())
+        list.add(CreateMFA())
         return list
     }
 

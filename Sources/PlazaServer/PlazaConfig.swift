@@ -7,6 +7,7 @@ import Jobs
 import Logging
 import Files
 import Notifications
+import PlazaKit
 import Storage
 
 /// Everything Plaza can be configured with, typed and validated. Built once by the executable.
@@ -31,6 +32,8 @@ public struct PlazaConfig: Sendable, Equatable {
     public var eventRetention: Duration = .seconds(7 * 86400)
     public var identityBcryptCost: UInt8 = 12
     public var requireVerifiedEmail = false
+    /// System roles that act only after a second factor (`PLAZA_MFA_REQUIRED_ROLES`).
+    public var mfaRequiredRoles: Set<String> = [SystemRole.admin, SystemRole.operator]
     public var accessTokenLifetime: Duration = .seconds(900)
     /// E-mail, SMS and push: servers, senders, retries.
     public var notifications = NotificationSettings()
@@ -60,6 +63,7 @@ public struct PlazaConfig: Sendable, Equatable {
             issuer: baseURL, audience: "plaza", accessTokenLifetime: accessTokenLifetime, bcryptCost: identityBcryptCost,
             requireVerifiedEmail: requireVerifiedEmail)
         settings.sendsSMS = notifications.sms != nil
+        settings.mfaRequiredRoles = mfaRequiredRoles
         return settings
     }
 
@@ -106,6 +110,7 @@ extension PlazaConfig {
         ("PLAZA_EVENT_RETENTION_HOURS", "168", "numbered events stay in the log this long"),
         ("PLAZA_BCRYPT_COST", "12", "bcrypt cost for passwords (10-16; each step doubles the time)"),
         ("PLAZA_REQUIRE_VERIFIED_EMAIL", "false", "whether an account must verify its email before signing in"),
+        ("PLAZA_MFA_REQUIRED_ROLES", "admin,operator", "system roles that act only in a session that passed a second factor (comma-separated; empty: none)"),
         ("PLAZA_ACCESS_TOKEN_MINUTES", "15", "lifetime of access tokens (1-60)"),
         ("PLAZA_SMTP_URL", "(none: e-mail is logged)", "smtp://[user:pass@]host:port[?tls=starttls|required|none&ca=FILE] or smtps://…"),
         ("PLAZA_MAIL_FROM", "Plaza <no-reply@plaza.localhost>", "the From of every e-mail"),
@@ -256,6 +261,13 @@ extension PlazaConfig {
         if let value = try int("PLAZA_EVENT_RETENTION_HOURS", 1...87600) { eventRetention = .seconds(value * 3600) }
         if let value = try int("PLAZA_BCRYPT_COST", 10...16) { identityBcryptCost = UInt8(value) }
         if let value = try bool("PLAZA_REQUIRE_VERIFIED_EMAIL") { requireVerifiedEmail = value }
+        if let value = string("PLAZA_MFA_REQUIRED_ROLES") {
+            let roles = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            if let unknown = roles.first(where: { !Roles.system.contains($0) }) {
+                throw ConfigError(key: "PLAZA_MFA_REQUIRED_ROLES", problem: "\(unknown) is not a system role (\(Roles.system.joined(separator: ", ")))")
+            }
+            mfaRequiredRoles = roles
+        }
         if let value = try int("PLAZA_ACCESS_TOKEN_MINUTES", 1...60) { accessTokenLifetime = .seconds(value * 60) }
         if let value = string("PLAZA_FILES_DIR") { filesDirectory = value }
         if let value = try int("PLAZA_FILES_MAX_PIXELS", 1_000_000...1_000_000_000) { filesMaxPixels = value }

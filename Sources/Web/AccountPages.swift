@@ -282,6 +282,7 @@ extension Templates {
             </dl>
             <ul class="links">
             <li><a href="/account/password">{{t.password_heading}}</a></li>
+            <li><a href="/account/mfa">{{t.mfa_heading}}</a></li>
             <li><a href="/account/email">{{t.email_heading}}</a></li>
             <li><a href="/account/sessions">{{t.sessions_heading}}</a></li>
             <li><a href="/account/notifications">{{t.notification_preferences}}</a></li>

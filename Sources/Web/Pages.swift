@@ -70,6 +70,7 @@ public struct Pages: Sendable {
         table.add(contentsOf: WorkflowPages<Context>(pages: self).table)
         table.add(contentsOf: OAuthPages<Context>(pages: self).table)
         table.add(contentsOf: OAuthAdminPages<Context>(pages: self).table)
+        table.add(contentsOf: MFAPages<Context>(pages: self).table)
         return table
     }
 

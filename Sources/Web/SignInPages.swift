@@ -20,15 +20,44 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
             let form = try await scope.form(request, context)
             var page = Self.signIn(scope, form: form)
             do {
-                let session = try await identity.signIn(
+                let step = try await identity.beginSignIn(
                     Credentials(email: form["email"] ?? "", password: form["password"] ?? ""), caller: context.caller,
                     userAgent: request.headers[.userAgent])
                 var scope = scope
-                try await Self.startSession(session, in: &scope, identity: identity, lifetime: lifetime)
-                return scope.redirect(PageScope.safeNext(form["next"]))
+                switch step {
+                case .done(let session):
+                    try await Self.startSession(session, in: &scope, identity: identity, lifetime: lifetime)
+                    return scope.redirect(PageScope.safeNext(form["next"]))
+                case .secondFactor(let challenge):
+                    // The challenge rides in a short cookie, not the URL: it is half of a sign-in.
+                    scope.setCookie(Self.challengeCookie, challenge.mfaToken, maxAge: challenge.expiresIn)
+                    return scope.redirect("/sign-in/code?next=" + Self.encode(PageScope.safeNext(form["next"])))
+                }
             } catch {
                 page.form.fields[1].value = ""
                 return try scope.rerender(page, after: error, messages: ["unauthorized": scope.t("error_wrong_credentials")])
+            }
+        }
+
+        routes.add(.get, "/sign-in/code", "signInCodePage", "The second step of signing in: a code from the authenticator app.") { request, _, scope in
+            guard request.cookies[Self.challengeCookie] != nil else { return scope.redirect("/sign-in?notice=sign-in-again") }
+            return scope.render("form-page", Self.code(scope).data)
+        }
+        routes.add(.post, "/sign-in/code", "signInCodeForm", "Finish signing in with a code (or a recovery code).") { request, context, scope in
+            let form = try await scope.form(request, context)
+            guard let token = request.cookies[Self.challengeCookie]?.value else { return scope.redirect("/sign-in?notice=sign-in-again") }
+            var scope = scope
+            do {
+                let session = try await identity.completeSignIn(
+                    MFAVerification(mfaToken: token, code: form["code"] ?? ""), caller: context.caller, userAgent: request.headers[.userAgent])
+                scope.setCookie(Self.challengeCookie, "", maxAge: 0)
+                try await Self.startSession(session, in: &scope, identity: identity, lifetime: lifetime)
+                return scope.redirect(PageScope.safeNext(form["next"]))
+            } catch let error as PlazaError where error.code == "mfa-challenge-invalid" {
+                scope.setCookie(Self.challengeCookie, "", maxAge: 0)
+                return scope.redirect("/sign-in?notice=sign-in-again")
+            } catch {
+                return try scope.rerender(Self.code(scope, form: form), after: error, messages: ["mfa-code-wrong": scope.t("error_wrong_code")])
             }
         }
 
@@ -146,6 +175,19 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
                 .init(href: "/sign-up", text: scope.t("link_sign_up")), .init(href: "/reset-password", text: scope.t("link_forgot")),
                 .init(href: "/verify-email", text: scope.t("link_verify")),
             ])
+    }
+
+    /// The cookie that holds a sign-in's second-factor challenge for five minutes.
+    static var challengeCookie: String { "plaza_mfa" }
+
+    static func code(_ scope: PageScope, form: FormData? = nil) -> FormPage {
+        FormPage(
+            heading: scope.t("mfa_code_heading"), intro: scope.t("mfa_code_intro"),
+            form: PageForm(action: "/sign-in/code", submit: scope.t("sign_in"), fields: [
+                FormField("code", label: scope.t("field_code"), autocomplete: "one-time-code", required: true, hint: scope.t("mfa_code_hint")),
+                FormField("next", label: "", kind: .hidden, value: form?["next"] ?? scope.query["next"]),
+            ]),
+            links: [.init(href: "/sign-in", text: scope.t("link_sign_in"))])
     }
 
     static func signUp(_ scope: PageScope, form: FormData? = nil) -> FormPage {

@@ -79,6 +79,9 @@ struct Serve: AsyncParsableCommand {
             var extra: [String: String] = [:]
             if let host { extra["PLAZA_HOST"] = host }
             if let port { extra["PLAZA_PORT"] = port }
+            // The demo's admin and operator sign in with the published password alone, unless asked otherwise.
+            let relaxMFA = demo && ProcessInfo.processInfo.environment["PLAZA_MFA_REQUIRED_ROLES"] == nil
+            if relaxMFA { extra["PLAZA_MFA_REQUIRED_ROLES"] = "" }
             let config = try common.load(extra: extra)
             PlazaLogging.bootstrap(level: config.logLevel, format: config.logFormat)
             let plaza = try await Plaza.open(config)
@@ -90,6 +93,7 @@ struct Serve: AsyncParsableCommand {
                 banner += " (\(config.database.location))"
                 if demo {
                     banner += seeded ? "\nDemo data seeded." : "\nDemo data already present; reusing it."
+                    if relaxMFA { banner += "\nTwo-step sign-in is not required for admins and operators in the demo (PLAZA_MFA_REQUIRED_ROLES)." }
                     for login in Demo.logins(plaza) {
                         banner += "\n  \(login.role): \(login.email) / \(login.password)"
                     }

@@ -52,7 +52,7 @@ struct RouteTableTests {
     func everyAPIRouteIsGuarded() async throws {
         try await withTestPlaza { plaza in
             let publicAPI: Set<String> = [
-                "register", "login", "refresh", "requestEmailVerification", "verifyEmail", "requestPasswordReset", "resetPassword",
+                "register", "login", "loginSecondFactor", "refresh", "requestEmailVerification", "verifyEmail", "requestPasswordReset", "resetPassword",
                 // The VAPID public key is public by design; the SMS provider's callback proves itself by its HMAC signature.
                 "getPushKey", "smsStatusCallback",
                 // A public file's metadata is as public as its bytes; a private one's is checked by the service (404 to strangers).

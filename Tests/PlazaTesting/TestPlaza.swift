@@ -19,6 +19,8 @@ public func withTestPlaza<T: Sendable>(
     config.logLevel = .warning
     if case .postgres(let url) = database.location { config.databaseURL = url }
     config.databasePoolSize = database.poolSize
+    // Tests that are about the second factor ask for it; the rest sign admins in with a password.
+    config.mfaRequiredRoles = []
     config.identityBcryptCost = 4  // bcrypt's cost 12 is a quarter second per hash: too slow for tests
     configure(&config)
     let plaza = try await Plaza.open(config, database: database, clock: clock, logger: TestDatabase.logger)

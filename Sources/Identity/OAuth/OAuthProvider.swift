@@ -83,13 +83,14 @@ public struct OAuthProvider: Sendable {
     /// The person agreed: the consent is remembered and a code goes back to the client. Returns the redirect.
     public func approve(_ authorization: ValidatedAuthorization, principal: Principal, caller: Caller) async throws -> String {
         let code = IdentityService.newRefreshToken()
-        let amr = principal.assurance == .multiFactor ? "pwd mfa" : "pwd"
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let signedIn = try await principal.sessionID.asyncMap { session in
-                try await transaction.sql.raw("SELECT created_at FROM identity_sessions WHERE id = \(bind: session)").first()?
-                    .decode(column: "created_at", as: Date.self)
+            // When and how the person signed in (OpenID Connect's auth_time and amr) is their browser session's.
+            let session = try await principal.sessionID.asyncMap { session in
+                try await transaction.sql.raw("SELECT created_at, amr FROM identity_sessions WHERE id = \(bind: session)").first()
             } ?? nil
+            let signedIn = try session?.decode(column: "created_at", as: Date.self)
+            let amr = try session?.decode(column: "amr", as: String?.self) ?? "pwd"
             let previous = try await transaction.sql.raw("""
                 SELECT scope FROM identity_oauth_consents WHERE user_id = \(bind: principal.id) AND client_id = \(bind: authorization.client.id)
                 """).first().map { try $0.decode(column: "scope", as: String.self).split(separator: " ").map(String.init) } ?? []
@@ -189,7 +190,8 @@ public struct OAuthProvider: Sendable {
             else { throw OAuthError.invalidGrant("The account is not active.") }
             let refreshToken = client.grants.contains(OAuthGrant.refreshToken) ? IdentityService.newRefreshToken() : nil
             let session = try await identity.openSession(
-                user: user, email: try account.decode(column: "email", as: String.self), caller: caller, userAgent: "OAuth: \(client.name)"
+                user: user, email: try account.decode(column: "email", as: String.self), amr: amr.joined(separator: " "), caller: caller,
+                userAgent: "OAuth: \(client.name)"
             ) { session, now, transaction in
                 if let refreshToken { try await IdentityService.insertRefreshToken(refreshToken, session: session, at: now, in: transaction) }
                 try await transaction.sql.raw("""

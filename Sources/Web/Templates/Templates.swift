@@ -9,6 +9,7 @@ enum Templates {
         for (name, text) in notifications { templates[name] = text }
         for (name, text) in workflows { templates[name] = text }
         for (name, text) in oauth { templates[name] = text }
+        templates["account-mfa"] = mfa
         return templates
     }
 
