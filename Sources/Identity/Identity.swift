@@ -17,4 +17,6 @@
 ///   and ID tokens over the same sessions and keys.
 /// - Two-step sign-in (`MFA/`): TOTP with recovery codes and a QR code to enrol; the roles of
 ///   ``IdentitySettings/mfaRequiredRoles`` act only in sessions that passed it.
+/// - ``Federation`` (`Federation/`): signing in through external OpenID Connect providers, linking accounts
+///   by verified email.
 public enum IdentityModule {}

@@ -68,6 +68,7 @@ public enum IdentityPolicy {
         policy.allow(manageUsers, .systemRole(SystemRole.admin))
         policy.allow(manageRoles, .systemRole(SystemRole.admin))
         policy.allow(manageOAuthClients, .systemRole(SystemRole.admin))
+        policy.allow(manageFederation, .systemRole(SystemRole.admin))
         policy.allow(revokeSession, .owner)
         addOrganisationRules(to: &policy)
         return policy

@@ -24,6 +24,8 @@ public struct IdentityService: Sendable {
     let webSessionCache = ExpiringCache<Principal>(capacity: 10_000)
     /// The policy's role → permissions map, which Identity keeps equal to `identity_roles`.
     let rolePermissions: RolePermissions
+    /// External sign-in providers' discovery documents and keys.
+    let federationMetadata = MetadataCache()
 
     public init(
         store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy,

@@ -43,7 +43,7 @@ extension IdentityService {
         return try await openWebSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent)
     }
 
-    private func openWebSession(user userID: UUID, email: String, amr: String, caller: Caller, userAgent: String?) async throws -> WebSession {
+    func openWebSession(user userID: UUID, email: String, amr: String, caller: Caller, userAgent: String?) async throws -> WebSession {
         let token = Self.newRefreshToken()
         let hash = Self.hash(token)
         let sessionID = try await openSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent) { session, _, transaction in

@@ -73,6 +73,7 @@ public final class Plaza: Sendable {
         list.add(CreateMarketplace())
         list.add(CreateOAuth())
         list.add(CreateMFA())
+        list.add(CreateFederation())
         return list
     }
 
@@ -262,6 +263,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OAuthRoutes<AppRequestContext>(identity: identity).table)
+        table.add(contentsOf: FederationRoutes<AppRequestContext>(identity: identity).table)
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,
             metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),

@@ -140,6 +140,7 @@ extension Catalogue {
         "mfa_on": "Two-step sign-in is on.", "mfa_codes_left": "Recovery codes left", "mfa_new_codes": "Make new recovery codes",
         "mfa_code_or_recovery": "Code or recovery code", "mfa_turn_off": "Turn off", "mfa_off": "Two-step sign-in is off: a password alone signs you in.",
         "mfa_set_up": "Set up an authenticator app", "notice_mfa-off": "Two-step sign-in is off.",
+        "sign_in_with": "Sign in with", "federation_failed": "Signing in elsewhere did not work",
     ]
     static let mfaUk: [String: String] = [
         "mfa_heading": "Двоетапний вхід", "mfa_code_heading": "Введіть код",
@@ -153,5 +154,6 @@ extension Catalogue {
         "mfa_on": "Двоетапний вхід увімкнено.", "mfa_codes_left": "Залишилось кодів відновлення", "mfa_new_codes": "Створити нові коди відновлення",
         "mfa_code_or_recovery": "Код або код відновлення", "mfa_turn_off": "Вимкнути", "mfa_off": "Двоетапний вхід вимкнено: вас впускає лише пароль.",
         "mfa_set_up": "Налаштувати застосунок-автентифікатор", "notice_mfa-off": "Двоетапний вхід вимкнено.",
+        "sign_in_with": "Увійти через", "federation_failed": "Вхід через інший сервіс не вдався",
     ]
 }

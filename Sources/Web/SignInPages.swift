@@ -12,9 +12,39 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
         let identity = pages.identity
         let lifetime = pages.sessionLifetime
 
-        routes.add(.get, "/sign-in", "signInPage", "The sign-in form.") { _, _, scope in
+        routes.add(.get, "/sign-in", "signInPage", "The sign-in form, and a button per external sign-in provider.") { _, _, scope in
             if scope.principal != nil { return scope.redirect(PageScope.safeNext(scope.query["next"])) }
-            return scope.render("form-page", Self.signIn(scope).data)
+            var page = Self.signIn(scope)
+            let next = Self.encode(PageScope.safeNext(scope.query["next"]))
+            for provider in try await identity.federation.providers() {
+                page.links.insert(.init(href: "/sign-in/federated/\(provider.id.uuidString.lowercased())?next=\(next)",
+                                        text: scope.t("sign_in_with") + " " + provider.name), at: 0)
+            }
+            return scope.render("form-page", page.data)
+        }
+        routes.add(.get, "/sign-in/federated/{id}", "federatedSignInPage", "Sign in with an external provider: off to it.") { _, context, scope in
+            let next = PageScope.safeNext(scope.query["next"])
+            return scope.redirect(try await identity.federation.begin(try context.uuidParameter("id"), next: next))
+        }
+        routes.add(.get, Federation.callbackPath, "federatedCallbackPage", "Where an external provider sends the person back.") {
+            request, context, scope in
+            let query = scope.query
+            var scope = scope
+            do {
+                let (step, next) = try await identity.federation.complete(
+                    code: query["code"], state: query["state"], issuer: query["iss"], error: query["error"], caller: context.caller,
+                    userAgent: request.headers[.userAgent])
+                switch step {
+                case .done(let session):
+                    try await Self.startSession(session, in: &scope, identity: identity, lifetime: lifetime)
+                    return scope.redirect(PageScope.safeNext(next))
+                case .secondFactor(let challenge):
+                    scope.setCookie(Self.challengeCookie, challenge.mfaToken, maxAge: challenge.expiresIn)
+                    return scope.redirect("/sign-in/code?next=" + Self.encode(PageScope.safeNext(next)))
+                }
+            } catch let error as PlazaError where error.status.code != 500 {
+                return scope.render("error", ["heading": scope.t("federation_failed"), "detail": error.detail ?? error.title], status: error.status)
+            }
         }
         routes.add(.post, "/sign-in", "signInForm", "Sign in; sets the session cookie.") { request, context, scope in
             let form = try await scope.form(request, context)

@@ -90,3 +90,61 @@ struct OAuthCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `plaza federation …`: the external OpenID Connect providers people may sign in with.
+struct FederationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "federation", abstract: "Manage external sign-in providers (OpenID Connect).", subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a provider: its issuer, and the client Plaza is registered as there.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The button's name: \"Sign in with NAME\".") var name: String
+        @Option(help: "The provider's issuer URL (its discovery document is ISSUER/.well-known/openid-configuration).") var issuer: String
+        @Option(name: .customLong("client-id"), help: "Plaza's client id at the provider.") var clientID: String
+        @Option(name: .customLong("client-secret"), help: "Plaza's client secret at the provider.") var clientSecret: String
+
+        func run() async throws {
+            try await guarded {
+                try await withPlaza(try common.load()) { plaza in
+                    let provider = try await plaza.identity.federation.add(
+                        FederationProviderInput(name: name, issuer: issuer, clientId: clientID, clientSecret: clientSecret),
+                        caller: .console("federation add", role: SystemRole.admin))
+                    print("provider_id=\(provider.id.uuidString.lowercased())")
+                    print("Register this redirect URI at the provider: \(plaza.config.baseURL)\(Federation.callbackPath)")
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the providers.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await guarded {
+                try await withPlaza(try common.load()) { plaza in
+                    let providers = try await plaza.identity.federation.providers()
+                    if providers.isEmpty { print("No external sign-in providers.") }
+                    for provider in providers { print("\(provider.id.uuidString.lowercased())  \(provider.name)  \(provider.issuer)  client \(provider.clientId)") }
+                }
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a provider and the links to it (the accounts stay).")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The provider's id.") var id: String
+
+        func run() async throws {
+            try await guarded {
+                let uuid = try parseID(id, "a provider")
+                try await withPlaza(try common.load()) { plaza in
+                    try await plaza.identity.federation.remove(uuid, caller: .console("federation remove", role: SystemRole.admin))
+                    print("Removed.")
+                }
+            }
+        }
+    }
+}

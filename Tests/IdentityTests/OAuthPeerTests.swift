@@ -12,7 +12,7 @@ struct OAuthPeerTests {
         return run.stdout
     }
 
-    struct CommandFailed: Error { var output: String }
+    struct CommandFailed: Error, CustomStringConvertible { var output: String; var description: String { output } }
 
     /// `key=value` lines, as `plaza oauth clients create` prints them.
     func values(_ output: String) -> [String: String] {

@@ -13,9 +13,9 @@ public final class ServerProcess: Sendable {
     let logPath: String
 
     /// Starts `plaza serve` (or another executable built beside the tests that serves like it) on a free port
-    /// of 127.0.0.1 with `settings` (PLAZA_* keys; they may name the data directory) and waits until it listens.
-    public init(settings: [String: String], executable: String = "plaza") async throws {
-        port = Self.freePort()
+    /// of 127.0.0.1 (or `port`) with `settings` (PLAZA_* keys; they may name the data directory) and waits until it listens.
+    public init(settings: [String: String], executable: String = "plaza", port: Int? = nil) async throws {
+        self.port = port ?? Self.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-server-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         logPath = directory + "/server.log"
@@ -24,7 +24,7 @@ public final class ServerProcess: Sendable {
         process.executableURL = Self.binary.deletingLastPathComponent().appendingPathComponent(executable)
         process.arguments = executable == "plaza" ? ["serve"] : []
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLAZA_") }
-        environment["PLAZA_PORT"] = "\(port)"
+        environment["PLAZA_PORT"] = "\(self.port)"
         environment["PLAZA_HOST"] = "127.0.0.1"
         environment["PLAZA_DATA_DIR"] = directory
         environment["PLAZA_LOG_LEVEL"] = "warning"
@@ -35,7 +35,7 @@ public final class ServerProcess: Sendable {
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if Self.isListening(port) { return }
+            if Self.isListening(self.port) { return }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }

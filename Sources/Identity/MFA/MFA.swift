@@ -186,14 +186,14 @@ extension IdentityService {
     // MARK: Signing in with a second factor
 
     /// After a correct password on an account with a second factor: a challenge to answer with a code.
-    func challenge(user: UUID, caller: Caller) async throws -> MFAChallenge {
+    func challenge(user: UUID, caller: Caller, firstFactor: String = "pwd") async throws -> MFAChallenge {
         let token = Self.newRefreshToken()
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             try await transaction.sql.raw("DELETE FROM identity_mfa_challenges WHERE expires_at < \(bind: now)").run()
             try await transaction.sql.raw("""
-                INSERT INTO identity_mfa_challenges (token_hash, user_id, created_at, expires_at, attempts)
-                VALUES (\(bind: Self.hash(token)), \(bind: user), \(bind: now), \(bind: now.addingTimeInterval(Self.challengeLifetime)), 0)
+                INSERT INTO identity_mfa_challenges (token_hash, user_id, first_factor, created_at, expires_at, attempts)
+                VALUES (\(bind: Self.hash(token)), \(bind: user), \(bind: firstFactor), \(bind: now), \(bind: now.addingTimeInterval(Self.challengeLifetime)), 0)
                 """).run()
         }
         return MFAChallenge(mfaRequired: true, mfaToken: token, expiresIn: Int(Self.challengeLifetime))
@@ -207,7 +207,7 @@ extension IdentityService {
         let outcome = try await store.transaction { transaction -> Outcome in
             let now = transaction.clock.now()
             guard let row = try await transaction.sql.raw("""
-                SELECT c.user_id, c.expires_at, c.attempts, c.used_at, u.email FROM identity_mfa_challenges c
+                SELECT c.user_id, c.first_factor, c.expires_at, c.attempts, c.used_at, u.email FROM identity_mfa_challenges c
                 JOIN identity_users u ON u.id = c.user_id WHERE c.token_hash = \(bind: hash)
                 """).first(),
                 try row.decodeNil(column: "used_at"), try row.decode(column: "expires_at", as: Date.self) > now,
@@ -222,7 +222,8 @@ extension IdentityService {
                 return .wrong
             }
             try await transaction.sql.raw("UPDATE identity_mfa_challenges SET used_at = \(bind: now) WHERE token_hash = \(bind: hash)").run()
-            return .passed(user: user, email: try row.decode(column: "email", as: String.self), amr: "pwd \(method) mfa")
+            let first = try row.decode(column: "first_factor", as: String.self)
+            return .passed(user: user, email: try row.decode(column: "email", as: String.self), amr: "\(first) \(method) mfa")
         }
         switch outcome {
         case .passed(let user, let email, let amr):
@@ -306,6 +307,8 @@ public struct CreateMFA: AsyncMigration {
         try await database.schema("identity_mfa_challenges")
             .field("token_hash", .string, .identifier(auto: false))
             .field("user_id", .uuid, .required, .references("identity_users", "id", onDelete: .cascade))
+            // How the first step was passed: `pwd`, or `fed` (an external provider).
+            .field("first_factor", .string, .required)
             .field("created_at", .datetime, .required)
             .field("expires_at", .datetime, .required)
             .field("attempts", .int, .required)

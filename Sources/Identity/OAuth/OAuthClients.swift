@@ -290,8 +290,9 @@ public struct OAuthClients: Sendable {
         String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
     }
 
-    /// 256 random bits, base64url.
-    static func newSecret() -> String { IdentityService.newRefreshToken() }
+    /// `pcs_` and 256 random bits, base64url: the prefix keeps a secret from starting with `-` (which a
+    /// command line would read as an option) and lets secret scanners recognise a leaked one.
+    static func newSecret() -> String { "pcs_" + IdentityService.newRefreshToken() }
 
     static func hash(_ secret: String) -> String { IdentityService.hash(secret) }
 }
