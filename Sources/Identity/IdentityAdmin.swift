@@ -19,7 +19,7 @@ public struct UserSummary: Codable, Sendable, Equatable, APISchema {
         .object(
             properties: [
                 "id": .uuid, "email": .string(format: "email"), "firstName": .text, "lastName": .text, "mobile": .nullable(.text),
-                "status": .string(enumValues: ["active", "disabled", "deleted"]), "emailVerified": .boolean, "createdAt": .dateTime,
+                "status": .string(enumValues: ["active", "disabled", "deleted", "merged"]), "emailVerified": .boolean, "createdAt": .dateTime,
             ],
             required: ["id", "email", "firstName", "lastName", "status", "emailVerified", "createdAt"])
     }
@@ -43,8 +43,8 @@ public struct UserQuery: Sendable, Equatable {
     public init(query: [String: String]) throws {
         var errors: [FieldError] = []
         let status = query["status"]
-        if let status, !["active", "disabled", "deleted"].contains(status) {
-            errors.append(FieldError(field: "status", message: "must be active, disabled or deleted"))
+        if let status, !["active", "disabled", "deleted", "merged"].contains(status) {
+            errors.append(FieldError(field: "status", message: "must be active, disabled, deleted or merged"))
         }
         var organisation: UUID?
         if let raw = query["organisationId"] {
@@ -109,8 +109,11 @@ extension IdentityService {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             let updated = try await transaction.sql.raw("""
-                UPDATE identity_users SET status = \(bind: status), updated_at = \(bind: now) WHERE id = \(bind: user) RETURNING id
+                UPDATE identity_users SET status = \(bind: status), updated_at = \(bind: now) WHERE id = \(bind: user) AND status <> 'merged' RETURNING id
                 """).all()
+            if updated.isEmpty, try await transaction.sql.raw("SELECT 1 AS x FROM identity_users WHERE id = \(bind: user)").first() != nil {
+                throw PlazaError.conflict("This account was merged into another; it cannot be enabled or disabled.")
+            }
             guard !updated.isEmpty else { throw PlazaError.notFound("No user has the id \(user).") }
             try await transaction.audit(
                 caller, action: status == "active" ? "identity.user.enable" : "identity.user.disable", resourceType: "user",

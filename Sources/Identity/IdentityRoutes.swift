@@ -290,7 +290,7 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
             access: .action(IdentityPolicy.readUsers),
             parameters: [
                 .init("q", in: .query), .init("role", in: .query),
-                .init("status", in: .query, schema: .string(enumValues: ["active", "disabled", "deleted"])),
+                .init("status", in: .query, schema: .string(enumValues: ["active", "disabled", "deleted", "merged"])),
                 .init("organisationId", in: .query, schema: .uuid), .limit, .cursor,
             ],
             responses: [EndpointResponse(200, "A page of users.", body: .page(of: UserSummary.self))]
@@ -319,6 +319,25 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
             let id = try context.uuidParameter("id")
             guard try await identity.searchUser(id) != nil else { throw PlazaError.notFound("No user has the id \(id).") }
             return try .json(RevokedCount(revoked: try await identity.revokeSessions(of: id, caller: context.caller)))
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/admin/users/{id}/merge", operationID: "requestMerge",
+            summary: "Start merging another account into this one: its owner gets a one-time code.", tag: "Administration",
+            access: .action(IdentityPolicy.manageUsers), parameters: [.init("id", in: .path, schema: .uuid)],
+            requestBody: .json(MergeRequest.self), responses: [EndpointResponse(202, "The code is on its way to the other account's owner.")]
+        ) { request, context in
+            try await identity.requestMerge(
+                into: try context.uuidParameter("id"), try await request.decodeJSON(MergeRequest.self, context: context), caller: context.caller)
+            return Response(status: .accepted)
+        })
+        routes.add(Endpoint(
+            .post, "/api/v1/admin/users/{id}/merge/confirm", operationID: "confirmMerge",
+            summary: "Merge, with the code the other account's owner received: everything of theirs moves here; that account stops signing in.",
+            tag: "Administration", access: .action(IdentityPolicy.manageUsers), parameters: [.init("id", in: .path, schema: .uuid)],
+            requestBody: .json(MergeConfirmation.self), responses: [EndpointResponse(200, "Merged; what moved.", body: .json(MergeResult.self))]
+        ) { request, context in
+            try .json(try await identity.confirmMerge(
+                into: try context.uuidParameter("id"), try await request.decodeJSON(MergeConfirmation.self, context: context), caller: context.caller))
         })
         return routes
     }

@@ -26,6 +26,8 @@ public struct IdentityService: Sendable {
     let rolePermissions: RolePermissions
     /// External sign-in providers' discovery documents and keys.
     let federationMetadata = MetadataCache()
+    /// Every module's part in merging two accounts (``confirmMerge(into:_:caller:)``).
+    public let mergeHooks = MergeHooks()
 
     public init(
         store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy,
@@ -168,7 +170,12 @@ public struct IdentityService: Sendable {
             }
             throw PlazaError.unauthorized("The email or password is wrong.")
         }
-        guard try row.decode(column: "status", as: String.self) == "active" else {
+        switch try row.decode(column: "status", as: String.self) {
+        case "active": break
+        case "merged":
+            throw PlazaError(.forbidden, code: "account-merged", title: "Account merged",
+                             detail: "This account was merged into another one; sign in with that account.")
+        default:
             throw PlazaError(.forbidden, code: "account-disabled", title: "Account disabled", detail: "This account is disabled.")
         }
         if settings.requireVerifiedEmail, try row.decode(column: "email_verified", as: Bool.self) == false {

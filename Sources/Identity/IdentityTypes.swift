@@ -121,7 +121,7 @@ public struct Me: Codable, Sendable, Equatable, APISchema {
                     properties: ["id": .uuid, "name": .text, "slug": .text, "type": .text, "roles": .array(.text)],
                     required: ["id", "name", "slug", "type", "roles"])),
                 "locale": .string(enumValues: Identity.locales), "timeZone": .text,
-                "status": .string(enumValues: ["active", "disabled", "deleted"]), "emailVerified": .boolean,
+                "status": .string(enumValues: ["active", "disabled", "deleted", "merged"]), "emailVerified": .boolean,
                 "createdAt": .dateTime,
             ],
             required: [

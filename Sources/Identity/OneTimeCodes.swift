@@ -11,10 +11,12 @@ public enum CodePurpose: String, Codable, Sendable, CaseIterable {
     case resetPassword = "reset-password"
     case changeEmail = "change-email"
     case verifyMobile = "verify-mobile"
+    /// The owner of an account agrees that an admin merges it into another.
+    case confirmMerge = "confirm-merge"
 
     var lifetime: TimeInterval {
         switch self {
-        case .verifyEmail: return 24 * 3600
+        case .verifyEmail, .confirmMerge: return 24 * 3600
         case .resetPassword, .changeEmail, .verifyMobile: return 15 * 60
         }
     }

@@ -10,7 +10,7 @@ import PlazaKit
 extension NotificationService {
     public static let codeTemplates: [CodePurpose: String] = [
         .verifyEmail: "identity.code.verify-email", .resetPassword: "identity.code.reset-password", .changeEmail: "identity.code.change-email",
-        .verifyMobile: "identity.code.verify-mobile",
+        .verifyMobile: "identity.code.verify-mobile", .confirmMerge: "identity.code.confirm-merge",
     ]
 
     /// The subscriptions that turn Identity's events into notifications.
@@ -106,6 +106,30 @@ extension NotificationTemplates {
                     Якщо це були не ви, проігноруйте цей лист: пароль залишиться незмінним.
                     """,
                 action: "Обрати новий пароль", link: "/reset-password/confirm"),
+        ]),
+        NotificationTemplate(id: "identity.code.confirm-merge", category: "security", channels: [.email], texts: [
+            "en": TemplateTexts(
+                title: "Merge your {{product}} account into another?",
+                body: """
+                    Hello {{firstName}},
+
+                    An administrator is about to merge this account ({{email}}) into another account of yours: its
+                    memberships, requests, messages and files move there, and this one stops signing in. If you agree,
+                    give them the code {{code}}. It works for {{lifetime}}.
+
+                    If you did not ask for this, do not share the code and tell the administrator.
+                    """),
+            "uk": TemplateTexts(
+                title: "Об'єднати ваш обліковий запис {{product}} з іншим?",
+                body: """
+                    Вітаємо, {{firstName}}!
+
+                    Адміністратор збирається об'єднати цей обліковий запис ({{email}}) з іншим вашим: членства, запити,
+                    повідомлення та файли перейдуть туди, а цим більше не можна буде увійти. Якщо ви згодні, передайте
+                    йому код {{code}}. Він дійсний {{lifetime}}.
+
+                    Якщо ви цього не просили, не передавайте код і повідомте адміністратора.
+                    """),
         ]),
         NotificationTemplate(id: "identity.code.change-email", category: "security", channels: [.email], texts: [
             "en": TemplateTexts(

@@ -74,6 +74,7 @@ public final class Plaza: Sendable {
         list.add(CreateOAuth())
         list.add(CreateMFA())
         list.add(CreateFederation())
+        list.add(CreateMerges())
         return list
     }
 
@@ -159,6 +160,13 @@ public final class Plaza: Sendable {
             store: store, outbox: outbox, bus: bus, queue: queue, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
             publisher: publisher, hub: realtime, policy: policy, settings: config.marketplace)
         marketplace.register(in: jobRegistry)
+        // Merging two accounts moves every module's references in one transaction; each module says how.
+        identity.mergeHooks.register("conversations", ConversationService.merge)
+        identity.mergeHooks.register("notifications", NotificationService.merge)
+        identity.mergeHooks.register("files", FileService.merge)
+        identity.mergeHooks.register("workflows", WorkflowEngine.merge)
+        let market = marketplace
+        identity.mergeHooks.register("marketplace") { source, target, transaction in try await market.merge(from: source, into: target, in: transaction) }
         graphQL = try MarketplaceGraphQL(service: marketplace)
         pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
