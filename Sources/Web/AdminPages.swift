@@ -55,6 +55,34 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
                 return scope.render("admin-user", data, status: error.status)
             }
         }
+        routes.add(.post, "/admin/users/{id}/merge", "adminMergeRequestForm", "Start merging another account (by email) into this one.", access: manage) {
+            request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            do {
+                guard let source = try await identity.contact(email: form["sourceEmail"] ?? "") else {
+                    throw PlazaError.validation(field: "sourceEmail", "names no account")
+                }
+                try await identity.requestMerge(into: id, MergeRequest(sourceUserId: source.id), caller: context.caller)
+                return scope.redirect("/admin/users/\(id)?notice=merge-code-sent#merge")
+            } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
+                return try await Self.refused(error, user: id, identity: identity, scope)
+            }
+        }
+        routes.add(.post, "/admin/users/{id}/merge/confirm", "adminMergeConfirmForm", "Merge, with the code the other account's owner received.",
+                   access: manage) { request, context, scope in
+            let form = try await scope.form(request, context)
+            let id = try context.uuidParameter("id")
+            do {
+                guard let source = try await identity.contact(email: form["sourceEmail"] ?? "") else {
+                    throw PlazaError.validation(field: "sourceEmail", "names no account")
+                }
+                _ = try await identity.confirmMerge(into: id, MergeConfirmation(sourceUserId: source.id, code: form["code"] ?? ""), caller: context.caller)
+                return scope.redirect("/admin/users/\(id)?notice=merged")
+            } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
+                return try await Self.refused(error, user: id, identity: identity, scope)
+            }
+        }
         routes.add(.post, "/admin/users/{id}/roles/revoke", "adminRevokeRoleForm", "Revoke a role.", access: manage) { request, context, scope in
             let form = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
@@ -108,6 +136,14 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             }
         }
         return routes.table
+    }
+
+    /// The user's page again, with what was refused on top.
+    static func refused(_ error: PlazaError, user id: UUID, identity: IdentityService, _ scope: PageScope) async throws -> Response {
+        var data = Self.user(try await identity.me(id), scope, grantable: try await identity.roles())
+        data["problem"] = error.errors.isEmpty ? (error.detail ?? error.title) : scope.t("error_validation")
+        data["problems"] = scope.problems(error)
+        return scope.render("admin-user", data, status: error.status)
     }
 
     static func users(_ page: Page<UserSummary>, query: [String: String], _ scope: PageScope) -> [String: Any] {
@@ -241,6 +277,21 @@ extension Templates {
             <button>{{t.grant}}</button>
             </form>
             </section>
+            {{#isActive}}<section class="card" id="merge">
+            <h2>{{t.merge_heading}}</h2>
+            <p>{{t.merge_intro}}</p>
+            <form method="post" action="/admin/users/{{id}}/merge" class="stack" id="merge-request-form">
+            <input type="hidden" name="_csrf" value="{{csrf}}">
+            <label class="field"><span>{{t.merge_source}}</span><input type="email" name="sourceEmail" required></label>
+            <button>{{t.merge_send_code}}</button>
+            </form>
+            <form method="post" action="/admin/users/{{id}}/merge/confirm" class="stack danger" id="merge-confirm-form">
+            <input type="hidden" name="_csrf" value="{{csrf}}">
+            <label class="field"><span>{{t.merge_source}}</span><input type="email" name="sourceEmail" required></label>
+            <label class="field"><span>{{t.field_code}}</span><input name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
+            <button>{{t.merge_confirm}}</button>
+            </form>
+            </section>{{/isActive}}
             </div>
             {{/content}}{{/layout}}
             """,

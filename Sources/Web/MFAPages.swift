@@ -141,6 +141,10 @@ extension Catalogue {
         "mfa_code_or_recovery": "Code or recovery code", "mfa_turn_off": "Turn off", "mfa_off": "Two-step sign-in is off: a password alone signs you in.",
         "mfa_set_up": "Set up an authenticator app", "notice_mfa-off": "Two-step sign-in is off.",
         "sign_in_with": "Sign in with", "federation_failed": "Signing in elsewhere did not work",
+        "merge_heading": "Merge another account into this one",
+        "merge_intro": "Its requests, messages, files, organisations and roles move here, and it stops signing in. Its owner gets a code by email first; enter it below to merge.",
+        "merge_source": "The other account's email", "merge_send_code": "Send its owner a code", "merge_confirm": "Merge",
+        "notice_merge-code-sent": "The code is on its way to the other account's owner.", "notice_merged": "The accounts are merged.",
     ]
     static let mfaUk: [String: String] = [
         "mfa_heading": "Двоетапний вхід", "mfa_code_heading": "Введіть код",
@@ -155,5 +159,9 @@ extension Catalogue {
         "mfa_code_or_recovery": "Код або код відновлення", "mfa_turn_off": "Вимкнути", "mfa_off": "Двоетапний вхід вимкнено: вас впускає лише пароль.",
         "mfa_set_up": "Налаштувати застосунок-автентифікатор", "notice_mfa-off": "Двоетапний вхід вимкнено.",
         "sign_in_with": "Увійти через", "federation_failed": "Вхід через інший сервіс не вдався",
+        "merge_heading": "Приєднати інший обліковий запис до цього",
+        "merge_intro": "Його запити, повідомлення, файли, організації та ролі перейдуть сюди, і ним більше не можна буде увійти. Спершу його власник отримає код електронною поштою; введіть його нижче, щоб об'єднати.",
+        "merge_source": "Пошта іншого облікового запису", "merge_send_code": "Надіслати власнику код", "merge_confirm": "Об'єднати",
+        "notice_merge-code-sent": "Код надіслано власнику іншого облікового запису.", "notice_merged": "Облікові записи об'єднано.",
     ]
 }

@@ -73,6 +73,31 @@ struct MergeTests {
         }
     }
 
+    @Test("the admin's user page merges by email: a code to the other account's owner, then the merge")
+    func page() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            #expect(try await Demo.seed(plaza))
+            let ada = try await person(plaza, "ada@example.com")
+            try await plaza.testApplication().test(.router) { client in
+                let browser = Browser(client)
+                try await browser.signIn(email: IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
+                #expect(try await browser.get("/admin/users/\(ada.id)").status == .ok && browser.lastPage.contains(#"id="merge-request-form""#))
+                let unknown = try await browser.post("/admin/users/\(ada.id)/merge", [("sourceEmail", "nobody@example.com")])
+                #expect(unknown.status == .unprocessableContent && browser.lastPage.contains("sourceEmail"))
+                let customer = IdentityDemo.email(for: "customer")
+                #expect(try await browser.post("/admin/users/\(ada.id)/merge", [("sourceEmail", customer)]).status == .seeOther)
+                let code = try #require(try await plaza.issuedCodes().last { $0.purpose == .confirmMerge }).code
+                let wrong = try await browser.post("/admin/users/\(ada.id)/merge/confirm", [("sourceEmail", customer), ("code", "000000")])
+                #expect(wrong.status == .badRequest)
+                let done = try await browser.post("/admin/users/\(ada.id)/merge/confirm", [("sourceEmail", customer), ("code", code)])
+                #expect(done.location == "/admin/users/\(ada.id)?notice=merged")
+                let status = try await plaza.store.sql.raw("SELECT status FROM identity_users WHERE email = \(bind: customer)").first()?
+                    .decode(column: "status", as: String.self)
+                #expect(status == "merged")
+            }
+        }
+    }
+
     @Test("two provider profiles cannot become one: the merge is refused and nothing moves")
     func providersCollide() async throws {
         try await withTestPlaza { plaza in
