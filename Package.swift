@@ -193,6 +193,7 @@ let package = Package(
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Notifications", "Files", "Workflows",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

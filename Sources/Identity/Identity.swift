@@ -19,4 +19,5 @@
 ///   ``IdentitySettings/mfaRequiredRoles`` act only in sessions that passed it.
 /// - ``Federation`` (`Federation/`): signing in through external OpenID Connect providers, linking accounts
 ///   by verified email.
+/// - Merging accounts (`Merge/`, every module's ``MergeHook``) and bulk CSV imports (`Import/`) for admins.
 public enum IdentityModule {}

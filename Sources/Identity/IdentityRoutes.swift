@@ -339,6 +339,29 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
             try .json(try await identity.confirmMerge(
                 into: try context.uuidParameter("id"), try await request.decodeJSON(MergeConfirmation.self, context: context), caller: context.caller))
         })
+        let imports = "/api/v1/admin/users/imports"
+        routes.add(Endpoint(
+            .post, imports, operationID: "importUsers",
+            summary: "Import or update accounts from CSV (email, first_name, last_name, locale, time_zone, mobile, roles) as a job; ?name= names the file.",
+            tag: "Administration", access: .action(IdentityPolicy.manageUsers),
+            parameters: [.init("name", in: .query, description: "The file's name, for the list.")],
+            requestBody: .text("text/csv"), responses: [EndpointResponse(202, "Queued; follow it at Location.", body: .json(UserImport.self))]
+        ) { request, context in
+            let limit = IdentityService.importLimit
+            guard let body = try? await request.body.collect(upTo: limit) else { throw PlazaError.payloadTooLarge(limit: limit) }
+            let started = try await identity.startImport(
+                csv: String(buffer: body), fileName: request.uri.queryParameters.get("name") ?? "import.csv", queue: queue, caller: context.caller)
+            return try .json(started, status: .accepted, headers: [.location: "\(imports)/\(started.id.uuidString.lowercased())"])
+        })
+        routes.add(Endpoint(
+            .get, imports, operationID: "listUserImports", summary: "The latest 50 imports, newest first.", tag: "Administration",
+            access: .action(IdentityPolicy.manageUsers), responses: [EndpointResponse(200, "The imports.", body: .json(UserImportList.self))]
+        ) { _, context in try .json(UserImportList(items: try await identity.userImports(caller: context.caller))) })
+        routes.add(Endpoint(
+            .get, imports + "/{id}", operationID: "getUserImport", summary: "An import's progress and refused rows.", tag: "Administration",
+            access: .action(IdentityPolicy.manageUsers), parameters: [.init("id", in: .path, schema: .uuid)],
+            responses: [EndpointResponse(200, "The import.", body: .json(UserImport.self))]
+        ) { _, context in try .json(try await identity.userImport(try context.uuidParameter("id"), caller: context.caller)) })
         return routes
     }
 }

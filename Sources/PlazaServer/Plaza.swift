@@ -75,6 +75,7 @@ public final class Plaza: Sendable {
         list.add(CreateMFA())
         list.add(CreateFederation())
         list.add(CreateMerges())
+        list.add(CreateImports())
         return list
     }
 
@@ -195,6 +196,10 @@ public final class Plaza: Sendable {
         jobRegistry.register(IdentityService.purgeJob, payload: [String: String].self) { payload, _ in
             guard let id = payload["userId"].flatMap(UUID.init(uuidString:)) else { return }
             try await identity.purge(user: id)
+        }
+        jobRegistry.register(IdentityService.importJob, payload: [String: String].self) { payload, _ in
+            guard let id = payload["importId"].flatMap(UUID.init(uuidString:)) else { return }
+            try await identity.runImport(id)
         }
         jobRegistry.register("plaza.idempotency.prune") { _, context in
             let removed = try await idempotency.prune()

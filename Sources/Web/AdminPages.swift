@@ -222,6 +222,7 @@ extension Templates {
         "admin-users": """
             {{<layout}}{{$title}}{{t.users_heading}}{{/title}}{{$content}}
             <h1>{{t.users_heading}}</h1>
+            <p><a href="/admin/users/imports">{{t.imports_heading}}</a></p>
             <form method="get" action="/admin/users" class="filters">
             <label><span>{{t.search}}</span><input type="search" name="q" value="{{q}}" placeholder="{{t.search_users_hint}}"></label>
             <label><span>{{t.roles}}</span><select name="role">{{#roleOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/roleOptions}}</select></label>

@@ -25,9 +25,11 @@ enum Catalogue {
     static let en = Core.en.merging(workflowsEn) { _, _ in preconditionFailure("a key is in two catalogues") }
         .merging(oauthEn) { _, _ in preconditionFailure("a key is in two catalogues") }
         .merging(mfaEn) { _, _ in preconditionFailure("a key is in two catalogues") }
+        .merging(importsEn) { _, _ in preconditionFailure("a key is in two catalogues") }
     static let uk = Core.uk.merging(workflowsUk) { _, _ in preconditionFailure("a key is in two catalogues") }
         .merging(oauthUk) { _, _ in preconditionFailure("a key is in two catalogues") }
         .merging(mfaUk) { _, _ in preconditionFailure("a key is in two catalogues") }
+        .merging(importsUk) { _, _ in preconditionFailure("a key is in two catalogues") }
 
     /// The words of the pages every app shares; each group of pages adds its own (`workflowsEn`, …).
     enum Core {

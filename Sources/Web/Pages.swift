@@ -71,6 +71,7 @@ public struct Pages: Sendable {
         table.add(contentsOf: OAuthPages<Context>(pages: self).table)
         table.add(contentsOf: OAuthAdminPages<Context>(pages: self).table)
         table.add(contentsOf: MFAPages<Context>(pages: self).table)
+        table.add(contentsOf: UserImportPages<Context>(pages: self).table)
         return table
     }
 

@@ -14,7 +14,7 @@ struct PlazaCommand: AsyncParsableCommand {
         abstract: "One server for marketplaces, booking systems and community platforms.",
         subcommands: [
             Serve.self, Migrate.self, Seed.self, OpenAPIDocument.self, AuthorizationDocument.self, JobsCommand.self, WorkflowsCommand.self,
-            Backup.self, Restore.self, ShowConfig.self, Keys.self, OAuthCommand.self, FederationCommand.self,
+            Backup.self, Restore.self, ShowConfig.self, Keys.self, OAuthCommand.self, FederationCommand.self, UsersCommand.self,
         ],
         defaultSubcommand: Serve.self)
 }

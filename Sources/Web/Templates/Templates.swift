@@ -10,6 +10,7 @@ enum Templates {
         for (name, text) in workflows { templates[name] = text }
         for (name, text) in oauth { templates[name] = text }
         templates["account-mfa"] = mfa
+        templates["admin-imports"] = imports
         return templates
     }
 

@@ -148,3 +148,42 @@ struct FederationCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `plaza users import FILE`: accounts from CSV, read here with a progress bar (the same rules and
+/// records as `/api/v1/admin/users/imports`).
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "users", abstract: "Manage accounts in bulk.", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update accounts from a CSV file (email, first_name, last_name, locale, time_zone, mobile, roles).")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The CSV file.") var file: String
+
+        func run() async throws {
+            try await guarded {
+                guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
+                try await withPlaza(try common.load()) { plaza in
+                    try await plaza.migrate()
+                    let started = try await plaza.identity.startImport(
+                        csv: String(decoding: data, as: UTF8.self), fileName: URL(fileURLWithPath: file).lastPathComponent, queue: nil,
+                        caller: .console("users import", role: SystemRole.admin))
+                    let interactive = isatty(STDOUT_FILENO) == 1
+                    try await plaza.identity.runImport(started.id) { progress in
+                        let width = 30
+                        let filled = progress.total == 0 ? width : width * progress.done / progress.total
+                        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                        let line = "[\(bar)] \(progress.done)/\(progress.total) rows, \(progress.failed) refused"
+                        // One line per batch when piped; one line redrawn in a terminal.
+                        FileHandle.standardOutput.write(Data((interactive ? "\r" + line : line + "\n").utf8))
+                    }
+                    if interactive { print("") }
+                    let done = try await plaza.identity.userImport(started.id, caller: .console("users import", role: SystemRole.admin))
+                    print("created \(done.created), updated \(done.updated), unchanged \(done.unchanged), refused \(done.failed)")
+                    for error in done.errors.prefix(20) { print("  row \(error.row)\(error.email.map { " (\($0))" } ?? ""): \(error.message)") }
+                    if done.errors.count > 20 { print("  … \(done.failed - 20) more: GET /api/v1/admin/users/imports/\(done.id.uuidString.lowercased())") }
+                }
+            }
+        }
+    }
+}
