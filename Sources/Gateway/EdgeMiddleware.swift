@@ -141,11 +141,29 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
         if response.headers[.contentSecurityPolicy] == nil {
-            response.headers[.contentSecurityPolicy] = settings.contentSecurityPolicy
+            var policy = settings.contentSecurityPolicy
+            // A page whose form leads on to another site (OAuth's consent and sign-in, which end in a redirect
+            // to the client) names that one origin; browsers check `form-action` on every redirect after a post.
+            if let origin = response.headers[.formActionOrigin], Self.isOrigin(origin) {
+                policy = policy.replacingOccurrences(of: "form-action 'self'", with: "form-action 'self' \(origin)")
+            }
+            response.headers[.contentSecurityPolicy] = policy
         }
+        response.headers[.formActionOrigin] = nil
         if context.client.isSecure {
             response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains"
         }
+    }
+}
+
+extension EdgeMiddleware {
+    /// `scheme://host[:port]` and nothing that could end the directive or start another.
+    static func isOrigin(_ text: String) -> Bool {
+        guard let url = URLComponents(string: text), let scheme = url.scheme, url.host?.isEmpty == false, url.path.isEmpty,
+              url.query == nil, url.fragment == nil, text.count < 300
+        else { return false }
+        return ["http", "https"].contains(scheme.lowercased()) || scheme.contains(".")
+            ? text.allSatisfy { $0.isLetter || $0.isNumber || ":/.-[]".contains($0) } : false
     }
 }
 

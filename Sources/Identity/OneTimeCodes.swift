@@ -83,23 +83,42 @@ struct OneTimeCodes: Sendable {
             key: user.uuidString, in: transaction)
     }
 
-    /// Spends a code; returns the address it confirms (the new email for `changeEmail`, the number for `verifyMobile`). A wrong, expired or spent code is a 400.
+    /// Counts one try at the newest open code for `purpose` and says whether it is right, in a transaction
+    /// of its own: a wrong guess stays counted whatever the caller's transaction then does (a refusal rolls
+    /// that one back). The try is taken before the comparison, in one statement, so parallel guesses cannot
+    /// share a slot. Throws 400 `code-invalid` when the code is wrong, spent, expired or out of tries, or
+    /// when there is no such account (`user` nil), alike.
+    func attempt(_ purpose: CodePurpose, code: String, user: UUID?) async throws {
+        guard let user else { throw Self.invalid }
+        let given = Self.hash(code.trimmingCharacters(in: .whitespaces), user: user)
+        let right = try await store.transaction { transaction -> Bool in
+            let now = transaction.clock.now()
+            guard let row = try await transaction.sql.raw("""
+                UPDATE identity_codes SET attempts = attempts + 1
+                WHERE id = (SELECT id FROM identity_codes WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue) AND used_at IS NULL
+                            ORDER BY created_at DESC LIMIT 1)
+                  AND attempts < \(bind: Self.maxAttempts) AND expires_at > \(bind: now)
+                RETURNING code_hash
+                """).first()
+            else { return false }
+            return try row.decode(column: "code_hash", as: String.self) == given
+        }
+        guard right else { throw Self.invalid }
+    }
+
+    /// Spends a code that passed ``attempt(_:code:user:)``, in the caller's transaction (so it is spent exactly
+    /// when what it allows happens); returns the address it confirms (the new email for `changeEmail`, the
+    /// number for `verifyMobile`). Of two requests with the same code, one spends it; the other gets a 400.
     func redeem(_ purpose: CodePurpose, code: String, user: UUID, in transaction: Transaction) async throws -> String? {
         let now = transaction.clock.now()
         guard let row = try await transaction.sql.raw("""
-            SELECT id, code_hash, new_email, attempts, expires_at FROM identity_codes
-            WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue) AND used_at IS NULL
-            ORDER BY created_at DESC LIMIT 1
+            UPDATE identity_codes SET used_at = \(bind: now)
+            WHERE id = (SELECT id FROM identity_codes WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue) AND used_at IS NULL
+                        ORDER BY created_at DESC LIMIT 1)
+              AND code_hash = \(bind: Self.hash(code.trimmingCharacters(in: .whitespaces), user: user)) AND expires_at > \(bind: now)
+            RETURNING new_email
             """).first()
         else { throw Self.invalid }
-        let id = try row.decode(column: "id", as: UUID.self)
-        let attempts = try row.decode(column: "attempts", as: Int.self)
-        guard try row.decode(column: "expires_at", as: Date.self) > now, attempts < Self.maxAttempts else { throw Self.invalid }
-        guard try row.decode(column: "code_hash", as: String.self) == Self.hash(code.trimmingCharacters(in: .whitespaces), user: user) else {
-            try await transaction.sql.raw("UPDATE identity_codes SET attempts = attempts + 1 WHERE id = \(bind: id)").run()
-            throw Self.invalid
-        }
-        try await transaction.sql.raw("UPDATE identity_codes SET used_at = \(bind: now) WHERE id = \(bind: id)").run()
         return try row.decode(column: "new_email", as: String?.self)
     }
 

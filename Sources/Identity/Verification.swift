@@ -81,6 +81,7 @@ extension IdentityService {
     public func verifyEmail(_ input: EmailVerification, caller: Caller) async throws {
         let email = Self.normalise(email: input.email)
         let codes = self.codes
+        try await codes.attempt(.verifyEmail, code: input.code, user: try await userID(email: email))
         try await store.transaction { transaction in
             guard let user = try await Self.account(email: email, in: transaction) else { throw OneTimeCodes.invalid }
             _ = try await codes.redeem(.verifyEmail, code: input.code, user: user.id, in: transaction)
@@ -113,6 +114,7 @@ extension IdentityService {
         let email = Self.normalise(email: input.email)
         let hash = try await passwords.hash(input.newPassword)
         let (codes, outbox, revocations, throttle) = (self.codes, self.outbox, self.revocations, self.throttle)
+        try await codes.attempt(.resetPassword, code: input.code, user: try await userID(email: email))
         try await store.transaction { transaction in
             guard let user = try await Self.account(email: email, in: transaction) else { throw OneTimeCodes.invalid }
             _ = try await codes.redeem(.resetPassword, code: input.code, user: user.id, in: transaction)
@@ -150,6 +152,7 @@ extension IdentityService {
     public func confirmEmailChange(_ input: CodeConfirmation, caller: Caller) async throws {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         let codes = self.codes
+        try await codes.attempt(.changeEmail, code: input.code, user: principal.id)
         do {
             try await store.transaction { transaction in
                 guard let newEmail = try await codes.redeem(.changeEmail, code: input.code, user: principal.id, in: transaction) else {
@@ -234,6 +237,7 @@ extension IdentityService {
     public func verifyMobile(_ input: CodeConfirmation, caller: Caller) async throws {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         let codes = self.codes
+        try await codes.attempt(.verifyMobile, code: input.code, user: principal.id)
         try await store.transaction { transaction in
             let sentTo = try await codes.redeem(.verifyMobile, code: input.code, user: principal.id, in: transaction)
             let current = try await transaction.sql.raw("SELECT mobile FROM identity_users WHERE id = \(bind: principal.id)").first()?
@@ -245,5 +249,10 @@ extension IdentityService {
                 """).run()
             try await transaction.audit(caller, action: "identity.mobile.verify", resourceType: "user", resourceID: principal.id.uuidString)
         }
+    }
+
+    /// The account an address belongs to, if any (codes are counted per account).
+    func userID(email: String) async throws -> UUID? {
+        try await store.sql.raw("SELECT id FROM identity_users WHERE email = \(bind: email)").first()?.decode(column: "id", as: UUID.self)
     }
 }

@@ -66,6 +66,9 @@ public protocol IdempotencyStore: Sendable {
 extension HTTPField.Name {
     public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     public static let idempotencyReplayed = HTTPField.Name("Idempotency-Replayed")!
+    /// Set by a page to widen its `form-action` by one origin (OAuth's pages, whose forms end in a redirect
+    /// to the client); the edge folds it into the Content-Security-Policy and drops it.
+    public static let formActionOrigin = HTTPField.Name("Plaza-Form-Action-Origin")!
 }
 
 /// Wraps a creating route so a retried request with the same `Idempotency-Key` happens once.

@@ -27,30 +27,23 @@ struct MFAPages<Context: PlazaRequestContext>: Sendable {
                 return try await Self.refused(error, identity, scope, caller: context.caller)
             }
         }
-        routes.add(.post, "/account/mfa/confirm", "mfaConfirmForm", "Turn two-step sign-in on with the app's code.", access: .authenticated) {
-            request, context, scope in
-            let form = try await scope.form(request, context)
-            do {
-                let codes = try await identity.confirmTOTP(MFACode(code: form["code"] ?? ""), caller: context.caller)
-                var data = try await Self.data(identity, caller: context.caller)
-                data["recoveryCodes"] = codes.codes
-                data["hasRecoveryCodes"] = true
-                return scope.render("account-mfa", data, headers: ["Cache-Control": "no-store"])
-            } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
-                return try await Self.refused(error, identity, scope, caller: context.caller)
-            }
-        }
-        routes.add(.post, "/account/mfa/recovery-codes", "mfaRecoveryCodesForm", "New recovery codes; the old ones stop working.", access: .authenticated) {
-            request, context, scope in
-            let form = try await scope.form(request, context)
-            do {
-                let codes = try await identity.regenerateRecoveryCodes(MFACode(code: form["code"] ?? ""), caller: context.caller)
-                var data = try await Self.data(identity, caller: context.caller)
-                data["recoveryCodes"] = codes.codes
-                data["hasRecoveryCodes"] = true
-                return scope.render("account-mfa", data, headers: ["Cache-Control": "no-store"])
-            } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
-                return try await Self.refused(error, identity, scope, caller: context.caller)
+        // Both answer with recovery codes, shown this once.
+        let codePages: [(String, String, String, @Sendable (MFACode, Caller) async throws -> RecoveryCodes)] = [
+            ("/account/mfa/confirm", "mfaConfirmForm", "Turn two-step sign-in on with the app's code.", { try await identity.confirmTOTP($0, caller: $1) }),
+            ("/account/mfa/recovery-codes", "mfaRecoveryCodesForm", "New recovery codes; the old ones stop working.", { try await identity.regenerateRecoveryCodes($0, caller: $1) }),
+        ]
+        for (path, operation, summary, action) in codePages {
+            routes.add(.post, path, operation, summary, access: .authenticated) { request, context, scope in
+                let form = try await scope.form(request, context)
+                do {
+                    let codes = try await action(MFACode(code: form["code"] ?? ""), context.caller)
+                    var data = try await Self.data(identity, caller: context.caller)
+                    data["recoveryCodes"] = codes.codes
+                    data["hasRecoveryCodes"] = true
+                    return scope.render("account-mfa", data, headers: ["Cache-Control": "no-store"])
+                } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
+                    return try await Self.refused(error, identity, scope, caller: context.caller)
+                }
             }
         }
         routes.add(.post, "/account/mfa/disable", "mfaDisableForm", "Turn two-step sign-in off (password and a code).", access: .authenticated) {

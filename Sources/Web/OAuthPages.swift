@@ -70,6 +70,8 @@ struct OAuthPages<Context: PlazaRequestContext>: Sendable {
         if prompts.contains("none") {
             return scope.redirect(provider.refuse(authorization, error: "consent_required", description: "The person has not allowed this yet."))
         }
+        var scope = scope
+        scope.formActionOrigin = OAuthProvider.origin(of: authorization.redirectURI)
         return scope.render("oauth-consent", [
             "client": authorization.client.name, "redirect": authorization.redirectURI,
             "scopes": authorization.scopes.map { scope.t("oauth_scope_\($0)") },

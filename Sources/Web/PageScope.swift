@@ -22,6 +22,8 @@ public struct PageScope: Sendable {
     var cookies: [Cookie]
     /// Unread inbox entries of the signed-in person (nil when signed out).
     var unread: Int? = nil
+    /// The one other origin this page's forms may end up at (OAuth's client), for the edge's `form-action`.
+    public var formActionOrigin: String? = nil
 
     var strings: [String: String] { pages.catalogue[language] ?? Catalogue.strings(language) }
 
@@ -50,6 +52,7 @@ public struct PageScope: Sendable {
             status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: html)))
         for (name, value) in headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
+        if let formActionOrigin { response.headers[.formActionOrigin] = formActionOrigin }
         for cookie in cookies { response.setCookie(cookie) }
         return response
     }

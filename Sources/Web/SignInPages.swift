@@ -14,6 +14,8 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
 
         routes.add(.get, "/sign-in", "signInPage", "The sign-in form, and a button per external sign-in provider.") { _, _, scope in
             if scope.principal != nil { return scope.redirect(PageScope.safeNext(scope.query["next"])) }
+            var scope = scope
+            scope.formActionOrigin = try await identity.oauth.clientOrigin(forNext: scope.query["next"])
             var page = Self.signIn(scope)
             let next = Self.encode(PageScope.safeNext(scope.query["next"]))
             for provider in try await identity.federation.providers() {
@@ -24,16 +26,20 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
         }
         routes.add(.get, "/sign-in/federated/{id}", "federatedSignInPage", "Sign in with an external provider: off to it.") { _, context, scope in
             let next = PageScope.safeNext(scope.query["next"])
-            return scope.redirect(try await identity.federation.begin(try context.uuidParameter("id"), next: next))
+            let (url, state) = try await identity.federation.begin(try context.uuidParameter("id"), next: next)
+            var scope = scope
+            scope.setCookie(Self.federationCookie, state, maxAge: 600)
+            return scope.redirect(url)
         }
         routes.add(.get, Federation.callbackPath, "federatedCallbackPage", "Where an external provider sends the person back.") {
             request, context, scope in
             let query = scope.query
             var scope = scope
             do {
+                scope.setCookie(Self.federationCookie, "", maxAge: 0)
                 let (step, next) = try await identity.federation.complete(
-                    code: query["code"], state: query["state"], issuer: query["iss"], error: query["error"], caller: context.caller,
-                    userAgent: request.headers[.userAgent])
+                    code: query["code"], state: query["state"], browserState: request.cookies[Self.federationCookie]?.value, issuer: query["iss"],
+                    error: query["error"], caller: context.caller, userAgent: request.headers[.userAgent])
                 switch step {
                 case .done(let session):
                     try await Self.startSession(session, in: &scope, identity: identity, lifetime: lifetime)
@@ -48,12 +54,13 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
         }
         routes.add(.post, "/sign-in", "signInForm", "Sign in; sets the session cookie.") { request, context, scope in
             let form = try await scope.form(request, context)
+            var scope = scope
+            scope.formActionOrigin = try await identity.oauth.clientOrigin(forNext: form["next"])
             var page = Self.signIn(scope, form: form)
             do {
                 let step = try await identity.beginSignIn(
                     Credentials(email: form["email"] ?? "", password: form["password"] ?? ""), caller: context.caller,
                     userAgent: request.headers[.userAgent])
-                var scope = scope
                 switch step {
                 case .done(let session):
                     try await Self.startSession(session, in: &scope, identity: identity, lifetime: lifetime)
@@ -71,12 +78,15 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
 
         routes.add(.get, "/sign-in/code", "signInCodePage", "The second step of signing in: a code from the authenticator app.") { request, _, scope in
             guard request.cookies[Self.challengeCookie] != nil else { return scope.redirect("/sign-in?notice=sign-in-again") }
+            var scope = scope
+            scope.formActionOrigin = try await identity.oauth.clientOrigin(forNext: scope.query["next"])
             return scope.render("form-page", Self.code(scope).data)
         }
         routes.add(.post, "/sign-in/code", "signInCodeForm", "Finish signing in with a code (or a recovery code).") { request, context, scope in
             let form = try await scope.form(request, context)
             guard let token = request.cookies[Self.challengeCookie]?.value else { return scope.redirect("/sign-in?notice=sign-in-again") }
             var scope = scope
+            scope.formActionOrigin = try await identity.oauth.clientOrigin(forNext: form["next"])
             do {
                 let session = try await identity.completeSignIn(
                     MFAVerification(mfaToken: token, code: form["code"] ?? ""), caller: context.caller, userAgent: request.headers[.userAgent])
@@ -209,6 +219,8 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
 
     /// The cookie that holds a sign-in's second-factor challenge for five minutes.
     static var challengeCookie: String { "plaza_mfa" }
+    /// The cookie that ties an external sign-in's `state` to the browser that started it, for ten minutes.
+    static var federationCookie: String { "plaza_federation" }
 
     static func code(_ scope: PageScope, form: FormData? = nil) -> FormPage {
         FormPage(

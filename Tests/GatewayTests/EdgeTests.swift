@@ -65,6 +65,16 @@ let json: HTTPFields = [.contentType: "application/json"]
 
 @Suite("The HTTP edge")
 struct EdgeTests {
+    @Test("a page may widen form-action by one origin, and only by something that is an origin")
+    func formActionOrigin() {
+        for good in ["https://shop.example", "http://127.0.0.1:53219", "https://[::1]:8443", "com.example.app://callback"] {
+            #expect(EdgeMiddleware<AppRequestContext>.isOrigin(good), "\(good)")
+        }
+        for bad in ["https://shop.example/path", "https://shop.example; script-src *", "https://a.example 'unsafe-inline'", "javascript://x", "", "*"] {
+            #expect(!EdgeMiddleware<AppRequestContext>.isOrigin(bad), "\(bad)")
+        }
+    }
+
     @Test("malformed JSON is a 400 problem")
     func malformedJSON() async throws {
         try await edgeApplication().test(.router) { client in

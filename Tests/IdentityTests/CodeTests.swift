@@ -46,6 +46,29 @@ struct CodeTests {
         }
     }
 
+    @Test("five wrong guesses use a code up, even though each refusal rolls its own request back; a merge code too")
+    func fiveGuesses() async throws {
+        try await withTestPlaza { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                _ = try #require(try await signUp(client, email: "guess@example.com"))
+                let code = try #require(try await plaza.issuedCodes().last).code
+                let wrong = code == "000000" ? "111111" : "000000"
+                for _ in 0..<5 {
+                    try await client.execute(
+                        uri: "/api/v1/auth/verify-email", method: .post, headers: jsonHeaders,
+                        body: body(EmailVerification(email: "guess@example.com", code: wrong))
+                    ) { #expect($0.status == .badRequest) }
+                }
+                try await client.execute(
+                    uri: "/api/v1/auth/verify-email", method: .post, headers: jsonHeaders,
+                    body: body(EmailVerification(email: "guess@example.com", code: code))
+                ) { #expect($0.status == .badRequest, "the right code comes too late") }
+                let attempts = try await plaza.store.sql.raw("SELECT MAX(attempts) AS n FROM identity_codes").first()?.decode(column: "n", as: Int.self)
+                #expect(attempts == 5)
+            }
+        }
+    }
+
     @Test("with verification required, an unverified account cannot sign in")
     func requireVerifiedEmail() async throws {
         try await withTestPlaza(configure: { $0.requireVerifiedEmail = true }) { plaza in

@@ -110,6 +110,8 @@ struct MFATests {
                 #expect(try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: third.mfaToken, code: codes[3])).status == .unauthorized)
                 // Five wrong codes (that one was the first) end the challenge; the right code no longer helps.
                 for _ in 0..<4 { _ = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: third.mfaToken, code: "123456")) }
+                #expect(try await post(client, "/api/v1/auth/login", credentials).status == .tooManyRequests,
+                        "wrong codes count towards the account's sign-in lock, so new challenges buy no more guesses")
                 clock.advance(by: 30)
                 let dead = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: third.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
                 #expect(dead.status == .unauthorized && String(buffer: dead.body).contains("mfa-challenge-invalid"))

@@ -45,4 +45,26 @@ struct OAuthPeerTests {
         ])
         #expect(status == 0 && output.contains("\nok"), "\(output)\nserver:\n\(server.log)")
     }
+
+    @Test("real Chromium: the sign-in and consent pages' forms lead on to the client (CSP form-action), for a loopback redirect on any port")
+    func chromium() async throws {
+        try #require(PythonPeer.isInstalled, "run scripts/deps.sh test to install selenium into .venv")
+        try #require(FileManager.default.fileExists(atPath: "/usr/bin/chromedriver"), "run scripts/deps.sh test to install chromium-driver")
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        _ = try plaza(["seed", "--demo"], in: directory)
+        // Registered without a port: the app listens wherever it can (RFC 8252 §7.3).
+        let app = values(try plaza([
+            "oauth", "clients", "create", "--name", "Desktop app", "--public", "--redirect-uri", "http://127.0.0.1/callback",
+            "--grants", "authorization_code",
+        ], in: directory))
+        let server = try await ServerProcess(settings: ["PLAZA_DATA_DIR": directory, "PLAZA_BCRYPT_COST": "10"])
+        defer { server.stop() }
+        let shots = PythonPeer.repository.appendingPathComponent(".build/screenshots/oidc").path
+        let (status, output) = try await PythonPeer.run([
+            PythonPeer.script("browser_oidc.py"), server.url, try #require(app["client_id"]), IdentityDemo.email(for: "customer"),
+            IdentityDemo.password, shots,
+        ])
+        #expect(status == 0 && output.contains("\nok"), "\(output)\nserver:\n\(server.log)")
+    }
 }

@@ -87,6 +87,26 @@ answer = sign_in_through_a(sam, "sam@example.com", secret="correct horse")
 assert answer.status_code == 403 and "vouch" in answer.text, (answer.status_code, answer.text[:400])
 step("unverified provider address refused")
 
+# Someone else's callback link, opened in this browser, signs nobody in (the state is tied to the browser
+# that started); the browser that started it can still finish.
+attacker, victim = requests.Session(), requests.Session()
+page = attacker.get(b + "/sign-in?next=/account")
+link = re.search(r'href="(/sign-in/federated/[^"]+)"', page.text).group(1)
+answer = attacker.get(b + unescape(link), allow_redirects=False)
+answer = attacker.get(answer.headers["Location"], allow_redirects=False)
+form = attacker.get(absolute(a, answer.headers["Location"]))
+fields = hidden(form.text)
+fields.update({"email": "provider@demo.plaza.test", "password": password})
+answer = attacker.post(a + "/sign-in", data=fields, allow_redirects=False)
+answer = attacker.get(absolute(a, answer.headers["Location"]), allow_redirects=False)
+callback = answer.headers["Location"]
+assert callback.startswith(b + "/sign-in/federated/callback?"), callback
+planted = victim.get(callback, allow_redirects=False)
+assert planted.status_code == 400 and "did not start in this browser" in planted.text, (planted.status_code, planted.text[:300])
+assert victim.get(b + "/account", allow_redirects=False).status_code != 200, "the victim is not signed in"
+assert attacker.get(callback, allow_redirects=False).status_code == 303
+step("a planted callback refused")
+
 # A forged or replayed answer: the state is spent.
 answer = sam.get(b + "/sign-in/federated/callback?code=x&state=nope", allow_redirects=False)
 assert answer.status_code == 400, answer.status_code

@@ -115,8 +115,9 @@ public struct Federation: Sendable {
     // MARK: Signing in
 
     /// Where to send the browser: the provider's authorization endpoint, with this attempt's `state`, `nonce`
-    /// and PKCE challenge remembered here for ten minutes.
-    public func begin(_ providerID: UUID, next: String) async throws -> String {
+    /// and PKCE challenge remembered here for ten minutes. The `state` is also the browser's to keep (a
+    /// cookie): the callback is taken only from the browser that started the sign-in (RFC 6749 §10.12).
+    public func begin(_ providerID: UUID, next: String) async throws -> (url: String, state: String) {
         guard let row = try await identity.store.sql.raw("SELECT * FROM identity_federation_providers WHERE id = \(bind: providerID)").first() else {
             throw PlazaError.notFound("No sign-in provider has the id \(providerID).")
         }
@@ -139,16 +140,20 @@ public struct Federation: Sendable {
             ("response_type", "code"), ("client_id", provider.clientId), ("redirect_uri", redirectURI), ("scope", "openid email profile"),
             ("state", state), ("nonce", nonce), ("code_challenge", challenge), ("code_challenge_method", "S256"),
         ])
-        return meta.authorizationEndpoint + (meta.authorizationEndpoint.contains("?") ? "&" : "?") + query
+        return (meta.authorizationEndpoint + (meta.authorizationEndpoint.contains("?") ? "&" : "?") + query, state)
     }
 
     /// The provider's answer at the callback: the code exchanged, the ID token checked, the account found,
     /// linked or made, and a browser session opened (or the code step, when the account has a second
     /// factor of its own). Returns where to go next too.
     public func complete(
-        code: String?, state: String?, issuer: String?, error: String?, caller: Caller, userAgent: String?
+        code: String?, state: String?, browserState: String?, issuer: String?, error: String?, caller: Caller, userAgent: String?
     ) async throws -> (step: SignInStep<WebSession>, next: String) {
-        guard let state, let login = try await takeLogin(state) else {
+        // Someone else's callback link, opened in this browser, would sign it in as them.
+        guard let state, let browserState, Data(state.utf8).constantTimeEquals(Data(browserState.utf8)) else {
+            throw PlazaError.badRequest("This sign-in did not start in this browser; start again.", code: "federation-state")
+        }
+        guard let login = try await takeLogin(state) else {
             throw PlazaError.badRequest("This sign-in is unknown or expired; start again.", code: "federation-state")
         }
         guard let providerRow = try await identity.store.sql.raw("SELECT * FROM identity_federation_providers WHERE id = \(bind: login.provider)").first()
@@ -165,8 +170,9 @@ public struct Federation: Sendable {
         let tokens = try await exchange(code, verifier: login.verifier, provider: provider, secret: secret, endpoint: meta.tokenEndpoint)
         let claims = try await verify(tokens, provider: provider, meta: meta, nonce: login.nonce)
         let user = try await account(for: claims, provider: provider, caller: caller)
-        let amr = (claims.amr ?? []).contains("mfa") ? "fed mfa" : "fed"
-        return (try await identity.federatedSignIn(user: user.id, email: user.email, amr: amr, caller: caller, userAgent: userAgent), login.next)
+        // A provider's own `amr: mfa` is not taken as Plaza's second factor: any configured provider could
+        // then unlock the roles that need one. The account's own second factor still applies.
+        return (try await identity.federatedSignIn(user: user.id, email: user.email, caller: caller, userAgent: userAgent), login.next)
     }
 
     struct PendingLogin: Sendable {
@@ -217,7 +223,7 @@ public struct Federation: Sendable {
     }
 
     private func verify(_ idToken: String, provider: FederationProvider, meta: ProviderMetadata, nonce: String) async throws -> ExternalIDClaims {
-        let keys = try await metadata.keys(for: provider.issuer, at: meta.jwksURI, http: http)
+        let keys = try await metadata.keys(for: provider.issuer, at: meta.jwksURI, token: idToken, http: http)
         let claims: ExternalIDClaims
         do {
             claims = try await keys.verify(idToken, as: ExternalIDClaims.self)
@@ -308,7 +314,6 @@ struct ExternalIDClaims: JWTPayload {
     var given_name: String?
     var family_name: String?
     var locale: String?
-    var amr: [String]?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
@@ -341,9 +346,16 @@ final class MetadataCache: Sendable {
         return metadata
     }
 
-    func keys(for issuer: String, at uri: String, http: HTTPClient) async throws -> JWTKeyCollection {
-        if let cached = entries.withLock({ $0[issuer] }), let keys = cached.keys, Date().timeIntervalSince(cached.read) < lifetime { return keys }
+    /// The provider's keys; read again when stale or when `token` names a key not among them (the provider
+    /// rotated its keys since).
+    func keys(for issuer: String, at uri: String, token: String, http: HTTPClient) async throws -> JWTKeyCollection {
+        let kid = TokenIssuer.kid(ofToken: token)
+        if let cached = entries.withLock({ $0[issuer] }), let keys = cached.keys, Date().timeIntervalSince(cached.read) < lifetime,
+           kid.map(cached.kids.contains) ?? true {
+            return keys
+        }
         let object = try await Self.json(uri, http: http, what: "keys")
+        let kids = Set(((object["keys"] as? [[String: Any]]) ?? []).compactMap { $0["kid"] as? String })
         let data = try JSONSerialization.data(withJSONObject: object)
         let collection = JWTKeyCollection()
         do {
@@ -351,7 +363,12 @@ final class MetadataCache: Sendable {
         } catch {
             throw PlazaError(.badGateway, code: "federation-keys", title: "Provider misconfigured", detail: "The keys at \(uri) cannot be read: \(error).")
         }
-        entries.withLock { $0[issuer, default: Entry(metadata: nil, keys: nil, kids: [], read: Date())].keys = collection }
+        entries.withLock { entries in
+            var entry = entries[issuer] ?? Entry(metadata: nil, keys: nil, kids: [], read: Date())
+            entry.keys = collection
+            entry.kids = kids
+            entries[issuer] = entry
+        }
         return collection
     }
 
@@ -375,13 +392,13 @@ final class MetadataCache: Sendable {
 
 extension IdentityService {
     /// A browser session for an account an external provider vouched for; the code step first when the
-    /// account has a second factor here and the provider did not assert one.
-    func federatedSignIn(user: UUID, email: String, amr: String, caller: Caller, userAgent: String?) async throws -> SignInStep<WebSession> {
+    /// account has a second factor here.
+    func federatedSignIn(user: UUID, email: String, caller: Caller, userAgent: String?) async throws -> SignInStep<WebSession> {
         guard try await store.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)").first()?
             .decode(column: "status", as: String.self) == "active"
         else { throw PlazaError(.forbidden, code: "account-disabled", title: "Account disabled", detail: "This account is disabled.") }
-        if !amr.contains("mfa"), try await isMFAEnabled(user) { return .secondFactor(try await challenge(user: user, caller: caller, firstFactor: "fed")) }
-        return .done(try await openWebSession(user: user, email: email, amr: amr, caller: caller, userAgent: userAgent))
+        if try await isMFAEnabled(user) { return .secondFactor(try await challenge(user: user, caller: caller, firstFactor: "fed")) }
+        return .done(try await openWebSession(user: user, email: email, amr: "fed", caller: caller, userAgent: userAgent))
     }
 
     /// Sign-in through external OpenID Connect providers.

@@ -200,30 +200,35 @@ extension IdentityService {
     }
 
     /// Answers a challenge: the user whose code (or recovery code) it is, and the methods used (RFC 8176).
-    /// A wrong code counts towards the challenge's five tries; the fifth wrong one ends it.
+    /// A wrong code counts towards the challenge's five tries (the fifth ends it) and towards the account's
+    /// sign-in lock (``LoginThrottle``), so asking for new challenges does not buy more guesses.
     func answer(_ verification: MFAVerification, caller: Caller) async throws -> (user: UUID, email: String, amr: String) {
         enum Outcome: Sendable { case passed(user: UUID, email: String, amr: String), wrong, dead }
         let hash = Self.hash(verification.mfaToken)
+        let throttle = self.throttle
         let outcome = try await store.transaction { transaction -> Outcome in
             let now = transaction.clock.now()
+            // The try is taken before the code is compared, in one statement: parallel guesses cannot share it.
             guard let row = try await transaction.sql.raw("""
-                SELECT c.user_id, c.first_factor, c.expires_at, c.attempts, c.used_at, u.email FROM identity_mfa_challenges c
-                JOIN identity_users u ON u.id = c.user_id WHERE c.token_hash = \(bind: hash)
-                """).first(),
-                try row.decodeNil(column: "used_at"), try row.decode(column: "expires_at", as: Date.self) > now,
-                try row.decode(column: "attempts", as: Int.self) < Self.challengeAttempts
+                UPDATE identity_mfa_challenges SET attempts = attempts + 1
+                WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: now) AND attempts < \(bind: Self.challengeAttempts)
+                RETURNING user_id, first_factor
+                """).first()
             else { return .dead }
             let user = try row.decode(column: "user_id", as: UUID.self)
+            let email = try await transaction.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: user)").first()?
+                .decode(column: "email", as: String.self) ?? ""
             guard let method = try await Self.checkSecondFactor(verification.code, of: user, allowRecovery: true, in: transaction) else {
-                try await transaction.sql.raw("UPDATE identity_mfa_challenges SET attempts = attempts + 1 WHERE token_hash = \(bind: hash)").run()
+                // Wrong codes count towards the account's sign-in lock too, so new challenges do not buy more guesses.
+                try await throttle.recordFailure(email: email, ip: caller.ip, in: transaction)
                 try await transaction.audit(
                     Caller(principal: Principal(id: user), requestID: caller.requestID, ip: caller.ip),
                     action: "identity.mfa.failed", resourceType: "user", resourceID: user.uuidString)
                 return .wrong
             }
             try await transaction.sql.raw("UPDATE identity_mfa_challenges SET used_at = \(bind: now) WHERE token_hash = \(bind: hash)").run()
-            let first = try row.decode(column: "first_factor", as: String.self)
-            return .passed(user: user, email: try row.decode(column: "email", as: String.self), amr: "\(first) \(method) mfa")
+            try await throttle.recordSuccess(email: email, in: transaction)
+            return .passed(user: user, email: email, amr: "\(try row.decode(column: "first_factor", as: String.self)) \(method) mfa")
         }
         switch outcome {
         case .passed(let user, let email, let amr):

@@ -93,18 +93,18 @@ extension IdentityService {
         try policy.authorize(caller, IdentityPolicy.manageUsers)
         let source = confirmation.sourceUserId
         let (codes, outbox, revocations, hooks) = (self.codes, self.outbox, self.revocations, self.mergeHooks)
-        // A wrong code counts as a try (and stays counted) even though the merge does not happen.
-        try await store.transaction { transaction in
-            guard try await transaction.sql.raw("""
-                SELECT id FROM identity_merges WHERE target_id = \(bind: target) AND source_id = \(bind: source)
-                  AND completed_at IS NULL AND cancelled_at IS NULL
-                """).first() != nil
-            else { throw PlazaError.conflict("No merge of these accounts is waiting: start one first.") }
-            _ = try await codes.redeem(.confirmMerge, code: confirmation.code, user: source, in: transaction)
-        }
+        guard try await store.sql.raw("""
+            SELECT id FROM identity_merges WHERE target_id = \(bind: target) AND source_id = \(bind: source)
+              AND completed_at IS NULL AND cancelled_at IS NULL
+            """).first() != nil
+        else { throw PlazaError.conflict("No merge of these accounts is waiting: start one first.") }
+        // A wrong code stays counted (five tries); the right one is spent with the merge, so a merge a
+        // module refuses leaves the code for another go once the obstacle is gone.
+        try await codes.attempt(.confirmMerge, code: confirmation.code, user: source)
         let moved = try await store.transaction { transaction -> [String: Int] in
             let now = transaction.clock.now()
             _ = try await Self.mergeable(target, source, in: transaction)
+            _ = try await codes.redeem(.confirmMerge, code: confirmation.code, user: source, in: transaction)
             var moved = try await Self.mergeIdentity(from: source, into: target, in: transaction)
             for (name, hook) in hooks.all {
                 for (key, count) in try await hook(source, target, transaction) where count > 0 { moved["\(name).\(key)"] = count }

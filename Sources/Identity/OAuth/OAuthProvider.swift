@@ -42,7 +42,7 @@ public struct OAuthProvider: Sendable {
         guard let raw = request.clientID, let id = UUID(uuidString: raw), let client = try await clients.find(id) else {
             throw AuthorizationRefusal.errorPage(.invalidRequest("The client_id names no registered client."))
         }
-        guard let redirect = request.redirectURI, client.redirectUris.contains(redirect) else {
+        guard let redirect = request.redirectURI, client.redirectUris.contains(where: { Self.redirect(redirect, matches: $0) }) else {
             throw AuthorizationRefusal.errorPage(.invalidRequest(
                 request.redirectURI == nil ? "The redirect_uri is missing." : "The redirect_uri is not one this client registered."))
         }
@@ -68,6 +68,37 @@ public struct OAuthProvider: Sendable {
         return ValidatedAuthorization(
             client: client, redirectURI: redirect, scopes: OAuthScope.all.filter(requested.contains), state: request.state,
             nonce: request.nonce, codeChallenge: challenge, prompt: request.prompt)
+    }
+
+    /// A redirect URI matches a registered one exactly, or — for a native app listening on the loopback
+    /// interface — on any port (RFC 8252 §7.3: the app picks a free port each time).
+    static func redirect(_ given: String, matches registered: String) -> Bool {
+        if given == registered { return true }
+        guard var a = URLComponents(string: given), var b = URLComponents(string: registered), a.scheme == "http", b.scheme == "http",
+              let host = a.host, ["127.0.0.1", "[::1]", "::1"].contains(host), a.host == b.host
+        else { return false }
+        a.port = nil
+        b.port = nil
+        return a.string == b.string
+    }
+
+    /// The origin (`scheme://host[:port]`) an authorization request under `next` (a sign-in page's
+    /// `next=/oauth/authorize?…`) would send the browser back to, when it names a client and one of its
+    /// redirect URIs; nil otherwise. The page lets its form lead there (CSP `form-action`).
+    public func clientOrigin(forNext next: String?) async throws -> String? {
+        guard let next, next.hasPrefix(OAuthPaths.authorize + "?") else { return nil }
+        let pairs = FormEncoding.decode(String(next.dropFirst(OAuthPaths.authorize.count + 1)))
+        let request = AuthorizationRequest(Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
+        guard let raw = request.clientID, let id = UUID(uuidString: raw), let client = try await clients.find(id), let redirect = request.redirectURI,
+              client.redirectUris.contains(where: { Self.redirect(redirect, matches: $0) })
+        else { return nil }
+        return Self.origin(of: redirect)
+    }
+
+    /// `scheme://host[:port]` of a URI.
+    public static func origin(of uri: String) -> String? {
+        guard let url = URLComponents(string: uri), let scheme = url.scheme, let host = url.host, !host.isEmpty else { return nil }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
     }
 
     /// Whether the person already agreed to give this client these scopes.
@@ -100,6 +131,8 @@ public struct OAuthProvider: Sendable {
                 VALUES (\(bind: principal.id), \(bind: authorization.client.id), \(bind: scope), \(bind: now))
                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at
                 """).run()
+            // Codes live a minute; a day later they have nothing left to tell.
+            try await transaction.sql.raw("DELETE FROM identity_oauth_codes WHERE expires_at < \(bind: now.addingTimeInterval(-86400))").run()
             try await transaction.sql.raw("""
                 INSERT INTO identity_oauth_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr,
                                                   created_at, expires_at)
@@ -268,7 +301,8 @@ public struct OAuthProvider: Sendable {
 
     // MARK: Introspection, revocation, userinfo
 
-    /// RFC 7662: only confidential clients may ask (a resource server holds a secret).
+    /// RFC 7662: only confidential clients may ask (a resource server holds a secret): about any access
+    /// token, and about their own refresh tokens.
     public func introspect(_ fields: [(String, String)], authorization: String?) async throws -> Introspection {
         let form = try Self.single(fields)
         let client = try await clients.authenticate(try Self.credentials(form, authorization: authorization))
@@ -283,7 +317,8 @@ public struct OAuthProvider: Sendable {
                 exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970), iss: claims.iss.value,
                 aud: settings.audience, jti: claims.jti.value, tokenType: "Bearer")
         }
-        guard let row = try await refreshTokenRow(token) else { return .inactive }
+        // A refresh token is its client's business alone; access tokens any resource server may ask about.
+        guard let row = try await refreshTokenRow(token), try row.decode(column: "client_id", as: UUID?.self) == client.id else { return .inactive }
         let now = store.clock.now()
         guard try row.decodeNil(column: "used_at"), try row.decodeNil(column: "revoked_at"),
               try row.decode(column: "expires_at", as: Date.self) > now, try row.decode(column: "status", as: String.self) == "active"
@@ -310,6 +345,11 @@ public struct OAuthProvider: Sendable {
             else { return }
             try await store.transaction { transaction in
                 if claims.kind == Principal.Kind.service.rawValue {
+                    // A grant revoked longer ago than a token lives names no token that could still be shown.
+                    let lifetime = identity.settings.accessTokenLifetime.timeInterval
+                    try await transaction.sql.raw("""
+                        DELETE FROM identity_oauth_revoked_grants WHERE revoked_at < \(bind: transaction.clock.now().addingTimeInterval(-lifetime))
+                        """).run()
                     try await transaction.sql.raw("""
                         INSERT INTO identity_oauth_revoked_grants (grant_id, client_id, revoked_at) VALUES (\(bind: sid), \(bind: client.id), \(bind: transaction.clock.now()))
                         ON CONFLICT (grant_id) DO NOTHING
