@@ -37,6 +37,9 @@ public struct CreateOAuth: AsyncMigration {
             .field("used_at", .datetime)
             // The session the code was exchanged for: a second exchange ends it (RFC 6749 §4.1.2).
             .field("session_id", .uuid)
+            // When a second exchange was tried: if that happens before the first has stored its session,
+            // the first one fails instead.
+            .field("reused_at", .datetime)
             .create()
         try await database.schema("identity_oauth_consents")
             .field("user_id", .uuid, .required, .references("identity_users", "id", onDelete: .cascade))

@@ -192,7 +192,9 @@ public struct OAuthProvider: Sendable {
                 UPDATE identity_oauth_codes SET used_at = \(bind: now) WHERE code_hash = \(bind: hash) AND used_at IS NULL RETURNING code_hash
                 """).first() != nil
             guard claimed else {
-                // A second exchange: someone else may hold the code, so what the first one got ends (RFC 6749 §4.1.2).
+                // A second exchange: someone else may hold the code, so what the first one got ends (RFC 6749 §4.1.2);
+                // if the first has not stored its session yet, the mark makes it fail instead.
+                try await transaction.sql.raw("UPDATE identity_oauth_codes SET reused_at = \(bind: now) WHERE code_hash = \(bind: hash)").run()
                 if let session = try row.decode(column: "session_id", as: UUID?.self) {
                     try await IdentityService.revoke(
                         sessions: [session], of: user, reason: "authorization code reused", caller: caller, outbox: outbox,
@@ -231,7 +233,10 @@ public struct OAuthProvider: Sendable {
                     INSERT INTO identity_oauth_sessions (session_id, client_id, scope, auth_time, amr)
                     VALUES (\(bind: session), \(bind: client.id), \(bind: scopes.joined(separator: " ")), \(bind: authTime), \(bind: amr.joined(separator: " ")))
                     """).run()
-                try await transaction.sql.raw("UPDATE identity_oauth_codes SET session_id = \(bind: session) WHERE code_hash = \(bind: hash)").run()
+                let stored = try await transaction.sql.raw("""
+                    UPDATE identity_oauth_codes SET session_id = \(bind: session) WHERE code_hash = \(bind: hash) RETURNING reused_at
+                    """).first()
+                guard try stored?.decodeNil(column: "reused_at") == true else { throw OAuthError.invalidGrant("The code was used twice; start again.") }
             }
             return try await respond(
                 user: user, session: session, client: client, scopes: scopes, refreshToken: refreshToken, nonce: nonce, authTime: authTime, amr: amr)
