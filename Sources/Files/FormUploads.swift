@@ -94,10 +94,9 @@ extension FileService {
     }
 }
 
-/// The state of a fields-and-files multipart body as it streams through MultipartKit's push parser:
-/// fields are collected, and each file part becomes an `open` event followed by its bytes.
-final class FieldsAndFiles: @unchecked Sendable {
-    // Used by one task at a time (the upload's); @unchecked because the parser's callbacks capture it.
+/// A fields-and-files multipart body: fields are collected, and each file part becomes an `open` event
+/// followed by its bytes.
+final class FieldsAndFiles: MultipartStream, @unchecked Sendable {
     enum Event { case open, bytes(ByteBuffer) }
     private enum Part { case none, field(String), file, ignored }
 
@@ -105,13 +104,10 @@ final class FieldsAndFiles: @unchecked Sendable {
     let purpose: FilePurpose
     private let maxFiles: Int
     private let fieldLimit: Int
-    private let parser: MultipartParser
-    private var headers: [String: String] = [:]
     private var part: Part = .none
     private var text: [UInt8] = []
     private var fieldBytes = 0
     private var events: [Event] = []
-    private var failure: (any Error)?
     private var names: [String] = []
     private var sinks: [StagingSink] = []
     private(set) var fields: [(String, String)] = []
@@ -121,19 +117,7 @@ final class FieldsAndFiles: @unchecked Sendable {
         self.purpose = purpose
         self.maxFiles = maxFiles
         self.fieldLimit = fieldLimit
-        parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { [unowned self] name, value in headers[name.lowercased()] = value }
-        parser.onBody = { [unowned self] buffer in body(buffer) }
-        parser.onPartComplete = { [unowned self] in complete() }
-    }
-
-    func feed(_ chunk: ByteBuffer) throws {
-        do {
-            try parser.execute(chunk)
-        } catch {
-            throw PlazaError.badRequest("The multipart body is malformed.", code: "bad-multipart")
-        }
-        if let failure { throw failure }
+        super.init(boundary: boundary)
     }
 
     func takeEvents() -> [Event] {
@@ -141,17 +125,11 @@ final class FieldsAndFiles: @unchecked Sendable {
         return events
     }
 
-    func finish() throws {
-        if let failure { throw failure }
-    }
-
     func file(_ index: Int) -> (String, StagingSink) { (names[index], sinks[index]) }
 
-    private func startPart() {
-        guard case .none = part else { return }
-        let disposition = headers["content-disposition"] ?? ""
-        let name = MultipartForm.parameter("name", in: disposition) ?? ""
-        guard name == field, let declared = MultipartForm.parameter("filename", in: disposition) else {
+    override func partStarted(disposition: String) {
+        let name = Self.parameter("name", in: disposition) ?? ""
+        guard name == field, let declared = Self.parameter("filename", in: disposition) else {
             part = name.isEmpty ? .ignored : .field(name)
             text = []
             return
@@ -170,9 +148,7 @@ final class FieldsAndFiles: @unchecked Sendable {
         }
     }
 
-    private func body(_ buffer: ByteBuffer) {
-        guard failure == nil else { return }
-        startPart()
+    override func partBody(_ buffer: ByteBuffer) {
         switch part {
         case .field:
             fieldBytes += buffer.readableBytes
@@ -190,15 +166,8 @@ final class FieldsAndFiles: @unchecked Sendable {
         }
     }
 
-    private func complete() {
-        guard failure == nil else { return }
-        startPart()
+    override func partEnded() {
         if case .field(let name) = part { fields.append((name, String(decoding: text, as: UTF8.self))) }
         part = .none
-        headers = [:]
-    }
-
-    private func fail(_ error: any Error) {
-        if failure == nil { failure = error }
     }
 }

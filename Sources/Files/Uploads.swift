@@ -124,28 +124,31 @@ enum UploadReceiver {
     }
 }
 
-/// The state of one multipart body as it streams through MultipartKit's push parser.
-final class MultipartForm: @unchecked Sendable {
+/// A multipart body as it streams through MultipartKit's push parser: each part's start (with its
+/// `Content-Disposition`), its bytes and its end reach the subclass, and the first failure is kept — the
+/// parser's callbacks cannot throw — to be thrown from ``feed(_:)`` or ``finish()``.
+class MultipartStream: @unchecked Sendable {
     // Used by one task at a time (the upload's); @unchecked because the parser's callbacks capture it.
     private let parser: MultipartParser
     private var headers: [String: String] = [:]
-    private var purposeText = ""
-    private var part: Part = .none
-    private var failure: (any Error)?
-    private var pending: [ByteBuffer] = []
-    private var sawFile = false
-
-    private(set) var purpose: FilePurpose?
-    private(set) var fileName: String?
-    private(set) var sink: StagingSink?
-
-    enum Part { case none, purpose, file, ignored }
+    private var inPart = false
+    private(set) var failure: (any Error)?
 
     init(boundary: String) {
         parser = MultipartParser(boundary: boundary)
         parser.onHeader = { [unowned self] name, value in headers[name.lowercased()] = value }
-        parser.onBody = { [unowned self] buffer in body(buffer) }
-        parser.onPartComplete = { [unowned self] in complete() }
+        parser.onBody = { [unowned self] buffer in
+            guard failure == nil else { return }
+            begin()
+            partBody(buffer)
+        }
+        parser.onPartComplete = { [unowned self] in
+            guard failure == nil else { return }
+            begin()
+            partEnded()
+            inPart = false
+            headers = [:]
+        }
     }
 
     func feed(_ chunk: ByteBuffer) throws {
@@ -157,20 +160,58 @@ final class MultipartForm: @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    func finish() throws {
+        if let failure { throw failure }
+    }
+
+    func fail(_ error: any Error) {
+        if failure == nil { failure = error }
+    }
+
+    /// A part begins: its headers are all in (an empty part may have no body before its end).
+    func partStarted(disposition: String) {}
+    func partBody(_ buffer: ByteBuffer) {}
+    func partEnded() {}
+
+    private func begin() {
+        guard !inPart else { return }
+        inPart = true
+        partStarted(disposition: headers["content-disposition"] ?? "")
+    }
+
+    /// A parameter of a header value: `form-data; name="file"; filename="a.jpg"`.
+    static func parameter(_ key: String, in header: String) -> String? {
+        for piece in header.split(separator: ";").dropFirst() {
+            let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, pair[0].lowercased() == key else { continue }
+            var value = pair[1]
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            return value.replacingOccurrences(of: "\\\"", with: "\"")
+        }
+        return nil
+    }
+}
+
+/// One upload's body: a `purpose` part, then one `file` part streamed out as it arrives.
+final class MultipartForm: MultipartStream, @unchecked Sendable {
+    private var purposeText = ""
+    private var part: Part = .none
+    private var pending: [ByteBuffer] = []
+    private var sawFile = false
+
+    private(set) var purpose: FilePurpose?
+    private(set) var fileName: String?
+    private(set) var sink: StagingSink?
+
+    enum Part { case none, purpose, file, ignored }
+
     func takeFileBytes() -> [ByteBuffer] {
         defer { pending.removeAll(keepingCapacity: true) }
         return pending
     }
 
-    func finish() throws {
-        if let failure { throw failure }
-    }
-
-    private func startPart() {
-        guard part == .none else { return }
-        let disposition = headers["content-disposition"] ?? ""
-        let name = Self.parameter("name", in: disposition)
-        switch name {
+    override func partStarted(disposition: String) {
+        switch Self.parameter("name", in: disposition) {
         case "purpose":
             part = .purpose
         case "file":
@@ -190,9 +231,7 @@ final class MultipartForm: @unchecked Sendable {
         }
     }
 
-    private func body(_ buffer: ByteBuffer) {
-        guard failure == nil else { return }
-        startPart()
+    override func partBody(_ buffer: ByteBuffer) {
         switch part {
         case .purpose:
             purposeText += String(buffer: buffer)
@@ -209,9 +248,7 @@ final class MultipartForm: @unchecked Sendable {
         }
     }
 
-    private func complete() {
-        guard failure == nil else { return }
-        startPart()
+    override func partEnded() {
         if part == .purpose {
             let text = purposeText.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let value = FilePurpose(rawValue: text) else {
@@ -221,23 +258,6 @@ final class MultipartForm: @unchecked Sendable {
             purpose = value
         }
         part = .none
-        headers = [:]
-    }
-
-    private func fail(_ error: any Error) {
-        if failure == nil { failure = error }
-    }
-
-    /// A parameter of a header value: `form-data; name="file"; filename="a.jpg"`.
-    static func parameter(_ key: String, in header: String) -> String? {
-        for piece in header.split(separator: ";").dropFirst() {
-            let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2, pair[0].lowercased() == key else { continue }
-            var value = pair[1]
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-            return value.replacingOccurrences(of: "\\\"", with: "\"")
-        }
-        return nil
     }
 }
 
