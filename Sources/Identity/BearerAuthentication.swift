@@ -17,7 +17,7 @@ public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddlewa
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // OAuth's client endpoints read Authorization themselves: there it is a client's Basic credentials.
-        if Self.clientAuthenticated.contains(request.uri.path) { return try await next(request, context) }
+        if OAuthPaths.clientAuthenticated.contains(request.uri.path) { return try await next(request, context) }
         guard let header = request.headers[.authorization] ?? Self.queryToken(request) else { return try await next(request, context) }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw PlazaError(
@@ -43,7 +43,6 @@ public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddlewa
 }
 
 extension BearerAuthentication {
-    static var clientAuthenticated: Set<String> { [OAuthPaths.token, OAuthPaths.introspect, OAuthPaths.revoke] }
 
     /// Paths where a token may come in the query string: only the realtime endpoints, whose URLs are not
     /// logged with their query and are opened by scripts that cannot send headers.

@@ -124,7 +124,7 @@ public struct IdentityService: Sendable {
     public func login(_ credentials: Credentials, caller: Caller, userAgent: String? = nil) async throws -> TokenPair {
         switch try await beginLogin(credentials, caller: caller, userAgent: userAgent) {
         case .done(let tokens): return tokens
-        case .secondFactor: throw PlazaError(.unauthorized, code: "mfa-required", title: "Second factor needed", detail: "This account signs in with a code too.")
+        case .secondFactor: throw Self.mfaRequired
         }
     }
 

@@ -26,7 +26,7 @@ extension IdentityService {
     public func signIn(_ credentials: Credentials, caller: Caller, userAgent: String?) async throws -> WebSession {
         switch try await beginSignIn(credentials, caller: caller, userAgent: userAgent) {
         case .done(let session): return session
-        case .secondFactor: throw PlazaError(.unauthorized, code: "mfa-required", title: "Second factor needed", detail: "This account signs in with a code too.")
+        case .secondFactor: throw Self.mfaRequired
         }
     }
 

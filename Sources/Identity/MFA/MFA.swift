@@ -87,6 +87,9 @@ extension IdentityService {
     static let recoveryCodeCount = 10
     static let challengeLifetime: TimeInterval = 300
     static let challengeAttempts = 5
+    /// What the one-step sign-ins (``login(_:caller:userAgent:)``, ``signIn(_:caller:userAgent:)``) answer an
+    /// account with a second factor.
+    static let mfaRequired = PlazaError(.unauthorized, code: "mfa-required", title: "Second factor needed", detail: "This account signs in with a code too.")
 
     // MARK: Enrolment
 

@@ -233,7 +233,7 @@ public struct OAuthClients: Sendable {
                     message: "must be an absolute https URI (http only on 127.0.0.1, [::1] or localhost; a native app's reverse-domain scheme), without a fragment"))
             }
             if uris.count > 20 { errors.append(FieldError(field: "redirectUris", message: "at most 20")) }
-            client.redirectUris = Array(NSOrderedSet(array: uris)) as? [String] ?? uris
+            client.redirectUris = uris.reduce(into: []) { kept, uri in if !kept.contains(uri) { kept.append(uri) } }
         }
         if let scopes = input.scopes {
             if let unknown = scopes.first(where: { !OAuthScope.all.contains($0) }) {

@@ -14,6 +14,8 @@ public enum OAuthPaths {
     public static let introspect = "/oauth/introspect"
     public static let revoke = "/oauth/revoke"
     public static let userinfo = "/oauth/userinfo"
+    /// Where `Authorization` carries a client's credentials (Basic), not a bearer token.
+    static let clientAuthenticated: Set<String> = [token, introspect, revoke]
 }
 
 /// Plaza as an OAuth 2.1 authorization server and OpenID Connect provider: authorization codes with PKCE
@@ -117,9 +119,10 @@ public struct OAuthProvider: Sendable {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             // When and how the person signed in (OpenID Connect's auth_time and amr) is their browser session's.
-            let session = try await principal.sessionID.asyncMap { session in
-                try await transaction.sql.raw("SELECT created_at, amr FROM identity_sessions WHERE id = \(bind: session)").first()
-            } ?? nil
+            var session: (any SQLRow)?
+            if let id = principal.sessionID {
+                session = try await transaction.sql.raw("SELECT created_at, amr FROM identity_sessions WHERE id = \(bind: id)").first()
+            }
             let signedIn = try session?.decode(column: "created_at", as: Date.self)
             let amr = try session?.decode(column: "amr", as: String?.self) ?? "pwd"
             let previous = try await transaction.sql.raw("""
@@ -380,7 +383,7 @@ public struct OAuthProvider: Sendable {
     }
 
     /// OpenID Connect's userinfo: who the token's person is, as far as its scopes reach.
-    public func userinfo(principal: Principal?) async throws -> [String: JSONValue] {
+    public func userinfo(principal: Principal?) async throws -> UserClaims {
         guard let principal, principal.kind == .user else {
             throw PlazaError(.unauthorized, code: "unauthorized", title: "Unauthorized", detail: "Send a person's access token.",
                              headers: ["WWW-Authenticate": "Bearer"])
@@ -393,7 +396,7 @@ public struct OAuthProvider: Sendable {
                              headers: ["WWW-Authenticate": "Bearer error=\"insufficient_scope\", scope=\"openid\""])
         }
         let scopes = firstParty ? OAuthScope.all : Array(principal.scopes)
-        return try await userClaims(principal.id, scopes: scopes).json(sub: principal.id)
+        return try await userClaims(principal.id, scopes: scopes)
     }
 
     // MARK: Pieces
@@ -403,7 +406,7 @@ public struct OAuthProvider: Sendable {
         guard let row = try await store.sql.raw("SELECT * FROM identity_users WHERE id = \(bind: user)").first() else {
             throw OAuthError.invalidGrant("The account no longer exists.")
         }
-        var claims = UserClaims()
+        var claims = UserClaims(sub: user.uuidString.lowercased())
         if scopes.contains(OAuthScope.profile) {
             let first = try row.decode(column: "first_name", as: String.self)
             let last = try row.decode(column: "last_name", as: String.self)
@@ -481,16 +484,25 @@ public struct OAuthProvider: Sendable {
     }
 }
 
-/// The claims about a person that `profile` and `email` allow.
-struct UserClaims: Sendable {
-    var name: String?
-    var givenName: String?
-    var familyName: String?
-    var locale: String?
-    var zoneinfo: String?
-    var updatedAt: Int?
-    var email: String?
-    var emailVerified: Bool?
+/// The claims about a person that `profile` and `email` allow: `/oauth/userinfo`'s answer, and part of an
+/// ID token. Claims the scopes do not allow stay nil and are left out.
+public struct UserClaims: Codable, Sendable, Equatable {
+    public var sub: String
+    public var name: String?
+    public var givenName: String?
+    public var familyName: String?
+    public var locale: String?
+    public var zoneinfo: String?
+    public var updatedAt: Int?
+    public var email: String?
+    public var emailVerified: Bool?
+
+    init(sub: String) { self.sub = sub }
+
+    enum CodingKeys: String, CodingKey {
+        case sub, name, givenName = "given_name", familyName = "family_name", locale, zoneinfo, updatedAt = "updated_at", email
+        case emailVerified = "email_verified"
+    }
 
     func apply(to claims: inout IDTokenClaims) {
         claims.name = name
@@ -501,19 +513,6 @@ struct UserClaims: Sendable {
         claims.updated_at = updatedAt
         claims.email = email
         claims.email_verified = emailVerified
-    }
-
-    func json(sub: UUID) -> [String: JSONValue] {
-        var out: [String: JSONValue] = ["sub": .string(sub.uuidString.lowercased())]
-        if let name { out["name"] = .string(name) }
-        if let givenName { out["given_name"] = .string(givenName) }
-        if let familyName { out["family_name"] = .string(familyName) }
-        if let locale { out["locale"] = .string(locale) }
-        if let zoneinfo { out["zoneinfo"] = .string(zoneinfo) }
-        if let updatedAt { out["updated_at"] = .number(Double(updatedAt)) }
-        if let email { out["email"] = .string(email) }
-        if let emailVerified { out["email_verified"] = .bool(emailVerified) }
-        return out
     }
 }
 
@@ -542,12 +541,6 @@ struct IDTokenClaims: JWTPayload {
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
-extension Optional {
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
-    }
-}
 
 extension IdentityService {
     /// Registered OAuth clients (admins manage them).
