@@ -93,15 +93,15 @@ extension MarketplaceService {
             try await sql.raw("""
                 DELETE FROM marketplace_locations WHERE request_id IN (SELECT id FROM marketplace_requests WHERE provider_user_id = \(bind: user))
                 """).run()
-            guard let provider = try await sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
-                .decode(column: "id", as: UUID.self) else { return }
+            // The profile's row before its offers, as every other writer of both takes them (`setListed` runs at
+            // the same time for the same account's deletion): the other order deadlocks on PostgreSQL.
+            guard let provider = try await sql.raw("""
+                UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
+                    lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE user_id = \(bind: user) RETURNING id
+                """).first()?.decode(column: "id", as: UUID.self) else { return }
             for table in ["marketplace_offers", "marketplace_availability", "marketplace_time_off", "marketplace_provider_search"] {
                 try await sql.raw("DELETE FROM \(unsafeRaw: table) WHERE provider_id = \(bind: provider)").run()
             }
-            try await sql.raw("""
-                UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
-                    lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE id = \(bind: provider)
-                """).run()
             try await searchChanged(provider: provider, caller: .system("retention"), in: transaction)
         }
     }
