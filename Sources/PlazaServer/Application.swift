@@ -2,10 +2,10 @@ import Foundation
 import Gateway
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Identity
 import Logging
 import PlazaKit
+import Realtime
 import ServiceLifecycle
 import Web
 
@@ -56,13 +56,11 @@ public func buildApplication(_ plaza: Plaza, onServerRunning: @escaping @Sendabl
 }
 
 extension Plaza {
-    /// HTTP/1.1 with WebSocket upgrades through the same router (the realtime route decides who may upgrade).
-    /// The server pings every `pingInterval` (30 s) and drops a client that stops answering.
+    /// HTTP/1.1 with WebSocket upgrades decided by the same router (the realtime route decides who may
+    /// upgrade); the realtime sessions that follow are NIO handlers, pinged by ``RealtimeKeeper``.
     public func server(for router: Router<AppRequestContext>) -> HTTPServerBuilder {
-        .http1WebSocketUpgrade(
-            webSocketRouter: router,
-            configuration: .init(ws: .init(
-                maxFrameSize: realtime.settings.maxInboundFrame, autoPing: .enabled(timePeriod: realtime.settings.pingInterval),
-                closeTimeout: realtime.settings.closeTimeout)))
+        let upgrades = router.buildResponder()
+        let hub = realtime
+        return HTTPServerBuilder { responder in RealtimeServerChannel(responder: responder, upgrades: upgrades, hub: hub) }
     }
 }

@@ -247,7 +247,7 @@ public final class Plaza: Sendable {
         var services: [any Service] = []
         if let listener { services.append(listener) }
         services.append(dispatcher)
-        services.append(realtime.presenceKeeper)
+        services.append(realtime.keeper)
         if config.runWorkers {
             services.append(scheduler)
             services.append(worker)

@@ -1,23 +1,33 @@
 import Foundation
+import NIOCore
 import PlazaKit
 import Synchronization
 
-/// One client's connection: what it is subscribed to and a bounded queue of frames waiting to be written.
+/// One client's connection: what it is subscribed to, and where its frames go (a ``FrameSink``: the
+/// WebSocket's channel, or an SSE response's queue).
 ///
-/// Frames go into an `AsyncStream` that keeps at most `capacity` of them; the writer task drains it into the
-/// socket. When a frame does not fit, the client is too slow: the stream is finished and the connection is
-/// closed with 4008, so memory per connection stays bounded whatever the client does.
+/// Every frame goes to the sink under this connection's lock, so the order frames are decided in — an
+/// answer, a replayed event, a live one — is the order they are written in, whichever thread decided them.
 final class Connection: Sendable {
-    /// A frame waiting to be written; `eventID` is set for events (SSE writes it as the `id:` field).
+    /// A frame waiting to be written: the JSON text, encoded once and shared by every connection that sends
+    /// it; `eventID` is set for events (SSE writes it as the `id:` field). An empty payload is an SSE heartbeat.
     struct Outgoing: Sendable {
         var eventID: Int64?
-        var text: String
+        var payload: ByteBuffer
+
+        init(eventID: Int64? = nil, payload: ByteBuffer) {
+            self.eventID = eventID
+            self.payload = payload
+        }
+
+        init(_ text: String) {
+            self.init(payload: ByteBuffer(string: text))
+        }
     }
 
     let id: UUID
     let principal: Principal
-    let frames: AsyncStream<Outgoing>
-    private let continuation: AsyncStream<Outgoing>.Continuation
+    let sink: any FrameSink
     private let state = Mutex(State())
 
     struct State {
@@ -30,9 +40,23 @@ final class Connection: Sendable {
     enum Ending: Sendable, Equatable {
         case tooSlow
         case sessionEnded
+        case shuttingDown
 
-        var closeCode: UInt16 { self == .tooSlow ? RealtimeCloseCode.tooSlow : RealtimeCloseCode.sessionEnded }
-        var reason: String { self == .tooSlow ? "too slow: the send queue is full" : "the session ended" }
+        var closeCode: UInt16 {
+            switch self {
+            case .tooSlow: RealtimeCloseCode.tooSlow
+            case .sessionEnded: RealtimeCloseCode.sessionEnded
+            case .shuttingDown: 1001
+            }
+        }
+
+        var reason: String {
+            switch self {
+            case .tooSlow: "too slow: the send queue is full"
+            case .sessionEnded: "the session ended"
+            case .shuttingDown: "the server is restarting"
+            }
+        }
     }
 
     struct TopicState {
@@ -40,10 +64,10 @@ final class Connection: Sendable {
         var pending: [Outgoing]?
     }
 
-    init(principal: Principal, capacity: Int) {
+    init(principal: Principal, sink: any FrameSink) {
         id = UUID()
         self.principal = principal
-        (frames, continuation) = AsyncStream.makeStream(of: Outgoing.self, bufferingPolicy: .bufferingOldest(capacity))
+        self.sink = sink
     }
 
     var subscriptionCount: Int { state.withLock { $0.topics.count } }
@@ -60,63 +84,119 @@ final class Connection: Sendable {
         _ = state.withLock { $0.topics.removeValue(forKey: topic) }
     }
 
-    /// A live event for `topic`: sent at once, held while a replay runs, dropped if already sent.
-    func offer(_ topic: String, id: Int64, frame: String) {
-        let send: Bool = state.withLock { state in
-            guard var topicState = state.topics[topic] else { return false }
+    /// A live event for `topic`: sent at once, held while a replay runs, dropped if already sent. With
+    /// `batched`, the caller is on the sink's event loop and drains the sink itself after a batch of offers.
+    func offer(_ topic: String, id: Int64, frame: ByteBuffer, batched: Bool = false) {
+        state.withLock { state in
+            guard var topicState = state.topics[topic] else { return }
             if topicState.pending != nil {
-                topicState.pending!.append(Outgoing(eventID: id, text: frame))
+                topicState.pending!.append(Outgoing(eventID: id, payload: frame))
                 state.topics[topic] = topicState
-                return false
+                return
             }
-            guard id > topicState.lastSent else { return false }
+            guard id > topicState.lastSent else { return }
             topicState.lastSent = id
             state.topics[topic] = topicState
-            return true
+            push(Outgoing(eventID: id, payload: frame), in: &state, batched: batched)
         }
-        if send { enqueue(Outgoing(eventID: id, text: frame)) }
     }
 
     /// An event read back from the log during a replay.
-    func replay(_ topic: String, id: Int64, frame: String) {
-        let send: Bool = state.withLock { state in
-            guard var topicState = state.topics[topic], id > topicState.lastSent else { return false }
+    func replay(_ topic: String, id: Int64, frame: ByteBuffer) {
+        state.withLock { state in
+            guard var topicState = state.topics[topic], id > topicState.lastSent else { return }
             topicState.lastSent = id
             state.topics[topic] = topicState
-            return true
+            push(Outgoing(eventID: id, payload: frame), in: &state, batched: false)
         }
-        if send { enqueue(Outgoing(eventID: id, text: frame)) }
     }
 
     /// Ends a replay: the live events that arrived meanwhile and are newer than the replay go out, in order.
     func finishReplay(_ topic: String) {
-        let frames: [Outgoing] = state.withLock { state in
-            guard var topicState = state.topics[topic], let pending = topicState.pending else { return [] }
-            var out: [Outgoing] = []
+        state.withLock { state in
+            guard var topicState = state.topics[topic], let pending = topicState.pending else { return }
+            topicState.pending = nil
             for event in pending.sorted(by: { ($0.eventID ?? 0) < ($1.eventID ?? 0) }) where (event.eventID ?? 0) > topicState.lastSent {
                 topicState.lastSent = event.eventID ?? 0
-                out.append(event)
+                push(event, in: &state, batched: false)
             }
-            topicState.pending = nil
             state.topics[topic] = topicState
-            return out
         }
-        for frame in frames { enqueue(frame) }
     }
 
-    /// Queues a control frame (an answer, an error) for the writer.
+    /// Queues a control frame (an answer, an error, a signal).
     func enqueue(_ frame: String) {
-        enqueue(Outgoing(eventID: nil, text: frame))
+        enqueue(Outgoing(frame))
     }
 
-    /// Queues a frame for the writer; a full queue marks the connection too slow and ends its stream.
     func enqueue(_ frame: Outgoing) {
-        if case .dropped = continuation.yield(frame) { end(.tooSlow) }
+        state.withLock { push(frame, in: &$0, batched: false) }
     }
 
-    /// Ends the connection from the server's side: its writer closes the socket with the ending's code.
+    /// Hands a frame to the sink; one the sink cannot take marks the connection too slow and ends it.
+    private func push(_ frame: Outgoing, in state: inout State, batched: Bool) {
+        guard state.ending == nil else { return }
+        if !sink.push(frame, drainLater: !batched) {
+            state.ending = .tooSlow
+            sink.end(.tooSlow)
+        }
+    }
+
+    /// Ends the connection from the server's side: the sink closes it with the ending's code.
     func end(_ ending: Ending) {
-        state.withLock { if $0.ending == nil { $0.ending = ending } }
+        let first: Bool = state.withLock { state in
+            guard state.ending == nil else { return false }
+            state.ending = ending
+            return true
+        }
+        if first { sink.end(ending) }
+    }
+}
+
+/// Where one connection's frames are written.
+protocol FrameSink: Sendable {
+    /// The event loop whose thread writes this sink, when writes can be grouped per loop (``RealtimeHub``
+    /// delivers an event to a loop's connections in one task on that loop).
+    var eventLoop: (any EventLoop)? { get }
+    /// Takes a frame, in the order of calls (made under the connection's lock); `false` when the client is too
+    /// slow to take more. With `drainLater: false` the caller is on ``eventLoop`` and calls ``drain()`` itself.
+    func push(_ frame: Connection.Outgoing, drainLater: Bool) -> Bool
+    /// Writes what was pushed (on ``eventLoop``).
+    func drain()
+    /// Keeps the connection alive through proxies and finds clients that have gone (the hub calls it every
+    /// `pingInterval`).
+    func heartbeat()
+    /// Closes from the server's side, saying why.
+    func end(_ ending: Connection.Ending)
+    /// The connection is gone: drop what is still waiting.
+    func finish()
+}
+
+/// The SSE response's queue: an `AsyncStream` keeping at most `capacity` frames, drained by the response's
+/// writer. A frame that does not fit means the client is too slow.
+final class StreamSink: FrameSink {
+    let frames: AsyncStream<Connection.Outgoing>
+    private let continuation: AsyncStream<Connection.Outgoing>.Continuation
+
+    init(capacity: Int) {
+        (frames, continuation) = AsyncStream.makeStream(of: Connection.Outgoing.self, bufferingPolicy: .bufferingOldest(capacity))
+    }
+
+    var eventLoop: (any EventLoop)? { nil }
+
+    func push(_ frame: Connection.Outgoing, drainLater: Bool) -> Bool {
+        if case .dropped = continuation.yield(frame) { return false }
+        return true
+    }
+
+    func drain() {}
+
+    /// An SSE comment line; a queue too full to take it will refuse the next event too.
+    func heartbeat() {
+        _ = push(Connection.Outgoing(payload: ByteBuffer()), drainLater: true)
+    }
+
+    func end(_ ending: Connection.Ending) {
         continuation.finish()
     }
 

@@ -10,11 +10,11 @@ import ServiceLifecycle
 ///
 /// Topics are checked before the stream starts (403 names the refused one). `Last-Event-ID` (the header
 /// `EventSource` sends when it reconnects, or `?lastEventId=`) replays what was missed on every topic —
-/// event ids are numbers of the one event log, so one id serves all topics. A comment line every 15 s keeps
-/// proxies from closing an idle stream; a client that stops reading fills its queue and the stream ends.
+/// event ids are numbers of the one event log, so one id serves all topics. A comment line every
+/// `pingInterval` (``RealtimeKeeper``) keeps proxies from closing an idle stream; a client that stops reading
+/// fills its queue and the stream ends.
 struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
     let hub: RealtimeHub
-    static var heartbeat: Duration { .seconds(15) }
 
     var endpoint: Endpoint<Context> {
         let hub = self.hub
@@ -50,7 +50,8 @@ struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
                 case .unknown: throw PlazaError.validation(field: "topics", "\(topic) is not a topic")
                 }
             }
-            let connection = hub.connect(principal)
+            let sink = StreamSink(capacity: hub.settings.sendQueueCapacity)
+            let connection = hub.connect(principal, sink: sink)
             return Response(
                 status: .ok,
                 headers: [
@@ -59,7 +60,7 @@ struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
                 ],
                 body: ResponseBody { writer in
                     do {
-                        try await Self.stream(connection, topics: topics, after: lastEventId, hub: hub, to: &writer)
+                        try await Self.stream(connection, frames: sink.frames, topics: topics, after: lastEventId, hub: hub, to: &writer)
                     } catch {
                         await hub.disconnect(connection)
                         throw error
@@ -70,39 +71,45 @@ struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
         }
     }
 
-    /// Subscribes (replaying if asked) while writing frames, with a heartbeat, until the client goes.
+    /// Subscribes (replaying if asked) while writing frames until the client goes.
     static func stream(
-        _ connection: Connection, topics: [String], after lastEventId: Int64?, hub: RealtimeHub, to writer: inout any ResponseBodyWriter
+        _ connection: Connection, frames: AsyncStream<Connection.Outgoing>, topics: [String], after lastEventId: Int64?, hub: RealtimeHub,
+        to writer: inout any ResponseBodyWriter
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for topic in topics { await hub.subscribe(connection, to: topic, after: lastEventId) }
             }
-            group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: Self.heartbeat)
-                    connection.enqueue(Connection.Outgoing(eventID: nil, text: ""))
-                }
-            }
             // The retry hint first, then frames until the client goes or falls behind.
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
             // A stream never ends by itself: on shutdown its queue is closed, so the server need not wait for it.
             try await withGracefulShutdownHandler {
-                for await frame in connection.frames { try await writer.write(ByteBuffer(string: Self.format(frame))) }
+                for await frame in frames { try await writer.write(EventStreamFormat.message(frame)) }
             } onGracefulShutdown: {
-                connection.finish()
+                connection.sink.finish()
             }
             group.cancelAll()
         }
     }
 
-    /// One SSE message: `id:` for events, the JSON frame as `data:`; an empty text is a heartbeat comment.
-    static func format(_ frame: Connection.Outgoing) -> String {
-        if frame.text.isEmpty { return ": ping\n\n" }
-        var message = ""
-        if let id = frame.eventID { message += "id: \(id)\n" }
+}
+
+/// Frames as Server-Sent Events messages.
+enum EventStreamFormat {
+    static let heartbeat = ByteBuffer(string: ": ping\n\n")
+
+    /// One SSE message, in one buffer (so one chunk): `id:` for events, the JSON frame as `data:`; an empty
+    /// payload is a heartbeat comment.
+    static func message(_ frame: Connection.Outgoing) -> ByteBuffer {
+        if frame.payload.readableBytes == 0 { return heartbeat }
+        var message = ByteBuffer()
+        message.reserveCapacity(frame.payload.readableBytes + 32)
+        if let id = frame.eventID { message.writeString("id: \(id)\n") }
         // JSON text has no raw newlines, so one data line carries it.
-        return message + "data: \(frame.text)\n\n"
+        message.writeString("data: ")
+        message.writeImmutableBuffer(frame.payload)
+        message.writeString("\n\n")
+        return message
     }
 }
 

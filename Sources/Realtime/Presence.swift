@@ -64,24 +64,6 @@ struct Presence: Sendable {
     }
 }
 
-/// Keeps this instance's presence rows alive while it runs, and removes them when it stops.
-public struct PresenceKeeper: Service {
-    let presence: Presence
-    let logger: Logger
-
-    public func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                try await presence.touch()
-            } catch {
-                logger.warning("presence touch failed", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Presence.touchInterval) }
-        }
-        try? await presence.forgetInstance()
-    }
-}
-
 /// Creates `realtime_presence`.
 public struct CreatePresence: AsyncMigration {
     public init() {}

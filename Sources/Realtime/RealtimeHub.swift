@@ -2,14 +2,19 @@ import FluentKit
 import Foundation
 import Jobs
 import Logging
+import NIOCore
 import PlazaKit
 import Storage
 import Synchronization
 
 /// How the gateway treats connections.
 public struct RealtimeSettings: Sendable, Equatable {
-    /// Frames a connection may have waiting before it counts as too slow and is closed (4008).
+    /// Frames a connection may have waiting before it counts as too slow and is closed (4008): an SSE
+    /// stream's queue, or a WebSocket's frames not yet handed to its channel.
     public var sendQueueCapacity: Int
+    /// Bytes a WebSocket may have written and not yet taken by the client (beyond the kernel's socket buffer)
+    /// before it counts as too slow.
+    public var sendBufferBytes: Int = 256 * 1024
     /// Topics one connection may follow at once.
     public var maxSubscriptions: Int
     /// Events a reconnecting client may be replayed per topic; beyond that it is told to reload.
@@ -19,7 +24,8 @@ public struct RealtimeSettings: Sendable, Equatable {
     /// How long a closing connection waits for the client's close answer before the socket is dropped (with
     /// whatever it still had to send, the close frame among it).
     public var closeTimeout: Duration = .seconds(15)
-    /// How often the server pings; a client that has not answered the last ping by the next is dropped.
+    /// How often the server pings each WebSocket (a client that has not answered the last ping by the next is
+    /// dropped) and writes a comment line to each SSE stream.
     public var pingInterval: Duration = .seconds(30)
 
     public init(sendQueueCapacity: Int = 1024, maxSubscriptions: Int = 100, maxReplay: Int = 5000, maxInboundFrame: Int = 16 * 1024) {
@@ -49,8 +55,9 @@ public final class RealtimeHub: Sendable {
         self.presence = Presence(store: outbox.store, instance: UUID())
     }
 
-    /// The service that keeps this instance's presence rows alive (run it beside the server).
-    public var presenceKeeper: PresenceKeeper { PresenceKeeper(presence: presence, logger: logger) }
+    /// The service that keeps this instance's presence rows alive and its connections' heartbeat going, and
+    /// closes them when the server stops (run it beside the server).
+    public var keeper: RealtimeKeeper { RealtimeKeeper(hub: self) }
 
     /// The outbox subscription that feeds this hub (every instance receives every event).
     public func subscription() -> Subscription {
@@ -80,10 +87,20 @@ public final class RealtimeHub: Sendable {
         for connection in ending { connection.end(.sessionEnded) }
     }
 
-    func connect(_ principal: Principal) -> Connection {
-        let connection = Connection(principal: principal, capacity: settings.sendQueueCapacity)
+    func connect(_ principal: Principal, sink: any FrameSink) -> Connection {
+        let connection = Connection(principal: principal, sink: sink)
         connections.withLock { $0[connection.id] = connection }
         return connection
+    }
+
+    /// Pings every WebSocket and writes a comment to every SSE stream (``RealtimeKeeper`` calls it).
+    func heartbeat() {
+        for connection in connections.withLock({ Array($0.values) }) { connection.sink.heartbeat() }
+    }
+
+    /// Closes every connection because the server stops (1001 on a WebSocket, the end of an SSE stream).
+    func endAll() {
+        for connection in connections.withLock({ Array($0.values) }) { connection.end(.shuttingDown) }
     }
 
     func disconnect(_ connection: Connection) async {
@@ -99,7 +116,7 @@ public final class RealtimeHub: Sendable {
                 if subscribers[topic]!.isEmpty { subscribers[topic] = nil }
             }
         }
-        connection.finish()
+        connection.sink.finish()
     }
 
     /// Acts on one text frame from a client; everything it answers goes through the connection's queue, so
@@ -173,7 +190,7 @@ public final class RealtimeHub: Sendable {
                     after: after, topics: [RealtimePublisher.outboxTopic], key: topic, limit: min(500, settings.maxReplay - replayed))
                 for envelope in page {
                     guard let seq = envelope.seq, let frame = Self.frame(envelope) else { continue }
-                    connection.replay(topic, id: seq, frame: frame.text)
+                    connection.replay(topic, id: seq, frame: frame.payload)
                     after = seq
                 }
                 replayed += page.count
@@ -219,23 +236,41 @@ public final class RealtimeHub: Sendable {
         struct Header: Decodable { var topic: String }
         guard let topic = try? PlazaJSON.decoder().decode(Header.self, from: Data(frame.utf8)).topic else { return }
         let targets = subscribers.withLock { Array(($0[topic] ?? [:]).values) }
-        for connection in targets { connection.enqueue(frame) }
+        let payload = ByteBuffer(string: frame)
+        for connection in targets { connection.enqueue(Connection.Outgoing(payload: payload)) }
     }
 
     /// An event of the log, to every connection here that follows its topic.
+    ///
+    /// The frame is encoded once. WebSockets are written a loop at a time: one task on each event loop offers
+    /// the event to that loop's connections and then flushes each, rather than a hop and a wake-up per
+    /// connection — this is what keeps a thousand-subscriber fan-out to a couple of milliseconds.
     func deliver(_ envelope: EventEnvelope) {
         guard let seq = envelope.seq, let frame = Self.frame(envelope) else { return }
         let targets = subscribers.withLock { Array(($0[frame.topic] ?? [:]).values) }
-        for connection in targets { connection.offer(frame.topic, id: seq, frame: frame.text) }
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, connections: [Connection])] = [:]
+        for connection in targets {
+            guard let loop = connection.sink.eventLoop else {
+                connection.offer(frame.topic, id: seq, frame: frame.payload)
+                continue
+            }
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].connections.append(connection)
+        }
+        for (loop, connections) in byLoop.values {
+            loop.execute {
+                for connection in connections { connection.offer(frame.topic, id: seq, frame: frame.payload, batched: true) }
+                for connection in connections { connection.sink.drain() }
+            }
+        }
     }
 
     /// The frame of a `realtime.publish` event, made once and sent to every subscriber as it is.
-    static func frame(_ envelope: EventEnvelope) -> (topic: String, text: String)? {
+    static func frame(_ envelope: EventEnvelope) -> (topic: String, payload: ByteBuffer)? {
         guard let event = try? PlazaJSON.decoder().decode(RealtimePublisher.Published.self, from: Data(envelope.payload.utf8)),
               let seq = envelope.seq,
               let data = try? PlazaJSON.encoder().encode(event.data)
         else { return nil }
-        return (event.topic, ServerFrame.event(topic: event.topic, id: seq, data: String(decoding: data, as: UTF8.self)))
+        return (event.topic, ByteBuffer(string: ServerFrame.event(topic: event.topic, id: seq, data: String(decoding: data, as: UTF8.self))))
     }
 }
 

@@ -1,9 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
-import NIOWebSocket
 import PlazaKit
+import Synchronization
 
 /// Who may publish on broadcast topics.
 public enum RealtimePolicy {
@@ -22,11 +21,24 @@ public struct BroadcastReceipt: Codable, Sendable, APISchema {
     public static var schema: JSONSchema { .object(properties: ["topic": .text], required: ["topic"]) }
 }
 
+/// Where the realtime route leaves who is upgrading, for ``RealtimeServerChannel`` to open the socket as them.
+public final class RealtimeUpgrade: Sendable {
+    let principal = Mutex<Principal?>(nil)
+    public init() {}
+}
+
+/// A request context that can carry a realtime upgrade.
+public protocol RealtimeRequestContext: PlazaRequestContext {
+    var realtimeUpgrade: RealtimeUpgrade { get }
+}
+
 /// `GET /api/v1/realtime`: the WebSocket endpoint.
 ///
 /// Authentication happens before the upgrade, like any request: a bearer token, or — because browsers cannot
-/// set headers on a WebSocket — `?access_token=`, or a page's session cookie (see `docs/realtime.md`).
-public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestContext>: Sendable {
+/// set headers on a WebSocket — `?access_token=`, or a page's session cookie (see `docs/realtime.md`). The
+/// route only decides; ``RealtimeServerChannel`` runs it for the handshake and, on a 200, turns the channel into
+/// a ``WebSocketSession``.
+public struct RealtimeRoutes<Context: RealtimeRequestContext>: Sendable {
     let hub: RealtimeHub
 
     public init(hub: RealtimeHub) {
@@ -36,10 +48,6 @@ public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestCont
     public var table: RouteTable<Context> {
         var routes = RouteTable<Context>()
         let hub = self.hub
-        let upgrade = WebSocketUpgradeMiddleware<Context> { _, _ in .upgrade([:]) } onUpgrade: { inbound, outbound, context in
-            guard let principal = context.requestContext.principal else { return }
-            try await hub.serve(principal, inbound: inbound, outbound: outbound)
-        }
         routes.add(Endpoint(
             .get, "/api/v1/realtime", operationID: "realtime",
             summary: "Open the realtime WebSocket (JSON frames: subscribe, unsubscribe, ping; see docs/realtime.md).", tag: "Realtime",
@@ -55,7 +63,9 @@ public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestCont
                     .upgradeRequired, code: "upgrade-required", title: "Upgrade required",
                     detail: "This endpoint speaks WebSocket; connect with a WebSocket client.", headers: ["Upgrade": "websocket"])
             }
-            return try await upgrade.handle(request, context: context) { _, _ in Response(status: .ok) }
+            guard let principal = context.principal else { throw PlazaError.unauthorized() }
+            context.realtimeUpgrade.principal.withLock { $0 = principal }
+            return Response(status: .ok)
         })
         routes.add(EventStreamRoute<Context>(hub: hub).endpoint)
         routes.add(Endpoint(
@@ -90,44 +100,6 @@ public struct RealtimeRoutes<Context: PlazaRequestContext & WebSocketRequestCont
             }
         })
         return routes
-    }
-}
-
-extension RealtimeHub {
-    /// Runs one connection: a writer drains its queue into the socket while this task reads the client's frames.
-    func serve(_ principal: Principal, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let connection = connect(principal)
-        do {
-            try await run(connection, inbound: inbound, outbound: outbound)
-        } catch {
-            await disconnect(connection)
-            throw error
-        }
-        await disconnect(connection)
-    }
-
-    private func run(_ connection: Connection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await frame in connection.frames { try await outbound.write(.text(frame.text)) }
-                if let ending = connection.ending {
-                    try await outbound.close(WebSocketErrorCode(codeNumber: Int(ending.closeCode)), reason: ending.reason)
-                }
-            }
-            do {
-                for try await message in inbound.messages(maxSize: settings.maxInboundFrame) {
-                    switch message {
-                    case .text(let text): await receive(text, from: connection)
-                    case .binary: connection.enqueue(ServerFrame.error(.badFrame, "Frames are JSON text, not binary."))
-                    }
-                }
-            } catch {
-                // A frame over the limit: the socket is closed with 1009 by the WebSocket layer.
-                logger.debug("realtime connection ended", metadata: ["error": "\(error)"])
-            }
-            connection.finish()
-            try await group.waitForAll()
-        }
     }
 }
 

@@ -274,6 +274,65 @@ struct RealtimePeerTests {
     }
 }
 
+@Suite("The realtime socket's protocol, spoken by hand", .timeLimit(.minutes(2)))
+struct RealtimeProtocolTests {
+    @Test("a refused handshake gets the route's problem; fragments join; pings are answered; bad frames close with their codes")
+    func protocolByHand() async throws {
+        #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install the Python peers")
+        try await withLivePlaza { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            func run(_ scenario: String) async throws -> String {
+                let (status, output) = try await PythonPeer.run([PythonPeer.script("realtime_protocol.py"), "\(port)", me.token, "user:\(me.id)", scenario])
+                #expect(status == 0, "\(scenario): \(output)")
+                return output
+            }
+            let refused = try await run("refused")
+            #expect(refused.contains("status 401") && refused.contains("type https://plaza.dev/problems/unauthorized"), "\(refused)")
+            let frames = try await run("frames")
+            #expect(frames == "pong between\nsubscribed user:\(me.id)\nerror bad-frame\nclose 1007\n", "\(frames)")
+            #expect(try await run("unmasked") == "close 1002\n")
+            #expect(try await run("too-big") == "close 1009\n")
+        }
+    }
+
+    @Test("the heartbeat pings every socket: one that answers stays, one that does not is dropped; a restart closes with 1001")
+    func heartbeat() async throws {
+        #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install the Python peers")
+        try await withLivePlaza { plaza, port in
+            let me = try await account(plaza, email: "me@example.com")
+            let silent = try PythonPeer.start([PythonPeer.script("realtime_protocol.py"), "\(port)", me.token, "user:\(me.id)", "silent"])
+            #expect(try await silent.waitFor("ready"), "\(silent.output)")
+            let close = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(me.token)", logger: testLogger
+            ) { inbound, outbound, _ in
+                var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
+                try await outbound.write(.text(subscribe("user:\(me.id)")))
+                #expect(try await frames.next().type == "subscribed")
+                #expect(plaza.realtime.connectionCount == 2)
+                plaza.realtime.heartbeat()
+                #expect(try await silent.waitFor("ping"), "\(silent.output)")
+                // The library answers the ping while it waits for frames; the event proves the socket still works,
+                // and the answer to a ping frame sent after it proves the server has read the library's pong.
+                try await publish(plaza, ["n": "1"], to: "user:\(me.id)")
+                #expect(try await frames.next().type == "event")
+                try await outbound.write(.text(#"{"type":"ping"}"#))
+                #expect(try await frames.next().type == "pong")
+                plaza.realtime.heartbeat()
+                #expect(try await silent.waitFor("dropped"), "\(silent.output)")
+                try await publish(plaza, ["n": "2"], to: "user:\(me.id)")
+                #expect(try await frames.next().type == "event")
+                plaza.realtime.endAll()
+                await #expect(throws: FrameReader.Closed.self) { _ = try await frames.next(within: .seconds(10)) }
+            }
+            #expect(close?.closeCode == .goingAway)
+            _ = await silent.wait()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while plaza.realtime.connectionCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(plaza.realtime.connectionCount == 0)
+        }
+    }
+}
+
 @Suite("Realtime over Server-Sent Events", .timeLimit(.minutes(2)))
 struct EventStreamTests {
     @Test("an SSE client resumes from Last-Event-ID, then receives live events")

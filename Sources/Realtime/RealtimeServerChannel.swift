@@ -1,0 +1,188 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+import PlazaKit
+
+/// The server's connections: HTTP/1.1, and WebSocket upgrades that become realtime sessions.
+///
+/// An upgrade request runs through the router like any request (so authentication, rate limits and the
+/// realtime route's checks all apply); when the route answers 200 and names who is connecting, NIO's
+/// WebSocket codec replaces HTTP on the channel and a ``WebSocketSession`` handler serves it. The connection's
+/// task ends there: an open realtime socket costs no task, unlike an HTTP exchange. A refused handshake gets
+/// the route's own answer (401, 403, 429 as problem+json) and the connection closes.
+public struct RealtimeServerChannel<Upgrades: HTTPResponder>: ServerChildChannel, HTTPChannelHandler
+where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == ApplicationRequestContextSource {
+    public struct Value: ServerChildChannelValue {
+        let outcome: EventLoopFuture<Outcome>
+        public let channel: any Channel
+    }
+
+    enum Outcome: Sendable {
+        /// The socket is a realtime session now; nothing waits on it.
+        case upgraded
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// An upgrade the route refused, with its answer (or a bare 400 for a malformed handshake).
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Refusal?)
+    }
+
+    struct Refusal: Sendable {
+        var head: HTTPResponse
+        var body: ByteBuffer
+    }
+
+    public let responder: HTTPChannelHandler.Responder
+    let upgrades: Upgrades
+    let hub: RealtimeHub
+    let http1: HTTP1Channel.Configuration
+
+    /// - Parameters:
+    ///   - responder: the application's responder, for plain HTTP.
+    ///   - upgrades: the router, run for each upgrade request to decide it.
+    public init(responder: @escaping HTTPChannelHandler.Responder, upgrades: Upgrades, hub: RealtimeHub, http1: HTTP1Channel.Configuration = .init()) {
+        self.responder = Self.redirectingLateUpgrades(responder)
+        self.upgrades = upgrades
+        self.hub = hub
+        self.http1 = http1
+    }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            // What the handshake decided, kept for the pipeline step that follows it on this channel.
+            let decision = NIOLoopBoundBox<Decision?>(nil, eventLoop: channel.eventLoop)
+            let upgrader = NIOTypedWebSocketServerUpgrader<Outcome>(
+                maxFrameSize: hub.settings.maxInboundFrame,
+                shouldUpgrade: { channel, head in
+                    let promise = channel.eventLoop.makePromise(of: Decision.self)
+                    promise.completeWithTask { await self.decide(head, channel: channel, logger: logger) }
+                    return promise.futureResult.map { result in
+                        decision.value = result
+                        if case .upgrade(_, let headers) = result { return HTTPHeaders(headers) }
+                        return nil
+                    }
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard case .upgrade(let principal, _) = decision.value else { preconditionFailure("an upgrade nobody decided") }
+                        try channel.pipeline.syncOperations.addHandler(WebSocketSession(hub: hub, principal: principal))
+                        return .upgraded
+                    }
+                })
+            let notUpgrading = NIOTypedHTTPServerUpgradeConfiguration(upgraders: [upgrader]) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                    try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
+                    try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
+                    let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                        wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                    switch decision.value {
+                    case nil: return .http(http)
+                    case .refuse(let refusal): return .refused(http, refusal)
+                    case .upgrade: return .refused(http, nil)  // the handshake itself was malformed
+                    }
+                }
+            }
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Outcome>(upgradeConfiguration: notUpgrading)
+            configuration.enablePipelining = false  // NIOAsyncChannel takes one request at a time already
+            configuration.enableErrorHandling = false
+            configuration.enableResponseHeaderValidation = false  // HTTPTypes validated them
+            configuration.decoderConfiguration.maxHeaderFieldSize = http1.httpDecoder.maxHeaderFieldSize
+            configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
+            configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
+            let outcome = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            return Value(outcome: outcome, channel: channel)
+        }
+    }
+
+    public func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.outcome.get() {
+            case .upgraded:
+                return
+            case .http(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .refused(let http, let refusal):
+                try await http.executeThenClose { _, outbound in
+                    var head = refusal?.head ?? HTTPResponse(status: .badRequest)
+                    let body = refusal?.body ?? ByteBuffer()
+                    head.headerFields[.connection] = "close"
+                    head.headerFields[.contentLength] = "\(body.readableBytes)"
+                    head.headerFields[.transferEncoding] = nil
+                    try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
+                }
+            }
+        } catch let error as ChannelError where error == .inputClosed {
+            logger.trace("the client left before its upgrade was decided")
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    enum Decision: Sendable {
+        case upgrade(Principal, HTTPFields)
+        case refuse(Refusal)
+    }
+
+    /// Runs the handshake through the router: a 200 from the realtime route with a principal upgrades; any other
+    /// answer is kept for the client.
+    private func decide(_ head: HTTPRequestHead, channel: any Channel, logger: Logger) async -> Decision {
+        let context = Upgrades.Context(source: .init(channel: channel, logger: logger))
+        let request: Request
+        do {
+            request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: ByteBuffer()))
+        } catch {
+            return .refuse(Refusal(head: HTTPResponse(status: .badRequest), body: ByteBuffer()))
+        }
+        var response: Response
+        do {
+            response = try await upgrades.respond(to: request, context: context)
+        } catch let error as any HTTPResponseError {
+            response = (try? error.response(from: request, context: context)) ?? Response(status: error.status)
+        } catch {
+            logger.error("realtime handshake failed", metadata: ["error": "\(error)"])
+            response = Response(status: .internalServerError)
+        }
+        if response.status == .ok, let principal = context.realtimeUpgrade.principal.withLock({ $0 }) {
+            return .upgrade(principal, response.headers)
+        }
+        let body = BodyCollector.Bytes()
+        try? await response.body.write(BodyCollector(bytes: body))
+        return .refuse(Refusal(head: response.head, body: body.buffer))
+    }
+
+    /// Answers an upgrade that arrives after a plain request on the same connection (NIO upgrades only a
+    /// connection's first request) with a redirect to itself and a close, so the client retries it fresh.
+    static func redirectingLateUpgrades(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
+        return { request, writer, channel in
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else { return try await responder(request, writer, channel) }
+            var location = request.uri.path
+            if let query = request.uri.query { location += "?\(query)" }
+            try await writer.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
+            throw RedirectedUpgrade()
+        }
+    }
+}
+
+/// Ends the connection after the redirect of a late upgrade.
+private struct RedirectedUpgrade: Error {}
+
+/// A response body, kept in memory (the short problem+json of a refused handshake).
+private struct BodyCollector: ResponseBodyWriter {
+    final class Bytes: @unchecked Sendable {  // one task writes it, then reads it
+        var buffer = ByteBuffer()
+    }
+
+    let bytes: Bytes
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        var buffer = buffer
+        bytes.buffer.writeBuffer(&buffer)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
