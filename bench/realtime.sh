@@ -3,7 +3,8 @@
 # in one run. Release build; loopback only; every server started here is stopped here by PID.
 #   bench/realtime.sh
 # Environment: SUBSCRIBERS (default 1000), RATES (deliveries/s, default 10000,…,240000), SECONDS_PER_STEP
-# (default 5), IDLE (connection counts, default 1000,10000), PARTS (default "rates idle").
+# (default 5), IDLE (connection counts, default 1000,10000), PARTS (default "rates idle"), KINDS (servers, default
+# "pocketbase plaza-sse plaza-ws").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh bench
@@ -12,6 +13,8 @@ rates=${RATES:-10000,20000,40000,60000,80000,100000,120000,160000,200000,240000}
 seconds=${SECONDS_PER_STEP:-5}
 idle=${IDLE:-1000,10000}
 parts=${PARTS:-rates idle}
+kinds=${KINDS:-pocketbase plaza-sse plaza-ws}
+client_threads=${CLIENT_THREADS:-1}
 # 10,000 subscribers are 10,000 sockets in the client and in the server.
 ulimit -n "$(ulimit -Hn)"
 source bench/lib.sh
@@ -33,7 +36,8 @@ start_plaza() {
   local dir="$work/plaza-$serial" port
   port=$(free_port)
   "$bin/plaza" seed --demo --data-dir "$dir" >/dev/null
-  PLAZA_LOG_LEVEL=warning PLAZA_RATE_LIMITS=/api/=1000000000/s PLAZA_PORT="$port" PLAZA_DATA_DIR="$dir" \
+  # The publisher is the demo operator, signed in with a password only: no second factor asked of operators here.
+  PLAZA_LOG_LEVEL=warning PLAZA_RATE_LIMITS=/api/=1000000000/s PLAZA_MFA_REQUIRED_ROLES= PLAZA_PORT="$port" PLAZA_DATA_DIR="$dir" \
     "$bin/plaza" serve >"$dir.out" 2>&1 &
   pid=$!; pids+=("$pid"); url="http://127.0.0.1:$port"
   wait_for "$url/health"
@@ -71,10 +75,10 @@ echo "Latency is from the moment a publish was due to its receipt; the client (o
 echo
 echo "| server | offered deliveries/s | delivered/s | received | p50 ms | p99 ms | server CPU | client CPU |"
 echo "|---|---|---|---|---|---|---|---|"
-for kind in pocketbase plaza-sse plaza-ws; do
+for kind in $kinds; do
   start "$kind"
   "$bin/RealtimeBench" rates --server "$kind" --url "$url" --token "$sub_token" --publish-token "$pub_token" \
-    --server-pid "$pid" --subscribers "$subscribers" --rates "$rates" --seconds "$seconds"
+    --server-pid "$pid" --subscribers "$subscribers" --rates "$rates" --seconds "$seconds" --threads "$client_threads"
   stop "$pid"
 done
 fi
@@ -85,7 +89,7 @@ echo "## Idle subscribed connections: the server's resident memory"
 echo
 echo "| server | connections | server RSS (before → after) | per connection |"
 echo "|---|---|---|---|"
-for kind in pocketbase plaza-sse plaza-ws; do
+for kind in $kinds; do
   start "$kind"
   "$bin/RealtimeBench" idle --server "$kind" --url "$url" --token "$sub_token" --server-pid "$pid" --counts "$idle"
   stop "$pid"

@@ -261,7 +261,8 @@ extension PlazaConfig {
         if let value = try int("PLAZA_EVENT_RETENTION_HOURS", 1...87600) { eventRetention = .seconds(value * 3600) }
         if let value = try int("PLAZA_BCRYPT_COST", 10...16) { identityBcryptCost = UInt8(value) }
         if let value = try bool("PLAZA_REQUIRE_VERIFIED_EMAIL") { requireVerifiedEmail = value }
-        if let value = string("PLAZA_MFA_REQUIRED_ROLES") {
+        // Set but empty means no role: unlike the other keys, empty is a value here.
+        if let value = values["PLAZA_MFA_REQUIRED_ROLES"] {
             let roles = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             if let unknown = roles.first(where: { !Roles.system.contains($0) }) {
                 throw ConfigError(key: "PLAZA_MFA_REQUIRED_ROLES", problem: "\(unknown) is not a system role (\(Roles.system.joined(separator: ", ")))")

@@ -9,25 +9,26 @@ import Synchronization
 /// Every frame goes to the sink under this connection's lock, so the order frames are decided in — an
 /// answer, a replayed event, a live one — is the order they are written in, whichever thread decided them.
 final class Connection: Sendable {
-    /// A frame waiting to be written: the JSON text, encoded once and shared by every connection that sends
-    /// it; `eventID` is set for events (SSE writes it as the `id:` field). An empty payload is an SSE heartbeat.
+    /// A frame waiting to be written; `eventID` is set for events (SSE writes it as the `id:` field).
     struct Outgoing: Sendable {
         var eventID: Int64?
-        var payload: ByteBuffer
+        var frame: EncodedFrame
 
-        init(eventID: Int64? = nil, payload: ByteBuffer) {
+        init(eventID: Int64? = nil, frame: EncodedFrame) {
             self.eventID = eventID
-            self.payload = payload
+            self.frame = frame
         }
 
         init(_ text: String) {
-            self.init(payload: ByteBuffer(string: text))
+            self.init(frame: EncodedFrame(text))
         }
     }
 
     let id: UUID
     let principal: Principal
     let sink: any FrameSink
+    /// The sink's event loop, read once: the hub groups an event's deliveries by it.
+    let eventLoop: (any EventLoop)?
     private let state = Mutex(State())
 
     struct State {
@@ -68,6 +69,7 @@ final class Connection: Sendable {
         id = UUID()
         self.principal = principal
         self.sink = sink
+        self.eventLoop = sink.eventLoop
     }
 
     var subscriptionCount: Int { state.withLock { $0.topics.count } }
@@ -86,28 +88,28 @@ final class Connection: Sendable {
 
     /// A live event for `topic`: sent at once, held while a replay runs, dropped if already sent. With
     /// `batched`, the caller is on the sink's event loop and drains the sink itself after a batch of offers.
-    func offer(_ topic: String, id: Int64, frame: ByteBuffer, batched: Bool = false) {
+    func offer(_ topic: String, id: Int64, frame: EncodedFrame, batched: Bool = false) {
         state.withLock { state in
             guard var topicState = state.topics[topic] else { return }
             if topicState.pending != nil {
-                topicState.pending!.append(Outgoing(eventID: id, payload: frame))
+                topicState.pending!.append(Outgoing(eventID: id, frame: frame))
                 state.topics[topic] = topicState
                 return
             }
             guard id > topicState.lastSent else { return }
             topicState.lastSent = id
             state.topics[topic] = topicState
-            push(Outgoing(eventID: id, payload: frame), in: &state, batched: batched)
+            push(Outgoing(eventID: id, frame: frame), in: &state, batched: batched)
         }
     }
 
     /// An event read back from the log during a replay.
-    func replay(_ topic: String, id: Int64, frame: ByteBuffer) {
+    func replay(_ topic: String, id: Int64, frame: EncodedFrame) {
         state.withLock { state in
             guard var topicState = state.topics[topic], id > topicState.lastSent else { return }
             topicState.lastSent = id
             state.topics[topic] = topicState
-            push(Outgoing(eventID: id, payload: frame), in: &state, batched: false)
+            push(Outgoing(eventID: id, frame: frame), in: &state, batched: false)
         }
     }
 
@@ -193,7 +195,7 @@ final class StreamSink: FrameSink {
 
     /// An SSE comment line; a queue too full to take it will refuse the next event too.
     func heartbeat() {
-        _ = push(Connection.Outgoing(payload: ByteBuffer()), drainLater: true)
+        _ = push(Connection.Outgoing(frame: .empty), drainLater: true)
     }
 
     func end(_ ending: Connection.Ending) {
@@ -203,4 +205,33 @@ final class StreamSink: FrameSink {
     func finish() {
         continuation.finish()
     }
+}
+
+/// A frame's JSON text, encoded once for every connection that sends it: as it is (SSE wraps it in a
+/// message) and as a whole unmasked WebSocket text frame, header included, which sockets write as is.
+struct EncodedFrame: Sendable {
+    let json: ByteBuffer
+    let webSocket: ByteBuffer
+
+    init(json: ByteBuffer) {
+        self.json = json
+        // RFC 6455 §5.2: FIN and the text opcode, then the length in 7 bits, or 126 and 16 bits, or 127 and 64.
+        var frame = ByteBuffer()
+        frame.reserveCapacity(json.readableBytes + 10)
+        frame.writeInteger(UInt8(0x81))
+        switch json.readableBytes {
+        case ..<126: frame.writeInteger(UInt8(json.readableBytes))
+        case ..<65536: frame.writeInteger(UInt8(126)); frame.writeInteger(UInt16(json.readableBytes))
+        default: frame.writeInteger(UInt8(127)); frame.writeInteger(UInt64(json.readableBytes))
+        }
+        frame.writeImmutableBuffer(json)
+        webSocket = frame
+    }
+
+    init(_ text: String) {
+        self.init(json: ByteBuffer(string: text))
+    }
+
+    /// Nothing: an SSE heartbeat.
+    static let empty = EncodedFrame(json: ByteBuffer())
 }

@@ -101,13 +101,14 @@ enum EventStreamFormat {
     /// One SSE message, in one buffer (so one chunk): `id:` for events, the JSON frame as `data:`; an empty
     /// payload is a heartbeat comment.
     static func message(_ frame: Connection.Outgoing) -> ByteBuffer {
-        if frame.payload.readableBytes == 0 { return heartbeat }
+        let json = frame.frame.json
+        if json.readableBytes == 0 { return heartbeat }
         var message = ByteBuffer()
-        message.reserveCapacity(frame.payload.readableBytes + 32)
+        message.reserveCapacity(json.readableBytes + 32)
         if let id = frame.eventID { message.writeString("id: \(id)\n") }
         // JSON text has no raw newlines, so one data line carries it.
         message.writeString("data: ")
-        message.writeImmutableBuffer(frame.payload)
+        message.writeImmutableBuffer(json)
         message.writeString("\n\n")
         return message
     }

@@ -190,7 +190,7 @@ public final class RealtimeHub: Sendable {
                     after: after, topics: [RealtimePublisher.outboxTopic], key: topic, limit: min(500, settings.maxReplay - replayed))
                 for envelope in page {
                     guard let seq = envelope.seq, let frame = Self.frame(envelope) else { continue }
-                    connection.replay(topic, id: seq, frame: frame.payload)
+                    connection.replay(topic, id: seq, frame: frame.encoded)
                     after = seq
                 }
                 replayed += page.count
@@ -236,8 +236,8 @@ public final class RealtimeHub: Sendable {
         struct Header: Decodable { var topic: String }
         guard let topic = try? PlazaJSON.decoder().decode(Header.self, from: Data(frame.utf8)).topic else { return }
         let targets = subscribers.withLock { Array(($0[topic] ?? [:]).values) }
-        let payload = ByteBuffer(string: frame)
-        for connection in targets { connection.enqueue(Connection.Outgoing(payload: payload)) }
+        let encoded = EncodedFrame(frame)
+        for connection in targets { connection.enqueue(Connection.Outgoing(frame: encoded)) }
     }
 
     /// An event of the log, to every connection here that follows its topic.
@@ -250,27 +250,27 @@ public final class RealtimeHub: Sendable {
         let targets = subscribers.withLock { Array(($0[frame.topic] ?? [:]).values) }
         var byLoop: [ObjectIdentifier: (loop: any EventLoop, connections: [Connection])] = [:]
         for connection in targets {
-            guard let loop = connection.sink.eventLoop else {
-                connection.offer(frame.topic, id: seq, frame: frame.payload)
+            guard let loop = connection.eventLoop else {
+                connection.offer(frame.topic, id: seq, frame: frame.encoded)
                 continue
             }
             byLoop[ObjectIdentifier(loop), default: (loop, [])].connections.append(connection)
         }
         for (loop, connections) in byLoop.values {
             loop.execute {
-                for connection in connections { connection.offer(frame.topic, id: seq, frame: frame.payload, batched: true) }
+                for connection in connections { connection.offer(frame.topic, id: seq, frame: frame.encoded, batched: true) }
                 for connection in connections { connection.sink.drain() }
             }
         }
     }
 
     /// The frame of a `realtime.publish` event, made once and sent to every subscriber as it is.
-    static func frame(_ envelope: EventEnvelope) -> (topic: String, payload: ByteBuffer)? {
+    static func frame(_ envelope: EventEnvelope) -> (topic: String, encoded: EncodedFrame)? {
         guard let event = try? PlazaJSON.decoder().decode(RealtimePublisher.Published.self, from: Data(envelope.payload.utf8)),
               let seq = envelope.seq,
               let data = try? PlazaJSON.encoder().encode(event.data)
         else { return nil }
-        return (event.topic, ByteBuffer(string: ServerFrame.event(topic: event.topic, id: seq, data: String(decoding: data, as: UTF8.self))))
+        return (event.topic, EncodedFrame(ServerFrame.event(topic: event.topic, id: seq, data: String(decoding: data, as: UTF8.self))))
     }
 }
 

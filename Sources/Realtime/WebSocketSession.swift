@@ -24,6 +24,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     private let hub: RealtimeHub
     private let principal: Principal
     private var context: ChannelHandlerContext?
+    /// NIO's frame encoder's place in the pipeline: frames encoded already are written from there, past it.
+    private var encoded: ChannelHandlerContext?
     private var connection: Connection?
     private var inbox: Inbox?
     /// A text or binary message whose continuation frames are still coming.
@@ -39,6 +41,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        encoded = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         let limit = hub.settings.sendBufferBytes
         // Above the high mark the channel is unwritable, and a connection that is still unwritable when the next
         // frame comes is too slow: so a stalled client holds at most this much here (and the kernel's buffer).
@@ -60,6 +63,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             Task { await hub.disconnect(connection) }
         }
         self.context = nil
+        encoded = nil
         context.fireChannelInactive()
     }
 
@@ -126,8 +130,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// Writes what the sink holds (on the event loop), one flush for all of it.
     func write(_ frames: [Connection.Outgoing]) {
         guard let context, !closeSent, !frames.isEmpty else { return }
-        for frame in frames {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: frame.payload)), promise: nil)
+        if let encoded {
+            for frame in frames { encoded.write(NIOAny(frame.frame.webSocket), promise: nil) }
+        } else {
+            for frame in frames { context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: frame.frame.json)), promise: nil) }
         }
         context.flush()
     }

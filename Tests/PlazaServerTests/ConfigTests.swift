@@ -31,6 +31,14 @@ struct ConfigTests {
         #expect(config.edge.corsOrigins == ["https://app.example.com"])
     }
 
+    @Test("PLAZA_MFA_REQUIRED_ROLES: unset keeps admins and operators; set empty requires no one; an unknown role is named")
+    func mfaRoles() throws {
+        #expect(try PlazaConfig.load(environment: [:]).mfaRequiredRoles == ["admin", "operator"])
+        #expect(try PlazaConfig.load(environment: ["PLAZA_MFA_REQUIRED_ROLES": ""]).mfaRequiredRoles.isEmpty)
+        #expect(try PlazaConfig.load(environment: ["PLAZA_MFA_REQUIRED_ROLES": " admin "]).mfaRequiredRoles == ["admin"])
+        #expect(throws: (any Error).self) { try PlazaConfig.load(environment: ["PLAZA_MFA_REQUIRED_ROLES": "wizard"]) }
+    }
+
     @Test("a config file is read first; the environment overrides it")
     func configFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-\(UUID()).env").path

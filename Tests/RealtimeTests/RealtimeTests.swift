@@ -228,6 +228,15 @@ struct RealtimeTests {
         #expect(throws: ClientFrame.ParseError.notJSON) { try ClientFrame.parse("[1,2]") }
         #expect(ServerFrame.event(topic: "a\"b", id: 7, data: #"{"x":1}"#) == #"{"type":"event","topic":"a\"b","id":7,"data":{"x":1}}"#)
     }
+
+    @Test("a frame encoded once for every socket has RFC 6455's header for each length form")
+    func encodedFrames() {
+        for (length, header) in [(5, [0x81, 5]), (125, [0x81, 125]), (126, [0x81, 126, 0, 126]), (70_000, [0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70])] {
+            let frame = EncodedFrame(String(repeating: "x", count: length)).webSocket
+            #expect(Array(frame.readableBytesView.prefix(header.count)) == header.map(UInt8.init), "length \(length)")
+            #expect(frame.readableBytes == header.count + length)
+        }
+    }
 }
 
 @Suite("Realtime gateway with a real Python client", .timeLimit(.minutes(2)))
