@@ -51,7 +51,10 @@ start_plaza() {
 # subscribers still authenticate, as the superuser); sets $url, $pid and $sub_token = $pub_token.
 start_pocketbase() {
   serial=$((serial + 1))
-  local dir="$work/pocketbase-$serial" port
+  # Each in a folder of its own: PocketBase writes the migration of an API-made collection beside its data
+  # folder (pb_migrations), and a second instance sharing that parent would start with the collection made.
+  local dir="$work/pocketbase-$serial/pb_data" port
+  mkdir -p "$dir"
   port=$(free_port)
   "$pocketbase" superuser upsert bench@plaza.test bench-password --dir "$dir" >/dev/null
   "$pocketbase" serve --http "127.0.0.1:$port" --dir "$dir" >"$dir.out" 2>&1 &
