@@ -259,6 +259,9 @@ public final class Plaza: Sendable {
 
     /// Closes the database (for commands and tests that never started ``services``).
     public func shutdown() async {
+        // Sockets outlive the server's tasks (they are channel handlers): close them, and let what they started
+        // finish, while the database is still open.
+        await realtime.shutdown()
         await store.shutdown()
     }
 

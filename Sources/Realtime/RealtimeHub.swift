@@ -46,6 +46,9 @@ public final class RealtimeHub: Sendable {
     let presence: Presence
     private let subscribers = Mutex<[String: [UUID: Connection]]>([:])
     private let connections = Mutex<[UUID: Connection]>([:])
+    /// Tasks the sockets start (acting on a client's frames, cleaning up after a socket), which no structured
+    /// task owns: tracked so that ``shutdown()`` waits for them and none starts after it.
+    private let tasks = Mutex<(closed: Bool, running: [UUID: Task<Void, Never>])>((false, [:]))
 
     public init(outbox: Outbox, topics: Topics = Topics(), settings: RealtimeSettings = .init(), logger: Logger) {
         self.outbox = outbox
@@ -105,7 +108,43 @@ public final class RealtimeHub: Sendable {
 
     func disconnect(_ connection: Connection) async {
         forget(connection)
+        await leave(connection)
+    }
+
+    /// A socket closed (on its event loop): it stops receiving at once; its presence goes in a task.
+    func socketClosed(_ connection: Connection) {
+        forget(connection)
+        spawn { await self.leave(connection) }
+    }
+
+    private func leave(_ connection: Connection) async {
         do { try await presence.left(connection) } catch { logger.warning("presence cleanup failed", metadata: ["error": "\(error)"]) }
+    }
+
+    /// Runs `body` in a task of its own unless the hub has shut down; `false` if it has.
+    @discardableResult
+    func spawn(_ body: @escaping @Sendable () async -> Void) -> Bool {
+        tasks.withLock { state in
+            guard !state.closed else { return false }
+            let id = UUID()
+            // Inserted in the same critical section it is made in, so its own removal always comes after.
+            state.running[id] = Task {
+                await body()
+                _ = self.tasks.withLock { $0.running.removeValue(forKey: id) }
+            }
+            return true
+        }
+    }
+
+    /// Closes every socket (1001) and waits for the work sockets started; call it before the store closes.
+    /// Sockets that close later leave nothing to do with the database.
+    public func shutdown() async {
+        endAll()
+        let running = tasks.withLock { state in
+            state.closed = true
+            return Array(state.running.values)
+        }
+        for task in running { await task.value }
     }
 
     private func forget(_ connection: Connection) {

@@ -27,7 +27,7 @@ public struct RealtimeKeeper: Service {
             }
             await group.waitForAll()
         }
-        hub.endAll()
+        await hub.shutdown()
         try? await hub.presence.forgetInstance()
     }
 }

@@ -59,8 +59,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         if let connection {
             self.connection = nil
             inbox = nil
-            let hub = self.hub
-            Task { await hub.disconnect(connection) }
+            hub.socketClosed(connection)
         }
         self.context = nil
         encoded = nil
@@ -257,9 +256,11 @@ private final class Inbox: Sendable {
         }
         guard let start else { return false }
         if start {
-            Task { [self] in
+            let started = hub.spawn { [self] in
                 while let text = next() { await hub.receive(text, from: connection) }
             }
+            // The server is stopping: nobody will act on frames any more.
+            if !started { state.withLock { $0 = ([], false) } }
         }
         return true
     }
