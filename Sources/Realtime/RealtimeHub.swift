@@ -46,6 +46,8 @@ public final class RealtimeHub: Sendable {
     let presence: Presence
     private let subscribers = Mutex<[String: [UUID: Connection]]>([:])
     private let connections = Mutex<[UUID: Connection]>([:])
+    /// Per event loop, the events waiting to be written to its sockets.
+    private let fanOuts = Mutex<[ObjectIdentifier: LoopFanOut]>([:])
     /// Tasks the sockets start (acting on a client's frames, cleaning up after a socket), which no structured
     /// task owns: tracked so that ``shutdown()`` waits for them and none starts after it.
     private let tasks = Mutex<(closed: Bool, running: [UUID: Task<Void, Never>])>((false, [:]))
@@ -281,9 +283,9 @@ public final class RealtimeHub: Sendable {
 
     /// An event of the log, to every connection here that follows its topic.
     ///
-    /// The frame is encoded once. WebSockets are written a loop at a time: one task on each event loop offers
-    /// the event to that loop's connections and then flushes each, rather than a hop and a wake-up per
-    /// connection — this is what keeps a thousand-subscriber fan-out to a couple of milliseconds.
+    /// The frame is encoded once. WebSockets are written a loop at a time (``LoopFanOut``): a task on each
+    /// event loop offers the event to that loop's connections and then flushes each, rather than a hop and a
+    /// wake-up per connection.
     func deliver(_ envelope: EventEnvelope) {
         guard let seq = envelope.seq, let frame = Self.frame(envelope) else { return }
         let targets = subscribers.withLock { Array(($0[frame.topic] ?? [:]).values) }
@@ -295,11 +297,14 @@ public final class RealtimeHub: Sendable {
             }
             byLoop[ObjectIdentifier(loop), default: (loop, [])].connections.append(connection)
         }
-        for (loop, connections) in byLoop.values {
-            loop.execute {
-                for connection in connections { connection.offer(frame.topic, id: seq, frame: frame.encoded, batched: true) }
-                for connection in connections { connection.sink.drain() }
+        for (id, (loop, connections)) in byLoop {
+            let fanOut = fanOuts.withLock { fanOuts in
+                if let existing = fanOuts[id] { return existing }
+                let made = LoopFanOut(loop: loop)
+                fanOuts[id] = made
+                return made
             }
+            fanOut.add(LoopFanOut.Delivery(topic: frame.topic, id: seq, frame: frame.encoded, connections: connections))
         }
     }
 
@@ -310,6 +315,56 @@ public final class RealtimeHub: Sendable {
               let data = try? PlazaJSON.encoder().encode(event.data)
         else { return nil }
         return (event.topic, EncodedFrame(ServerFrame.event(topic: event.topic, id: seq, data: String(decoding: data, as: UTF8.self))))
+    }
+}
+
+/// One event loop's share of the fan-out: the events waiting for its sockets, written by one task on the loop.
+///
+/// While a write is pending, events that arrive join it, so a loop that falls behind writes several events to
+/// each socket with one flush (one `writev`) instead of one each: the batches grow exactly when the load does.
+final class LoopFanOut: Sendable {
+    struct Delivery: Sendable {
+        var topic: String
+        var id: Int64
+        var frame: EncodedFrame
+        var connections: [Connection]
+    }
+
+    private let loop: any EventLoop
+    private let waiting = Mutex<(deliveries: [Delivery], scheduled: Bool)>(([], false))
+
+    init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    func add(_ delivery: Delivery) {
+        let schedule = waiting.withLock { waiting in
+            waiting.deliveries.append(delivery)
+            guard !waiting.scheduled else { return false }
+            waiting.scheduled = true
+            return true
+        }
+        if schedule { loop.execute { self.write() } }
+    }
+
+    /// On the loop: every waiting event to its connections, in order, then one flush per connection.
+    private func write() {
+        let deliveries = waiting.withLock { waiting in
+            waiting.scheduled = false
+            defer { waiting.deliveries = [] }
+            return waiting.deliveries
+        }
+        for delivery in deliveries {
+            for connection in delivery.connections { connection.offer(delivery.topic, id: delivery.id, frame: delivery.frame, batched: true) }
+        }
+        if deliveries.count == 1 {
+            for connection in deliveries[0].connections { connection.sink.drain() }
+        } else {
+            var drained = Set<ObjectIdentifier>()
+            for delivery in deliveries {
+                for connection in delivery.connections where drained.insert(ObjectIdentifier(connection)).inserted { connection.sink.drain() }
+            }
+        }
     }
 }
 
