@@ -109,7 +109,7 @@ enum IdempotencyGuard {
                     try? await store.finish(idempotent, response: nil)
                     throw error
                 }
-                let bytes = try await collect(response)
+                let bytes = try await response.collectedBody()
                 let stored = StoredResponse(
                     status: Int(response.status.code), contentType: response.headers[.contentType],
                     location: response.headers[.location], body: bytes)
@@ -120,21 +120,23 @@ enum IdempotencyGuard {
             }
         }
     }
+}
 
-    /// Reads a response body into memory (creating responses are small JSON documents).
-    static func collect(_ response: Response) async throws -> [UInt8] {
-        let sink = Sink()
-        try await response.body.write(SinkWriter(sink: sink))
+extension Response {
+    /// The body, read into memory: for small answers only (a created resource's JSON, a refusal's problem).
+    public func collectedBody() async throws -> [UInt8] {
+        let sink = BodySink()
+        try await body.write(BodySinkWriter(sink: sink))
         return sink.bytes
     }
+}
 
-    final class Sink: @unchecked Sendable {
-        var bytes: [UInt8] = []
-    }
+private final class BodySink: @unchecked Sendable {  // one task writes it, then reads it
+    var bytes: [UInt8] = []
+}
 
-    struct SinkWriter: ResponseBodyWriter {
-        let sink: Sink
-        mutating func write(_ buffer: ByteBuffer) async throws { sink.bytes.append(contentsOf: buffer.readableBytesView) }
-        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
-    }
+private struct BodySinkWriter: ResponseBodyWriter {
+    let sink: BodySink
+    mutating func write(_ buffer: ByteBuffer) async throws { sink.bytes.append(contentsOf: buffer.readableBytesView) }
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }

@@ -8,6 +8,8 @@ import Synchronization
 ///
 /// Every frame goes to the sink under this connection's lock, so the order frames are decided in — an
 /// answer, a replayed event, a live one — is the order they are written in, whichever thread decided them.
+/// (Live events are decided on the socket's event loop, in log order; a passing signal is decided when it
+/// comes and may overtake an event still waiting for that loop — signals are not ordered with events.)
 final class Connection: Sendable {
     /// A frame waiting to be written; `eventID` is set for events (SSE writes it as the `id:` field).
     struct Outgoing: Sendable {
@@ -35,6 +37,8 @@ final class Connection: Sendable {
         /// Per topic: the highest event id sent, and events held back while a replay runs.
         var topics: [String: TopicState] = [:]
         var ending: Ending?
+        /// The client has gone: nothing is sent or subscribed any more.
+        var closed = false
     }
 
     /// Why the server ends a connection (the WebSocket close code says which).
@@ -73,7 +77,11 @@ final class Connection: Sendable {
     }
 
     var subscriptionCount: Int { state.withLock { $0.topics.count } }
-    var ending: Ending? { state.withLock { $0.ending } }
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    func close() {
+        state.withLock { $0.closed = true }
+    }
 
     func isSubscribed(_ topic: String) -> Bool { state.withLock { $0.topics[topic] != nil } }
 

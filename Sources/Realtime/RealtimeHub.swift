@@ -74,6 +74,9 @@ public final class RealtimeHub: Sendable {
     /// How many connections this instance holds.
     public var connectionCount: Int { connections.withLock { $0.count } }
 
+    /// How many of this instance's connections follow `topic`.
+    func followers(of topic: String) -> Int { subscribers.withLock { $0[topic]?.count ?? 0 } }
+
     /// The people connected to a topic, on every instance (each once).
     public func present(on topic: String) async throws -> [UUID] {
         try await presence.users(on: topic)
@@ -138,18 +141,23 @@ public final class RealtimeHub: Sendable {
         }
     }
 
+    /// Whether ``shutdown()`` has begun.
+    var isShutDown: Bool { tasks.withLock { $0.closed } }
+
     /// Closes every socket (1001) and waits for the work sockets started; call it before the store closes.
     /// Sockets that close later leave nothing to do with the database.
     public func shutdown() async {
-        endAll()
         let running = tasks.withLock { state in
             state.closed = true
             return Array(state.running.values)
         }
+        endAll()
         for task in running { await task.value }
     }
 
     private func forget(_ connection: Connection) {
+        // Closed first: a subscription being made right now checks it after registering, and undoes itself.
+        connection.close()
         connections.withLock { _ = $0.removeValue(forKey: connection.id) }
         subscribers.withLock { subscribers in
             for topic in Array(subscribers.keys) where subscribers[topic]?[connection.id] != nil {
@@ -163,6 +171,7 @@ public final class RealtimeHub: Sendable {
     /// Acts on one text frame from a client; everything it answers goes through the connection's queue, so
     /// answers and events keep their order.
     func receive(_ text: String, from connection: Connection) async {
+        guard !connection.isClosed else { return }
         let frame: ClientFrame
         do {
             frame = try ClientFrame.parse(text)
@@ -221,6 +230,16 @@ public final class RealtimeHub: Sendable {
         connection.subscribe(topic, replayingFrom: lastEventId)
         subscribers.withLock { $0[topic, default: [:]][connection.id] = connection }
         do { try await presence.joined(connection, topic: topic) } catch { logger.warning("presence write failed", metadata: ["error": "\(error)"]) }
+        // The socket may have closed meanwhile, and its clean-up run before this registration or this row:
+        // whichever came second removes them (``forget(_:)`` marks the connection closed before it cleans up).
+        if connection.isClosed {
+            subscribers.withLock { subscribers in
+                subscribers[topic]?[connection.id] = nil
+                if subscribers[topic]?.isEmpty == true { subscribers[topic] = nil }
+            }
+            try? await presence.left(connection, topic: topic)
+            return
+        }
         connection.enqueue(ServerFrame.subscribed(topic))
         guard let lastEventId else { return }
         do {
@@ -347,25 +366,32 @@ final class LoopFanOut: Sendable {
         if schedule { loop.execute { self.write() } }
     }
 
-    /// On the loop: every waiting event to its connections, in order, then one flush per connection.
+    /// On the loop: the waiting events to their connections, in order, a flush per connection after each run
+    /// of at most `run` events — so however far the loop fell behind, a socket never holds more than that many
+    /// unflushed frames here (its queue's limit is for clients that do not read, not for this loop's backlog).
     private func write() {
         let deliveries = waiting.withLock { waiting in
             waiting.scheduled = false
             defer { waiting.deliveries = [] }
             return waiting.deliveries
         }
-        for delivery in deliveries {
-            for connection in delivery.connections { connection.offer(delivery.topic, id: delivery.id, frame: delivery.frame, batched: true) }
-        }
-        if deliveries.count == 1 {
-            for connection in deliveries[0].connections { connection.sink.drain() }
-        } else {
-            var drained = Set<ObjectIdentifier>()
-            for delivery in deliveries {
-                for connection in delivery.connections where drained.insert(ObjectIdentifier(connection)).inserted { connection.sink.drain() }
+        for start in stride(from: 0, to: deliveries.count, by: Self.run) {
+            let run = deliveries[start..<min(start + Self.run, deliveries.count)]
+            for delivery in run {
+                for connection in delivery.connections { connection.offer(delivery.topic, id: delivery.id, frame: delivery.frame, batched: true) }
+            }
+            if run.count == 1 {
+                for connection in run.first!.connections { connection.sink.drain() }
+            } else {
+                var drained = Set<ObjectIdentifier>()
+                for delivery in run {
+                    for connection in delivery.connections where drained.insert(ObjectIdentifier(connection)).inserted { connection.sink.drain() }
+                }
             }
         }
     }
+
+    static let run = 64
 }
 
 /// Publishes events to a topic, inside the transaction of the change they report.

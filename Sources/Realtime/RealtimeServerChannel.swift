@@ -27,8 +27,8 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
         /// The socket is a realtime session now; nothing waits on it.
         case upgraded
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        /// An upgrade the route refused, with its answer (or a bare 400 for a malformed handshake).
-        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Refusal?)
+        /// An upgrade the route refused, with its answer.
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Refusal)
     }
 
     struct Refusal: Sendable {
@@ -80,11 +80,9 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                     try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
                     let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                         wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                    switch decision.value {
-                    case nil: return .http(http)
-                    case .refuse(let refusal): return .refused(http, refusal)
-                    case .upgrade: return .refused(http, nil)  // the handshake itself was malformed
-                    }
+                    // NIO asks `shouldUpgrade` only of a well-formed handshake, and does not come here after a yes.
+                    if case .refuse(let refusal) = decision.value { return .refused(http, refusal) }
+                    return .http(http)
                 }
             }
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Outcome>(upgradeConfiguration: notUpgrading)
@@ -108,8 +106,8 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                 await handleHTTP(asyncChannel: http, logger: logger)
             case .refused(let http, let refusal):
                 try await http.executeThenClose { _, outbound in
-                    var head = refusal?.head ?? HTTPResponse(status: .badRequest)
-                    let body = refusal?.body ?? ByteBuffer()
+                    var head = refusal.head
+                    let body = refusal.body
                     head.headerFields[.connection] = "close"
                     head.headerFields[.contentLength] = "\(body.readableBytes)"
                     head.headerFields[.transferEncoding] = nil
@@ -150,39 +148,28 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
         if response.status == .ok, let principal = context.realtimeUpgrade.principal.withLock({ $0 }) {
             return .upgrade(principal, response.headers)
         }
-        let body = BodyCollector.Bytes()
-        try? await response.body.write(BodyCollector(bytes: body))
-        return .refuse(Refusal(head: response.head, body: body.buffer))
+        let body = (try? await response.collectedBody()) ?? []
+        return .refuse(Refusal(head: response.head, body: ByteBuffer(bytes: body)))
     }
 
-    /// Answers an upgrade that arrives after a plain request on the same connection (NIO upgrades only a
-    /// connection's first request) with a redirect to itself and a close, so the client retries it fresh.
+    /// Upgrade requests that reach plain HTTP: a well-formed one arrived after a plain request on the same
+    /// connection (NIO upgrades only a connection's first request) and is redirected to itself with a close,
+    /// so the client retries it fresh; a malformed one (no key, another version) is a 400 naming version 13.
     static func redirectingLateUpgrades(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
         return { request, writer, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else { return try await responder(request, writer, channel) }
+            guard request.headers[.secWebSocketKey] != nil, request.headers[.secWebSocketVersion] == "13" else {
+                try await writer.writeResponse(HTTPResponse(
+                    status: .badRequest, headerFields: [.connection: "close", .contentLength: "0", .secWebSocketVersion: "13"]))
+                throw EndedUpgrade()
+            }
             var location = request.uri.path
             if let query = request.uri.query { location += "?\(query)" }
             try await writer.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
-            throw RedirectedUpgrade()
+            throw EndedUpgrade()
         }
     }
 }
 
-/// Ends the connection after the redirect of a late upgrade.
-private struct RedirectedUpgrade: Error {}
-
-/// A response body, kept in memory (the short problem+json of a refused handshake).
-private struct BodyCollector: ResponseBodyWriter {
-    final class Bytes: @unchecked Sendable {  // one task writes it, then reads it
-        var buffer = ByteBuffer()
-    }
-
-    let bytes: Bytes
-
-    mutating func write(_ buffer: ByteBuffer) async throws {
-        var buffer = buffer
-        bytes.buffer.writeBuffer(&buffer)
-    }
-
-    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
-}
+/// Ends the connection after answering an upgrade on plain HTTP.
+private struct EndedUpgrade: Error {}

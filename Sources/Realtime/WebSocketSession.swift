@@ -17,7 +17,7 @@ import Synchronization
 /// answered the last one by the next is dropped), and the closing handshake — the server's close frame
 /// says why (4008 too slow, 4001 session ended, 1001 restarting, 1009 too big, 1007 not UTF-8) and the socket
 /// goes when the client answers, or after `closeTimeout`.
-final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
+final class WebSocketSession: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -41,6 +41,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // NIO's upgrader puts its encoder in the pipeline before this handler.
         encoded = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         let limit = hub.settings.sendBufferBytes
         // Above the high mark the channel is unwritable, and a connection that is still unwritable when the next
@@ -51,6 +52,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let connection = hub.connect(principal, sink: sink)
         self.connection = connection
         inbox = Inbox(hub: hub, connection: connection)
+        // Upgraded while the server stops: the hub has closed its sockets already, so this one goes too.
+        if hub.isShutDown { end(.shuttingDown) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -84,6 +87,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .continuation:
             guard var (opcode, data) = message else { return close(.protocolError, "a continuation frame with no message") }
+            message = nil  // so that `data` is the buffer's only owner and grows in place
             var more = frame.unmaskedData
             guard data.readableBytes + more.readableBytes <= hub.settings.maxInboundFrame else {
                 return close(.messageTooLarge, "messages are at most \(hub.settings.maxInboundFrame) bytes")
@@ -108,8 +112,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
                 closeSent = true
                 var data = frame.unmaskedData
                 let code = data.readableBytes >= 2 ? data.readSlice(length: 2)! : context.channel.allocator.buffer(capacity: 0)
+                let channel = context.channel
                 context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: code)))
-                    .whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+                    .whenComplete { _ in channel.close(promise: nil) }
+                // A client that closes and stops reading may never take the answer.
+                closeDeadline = context.eventLoop.scheduleTask(in: TimeAmount(hub.settings.closeTimeout)) { channel.close(promise: nil) }
             }
         default:
             close(.protocolError, "unknown opcode")
@@ -129,11 +136,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// Writes what the sink holds (on the event loop), one flush for all of it.
     func write(_ frames: [Connection.Outgoing]) {
         guard let context, !closeSent, !frames.isEmpty else { return }
-        if let encoded {
-            for frame in frames { encoded.write(NIOAny(frame.frame.webSocket), promise: nil) }
-        } else {
-            for frame in frames { context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: frame.frame.json)), promise: nil) }
-        }
+        guard let encoded else { preconditionFailure("a WebSocket pipeline without NIO's frame encoder") }
+        for frame in frames { encoded.write(NIOAny(frame.frame.webSocket), promise: nil) }
         context.flush()
     }
 
@@ -163,11 +167,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         data.writeString(reason)
         let channel = context.channel
         let written = context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
-        if waitForAnswer {
-            closeDeadline = context.eventLoop.scheduleTask(in: TimeAmount(hub.settings.closeTimeout)) { channel.close(promise: nil) }
-        } else {
-            written.whenComplete { _ in channel.close(promise: nil) }
-        }
+        // A restart does not wait for the answer, only (briefly) for the close frame to go out.
+        if !waitForAnswer { written.whenComplete { _ in channel.close(promise: nil) } }
+        let deadline = waitForAnswer ? TimeAmount(hub.settings.closeTimeout) : .seconds(2)
+        closeDeadline = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
     }
 }
 

@@ -304,6 +304,21 @@ struct RealtimeProtocolTests {
         }
     }
 
+    @Test("a socket that closes while its subscription is being made leaves no follower and no presence behind")
+    func closedDuringSubscribe() async throws {
+        try await withLivePlaza { plaza, _ in
+            let me = try await account(plaza, email: "me@example.com")
+            let topic = "user:\(me.id)"
+            let hub = plaza.realtime
+            let connection = hub.connect(try await plaza.identity.authenticate(bearer: me.token), sink: StreamSink(capacity: 8))
+            // The socket's clean-up runs first; the subscription it raced with finishes after it.
+            hub.socketClosed(connection)
+            await hub.subscribe(connection, to: topic, after: nil)
+            #expect(hub.followers(of: topic) == 0)
+            #expect(try await hub.present(on: topic).isEmpty)
+        }
+    }
+
     @Test("the heartbeat pings every socket: one that answers stays, one that does not is dropped; a restart closes with 1001")
     func heartbeat() async throws {
         #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install the Python peers")
