@@ -58,7 +58,7 @@ public struct RealtimeRoutes<Context: RealtimeRequestContext>: Sendable {
                 EndpointResponse(426, "Not a WebSocket handshake."),
             ]
         ) { request, context in
-            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+            guard request.asksForWebSocket else {
                 throw PlazaError(
                     .upgradeRequired, code: "upgrade-required", title: "Upgrade required",
                     detail: "This endpoint speaks WebSocket; connect with a WebSocket client.", headers: ["Upgrade": "websocket"])
@@ -110,4 +110,9 @@ public struct PresenceReport: Codable, Sendable, APISchema {
     public static var schema: JSONSchema {
         .object(properties: ["topic": .text, "users": .array(.uuid)], required: ["topic", "users"])
     }
+}
+
+extension Request {
+    /// `Upgrade: websocket`: the request is a WebSocket handshake (well-formed or not).
+    var asksForWebSocket: Bool { headers[.upgrade]?.lowercased() == "websocket" }
 }

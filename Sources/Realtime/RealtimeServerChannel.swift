@@ -157,7 +157,7 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
     /// so the client retries it fresh; a malformed one (no key, another version) is a 400 naming version 13.
     static func redirectingLateUpgrades(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
         return { request, writer, channel in
-            guard request.headers[.upgrade]?.lowercased() == "websocket" else { return try await responder(request, writer, channel) }
+            guard request.asksForWebSocket else { return try await responder(request, writer, channel) }
             guard request.headers[.secWebSocketKey] != nil, request.headers[.secWebSocketVersion] == "13" else {
                 try await writer.writeResponse(HTTPResponse(
                     status: .badRequest, headerFields: [.connection: "close", .contentLength: "0", .secWebSocketVersion: "13"]))
