@@ -21,52 +21,63 @@ public final class Store: Sendable {
     /// SQLite's statements run on threads of the store's own: a statement waiting for another process's
     /// write lock blocks one of them, never the threads other stores or NIO's blocking work need.
     private let threadPool: NIOThreadPool?
+    /// SQLite's one write connection (``SQLiteWriter``); `nil` on PostgreSQL.
+    private let writer: SQLiteWriter?
     private let open = Mutex(0)
 
-    /// Opens the pools (connections are made on first use) and, on SQLite, switches the file to WAL.
+    /// Opens the pools (connections are made on first use) and, on SQLite, the writer, switching the file
+    /// to WAL.
     public static func open(
         _ settings: DatabaseSettings, clock: any PlazaClock = SystemClock(), logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> Store {
-        let store = try Store(settings: settings, clock: clock, logger: logger, eventLoopGroup: eventLoopGroup)
-        if case .sqlite = settings.location {
-            do {
-                // WAL lets readers run while one writer writes; the setting is stored in the file.
-                try await store.sql.raw("PRAGMA journal_mode = WAL").run()
-            } catch {
-                await store.shutdown()
-                throw error
-            }
+        guard case .sqlite(let path) = settings.location else {
+            return try Store(settings: settings, clock: clock, logger: logger, eventLoopGroup: eventLoopGroup, sqlite: nil)
         }
-        return store
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        do {
+            let writer = try await SQLiteWriter.open(
+                path: path,
+                pragmas: [
+                    // A bounded wait covers other processes (the CLI) holding the file lock while it opens.
+                    "PRAGMA busy_timeout = \(SQLiteWriter.busyTimeoutMilliseconds)",
+                    // WAL lets readers run while one writer writes; the setting is stored in the file.
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = \(settings.synchronous == .full ? "FULL" : "NORMAL")",
+                    "PRAGMA foreign_keys = ON",
+                    // From here on a statement never waits inline; one that finds the file locked goes to the pool.
+                    "PRAGMA busy_timeout = 0",
+                ],
+                threadPool: pool, eventLoop: eventLoopGroup.any(), logger: logger)
+            return try Store(settings: settings, clock: clock, logger: logger, eventLoopGroup: eventLoopGroup, sqlite: (pool, writer))
+        } catch {
+            try? await pool.shutdownGracefully()
+            throw error
+        }
     }
 
-    private init(settings: DatabaseSettings, clock: any PlazaClock, logger: Logger, eventLoopGroup: any EventLoopGroup) throws {
+    private init(
+        settings: DatabaseSettings, clock: any PlazaClock, logger: Logger, eventLoopGroup: any EventLoopGroup,
+        sqlite: (threadPool: NIOThreadPool, writer: SQLiteWriter)?
+    ) throws {
         self.settings = settings
         self.clock = clock
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        if case .sqlite = settings.location {
-            let pool = NIOThreadPool(numberOfThreads: 2)
-            pool.start()
-            threadPool = pool
-        } else {
-            threadPool = nil
-        }
+        threadPool = sqlite?.threadPool
+        writer = sqlite?.writer
         let databases = Databases(threadPool: threadPool ?? .singleton, on: eventLoopGroup)
         self.databases = databases
         switch settings.location {
         case .sqlite(let path):
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            guard let writer = sqlite?.writer else { preconditionFailure("a SQLite store opens its writer first") }
+            // Reads go through SQLiteNIO's pool; writes through the writer, in groups.
             databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
-            let synchronous = settings.synchronous
-            let configured = GroupCommit.Configured()
             groupCommit = Batcher(maxBatch: GroupCommit.maxBatch) { batch in
-                guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else {
-                    return batch.map { _ in PlazaError(.serviceUnavailable, code: "database-closed", title: "Unavailable", detail: "The database is shut down.") }
-                }
-                return await GroupCommit.commit(batch, on: database, synchronous: synchronous, configured: configured, clock: clock)
+                await GroupCommit.commit(batch, on: writer, clock: clock)
             }
         case .postgres(let url):
             // PostgresNIO's async client and its connection pool: statements inside a transaction cost about
@@ -109,11 +120,8 @@ public final class Store: Sendable {
             let transactionBox = Slot<Transaction>()
             do {
                 let (value, transaction) = try await sql.withSession { session in
-                    guard let database = session as? any Database else {
-                        preconditionFailure("a Fluent PostgreSQL session is always a Fluent database")
-                    }
                     try await session.raw("BEGIN").run()
-                    let transaction = Transaction(db: database, dialect: .postgres, clock: clock)
+                    let transaction = Transaction(sql: session, dialect: .postgres, clock: clock)
                     transactionBox.value.withLock { $0 = transaction }
                     do {
                         let value = try await body(transaction)
@@ -163,6 +171,7 @@ public final class Store: Sendable {
     /// Closes every connection. The store cannot be used afterwards.
     public func shutdown() async {
         await databases.shutdownAsync()
+        writer?.close()
         try? await threadPool?.shutdownGracefully()
     }
 }

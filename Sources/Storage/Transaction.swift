@@ -1,4 +1,3 @@
-import FluentKit
 import Foundation
 import PlazaKit
 import SQLKit
@@ -9,8 +8,8 @@ import Synchronization
 /// Work that must only happen once the data is durable (waking a worker, pushing to a socket) is
 /// registered with ``onCommit(_:)`` and runs after `COMMIT`, never after a rollback.
 public final class Transaction: Sendable {
-    /// The transaction's connection, for Fluent models.
-    public let db: any Database
+    /// The transaction's connection, for SQLKit queries.
+    public let sql: any SQLDatabase
     public let dialect: Dialect
     /// The store's clock, for timestamps written in this transaction.
     public let clock: any PlazaClock
@@ -18,14 +17,11 @@ public final class Transaction: Sendable {
     private let rollbackHooks = Mutex<[@Sendable () -> Void]>([])
     private let marks = Mutex<Set<String>>([])
 
-    init(db: any Database, dialect: Dialect, clock: any PlazaClock) {
-        self.db = db
+    init(sql: any SQLDatabase, dialect: Dialect, clock: any PlazaClock) {
+        self.sql = sql
         self.dialect = dialect
         self.clock = clock
     }
-
-    /// The transaction's connection, for SQLKit queries.
-    public var sql: any SQLDatabase { db as! any SQLDatabase }
 
     /// `true` the first time it is asked with `key` in this transaction, for work done once per transaction
     /// however many times a service is called in it (one NOTIFY for many enqueued jobs).

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import PlazaKit
 import PlazaServer
 import PlazaTesting
@@ -179,6 +180,68 @@ struct StorageTests {
             #expect(mode.lowercased() == "wal")
             let keys = try await store.sql.raw("PRAGMA foreign_keys").first()!.decode(column: "foreign_keys", as: Int.self)
             #expect(keys == 1)
+        }
+    }
+
+    @Test("SQLite's writer reads back what it writes — integers, reals, text with NUL and non-ASCII, blobs, NULLs — and keeps statements right past its cache")
+    func sqliteWriterRoundTrips() async throws {
+        try await TestDatabase.withStore { store in
+            guard store.dialect == .sqlite else { return }
+            let text = "naïve \u{0} дані 🚀"
+            let read = try await store.transaction { transaction -> (Int, Double, String, [UInt8], Bool) in
+                let sql = transaction.sql
+                try await sql.raw("CREATE TEMP TABLE kinds (i INTEGER, r REAL, t TEXT, b BLOB, n TEXT)").run()
+                try await sql.raw("INSERT INTO kinds VALUES (\(bind: Int.max), \(bind: 0.25), \(bind: text), \(bind: Data([0, 255, 7])), NULL)").run()
+                // More distinct statements than the writer keeps prepared: the first ones are finalized, then
+                // prepared again, and still give the right answers.
+                for index in 0..<(SQLiteWriter.cachedStatements + 20) {
+                    let row = try await sql.raw("SELECT \(unsafeRaw: String(index)) + \(bind: 1) AS v").first()
+                    #expect(try row?.decode(column: "v", as: Int.self) == index + 1)
+                }
+                let row = try #require(try await sql.raw("SELECT * FROM kinds").first())
+                #expect(row.allColumns == ["i", "r", "t", "b", "n"])
+                #expect(!row.contains(column: "missing"))
+                return (try row.decode(column: "i", as: Int.self), try row.decode(column: "r", as: Double.self),
+                        try row.decode(column: "t", as: String.self), Array(try row.decode(column: "b", as: Data.self)),
+                        try row.decodeNil(column: "n"))
+            }
+            #expect(read.0 == Int.max)
+            #expect(read.1 == 0.25)
+            #expect(read.2 == text)
+            #expect(read.3 == [0, 255, 7])
+            #expect(read.4)
+        }
+    }
+
+    @Test("SQLite's writer waits for another connection's write lock instead of failing, and a unique violation reads as one")
+    func sqliteWriterWaitsForOtherWriters() async throws {
+        try await TestDatabase.withStore { store in
+            guard case .sqlite(let path) = store.settings.location else { return }
+            // Another writer on the same file — what the CLI is beside a running server.
+            let pool = NIOThreadPool(numberOfThreads: 1)
+            pool.start()
+            let other = try await SQLiteWriter.open(
+                path: path, pragmas: ["PRAGMA busy_timeout = 10000"], threadPool: pool, eventLoop: MultiThreadedEventLoopGroup.singleton.any(),
+                logger: store.logger)
+            try await other.run("BEGIN IMMEDIATE")
+            let write = Task {
+                try await store.transaction { try await $0.audit(.system("test"), action: "test.waited", resourceType: "lock") }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await auditCount(store, action: "test.waited") == 0, "the write waits while the other holds the lock")
+            try await other.runOnPool("COMMIT")
+            try await write.value
+            #expect(try await auditCount(store, action: "test.waited") == 1)
+            other.close()
+            try await pool.shutdownGracefully()
+
+            let error = await #expect(throws: (any Error).self) {
+                try await store.transaction { transaction in
+                    try await transaction.sql.raw("CREATE TEMP TABLE once (v TEXT UNIQUE)").run()
+                    try await transaction.sql.raw("INSERT INTO once VALUES ('a'), ('a')").run()
+                }
+            }
+            #expect(error.map(isUniqueViolation) == true, "\(String(describing: error))")
         }
     }
 
