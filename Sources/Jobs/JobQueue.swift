@@ -43,19 +43,33 @@ public struct JobQueue: Sendable {
     /// (jobs whose unique key was taken are dropped).
     @discardableResult
     public func enqueue(_ requests: [JobRequest], in transaction: Transaction) async throws -> [UUID] {
-        try await insert(requests, claimedBy: nil, in: transaction).map(\.id)
+        try await insert(requests, claimedBy: nil, after: [], in: transaction).map(\.id)
+    }
+
+    /// Enqueues jobs after `preceding` statements of the caller's, sent with the jobs' insert in one round trip
+    /// (``Transaction/run(together:)``: they must not read what the insert writes, nor it what they write).
+    @discardableResult
+    public func enqueue(_ requests: [JobRequest], after preceding: [SQLQueryString], in transaction: Transaction) async throws -> [UUID] {
+        try await insert(requests, claimedBy: nil, after: preceding, in: transaction).map(\.id)
     }
 
     /// Enqueues jobs that this process runs itself right after the commit: they are written claimed by
     /// `worker` for one lease, so no worker needs to find them — and if the process dies before finishing
     /// them, the lease runs out and any worker runs them. Finish them with ``complete(_:worker:in:)``. Jobs
     /// whose unique key was taken are dropped.
-    public func enqueueClaimed(_ requests: [JobRequest], worker: String, in transaction: Transaction) async throws -> [JobRecord] {
-        try await insert(requests, claimedBy: worker, in: transaction)
+    public func enqueueClaimed(
+        _ requests: [JobRequest], worker: String, after preceding: [SQLQueryString] = [], in transaction: Transaction
+    ) async throws -> [JobRecord] {
+        try await insert(requests, claimedBy: worker, after: preceding, in: transaction)
     }
 
-    private func insert(_ requests: [JobRequest], claimedBy worker: String?, in transaction: Transaction) async throws -> [JobRecord] {
-        guard !requests.isEmpty else { return [] }
+    private func insert(
+        _ requests: [JobRequest], claimedBy worker: String?, after preceding: [SQLQueryString], in transaction: Transaction
+    ) async throws -> [JobRecord] {
+        guard !requests.isEmpty else {
+            try await transaction.run(together: preceding)
+            return []
+        }
         let now = transaction.clock.now()
         let until = worker.map { _ in now.addingTimeInterval(settings.lease.timeInterval) }
         let records = requests.map { request in
@@ -77,7 +91,7 @@ public struct JobQueue: Sendable {
                 """
         }
         sql += " ON CONFLICT (unique_key) DO NOTHING RETURNING id"
-        let inserted = Set(try await transaction.sql.raw(sql).all().map { try $0.decode(column: "id", as: UUID.self) })
+        let inserted = Set(try await transaction.run(together: preceding + [sql]).map { try $0.decode(column: "id", as: UUID.self) })
         guard !inserted.isEmpty else { return [] }
         // Jobs for the workers: listeners on other instances learn of them at the commit (once per queue is
         // enough for them to look), this process's workers wake.

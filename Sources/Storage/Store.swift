@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PlazaKit
+import PostgresNIO
 import SQLKit
 import Synchronization
 
@@ -23,6 +24,9 @@ public final class Store: Sendable {
     private let threadPool: NIOThreadPool?
     /// SQLite's one write connection (``SQLiteWriter``); `nil` on PostgreSQL.
     private let writer: SQLiteWriter?
+    /// PostgreSQL's pool for reads and transactions, and the task that runs it; `nil` on SQLite.
+    private let postgres: PostgresClientDatabase?
+    private let postgresClientTask: Task<Void, Never>?
     private let open = Mutex(0)
 
     /// Opens the pools (connections are made on first use) and, on SQLite, the writer, switching the file
@@ -73,6 +77,8 @@ public final class Store: Sendable {
         self.databases = databases
         switch settings.location {
         case .sqlite(let path):
+            postgres = nil
+            postgresClientTask = nil
             guard let writer = sqlite?.writer else { preconditionFailure("a SQLite store opens its writer first") }
             // Reads go through SQLiteNIO's pool; writes through the writer, in groups.
             databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
@@ -87,13 +93,18 @@ public final class Store: Sendable {
             configuration.options.minimumConnections = 0
             databases.use(.postgres(configuration: configuration, sqlLogLevel: .trace, logger: logger), as: .psql)
             groupCommit = nil
+            // Reads and transactions use a client of the store's own (``PostgresClientDatabase``); Fluent's pool
+            // above opens connections only for migrations.
+            let client = PostgresClient(configuration: configuration, eventLoopGroup: eventLoopGroup, backgroundLogger: logger)
+            postgres = PostgresClientDatabase(client: client, logger: logger, eventLoop: eventLoopGroup.any())
+            postgresClientTask = Task { await client.run() }
         }
     }
 
     public var dialect: Dialect { settings.dialect }
 
-    /// A database handle for reads and Fluent queries outside a transaction.
-    public var db: any Database {
+    /// Fluent's handle: for migrations (and, on SQLite, reads).
+    var db: any Database {
         guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else {
             preconditionFailure("the store was used after shutdown")
         }
@@ -101,7 +112,7 @@ public final class Store: Sendable {
     }
 
     /// An SQLKit handle for reads outside a transaction.
-    public var sql: any SQLDatabase { db as! any SQLDatabase }
+    public var sql: any SQLDatabase { postgres ?? db as! any SQLDatabase }
 
     /// Runs `body` in one transaction: it commits when `body` returns and rolls back when it throws.
     ///
@@ -115,11 +126,10 @@ public final class Store: Sendable {
         let clock = self.clock
         switch dialect {
         case .postgres:
-            // SQLKit's session rather than Fluent's `transaction`: the async path through PostgresNIO's client
-            // costs a fraction per statement of Fluent's future-wrapped one (measured with `plaza-bench --ping`).
+            guard let postgres else { preconditionFailure("a PostgreSQL store has a client") }
             let transactionBox = Slot<Transaction>()
             do {
-                let (value, transaction) = try await sql.withSession { session in
+                let (value, transaction) = try await postgres.withConnection { session in
                     try await session.raw("BEGIN").run()
                     let transaction = Transaction(sql: session, dialect: .postgres, clock: clock)
                     transactionBox.value.withLock { $0 = transaction }
@@ -172,6 +182,8 @@ public final class Store: Sendable {
     public func shutdown() async {
         await databases.shutdownAsync()
         writer?.close()
+        postgresClientTask?.cancel()
+        await postgresClientTask?.value
         try? await threadPool?.shutdownGracefully()
     }
 }

@@ -96,23 +96,28 @@ extension WorkflowEngine {
         var instance: WorkflowInstance
     }
 
-    /// Records and queues what taking a transition starts, in the transition's transaction.
-    func schedule(
-        _ activities: [ActivitySpec], _ timers: [TimerSpec], _ signals: [SignalSpec], for instance: WorkflowInstance, in transaction: Transaction
-    ) async throws {
-        try await schedule([Entry(activities: activities, timers: timers, signals: signals, instance: instance)], in: transaction)
-    }
-
-    /// The same for several instances at once: their activities in one statement and their jobs in another.
-    func schedule(_ entries: [Entry], in transaction: Transaction) async throws {
+    /// Records and queues what taking transitions starts, in their transaction: the activities of every
+    /// instance in one statement and their jobs in another —
+    /// sent in one round trip with `preceding` statements of the caller's that nothing here reads (the
+    /// instance and first step of a start; see ``Transaction/run(together:)``).
+    func schedule(_ entries: [Entry], after preceding: [SQLQueryString] = [], in transaction: Transaction) async throws {
         let now = transaction.clock.now()
+        var preceding = preceding
         var rows: [(id: UUID, entry: Entry, spec: ActivitySpec)] = []
         for entry in entries {
+            if !entry.signals.isEmpty || !entry.timers.isEmpty {
+                // Signals and timers are written on their own, after what they refer to.
+                try await transaction.run(together: preceding)
+                preceding = []
+            }
             try await enqueue(entry.signals, from: entry.instance.id, version: entry.instance.version, in: transaction)
             for activity in entry.activities { rows.append((PlazaID.make(at: now), entry, activity)) }
             for timer in entry.timers { try await schedule(timer, for: entry.instance.id, version: entry.instance.version, in: transaction) }
         }
-        guard !rows.isEmpty else { return }
+        guard !rows.isEmpty else {
+            try await transaction.run(together: preceding)
+            return
+        }
         var sql: SQLQueryString = "INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, policy_attempts, created_at, updated_at) VALUES "
         for (index, row) in rows.enumerated() {
             sql += """
@@ -120,7 +125,6 @@ extension WorkflowEngine {
                 'scheduled', 0, \(bind: row.spec.retry.maxAttempts), \(bind: row.spec.retry.maxAttempts), \(bind: now), \(bind: now))
                 """
         }
-        try await transaction.sql.raw(sql).run()
         try await enqueueOrRunInline(
             try rows.map { row in
                 (try Self.attemptJob(row.id, attempt: 1, at: nil),
@@ -129,7 +133,7 @@ extension WorkflowEngine {
                     attempts: 0, maxAttempts: row.spec.retry.maxAttempts, nextAttemptAt: nil, lastError: nil),
                  row.entry.instance)
             },
-            in: transaction)
+            after: preceding + [sql], in: transaction)
     }
 
     /// One job per attempt; a worker that dies mid-attempt leaves the job to be claimed again (the

@@ -108,19 +108,22 @@ public final class WorkflowEngine: Sendable {
         if let parent { _ = try await instance(parent, in: transaction) }
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
-        try await transaction.sql.raw("""
+        let insert: SQLQueryString = """
             INSERT INTO workflow_instances (id, definition, state, version, subject, owner_id, parent_id, participants, created_at, updated_at)
             VALUES (\(bind: id), \(bind: name), \(bind: definition.initial), 1, \(bind: subject), \(bind: owner), \(bind: parent),
                     \(bind: try Self.encode(participants)), \(bind: now), \(bind: now))
-            """).run()
-        try await appendStep(
+            """
+        let step = try Self.stepInsert(
             id, WorkflowStep(version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
-                             payload: payload, comment: nil), in: transaction)
+                             payload: payload, comment: nil))
         let started = WorkflowInstance(
             id: id, definition: name, state: definition.initial, version: 1, subject: subject, ownerId: owner, parentId: parent,
             participantIds: participants, allowedCommands: definition.commands(in: definition.initial), failure: nil, cancelledAt: nil,
             createdAt: now, updatedAt: now)
-        try await schedule(definition.startActivities, definition.startTimers, [], for: started, in: transaction)
+        // The instance, its first step, its activities and their jobs: one round trip on PostgreSQL.
+        try await schedule(
+            [Entry(activities: definition.startActivities, timers: definition.startTimers, signals: [], instance: started)],
+            after: [insert, step], in: transaction)
         announce(started, after: transaction)
         return started
     }
@@ -177,16 +180,19 @@ public final class WorkflowEngine: Sendable {
         guard moved != nil else {
             throw Self.conflict("Another command moved the instance first.", try await instance(id, in: transaction))
         }
-        try await appendStep(
+        let step = try Self.stepInsert(
             id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: target,
-                             command: command, payload: payload, comment: comment), in: transaction)
+                             command: command, payload: payload, comment: comment))
         var next = current
         next.state = target
         next.version = current.version + 1
         next.updatedAt = now
         next.allowedCommands = definition.commands(in: target)
         if transition.to == nil { try await carryTimers(of: id, from: current.version, to: next.version, in: transaction) }
-        try await schedule(transition.activities, transition.timers, transition.signals, for: next, in: transaction)
+        // The step goes with what the new state starts: one round trip on PostgreSQL.
+        try await schedule(
+            [Entry(activities: transition.activities, timers: transition.timers, signals: transition.signals, instance: next)],
+            after: [step], in: transaction)
         announce(next, after: transaction)
         return next
     }
@@ -209,12 +215,12 @@ public final class WorkflowEngine: Sendable {
                 + instance.allowedCommands.map { FieldError(field: "allowedCommands", message: $0) })
     }
 
-    private func appendStep(_ id: UUID, _ step: WorkflowStep, in transaction: Transaction) async throws {
-        try await transaction.sql.raw("""
-            INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, payload, comment)
-            VALUES (\(bind: id), \(bind: step.version), \(bind: step.at), \(bind: step.actorId), \(bind: step.from), \(bind: step.to),
-                    \(bind: step.command), \(bind: try step.payload.map(Self.encode)), \(bind: step.comment))
-            """).run()
+    private static func stepInsert(_ id: UUID, _ step: WorkflowStep) throws -> SQLQueryString {
+        """
+        INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, payload, comment)
+        VALUES (\(bind: id), \(bind: step.version), \(bind: step.at), \(bind: step.actorId), \(bind: step.from), \(bind: step.to),
+                \(bind: step.command), \(bind: try step.payload.map(Self.encode)), \(bind: step.comment))
+        """
     }
 
     // MARK: Reading

@@ -2,6 +2,7 @@ import Foundation
 import Jobs
 import Logging
 import ServiceLifecycle
+import SQLKit
 import Storage
 
 /// Activities run in the process that scheduled them, right after the transition commits, instead of
@@ -68,15 +69,18 @@ extension WorkflowEngine {
 
     /// Claims `jobs` for running in process as far as slots allow, in the scheduling transaction; the rest
     /// are queued. The claimed ones start once the transaction commits.
-    func enqueueOrRunInline(_ jobs: [(job: JobRequest, record: ActivityRecord, instance: WorkflowInstance)], in transaction: Transaction) async throws {
+    func enqueueOrRunInline(
+        _ jobs: [(job: JobRequest, record: ActivityRecord, instance: WorkflowInstance)], after preceding: [SQLQueryString],
+        in transaction: Transaction
+    ) async throws {
         guard let (worker, granted) = reserveInline(jobs.count) else {
-            try await queue.enqueue(jobs.map(\.job), in: transaction)
+            try await queue.enqueue(jobs.map(\.job), after: preceding, in: transaction)
             return
         }
         transaction.onRollback { [self] in releaseInline(slots: granted, inFlight: granted) }
-        try await queue.enqueue(jobs.dropFirst(granted).map(\.job), in: transaction)
         let mine = Array(jobs.prefix(granted))
-        let claimed = try await queue.enqueueClaimed(mine.map(\.job), worker: worker, in: transaction)
+        let claimed = try await queue.enqueueClaimed(mine.map(\.job), worker: worker, after: preceding, in: transaction)
+        try await queue.enqueue(jobs.dropFirst(granted).map(\.job), in: transaction)
         // What each attempt needs to know, as this transaction wrote it: no read before it runs.
         let byKey = Dictionary(uniqueKeysWithValues: mine.compactMap { item in item.job.uniqueKey.map { ($0, item) } })
         transaction.onCommit { [self] in

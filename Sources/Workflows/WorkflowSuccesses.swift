@@ -108,13 +108,13 @@ extension WorkflowEngine {
                     \(bind: "activity \(success.record.name)"))
                     """
             }
-            try await transaction.sql.raw(sql).run()
             for move in moves where move.transition.to == nil {
                 try await carryTimers(of: move.next.id, from: move.next.version - 1, to: move.next.version, in: transaction)
             }
+            // The history goes with the activities the new states start and their jobs: one round trip on PostgreSQL.
             try await schedule(
                 moves.map { Entry(activities: $0.transition.activities, timers: $0.transition.timers, signals: $0.transition.signals, instance: $0.next) },
-                in: transaction)
+                after: [sql], in: transaction)
         }
         return (batch.map { _ in nil }, moves.map(\.next))
     }
