@@ -98,6 +98,54 @@ struct WorkflowEngineTests {
         }
     }
 
+    @Test("starts made outside any transaction, side by side, are each whole — instance, first step, start activity — and a start that cannot be made is refused alone")
+    func startsOfTheirOwn() async throws {
+        try await TestDatabase.withStore { store in
+            let rig = EngineRig(store)
+            rig.engine.register(WorkflowDefinition(
+                name: "sample.greeted", initial: "new", states: ["new"], final: [], transitions: [],
+                startActivities: [ActivitySpec("sample.greet")]))
+            let greeted = Mutex<Set<Int>>([])
+            rig.engine.registerActivity("sample.greet") { context in
+                guard case .object(let payload) = try await rig.engine.history(context.instance.id).first?.payload,
+                      case .number(let number) = payload["n"] else { return }
+                greeted.withLock { _ = $0.insert(Int(number)) }
+            }
+            let customer = self.customer
+            let engine = rig.engine
+            let outcomes = await withTaskGroup(of: (Int, Result<WorkflowInstance, any Error>).self) { group in
+                for index in 0..<42 {
+                    group.addTask {
+                        let name = index == 40 ? "sample.unknown" : "sample.greeted"
+                        let parent = index == 41 ? UUID() : nil
+                        do {
+                            return (index, .success(try await engine.start(
+                                name, owner: customer.principal!.id, parent: parent, payload: ["n": .number(Double(index))], caller: customer)))
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Result<WorkflowInstance, any Error>]()) { $0[$1.0] = $1.1 }
+            }
+            for refused in [40, 41] {
+                guard case .failure(let error) = outcomes[refused] else { Issue.record("start \(refused) was made"); continue }
+                #expect((error as? PlazaError)?.status == .notFound)
+            }
+            let started = try (0..<40).map { try #require(try outcomes[$0]?.get()) }
+            #expect(Set(started.map(\.id)).count == 40)
+            for (index, instance) in started.enumerated() {
+                let stored = try await engine.instance(instance.id)
+                #expect(stored.state == "new" && stored.version == 1 && stored.ownerId == customer.principal?.id)
+                let history = try await engine.history(instance.id)
+                #expect(history.map(\.command) == ["start"] && history.first?.payload == ["n": .number(Double(index))])
+                #expect(try await engine.activities(of: instance.id).map(\.name) == ["sample.greet"])
+            }
+            while try await rig.worker.runDue() > 0 {}
+            #expect(greeted.withLock { $0 } == Set(0..<40))
+        }
+    }
+
     @Test("50 concurrent commands on one instance make exactly one transition; the others get 409 with the current state")
     func concurrentCommands() async throws {
         try await TestDatabase.withStore { store in
