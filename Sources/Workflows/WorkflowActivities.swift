@@ -223,7 +223,7 @@ extension WorkflowEngine {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             // The attempt's job is done either way: a retry is a job of its own.
-            if let inlineJob { try await self.queue.complete([inlineJob.job], worker: inlineJob.worker, in: transaction) }
+            if let inlineJob { try await self.queue.finishClaimed([inlineJob.job], worker: inlineJob.worker, in: transaction) }
             let message = String(String(describing: failure).prefix(1000))
             let permanent: Bool = if case ActivityFailure.permanent = failure { true } else { false }
             if permanent || attempt >= record.maxAttempts {

@@ -51,7 +51,7 @@ extension WorkflowEngine {
         let now = transaction.clock.now()
         // Jobs run in process are done whatever happens below: a rerun is a job of its own.
         for (worker, items) in Dictionary(grouping: batch.compactMap(\.inlineJob), by: \.worker) {
-            try await queue.complete(items.map(\.job), worker: worker, in: transaction)
+            try await queue.finishClaimed(items.map(\.job), worker: worker, in: transaction)
         }
 
         // The activities still scheduled succeed (one cancelled, or finished by another run, stays as it is).

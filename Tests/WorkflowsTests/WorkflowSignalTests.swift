@@ -208,7 +208,7 @@ struct WorkflowSignalTests {
         }
     }
 
-    @Test("a serving process runs activities right after their transition commits, completing their claimed jobs with the step")
+    @Test("a serving process runs activities right after their transition commits, removing their claimed jobs with the step that records them")
     func inlineActivities() async throws {
         try await TestDatabase.withStore { store in
             let rig = EngineRig(store)
@@ -242,8 +242,9 @@ struct WorkflowSignalTests {
                 #expect(try await engine.activities(of: instance.id).allSatisfy { $0.status == .succeeded && $0.attempts == 1 })
             }
             let jobs = try await queue.list(JobFilter(), page: PageRequest(limit: 100))
-            #expect(jobs.items.count == 20)
-            #expect(jobs.items.allSatisfy { $0.state == .succeeded && $0.attempts == 1 && $0.lockedBy == nil }, "claimed at enqueue, completed with the step")
+            // Each activity's job was written claimed (a lease against a crash) and is removed by the step that
+            // records the activity's success: the activity's row is the record.
+            #expect(jobs.items.isEmpty, "claimed at enqueue, removed with the step: \(jobs.items.map(\.state))")
         }
     }
 
