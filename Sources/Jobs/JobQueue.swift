@@ -114,14 +114,19 @@ public struct JobQueue: Sendable {
     /// workflows/s on PostgreSQL than marking them succeeded). A job whose lease passed to another worker
     /// meanwhile (its attempt moved on) is left alone.
     public func finishClaimed(_ jobs: [JobRecord], worker: String, in transaction: Transaction) async throws {
-        guard !jobs.isEmpty else { return }
+        guard let statement = Self.finishingClaimed(jobs, worker: worker) else { return }
+        try await transaction.sql.raw(statement).run()
+    }
+
+    /// ``finishClaimed(_:worker:in:)``'s statement, for a caller that sends it with others
+    /// (``Transaction/run(together:)``); `nil` for no jobs.
+    public static func finishingClaimed(_ jobs: [JobRecord], worker: String) -> SQLQueryString? {
+        guard !jobs.isEmpty else { return nil }
         var held: SQLQueryString = ""
         for (index, job) in jobs.enumerated() {
             held += "\(unsafeRaw: index == 0 ? "" : " OR ")(id = \(bind: job.id) AND attempts = \(bind: job.attempts))"
         }
-        try await transaction.sql.raw("""
-            DELETE FROM plaza_jobs WHERE state = 'running' AND locked_by = \(bind: worker) AND (\(held))
-            """).run()
+        return "DELETE FROM plaza_jobs WHERE state = 'running' AND locked_by = \(bind: worker) AND (\(held))"
     }
 
     /// Enqueues a job in a transaction of its own.

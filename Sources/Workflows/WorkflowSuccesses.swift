@@ -49,17 +49,17 @@ extension WorkflowEngine {
 
     private func record(_ batch: [ActivitySuccess], in transaction: Transaction) async throws -> ([(any Error)?], [WorkflowInstance]) {
         let now = transaction.clock.now()
-        // Jobs run in process are done whatever happens below: a rerun is a job of its own.
-        for (worker, items) in Dictionary(grouping: batch.compactMap(\.inlineJob), by: \.worker) {
-            try await queue.finishClaimed(items.map(\.job), worker: worker, in: transaction)
+        // Jobs run in process are done whatever happens below: a rerun is a job of its own. They go with the
+        // activities' update (one round trip on PostgreSQL).
+        let finished = Dictionary(grouping: batch.compactMap(\.inlineJob), by: \.worker).compactMap { worker, items in
+            JobQueue.finishingClaimed(items.map(\.job), worker: worker)
         }
-
         // The activities still scheduled succeed (one cancelled, or finished by another run, stays as it is).
-        let succeeded = Set(try await transaction.sql.raw("""
+        let succeeded = Set(try await transaction.run(together: finished + ["""
             UPDATE workflow_activities SET status = 'succeeded', attempts = \(Self.byID(batch.map { ($0.record.id, $0.attempt) })),
                    last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now)
             WHERE status = 'scheduled' AND id IN (\(binds: batch.map(\.record.id))) RETURNING id
-            """).all().map { try $0.decode(column: "id", as: UUID.self) })
+            """]).map { try $0.decode(column: "id", as: UUID.self) })
 
         // Their follow-ups, if the instances (as read) still take them; one per instance in a batch.
         var moves: [Move] = []
