@@ -149,7 +149,9 @@ public final class FileService: Sendable {
 
     /// A new avatar is bound to its person, set through Identity, and the one it replaces is deleted.
     private func becomeAvatar(_ id: UUID, of owner: UUID, caller: Caller) async throws {
-        try await store.sql.raw("UPDATE files SET entity_kind = 'user', entity_id = \(bind: owner.uuidString.lowercased()) WHERE id = \(bind: id)").run()
+        try await store.transaction { transaction in
+            try await transaction.sql.raw("UPDATE files SET entity_kind = 'user', entity_id = \(bind: owner.uuidString.lowercased()) WHERE id = \(bind: id)").run()
+        }
         if let previous = try await identity.setAvatar(id, for: owner, caller: caller), previous != id, let old = try await record(previous) {
             try await remove([old], caller: caller)
         }
@@ -403,12 +405,14 @@ public final class FileService: Sendable {
         let now = store.clock.now()
         do {
             // Two requests may make the same variant at once: the bytes are the same, the first row stays.
-            try await store.sql.raw("""
-                INSERT INTO file_variants (file_id, name, content_type, size, width, height, sha256, storage_key, created_at)
-                VALUES (\(bind: record.id), \(bind: spec.name), \(bind: spec.format.mediaType), \(bind: Int64(bytes.count)),
-                        \(bind: made.width), \(bind: made.height), \(bind: sha), \(bind: key), \(bind: now))
-                ON CONFLICT (file_id, name) DO NOTHING
-                """).run()
+            try await store.transaction { transaction in
+                try await transaction.sql.raw("""
+                    INSERT INTO file_variants (file_id, name, content_type, size, width, height, sha256, storage_key, created_at)
+                    VALUES (\(bind: record.id), \(bind: spec.name), \(bind: spec.format.mediaType), \(bind: Int64(bytes.count)),
+                            \(bind: made.width), \(bind: made.height), \(bind: sha), \(bind: key), \(bind: now))
+                    ON CONFLICT (file_id, name) DO NOTHING
+                    """).run()
+            }
             guard let stored = try await storedVariant(record.id, spec.name) else { throw Self.notFound }
             return stored
         } catch {

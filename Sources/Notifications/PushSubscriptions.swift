@@ -69,10 +69,13 @@ extension NotificationService {
     }
 
     public func unsubscribe(_ id: UUID, caller: Caller) async throws {
-        let removed = try await store.sql.raw("""
-            DELETE FROM notification_push_subscriptions WHERE id = \(bind: id) AND user_id = \(bind: try Self.user(caller)) RETURNING id
-            """).all()
-        guard !removed.isEmpty else { throw PlazaError.notFound("There is no push subscription \(id) of yours.") }
+        let user = try Self.user(caller)
+        let removed = try await store.transaction { transaction in
+            try await transaction.sql.raw("""
+                DELETE FROM notification_push_subscriptions WHERE id = \(bind: id) AND user_id = \(bind: user) RETURNING id
+                """).all().count
+        }
+        guard removed > 0 else { throw PlazaError.notFound("There is no push subscription \(id) of yours.") }
     }
 
     /// What the push transport needs for a subscription id, or nil when it was removed.
@@ -89,7 +92,7 @@ extension NotificationService {
     /// Forgets a subscription the push service called gone.
     static func forgetPushTarget(_ address: String, store: Store) async throws {
         guard let id = UUID(uuidString: address) else { return }
-        try await store.sql.raw("DELETE FROM notification_push_subscriptions WHERE id = \(bind: id)").run()
+        try await store.transaction { try await $0.sql.raw("DELETE FROM notification_push_subscriptions WHERE id = \(bind: id)").run() }
     }
 
     static func subscription(_ row: any SQLRow) throws -> PushSubscriptionInfo {

@@ -237,9 +237,10 @@ public final class Plaza: Sendable {
     }
 
     /// The long-running parts, in start order (the lifecycle stops them in reverse, after the HTTP server):
-    /// the database pools, the NOTIFY listener, the outbox dispatcher, the scheduler and the job worker.
+    /// the database (its pools and, on SQLite, the writer — closed last), the NOTIFY listener, the outbox
+    /// dispatcher, the scheduler and the job worker.
     public var services: [any Service] {
-        [store.databases] + backgroundServices
+        [store] + backgroundServices
     }
 
     /// The services that do the background work (everything but the database pools).

@@ -16,9 +16,12 @@ import VaporCSQLite
 /// context switches, 1.6 % in SQLite's VDBE). Here a statement runs inline: prepared once and kept (a small
 /// cache keyed by its SQL), bound, stepped, its rows decoded, all before `execute` returns.
 ///
-/// What may block goes to the store's thread pool instead, so a cooperative thread never waits on the disk or
-/// on another process: `COMMIT` (the fsync), and any statement that finds the file locked by another process
-/// (the CLI) — it is tried once without waiting, and on `SQLITE_BUSY` again on the pool with a busy timeout.
+/// What may wait long goes to the writer's own thread instead, so a cooperative thread never waits on an
+/// fsync or on another process: `COMMIT`, and any statement that finds the file locked by another connection
+/// (the CLI, a migration) — it is tried once without waiting, and on `SQLITE_BUSY` again on that thread with a
+/// busy timeout. (A statement inline may still read pages from the disk on a cache miss.) The thread is the
+/// writer's alone: SQLiteNIO's readers, whose connections wait for a lock without end, may fill the store's
+/// other threads, and a `COMMIT` queued behind them would never run.
 ///
 /// The same SQLite library as SQLiteNIO's reading pool (SQLiteNIO's vendored copy): two copies of SQLite in one
 /// process would not see each other's POSIX locks.
@@ -30,6 +33,7 @@ final class SQLiteWriter: Sendable {
     static let cachedStatements = 96
 
     private let connection: Mutex<Connection>
+    /// One thread, for what may wait long (see above).
     private let threadPool: NIOThreadPool
     let eventLoop: any EventLoop
     let logger: Logger
@@ -38,8 +42,21 @@ final class SQLiteWriter: Sendable {
         sqlite_nio_sqlite3_initialize() == SQLITE_OK
     }()
 
-    /// Opens the file (on the pool: opening may read and recover a WAL) and applies `pragmas` once.
-    static func open(path: String, pragmas: [String], threadPool: NIOThreadPool, eventLoop: any EventLoop, logger: Logger) async throws -> SQLiteWriter {
+    /// Opens the file (on the writer's thread: opening may read and recover a WAL) and applies `pragmas` once.
+    static func open(path: String, pragmas: [String], eventLoop: any EventLoop, logger: Logger) async throws -> SQLiteWriter {
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        do {
+            return try await open(path: path, pragmas: pragmas, threadPool: threadPool, eventLoop: eventLoop, logger: logger)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private static func open(
+        path: String, pragmas: [String], threadPool: NIOThreadPool, eventLoop: any EventLoop, logger: Logger
+    ) async throws -> SQLiteWriter {
         let opened = try await threadPool.runIfActive { () throws -> OpenedHandle in
             guard initialized else { throw SQLiteWriteError(code: SQLITE_ERROR, message: "SQLite could not be initialised") }
             var handle: OpaquePointer?
@@ -93,9 +110,11 @@ final class SQLiteWriter: Sendable {
         }
     }
 
-    /// Finalizes the kept statements and closes the file.
-    func close() {
-        connection.withLock { $0.close() }
+    /// Finalizes the kept statements and closes the file (on the writer's thread, which may be waiting for a
+    /// lock), then stops the thread. Statements afterwards fail with "the database is closed".
+    func close() async {
+        try? await threadPool.runIfActive { self.connection.withLock { $0.close() } }
+        try? await threadPool.shutdownGracefully()
     }
 
     static func message(_ handle: OpaquePointer) -> String {
@@ -173,8 +192,8 @@ final class SQLiteWriter: Sendable {
             return statement
         }
 
-        /// Resets a statement after use and keeps it (taken out of the cache while in use, so a statement run
-        /// again from inside its own row handler would be prepared afresh rather than reset under itself).
+        /// Resets a statement after use and keeps it (taken out of the cache while in use; a row handler must
+        /// not run statements — the writer's lock is held while rows are handed out).
         private mutating func release(_ sql: String, _ statement: OpaquePointer) {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
@@ -293,10 +312,11 @@ struct SQLiteWriterDatabase: SQLDatabase {
     var eventLoop: any EventLoop { writer.eventLoop }
     var version: (any SQLDatabaseReportedVersion)? { nil }
     var dialect: any SQLDialect { SQLiteDialect() }
-    var queryLogLevel: Logger.Level? { nil }
+    var queryLogLevel: Logger.Level? { .trace }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = try serialize(query)
+        logger.trace("Executing query", metadata: ["sql": .string(sql), "binds": .array(binds.map { .string("\($0)") })])
         try await writer.run(sql, binds) { onRow($0) }
     }
 

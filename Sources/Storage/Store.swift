@@ -8,19 +8,20 @@ import NIOPosix
 import PlazaKit
 import PostgresNIO
 import SQLKit
+import ServiceLifecycle
 import Synchronization
 
 /// The database every service writes through: connection pools for one SQLite file or one PostgreSQL
 /// database, the clock, and the transaction helper.
-public final class Store: Sendable {
+public final class Store: Service, Sendable {
     public let settings: DatabaseSettings
     public let databases: Databases
     public let clock: any PlazaClock
     public let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
     private let groupCommit: Batcher<GroupCommit.Write>?
-    /// SQLite's statements run on threads of the store's own: a statement waiting for another process's
-    /// write lock blocks one of them, never the threads other stores or NIO's blocking work need.
+    /// SQLite's reads run on threads of the store's own: a read waiting on the disk blocks one of them, never
+    /// the threads other stores or NIO's blocking work need. (Writes go through ``SQLiteWriter``.)
     private let threadPool: NIOThreadPool?
     /// SQLite's one write connection (``SQLiteWriter``); `nil` on PostgreSQL.
     private let writer: SQLiteWriter?
@@ -28,6 +29,7 @@ public final class Store: Sendable {
     private let postgres: PostgresClientDatabase?
     private let postgresClientTask: Task<Void, Never>?
     private let open = Mutex(0)
+    private let closed = Mutex(false)
 
     /// Opens the pools (connections are made on first use) and, on SQLite, the writer, switching the file
     /// to WAL.
@@ -52,11 +54,17 @@ public final class Store: Sendable {
                     "PRAGMA journal_mode = WAL",
                     "PRAGMA synchronous = \(settings.synchronous == .full ? "FULL" : "NORMAL")",
                     "PRAGMA foreign_keys = ON",
-                    // From here on a statement never waits inline; one that finds the file locked goes to the pool.
+                    // From here on a statement never waits inline; one that finds the file locked goes to the
+                    // writer's thread.
                     "PRAGMA busy_timeout = 0",
                 ],
-                threadPool: pool, eventLoop: eventLoopGroup.any(), logger: logger)
-            return try Store(settings: settings, clock: clock, logger: logger, eventLoopGroup: eventLoopGroup, sqlite: (pool, writer))
+                eventLoop: eventLoopGroup.any(), logger: logger)
+            do {
+                return try Store(settings: settings, clock: clock, logger: logger, eventLoopGroup: eventLoopGroup, sqlite: (pool, writer))
+            } catch {
+                await writer.close()
+                throw error
+            }
         } catch {
             try? await pool.shutdownGracefully()
             throw error
@@ -86,8 +94,6 @@ public final class Store: Sendable {
                 await GroupCommit.commit(batch, on: writer, clock: clock)
             }
         case .postgres(let url):
-            // PostgresNIO's async client and its connection pool: statements inside a transaction cost about
-            // a fifth of what they cost through the older EventLoopFuture pool (measured: bench --ping).
             var configuration = try PostgresURL.clientConfiguration(url)
             configuration.options.maximumConnections = settings.poolSize * Array(eventLoopGroup.makeIterator()).count
             configuration.options.minimumConnections = 0
@@ -119,6 +125,10 @@ public final class Store: Sendable {
     /// On SQLite, which has one writer, transactions queue in this process and are committed in groups
     /// (``GroupCommit``): each body runs in a savepoint of a shared `BEGIN IMMEDIATE` transaction, and returns
     /// only after the shared `COMMIT`. A body must never open another transaction inside itself.
+    ///
+    /// A body must not block or compute at length: on SQLite its statements run on the calling thread while
+    /// every other write waits, and on PostgreSQL it runs on its connection's event loop, which also serves
+    /// sockets. Hash passwords, encode large files or call other services before, or after the commit.
     @discardableResult
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
         open.withLock { $0 += 1 }
@@ -178,10 +188,18 @@ public final class Store: Sendable {
         try await sql.raw("SELECT 1").run()
     }
 
-    /// Closes every connection. The store cannot be used afterwards.
+    /// As a service (`plaza serve`): the store stays open until graceful shutdown, then closes — the last
+    /// service to stop, since it is the first to start.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Closes every connection. The store cannot be used afterwards; a second call does nothing.
     public func shutdown() async {
+        guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
         await databases.shutdownAsync()
-        writer?.close()
+        await writer?.close()
         postgresClientTask?.cancel()
         await postgresClientTask?.value
         try? await threadPool?.shutdownGracefully()

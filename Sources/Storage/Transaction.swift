@@ -3,7 +3,7 @@ import PlazaKit
 import SQLKit
 import Synchronization
 
-/// An open database transaction. Everything written through ``db`` or ``sql`` commits or rolls back together.
+/// An open database transaction. Everything written through ``sql`` commits or rolls back together.
 ///
 /// Work that must only happen once the data is durable (waking a worker, pushing to a socket) is
 /// registered with ``onCommit(_:)`` and runs after `COMMIT`, never after a rollback.
@@ -24,11 +24,14 @@ public final class Transaction: Sendable {
     }
 
     /// Runs statements in order and returns the last one's rows — on PostgreSQL in one round trip, the earlier
-    /// ones as data-modifying `WITH` clauses of the last (a transaction's start is three inserts and a fourth
-    /// for its jobs: one round trip instead of four). For statements that do not read what the others in the
-    /// call write: on PostgreSQL they all see the same snapshot (foreign keys between them are fine: they are
-    /// checked when the whole statement ends). On SQLite, whose statements cost no round trip, they run one
-    /// by one.
+    /// ones as data-modifying `WITH` clauses of the last (a workflow's start is three inserts and a fourth for
+    /// its jobs: one round trip instead of four). On SQLite, whose statements cost no round trip, they simply
+    /// run one by one. So that both engines do the same, the statements must:
+    /// - be `INSERT`, `UPDATE` or `DELETE` (a `SELECT` in a `WITH` clause runs only if the last statement
+    ///   reads it) without a `WITH` of their own;
+    /// - not read what another of them writes, nor write the same rows or unique keys (on PostgreSQL they all
+    ///   see the snapshot from before the call). Foreign keys between them are fine: they are checked when
+    ///   the whole statement ends.
     @discardableResult
     public func run(together statements: [SQLQueryString]) async throws -> [any SQLRow] {
         guard let last = statements.last else { return [] }

@@ -218,11 +218,8 @@ struct StorageTests {
         try await TestDatabase.withStore { store in
             guard case .sqlite(let path) = store.settings.location else { return }
             // Another writer on the same file — what the CLI is beside a running server.
-            let pool = NIOThreadPool(numberOfThreads: 1)
-            pool.start()
             let other = try await SQLiteWriter.open(
-                path: path, pragmas: ["PRAGMA busy_timeout = 10000"], threadPool: pool, eventLoop: MultiThreadedEventLoopGroup.singleton.any(),
-                logger: store.logger)
+                path: path, pragmas: ["PRAGMA busy_timeout = 10000"], eventLoop: MultiThreadedEventLoopGroup.singleton.any(), logger: store.logger)
             try await other.run("BEGIN IMMEDIATE")
             let write = Task {
                 try await store.transaction { try await $0.audit(.system("test"), action: "test.waited", resourceType: "lock") }
@@ -232,8 +229,7 @@ struct StorageTests {
             try await other.runOnPool("COMMIT")
             try await write.value
             #expect(try await auditCount(store, action: "test.waited") == 1)
-            other.close()
-            try await pool.shutdownGracefully()
+            await other.close()
 
             let error = await #expect(throws: (any Error).self) {
                 try await store.transaction { transaction in
@@ -242,6 +238,87 @@ struct StorageTests {
                 }
             }
             #expect(error.map(isUniqueViolation) == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test("SQLite's writer: a statement that fails leaves its kept statement usable, foreign keys hold inside a transaction, and a closed writer refuses work")
+    func sqliteWriterErrors() async throws {
+        try await TestDatabase.withStore { store in
+            guard case .sqlite(let path) = store.settings.location else { return }
+            try await store.transaction { transaction in
+                try await transaction.sql.raw("CREATE TABLE parents (id INTEGER PRIMARY KEY)").run()
+                try await transaction.sql.raw("CREATE TABLE children (parent INTEGER NOT NULL REFERENCES parents (id), v TEXT UNIQUE)").run()
+                try await transaction.sql.raw("INSERT INTO parents VALUES (1)").run()
+            }
+            let insert = { (value: String, parent: Int) in
+                try await store.transaction { try await $0.sql.raw("INSERT INTO children VALUES (\(bind: parent), \(bind: value))").run() }
+            }
+            try await insert("a", 1)
+            await #expect(throws: (any Error).self, "a duplicate") { try await insert("a", 1) }
+            await #expect(throws: (any Error).self, "a child of no parent") { try await insert("b", 2) }
+            try await insert("b", 1)  // the same SQL, kept and reset after each failure
+            let count = try await store.sql.raw("SELECT COUNT(*) AS n FROM children").first()?.decode(column: "n", as: Int.self)
+            #expect(count == 2)
+
+            let writer = try await SQLiteWriter.open(path: path, pragmas: [], eventLoop: MultiThreadedEventLoopGroup.singleton.any(), logger: store.logger)
+            await writer.close()
+            await #expect(throws: SQLiteWriteError.self) { try await writer.run("SELECT 1") }
+        }
+    }
+
+    @Test("writes outside a transaction cannot starve a group's COMMIT of threads: two of them waiting for the lock the group holds all finish")
+    func outsideWritesDoNotDeadlockTheWriter() async throws {
+        try await TestDatabase.withStore { store in
+            guard store.dialect == .sqlite else { return }
+            try await store.transaction { try await $0.sql.raw("CREATE TABLE counters (n INTEGER)").run() }
+            let group = Task {
+                try await store.transaction { transaction in
+                    try await transaction.sql.raw("INSERT INTO counters VALUES (1)").run()
+                    // Holds the write lock while the others queue for it on the read pool's two threads.
+                    try await Task.sleep(for: .milliseconds(300))
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            // Not how services write (they use transactions), but nothing stops it: SQLiteNIO's connections wait
+            // for the lock without end, on both of the store's read threads.
+            let outside = (0..<2).map { _ in Task { try await store.sql.raw("INSERT INTO counters VALUES (2)").run() } }
+            let finished = await withDeadline(.seconds(20)) {
+                try await group.value
+                for write in outside { try await write.value }
+            }
+            guard case .finished(let result) = finished else {
+                Issue.record("the group's COMMIT never ran")
+                return
+            }
+            try result.get()
+            let count = try await store.sql.raw("SELECT COUNT(*) AS n FROM counters").first()?.decode(column: "n", as: Int.self)
+            #expect(count == 3)
+        }
+    }
+
+    @Test("statements run together: a parent and its child in one call (the foreign key holds), the last one's rows returned, an empty call does nothing")
+    func runTogether() async throws {
+        try await TestDatabase.withStore { store in
+            let rows = try await store.transaction { transaction -> [String] in
+                try await transaction.sql.raw("CREATE TABLE owners (id TEXT PRIMARY KEY)").run()
+                try await transaction.sql.raw("CREATE TABLE pets (owner TEXT NOT NULL REFERENCES owners (id), name TEXT NOT NULL)").run()
+                #expect(try await transaction.run(together: []).isEmpty)
+                return try await transaction.run(together: [
+                    "INSERT INTO owners (id) VALUES (\(bind: "ann"))",
+                    "INSERT INTO pets (owner, name) VALUES (\(bind: "ann"), \(bind: "Rex")), (\(bind: "ann"), \(bind: "Tom")) RETURNING name",
+                ]).map { try $0.decode(column: "name", as: String.self) }
+            }
+            #expect(rows.sorted() == ["Rex", "Tom"])
+            await #expect(throws: (any Error).self, "a child whose parent is not among them") {
+                try await store.transaction { transaction in
+                    try await transaction.run(together: [
+                        "INSERT INTO owners (id) VALUES (\(bind: "bob"))",
+                        "INSERT INTO pets (owner, name) VALUES (\(bind: "eve"), \(bind: "Kit"))",
+                    ])
+                }
+            }
+            let owners = try await store.sql.raw("SELECT id FROM owners ORDER BY id").all().map { try $0.decode(column: "id", as: String.self) }
+            #expect(owners == ["ann"], "the failed call wrote nothing")
         }
     }
 

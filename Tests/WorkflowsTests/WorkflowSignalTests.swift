@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Jobs
 import Logging
 import PlazaKit
@@ -310,10 +312,12 @@ struct WorkflowSignalTests {
             let gate = Gate()
             engine.registerActivity("sample.stuck") { context in
                 // Deaf to cancellation, without holding one of the (two, here) cooperative threads: a wait that
-                // only a timer on another queue ends.
+                // only a timer of an event loop ends. (It was a dispatch timer every 2 ms beside the deadline's own
+                // — Task.sleep's, libdispatch's too — when this test once hung in a full PostgreSQL pass,
+                // 2026-11-30, with no other sign; the one thing it did that others do not.)
                 while !gate.open.withLock({ $0 }) {
                     await withCheckedContinuation { (resume: CheckedContinuation<Void, Never>) in
-                        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(2)) { resume.resume() }
+                        MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .milliseconds(2)) { resume.resume() }
                     }
                 }
                 context.then(send: "finish")
