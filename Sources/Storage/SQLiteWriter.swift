@@ -301,8 +301,11 @@ struct SQLiteWriterRow: SQLRow, @unchecked Sendable {
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
         guard let index = columns.index[column] else { throw MissingColumn(column: column) }
-        return try SQLiteDataDecoder().decode(D.self, from: values[index])
+        return try Self.decoder.decode(D.self, from: values[index])
     }
+
+    /// One for all rows: each `SQLiteDataDecoder()` makes a `JSONDecoder`, which decoding only reads.
+    private static let decoder = SQLiteDataDecoder()
 }
 
 /// The writer as SQLKit sees it: what a SQLite ``Transaction`` hands to the services.
@@ -333,7 +336,9 @@ struct SQLiteWriterDatabase: SQLDatabase {
     private func serialize(_ query: any SQLExpression) throws -> (String, [SQLiteData]) {
         var serializer = SQLSerializer(database: self)
         query.serialize(to: &serializer)
-        let encoder = SQLiteDataEncoder()
-        return (serializer.sql, try serializer.binds.map { try encoder.encode($0) })
+        return (serializer.sql, try serializer.binds.map { try Self.encoder.encode($0) })
     }
+
+    /// One for all statements: each `SQLiteDataEncoder()` makes a `JSONEncoder`, which encoding only reads.
+    private static let encoder = SQLiteDataEncoder()
 }
