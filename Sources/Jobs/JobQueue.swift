@@ -40,16 +40,11 @@ public struct JobQueue: Sendable {
     }
 
     /// Enqueues jobs in the caller's transaction with one statement; returns the ids of those enqueued
-    /// (jobs whose unique key was taken are dropped).
+    /// (jobs whose unique key was taken are dropped). `preceding` statements of the caller's are sent with the
+    /// jobs' insert in one round trip (``Transaction/run(together:)``: they must not read what the insert
+    /// writes, nor it what they write).
     @discardableResult
-    public func enqueue(_ requests: [JobRequest], in transaction: Transaction) async throws -> [UUID] {
-        try await insert(requests, claimedBy: nil, after: [], in: transaction).map(\.id)
-    }
-
-    /// Enqueues jobs after `preceding` statements of the caller's, sent with the jobs' insert in one round trip
-    /// (``Transaction/run(together:)``: they must not read what the insert writes, nor it what they write).
-    @discardableResult
-    public func enqueue(_ requests: [JobRequest], after preceding: [SQLQueryString], in transaction: Transaction) async throws -> [UUID] {
+    public func enqueue(_ requests: [JobRequest], after preceding: [SQLQueryString] = [], in transaction: Transaction) async throws -> [UUID] {
         try await insert(requests, claimedBy: nil, after: preceding, in: transaction).map(\.id)
     }
 

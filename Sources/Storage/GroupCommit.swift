@@ -66,7 +66,7 @@ enum GroupCommit {
                         try await writer.run("RELEASE write")
                     }
                 }
-                // The one statement that waits for the disk (the fsync): on the pool, not a cooperative thread.
+                // The one statement that waits for the disk (the fsync): on the writer's thread, not a cooperative one.
                 try await writer.runOnPool("COMMIT")
             } catch {
                 try? await writer.run("ROLLBACK")

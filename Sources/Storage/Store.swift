@@ -118,7 +118,7 @@ public final class Store: Service, Sendable {
     }
 
     /// An SQLKit handle for reads outside a transaction.
-    public var sql: any SQLDatabase { postgres ?? db as! any SQLDatabase }
+    public var sql: any SQLDatabase { postgres ?? (db as! any SQLDatabase) }
 
     /// Runs `body` in one transaction: it commits when `body` returns and rolls back when it throws.
     ///

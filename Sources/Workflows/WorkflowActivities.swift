@@ -97,9 +97,9 @@ extension WorkflowEngine {
     }
 
     /// Records and queues what taking transitions starts, in their transaction: the activities of every
-    /// instance in one statement and their jobs in another —
-    /// sent in one round trip with `preceding` statements of the caller's that nothing here reads (the
-    /// instance and first step of a start; see ``Transaction/run(together:)``).
+    /// instance in one statement and their jobs in another, sent in one round trip with `preceding`
+    /// statements of the caller's that nothing here reads (a start's instance and first step, a step's
+    /// history; see ``Transaction/run(together:)``).
     func schedule(_ entries: [Entry], after preceding: [SQLQueryString] = [], in transaction: Transaction) async throws {
         let now = transaction.clock.now()
         var preceding = preceding
