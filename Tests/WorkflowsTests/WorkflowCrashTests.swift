@@ -60,9 +60,11 @@ struct WorkflowCrashTests {
         let shared = try await SharedDatabase.make()
         do {
             let first = try await shared.peer()
+            let started = ContinuousClock.now
             let instance = try await shared.start("crash.timer")
             first.kill()
-            try await Task.sleep(for: .seconds(4))  // past the timer's 3 s, with nobody running
+            try #require(started.duration(to: .now) < CrashSample.timerDelay - .seconds(1), "the server died before the timer was due")
+            try await Task.sleep(until: started + CrashSample.timerDelay + .seconds(1))  // past the timer, with nobody running
             #expect(try await shared.plaza.workflows.instance(instance.id).state == "waiting")
             let second = try await shared.peer()
             try await Self.waitFor("the timer") { try await shared.plaza.workflows.instance(instance.id).state == "expired" }
