@@ -74,7 +74,7 @@ if [[ $parts == *rates* ]]; then
 echo
 echo "## Realtime fan-out: $subscribers subscribers on one topic, rising publish rates (${seconds}s steps, first second warm-up)"
 echo
-echo "Latency is from the moment a publish was due to its receipt; the client (one event-loop thread) shares the 2 cores."
+echo "Latency is from the moment a publish was due to its receipt; the client (one epoll thread reading every subscriber socket) shares the 2 cores."
 echo
 echo "| server | offered deliveries/s | delivered/s | received | p50 ms | p99 ms | server CPU | client CPU |"
 echo "|---|---|---|---|---|---|---|---|"

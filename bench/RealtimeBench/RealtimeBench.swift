@@ -4,7 +4,7 @@
 //
 //   RealtimeBench rates --server plaza-ws|plaza-sse|pocketbase --url http://127.0.0.1:PORT
 //       --token SUBSCRIBER_TOKEN --publish-token PUBLISHER_TOKEN --server-pid PID
-//       [--subscribers 1000] [--rates 10000,20000,…] [--seconds 5] [--threads 1] [--label TEXT]
+//       [--subscribers 1000] [--rates 10000,20000,…] [--seconds 5] [--threads 1 (subscriber threads)] [--label TEXT]
 //   RealtimeBench idle --server … --url … --token … --server-pid PID [--counts 1000,10000]
 //
 // Prints markdown table rows on stdout; progress goes to stderr.
@@ -117,34 +117,29 @@ struct Bench {
     let sink: Sink
     var label: String
 
-    /// Opens `count` subscribers, `wave` at a time; the channels stay open.
-    func open(_ count: Int, wave: Int = 250) async throws -> [any Channel] {
-        var channels: [any Channel] = []
+    /// Opens `count` subscribers, `wave` at a time; they stay open until the subscribers stop.
+    func open(_ count: Int, wave: Int = 250) async throws {
         var remaining = count
         while remaining > 0 {
             let size = min(wave, remaining)
-            channels += try await withThrowingTaskGroup(of: (any Channel).self) { group in
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<size { group.addTask { try await openOne() } }
-                var opened: [any Channel] = []
-                for try await channel in group { opened.append(channel) }
-                return opened
+                try await group.waitForAll()
             }
             remaining -= size
         }
-        return channels
     }
 
-    private func openOne() async throws -> any Channel {
+    private func openOne() async throws {
         let escaped = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token
         switch kind {
         case .plazaWebSocket:
-            return try await subscribers.webSocket("/api/v1/realtime?access_token=\(escaped)", topic: "broadcast:bench").get()
+            try await subscribers.webSocket("/api/v1/realtime?access_token=\(escaped)", topic: "broadcast:bench")
         case .plazaEventStream:
-            return try await subscribers.eventStream(
-                "/api/v1/realtime/events?topics=broadcast:bench&access_token=\(escaped)", waitsForClientId: false
-            ).get().0
+            _ = try await subscribers.eventStream(
+                "/api/v1/realtime/events?topics=broadcast:bench&access_token=\(escaped)", waitsForClientId: false)
         case .pocketBase:
-            let (channel, clientId) = try await subscribers.eventStream("/api/realtime", waitsForClientId: true).get()
+            let clientId = try await subscribers.eventStream("/api/realtime", waitsForClientId: true)
             var request = HTTPClientRequest(url: url + "/api/realtime")
             request.method = .POST
             request.headers.add(name: "Authorization", value: token)
@@ -153,7 +148,6 @@ struct Bench {
             let response = try await http.execute(request, timeout: .seconds(30))
             _ = try await response.body.collect(upTo: 1 << 20)
             guard response.status.code == 204 else { throw BenchError("PocketBase refused the subscription: \(response.status.code)") }
-            return channel
         }
     }
 
@@ -221,22 +215,24 @@ enum RealtimeBench {
             throw BenchError("--server must be plaza-ws, plaza-sse or pocketbase")
         }
         let url = try options.string("url")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: try options.int("threads", 1))
+        // The publisher's HTTP client has a thread of its own; the subscribers' sockets are read by
+        // `--threads` pollers.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         let http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
         let sink = Sink()
         let bench = Bench(
             kind: kind, url: url, token: try options.string("token"), serverPid: try options.int("server-pid", 0),
-            subscribers: Subscribers(group: group, endpoint: try Endpoint(url: url), sink: sink), http: http, sink: sink,
+            subscribers: try Subscribers(threads: try options.int("threads", 1), endpoint: try Endpoint(url: url), sink: sink),
+            http: http, sink: sink,
             label: options.values["label"] ?? kind.label)
-        var channels: [any Channel] = []
         do {
             switch options.command {
             case "rates":
                 let count = try options.int("subscribers", 1_000)
                 note("\(bench.label): opening \(count) subscribers…")
-                channels = try await bench.open(count)
+                try await bench.open(count)
                 try await Task.sleep(for: .seconds(1))
                 var target = try bench.publishTarget
                 if let publisher = options.values["publish-token"] {
@@ -253,27 +249,29 @@ enum RealtimeBench {
                 let pid = try options.int("server-pid", 0)
                 guard pid > 0 else { throw BenchError("--server-pid is required for idle") }
                 let before = residentKiB(of: pid)
+                var opened = 0
                 for count in try options.ints("counts", [1_000, 10_000]) {
                     note("\(bench.label): \(count) idle connections…")
-                    channels += try await bench.open(count - channels.count)
+                    try await bench.open(count - opened)
+                    opened = count
                     try await Task.sleep(for: .seconds(3))
                     let rss = residentKiB(of: pid)
                     let per = Double(rss - before) / Double(count)
                     emit("| \(bench.label) | \(count) | \(format(Double(before) / 1024)) → \(format(Double(rss) / 1024)) MB | \(format(per)) KB |")
-                            }
+                }
                 if sink.closed.load(ordering: .relaxed) > 0 { note("\(bench.label): connections lost: \(sink.closeSummary)") }
             default:
                 throw BenchError("unknown command \(options.command): say rates or idle")
             }
         } catch {
-            await close(channels, http: http, group: group)
+            await close(bench.subscribers, http: http, group: group)
             throw error
         }
-        await close(channels, http: http, group: group)
+        await close(bench.subscribers, http: http, group: group)
     }
 
-    static func close(_ channels: [any Channel], http: HTTPClient, group: MultiThreadedEventLoopGroup) async {
-        for channel in channels { channel.close(promise: nil) }
+    static func close(_ subscribers: Subscribers, http: HTTPClient, group: MultiThreadedEventLoopGroup) async {
+        subscribers.stop()
         try? await http.shutdown()
         try? await group.shutdownGracefully()
     }

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// Finds `"key":` in a byte stream and hands over the value that follows — digits, or the characters
 /// of a quoted string — however the stream is cut into reads. Parsing JSON per delivery would make
 /// the client, which shares the machine's two cores with the server, the bottleneck.
@@ -27,11 +25,9 @@ struct FieldScanner {
         failure = table
     }
 
-    /// Calls `found` with each complete value in `buffer`.
-    mutating func scan(_ buffer: ByteBuffer, _ found: ([UInt8]) -> Void) {
-        buffer.withUnsafeReadableBytes { bytes in
-            for byte in bytes { feed(byte, found) }
-        }
+    /// Calls `found` with each complete value in `bytes`.
+    mutating func scan(_ bytes: UnsafeRawBufferPointer, _ found: ([UInt8]) -> Void) {
+        for byte in bytes { feed(byte, found) }
     }
 
     private mutating func feed(_ byte: UInt8, _ found: ([UInt8]) -> Void) {

@@ -1,14 +1,12 @@
-import NIOCore
-import NIOHTTP1
-import NIOPosix
-import NIOWebSocket
+import Foundation
+import Synchronization
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
-/// Where the server under test listens.
+/// Where the server under test listens (an IPv4 address: the bench runs on loopback).
 struct Endpoint: Sendable {
     var host: String
     var port: Int
@@ -25,248 +23,225 @@ struct Endpoint: Sendable {
     var hostHeader: String { "\(host):\(port)" }
 }
 
-/// One `text/event-stream` subscriber. Ready when the response starts (Plaza subscribes by query) or,
-/// when `waitsForClientId`, when PocketBase's `PB_CONNECT` event names the connection.
-final class EventStreamSubscriber: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+/// One subscriber socket and what it speaks: Plaza's WebSocket frame protocol (ready at `subscribed`,
+/// answers pings), or an event stream (ready when the response starts, or — PocketBase — when its
+/// `PB_CONNECT` event names the connection). Reports each event's `sentAt`.
+final class SubscriberConnection: @unchecked Sendable {
+    // @unchecked: after `Poller.add` only the poller's thread touches the decoding state; `readiness` is
+    // the one thing another thread (the opener's cancellation) reaches, and it is behind a lock.
+    enum Kind {
+        case webSocket(topic: String)
+        case eventStream(waitsForClientId: Bool)
+    }
 
-    private let head: HTTPRequestHead
-    private let sink: Sink
-    private let ready: EventLoopPromise<String>
-    private let waitsForClientId: Bool
-    private var sentAt = FieldScanner(key: "sentAt")
-    private var clientId = FieldScanner(key: "clientId", quoted: true)
+    let fd: Int32
+    private let kind: Kind
+    private var head = ResponseHead()
+    private var chunks: ChunkDecoder?
+    private var frames = FrameDecoder()
+    private var sentAtField = FieldScanner(key: "sentAt")
+    private var typeField = FieldScanner(key: "type", quoted: true)
+    private var clientIdField = FieldScanner(key: "clientId", quoted: true)
+    private var control: [UInt8] = []
     private var isReady = false
+    private let readiness = Mutex<CheckedContinuation<String, any Error>?>(nil)
+    /// Set when the server closed the conversation (a WebSocket close frame): the poller forgets the socket.
+    private(set) var closeReason: String?
+    private(set) var isClosed = false
 
-    init(head: HTTPRequestHead, sink: Sink, ready: EventLoopPromise<String>, waitsForClientId: Bool) {
-        self.head = head
-        self.sink = sink
-        self.ready = ready
-        self.waitsForClientId = waitsForClientId
+    init(fd: Int32, kind: Kind) {
+        self.fd = fd
+        self.kind = kind
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let response):
-            guard response.status == .ok else {
-                becomeReady(failing: BenchError("event stream answered \(response.status.code)"))
-                context.close(promise: nil)
-                return
+    /// Waits until the subscription is live; gives PocketBase's client id (or "").
+    func ready(on poller: Poller) async throws -> String {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                readiness.withLock { $0 = continuation }
+                do { try poller.add(self) } catch { fail(error) }
             }
-            if !waitsForClientId { becomeReady(with: "") }
-        case .body(let buffer):
-            let receivedAt = nowMicros()
-            if !isReady {
-                var id: String?
-                clientId.scan(buffer) { id = String(decoding: $0, as: UTF8.self) }
-                if let id { becomeReady(with: id) }
-            }
-            var sent: [UInt64] = []
-            sentAt.scan(buffer) { sent.append($0.decimal) }
-            sink.record(sentAt: sent, receivedAt: receivedAt)
-        case .end:
-            context.close(promise: nil)
+        } onCancel: {
+            fail(CancellationError())
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        sink.connectionClosed("stream ended")
-        becomeReady(failing: BenchError("the event stream closed before it was ready"))
-        context.fireChannelInactive()
+    func fail(_ error: any Error) {
+        readiness.withLock { $0.take() }?.resume(throwing: error)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-
-    private func becomeReady(with id: String) {
-        guard !isReady else { return }
+    private func becomeReady(_ id: String) {
         isReady = true
-        ready.succeed(id)
+        readiness.withLock { $0.take() }?.resume(returning: id)
     }
 
-    private func becomeReady(failing error: any Error) {
-        guard !isReady else { return }
-        isReady = true
-        ready.fail(error)
-    }
-}
-
-/// Sends the upgrade request, and reports a refused upgrade; removed once the socket is a WebSocket.
-final class UpgradeRequest: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-    static let name = "bench-upgrade-request"
-
-    private let head: HTTPRequestHead
-    private let ready: EventLoopPromise<String>
-
-    init(head: HTTPRequestHead, ready: EventLoopPromise<String>) {
-        self.head = head
-        self.ready = ready
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        Glibc.close(fd)
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let response) = unwrapInboundIn(data) {
-            ready.fail(BenchError("the WebSocket upgrade was refused with \(response.status.code)"))
-            context.close(promise: nil)
+    /// Decodes what one read brought, appending each event's `sentAt`.
+    func consume(_ bytes: UnsafeRawBufferPointer, sentAt: inout [UInt64]) throws {
+        var rest = bytes
+        if !head.isComplete {
+            let taken = try head.feed(rest)
+            rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
+            guard head.isComplete else { return }
+            try headArrived()
+        }
+        guard !rest.isEmpty else { return }
+        switch kind {
+        case .webSocket:
+            try frames.feed(rest) { opcode, payload, isLast in frame(opcode, payload, isLast, &sentAt) }
+        case .eventStream:
+            if chunks != nil {
+                try chunks!.feed(rest) { data in eventStream(data, &sentAt) }
+            } else {
+                eventStream(rest, &sentAt)
+            }
         }
     }
-}
 
-/// One WebSocket subscriber speaking Plaza's frame protocol: it subscribes once the upgrade is done,
-/// is ready at `subscribed`, answers pings, and reports each event's `sentAt`.
-final class WebSocketSubscriber: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
-
-    private let topic: String
-    private let sink: Sink
-    private let ready: EventLoopPromise<String>
-    private var sentAt = FieldScanner(key: "sentAt")
-    private var type = FieldScanner(key: "type", quoted: true)
-    private var isReady = false
-
-    init(topic: String, sink: Sink, ready: EventLoopPromise<String>) {
-        self.topic = topic
-        self.sink = sink
-        self.ready = ready
+    private func headArrived() throws {
+        switch kind {
+        case .webSocket(let topic):
+            guard head.status == 101 else { throw BenchError("the WebSocket upgrade was refused with \(head.status)") }
+            send(FrameDecoder.clientFrame(opcode: 1, payload: Array(#"{"type":"subscribe","topic":"\#(topic)"}"#.utf8)))
+        case .eventStream(let waitsForClientId):
+            guard head.status == 200 else { throw BenchError("event stream answered \(head.status)") }
+            if head.isChunked { chunks = ChunkDecoder() }
+            if !waitsForClientId { becomeReady("") }
+        }
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        let frame = #"{"type":"subscribe","topic":"\#(topic)"}"#
-        send(context, opcode: .text, data: context.channel.allocator.buffer(string: frame))
+    private func eventStream(_ data: UnsafeRawBufferPointer, _ sentAt: inout [UInt64]) {
+        if !isReady {
+            var id: String?
+            clientIdField.scan(data) { id = String(decoding: $0, as: UTF8.self) }
+            if let id { becomeReady(id) }
+        }
+        sentAtField.scan(data) { sentAt.append($0.decimal) }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text, .continuation:
-            let receivedAt = nowMicros()
+    private func frame(_ opcode: UInt8, _ payload: UnsafeRawBufferPointer, _ isLast: Bool, _ sentAt: inout [UInt64]) {
+        switch opcode {
+        case 1:
             if !isReady {
                 var types: [String] = []
-                type.scan(frame.data) { types.append(String(decoding: $0, as: UTF8.self)) }
+                typeField.scan(payload) { types.append(String(decoding: $0, as: UTF8.self)) }
                 if types.contains("subscribed") {
-                    isReady = true
-                    ready.succeed("")
+                    becomeReady("")
                 } else if types.contains("error") {
-                    isReady = true
-                    ready.fail(BenchError("subscribe refused: \(String(buffer: frame.data))"))
+                    fail(BenchError("the subscription was refused"))
                 }
             }
-            var sent: [UInt64] = []
-            sentAt.scan(frame.data) { sent.append($0.decimal) }
-            sink.record(sentAt: sent, receivedAt: receivedAt)
-        case .ping:
-            send(context, opcode: .pong, data: frame.data)
-        case .connectionClose:
-            var payload = frame.data
-            let code = payload.readWebSocketErrorCode().map { "\(WebSocketErrorCode.codeValue($0))" } ?? "none"
-            sink.connectionClosed("close \(code)")
-            send(context, opcode: .connectionClose, data: frame.data)
-            context.close(promise: nil)
+            sentAtField.scan(payload) { sentAt.append($0.decimal) }
+        case 8, 9:
+            control += payload
+            guard isLast else { return }
+            defer { control.removeAll(keepingCapacity: true) }
+            if opcode == 9 {
+                send(FrameDecoder.clientFrame(opcode: 10, payload: control))
+            } else {
+                let code = control.count >= 2 ? Int(control[0]) << 8 | Int(control[1]) : 0
+                send(FrameDecoder.clientFrame(opcode: 8, payload: Array(control.prefix(2))))
+                closeReason = "close \(code)"
+            }
         default:
             break
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        if !isReady {
-            isReady = true
-            ready.fail(BenchError("the WebSocket closed before it was subscribed"))
-        }
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-
-    private func send(_ context: ChannelHandlerContext, opcode: WebSocketOpcode, data: ByteBuffer) {
-        let frame = WebSocketFrame(fin: true, opcode: opcode, maskKey: .random(), data: data)
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
-    }
-}
-
-extension WebSocketErrorCode {
-    static func codeValue(_ code: WebSocketErrorCode) -> UInt16 {
-        var buffer = ByteBuffer()
-        buffer.write(webSocketErrorCode: code)
-        return buffer.readInteger(as: UInt16.self) ?? 0
-    }
-}
-
-/// Opens subscribers on one event loop group.
-struct Subscribers: Sendable {
-    let group: MultiThreadedEventLoopGroup
-    let endpoint: Endpoint
-    let sink: Sink
-
-    private func requestHead(_ path: String, headers extra: [(String, String)] = []) -> HTTPRequestHead {
-        var headers = HTTPHeaders([("Host", endpoint.hostHeader), ("Accept", "text/event-stream")])
-        for (name, value) in extra { headers.add(name: name, value: value) }
-        return HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
-    }
-
-    /// An event stream at `path`; the future gives the channel and, for PocketBase, its client id.
-    func eventStream(_ path: String, waitsForClientId: Bool) -> EventLoopFuture<(any Channel, String)> {
-        let loop = group.next()
-        let ready = loop.makePromise(of: String.self)
-        let head = requestHead(path)
-        let sink = self.sink
-        return ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(
-                        EventStreamSubscriber(head: head, sink: sink, ready: ready, waitsForClientId: waitsForClientId))
-                }
+    /// Writes a few bytes on the non-blocking socket; a full send buffer here means the bench is broken.
+    private func send(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written > 0 { offset += written } else if errno != EINTR { return }
             }
-            .connect(host: endpoint.host, port: endpoint.port)
-            .flatMap { channel in ready.futureResult.map { (channel, $0) } }
+        }
+    }
+}
+
+/// Opens subscriber sockets, spread over the pollers' threads.
+final class Subscribers: Sendable {
+    let pollers: [Poller]
+    let endpoint: Endpoint
+    private let turn = Atomic<Int>(0)
+
+    init(threads: Int, endpoint: Endpoint, sink: Sink) throws {
+        pollers = try (0..<max(1, threads)).map { _ in try Poller(sink: sink) }
+        self.endpoint = endpoint
+    }
+
+    /// An event stream at `path`; gives PocketBase's client id when `waitsForClientId`.
+    func eventStream(_ path: String, waitsForClientId: Bool) async throws -> String {
+        try await open(
+            "GET \(path) HTTP/1.1\r\nHost: \(endpoint.hostHeader)\r\nAccept: text/event-stream\r\n\r\n",
+            kind: .eventStream(waitsForClientId: waitsForClientId))
     }
 
     /// A WebSocket at `path`, subscribed to `topic`.
-    func webSocket(_ path: String, topic: String) -> EventLoopFuture<any Channel> {
-        let loop = group.next()
-        let ready = loop.makePromise(of: String.self)
-        let head = requestHead(path)
-        let sink = self.sink
-        return ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 16) { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(
-                                WebSocketSubscriber(topic: topic, sink: sink, ready: ready))
-                        }
-                    }
-                    let upgrade: NIOHTTPClientUpgradeConfiguration = (
-                        upgraders: [upgrader],
-                        completionHandler: { context in
-                            context.pipeline.syncOperations.removeHandler(name: UpgradeRequest.name, promise: nil)
-                        }
-                    )
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: upgrade)
-                    try channel.pipeline.syncOperations.addHandler(UpgradeRequest(head: head, ready: ready), name: UpgradeRequest.name)
-                }
+    func webSocket(_ path: String, topic: String) async throws {
+        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        _ = try await open(
+            "GET \(path) HTTP/1.1\r\nHost: \(endpoint.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            kind: .webSocket(topic: topic))
+    }
+
+    func stop() {
+        for poller in pollers { poller.stop() }
+    }
+
+    /// Connects (loopback: at once), sends the request, then leaves the socket to a poller until the
+    /// subscription is live — or ten seconds pass.
+    private func open(_ request: String, kind: SubscriberConnection.Kind) async throws -> String {
+        let fd = try connect()
+        let connection = SubscriberConnection(fd: fd, kind: kind)
+        var bytes = Array(request.utf8)
+        guard bytes.withUnsafeMutableBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            connection.close()
+            throw BenchError("could not send the request: \(String(cString: strerror(errno)))")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let poller = pollers[turn.wrappingAdd(1, ordering: .relaxed).oldValue % pollers.count]
+        return try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask { try await connection.ready(on: poller) }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                return nil
             }
-            .connect(host: endpoint.host, port: endpoint.port)
-            .flatMap { channel in ready.futureResult.map { _ in channel } }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let id = first else {
+                throw BenchError("no subscription within 10 s")
+            }
+            return id
+        }
+    }
+
+    private func connect() throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BenchError("socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
+        guard inet_pton(AF_INET, endpoint.host, &address.sin_addr) == 1 else {
+            Glibc.close(fd)
+            throw BenchError("\(endpoint.host) is not an IPv4 address")
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw BenchError("connect to \(endpoint.hostHeader): \(reason)")
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return fd
     }
 }
