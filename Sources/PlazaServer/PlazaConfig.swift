@@ -18,6 +18,7 @@ public struct PlazaConfig: Sendable, Equatable {
     /// `postgres://…` switches to PostgreSQL; empty means the SQLite file in the data directory.
     public var databaseURL: String?
     public var databasePoolSize = 4
+    public var databasePreparedStatements = true
     public var sqliteSynchronous: DatabaseSettings.Synchronous = .normal
     public var publicURL: String?
     public var logLevel: Logger.Level = .info
@@ -52,7 +53,7 @@ public struct PlazaConfig: Sendable, Equatable {
 
     public var database: DatabaseSettings {
         if let url = databaseURL, !url.isEmpty {
-            return DatabaseSettings(location: .postgres(url: url), poolSize: databasePoolSize)
+            return DatabaseSettings(location: .postgres(url: url), poolSize: databasePoolSize, preparedStatements: databasePreparedStatements)
         }
         let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent("plaza.sqlite").path
         return DatabaseSettings(location: .sqlite(path: path), synchronous: sqliteSynchronous)
@@ -93,6 +94,7 @@ extension PlazaConfig {
         ("PLAZA_DATA_DIR", "./plaza-data", "where the SQLite database and local files live"),
         ("PLAZA_DATABASE_URL", "(empty: SQLite)", "postgres://user:pass@host:port/db switches to PostgreSQL"),
         ("PLAZA_DATABASE_POOL_SIZE", "4", "PostgreSQL connections per event loop"),
+        ("PLAZA_DATABASE_PREPARED_STATEMENTS", "true", "PostgreSQL: run repeated statements as named prepared statements (false behind a transaction-mode pooler)"),
         ("PLAZA_SQLITE_SYNCHRONOUS", "normal", "normal (WAL: crash-safe, a power cut may lose the last commits) or full (fsync every commit)"),
         ("PLAZA_PUBLIC_URL", "http://HOST:PORT", "the URL people reach Plaza at"),
         ("PLAZA_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical"),
@@ -199,6 +201,7 @@ extension PlazaConfig {
             databaseURL = value
         }
         if let value = try int("PLAZA_DATABASE_POOL_SIZE", 1...256) { databasePoolSize = value }
+        if let value = try bool("PLAZA_DATABASE_PREPARED_STATEMENTS") { databasePreparedStatements = value }
         if let value = try int("PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS", 0...3600) { marketplace.searchCacheSeconds = TimeInterval(value) }
         if let raw = string("PLAZA_SQLITE_SYNCHRONOUS") {
             guard let value = DatabaseSettings.Synchronous(rawValue: raw.lowercased()) else {

@@ -39,11 +39,15 @@ public struct DatabaseSettings: Sendable, Equatable {
     /// PostgreSQL connections per event loop (SQLite always uses one per loop: more never adds parallelism).
     public var poolSize: Int
     public var synchronous: Synchronous
+    /// PostgreSQL: run statements that repeat as named prepared statements (``PostgresStatements``); off behind
+    /// a pooler in transaction mode.
+    public var preparedStatements: Bool
 
-    public init(location: Location, poolSize: Int = 4, synchronous: Synchronous = .normal) {
+    public init(location: Location, poolSize: Int = 4, synchronous: Synchronous = .normal, preparedStatements: Bool = true) {
         self.location = location
         self.poolSize = poolSize
         self.synchronous = synchronous
+        self.preparedStatements = preparedStatements
     }
 
     public var dialect: Dialect {

@@ -13,6 +13,7 @@ import SQLKit
 /// migrations only.
 struct PostgresClientDatabase: SQLDatabase {
     let client: PostgresClient
+    let statements: PostgresStatements
     let logger: Logger
     let eventLoop: any EventLoop
     var version: (any SQLDatabaseReportedVersion)? { nil }
@@ -21,10 +22,10 @@ struct PostgresClientDatabase: SQLDatabase {
 
     /// Leases a connection and runs `body` on its event loop with it.
     func withConnection<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        let logger = self.logger
+        let (logger, statements) = (self.logger, self.statements)
         return try await client.withConnection { connection in
             try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
-                try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+                try await body(PostgresSessionDatabase(connection: connection, statements: statements, logger: logger))
             }
         }
     }

@@ -102,7 +102,8 @@ public final class Store: Service, Sendable {
             // Reads and transactions use a client of the store's own (``PostgresClientDatabase``); Fluent's pool
             // above opens connections only for migrations.
             let client = PostgresClient(configuration: configuration, eventLoopGroup: eventLoopGroup, backgroundLogger: logger)
-            postgres = PostgresClientDatabase(client: client, logger: logger, eventLoop: eventLoopGroup.any())
+            postgres = PostgresClientDatabase(
+                client: client, statements: PostgresStatements(enabled: settings.preparedStatements), logger: logger, eventLoop: eventLoopGroup.any())
             postgresClientTask = Task { await client.run() }
         }
     }

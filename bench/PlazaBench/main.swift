@@ -2,7 +2,7 @@
 // SQLite or PostgreSQL.
 //
 //   plaza-bench jobs [--jobs N] [--concurrency C] [--database-url postgres://…]
-//   plaza-bench workflows [--workflows N] [--concurrency C] [--database-url postgres://…] [--sqlite-full]
+//   plaza-bench workflows [--workflows N] [--concurrency C] [--database-url postgres://…] [--sqlite-full] [--unnamed-statements]
 //   plaza-bench marketplace-seed --data-dir DIR [--providers N]   (demo data plus N providers, for bench/marketplace.sh)
 //
 // Prints one line: `jobs <engine> enqueued=<n/s> completed=<n/s>` (bench/run.sh) or
@@ -42,6 +42,8 @@ config.dataDirectory = directory.path
 if !url.isEmpty { config.databaseURL = url }
 
 if CommandLine.arguments.contains("--sqlite-full") { config.sqliteSynchronous = .full }
+// For side-by-side runs: PostgreSQL statements all unnamed, as before they were kept.
+if CommandLine.arguments.contains("--unnamed-statements") { config.databasePreparedStatements = false }
 let plaza = try await Plaza.open(config)
 try await plaza.migrate()
 

@@ -1,0 +1,188 @@
+import Logging
+import NIOCore
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import Synchronization
+
+/// Named prepared statements for the SQL a PostgreSQL store runs again and again.
+///
+/// Through an unnamed statement PostgreSQL parses, analyses and plans every execution — a quarter of its CPU
+/// in the workflow benchmark, whose statements are a handful of texts repeated thousands of times a second.
+/// A text that has come back ``promoteAfter`` times becomes a named statement, prepared on each connection
+/// the first time it runs there (PostgresNIO keeps them per connection) and executed by name after that.
+/// Texts seen fewer times, statements other than SELECT/INSERT/UPDATE/DELETE/WITH, and statements with a
+/// bind PostgresKit encodes the slow way (arrays, JSON of Codable values) run unnamed as before.
+///
+/// Bounded: at most ``maxKept`` texts are ever kept (connections never forget a statement they prepared,
+/// so one-off texts — lists of variable length — must not be kept), and the sightings counted are capped.
+/// A connection that could not prepare a statement (PostgresNIO then refuses that name on that connection
+/// for good — it happens when the statement first comes inside a transaction that already failed) runs
+/// that text unnamed from then on.
+///
+/// Named statements outlive a transaction, so a pooler in transaction mode (PgBouncer before 1.21) cannot
+/// stand between Plaza and PostgreSQL; `PLAZA_DATABASE_PREPARED_STATEMENTS=false` turns them off.
+final class PostgresStatements: Sendable {
+    static let promoteAfter = 3
+    static let maxKept = 256
+    static let maxSightings = 4_096
+
+    struct Key: Hashable, Sendable {
+        var sql: String
+        var types: [PostgresDataType]
+    }
+
+    private struct State {
+        var sightings: [Key: Int] = [:]
+        var kept: [Key: String] = [:]
+        /// Names a connection failed to prepare: PostgresNIO would refuse them there from now on.
+        var refused: Set<Refusal> = []
+    }
+
+    struct Refusal: Hashable {
+        var connection: PostgresConnection.ID
+        var name: String
+    }
+
+    let enabled: Bool
+    private let state = Mutex(State())
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    /// The name `key` runs under on `connection`, or nil to run it unnamed (keeping statements is off, the
+    /// text has not come back often enough yet, or the connection could not prepare it).
+    func name(for key: Key, on connection: PostgresConnection.ID) -> String? {
+        guard enabled else { return nil }
+        return state.withLock { state in
+            if let name = state.kept[key] {
+                return state.refused.contains(Refusal(connection: connection, name: name)) ? nil : name
+            }
+            guard state.kept.count < Self.maxKept else { return nil }
+            let seen = (state.sightings[key] ?? 0) + 1
+            guard seen >= Self.promoteAfter else {
+                if state.sightings.count < Self.maxSightings || state.sightings[key] != nil { state.sightings[key] = seen }
+                return nil
+            }
+            state.sightings[key] = nil
+            let name = "plaza_\(state.kept.count)"
+            state.kept[key] = name
+            return name
+        }
+    }
+
+    func refuse(_ name: String, on connection: PostgresConnection.ID) {
+        _ = state.withLock { $0.refused.insert(Refusal(connection: connection, name: name)) }
+    }
+
+    /// How many texts are kept (for tests).
+    var keptCount: Int { state.withLock { $0.kept.count } }
+
+    /// Whether a statement may be kept: plain data statements only (never BEGIN, COMMIT, SET or DDL).
+    static func isKeepable(_ sql: String) -> Bool {
+        let head = sql.utf8.lazy.drop { $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }.prefix(6)
+        let word = String(decoding: head, as: UTF8.self).uppercased()
+        return ["SELECT", "INSERT", "UPDATE", "DELETE"].contains(word) || word.hasPrefix("WITH")
+    }
+}
+
+/// One leased connection as an SQLKit database whose repeated statements run by name (``PostgresStatements``).
+struct PostgresSessionDatabase: SQLDatabase {
+    let connection: PostgresConnection
+    let statements: PostgresStatements
+    let logger: Logger
+    var eventLoop: any EventLoop { connection.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { nil }
+    var dialect: any SQLDialect { PostgresDialect() }
+    var queryLogLevel: Logger.Level? { .trace }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        let promise = connection.eventLoop.makePromise(of: Void.self)
+        promise.completeWithTask { try await execute(sql: query, onRow) }
+        return promise.futureResult
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        let (sql, binds) = serialize(query)
+        if logger.logLevel <= .trace {
+            logger.trace("Executing query", metadata: ["sql": .string(sql), "binds": .array(binds.map { .string("\($0)") })])
+        }
+        var bindings = PostgresBindings(capacity: binds.count)
+        var types: [PostgresDataType] = []
+        types.reserveCapacity(binds.count)
+        for bind in binds {
+            guard try Self.append(bind, to: &bindings, types: &types) else {
+                try await connection.sql(queryLogLevel: nil, logger: logger).execute(sql: query, onRow)
+                return
+            }
+        }
+        guard PostgresStatements.isKeepable(sql), let name = statements.name(for: .init(sql: sql, types: types), on: connection.id) else {
+            _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) { onRow($0.sql()) }.get()
+            return
+        }
+        do {
+            try await KeptStatement.$current.withValue(.init(name: name, sql: sql, types: types)) {
+                for try await row in try await connection.execute(KeptStatement(bindings: bindings), logger: logger) {
+                    onRow(row.sql())
+                }
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "25P02" {
+            // In a failed transaction: if this was the statement's first time here, its name is spoiled on this
+            // connection (the transaction itself is lost either way).
+            statements.refuse(name, on: connection.id)
+            throw error
+        }
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await closure(self)
+    }
+
+    /// Encodes a bind the way PostgresKit's fast path does and records its type; false for a bind that needs
+    /// PostgresKit's slow path (the statement then runs through PostgresKit, unnamed).
+    private static func append(_ bind: some Encodable, to bindings: inout PostgresBindings, types: inout [PostgresDataType]) throws -> Bool {
+        // (`bind as Optional<Any>`, PostgresKit's test, wraps a generic nil instead of seeing it.)
+        if (bind as? any OptionalBind)?.isNone == true {
+            bindings.appendNull()
+            types.append(.null)
+        } else if let value = bind as? any PostgresThrowingDynamicTypeEncodable {
+            try bindings.append(value, context: .default)
+            types.append(value.psqlType)
+        } else {
+            return false
+        }
+        return true
+    }
+}
+
+/// PostgresNIO's prepared statements name their SQL statically (by type); this one reads the name, text and
+/// bind types of the statement being run from a task local, set around the one call that reads them.
+private struct KeptStatement: PostgresPreparedStatement {
+    struct Text: Sendable {
+        var name: String
+        var sql: String
+        var types: [PostgresDataType]
+    }
+
+    @TaskLocal static var current: Text?
+
+    typealias Row = PostgresRow
+    let bindings: PostgresBindings
+
+    static var name: String { current?.name ?? "" }
+    static var sql: String { current?.sql ?? "" }
+    static var bindingDataTypes: [PostgresDataType] { current?.types ?? [] }
+
+    func makeBindings() throws -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+/// Lets a bind of generic type say that it is a nil optional.
+private protocol OptionalBind {
+    var isNone: Bool { get }
+}
+
+extension Optional: OptionalBind {
+    var isNone: Bool { self == nil }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import NIOPosix
+import PlazaTesting
+import PostgresNIO
+import SQLKit
+@testable import Storage
+import Testing
+
+/// Named prepared statements on PostgreSQL (``PostgresStatements``), on one connection of a client of the
+/// test's own, so the test knows which connection has prepared what.
+@Suite("PostgreSQL prepared statements", .enabled(if: TestDatabase.isPostgres))
+struct PostgresStatementsTests {
+    /// Runs `body` with one connection of a fresh database as a ``PostgresSessionDatabase``.
+    func withSession(enabled: Bool = true, _ body: (PostgresSessionDatabase, PostgresStatements) async throws -> Void) async throws {
+        let settings = try await TestDatabase.make()
+        guard case .postgres(let url) = settings.location else { return }
+        var configuration = try PostgresURL.clientConfiguration(url)
+        configuration.options.maximumConnections = 1
+        let client = PostgresClient(configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let running = Task { await client.run() }
+        let statements = PostgresStatements(enabled: enabled)
+        do {
+            try await client.withConnection { connection in
+                try await body(PostgresSessionDatabase(connection: connection, statements: statements, logger: Logger(label: "test")), statements)
+            }
+        } catch {
+            running.cancel()
+            await TestDatabase.drop(settings)
+            throw error
+        }
+        running.cancel()
+        await TestDatabase.drop(settings)
+    }
+
+    func prepared(_ db: any SQLDatabase) async throws -> Set<String> {
+        Set(try await db.raw("SELECT name FROM pg_prepared_statements").all().map { try $0.decode(column: "name", as: String.self) })
+    }
+
+    @Test("a statement that comes back is prepared once and run by name; each run reads its own binds, NULLs included")
+    func repeatedStatementsAreKept() async throws {
+        try await withSession { db, statements in
+            try await db.raw("CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT)").run()
+            for id in 1...6 {
+                let body: String? = id.isMultiple(of: 2) ? nil : "note \(id)"
+                try await db.raw("INSERT INTO notes (id, body) VALUES (\(bind: id), \(bind: body))").run()
+            }
+            for id in 1...6 {
+                let row = try #require(try await db.raw("SELECT id, body FROM notes WHERE id = \(bind: id)").first())
+                #expect(try row.decode(column: "id", as: Int.self) == id)
+                #expect(try row.decode(column: "body", as: String?.self) == (id.isMultiple(of: 2) ? nil : "note \(id)"))
+            }
+            // The INSERT with a text and with a NULL (two lists of bind types, so two statements) and the SELECT.
+            #expect(statements.keptCount == 3)
+            let names = try await prepared(db)
+            let texts = try await db.raw("SELECT statement FROM pg_prepared_statements").all().map { try $0.decode(column: "statement", as: String.self) }
+            #expect(names.count == 3 && names.allSatisfy { $0.hasPrefix("plaza_") }, "\(names): \(texts)")
+            let count = try await db.raw("SELECT COUNT(*) AS n FROM notes").first()!.decode(column: "n", as: Int.self)
+            #expect(count == 6)
+        }
+    }
+
+    @Test("a statement first met inside a failed transaction is refused there once, then runs unnamed on that connection")
+    func spoiledNameFallsBackToUnnamed() async throws {
+        try await withSession { db, statements in
+            try await db.raw("CREATE TABLE tallies (n BIGINT)").run()
+            try await db.raw("INSERT INTO tallies (n) VALUES (\(bind: 1))").run()
+            try await db.raw("INSERT INTO tallies (n) VALUES (\(bind: 2))").run()
+            #expect(statements.keptCount == 0, "two sightings: still unnamed")
+
+            try await db.raw("BEGIN").run()
+            await #expect(throws: (any Error).self) { try await db.raw("SELECT 1 / \(bind: 0) AS boom").run() }
+            // Its third sighting makes it a named statement, whose preparation the failed transaction refuses.
+            await #expect(throws: (any Error).self) { try await db.raw("INSERT INTO tallies (n) VALUES (\(bind: 3))").run() }
+            try await db.raw("ROLLBACK").run()
+            #expect(statements.keptCount == 1)
+
+            for n in 4...6 { try await db.raw("INSERT INTO tallies (n) VALUES (\(bind: n))").run() }
+            let values = try await db.raw("SELECT n FROM tallies ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+            #expect(values == [1, 2, 4, 5, 6])
+            #expect(!(try await prepared(db)).contains("plaza_0"), "the spoiled name was never prepared here")
+        }
+    }
+
+    @Test("turned off (PLAZA_DATABASE_PREPARED_STATEMENTS=false), nothing is prepared; only data statements are ever kept")
+    func turnedOff() async throws {
+        try await withSession(enabled: false) { db, statements in
+            for _ in 1...5 { _ = try await db.raw("SELECT \(bind: 7)::int8 AS seven").first() }
+            #expect(statements.keptCount == 0)
+            #expect(try await prepared(db).isEmpty)
+        }
+        #expect(PostgresStatements.isKeepable("  WITH x AS (SELECT 1) SELECT * FROM x"))
+        #expect(PostgresStatements.isKeepable("\nselect 1"))
+        #expect(!PostgresStatements.isKeepable("BEGIN"))
+        #expect(!PostgresStatements.isKeepable("CREATE TABLE t (a int)"))
+        #expect(!PostgresStatements.isKeepable("SET LOCAL lock_timeout = 1"))
+    }
+}
