@@ -15,7 +15,8 @@ import Synchronization
 /// bind PostgresKit encodes the slow way (arrays, JSON of Codable values) run unnamed as before.
 ///
 /// Bounded: at most ``maxKept`` texts are ever kept (connections never forget a statement they prepared,
-/// so one-off texts — lists of variable length — must not be kept), and the sightings counted are capped.
+/// so one-off texts — lists of variable length — must not be kept), and at most ``maxSightings`` texts are
+/// counted at a time.
 /// A connection that could not prepare a statement (PostgresNIO then refuses that name on that connection
 /// for good — it happens when the statement first comes inside a transaction that already failed) runs
 /// that text unnamed from then on.
@@ -62,7 +63,10 @@ final class PostgresStatements: Sendable {
             guard state.kept.count < Self.maxKept else { return nil }
             let seen = (state.sightings[key] ?? 0) + 1
             guard seen >= Self.promoteAfter else {
-                if state.sightings.count < Self.maxSightings || state.sightings[key] != nil { state.sightings[key] = seen }
+                // Full of texts seen once or twice (lists of varying length): start counting afresh, so a text
+                // that repeats is still found.
+                if state.sightings.count >= Self.maxSightings && state.sightings[key] == nil { state.sightings.removeAll(keepingCapacity: true) }
+                state.sightings[key] = seen
                 return nil
             }
             state.sightings[key] = nil
