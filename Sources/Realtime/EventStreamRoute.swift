@@ -13,7 +13,12 @@ import ServiceLifecycle
 /// event ids are numbers of the one event log, so one id serves all topics. A comment line every
 /// `pingInterval` (``RealtimeKeeper``) keeps proxies from closing an idle stream; a client that stops reading
 /// fills its queue and the stream ends.
-struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
+///
+/// Two ways to carry a stream. As a connection's first request (what `EventSource` and most clients send)
+/// the route only decides: ``RealtimeServerChannel`` then writes the stream from an ``EventStreamSession``
+/// handler, with no task per stream, as it does for WebSockets. A stream asked for later on a kept-alive
+/// connection is a streaming response written by the request's task (a ``StreamSink``).
+struct EventStreamRoute<Context: RealtimeRequestContext>: Sendable {
     let hub: RealtimeHub
 
     var endpoint: Endpoint<Context> {
@@ -50,14 +55,15 @@ struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
                 case .unknown: throw PlazaError.validation(field: "topics", "\(topic) is not a topic")
                 }
             }
+            if context.realtimeUpgrade.takesEventStream.withLock({ $0 }) {
+                context.realtimeUpgrade.eventStream.withLock { $0 = EventStreamPlan(principal: principal, topics: topics, lastEventId: lastEventId) }
+                return Response(status: .ok, headers: EventStreamFormat.headers)
+            }
             let sink = StreamSink(capacity: hub.settings.sendQueueCapacity)
             let connection = hub.connect(principal, sink: sink)
             return Response(
                 status: .ok,
-                headers: [
-                    .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache",
-                    HTTPField.Name("X-Accel-Buffering")!: "no",
-                ],
+                headers: EventStreamFormat.headers,
                 body: ResponseBody { writer in
                     do {
                         try await Self.stream(connection, frames: sink.frames, topics: topics, after: lastEventId, hub: hub, to: &writer)
@@ -81,7 +87,7 @@ struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
                 for topic in topics { await hub.subscribe(connection, to: topic, after: lastEventId) }
             }
             // The retry hint first, then frames until the client goes or falls behind.
-            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            try await writer.write(EventStreamFormat.retry)
             // A stream never ends by itself: on shutdown its queue is closed, so the server need not wait for it.
             try await withGracefulShutdownHandler {
                 for await frame in frames { try await writer.write(EventStreamFormat.message(frame)) }
@@ -97,6 +103,12 @@ struct EventStreamRoute<Context: PlazaRequestContext>: Sendable {
 /// Frames as Server-Sent Events messages.
 enum EventStreamFormat {
     static let heartbeat = ByteBuffer(string: ": ping\n\n")
+    /// The first thing a stream says: how long a client waits before it reconnects.
+    static let retry = ByteBuffer(string: "retry: 2000\n\n")
+    static let headers: HTTPFields = [
+        .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
+    ]
+    static let path = "/api/v1/realtime/events"
 
     /// One SSE message, in one buffer (so one chunk): `id:` for events, the JSON frame as `data:`; an empty
     /// payload is a heartbeat comment.

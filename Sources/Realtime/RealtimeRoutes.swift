@@ -21,10 +21,23 @@ public struct BroadcastReceipt: Codable, Sendable, APISchema {
     public static var schema: JSONSchema { .object(properties: ["topic": .text], required: ["topic"]) }
 }
 
-/// Where the realtime route leaves who is upgrading, for ``RealtimeServerChannel`` to open the socket as them.
+/// Where the realtime routes leave who is upgrading, for ``RealtimeServerChannel`` to open the socket as them:
+/// the WebSocket's principal, or — when the channel offered to carry an event stream itself — what the stream
+/// follows.
 public final class RealtimeUpgrade: Sendable {
     let principal = Mutex<Principal?>(nil)
+    /// Set by the channel before it runs a connection's first request, an event stream: the route then only
+    /// decides and leaves its ``EventStreamPlan`` here instead of streaming a response.
+    let takesEventStream = Mutex(false)
+    let eventStream = Mutex<EventStreamPlan?>(nil)
     public init() {}
+}
+
+/// An accepted event stream: who follows which topics, from which event on.
+struct EventStreamPlan: Sendable {
+    var principal: Principal
+    var topics: [String]
+    var lastEventId: Int64?
 }
 
 /// A request context that can carry a realtime upgrade.

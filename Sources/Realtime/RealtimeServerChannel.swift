@@ -9,13 +9,16 @@ import NIOHTTPTypesHTTP1
 import NIOWebSocket
 import PlazaKit
 
-/// The server's connections: HTTP/1.1, and WebSocket upgrades that become realtime sessions.
+/// The server's connections: HTTP/1.1, and WebSocket upgrades and event streams that become realtime sessions.
 ///
 /// An upgrade request runs through the router like any request (so authentication, rate limits and the
 /// realtime route's checks all apply); when the route answers 200 and names who is connecting, NIO's
 /// WebSocket codec replaces HTTP on the channel and a ``WebSocketSession`` handler serves it. The connection's
 /// task ends there: an open realtime socket costs no task, unlike an HTTP exchange. A refused handshake gets
 /// the route's own answer (401, 403, 429 as problem+json) and the connection closes.
+///
+/// A connection whose first request is `GET /api/v1/realtime/events` goes the same way: the router decides,
+/// and an accepted stream is served by an ``EventStreamSession`` handler instead of a response's task.
 public struct RealtimeServerChannel<Upgrades: HTTPResponder>: ServerChildChannel, HTTPChannelHandler
 where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == ApplicationRequestContextSource {
     public struct Value: ServerChildChannelValue {
@@ -55,6 +58,9 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
         channel.eventLoop.makeCompletedFuture {
             // What the handshake decided, kept for the pipeline step that follows it on this channel.
             let decision = NIOLoopBoundBox<Decision?>(nil, eventLoop: channel.eventLoop)
+            // The connection's first request head, which NIO's upgrade handler does not pass on to the step
+            // for requests that are not upgrades.
+            let firstRequest = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Outcome>(
                 maxFrameSize: hub.settings.maxInboundFrame,
                 shouldUpgrade: { channel, head in
@@ -74,12 +80,23 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                     }
                 })
             let notUpgrading = NIOTypedHTTPServerUpgradeConfiguration(upgraders: [upgrader]) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                    try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
-                    try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
-                    let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
-                        wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                if let head = firstRequest.value, head.method == .GET, head.uri.split(separator: "?").first == EventStreamFormat.path[...] {
+                    let promise = channel.eventLoop.makePromise(of: Decision.self)
+                    promise.completeWithTask { await self.decide(head, channel: channel, logger: logger, eventStream: true) }
+                    return promise.futureResult.flatMapThrowing { decided in
+                        switch decided {
+                        case .eventStream(let plan, let headers):
+                            try channel.pipeline.syncOperations.addHandler(EventStreamSession(hub: hub, plan: plan, headers: headers))
+                            return .upgraded
+                        case .refuse(let refusal):
+                            return .refused(try http(channel, logger: logger), refusal)
+                        case .upgrade:
+                            preconditionFailure("an event stream decided as a WebSocket")
+                        }
+                    }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let http = try http(channel, logger: logger)
                     // NIO asks `shouldUpgrade` only of a well-formed handshake, and does not come here after a yes.
                     if case .refuse(let refusal) = decision.value { return .refused(http, refusal) }
                     return .http(http)
@@ -93,8 +110,19 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let outcome = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgrades = try channel.pipeline.syncOperations.context(handlerType: NIOTypedHTTPServerUpgradeHandler<Outcome>.self)
+            try channel.pipeline.syncOperations.addHandler(FirstRequestHead(firstRequest), position: .before(upgrades.handler))
             return Value(outcome: outcome, channel: channel)
         }
+    }
+
+    /// Plain HTTP from here on: HTTPTypes' codec and Hummingbird's handlers, under an async channel.
+    private func http(_ channel: any Channel, logger: Logger) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
+        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
+        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
+        return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
     }
 
     public func handle(value: Value, logger: Logger) async {
@@ -123,13 +151,16 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
 
     enum Decision: Sendable {
         case upgrade(Principal, HTTPFields)
+        case eventStream(EventStreamPlan, HTTPFields)
         case refuse(Refusal)
     }
 
-    /// Runs the handshake through the router: a 200 from the realtime route with a principal upgrades; any other
-    /// answer is kept for the client.
-    private func decide(_ head: HTTPRequestHead, channel: any Channel, logger: Logger) async -> Decision {
+    /// Runs the handshake (or the event stream's request) through the router: a 200 from the realtime route
+    /// with a principal upgrades, one from the event stream route with a plan streams; any other answer is kept
+    /// for the client.
+    private func decide(_ head: HTTPRequestHead, channel: any Channel, logger: Logger, eventStream: Bool = false) async -> Decision {
         let context = Upgrades.Context(source: .init(channel: channel, logger: logger))
+        if eventStream { context.realtimeUpgrade.takesEventStream.withLock { $0 = true } }
         let request: Request
         do {
             request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: ByteBuffer()))
@@ -147,6 +178,9 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
         }
         if response.status == .ok, let principal = context.realtimeUpgrade.principal.withLock({ $0 }) {
             return .upgrade(principal, response.headers)
+        }
+        if response.status == .ok, let plan = context.realtimeUpgrade.eventStream.withLock({ $0 }) {
+            return .eventStream(plan, response.headers)
         }
         let body = (try? await response.collectedBody()) ?? []
         return .refuse(Refusal(head: response.head, body: ByteBuffer(bytes: body)))
@@ -173,3 +207,25 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
 
 /// Ends the connection after answering an upgrade on plain HTTP.
 private struct EndedUpgrade: Error {}
+
+/// Notes a connection's first request head on its way to NIO's upgrade handler, then steps aside.
+private final class FirstRequestHead: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let box: NIOLoopBoundBox<HTTPRequestHead?>
+
+    init(_ box: NIOLoopBoundBox<HTTPRequestHead?>) {
+        self.box = box
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) {
+            box.value = head
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        } else {
+            context.fireChannelRead(data)
+        }
+    }
+}

@@ -17,7 +17,7 @@ import Synchronization
 /// answered the last one by the next is dropped), and the closing handshake — the server's close frame
 /// says why (4008 too slow, 4001 session ended, 1001 restarting, 1009 too big, 1007 not UTF-8) and the socket
 /// goes when the client answers, or after `closeTimeout`.
-final class WebSocketSession: ChannelInboundHandler {
+final class WebSocketSession: ChannelInboundHandler, RealtimeSocket {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -48,7 +48,7 @@ final class WebSocketSession: ChannelInboundHandler {
         // frame comes is too slow: so a stalled client holds at most this much here (and the kernel's buffer).
         try? context.channel.syncOptions?.setOption(
             ChannelOptions.writeBufferWaterMark, value: .init(low: limit / 2, high: limit))
-        let sink = SocketSink(channel: context.channel, session: NIOLoopBound(self, eventLoop: context.eventLoop), capacity: hub.settings.sendQueueCapacity)
+        let sink = SocketSink(channel: context.channel, socket: NIOLoopBound(self, eventLoop: context.eventLoop), capacity: hub.settings.sendQueueCapacity)
         let connection = hub.connect(principal, sink: sink)
         self.connection = connection
         inbox = Inbox(hub: hub, connection: connection)
@@ -171,66 +171,6 @@ final class WebSocketSession: ChannelInboundHandler {
         if !waitForAnswer { written.whenComplete { _ in channel.close(promise: nil) } }
         let deadline = waitForAnswer ? TimeAmount(hub.settings.closeTimeout) : .seconds(2)
         closeDeadline = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
-    }
-}
-
-/// A WebSocket's way out: frames pushed from any thread wait here, in order, until a task on the channel's
-/// event loop writes them all with one flush.
-final class SocketSink: FrameSink {
-    private let channel: any Channel
-    private let session: NIOLoopBound<WebSocketSession>
-    private let capacity: Int
-    private let queue = Mutex(Queue())
-
-    struct Queue {
-        var frames: [Connection.Outgoing] = []
-        var drainScheduled = false
-    }
-
-    init(channel: any Channel, session: NIOLoopBound<WebSocketSession>, capacity: Int) {
-        self.channel = channel
-        self.session = session
-        self.capacity = capacity
-    }
-
-    var eventLoop: (any EventLoop)? { channel.eventLoop }
-
-    func push(_ frame: Connection.Outgoing, drainLater: Bool) -> Bool {
-        // Unwritable means more than `sendBufferBytes` is waiting for the client already.
-        guard channel.isWritable else { return false }
-        let schedule: Bool? = queue.withLock { queue in
-            guard queue.frames.count < capacity else { return nil }
-            queue.frames.append(frame)
-            guard drainLater, !queue.drainScheduled else { return false }
-            queue.drainScheduled = true
-            return true
-        }
-        guard let schedule else { return false }
-        if schedule { channel.eventLoop.execute { self.drain() } }
-        return true
-    }
-
-    func drain() {
-        let frames = queue.withLock { queue in
-            queue.drainScheduled = false
-            defer { queue.frames = [] }
-            return queue.frames
-        }
-        session.value.write(frames)
-    }
-
-    func heartbeat() {
-        let session = self.session
-        channel.eventLoop.execute { session.value.heartbeat() }
-    }
-
-    func end(_ ending: Connection.Ending) {
-        let session = self.session
-        channel.eventLoop.execute { session.value.end(ending) }
-    }
-
-    func finish() {
-        queue.withLock { $0.frames = [] }
     }
 }
 

@@ -181,7 +181,7 @@ struct NotificationPageTests {
 
 @Suite("The live badge in a real browser", .timeLimit(.minutes(2)))
 struct LiveBadgeBrowserTests {
-    @Test("Chromium's unread badge turns to 1 over the realtime socket when a notification arrives, without a reload")
+    @Test("Chromium's unread badge turns to 1 over the realtime socket when a notification arrives, without a reload; an EventSource on the page gets the next one")
     func liveBadge() async throws {
         try #require(PythonPeer.isInstalled, "run scripts/deps.sh test to install selenium into .venv")
         try #require(FileManager.default.fileExists(atPath: "/usr/bin/chromedriver"), "run scripts/deps.sh test to install chromium-driver")
@@ -206,6 +206,17 @@ struct LiveBadgeBrowserTests {
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 #expect(peer.output.contains("badge 1"), "\(peer.output)")
+                // The event stream: its subscription is made just after it opens, so notifications keep coming until
+                // one arrives.
+                #expect(try await peer.waitFor("sse open", within: .seconds(30)), "\(peer.output)")
+                let streamDeadline = ContinuousClock.now + .seconds(30)
+                while ContinuousClock.now < streamDeadline, !peer.output.contains("sse event"), !peer.output.contains("FAIL") {
+                    _ = try await plaza.notifications.announce(Announcement(audience: .users([customer.id]), title: "Again", body: "Live"), caller: admin)
+                    try await plaza.runPendingWork()
+                    _ = try await plaza.dispatcher.broadcast()
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+                #expect(peer.output.contains("sse event"), "\(peer.output)")
             }
         }
     }
