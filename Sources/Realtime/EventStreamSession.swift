@@ -34,6 +34,11 @@ final class EventStreamSession: ChannelInboundHandler, RealtimeSocket {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         raw = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        // No more requests are answered here: without the decoder, what a client sends after its request comes
+        // as bytes this handler drops (with it, each request's method would queue for a response never written).
+        if let decoder = try? context.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            context.pipeline.syncOperations.removeHandler(context: decoder, promise: nil)
+        }
         let limit = hub.settings.sendBufferBytes
         // As for WebSockets: a stream still unwritable when the next frame comes is too slow, and a stalled
         // client holds at most this much here.
@@ -52,6 +57,16 @@ final class EventStreamSession: ChannelInboundHandler, RealtimeSocket {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    /// A client that closes its side (a closed tab, `EventSource.close()`) is gone: an event stream's client
+    /// never half-closes and keeps listening.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         if let connection {

@@ -3,7 +3,9 @@
 /// One WebSocket endpoint, `/api/v1/realtime`, speaking the JSON frame protocol of `docs/realtime.md`:
 /// clients subscribe to topics (`user:<id>`, `conversation:<id>`, `request:<id>`, …), each subscription is
 /// authorized by the rule the owning module registered for the topic's kind, and events arrive with an id
-/// that increases per topic.
+/// that increases per topic. The same events come as Server-Sent Events from `/api/v1/realtime/events`. A
+/// WebSocket, and an event stream asked for as its connection's first request, is a NIO handler once the
+/// router has said yes (``WebSocketSession``, ``EventStreamSession``): an idle one holds no task.
 ///
 /// - Modules publish with ``RealtimePublisher`` inside their own transaction: an event is an outbox event
 ///   (`realtime.publish`, keyed by topic), so it exists only if the change it reports committed, and it is

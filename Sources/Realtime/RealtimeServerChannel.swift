@@ -80,7 +80,9 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                     }
                 })
             let notUpgrading = NIOTypedHTTPServerUpgradeConfiguration(upgraders: [upgrader]) { channel in
-                if let head = firstRequest.value, head.method == .GET, head.uri.split(separator: "?").first == EventStreamFormat.path[...] {
+                // (A handshake the upgrader refused comes here too, with its decision: it gets that answer.)
+                if decision.value == nil, let head = firstRequest.value, head.method == .GET,
+                    head.uri.split(separator: "?").first == EventStreamFormat.path[...] {
                     let promise = channel.eventLoop.makePromise(of: Decision.self)
                     promise.completeWithTask { await self.decide(head, channel: channel, logger: logger, eventStream: true) }
                     return promise.futureResult.flatMapThrowing { decided in
@@ -90,8 +92,8 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                             return .upgraded
                         case .refuse(let refusal):
                             return .refused(try http(channel, logger: logger), refusal)
-                        case .upgrade:
-                            preconditionFailure("an event stream decided as a WebSocket")
+                        case .upgrade:  // the router took it for a handshake: answer as a plain request would not
+                            return .refused(try http(channel, logger: logger), Refusal(head: HTTPResponse(status: .badRequest), body: ByteBuffer()))
                         }
                     }
                 }
@@ -160,7 +162,8 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
     /// for the client.
     private func decide(_ head: HTTPRequestHead, channel: any Channel, logger: Logger, eventStream: Bool = false) async -> Decision {
         let context = Upgrades.Context(source: .init(channel: channel, logger: logger))
-        if eventStream { context.realtimeUpgrade.takesEventStream.withLock { $0 = true } }
+        // Always: the event stream route must not start a stream whose body this would wait for without end.
+        context.realtimeUpgrade.takesEventStream.withLock { $0 = true }
         let request: Request
         do {
             request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: ByteBuffer()))
@@ -180,6 +183,11 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
             return .upgrade(principal, response.headers)
         }
         if response.status == .ok, let plan = context.realtimeUpgrade.eventStream.withLock({ $0 }) {
+            guard eventStream else {
+                return .refuse(Refusal(
+                    head: HTTPResponse(status: .badRequest, headerFields: [.contentType: "application/problem+json"]),
+                    body: ByteBuffer(string: #"{"type":"about:blank","title":"Bad Request","status":400,"detail":"This endpoint speaks Server-Sent Events, not WebSocket."}"#)))
+            }
             return .eventStream(plan, response.headers)
         }
         let body = (try? await response.collectedBody()) ?? []

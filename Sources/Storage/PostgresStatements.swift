@@ -12,17 +12,23 @@ import Synchronization
 /// A text that has come back ``promoteAfter`` times becomes a named statement, prepared on each connection
 /// the first time it runs there (PostgresNIO keeps them per connection) and executed by name after that.
 /// Texts seen fewer times, statements other than SELECT/INSERT/UPDATE/DELETE/WITH, and statements with a
-/// bind PostgresKit encodes the slow way (arrays, JSON of Codable values) run unnamed as before.
+/// bind PostgresKit encodes through `Codable` (JSON of a Codable value, a nil of a type with no fixed
+/// PostgreSQL type) run unnamed as before.
 ///
 /// Bounded: at most ``maxKept`` texts are ever kept (connections never forget a statement they prepared,
 /// so one-off texts — lists of variable length — must not be kept), and at most ``maxSightings`` texts are
 /// counted at a time.
-/// A connection that could not prepare a statement (PostgresNIO then refuses that name on that connection
-/// for good — it happens when the statement first comes inside a transaction that already failed) runs
-/// that text unnamed from then on.
 ///
-/// Named statements outlive a transaction, so a pooler in transaction mode (PgBouncer before 1.21) cannot
-/// stand between Plaza and PostgreSQL; `PLAZA_DATABASE_PREPARED_STATEMENTS=false` turns them off.
+/// When a name fails on a connection it may be spoiled there for good: PostgresNIO keeps a failed preparation
+/// as the answer to every later run of that name (a preparation fails inside a transaction that already
+/// failed, or while a migration holds a lock), and a prepared `SELECT *` fails with 0A000 once a migration
+/// changes its table's columns. So a name that has never succeeded on a connection is given up there at its
+/// first error, and one that has, at 0A000 or 26000 (the statement is gone); that connection then runs the
+/// text unnamed. What a connection knew is dropped when it closes.
+///
+/// Named statements outlive a transaction, so a pooler in transaction mode (PgBouncer before 1.21, or without
+/// `max_prepared_statements`) cannot stand between Plaza and PostgreSQL; `PLAZA_DATABASE_PREPARED_STATEMENTS=false`
+/// turns them off.
 final class PostgresStatements: Sendable {
     static let promoteAfter = 3
     static let maxKept = 256
@@ -36,13 +42,13 @@ final class PostgresStatements: Sendable {
     private struct State {
         var sightings: [Key: Int] = [:]
         var kept: [Key: String] = [:]
-        /// Names a connection failed to prepare: PostgresNIO would refuse them there from now on.
-        var refused: Set<Refusal> = []
+        var connections: [PostgresConnection.ID: Known] = [:]
     }
 
-    struct Refusal: Hashable {
-        var connection: PostgresConnection.ID
-        var name: String
+    /// What one connection has shown: names that ran there, and names given up there.
+    private struct Known {
+        var succeeded: Set<String> = []
+        var refused: Set<String> = []
     }
 
     let enabled: Bool
@@ -53,31 +59,56 @@ final class PostgresStatements: Sendable {
     }
 
     /// The name `key` runs under on `connection`, or nil to run it unnamed (keeping statements is off, the
-    /// text has not come back often enough yet, or the connection could not prepare it).
-    func name(for key: Key, on connection: PostgresConnection.ID) -> String? {
+    /// text has not come back often enough yet, or the name was given up on that connection).
+    func name(for key: Key, on connection: PostgresConnection) -> String? {
         guard enabled else { return nil }
-        return state.withLock { state in
+        let (name, firstSeen): (String?, Bool) = state.withLock { state in
+            let firstSeen = state.connections[connection.id] == nil
+            if firstSeen { state.connections[connection.id] = Known() }
             if let name = state.kept[key] {
-                return state.refused.contains(Refusal(connection: connection, name: name)) ? nil : name
+                return (state.connections[connection.id]!.refused.contains(name) ? nil : name, firstSeen)
             }
-            guard state.kept.count < Self.maxKept else { return nil }
+            guard state.kept.count < Self.maxKept else { return (nil, firstSeen) }
             let seen = (state.sightings[key] ?? 0) + 1
             guard seen >= Self.promoteAfter else {
                 // Full of texts seen once or twice (lists of varying length): start counting afresh, so a text
                 // that repeats is still found.
                 if state.sightings.count >= Self.maxSightings && state.sightings[key] == nil { state.sightings.removeAll(keepingCapacity: true) }
                 state.sightings[key] = seen
-                return nil
+                return (nil, firstSeen)
             }
             state.sightings[key] = nil
             let name = "plaza_\(state.kept.count)"
             state.kept[key] = name
-            return name
+            return (name, firstSeen)
+        }
+        if firstSeen {
+            let id = connection.id
+            connection.closeFuture.whenComplete { [self] _ in _ = state.withLock { $0.connections.removeValue(forKey: id) } }
+        }
+        return name
+    }
+
+    func succeeded(_ name: String, on connection: PostgresConnection.ID) {
+        state.withLock { state in
+            guard state.connections[connection]?.succeeded.contains(name) == false else { return }
+            state.connections[connection]?.succeeded.insert(name)
         }
     }
 
-    func refuse(_ name: String, on connection: PostgresConnection.ID) {
-        _ = state.withLock { $0.refused.insert(Refusal(connection: connection, name: name)) }
+    /// A named run failed with `sqlState`: gives the name up on this connection if it may be spoiled there.
+    func failed(_ name: String, on connection: PostgresConnection.ID, sqlState: String?) {
+        state.withLock { state in
+            guard let known = state.connections[connection] else { return }
+            if !known.succeeded.contains(name) || sqlState == "0A000" || sqlState == "26000" {
+                state.connections[connection]?.refused.insert(name)
+            }
+        }
+    }
+
+    /// Whether `name` was given up on `connection` (for tests).
+    func isRefused(_ name: String, on connection: PostgresConnection.ID) -> Bool {
+        state.withLock { $0.connections[connection]?.refused.contains(name) == true }
     }
 
     /// How many texts are kept (for tests).
@@ -121,7 +152,7 @@ struct PostgresSessionDatabase: SQLDatabase {
                 return
             }
         }
-        guard PostgresStatements.isKeepable(sql), let name = statements.name(for: .init(sql: sql, types: types), on: connection.id) else {
+        guard PostgresStatements.isKeepable(sql), let name = statements.name(for: .init(sql: sql, types: types), on: connection) else {
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) { onRow($0.sql()) }.get()
             return
         }
@@ -131,25 +162,26 @@ struct PostgresSessionDatabase: SQLDatabase {
                     onRow(row.sql())
                 }
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "25P02" {
-            // In a failed transaction: if this was the statement's first time here, its name is spoiled on this
-            // connection (the transaction itself is lost either way).
-            statements.refuse(name, on: connection.id)
+        } catch let error as PSQLError {
+            statements.failed(name, on: connection.id, sqlState: error.serverInfo?[.sqlState])
             throw error
         }
+        statements.succeeded(name, on: connection.id)
     }
 
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await closure(self)
     }
 
-    /// Encodes a bind the way PostgresKit's fast path does and records its type; false for a bind that needs
-    /// PostgresKit's slow path (the statement then runs through PostgresKit, unnamed).
+    /// Encodes a bind the way PostgresKit does for the common types and records its type; false for a bind
+    /// that needs PostgresKit's `Codable` path (the statement then runs through PostgresKit, unnamed).
     private static func append(_ bind: some Encodable, to bindings: inout PostgresBindings, types: inout [PostgresDataType]) throws -> Bool {
         // (`bind as Optional<Any>`, PostgresKit's test, wraps a generic nil instead of seeing it.)
-        if (bind as? any OptionalBind)?.isNone == true {
-            bindings.appendNull()
-            types.append(.null)
+        if let optional = bind as? any OptionalBind, optional.isNone {
+            // A NULL typed as its Swift type says, as PostgresKit sends it (so `$1 IS NULL` knows its type).
+            guard let type = optional.wrappedType else { return false }
+            bindings.append(PostgresData(type: type, value: nil))
+            types.append(type)
         } else if let value = bind as? any PostgresThrowingDynamicTypeEncodable {
             try bindings.append(value, context: .default)
             types.append(value.psqlType)
@@ -182,11 +214,13 @@ private struct KeptStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 
-/// Lets a bind of generic type say that it is a nil optional.
+/// Lets a bind of generic type say that it is a nil optional, and of which PostgreSQL type.
 private protocol OptionalBind {
     var isNone: Bool { get }
+    var wrappedType: PostgresDataType? { get }
 }
 
 extension Optional: OptionalBind {
     var isNone: Bool { self == nil }
+    var wrappedType: PostgresDataType? { (Wrapped.self as? any PostgresEncodable.Type)?.psqlType }
 }

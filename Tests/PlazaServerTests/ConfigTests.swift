@@ -29,6 +29,11 @@ struct ConfigTests {
         #expect(config.edge.maxBodySize == 5 * 1024 * 1024)
         #expect(config.edge.rateLimits == [RateLimitRule(prefix: "/api/", capacity: 100, period: .seconds(60))])
         #expect(config.edge.corsOrigins == ["https://app.example.com"])
+        #expect(config.database.preparedStatements, "named prepared statements are on by default")
+        let pooled = try PlazaConfig.load(environment: [
+            "PLAZA_DATABASE_URL": "postgres://u:p@db.internal:5432/plaza", "PLAZA_DATABASE_PREPARED_STATEMENTS": "false",
+        ])
+        #expect(!pooled.database.preparedStatements)
     }
 
     @Test("PLAZA_MFA_REQUIRED_ROLES: unset keeps admins and operators; set empty requires no one; an unknown role is named")
@@ -61,6 +66,7 @@ struct ConfigTests {
             ("PLAZA_LOG_LEVEL", "loud", "one of"),
             ("PLAZA_MAX_BODY_SIZE", "-3", "size in bytes"),
             ("PLAZA_RUN_WORKERS", "maybe", "true or false"),
+            ("PLAZA_DATABASE_PREPARED_STATEMENTS", "sometimes", "true or false"),
             ("PLAZA_CORS_ORIGINS", "app.example.com", "not an origin"),
             ("PLAZA_PORTT", "8080", "not a setting"),
         ]

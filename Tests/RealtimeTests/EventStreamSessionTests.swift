@@ -32,6 +32,9 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Closes the client's sending side, as a closed browser tab does.
+    func closeSending() { shutdown(fd, Int32(SHUT_WR)) }
+
     func send(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -93,7 +96,7 @@ final class RawConnection: @unchecked Sendable {
 
 @Suite("Server-Sent Events as channel sessions", .timeLimit(.minutes(2)))
 struct EventStreamSessionTests {
-    @Test("a connection's first request for events becomes a stream with no framing, closed by the server; a refused one gets the route's problem; a later one on a kept-alive connection streams as a response")
+    @Test("a connection's first request for events becomes a stream with no framing, closed by the server (also when the client half-closes); a refused one gets the route's problem; a later one on a kept-alive connection streams as a response; a WebSocket handshake there is a 400")
     func firstAndLaterRequests() async throws {
         try await withLivePlaza { plaza, port in
             let me = try await account(plaza, email: "me@example.com")
@@ -118,7 +121,8 @@ struct EventStreamSessionTests {
             #expect(await later.read(until: "\r\n\r\n"), "\(later.text)")
             later.get("/api/v1/realtime/events?topics=\(topic)", token: me.token)
             #expect(await later.read(until: "retry: 2000"), "\(later.text)")
-            #expect(later.text.lowercased().contains("transfer-encoding: chunked"), "a response's stream is chunked: \(later.text)")
+            let secondHead = later.text.lowercased().components(separatedBy: "http/1.1 200").last ?? ""
+            #expect(secondHead.contains("transfer-encoding: chunked"), "a response's stream is chunked: \(later.text)")
 
             // Both are subscribed once the hub counts them on the topic.
             let deadline = ContinuousClock.now + .seconds(10)
@@ -128,6 +132,21 @@ struct EventStreamSessionTests {
             #expect(await later.read(until: #""n":"1""#), "\(later.text)")
             let event = stream.text.components(separatedBy: "\n\n").first { $0.contains(#""n":"1""#) } ?? ""
             #expect(event.hasPrefix("id: ") && event.contains("\ndata: {"), "one SSE message with its id: \(event)")
+
+            // A client that closes its side is gone: the server closes the stream.
+            let leaving = try RawConnection(port: port)
+            leaving.get("/api/v1/realtime/events?topics=\(topic)", token: me.token)
+            #expect(await leaving.read(until: "retry: 2000"), "\(leaving.text)")
+            leaving.closeSending()
+            #expect(await leaving.readToEnd(), "a half-closed stream is closed")
+
+            // A WebSocket handshake sent to the event stream is refused, not streamed into the void.
+            let confused = try RawConnection(port: port)
+            confused.send(
+                "GET /api/v1/realtime/events?topics=\(topic) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(me.token)\r\n"
+                    + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            #expect(await confused.readToEnd(), "the refusal closes the connection")
+            #expect(confused.text.hasPrefix("HTTP/1.1 400"), "\(confused.text)")
 
             // Signing out ends the session's streams: the server closes them.
             plaza.realtime.endConnections(of: me.id)

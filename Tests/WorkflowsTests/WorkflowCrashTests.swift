@@ -62,9 +62,10 @@ struct WorkflowCrashTests {
             let first = try await shared.peer()
             let started = ContinuousClock.now
             let instance = try await shared.start("crash.timer")
+            let committed = ContinuousClock.now  // the timer is due at most `timerDelay` after this
             first.kill()
             try #require(started.duration(to: .now) < CrashSample.timerDelay - .seconds(1), "the server died before the timer was due")
-            try await Task.sleep(until: started + CrashSample.timerDelay + .seconds(1))  // past the timer, with nobody running
+            try await Task.sleep(until: committed + CrashSample.timerDelay + .seconds(1))  // past the timer, with nobody running
             #expect(try await shared.plaza.workflows.instance(instance.id).state == "waiting")
             let second = try await shared.peer()
             try await Self.waitFor("the timer") { try await shared.plaza.workflows.instance(instance.id).state == "expired" }

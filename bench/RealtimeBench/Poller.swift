@@ -86,6 +86,7 @@ final class Poller: @unchecked Sendable {
             do {
                 try connection.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), sentAt: &sentAt)
             } catch {
+                sentAt.removeAll(keepingCapacity: true)
                 forget(connection, reason: "\(error)")
                 return
             }
@@ -93,16 +94,16 @@ final class Poller: @unchecked Sendable {
                 sink.record(sentAt: sentAt, receivedAt: receivedAt)
                 sentAt.removeAll(keepingCapacity: true)
             }
-            if connection.isClosed { forget(connection, reason: nil) }
+            if let reason = connection.closeReason { forget(connection, reason: reason) }
         } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
             forget(connection, reason: count == 0 ? "stream ended" : String(cString: strerror(errno)))
         }
     }
 
-    private func forget(_ connection: SubscriberConnection, reason: String?) {
+    private func forget(_ connection: SubscriberConnection, reason: String) {
         epoll_ctl(epoll, EPOLL_CTL_DEL, connection.fd, nil)
-        connection.fail(BenchError(reason ?? "closed"))
-        if let reason = reason ?? connection.closeReason { sink.connectionClosed(reason) }
+        connection.fail(BenchError(reason))
+        sink.connectionClosed(reason)
         connection.close()
     }
 }

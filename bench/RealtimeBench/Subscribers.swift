@@ -59,6 +59,8 @@ final class SubscriberConnection: @unchecked Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 readiness.withLock { $0 = continuation }
+                // Cancelled before the continuation was stored: the handler below found nothing to resume.
+                if Task.isCancelled { return fail(CancellationError()) }
                 do { try poller.add(self) } catch { fail(error) }
             }
         } onCancel: {
