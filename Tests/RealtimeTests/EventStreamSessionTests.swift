@@ -96,6 +96,13 @@ final class RawConnection: @unchecked Sendable {
 
 @Suite("Server-Sent Events as channel sessions", .timeLimit(.minutes(2)))
 struct EventStreamSessionTests {
+    /// Waits (up to 10 s) until `count` connections follow `topic`: a stream subscribes just after it opens.
+    static func waitForFollowers(_ plaza: Plaza, _ topic: String, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while plaza.realtime.followers(of: topic) < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(plaza.realtime.followers(of: topic) >= count, "\(count) followers of \(topic)")
+    }
+
     @Test("a connection's first request for events becomes a stream with no framing, closed by the server (also when the client half-closes); a refused one gets the route's problem; a later one on a kept-alive connection streams as a response; a WebSocket handshake there is a 400")
     func firstAndLaterRequests() async throws {
         try await withLivePlaza { plaza, port in
@@ -124,9 +131,7 @@ struct EventStreamSessionTests {
             let secondHead = later.text.lowercased().components(separatedBy: "http/1.1 200").last ?? ""
             #expect(secondHead.contains("transfer-encoding: chunked"), "a response's stream is chunked: \(later.text)")
 
-            // Both are subscribed once the hub counts them on the topic.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while plaza.realtime.followers(of: topic) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try await Self.waitForFollowers(plaza, topic, 2)
             try await publish(plaza, ["n": "1"], to: topic)
             #expect(await stream.read(until: #""n":"1""#), "\(stream.text)")
             #expect(await later.read(until: #""n":"1""#), "\(later.text)")
@@ -164,8 +169,7 @@ struct EventStreamSessionTests {
             slow.get("/api/v1/realtime/events?topics=\(topic)", token: me.token)
             #expect(await fast.read(until: "retry: 2000"))
             #expect(await slow.read(until: "retry: 2000"))
-            let deadline = ContinuousClock.now + .seconds(10)
-            while plaza.realtime.followers(of: topic) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try await Self.waitForFollowers(plaza, topic, 2)
 
             // 3000 events of 4 KiB: far more than the socket buffers hold. The reader keeps up before each batch.
             let events = 3000
