@@ -92,7 +92,7 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                             return .upgraded
                         case .refuse(let refusal):
                             return .refused(try http(channel, logger: logger), refusal)
-                        case .upgrade:  // the router took it for a handshake: answer as a plain request would not
+                        case .upgrade:  // only the WebSocket route names a principal, and not for this path: refuse, never guess
                             return .refused(try http(channel, logger: logger), Refusal(head: HTTPResponse(status: .badRequest), body: ByteBuffer()))
                         }
                     }

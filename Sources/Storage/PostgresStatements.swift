@@ -59,14 +59,16 @@ final class PostgresStatements: Sendable {
     }
 
     /// The name `key` runs under on `connection`, or nil to run it unnamed (keeping statements is off, the
-    /// text has not come back often enough yet, or the name was given up on that connection).
-    func name(for key: Key, on connection: PostgresConnection) -> String? {
+    /// text has not come back often enough yet, or the name was given up on that connection); `hasRun` says
+    /// whether it has succeeded there before.
+    func name(for key: Key, on connection: PostgresConnection) -> (name: String, hasRun: Bool)? {
         guard enabled else { return nil }
-        let (name, firstSeen): (String?, Bool) = state.withLock { state in
+        let (kept, firstSeen): ((name: String, hasRun: Bool)?, Bool) = state.withLock { state in
             let firstSeen = state.connections[connection.id] == nil
-            if firstSeen { state.connections[connection.id] = Known() }
+            let known = state.connections[connection.id] ?? Known()
+            if firstSeen { state.connections[connection.id] = known }
             if let name = state.kept[key] {
-                return (state.connections[connection.id]!.refused.contains(name) ? nil : name, firstSeen)
+                return (known.refused.contains(name) ? nil : (name, known.succeeded.contains(name)), firstSeen)
             }
             guard state.kept.count < Self.maxKept else { return (nil, firstSeen) }
             let seen = (state.sightings[key] ?? 0) + 1
@@ -80,20 +82,18 @@ final class PostgresStatements: Sendable {
             state.sightings[key] = nil
             let name = "plaza_\(state.kept.count)"
             state.kept[key] = name
-            return (name, firstSeen)
+            return ((name, false), firstSeen)
         }
         if firstSeen {
             let id = connection.id
             connection.closeFuture.whenComplete { [self] _ in _ = state.withLock { $0.connections.removeValue(forKey: id) } }
         }
-        return name
+        return kept
     }
 
+    /// A name ran on a connection for the first time: from now on only a vanished statement gives it up there.
     func succeeded(_ name: String, on connection: PostgresConnection.ID) {
-        state.withLock { state in
-            guard state.connections[connection]?.succeeded.contains(name) == false else { return }
-            state.connections[connection]?.succeeded.insert(name)
-        }
+        _ = state.withLock { $0.connections[connection]?.succeeded.insert(name) }
     }
 
     /// A named run failed with `sqlState`: gives the name up on this connection if it may be spoiled there.
@@ -104,11 +104,6 @@ final class PostgresStatements: Sendable {
                 state.connections[connection]?.refused.insert(name)
             }
         }
-    }
-
-    /// Whether `name` was given up on `connection` (for tests).
-    func isRefused(_ name: String, on connection: PostgresConnection.ID) -> Bool {
-        state.withLock { $0.connections[connection]?.refused.contains(name) == true }
     }
 
     /// How many texts are kept (for tests).
@@ -152,7 +147,7 @@ struct PostgresSessionDatabase: SQLDatabase {
                 return
             }
         }
-        guard PostgresStatements.isKeepable(sql), let name = statements.name(for: .init(sql: sql, types: types), on: connection) else {
+        guard PostgresStatements.isKeepable(sql), let (name, hasRun) = statements.name(for: .init(sql: sql, types: types), on: connection) else {
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) { onRow($0.sql()) }.get()
             return
         }
@@ -166,7 +161,7 @@ struct PostgresSessionDatabase: SQLDatabase {
             statements.failed(name, on: connection.id, sqlState: error.serverInfo?[.sqlState])
             throw error
         }
-        statements.succeeded(name, on: connection.id)
+        if !hasRun { statements.succeeded(name, on: connection.id) }
     }
 
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
