@@ -17,9 +17,9 @@ public enum CrashSample {
         transitions: [.init("expire", from: ["waiting"], to: "expired", guard: WorkflowPolicy.operate)],
         startTimers: [TimerSpec("deadline", after: timerDelay, command: "expire")])
 
-    /// Long enough that the server the test kills right after the start is surely dead before the timer is
-    /// due, even on a loaded CI machine (at 3 s, a slow start once let the first server fire it).
-    public static let timerDelay: Duration = .seconds(8)
+    /// Long enough that the server the test starts and kills right after the instance's start is surely dead
+    /// before the timer is due, even on a loaded CI machine (at 3 s, a slow start once let it fire the timer).
+    public static let timerDelay: Duration = .seconds(10)
 
     /// Registers both; the activity writes `<idempotency key> <attempt>` to `directory/attempts.log`, waits
     /// while `directory/hang` exists, then finishes its instance with its success.

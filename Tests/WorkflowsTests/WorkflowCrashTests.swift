@@ -59,10 +59,12 @@ struct WorkflowCrashTests {
     func timerDueWhileDown() async throws {
         let shared = try await SharedDatabase.make()
         do {
-            let first = try await shared.peer()
+            // Started before any server runs: with a server writing to the same SQLite file, a start has waited
+            // for the file's lock for as long as 8 s on a loaded machine, and the timer came due before the kill.
             let started = ContinuousClock.now
             let instance = try await shared.start("crash.timer")
             let committed = ContinuousClock.now  // the timer is due at most `timerDelay` after this
+            let first = try await shared.peer()  // a server runs, with the timer set and not yet due
             first.kill()
             try #require(started.duration(to: .now) < CrashSample.timerDelay - .seconds(1), "the server died before the timer was due")
             try await Task.sleep(until: committed + CrashSample.timerDelay + .seconds(1))  // past the timer, with nobody running
