@@ -94,10 +94,14 @@ struct NotificationPageTests {
 
     @Test("operators list deliveries with filters, see attempts, and retry a given-up one; others are refused")
     func deliveries() async throws {
+        // Bound and never listening, and held for the whole test (a port merely free when chosen was once taken by
+        // another test's server, and the e-mail timed out instead of being refused).
+        let refusing = try ReservedPort()
+        defer { refusing.release() }
         try await withTestPlaza(configure: {
             $0.edge.rateLimits = []
             // Nothing listens here: every e-mail fails, and with one attempt it is given up at once.
-            $0.notifications.smtp = SMTPSettings(host: "127.0.0.1", port: ServerProcess.freePort(), security: .none)
+            $0.notifications.smtp = SMTPSettings(host: "127.0.0.1", port: refusing.port, security: .none)
             $0.notifications.maxAttempts = 1
         }) { plaza in
             try await seedDemo(plaza)
