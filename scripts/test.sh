@@ -31,17 +31,25 @@ pass_limit=${PLAZA_TEST_PASS_LIMIT:-480}
 
 swift_test() {
   # Swift Testing only: there are no XCTest cases, and XCTest's "Executed 0 tests" would mislead readers.
-  local attempt status
+  local attempt status log
+  log=$(mktemp /tmp/plaza-test-pass.XXXXXX)
   for attempt in 1 2; do
-    swift test --skip-build --disable-xctest "$@" &
+    # The pass's output goes to the console and to $log, which says which tests a stuck pass is still in.
+    swift test --skip-build --disable-xctest "$@" > >(tee "$log") 2>&1 &
     local runner=$! waited=0
     while kill -0 "$runner" 2>/dev/null && [ "$waited" -lt "$pass_limit" ]; do sleep 1; waited=$((waited + 1)); done
     if ! kill -0 "$runner" 2>/dev/null; then
-      wait "$runner" && return 0 || return $?
+      wait "$runner" && status=0 || status=$?
+      rm -f "$log"
+      return "$status"
     fi
     # Stuck: keep what the next person needs to find out why (known, rare, PostgreSQL pass only: see the
     # notes of 2026-11-30), then run the pass once more.
-    echo "!! the test pass has not finished after ${pass_limit}s: thread dump and database sessions follow" >&2
+    echo "!! the test pass has not finished after ${pass_limit}s: the tests still running, a thread dump and database sessions follow" >&2
+    grep -o '◇ Test "[^"]*" started' "$log" | sed 's/^◇ Test "\(.*\)" started$/\1/' | sort -u > "$log.started" || true
+    grep -oE '(✔|✘) Test "[^"]*" (passed|failed)' "$log" | sed -E 's/^(✔|✘) Test "(.*)" (passed|failed)$/\2/' | sort -u > "$log.ended" || true
+    comm -23 "$log.started" "$log.ended" | sed 's/^/!! still running: /' >&2 || true
+    rm -f "$log.started" "$log.ended"
     local tests
     tests=$(pgrep -f 'plazaPackageTests.xctest' | head -1 || true)
     if [ -n "$tests" ] && command -v gdb >/dev/null; then
@@ -53,7 +61,7 @@ swift_test() {
     pkill -9 -f 'plazaPackageTests.xctest' || true
     pkill -9 -f 'Tests/peers/' || true
     wait "$runner" 2>/dev/null || true
-    [ "$attempt" -eq 2 ] && return 124
+    [ "$attempt" -eq 2 ] && { rm -f "$log"; return 124; }
     echo "!! running the pass once more" >&2
   done
 }
