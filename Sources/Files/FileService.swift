@@ -383,8 +383,14 @@ public final class FileService: Sendable {
         var missing: [VariantSpec] = []
         for spec in record.purpose.variants where try await storedVariant(id, spec.name) == nil { missing.append(spec) }
         guard !missing.isEmpty else { return }
-        try await blobs.withLocalCopy(of: record.key) { [missing] path in
-            for spec in missing { _ = try await self.makeVariant(record, spec, from: path) }
+        do {
+            try await blobs.withLocalCopy(of: record.key) { [missing] path in
+                for spec in missing { _ = try await self.makeVariant(record, spec, from: path) }
+            }
+        } catch {
+            // Deleted while its variants were being made (their bytes are gone with it): nothing is left to do.
+            if try await self.record(id) == nil { return }
+            throw error
         }
     }
 
@@ -416,8 +422,12 @@ public final class FileService: Sendable {
             guard let stored = try await storedVariant(record.id, spec.name) else { throw Self.notFound }
             return stored
         } catch {
-            // The file was deleted while its variant was being made: the bytes must not outlive it.
-            if try await self.record(record.id) == nil { try? await blobs.delete(key) }
+            // The file was deleted while its variant was being made: the bytes must not outlive it, and there is
+            // no variant to give (a 404, not the foreign key's refusal).
+            if try await self.record(record.id) == nil {
+                try? await blobs.delete(key)
+                throw Self.notFound
+            }
             throw error
         }
     }
