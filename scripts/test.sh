@@ -31,16 +31,18 @@ pass_limit=${PLAZA_TEST_PASS_LIMIT:-480}
 
 swift_test() {
   # Swift Testing only: there are no XCTest cases, and XCTest's "Executed 0 tests" would mislead readers.
-  local attempt status log
+  local attempt status log trace
   log=$(mktemp /tmp/plaza-test-pass.XXXXXX)
+  # The test stores' debug log (PostgresNIO's pool events, cleanup timings): shown only when a pass is stuck.
+  trace=$(mktemp /tmp/plaza-test-trace.XXXXXX)
   for attempt in 1 2; do
     # The pass's output goes to the console and to $log, which says which tests a stuck pass is still in.
-    swift test --skip-build --disable-xctest "$@" > >(tee "$log") 2>&1 &
+    PLAZA_TEST_TRACE="$trace" swift test --skip-build --disable-xctest "$@" > >(tee "$log") 2>&1 &
     local runner=$! waited=0
     while kill -0 "$runner" 2>/dev/null && [ "$waited" -lt "$pass_limit" ]; do sleep 1; waited=$((waited + 1)); done
     if ! kill -0 "$runner" 2>/dev/null; then
       wait "$runner" && status=0 || status=$?
-      rm -f "$log"
+      rm -f "$log" "$trace"
       return "$status"
     fi
     # Stuck: keep what the next person needs to find out why (known, rare, PostgreSQL pass only: see the
@@ -50,6 +52,8 @@ swift_test() {
     grep -oE '(✔|✘) Test "[^"]*" (passed|failed)' "$log" | sed -E 's/^(✔|✘) Test "(.*)" (passed|failed)$/\2/' | sort -u > "$log.ended" || true
     comm -23 "$log.started" "$log.ended" | sed 's/^/!! still running: /' >&2 || true
     rm -f "$log.started" "$log.ended"
+    echo "!! the last lines of the test stores' trace:" >&2
+    tail -n 60 "$trace" >&2 || true
     local tests
     tests=$(pgrep -f 'plazaPackageTests.xctest' | head -1 || true)
     if [ -n "$tests" ] && command -v gdb >/dev/null; then
@@ -61,7 +65,7 @@ swift_test() {
     pkill -9 -f 'plazaPackageTests.xctest' || true
     pkill -9 -f 'Tests/peers/' || true
     wait "$runner" 2>/dev/null || true
-    [ "$attempt" -eq 2 ] && { rm -f "$log"; return 124; }
+    [ "$attempt" -eq 2 ] && { rm -f "$log" "$trace"; return 124; }
     echo "!! running the pass once more" >&2
   done
 }

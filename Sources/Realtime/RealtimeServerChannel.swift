@@ -8,6 +8,7 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
 import PlazaKit
+import ServiceLifecycle
 
 /// The server's connections: HTTP/1.1, and WebSocket upgrades and event streams that become realtime sessions.
 ///
@@ -128,12 +129,20 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
     }
 
     public func handle(value: Value, logger: Logger) async {
+        // The server's stop reaches a connection as a quiesce event. Until its first request is decided no
+        // handler here acts on one — NIO's upgrade handler passes it on, Hummingbird's state handler comes with
+        // plain HTTP — so a connection that never sent a request would hold `plaza serve` up for good: the
+        // event is sent again while the first request is awaited (``FirstRequestHead`` closes a connection that
+        // has sent none) and once plain HTTP's handlers are there (at once if the stop has begun).
+        let channel = value.channel
+        let quiesce: @Sendable () -> Void = { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         do {
-            switch try await value.outcome.get() {
+            let outcome = try await withGracefulShutdownHandler { try await value.outcome.get() } onGracefulShutdown: { quiesce() }
+            switch outcome {
             case .upgraded:
                 return
             case .http(let http):
-                await handleHTTP(asyncChannel: http, logger: logger)
+                await withGracefulShutdownHandler { await handleHTTP(asyncChannel: http, logger: logger) } onGracefulShutdown: { quiesce() }
             case .refused(let http, let refusal):
                 try await http.executeThenClose { _, outbound in
                     var head = refusal.head
@@ -225,6 +234,15 @@ private final class FirstRequestHead: ChannelInboundHandler, RemovableChannelHan
 
     init(_ box: NIOLoopBoundBox<HTTPRequestHead?>) {
         self.box = box
+    }
+
+    /// The server is stopping and this connection has not sent a request: nothing is lost by closing it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, box.value == nil {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

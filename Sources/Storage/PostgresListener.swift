@@ -65,7 +65,9 @@ public final class PostgresListener: Service, Sendable {
                 logger.warning("cannot connect for LISTEN; retrying", metadata: ["error": "\(error)", "in": "\(delay)"])
             }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            try? await Task.sleep(for: delay)
+            // The back-off (up to 10 s) must not hold up a stop while the database is away.
+            let pause = delay
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             delay = min(delay * 2, .seconds(10))
         }
     }

@@ -79,8 +79,9 @@ struct MailServer {
     static func start(port: Int = ServerProcess.freePort(), arguments: [String] = []) async throws -> MailServer {
         let peer = try PythonPeer.start([PythonPeer.script("smtp_server.py"), "--port", "\(port)"] + arguments)
         guard try await peer.waitFor("\"ready\"") else {
+            let output = peer.output
             peer.stop()
-            throw PeerFailed(output: peer.output)
+            throw PeerFailed(output: output)
         }
         return MailServer(peer: peer, port: port)
     }

@@ -92,4 +92,17 @@ struct CLITests {
             #expect(process.terminationStatus == 0)
         }
     }
+
+    @Test("plaza serve stops on SIGTERM while clients hold connections that sent no request, or half of one")
+    func stopsWithIdleConnections() async throws {
+        let server = try await ServerProcess(settings: [:])
+        let idle = try #require(ServerProcess.connection(to: server.port))
+        let half = try #require(ServerProcess.connection(to: server.port))
+        defer { close(idle); close(half) }
+        let partial = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  // no blank line: the head is not complete
+        #expect(partial.withCString { write(half, $0, strlen($0)) } == partial.utf8.count)
+        // Both are accepted (and the half request read) well before the stop; then SIGTERM.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(server.stop(grace: .seconds(15)), "plaza serve did not stop within 15 s of SIGTERM:\n\(server.log)")
+    }
 }

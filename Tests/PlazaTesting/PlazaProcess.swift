@@ -26,7 +26,11 @@ public struct PlazaProcess {
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
         try process.run()
-        process.waitUntilExit()
+        // Bounded: a command that hangs fails its test instead of holding a pool thread for good.
+        if !process.waitForExit(upTo: .seconds(120)) {
+            process.end(grace: .seconds(1))
+            FileHandle.standardError.write(Data("!! plaza \(arguments.joined(separator: " ")) had not finished after 120 s: killed\n".utf8))
+        }
         let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         return Output(status: process.terminationStatus, stdout: stdout, stderr: stderr)

@@ -24,12 +24,17 @@ public enum PythonPeer {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        // Waiting on a thread of its own keeps the test's executor free for the server the peer talks to.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                done.resume()
+        // Waiting on a thread of its own keeps the test's executor free for the server the peer talks to. A test
+        // cancelled (its time limit) ends the peer, so the wait ends too.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    done.resume()
+                }
             }
+        } onCancel: {
+            DispatchQueue.global().async { process.end(grace: .seconds(1)) }
         }
         return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
@@ -69,19 +74,15 @@ public enum PythonPeer {
         /// Stops the peer: SIGTERM, then SIGKILL if it is still there after a second (a child can inherit a
         /// blocked SIGTERM from the test process's threads).
         public func stop() {
-            if process.isRunning { process.terminate() }
-            let deadline = Date().addingTimeInterval(1)
-            while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            process.end(grace: .seconds(1))
+            try? FileManager.default.removeItem(atPath: outputPath)
         }
 
-        /// Waits for the peer to exit; kills it after `limit`.
+        /// Waits for the peer to exit; ends it after `limit`, or at once when the test is cancelled.
         public func wait(within limit: Duration = .seconds(60)) async -> (status: Int32, output: String) {
             let deadline = ContinuousClock.now + limit
-            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            while process.isRunning, ContinuousClock.now < deadline, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+            process.end(grace: .seconds(1))
             defer { try? FileManager.default.removeItem(atPath: outputPath) }
             return (process.terminationStatus, output)
         }

@@ -45,11 +45,13 @@ public final class ServerProcess: Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Sends SIGTERM and waits for the graceful stop.
-    public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+    /// Sends SIGTERM and waits for the graceful stop, up to `grace`; then SIGKILL (and a line on stderr, since a
+    /// server that does not stop on SIGTERM is a bug). Says whether it stopped by itself.
+    @discardableResult
+    public func stop(grace: Duration = .seconds(30)) -> Bool {
+        let stopped = process.end(grace: grace)
+        if !stopped { FileHandle.standardError.write(Data("!! plaza serve on port \(port) had not stopped \(grace) after SIGTERM: killed\n".utf8)) }
+        return stopped
     }
 
     /// SIGKILL: the process dies where it stands, as in a power cut or an OOM kill.
@@ -73,15 +75,24 @@ public final class ServerProcess: Sendable {
     }
 
     public static func isListening(_ port: Int) -> Bool {
+        guard let fd = connection(to: port) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A TCP connection to 127.0.0.1:`port` (the caller closes it), or nil when nothing listens there.
+    public static func connection(to port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
-        return withUnsafeMutablePointer(to: &address) {
+        let connected = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
+        if !connected { close(fd) }
+        return connected ? fd : nil
     }
 }
 

@@ -30,25 +30,30 @@ public enum TestDatabase {
     /// Creates a fresh, migrated database and returns where it is.
     public static func make() async throws -> DatabaseSettings {
         DispatchHeartbeat.started
+        TimerWatch.started
         return try await Templates.shared.copy()
     }
 
-    /// Deletes a database made by ``make()``.
+    /// Deletes a database made by ``make()``: a SQLite file at once; a PostgreSQL database in the background.
+    ///
+    /// Why in the background: every test makes and drops a database through the one admin pool, and in a full
+    /// PostgreSQL pass the drops queued behind each other and behind the next tests' CREATEs — a test often
+    /// waited 15 s or more for its DROP (2026-12-01), enough to fail one with a one-minute limit. Nothing
+    /// waits for a drop: ``Janitor`` runs them one at a time, and databases a finished test process left
+    /// behind are dropped when the next one starts (``Templates``).
     public static func drop(_ settings: DatabaseSettings) async {
         switch settings.location {
         case .sqlite(let path):
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        case .postgres(let url):
-            guard let name = URLComponents(string: url)?.path.dropFirst(), !name.isEmpty else { return }
-            // Bounded and named: a full PostgreSQL pass has now and then stalled after a test's work was done, in
-            // closing its store or here (2026-11-30); the warning says which, next time.
-            let drop = { @Sendable in
-                try? await Templates.shared.admin().sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: String(name)) WITH (FORCE)").run()
-            }
-            if case .timedOut = await withDeadline(.seconds(15), drop) {
-                logger.warning("dropping the test database \(name) had not finished after 15 s; going on")
-            }
+        case .postgres:
+            Janitor.drops.yield(settings.databaseName)
         }
+    }
+
+    /// A name for a test database: its kind, this process's id (so a later process can tell a leftover from a
+    /// database still in use), and a random part.
+    static func newName(_ kind: Character) -> String {
+        "\(kind)\(getpid())_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
     }
 
     /// The URL of another database on the test server.
@@ -70,14 +75,15 @@ actor Templates {
     func admin() async throws -> Store {
         if let adminStore { return try await adminStore.value }
         guard let url = TestDatabase.postgresURL else { preconditionFailure("no PostgreSQL test server") }
-        let task = Task { try await Store.open(DatabaseSettings(location: .postgres(url: url), poolSize: 1), logger: TestDatabase.logger) }
+        let logger = TraceLog.logger("admin", base: TestDatabase.logger)
+        let task = Task { try await Store.open(DatabaseSettings(location: .postgres(url: url), poolSize: 1), logger: logger) }
         adminStore = task
         return try await task.value
     }
 
     func copy() async throws -> DatabaseSettings {
         let template = try await templateSettings()
-        let name = "t\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased())"
+        let name = TestDatabase.newName("t")
         switch template.location {
         case .sqlite(let path):
             let copy = TestDatabase.directory.appendingPathComponent("\(name).sqlite").path
@@ -100,6 +106,7 @@ actor Templates {
     private static func makeTemplate(admin: Store?) async throws -> DatabaseSettings {
         let settings: DatabaseSettings
         if let admin, let base = TestDatabase.postgresURL {
+            await dropLeftovers(admin: admin)
             let name = "plaza_template_\(getpid())"
             try await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
             try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
@@ -122,10 +129,39 @@ actor Templates {
     }
 }
 
+extension Templates {
+    /// Drops the test databases of test processes that have ended (a process stopped before its drops ran,
+    /// or killed): names carry their process's id (``TestDatabase/newName(_:)``).
+    private static func dropLeftovers(admin: Store) async {
+        struct Row: Decodable { let datname: String }
+        let rows = (try? await admin.sql.raw("SELECT datname FROM pg_database WHERE datname ~ '^([te][0-9]+_|plaza_template_[0-9]+$)'").all(decoding: Row.self)) ?? []
+        for name in rows.map(\.datname) {
+            let digits = name.hasPrefix("plaza_template_") ? name.dropFirst("plaza_template_".count) : name.dropFirst().prefix { $0 != "_" }
+            guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) == -1, errno == ESRCH else { continue }
+            try? await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+        }
+    }
+}
+
+/// Runs the PostgreSQL drops of ``TestDatabase/drop(_:)`` one at a time, for the life of the test process.
+enum Janitor {
+    static let drops: AsyncStream<String>.Continuation = {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        Task.detached {
+            for await name in stream {
+                await TestDatabase.timed("dropping \(name)") {
+                    try? await Templates.shared.admin().sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+                }
+            }
+        }
+        return continuation
+    }()
+}
+
 extension TestDatabase {
     /// A new database with nothing in it (not even migrations), for tests of migrating itself.
     public static func makeEmpty() async throws -> DatabaseSettings {
-        let name = "e\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased())"
+        let name = newName("e")
         if let base = postgresURL {
             try await Templates.shared.admin().sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
             return DatabaseSettings(location: .postgres(url: url(base, database: name)), poolSize: 2)
@@ -136,16 +172,33 @@ extension TestDatabase {
     /// Opens a store on a fresh copy of the migrated template, runs `body`, then closes and drops it.
     public static func withStore<T: Sendable>(clock: any PlazaClock = SystemClock(), _ body: (Store) async throws -> T) async throws -> T {
         let settings = try await make()
-        let store = try await Store.open(settings, clock: clock, logger: logger)
-        do {
-            let result = try await body(store)
-            await store.shutdown()
-            await drop(settings)
-            return result
-        } catch {
-            await store.shutdown()
-            await drop(settings)
-            throw error
+        let name = settings.databaseName
+        let store = try await Store.open(settings, clock: clock, logger: TraceLog.logger(name, base: logger))
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body(store)) } catch { outcome = .failure(error) }
+        await timed("closing the store of \(name)") { await store.shutdown() }
+        await drop(settings)
+        return try outcome.get()
+    }
+
+    /// Runs a cleanup step, saying on stderr when it took long (a full PostgreSQL pass has now and then
+    /// stalled in one, 2026-11-30: this names which).
+    static func timed(_ step: String, _ work: () async -> Void) async {
+        let start = ContinuousClock.now
+        TraceLog.note("\(step): begins")
+        await work()
+        let took = start.duration(to: .now)
+        TraceLog.note("\(step): took \(took)")
+        if took > .seconds(3) { FileHandle.standardError.write(Data("!! \(step) took \(took)\n".utf8)) }
+    }
+}
+
+extension DatabaseSettings {
+    /// The database's name (PostgreSQL) or file name (SQLite), for messages.
+    var databaseName: String {
+        switch location {
+        case .sqlite(let path): URL(fileURLWithPath: path).lastPathComponent
+        case .postgres(let url): String(URLComponents(string: url)?.path.dropFirst() ?? "")
         }
     }
 }

@@ -23,19 +23,18 @@ public func withTestPlaza<T: Sendable>(
     config.mfaRequiredRoles = []
     config.identityBcryptCost = 4  // bcrypt's cost 12 is a quarter second per hash: too slow for tests
     configure(&config)
-    let plaza = try await Plaza.open(config, database: database, clock: clock, logger: TestDatabase.logger)
+    let plaza = try await Plaza.open(config, database: database, clock: clock, logger: TraceLog.logger(database.databaseName, base: TestDatabase.logger))
+    let outcome: Result<T, any Error>
     do {
         // The template is migrated already; what `migrate()` would load, load here.
         try await plaza.identity.loadRolePermissions()
-        let result = try await body(plaza)
-        await plaza.shutdown()
-        await TestDatabase.drop(database)
-        return result
+        outcome = .success(try await body(plaza))
     } catch {
-        await plaza.shutdown()
-        await TestDatabase.drop(database)
-        throw error
+        outcome = .failure(error)
     }
+    await TestDatabase.timed("closing the Plaza of \(database.databaseName)") { await plaza.shutdown() }
+    await TestDatabase.drop(database)
+    return try outcome.get()
 }
 
 /// Signs a request in as the principal described by the `X-Test-Principal` header:

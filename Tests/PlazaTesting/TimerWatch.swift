@@ -1,0 +1,71 @@
+import Dispatch
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Watches, from a plain thread, that the timers tests rely on still fire, and says on stderr when they do not.
+///
+/// Why: a full PostgreSQL pass has now and then stopped with every thread idle and tests waiting (notes of
+/// 2026-11-30). Three kinds of timer are ticked every 100 ms — `Task.sleep` on the continuous and on the
+/// suspending clock (both through libdispatch), and a NIO event loop's scheduled task — and a kind that has not
+/// ticked for 10 s is reported (shorter stalls happen when tests keep both cooperative threads busy), with the time it comes back, so a stall names the timer it is in (or clears them).
+enum TimerWatch {
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+        func tick() { value.add(1, ordering: .relaxed) }
+        var count: Int { value.load(ordering: .relaxed) }
+    }
+    private static let ticks = [Counter(), Counter(), Counter()]
+    private static let names = ["Task.sleep (continuous clock)", "Task.sleep (suspending clock)", "NIO scheduled task"]
+
+    static let started: Void = {
+        Task.detached {
+            while true {
+                try? await Task.sleep(for: .milliseconds(100))
+                ticks[0].tick()
+            }
+        }
+        Task.detached {
+            while true {
+                try? await SuspendingClock().sleep(for: .milliseconds(100))
+                ticks[1].tick()
+            }
+        }
+        func tickLoop() {
+            MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: .milliseconds(100)) {
+                ticks[2].tick()
+                tickLoop()
+            }
+        }
+        tickLoop()
+        let thread = Thread {
+            var last = ticks.map(\.count)
+            var since = Array(repeating: ContinuousClock.now, count: ticks.count)
+            var reported = Array(repeating: false, count: ticks.count)
+            while true {
+                usleep(250_000)
+                let now = ContinuousClock.now
+                for index in ticks.indices {
+                    let value = ticks[index].count
+                    if value != last[index] {
+                        if reported[index] { say("\(names[index]) fired again after \(since[index].duration(to: now))") }
+                        last[index] = value
+                        since[index] = now
+                        reported[index] = false
+                    } else if !reported[index], since[index].duration(to: now) > .seconds(10) {
+                        say("\(names[index]) has not fired for \(since[index].duration(to: now))")
+                        reported[index] = true
+                    }
+                }
+            }
+        }
+        thread.name = "timer-watch"
+        thread.start()
+    }()
+
+    private static func say(_ line: String) {
+        FileHandle.standardError.write(Data("!! timer watch: \(line) (\(Date()))\n".utf8))
+        TraceLog.note("timer watch: \(line)")
+    }
+}
