@@ -31,7 +31,11 @@ public enum TestDatabase {
     public static func make() async throws -> DatabaseSettings {
         DispatchHeartbeat.started
         TimerWatch.started
-        return try await Templates.shared.copy()
+        let start = ContinuousClock.now
+        let settings = try await Templates.shared.copy()
+        let took = start.duration(to: .now)
+        if took > .seconds(3) { FileHandle.standardError.write(Data("!! making \(settings.databaseName) took \(took)\n".utf8)) }
+        return settings
     }
 
     /// Deletes a database made by ``make()``: a SQLite file at once; a PostgreSQL database in the background.
@@ -46,6 +50,9 @@ public enum TestDatabase {
         case .sqlite(let path):
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         case .postgres:
+            // A cluster thrown away after the pass (scripts/test.sh's) keeps them: every DROP DATABASE forces a
+            // checkpoint, and the checkpointer was the bottleneck that every test's CREATE queued behind.
+            guard ProcessInfo.processInfo.environment["PLAZA_TEST_KEEP_DATABASES"] != "1" else { return }
             Janitor.drops.yield(settings.databaseName)
         }
     }
@@ -76,29 +83,73 @@ actor Templates {
         if let adminStore { return try await adminStore.value }
         guard let url = TestDatabase.postgresURL else { preconditionFailure("no PostgreSQL test server") }
         let logger = TraceLog.logger("admin", base: TestDatabase.logger)
-        let task = Task { try await Store.open(DatabaseSettings(location: .postgres(url: url), poolSize: 1), logger: logger) }
+        let task = Task { try await Store.open(DatabaseSettings(location: .postgres(url: url), poolSize: 2), logger: logger) }
         adminStore = task
         return try await task.value
     }
 
+    /// PostgreSQL databases made from the template before any test got one (``spareCount``).
+    private var spares: [String] = []
+
+    /// How many PostgreSQL copies to make with the template, while every test still waits for it:
+    /// `PLAZA_TEST_SPARE_DATABASES` (scripts/test.sh sets it for a full pass; 0 otherwise).
+    ///
+    /// Why: a full pass starts some 200 tests at once, and each `CREATE DATABASE` then competed with the
+    /// tests, browsers and servers already running — on two cores a test waited 20–60 s for its copy. Made
+    /// while the machine is otherwise idle, the same copies take a few seconds in all.
+    private static var spareCount: Int {
+        ProcessInfo.processInfo.environment["PLAZA_TEST_SPARE_DATABASES"].flatMap(Int.init).map { max(0, $0) } ?? 0
+    }
+
     func copy() async throws -> DatabaseSettings {
         let template = try await templateSettings()
-        let name = TestDatabase.newName("t")
         switch template.location {
         case .sqlite(let path):
-            let copy = TestDatabase.directory.appendingPathComponent("\(name).sqlite").path
+            let copy = TestDatabase.directory.appendingPathComponent("\(TestDatabase.newName("t")).sqlite").path
             try FileManager.default.copyItem(atPath: path, toPath: copy)
             return DatabaseSettings(location: .sqlite(path: copy))
         case .postgres(let url):
-            let templateName = String(URLComponents(string: url)!.path.dropFirst())
-            try await admin().sql.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: templateName) STRATEGY FILE_COPY").run()
+            let name: String
+            if let spare = spares.popLast() {
+                name = spare
+            } else {
+                name = try await Self.copy(template: url, admin: admin())
+            }
             return DatabaseSettings(location: .postgres(url: TestDatabase.url(url, database: name)), poolSize: 2)
         }
     }
 
+    /// Makes one copy of the PostgreSQL template; returns its name.
+    private static func copy(template url: String, admin: Store) async throws -> String {
+        let name = TestDatabase.newName("t")
+        let templateName = String(URLComponents(string: url)!.path.dropFirst())
+        try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: templateName) STRATEGY WAL_LOG").run()
+        return name
+    }
+
     private func templateSettings() async throws -> DatabaseSettings {
         if let template { return try await template.value }
-        let task = Task { try await Self.makeTemplate(admin: TestDatabase.isPostgres ? try await self.admin() : nil) }
+        let task = Task {
+            let admin = TestDatabase.isPostgres ? try await self.admin() : nil
+            let settings = try await Self.makeTemplate(admin: admin)
+            if let admin, case .postgres(let url) = settings.location, Self.spareCount > 0 {
+                let start = ContinuousClock.now
+                // As many at once as the admin pool has connections.
+                let made = try await withThrowingTaskGroup(of: [String].self) { group in
+                    for lane in 0..<4 {
+                        group.addTask {
+                            var names: [String] = []
+                            for _ in stride(from: lane, to: Self.spareCount, by: 4) { names.append(try await Self.copy(template: url, admin: admin)) }
+                            return names
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+                spares += made
+                TraceLog.note("made \(made.count) spare databases in \(start.duration(to: .now))")
+            }
+            return settings
+        }
         template = task
         return try await task.value
     }
