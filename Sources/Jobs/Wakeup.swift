@@ -7,7 +7,7 @@ import Synchronization
 /// when rung, when its timeout passes or when its task is cancelled — each exactly once, whatever order
 /// they race in. (It was two child tasks racing, a continuation and a sleep; a sleep that ended before the
 /// continuation was registered — at once, in a cancelled task — left the group waiting for a ring forever,
-/// which hung whole test passes at shutdown, 2026-12-01.)
+/// which hung whole test passes at shutdown, 2026-11-30.)
 public final class Wakeup: Sendable {
     private struct State {
         var pending = false

@@ -34,7 +34,9 @@ public enum TestDatabase {
         let start = ContinuousClock.now
         let settings = try await Templates.shared.copy()
         let took = start.duration(to: .now)
-        if took > .seconds(3) { FileHandle.standardError.write(Data("!! making \(settings.databaseName) took \(took)\n".utf8)) }
+        // Every test of a full PostgreSQL pass waits for the template and its spares (20–40 s); past a minute
+        // something is wrong.
+        if took > .seconds(60) { FileHandle.standardError.write(Data("!! making \(settings.databaseName) took \(took)\n".utf8)) }
         return settings
     }
 
@@ -42,7 +44,7 @@ public enum TestDatabase {
     ///
     /// Why in the background: every test makes and drops a database through the one admin pool, and in a full
     /// PostgreSQL pass the drops queued behind each other and behind the next tests' CREATEs — a test often
-    /// waited 15 s or more for its DROP (2026-12-01), enough to fail one with a one-minute limit. Nothing
+    /// waited 15 s or more for its DROP (2026-11-30), enough to fail one with a one-minute limit. Nothing
     /// waits for a drop: ``Janitor`` runs them one at a time, and databases a finished test process left
     /// behind are dropped when the next one starts (``Templates``).
     public static func drop(_ settings: DatabaseSettings) async {
@@ -134,7 +136,7 @@ actor Templates {
             let settings = try await Self.makeTemplate(admin: admin)
             if let admin, case .postgres(let url) = settings.location, Self.spareCount > 0 {
                 let start = ContinuousClock.now
-                // As many at once as the admin pool has connections.
+                // Four at a time: the admin pool has at least that many connections (two per event loop).
                 let made = try await withThrowingTaskGroup(of: [String].self) { group in
                     for lane in 0..<4 {
                         group.addTask {

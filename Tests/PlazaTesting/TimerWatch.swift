@@ -32,7 +32,7 @@ enum TimerWatch {
                 ticks[1].tick()
             }
         }
-        func tickLoop() {
+        @Sendable func tickLoop() {
             MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: .milliseconds(100)) {
                 ticks[2].tick()
                 tickLoop()

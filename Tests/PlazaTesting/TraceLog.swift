@@ -10,7 +10,7 @@ import Synchronization
 enum TraceLog {
     static let file: FileHandle? = {
         guard let path = ProcessInfo.processInfo.environment["PLAZA_TEST_TRACE"], !path.isEmpty else { return nil }
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         return FileHandle(forWritingAtPath: path)
     }()
 

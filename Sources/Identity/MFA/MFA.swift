@@ -98,8 +98,10 @@ extension IdentityService {
     public func startTOTP(caller: Caller) async throws -> TOTPEnrolment {
         guard let principal = caller.principal, principal.kind == .user else { throw PlazaError.unauthorized() }
         let secret = Data((0..<20).map { _ in UInt8.random(in: 0...255) })
-        let email = try await store.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: principal.id)").first()?
-            .decode(column: "email", as: String.self) ?? principal.id.uuidString
+        // A principal with no account row (a service's test principal, an account gone) has nothing to enrol.
+        guard let email = try await store.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: principal.id)").first()?
+            .decode(column: "email", as: String.self)
+        else { throw PlazaError.unauthorized("There is no account to turn two-step sign-in on for.") }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             if try await transaction.sql.raw("""
