@@ -77,10 +77,11 @@ struct MFATests {
             try await plaza.testApplication().test(.router) { client in
                 let started = try await client.executeRequest(uri: "/api/v1/me/mfa/totp", method: .post, headers: ada.headers, body: nil)
                 #expect(started.status == .ok && started.headers[.cacheControl] == "no-store")
-                // Signed in as someone with no account row: a 401, not a foreign-key failure.
+                // Signed in as someone with no account row: a 404 (as for any record of theirs that is not there), not a
+                // foreign-key failure.
                 let nobody = try await client.executeRequest(
                     uri: "/api/v1/me/mfa/totp", method: .post, headers: [.testPrincipal: TestAuthentication.header(roles: [])], body: nil)
-                #expect(nobody.status == .unauthorized)
+                #expect(nobody.status == .notFound)
                 let wrong = try await post(client, "/api/v1/me/mfa/totp/confirm", MFACode(code: "000000"), token: ada.token)
                 #expect(wrong.status == .unprocessableContent)
                 let confirmed = try await post(client, "/api/v1/me/mfa/totp/confirm", MFACode(code: try await code(plaza, ada.id, at: clock.now())), token: ada.token)

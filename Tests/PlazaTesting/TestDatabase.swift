@@ -4,6 +4,7 @@ import PlazaKit
 import PlazaServer
 import SQLKit
 import Storage
+import Testing
 
 /// A private database for one test, copied from a template migrated once per test process.
 public enum TestDatabase {
@@ -237,6 +238,7 @@ extension TestDatabase {
     /// Runs a cleanup step, saying on stderr when it took long (a full PostgreSQL pass has now and then
     /// stalled in one, 2026-11-30: this names which).
     static func timed(_ step: String, _ work: () async -> Void) async {
+        let step = Test.current.map { "\(step) (\"\($0.displayName ?? $0.name)\")" } ?? step
         let start = ContinuousClock.now
         TraceLog.note("\(step): begins")
         await work()

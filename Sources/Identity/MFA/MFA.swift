@@ -101,7 +101,7 @@ extension IdentityService {
         // A principal with no account row (a service's test principal, an account gone) has nothing to enrol.
         guard let email = try await store.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: principal.id)").first()?
             .decode(column: "email", as: String.self)
-        else { throw PlazaError.unauthorized("There is no account to turn two-step sign-in on for.") }
+        else { throw PlazaError.notFound("There is no account to turn two-step sign-in on for.") }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             if try await transaction.sql.raw("""
