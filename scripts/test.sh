@@ -80,8 +80,6 @@ port=$(( 55000 + RANDOM % 5000 ))
 cleanup() { scripts/pg-cluster.sh stop "$pgdir" || true; }
 trap cleanup EXIT
 url=$(scripts/pg-cluster.sh start "$pgdir" "$port")
-# The cluster is deleted after the pass: its test databases need no DROP (each forces a checkpoint). About
-# as many copies as there are tests that take a database are made up front, before the machine is busy
-# (a test past that number makes its own).
-PLAZA_TEST_SPARE_DATABASES=200 PLAZA_TEST_KEEP_DATABASES=1 PLAZA_TEST_DATABASE_URL="$url" swift_test
+# The cluster is deleted after the pass: its test databases need no DROP (each forces a checkpoint).
+PLAZA_TEST_KEEP_DATABASES=1 PLAZA_TEST_DATABASE_URL="$url" swift_test
 phase_end

@@ -47,7 +47,8 @@ public final class Wakeup: Sendable {
                     return true
                 }
                 guard registered else { return continuation.resume() }
-                // Unstructured: it must not inherit the cancellation that would end it at once.
+                // Started only now, so it always finds the waiter it is for (unless a ring or a cancellation took
+                // it first; then it ends nothing). Cancelled below once the wait is over.
                 timer.withLock { $0 = Task.detached { [weak self] in
                     try? await Task.sleep(for: timeout)
                     self?.end(id, beforeRegistered: false)

@@ -199,8 +199,9 @@ public final class Store: Service, Sendable {
     /// Closes every connection. The store cannot be used afterwards; a second call does nothing.
     public func shutdown() async {
         guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
-        // Closing must not hang whatever stays behind: in full PostgreSQL test passes a store's close has now and
-        // then never returned (cause not found yet, 2026-11-30) — each step gets a bound and says when it is hit.
+        // Closing must not hang whatever stays behind (a pool that never stops would keep `plaza serve` from
+        // exiting): each step gets a bound and says when it is hit. (Added while a stall of full PostgreSQL test
+        // passes was hunted, 2026-11-30; that turned out to be a lost wakeup in the job loops, not the close.)
         await bounded("closing Fluent's pools") { [databases] in await databases.shutdownAsync() }
         await writer?.close()
         if let postgresClientTask {

@@ -184,7 +184,7 @@ struct ConversationTests {
 
 let liveLogger = Logger(label: "conversations-test")
 
-@Suite("Conversations live", .timeLimit(.minutes(2)))
+@Suite("Conversations live", .timeLimit(.minutes(5)))
 struct LiveConversationTests {
     @Test("a participant hears new messages and typing at once; a stranger cannot listen in")
     func live() async throws {

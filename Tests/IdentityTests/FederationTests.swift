@@ -6,7 +6,7 @@ import PlazaTesting
 import Testing
 import NIOCore
 
-@Suite("Federation: signing in to one Plaza through another", .timeLimit(.minutes(3)))
+@Suite("Federation: signing in to one Plaza through another", .timeLimit(.minutes(5)))
 struct FederationTests {
     @Test("admins add and remove providers through the API; bad input is refused; the sign-in page offers each")
     func administration() async throws {

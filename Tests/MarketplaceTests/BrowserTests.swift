@@ -6,7 +6,7 @@ import PlazaServer
 import PlazaTesting
 import Testing
 
-@Suite("Marketplace in a real browser", .timeLimit(.minutes(3)))
+@Suite("Marketplace in a real browser", .timeLimit(.minutes(5)))
 struct BrowserTests {
     @Test("two Chromium sessions, customer and provider: request, acceptance, chat and completion arrive live on the other side")
     func twoBrowsers() async throws {

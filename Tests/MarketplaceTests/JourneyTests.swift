@@ -14,7 +14,7 @@ import Testing
 
 let liveLogger = Logger(label: "marketplace-test")
 
-@Suite("Marketplace journey", .timeLimit(.minutes(3)))
+@Suite("Marketplace journey", .timeLimit(.minutes(5)))
 struct JourneyTests {
     @Test("a customer signs up, searches, requests; the provider accepts and starts; they chat live; the job completes; the review moves the rating")
     func journey() async throws {

@@ -11,7 +11,7 @@ import Testing
 @testable import Notifications
 
 /// E-mail through a real SMTP server (aiosmtpd from PyPI) on 127.0.0.1.
-@Suite("E-mail over SMTP", .timeLimit(.minutes(2)))
+@Suite("E-mail over SMTP", .timeLimit(.minutes(5)))
 struct EmailTests {
     init() throws {
         try #require(PythonPeer.isInstalled, "the Python test peers are missing: run scripts/deps.sh test")

@@ -24,7 +24,7 @@ func readyLine(_ peer: PythonPeer.Running) async throws -> [String: Any] {
 
 /// SMS through a fake of Twilio's Messages API, Web Push through a fake push service: both are outside
 /// services, so the fakes speak their published protocols (and the push service decrypts with http_ece).
-@Suite("SMS and Web Push", .timeLimit(.minutes(2)))
+@Suite("SMS and Web Push", .timeLimit(.minutes(5)))
 struct PhoneAndPushTests {
     init() throws {
         try #require(PythonPeer.isInstalled, "the Python test peers are missing: run scripts/deps.sh test")

@@ -35,9 +35,9 @@ public enum TestDatabase {
         let start = ContinuousClock.now
         let settings = try await Templates.shared.copy()
         let took = start.duration(to: .now)
-        // Every test of a full PostgreSQL pass waits for the template and its spares (20–40 s); past a minute
-        // something is wrong.
-        if took > .seconds(60) { FileHandle.standardError.write(Data("!! making \(settings.databaseName) took \(took)\n".utf8)) }
+        // In a full PostgreSQL pass on two cores a test waits 20–90 s for its copy (the template first, then
+        // some 200 CREATEs competing with everything else that runs); past two minutes something is wrong.
+        if took > .seconds(120) { FileHandle.standardError.write(Data("!! making \(settings.databaseName) took \(took)\n".utf8)) }
         return settings
     }
 
@@ -91,19 +91,6 @@ actor Templates {
         return try await task.value
     }
 
-    /// PostgreSQL databases made from the template before any test got one (``spareCount``).
-    private var spares: [String] = []
-
-    /// How many PostgreSQL copies to make with the template, while every test still waits for it:
-    /// `PLAZA_TEST_SPARE_DATABASES` (scripts/test.sh sets it for a full pass; 0 otherwise).
-    ///
-    /// Why: a full pass starts some 200 tests at once, and each `CREATE DATABASE` then competed with the
-    /// tests, browsers and servers already running — on two cores a test waited 20–60 s for its copy. Made
-    /// while the machine is otherwise idle, the same copies take a few seconds in all.
-    private static var spareCount: Int {
-        ProcessInfo.processInfo.environment["PLAZA_TEST_SPARE_DATABASES"].flatMap(Int.init).map { max(0, $0) } ?? 0
-    }
-
     func copy() async throws -> DatabaseSettings {
         let template = try await templateSettings()
         switch template.location {
@@ -112,47 +99,18 @@ actor Templates {
             try FileManager.default.copyItem(atPath: path, toPath: copy)
             return DatabaseSettings(location: .sqlite(path: copy))
         case .postgres(let url):
-            let name: String
-            if let spare = spares.popLast() {
-                name = spare
-            } else {
-                name = try await Self.copy(template: url, admin: admin())
-            }
+            // WAL_LOG: FILE_COPY forces two checkpoints per copy, and under a full pass's writes those were what
+            // every test's CREATE queued behind.
+            let name = TestDatabase.newName("t")
+            let templateName = String(URLComponents(string: url)!.path.dropFirst())
+            try await admin().sql.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: templateName) STRATEGY WAL_LOG").run()
             return DatabaseSettings(location: .postgres(url: TestDatabase.url(url, database: name)), poolSize: 2)
         }
     }
 
-    /// Makes one copy of the PostgreSQL template; returns its name.
-    private static func copy(template url: String, admin: Store) async throws -> String {
-        let name = TestDatabase.newName("t")
-        let templateName = String(URLComponents(string: url)!.path.dropFirst())
-        try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: templateName) STRATEGY WAL_LOG").run()
-        return name
-    }
-
     private func templateSettings() async throws -> DatabaseSettings {
         if let template { return try await template.value }
-        let task = Task {
-            let admin = TestDatabase.isPostgres ? try await self.admin() : nil
-            let settings = try await Self.makeTemplate(admin: admin)
-            if let admin, case .postgres(let url) = settings.location, Self.spareCount > 0 {
-                let start = ContinuousClock.now
-                // Four at a time: the admin pool has at least that many connections (two per event loop).
-                let made = try await withThrowingTaskGroup(of: [String].self) { group in
-                    for lane in 0..<4 {
-                        group.addTask {
-                            var names: [String] = []
-                            for _ in stride(from: lane, to: Self.spareCount, by: 4) { names.append(try await Self.copy(template: url, admin: admin)) }
-                            return names
-                        }
-                    }
-                    return try await group.reduce(into: []) { $0 += $1 }
-                }
-                spares += made
-                TraceLog.note("made \(made.count) spare databases in \(start.duration(to: .now))")
-            }
-            return settings
-        }
+        let task = Task { try await Self.makeTemplate(admin: TestDatabase.isPostgres ? try await self.admin() : nil) }
         template = task
         return try await task.value
     }

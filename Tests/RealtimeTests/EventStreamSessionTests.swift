@@ -94,7 +94,7 @@ final class RawConnection: @unchecked Sendable {
     }
 }
 
-@Suite("Server-Sent Events as channel sessions", .timeLimit(.minutes(2)))
+@Suite("Server-Sent Events as channel sessions", .timeLimit(.minutes(5)))
 struct EventStreamSessionTests {
     /// Waits (up to 10 s) until `count` connections follow `topic`: a stream subscribes just after it opens.
     static func waitForFollowers(_ plaza: Plaza, _ topic: String, _ count: Int) async throws {

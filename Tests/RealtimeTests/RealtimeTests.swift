@@ -95,7 +95,7 @@ func eventIDs(_ plaza: Plaza, topic: String, count: Int) async throws -> [Int64]
     return numbered
 }
 
-@Suite("Realtime gateway", .timeLimit(.minutes(2)))
+@Suite("Realtime gateway", .timeLimit(.minutes(5)))
 struct RealtimeTests {
     @Test("a subscriber receives its own events; other people's topics and unknown topics are refused; bad frames get error frames")
     func subscribeAndReceive() async throws {
@@ -239,7 +239,7 @@ struct RealtimeTests {
     }
 }
 
-@Suite("Realtime gateway with a real Python client", .timeLimit(.minutes(2)))
+@Suite("Realtime gateway with a real Python client", .timeLimit(.minutes(5)))
 struct RealtimePeerTests {
     @Test("a client that never reads is closed with 4008 while another keeps receiving everything")
     func slowConsumer() async throws {
@@ -283,7 +283,7 @@ struct RealtimePeerTests {
     }
 }
 
-@Suite("The realtime socket's protocol, spoken by hand", .timeLimit(.minutes(2)))
+@Suite("The realtime socket's protocol, spoken by hand", .timeLimit(.minutes(5)))
 struct RealtimeProtocolTests {
     @Test("a refused handshake gets the route's problem; fragments join; pings are answered; bad frames close with their codes")
     func protocolByHand() async throws {
@@ -357,7 +357,7 @@ struct RealtimeProtocolTests {
     }
 }
 
-@Suite("Realtime over Server-Sent Events", .timeLimit(.minutes(2)))
+@Suite("Realtime over Server-Sent Events", .timeLimit(.minutes(5)))
 struct EventStreamTests {
     @Test("an SSE client resumes from Last-Event-ID, then receives live events")
     func resume() async throws {
@@ -406,7 +406,7 @@ struct EventStreamTests {
     }
 }
 
-@Suite("Realtime and sessions", .timeLimit(.minutes(2)))
+@Suite("Realtime and sessions", .timeLimit(.minutes(5)))
 struct RealtimeSessionTests {
     @Test("signing out closes the session's sockets with 4001")
     func signOutClosesSocket() async throws {
@@ -428,7 +428,7 @@ struct RealtimeSessionTests {
     }
 }
 
-@Suite("Realtime presence and instances", .timeLimit(.minutes(2)))
+@Suite("Realtime presence and instances", .timeLimit(.minutes(5)))
 struct PresenceTests {
     @Test("presence lists who follows a topic, by frame and over HTTP, and forgets who left")
     func presence() async throws {

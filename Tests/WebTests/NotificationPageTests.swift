@@ -183,7 +183,7 @@ struct NotificationPageTests {
     }
 }
 
-@Suite("The live badge in a real browser", .timeLimit(.minutes(2)))
+@Suite("The live badge in a real browser", .timeLimit(.minutes(5)))
 struct LiveBadgeBrowserTests {
     @Test("Chromium's unread badge turns to 1 over the realtime socket when a notification arrives, without a reload; an EventSource on the page gets the next one")
     func liveBadge() async throws {

@@ -261,7 +261,7 @@ struct SignInPageTests {
 }
 
 
-@Suite("Pages in a real browser", .timeLimit(.minutes(2)))
+@Suite("Pages in a real browser", .timeLimit(.minutes(5)))
 struct BrowserTests {
     @Test("Chromium signs up, saves its profile, signs out and in; a same-site forged post is refused")
     func chromium() async throws {

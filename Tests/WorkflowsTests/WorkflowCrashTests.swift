@@ -11,7 +11,7 @@ import Testing
 /// killed with SIGKILL in the middle of an activity, or while a timer comes due, and started again on the
 /// same database. The test reads the database through a Plaza of its own that runs no workers.
 @Suite(
-    "Workflows survive a killed server", .timeLimit(.minutes(2)),
+    "Workflows survive a killed server", .timeLimit(.minutes(5)),
     .enabled(if: FileManager.default.fileExists(atPath: ServerProcess.binary.deletingLastPathComponent().appendingPathComponent("workflow-peer").path)))
 struct WorkflowCrashTests {
     static func waitFor(_ what: String, within limit: Duration = .seconds(40), _ condition: () async throws -> Bool) async throws {

@@ -299,7 +299,7 @@ struct WorkflowSignalTests {
         }
     }
 
-    @Test("an attempt past its timeout fails at once even when its code ignores cancellation", .timeLimit(.minutes(3)))
+    @Test("an attempt past its timeout fails at once even when its code ignores cancellation", .timeLimit(.minutes(5)))
     func timeoutAbandons() async throws {
         try await TestDatabase.withStore { store in
             let rig = EngineRig(store)
