@@ -193,8 +193,8 @@ extension TestDatabase {
         return try outcome.get()
     }
 
-    /// Runs a cleanup step, saying on stderr when it took long (a full PostgreSQL pass has now and then
-    /// stalled in one, 2026-11-30: this names which).
+    /// Runs a cleanup step, saying on stderr (with the test's name) when it took long, and in the trace always:
+    /// a cleanup that hangs or crawls should name itself.
     static func timed(_ step: String, _ work: () async -> Void) async {
         let step = Test.current.map { "\(step) (\"\($0.displayName ?? $0.name)\")" } ?? step
         let start = ContinuousClock.now

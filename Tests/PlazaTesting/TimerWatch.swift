@@ -6,10 +6,12 @@ import Synchronization
 
 /// Watches, from a plain thread, that the timers tests rely on still fire, and says on stderr when they do not.
 ///
-/// Why: a full PostgreSQL pass has now and then stopped with every thread idle and tests waiting (notes of
-/// 2026-11-30). Three kinds of timer are ticked every 100 ms — `Task.sleep` on the continuous and on the
-/// suspending clock (both through libdispatch), and a NIO event loop's scheduled task — and a kind that has not
-/// ticked for 10 s is reported (shorter stalls happen when tests keep both cooperative threads busy), with the time it comes back, so a stall names the timer it is in (or clears them).
+/// Why: full PostgreSQL passes used to stop with every thread idle and tests waiting, and timers that stopped
+/// firing were a suspect (sessions 9–10). Three kinds of timer are ticked every 100 ms — `Task.sleep` on the
+/// continuous and on the suspending clock (both through libdispatch), and a NIO event loop's scheduled task —
+/// and a kind that has not ticked for 10 s is reported on stderr, with the time it comes back (shorter pauses
+/// happen when tests keep both cooperative threads busy). It cleared the timers: the stall was a lost wakeup
+/// (notes of 2026-11-30); it stays so that the next stall says at once whether timers are in it.
 enum TimerWatch {
     private final class Counter: Sendable {
         let value = Atomic<Int>(0)

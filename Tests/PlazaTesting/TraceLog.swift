@@ -4,9 +4,10 @@ import Synchronization
 
 /// A file the test stores log into at debug level, when `PLAZA_TEST_TRACE` names one.
 ///
-/// Why: a full PostgreSQL pass has now and then stalled in a test's cleanup (notes of 2026-11-30); the
-/// stores' own warnings and PostgresNIO's pool events (connection made, leased, released, closed) are what
-/// tell where, and at the tests' usual level (errors only) nobody sees them. Off by default: it is a lot.
+/// Why: when a pass is slow or stuck, the stores' own warnings, PostgresNIO's pool events (connections made and
+/// closed) and the cleanup steps' timings are what tell where, and at the tests' usual level (errors only)
+/// nobody sees them. scripts/test.sh sets it for every pass (a few hundred KB) and prints its tail when a
+/// pass is stuck; it is what found the lost wakeup of 2026-11-30 (notes of that day).
 enum TraceLog {
     static let file: FileHandle? = {
         guard let path = ProcessInfo.processInfo.environment["PLAZA_TEST_TRACE"], !path.isEmpty else { return nil }
