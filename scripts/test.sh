@@ -45,8 +45,8 @@ swift_test() {
       rm -f "$log" "$trace"
       return "$status"
     fi
-    # Stuck: keep what the next person needs to find out why (known, rare, PostgreSQL pass only: see the
-    # notes of 2026-11-30), then run the pass once more.
+    # Stuck: keep what the next person needs to find out why (the stalls of sessions 9-10 were a lost wakeup
+    # in the job loops, found this way and fixed on 2026-11-30), then run the pass once more.
     echo "!! the test pass has not finished after ${pass_limit}s: the tests still running, a thread dump and database sessions follow" >&2
     grep -o '◇ Test "[^"]*" started' "$log" | sed 's/^◇ Test "\(.*\)" started$/\1/' | sort -u > "$log.started" || true
     grep -oE '(✔|✘) Test "[^"]*" (passed|failed)' "$log" | sed -E 's/^(✔|✘) Test "(.*)" (passed|failed)$/\2/' | sort -u > "$log.ended" || true
