@@ -102,8 +102,7 @@ actor Templates {
             // WAL_LOG: FILE_COPY forces two checkpoints per copy, and under a full pass's writes those were what
             // every test's CREATE queued behind.
             let name = TestDatabase.newName("t")
-            let templateName = String(URLComponents(string: url)!.path.dropFirst())
-            try await admin().sql.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: templateName) STRATEGY WAL_LOG").run()
+            try await admin().sql.raw("CREATE DATABASE \(unsafeRaw: name) TEMPLATE \(unsafeRaw: template.databaseName) STRATEGY WAL_LOG").run()
             return DatabaseSettings(location: .postgres(url: TestDatabase.url(url, database: name)), poolSize: 2)
         }
     }
@@ -120,7 +119,7 @@ actor Templates {
         if let admin, let base = TestDatabase.postgresURL {
             await dropLeftovers(admin: admin)
             let name = "plaza_template_\(getpid())"
-            try await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+            try await dropDatabase(name, admin: admin)
             try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
             settings = DatabaseSettings(location: .postgres(url: TestDatabase.url(base, database: name)), poolSize: 1)
         } else {
@@ -142,6 +141,11 @@ actor Templates {
 }
 
 extension Templates {
+    /// Drops a database, ending any sessions still on it (a finished test's abandoned work).
+    static func dropDatabase(_ name: String, admin: Store) async throws {
+        try await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+    }
+
     /// Drops the test databases of test processes that have ended (a process stopped before its drops ran,
     /// or killed): names carry their process's id (``TestDatabase/newName(_:)``).
     private static func dropLeftovers(admin: Store) async {
@@ -150,7 +154,7 @@ extension Templates {
         for name in rows.map(\.datname) {
             let digits = name.hasPrefix("plaza_template_") ? name.dropFirst("plaza_template_".count) : name.dropFirst().prefix { $0 != "_" }
             guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) == -1, errno == ESRCH else { continue }
-            try? await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+            try? await dropDatabase(name, admin: admin)
         }
     }
 }
@@ -162,7 +166,7 @@ enum Janitor {
         Task.detached {
             for await name in stream {
                 await TestDatabase.timed("dropping \(name)") {
-                    try? await Templates.shared.admin().sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+                    try? await Templates.dropDatabase(name, admin: Templates.shared.admin())
                 }
             }
         }
