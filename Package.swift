@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/GraphQLSwift/Graphiti.git", from: "3.1.0"),
         .package(url: "https://github.com/GraphQLSwift/GraphQL.git", from: "4.3.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // Shared kernel: ids, clock, errors, pagination, principal, policy, route descriptions.
@@ -185,12 +186,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // GraphQL over HTTP for an app's schema: documents bounded before parsing, limits, a deadline.
+        .target(
+            name: "GraphQLTransport",
+            dependencies: [
+                "PlazaKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GraphQL", package: "GraphQL"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Seed 001, the home-services marketplace: catalogue, providers, search, requests, reviews, tracking.
         .target(
             name: "Marketplace",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Conversations", "Files", "Workflows", "Web",
-                .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
+                "GraphQLTransport", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Graphiti", package: "Graphiti"), .product(name: "GraphQL", package: "GraphQL"),
             ],
             path: "Sources/Apps/Marketplace",
@@ -212,7 +224,7 @@ let package = Package(
             name: "PlazaServer",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files", "Workflows",
-                "Marketplace",
+                "GraphQLTransport", "Marketplace",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -280,6 +292,11 @@ let package = Package(
         .executableTarget(
             name: "workflow-peer", dependencies: ["PlazaServer", "PlazaTesting"], path: "Tests/WorkflowPeer", swiftSettings: swiftSettings),
         .testTarget(name: "PlazaKitTests", dependencies: ["PlazaKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GraphQLTransportTests",
+            dependencies: ["GraphQLTransport", "PlazaKit", .product(name: "GraphQL", package: "GraphQL")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PlazaTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "PlazaTesting"], swiftSettings: swiftSettings),
         .testTarget(

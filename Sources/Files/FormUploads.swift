@@ -167,7 +167,13 @@ final class FieldsAndFiles: MultipartStream, @unchecked Sendable {
     }
 
     override func partEnded() {
-        if case .field(let name) = part { fields.append((name, String(decoding: text, as: UTF8.self))) }
+        if case .field(let name) = part {
+            let value = String(decoding: text, as: UTF8.self)
+            if InputText.containsNUL(name) || InputText.containsNUL(value) {
+                fail(PlazaError.validation(field: name.replacingOccurrences(of: "\0", with: ""), InputText.nulMessage))
+            }
+            fields.append((name, value))
+        }
         part = .none
     }
 }

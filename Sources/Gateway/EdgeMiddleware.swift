@@ -38,6 +38,9 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
             response = problem(
                 .payloadTooLarge(limit: settings.maxBodySize, size: length),
                 request: request, context: context)
+        } else if let parameter = Self.queryParameterWithNUL(request) {
+            // Text is stored exactly as sent or refused (InputText): a NUL cannot reach a query or a filter.
+            response = problem(.validation(field: parameter, InputText.nulMessage), request: request, context: context)
         } else {
             do {
                 response = try await next(request, context)
@@ -62,6 +65,15 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
             accessLog.info("request", metadata: metadata)
         }
         return response
+    }
+
+    /// The first query parameter whose name or value decodes to a NUL (`%00`); cheap when there is none.
+    static func queryParameterWithNUL(_ request: Request) -> String? {
+        guard let query = request.uri.query, query.contains("%00") else { return nil }
+        for (name, value) in request.uri.queryParameters where InputText.containsNUL(String(name)) || InputText.containsNUL(String(value)) {
+            return String(name).replacingOccurrences(of: "\0", with: "")
+        }
+        return nil
     }
 
     /// The caller's `X-Request-Id` if it is a sane token, otherwise a new one.

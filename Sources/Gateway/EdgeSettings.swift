@@ -50,10 +50,11 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
 
     public var refillPerSecond: Double { Double(capacity) / max(period.timeInterval, 0.001) }
 
-    /// 600 API requests a minute per client; 20 a minute on the sign-in, sign-up, verification and reset
-    /// routes of the API, and 30 on their pages (a page view and its post count alike).
+    /// 600 API (and GraphQL) requests a minute per client; 20 a minute on the sign-in, sign-up, verification and
+    /// reset routes of the API, and 30 on their pages (a page view and its post count alike).
     public static let defaults = [
         RateLimitRule(prefix: "/api/", capacity: 600, period: .seconds(60)),
+        RateLimitRule(prefix: "/graphql", capacity: 600, period: .seconds(60)),
         RateLimitRule(prefix: "/api/v1/auth/", capacity: 20, period: .seconds(60)),
         RateLimitRule(prefix: "/sign-", capacity: 30, period: .seconds(60)),
         RateLimitRule(prefix: "/verify-email", capacity: 30, period: .seconds(60)),

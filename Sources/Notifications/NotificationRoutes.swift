@@ -173,6 +173,7 @@ public struct NotificationRoutes<Context: PlazaRequestContext>: Sendable {
             guard let sms = settings.sms else { throw PlazaError.notFound("SMS is not configured on this installation.") }
             let body = try await request.body.collect(upTo: 64 * 1024)
             let fields = FormEncoding.decode(String(buffer: body))
+            try InputText.check(fields)
             let signature = request.headers[HTTPField.Name("X-Twilio-Signature")!] ?? ""
             guard TwilioSignature.isValid(
                 signature, url: baseURL + NotificationService.smsStatusPath, parameters: fields, authToken: sms.authToken)

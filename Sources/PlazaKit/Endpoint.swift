@@ -183,13 +183,24 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
         }
     }
 
-    /// The methods registered for a concrete request path (used to answer 405 with `Allow`).
+    /// The methods the router answers for a concrete request path (used to answer 405 with `Allow`), each once.
+    ///
+    /// The router prefers a literal segment to a parameter at every step, so `/providers/me` is served only by
+    /// the routes written with `me` there, never by `/providers/{id}`: templates are narrowed segment by segment
+    /// the same way.
     public func methods(matching path: String) -> [HTTPRequest.Method] {
         let requested = path.split(separator: "/", omittingEmptySubsequences: true)
-        return endpoints.filter { endpoint in
-            let template = endpoint.path.split(separator: "/", omittingEmptySubsequences: true)
-            guard template.count == requested.count else { return false }
-            return zip(template, requested).allSatisfy { t, r in (t.hasPrefix("{") && t.hasSuffix("}")) || t == r }
-        }.map(\.method)
+        func isParameter(_ segment: Substring) -> Bool { segment.hasPrefix("{") && segment.hasSuffix("}") }
+        var candidates = endpoints.map { ($0.method, $0.path.split(separator: "/", omittingEmptySubsequences: true)) }
+            .filter { $0.1.count == requested.count }
+        for (index, segment) in requested.enumerated() {
+            candidates = candidates.filter { isParameter($0.1[index]) || $0.1[index] == segment }
+            if candidates.contains(where: { $0.1[index] == segment }) {
+                candidates = candidates.filter { $0.1[index] == segment }
+            }
+        }
+        var seen: [HTTPRequest.Method] = []
+        for (method, _) in candidates where !seen.contains(method) { seen.append(method) }
+        return seen
     }
 }

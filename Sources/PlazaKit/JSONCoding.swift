@@ -79,7 +79,8 @@ public enum PlazaJSON {
 
 extension Request {
     /// Reads the body as JSON of the given type, answering in problem+json when it cannot:
-    /// 415 for another media type, 413 past the size limit, 400 for malformed JSON, 422 with field errors.
+    /// 415 for another media type, 413 past the size limit, 400 for malformed JSON or JSON nested past
+    /// ``JSONScan/maxDepth``, 422 with field errors (a NUL in any string among them).
     public func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext) async throws -> T {
         guard let value = try await decodeJSON(type, context: context, required: true) else {
             throw PlazaError.badRequest("The request needs a JSON body.", code: "malformed-body")
@@ -109,8 +110,10 @@ extension Request {
             throw PlazaError.payloadTooLarge(limit: context.maxUploadSize)
         }
         guard buffer.readableBytes > 0 else { return nil }
+        let data = Data(buffer: buffer)
+        try JSONScan.check(data)
         do {
-            return try PlazaJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+            return try PlazaJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw PlazaJSON.problem(for: error)
         }

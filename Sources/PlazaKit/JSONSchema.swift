@@ -2,7 +2,9 @@ import Foundation
 
 /// A JSON Schema (the OpenAPI 3.1 dialect), small enough to write by hand next to a type.
 public indirect enum JSONSchema: Sendable, Equatable {
-    case string(format: String? = nil, enumValues: [String]? = nil, description: String? = nil)
+    case string(
+        format: String? = nil, enumValues: [String]? = nil, description: String? = nil, minLength: Int? = nil, maxLength: Int? = nil,
+        pattern: String? = nil)
     case integer(format: String? = "int64", minimum: Int? = nil, maximum: Int? = nil)
     case number
     case boolean
@@ -10,6 +12,8 @@ public indirect enum JSONSchema: Sendable, Equatable {
     case object(properties: [String: JSONSchema], required: [String], additional: Bool = false)
     /// A free-form object (a JSON payload whose shape belongs to someone else).
     case anyObject
+    /// Any JSON value at all.
+    case anyValue
     case nullable(JSONSchema)
     /// A reference to a named component (`#/components/schemas/<name>`).
     case ref(String)
@@ -21,11 +25,14 @@ public indirect enum JSONSchema: Sendable, Equatable {
     /// The schema as a JSON value, ready to encode.
     public var json: JSONValue {
         switch self {
-        case .string(let format, let values, let description):
+        case .string(let format, let values, let description, let minLength, let maxLength, let pattern):
             var object: [String: JSONValue] = ["type": "string"]
             if let format { object["format"] = .string(format) }
             if let values { object["enum"] = .array(values.map(JSONValue.string)) }
             if let description { object["description"] = .string(description) }
+            if let minLength { object["minLength"] = .number(Double(minLength)) }
+            if let maxLength { object["maxLength"] = .number(Double(maxLength)) }
+            if let pattern { object["pattern"] = .string(pattern) }
             return .object(object)
         case .integer(let format, let minimum, let maximum):
             var object: [String: JSONValue] = ["type": "integer"]
@@ -45,6 +52,7 @@ public indirect enum JSONSchema: Sendable, Equatable {
             if !required.isEmpty { object["required"] = .array(required.sorted().map(JSONValue.string)) }
             return .object(object)
         case .anyObject: return ["type": "object"]
+        case .anyValue: return [:]
         case .nullable(let inner):
             return ["oneOf": .array([inner.json, ["type": "null"]])]
         case .ref(let name): return ["$ref": .string("#/components/schemas/\(name)")]

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import GraphQLTransport
 import Hummingbird
 import Identity
 import Jobs
@@ -46,8 +47,8 @@ public final class Plaza: Sendable {
     public let vapid: VAPIDKeys
     /// Seed 001, the home-services marketplace.
     public let marketplace: MarketplaceService
-    /// `/graphql` (the marketplace's schema, built once).
-    let graphQL: MarketplaceGraphQL
+    /// `/graphql` (the marketplace's schema, built once, within the configured limits).
+    let graphQL: GraphQLExecutor
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
@@ -168,7 +169,7 @@ public final class Plaza: Sendable {
         identity.mergeHooks.register("workflows", WorkflowEngine.merge)
         let market = marketplace
         identity.mergeHooks.register("marketplace") { source, target, transaction in try await market.merge(from: source, into: target, in: transaction) }
-        graphQL = try MarketplaceGraphQL(service: marketplace)
+        graphQL = try MarketplaceGraphQL(service: marketplace).executor(limits: config.graphQL)
         pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,
@@ -276,7 +277,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: FileRoutes<AppRequestContext>(service: files).table)
         table.add(contentsOf: WorkflowRoutes<AppRequestContext>(engine: workflows).table)
         table.add(contentsOf: MarketplaceRoutes<AppRequestContext>(service: marketplace).table)
-        table.add(contentsOf: GraphQLRoutes<AppRequestContext>(api: graphQL).table)
+        table.add(contentsOf: GraphQLRoutes<AppRequestContext>(executor: graphQL, summary: "the marketplace").table)
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OAuthRoutes<AppRequestContext>(identity: identity).table)

@@ -2,6 +2,7 @@ import Foundation
 import Marketplace
 import Realtime
 import Gateway
+import GraphQLTransport
 import Identity
 import Jobs
 import Logging
@@ -38,6 +39,8 @@ public struct PlazaConfig: Sendable, Equatable {
     public var accessTokenLifetime: Duration = .seconds(900)
     /// E-mail, SMS and push: servers, senders, retries.
     public var notifications = NotificationSettings()
+    /// What one GraphQL request may ask for, and for how long it may run.
+    public var graphQL = GraphQLLimits()
     /// The marketplace's tunables (`PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS`).
     public var marketplace = MarketplaceSettings()
     /// Where uploaded files live; `<data dir>/files` when unset.
@@ -102,7 +105,7 @@ extension PlazaConfig {
         ("PLAZA_MAX_BODY_SIZE", "2097152", "largest request body in bytes (suffixes k, m allowed)"),
         ("PLAZA_CORS_ORIGINS", "(none)", "comma-separated origins allowed to call the API from browsers, or *"),
         ("PLAZA_TRUSTED_PROXIES", "(none)", "comma-separated addresses/CIDRs whose X-Forwarded-* headers are believed"),
-        ("PLAZA_RATE_LIMITS", "/api/=600/min,/api/v1/auth/=20/min,/sign-=30/min,/verify-email=30/min,/reset-password=30/min", "comma-separated PREFIX=COUNT/PERIOD token buckets"),
+        ("PLAZA_RATE_LIMITS", "/api/=600/min,/graphql=600/min,/api/v1/auth/=20/min,/sign-=30/min,/verify-email=30/min,/reset-password=30/min", "comma-separated PREFIX=COUNT/PERIOD token buckets"),
         ("PLAZA_JOBS_CONCURRENCY", "8", "jobs one process runs at once"),
         ("PLAZA_JOBS_LEASE_SECONDS", "60", "how long a claimed job is held before another worker may take it"),
         ("PLAZA_JOBS_MAX_ATTEMPTS", "5", "default attempts before a job is dead-lettered"),
@@ -124,6 +127,14 @@ extension PlazaConfig {
         ("PLAZA_FILES_DIR", "DATA_DIR/files", "where uploaded files and their variants are kept"),
         ("PLAZA_FILES_S3_URL", "(none: the files directory)", "an S3-compatible bucket for files: https://ACCESS_KEY:SECRET@host[:port]/bucket?region=…"),
         ("PLAZA_FILES_MAX_PIXELS", "50000000", "the most pixels an uploaded image may have (refused from its header, before decoding)"),
+        ("PLAZA_GRAPHQL_MAX_DOCUMENT_BYTES", "16384", "largest GraphQL document in bytes (1024-1048576)"),
+        ("PLAZA_GRAPHQL_MAX_DEPTH", "12", "deepest GraphQL selection, fragments expanded (2-100)"),
+        ("PLAZA_GRAPHQL_MAX_ALIASES", "20", "most aliased fields in one GraphQL request (0-1000)"),
+        ("PLAZA_GRAPHQL_MAX_FIELDS", "300", "most fields one GraphQL request selects, fragments expanded (10-100000)"),
+        ("PLAZA_GRAPHQL_MAX_LIST_NESTING", "4", "deepest list literal or list type in a GraphQL document (1-16)"),
+        ("PLAZA_GRAPHQL_MAX_COST", "1000", "most a GraphQL request may cost: a field 1, a search 100 (10-1000000)"),
+        ("PLAZA_GRAPHQL_TIMEOUT_SECONDS", "10", "how long a GraphQL request may run before it is answered 503 (1-300)"),
+        ("PLAZA_GRAPHQL_INTROSPECTION", "false (true with --demo)", "whether GraphQL answers __schema and __type"),
         ("PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS", "30", "how long a provider search's answer is served again (0: never); changes drop it at once"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
@@ -202,6 +213,14 @@ extension PlazaConfig {
         }
         if let value = try int("PLAZA_DATABASE_POOL_SIZE", 1...256) { databasePoolSize = value }
         if let value = try bool("PLAZA_DATABASE_PREPARED_STATEMENTS") { databasePreparedStatements = value }
+        if let value = try int("PLAZA_GRAPHQL_MAX_DOCUMENT_BYTES", 1024...1_048_576) { graphQL.maxDocumentBytes = value }
+        if let value = try int("PLAZA_GRAPHQL_MAX_DEPTH", 2...100) { graphQL.maxDepth = value }
+        if let value = try int("PLAZA_GRAPHQL_MAX_ALIASES", 0...1000) { graphQL.maxAliases = value }
+        if let value = try int("PLAZA_GRAPHQL_MAX_FIELDS", 10...100_000) { graphQL.maxFields = value }
+        if let value = try int("PLAZA_GRAPHQL_MAX_LIST_NESTING", 1...16) { graphQL.maxListNesting = value }
+        if let value = try int("PLAZA_GRAPHQL_MAX_COST", 10...1_000_000) { graphQL.maxCost = value }
+        if let value = try int("PLAZA_GRAPHQL_TIMEOUT_SECONDS", 1...300) { graphQL.timeout = .seconds(value) }
+        if let value = try bool("PLAZA_GRAPHQL_INTROSPECTION") { graphQL.introspection = value }
         if let value = try int("PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS", 0...3600) { marketplace.searchCacheSeconds = TimeInterval(value) }
         if let raw = string("PLAZA_SQLITE_SYNCHRONOUS") {
             guard let value = DatabaseSettings.Synchronous(rawValue: raw.lowercased()) else {

@@ -12,12 +12,19 @@ enum ClientFrame: Equatable {
         case notJSON
         case unknownType(String)
         case missing(String)
+        /// A field holds a NUL: text is kept exactly as sent or refused (``InputText``).
+        case nul(String)
     }
 
     static func parse(_ text: String) throws(ParseError) -> ClientFrame {
-        guard let value = try? PlazaJSON.decoder().decode(JSONValue.self, from: Data(text.utf8)), case .object(let object) = value else {
+        let data = Data(text.utf8)
+        let scan = JSONScan(data)
+        guard scan.depth <= JSONScan.maxDepth, let value = try? PlazaJSON.decoder().decode(JSONValue.self, from: data),
+            case .object(let object) = value
+        else {
             throw .notJSON
         }
+        if scan.hasNUL { throw .nul(JSONScan.pathToNUL(value) ?? "frame") }
         guard case .string(let type)? = object["type"] else { throw .missing("type") }
         switch type {
         case "ping":

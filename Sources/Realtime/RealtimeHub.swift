@@ -181,6 +181,8 @@ public final class RealtimeHub: Sendable {
                 connection.enqueue(ServerFrame.error(.badFrame, "Frames are JSON objects with a type."))
             case .missing(let field):
                 connection.enqueue(ServerFrame.error(.badFrame, "The frame needs \(field)."))
+            case .nul(let field):
+                connection.enqueue(ServerFrame.error(.badFrame, "The frame's \(field) \(InputText.nulMessage)."))
             case .unknownType(let type):
                 connection.enqueue(ServerFrame.error(.unknownType, "Unknown frame type \(type); use subscribe, unsubscribe or ping."))
             }

@@ -31,8 +31,12 @@ public struct PageErrors<Context: PlazaRequestContext>: RouterMiddleware {
             let detail = worded
                 ? (error.detail ?? "")
                 : (scope.strings["error_\(error.code)"] ?? scope.strings["error_detail_\(error.status.code)"] ?? error.detail ?? "")
+            // Which fields, when a form was refused before its page could show them beside the inputs (a NUL).
+            let fieldErrors = error.errors.map { ["field": $0.field, "message": $0.message] }
             return scope.render(
-                "error", ["heading": heading, "detail": detail, "requestId": context.requestID], status: error.status, headers: error.headers)
+                "error", ["heading": heading, "detail": detail, "requestId": context.requestID, "fieldErrors": fieldErrors,
+                 "hasFieldErrors": !fieldErrors.isEmpty],
+                status: error.status, headers: error.headers)
         }
     }
 

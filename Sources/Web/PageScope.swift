@@ -130,6 +130,7 @@ public struct PageScope: Sendable {
             throw PlazaError(
                 .forbidden, code: "csrf", title: t("csrf_title"), detail: t("csrf_detail"))
         }
+        try InputText.check(form.pairs)
         return form
     }
 

@@ -82,6 +82,8 @@ struct Serve: AsyncParsableCommand {
             // The demo's admin and operator sign in with the published password alone, unless asked otherwise.
             let relaxMFA = demo && ProcessInfo.processInfo.environment["PLAZA_MFA_REQUIRED_ROLES"] == nil
             if relaxMFA { extra["PLAZA_MFA_REQUIRED_ROLES"] = "" }
+            // The demo is for exploring: GraphQL tools may read its schema.
+            if demo, ProcessInfo.processInfo.environment["PLAZA_GRAPHQL_INTROSPECTION"] == nil { extra["PLAZA_GRAPHQL_INTROSPECTION"] = "true" }
             let config = try common.load(extra: extra)
             PlazaLogging.bootstrap(level: config.logLevel, format: config.logFormat)
             let plaza = try await Plaza.open(config)

@@ -51,6 +51,10 @@ struct PageTests {
                 #expect(notAPhoto.status == .unprocessableContent && customer.lastPage.contains("quote.pdf"), "the page names the file it refused")
                 let tooMany = try await customer.upload(action, fields: fields, files: Array(repeating: tap, count: 11))
                 #expect(tooMany.status == .unprocessableContent && customer.lastPage.contains("at most 10"))
+                // A multipart field's text is kept whole or refused (a NUL would be cut off in storage).
+                let withNUL = fields.map { $0.0 == "description" ? ($0.0, "The tap\u{0} leaks.") : $0 }
+                let nul = try await customer.upload(action, fields: withNUL, files: [tap])
+                #expect(nul.status == .unprocessableContent && customer.lastPage.contains("description"), "\(nul.text)")
                 #expect(try await customer.upload(action.replacingOccurrences(of: "_csrf=", with: "_csrf=x"), fields: fields, files: [tap]).status == .forbidden)
                 #expect(try await mine() == before, "no refused form left a request behind")
                 #expect(try await files() == filesBefore, "nor a photo: every file is checked before any is kept")

@@ -48,6 +48,31 @@ struct RouteTableTests {
         }
     }
 
+    @Test("every path answers 405 with exactly its own methods in Allow, literal siblings of {id} included")
+    func allowHeaders() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            let endpoints = plaza.routes.endpoints
+            // A path's shape: its parameters are all alike. A concrete path made from a template is served by the
+            // routes of the same shape only (a UUID never equals a literal sibling such as `me`).
+            func shape(_ path: String) -> String { path.replacingOccurrences(of: "\\{[^}]+\\}", with: "{}", options: .regularExpression) }
+            let methodsByShape = endpoints.reduce(into: [String: Set<String>]()) { $0[shape($1.path), default: []].insert($1.method.rawValue) }
+            #expect(methodsByShape.keys.contains("/api/v1/marketplace/providers/me"), "the walk includes literal siblings of {id}")
+            let probes: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+            try await plaza.testApplication().test(.router) { client in
+                for (pathShape, methods) in methodsByShape.sorted(by: { $0.key < $1.key }) {
+                    let concrete = pathShape.replacingOccurrences(of: "{}", with: UUID().uuidString)
+                    let allow = methods.sorted().joined(separator: ", ")
+                    for method in probes where !methods.contains(method.rawValue) {
+                        try await client.execute(uri: concrete, method: method, headers: [.contentType: "application/json"], body: .init(string: "{}")) { response in
+                            #expect(response.status == .methodNotAllowed, "\(method) \(pathShape)")
+                            #expect(response.headers[.allow] == allow, "\(method) \(pathShape): Allow \(response.headers[.allow] ?? "none"), expected \(allow)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("every API route is guarded: public access is reserved for a short, reviewed list")
     func everyAPIRouteIsGuarded() async throws {
         try await withTestPlaza { plaza in

@@ -41,6 +41,7 @@ extension Frame {
     var type: String? { if case .string(let type)? = self["type"] { return type } else { return nil } }
     var topic: String? { if case .string(let topic)? = self["topic"] { return topic } else { return nil } }
     var code: String? { if case .string(let code)? = self["code"] { return code } else { return nil } }
+    var message: String? { if case .string(let message)? = self["message"] { return message } else { return nil } }
     var id: Int64? { if case .number(let id)? = self["id"] { return Int64(id) } else { return nil } }
 }
 
@@ -120,6 +121,13 @@ struct RealtimeTests {
                 #expect(try await frames.next().code == "bad-frame")
                 try await outbound.write(.text(#"{"type":"dance"}"#))
                 #expect(try await frames.next().code == "unknown-type")
+                // Text is kept exactly as sent or refused: a NUL in a frame is named, not cut off.
+                try await outbound.write(.text(#"{"type":"subscribe","topic":"user:\u0000x"}"#))
+                let nul = try await frames.next()
+                #expect(nul.code == "bad-frame" && nul.message?.contains("topic must not contain the NUL character") == true, "\(nul)")
+                let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+                try await outbound.write(.text(#"{"type":"ping","x":"# + deep + "}"))
+                #expect(try await frames.next().code == "bad-frame", "a frame nested past the JSON bound is refused before decoding")
                 try await outbound.write(.text(#"{"type":"ping"}"#))
                 #expect(try await frames.next().type == "pong")
 

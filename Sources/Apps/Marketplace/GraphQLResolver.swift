@@ -1,14 +1,8 @@
 import Conversations
 import Foundation
 import Graphiti
+import GraphQLTransport
 import PlazaKit
-
-/// Who asks a GraphQL question: the same caller the REST handlers pass to the services, so the same
-/// policies decide.
-public struct GraphQLContext: Sendable {
-    public let caller: Caller
-    public init(caller: Caller) { self.caller = caller }
-}
 
 /// A page of providers or requests, as GraphQL returns them.
 public struct ProviderPage: Codable, Sendable { public var items: [ProviderSummary]; public var nextCursor: String? }

@@ -2,6 +2,7 @@ import Conversations
 import Foundation
 import Graphiti
 import GraphQL
+import GraphQLTransport
 import PlazaKit
 
 /// An object type of the schema (Graphiti's `Type`, which Swift would otherwise read as a metatype or as
@@ -64,6 +65,18 @@ public struct MarketplaceGraphQL: API, Sendable {
             }
         }
         schema = try builder.build()
+    }
+
+    /// What the expensive fields cost against ``GraphQLLimits/maxCost``: a search runs a full-text and geo query,
+    /// a page of requests or a conversation a query each; every other field costs 1.
+    public static let costs = [
+        "Query.providers": 100, "Query.myRequests": 20, "Query.openRequests": 20, "Query.requestConversation": 20,
+        "Query.provider": 10, "Query.request": 10,
+    ]
+
+    /// `/graphql` runs this schema within the given limits.
+    public func executor(limits: GraphQLLimits) -> GraphQLExecutor {
+        GraphQLExecutor(schema: schema.schema, rootValue: resolver, costs: Self.costs, limits: limits)
     }
 
     // MARK: Output types

@@ -74,6 +74,8 @@ extension IdentityService {
     public func startImport(csv: String, fileName: String, queue: JobQueue?, caller: Caller) async throws -> UserImport {
         try policy.authorize(caller, IdentityPolicy.manageUsers)
         guard csv.utf8.count <= Self.importLimit else { throw PlazaError.payloadTooLarge(limit: Self.importLimit) }
+        // The file is kept whole for the job that reads it: a NUL would cut it short in storage.
+        try InputText.check(csv, field: "file")
         let rows = try CSV.parse(csv)
         guard let header = rows.first else { throw PlazaError.validation(field: "file", "is empty") }
         let columns = header.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }

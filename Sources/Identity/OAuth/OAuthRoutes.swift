@@ -123,7 +123,11 @@ public struct OAuthRoutes<Context: PlazaRequestContext>: Sendable {
             throw OAuthError.invalidRequest("Send the parameters as application/x-www-form-urlencoded.")
         }
         guard let body = try? await request.body.collect(upTo: 16 * 1024) else { throw OAuthError.invalidRequest("The body is larger than 16 KB.") }
-        return FormEncoding.decode(String(buffer: body))
+        let pairs = FormEncoding.decode(String(buffer: body))
+        if let (name, _) = pairs.first(where: { InputText.containsNUL($0.0) || InputText.containsNUL($0.1) }) {
+            throw OAuthError.invalidRequest("\(name.replacingOccurrences(of: "\0", with: "")) \(InputText.nulMessage).")
+        }
+        return pairs
     }
 }
 

@@ -1,0 +1,178 @@
+import Foundation
+import GraphQL
+import PlazaKit
+import Synchronization
+import Testing
+
+@testable import GraphQLTransport
+
+let stuckResolvers = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+/// A schema with a recursive type (for depth), a costly search with a list argument (for cost and list
+/// nesting) and a resolver that never returns (for the deadline).
+func testExecutor(_ configure: (inout GraphQLLimits) -> Void = { _ in }) throws -> GraphQLExecutor {
+    var limits = GraphQLLimits()
+    configure(&limits)
+    let node = try GraphQLObjectType(name: "Node", fields: [
+        "id": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "n" }),
+    ])
+    // A field that refers to its own type is added once the type exists.
+    node.fields = { [node] in
+        [
+            "id": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "n" }),
+            "child": GraphQLField(type: node, resolve: { _, _, _, _ in "child" }),
+        ]
+    }
+    let query = try GraphQLObjectType(name: "Query", fields: [
+        "hello": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "world" }),
+        "node": GraphQLField(type: node, resolve: { _, _, _, _ in "root" }),
+        "search": GraphQLField(
+            type: GraphQLList(GraphQLString),
+            args: ["q": GraphQLArgument(type: GraphQLString), "tags": GraphQLArgument(type: GraphQLList(GraphQLString))],
+            resolve: { _, args, _, _ in [args["q"].string ?? ""] }),
+        "hang": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in
+            // Deaf to cancellation, as a stuck driver call would be; kept, so it is never resumed nor leaked.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                stuckResolvers.withLock { $0.append(continuation) }
+            }
+            return "never"
+        }),
+    ])
+    let mutation = try GraphQLObjectType(name: "Mutation", fields: [
+        "poke": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "poked" }),
+    ])
+    let schema = try GraphQLSchema(query: query, mutation: mutation)
+    return GraphQLExecutor(schema: schema, rootValue: (), costs: ["Query.search": 100], limits: limits)
+}
+
+/// Runs a document and returns the refusal's code, or nil when it ran.
+func refusal(_ executor: GraphQLExecutor, _ query: String, variables: [String: Map] = [:], get: Bool = false) async -> (code: String?, status: Int?) {
+    do {
+        _ = try await executor.execute(GraphQLRequest(query: query, variables: variables), caller: Caller(principal: nil), allowMutations: !get)
+        return (nil, nil)
+    } catch let refusal as GraphQLRefusal {
+        return (refusal.errors.first?.extensions["code"]?.string, Int(refusal.status.code))
+    } catch {
+        Issue.record("not a refusal: \(error)")
+        return ("thrown", nil)
+    }
+}
+
+/// How long a refusal took, so the attacks below show they are refused before any costly work.
+func timed(_ work: () async -> (code: String?, status: Int?)) async -> (code: String?, status: Int?, elapsed: Duration) {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let answer = await work()
+    return (answer.code, answer.status, clock.now - start)
+}
+
+@Suite("GraphQL limits")
+struct GraphQLLimitsTests {
+    @Test("selections nested 100,000 deep are refused at once, by size and — with a large size limit — by nesting, before parsing")
+    func deepSelections() async throws {
+        let deep = "{ node " + String(repeating: "{ child ", count: 100_000) + "{ id }" + String(repeating: "}", count: 100_001) + " }"
+        let executor = try testExecutor()
+        let bySize = await timed { await refusal(executor, deep) }
+        #expect(bySize.code == "document-too-large" && bySize.status == 400)
+        #expect(bySize.elapsed < .milliseconds(100), "\(bySize.elapsed)")
+
+        let roomy = try testExecutor { $0.maxDocumentBytes = 2_000_000 }
+        let byNesting = await timed { await refusal(roomy, deep) }
+        #expect(byNesting.code == "depth-limit" && byNesting.status == 400)
+        #expect(byNesting.elapsed < .milliseconds(100), "\(byNesting.elapsed)")
+    }
+
+    @Test("depth is counted with fragments expanded: at the limit a document runs, one deeper is refused")
+    func depthAtTheBound() async throws {
+        let executor = try testExecutor { $0.maxDepth = 5 }
+        // node(1) child(2) child(3) child(4) id(5)
+        let atBound = "{ node { child { child { child { id } } } } }"
+        #expect(await refusal(executor, atBound).code == nil)
+        let past = "{ node { child { child { child { child { id } } } } } }"
+        #expect(await refusal(executor, past).code == "depth-limit")
+        let throughFragments = """
+            { node { ...A } }
+            fragment A on Node { child { ...B } }
+            fragment B on Node { child { child { child { id } } } }
+            """
+        #expect(await refusal(executor, throughFragments).code == "depth-limit", "fragments add their depth where they are spread")
+    }
+
+    @Test("a list literal nested 10,000 deep is refused before parsing; at the bound it is an ordinary validation error")
+    func nestedLists() async throws {
+        let executor = try testExecutor()
+        let deep = "{ search(tags: " + String(repeating: "[", count: 10_000) + "\"x\"" + String(repeating: "]", count: 10_000) + ") }"
+        let roomy = try testExecutor { $0.maxDocumentBytes = 100_000 }
+        let refused = await timed { await refusal(roomy, deep) }
+        #expect(refused.code == "list-nesting-limit" && refused.status == 400)
+        #expect(refused.elapsed < .milliseconds(100), "\(refused.elapsed)")
+        // 80 levels in 180 bytes once held a core for minutes: now refused like any other.
+        let small = "{ search(q: " + String(repeating: "[", count: 80) + "1.5" + String(repeating: "]", count: 80) + ") }"
+        #expect(await refusal(executor, small).code == "list-nesting-limit")
+        let atBound = "{ search(q: [[[[\"x\"]]]]) }"
+        let answer = await timed { await refusal(executor, atBound) }
+        #expect(answer.code == "graphql-validation", "a list for a String argument is invalid, and found so quickly")
+        #expect(await refusal(executor, "{ search(tags: [\"a\", \"b\"]) }").code == nil)
+        // Brackets inside strings, block strings and comments are not nesting.
+        let quoted = #"{ search(q: "[[[[[[[[[[\"[[[[[") # [[[[[[[[[[[[[[[[[[[["# + "\n" + #"hello }"#
+        #expect(await refusal(executor, quoted).code == nil)
+        let block = #"{ search(q: """[[[[[[[[ \""" [[[[[[[[[[""") }"#
+        #expect(await refusal(executor, block).code == nil)
+    }
+
+    @Test("aliases, fields and cost are bounded: an alias bomb, a cost bomb and a fragment fan-out are refused")
+    func breadth() async throws {
+        let executor = try testExecutor()
+        let aliases = "{ " + (0..<200).map { "a\($0): hello" }.joined(separator: " ") + " }"
+        let aliasBomb = await timed { await refusal(executor, aliases) }
+        #expect(aliasBomb.code == "alias-limit" && aliasBomb.elapsed < .milliseconds(100), "\(aliasBomb)")
+
+        let searches = "{ " + (0..<11).map { "s\($0): search(q: \"x\")" }.joined(separator: " ") + " }"
+        let costBomb = await timed { await refusal(executor, searches) }
+        #expect(costBomb.code == "cost-limit" && costBomb.elapsed < .milliseconds(100), "\(costBomb)")
+        let ten = "{ " + (0..<10).map { "s\($0): search(q: \"x\")" }.joined(separator: " ") + " }"
+        #expect(await refusal(executor, ten).code == nil, "ten searches cost exactly the limit")
+
+        // Each fragment spreads the one before twice: 2^30 fields described in a few hundred bytes.
+        var fanOut = "{ node { ...F30 } }\nfragment F0 on Node { id }\n"
+        for level in 1...30 { fanOut += "fragment F\(level) on Node { ...F\(level - 1) ... on Node { ...F\(level - 1) } }\n" }
+        let fragments = await timed { await refusal(executor, fanOut) }
+        #expect(fragments.code == "field-limit" && fragments.elapsed < .milliseconds(100), "\(fragments)")
+    }
+
+    @Test("syntax and validation errors are 400s in GraphQL's shape, never 500s")
+    func badDocuments() async throws {
+        let executor = try testExecutor()
+        for text in ["", "   ", "{", "# only a comment", "query {", "{ hello(", "}}}}", "\"unterminated"] {
+            let answer = await refusal(executor, text)
+            #expect(answer.code == "graphql-syntax" && answer.status == 400, "\(text.debugDescription): \(answer)")
+        }
+        #expect(await refusal(executor, "{ nope }").code == "graphql-validation")
+        #expect(await refusal(executor, "{ node }").code == "graphql-validation")
+        #expect(await refusal(executor, "query($n: Int!) { hello }").code == "graphql-validation")
+        #expect(await refusal(executor, "mutation { poke }", get: true) == ("mutation-over-get", 405))
+        #expect(await refusal(executor, "query A { hello } mutation B { poke }", get: true).code == "graphql-request", "which one to run?")
+        #expect(await refusal(executor, "query A { hello } mutation B { poke }", get: true).status == 400)
+        #expect(await refusal(executor, "query($n: Int!) { search(q: \"x\") @include(if: true) }").code == "graphql-validation")
+        #expect(await refusal(executor, "query($q: String!) { search(q: $q) }").code == "graphql-request", "a required variable left out")
+    }
+
+    @Test("introspection is off unless the limits allow it; __typename always answers")
+    func introspection() async throws {
+        let closed = try testExecutor()
+        #expect(await refusal(closed, "{ __schema { types { name } } }").code == "graphql-validation")
+        #expect(await refusal(closed, "{ __type(name: \"Query\") { name } }").code == "graphql-validation")
+        #expect(await refusal(closed, "{ __typename hello }").code == nil)
+        let open = try testExecutor { $0.introspection = true }
+        #expect(await refusal(open, "{ __schema { types { name } } }").code == nil)
+    }
+
+    @Test("a resolver that never returns is answered 503 at the deadline")
+    func deadline() async throws {
+        let executor = try testExecutor { $0.timeout = .milliseconds(500) }
+        let answer = await timed { await refusal(executor, "{ hang }") }
+        #expect(answer.code == "deadline-exceeded" && answer.status == 503)
+        #expect(answer.elapsed >= .milliseconds(500) && answer.elapsed < .seconds(5), "\(answer.elapsed)")
+        #expect(await refusal(executor, "{ hello }").code == nil, "the executor still answers")
+    }
+}
