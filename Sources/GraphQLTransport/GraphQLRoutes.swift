@@ -69,6 +69,11 @@ public struct GraphQLRoutes<Context: PlazaRequestContext>: Sendable {
             guard let text = query["query"] else { throw PlazaError.validation(field: "query", "is required") }
             var variables: [String: Map] = [:]
             if let raw = query["variables"], !raw.isEmpty {
+                do {
+                    try JSONScan.check(Data(raw.utf8))
+                } catch let problem as PlazaError where problem.status == .unprocessableContent {
+                    throw PlazaError.validation(field: "variables." + (problem.errors.first?.field ?? ""), InputText.nulMessage)
+                }
                 guard let decoded = try? PlazaJSON.decoder().decode([String: JSONValue].self, from: Data(raw.utf8)) else {
                     throw PlazaError.validation(field: "variables", "must be a JSON object")
                 }

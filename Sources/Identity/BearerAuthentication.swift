@@ -18,6 +18,8 @@ public struct BearerAuthentication<Context: PlazaRequestContext>: RouterMiddlewa
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // OAuth's client endpoints read Authorization themselves: there it is a client's Basic credentials.
         if OAuthPaths.clientAuthenticated.contains(request.uri.path) { return try await next(request, context) }
+        // /metrics reads its own scrape token (PLAZA_METRICS_TOKEN), which is not an access token.
+        if request.uri.path == "/metrics" { return try await next(request, context) }
         guard let header = request.headers[.authorization] ?? Self.queryToken(request) else { return try await next(request, context) }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw PlazaError(

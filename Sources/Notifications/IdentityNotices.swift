@@ -65,7 +65,7 @@ extension NotificationTemplates {
     static let builtIn: [NotificationTemplate] = [
         NotificationTemplate(id: "identity.code.verify-email", category: "security", channels: [.email], texts: [
             "en": TemplateTexts(
-                title: "Your {{product}} code: {{code}}",
+                title: "Confirm your {{product}} address",
                 body: """
                     Hello {{firstName}},
 
@@ -75,7 +75,7 @@ extension NotificationTemplates {
                     """,
                 action: "Confirm your address", link: "/verify-email"),
             "uk": TemplateTexts(
-                title: "Ваш код {{product}}: {{code}}",
+                title: "Підтвердіть адресу в {{product}}",
                 body: """
                     Вітаємо, {{firstName}}!
 
@@ -151,10 +151,10 @@ extension NotificationTemplates {
         ]),
         NotificationTemplate(id: "identity.code.verify-mobile", category: "security", channels: [.sms], texts: [
             "en": TemplateTexts(
-                title: "Your {{product}} code: {{code}}", body: "{{code}} is your {{product}} code. It works for {{lifetime}}.",
+                title: "Your {{product}} code", body: "{{code}} is your {{product}} code. It works for {{lifetime}}.",
                 short: "{{code}} is your {{product}} code. It works for {{lifetime}}."),
             "uk": TemplateTexts(
-                title: "Ваш код {{product}}: {{code}}", body: "{{code}} — ваш код {{product}}. Він дійсний {{lifetime}}",
+                title: "Ваш код {{product}}", body: "{{code}} — ваш код {{product}}. Він дійсний {{lifetime}}",
                 short: "{{code}} — ваш код {{product}}. Він дійсний {{lifetime}}"),
         ]),
         NotificationTemplate(id: "identity.sign-in.new-device", category: "security", channels: [.inApp, .email, .push], texts: [

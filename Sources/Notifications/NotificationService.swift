@@ -340,11 +340,27 @@ public struct NotificationService: Sendable {
             INSERT INTO notification_deliveries (id, notification_id, user_id, channel, address, template, subject, content, state, attempts,
                                                  next_attempt_at, created_at, updated_at)
             VALUES (\(bind: id), \(bind: notification), \(bind: user), \(bind: channel.rawValue), \(bind: address), \(bind: stored.template.id),
-                    \(bind: message.title), \(bind: content), 'queued', 0, \(bind: release), \(bind: now), \(bind: now))
+                    \(bind: Self.masked(message.title, data: stored.data)), \(bind: content), 'queued', 0, \(bind: release), \(bind: now), \(bind: now))
             ON CONFLICT (notification_id, channel, address) DO NOTHING RETURNING id
             """).all()
         guard !inserted.isEmpty else { return }
         try await scheduleAttempt(id, number: 0, at: release, in: transaction)
+    }
+
+    /// Template data that grants access (a one-time code, an invitation's token): operators read the delivery log,
+    /// so these never appear in a subject it keeps. The message itself is sent whole, and its content is dropped
+    /// once it is sent.
+    static let secretKeys: Set<String> = ["code", "token"]
+
+    /// A subject for the delivery log, with any secret of the data replaced by dots (templates keep secrets out of
+    /// subjects; this holds for a template that forgets).
+    static func masked(_ subject: String, data: [String: JSONValue]) -> String {
+        var masked = subject
+        for key in secretKeys {
+            guard case .string(let secret)? = data[key], secret.count >= 4 else { continue }
+            masked = masked.replacingOccurrences(of: secret, with: "••••••")
+        }
+        return masked
     }
 
     func scheduleAttempt(_ delivery: UUID, number: Int, at date: Date?, suffix: String = "", in transaction: Transaction) async throws {

@@ -25,12 +25,14 @@ public enum OperationsPolicy {
 public struct OperationsRoutes<Context: PlazaRequestContext>: Sendable {
     let readiness: Readiness
     let metrics: MetricsExporter
+    let metricsAccess: MetricsAccess
     let queue: JobQueue
     let auditLog: AuditLogReader
 
-    public init(readiness: Readiness, metrics: MetricsExporter, queue: JobQueue, auditLog: AuditLogReader) {
+    public init(readiness: Readiness, metrics: MetricsExporter, metricsAccess: MetricsAccess, queue: JobQueue, auditLog: AuditLogReader) {
         self.readiness = readiness
         self.metrics = metrics
+        self.metricsAccess = metricsAccess
         self.queue = queue
         self.auditLog = auditLog
     }
@@ -39,7 +41,7 @@ public struct OperationsRoutes<Context: PlazaRequestContext>: Sendable {
 
     public var table: RouteTable<Context> {
         var routes = RouteTable<Context>()
-        let (readiness, metrics, queue, auditLog) = (self.readiness, self.metrics, self.queue, self.auditLog)
+        let (readiness, metrics, queue, auditLog, access) = (self.readiness, self.metrics, self.queue, self.auditLog, self.metricsAccess)
         let tag = "Operations"
 
         routes.add(Endpoint(
@@ -66,7 +68,13 @@ public struct OperationsRoutes<Context: PlazaRequestContext>: Sendable {
             .get, "/metrics", operationID: "metrics", summary: "Metrics in the Prometheus text format.", tag: tag,
             access: .public,
             responses: [EndpointResponse(200, "Prometheus text exposition format 0.0.4.", body: .text("text/plain; version=0.0.4"))]
-        ) { _, _ in
+        ) { request, context in
+            guard access.allows(authorization: request.headers[.authorization], ip: context.client.ip) else {
+                throw PlazaError(
+                    .unauthorized, code: "metrics-refused", title: "Unauthorized",
+                    detail: "/metrics answers its configured bearer token (PLAZA_METRICS_TOKEN) or networks (PLAZA_METRICS_NETWORKS).",
+                    headers: ["WWW-Authenticate": "Bearer realm=\"metrics\""])
+            }
             let text = await metrics.render()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -174,5 +182,28 @@ extension ReadinessReport: APISchema {
                 "pendingMigrations": .array(.text),
             ],
             required: ["status", "database", "migrations", "pendingMigrations"])
+    }
+}
+
+/// Who may read `/metrics`: a scraper with the configured bearer token, or one on a configured network
+/// (Prometheus supports both: `authorization` in a scrape config, or a scraper on a private network).
+public struct MetricsAccess: Sendable {
+    let token: String?
+    let fromNetwork: @Sendable (String) -> Bool
+
+    /// `fromNetwork` says whether a client address is on a trusted network.
+    public init(token: String?, fromNetwork: @escaping @Sendable (String) -> Bool) {
+        self.token = token
+        self.fromNetwork = fromNetwork
+    }
+
+    func allows(authorization: String?, ip: String) -> Bool {
+        if fromNetwork(ip) { return true }
+        guard let token, let authorization, authorization.hasPrefix("Bearer ") else { return false }
+        // Compared in constant time, so the answer's timing says nothing about how much of a guess was right.
+        let given = Array(authorization.dropFirst("Bearer ".count).utf8)
+        let expected = Array(token.utf8)
+        guard given.count == expected.count else { return false }
+        return zip(given, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

@@ -29,6 +29,9 @@ public struct JSONScan: Sendable, Equatable {
 
     public private(set) var depth = 0
     public private(set) var hasNUL = false
+    /// A zero byte: never in UTF-8 JSON, always in UTF-16 or UTF-32 JSON (which decoders accept and this scan
+    /// would misread), so such a body is refused.
+    public private(set) var hasZeroByte = false
 
     public init<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         var level = 0
@@ -36,6 +39,7 @@ public struct JSONScan: Sendable, Equatable {
         // Bytes since a backslash inside a string: 1 after `\`, 2 after `\u`, up to 6 after `\u0000`.
         var escape = 0
         for byte in bytes {
+            if byte == 0 { hasZeroByte = true }
             if inString {
                 switch escape {
                 case 0:
@@ -71,6 +75,9 @@ public struct JSONScan: Sendable, Equatable {
     /// can be read).
     public static func check(_ data: Data) throws(PlazaError) {
         let scan = JSONScan(data)
+        if scan.hasZeroByte {
+            throw PlazaError.badRequest("The body must be JSON in UTF-8.", code: "malformed-body")
+        }
         if scan.depth > maxDepth {
             throw PlazaError.badRequest("The body nests \(scan.depth) levels deep; at most \(maxDepth) are accepted.", code: "malformed-body")
         }

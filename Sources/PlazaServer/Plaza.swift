@@ -267,6 +267,12 @@ public final class Plaza: Sendable {
         await store.shutdown()
     }
 
+    /// Whether an address lies in one of the given CIDRs (checked when the configuration was loaded).
+    static func networkCheck(_ cidrs: [String]) -> @Sendable (String) -> Bool {
+        let networks = cidrs.compactMap { try? IPAddressRange($0) }
+        return { ip in networks.contains { $0.contains(ip) } }
+    }
+
     /// Every route of every module, including `/openapi.json`, which documents them all.
     public var routes: RouteTable<AppRequestContext> {
         var table = RouteTable<AppRequestContext>()
@@ -285,6 +291,7 @@ public final class Plaza: Sendable {
         table.add(contentsOf: OperationsRoutes<AppRequestContext>(
             readiness: readiness,
             metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),
+            metricsAccess: MetricsAccess(token: config.metricsToken, fromNetwork: Self.networkCheck(config.metricsNetworks)),
             queue: queue, auditLog: AuditLogReader(store: store)
         ).table)
         return OpenAPIRoute.adding(to: table)

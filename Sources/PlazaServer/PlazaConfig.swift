@@ -39,6 +39,10 @@ public struct PlazaConfig: Sendable, Equatable {
     public var accessTokenLifetime: Duration = .seconds(900)
     /// E-mail, SMS and push: servers, senders, retries.
     public var notifications = NotificationSettings()
+    /// `/metrics` answers this bearer token (`PLAZA_METRICS_TOKEN`), or clients on ``metricsNetworks`` (CIDRs, checked
+    /// when the configuration is loaded).
+    public var metricsToken: String?
+    public var metricsNetworks: [String] = ["127.0.0.0/8", "::1/128"]
     /// What one GraphQL request may ask for, and for how long it may run.
     public var graphQL = GraphQLLimits()
     /// The marketplace's tunables (`PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS`).
@@ -127,6 +131,8 @@ extension PlazaConfig {
         ("PLAZA_FILES_DIR", "DATA_DIR/files", "where uploaded files and their variants are kept"),
         ("PLAZA_FILES_S3_URL", "(none: the files directory)", "an S3-compatible bucket for files: https://ACCESS_KEY:SECRET@host[:port]/bucket?region=…"),
         ("PLAZA_FILES_MAX_PIXELS", "50000000", "the most pixels an uploaded image may have (refused from its header, before decoding)"),
+        ("PLAZA_METRICS_TOKEN", "(none)", "a bearer token that may read /metrics (at least 16 characters)"),
+        ("PLAZA_METRICS_NETWORKS", "127.0.0.0/8,::1", "comma-separated addresses/CIDRs that may read /metrics without the token (empty: none)"),
         ("PLAZA_GRAPHQL_MAX_DOCUMENT_BYTES", "16384", "largest GraphQL document in bytes (1024-1048576)"),
         ("PLAZA_GRAPHQL_MAX_DEPTH", "12", "deepest GraphQL selection, fragments expanded (2-100)"),
         ("PLAZA_GRAPHQL_MAX_ALIASES", "20", "most aliased fields in one GraphQL request (0-1000)"),
@@ -213,6 +219,20 @@ extension PlazaConfig {
         }
         if let value = try int("PLAZA_DATABASE_POOL_SIZE", 1...256) { databasePoolSize = value }
         if let value = try bool("PLAZA_DATABASE_PREPARED_STATEMENTS") { databasePreparedStatements = value }
+        if let value = string("PLAZA_METRICS_TOKEN") {
+            guard value.count >= 16, !value.contains(" ") else {
+                throw ConfigError(key: "PLAZA_METRICS_TOKEN", problem: "must be at least 16 characters without spaces")
+            }
+            metricsToken = value
+        }
+        // Set but empty means no network: only the token reads /metrics.
+        if let raw = values["PLAZA_METRICS_NETWORKS"] {
+            metricsNetworks = try raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { text in
+                do { return try IPAddressRange(text).description } catch {
+                    throw ConfigError(key: "PLAZA_METRICS_NETWORKS", problem: "has \(error)")
+                }
+            }
+        }
         if let value = try int("PLAZA_GRAPHQL_MAX_DOCUMENT_BYTES", 1024...1_048_576) { graphQL.maxDocumentBytes = value }
         if let value = try int("PLAZA_GRAPHQL_MAX_DEPTH", 2...100) { graphQL.maxDepth = value }
         if let value = try int("PLAZA_GRAPHQL_MAX_ALIASES", 0...1000) { graphQL.maxAliases = value }

@@ -19,7 +19,7 @@ enum ClientFrame: Equatable {
     static func parse(_ text: String) throws(ParseError) -> ClientFrame {
         let data = Data(text.utf8)
         let scan = JSONScan(data)
-        guard scan.depth <= JSONScan.maxDepth, let value = try? PlazaJSON.decoder().decode(JSONValue.self, from: data),
+        guard scan.depth <= JSONScan.maxDepth, !scan.hasZeroByte, let value = try? PlazaJSON.decoder().decode(JSONValue.self, from: data),
             case .object(let object) = value
         else {
             throw .notJSON

@@ -118,6 +118,11 @@ struct GraphQLLimitsTests {
         #expect(await refusal(executor, quoted).code == nil)
         let block = #"{ search(q: """[[[[[[[[ \""" [[[[[[[[[[""") }"#
         #expect(await refusal(executor, block).code == nil)
+        // Six quotes are an empty block string, seven an empty block string and a string: brackets after them count.
+        let lists = String(repeating: "[", count: 80) + "\"x\"" + String(repeating: "]", count: 80)
+        #expect(await refusal(executor, #"{ search(q: """""" tags: "# + lists + ") }").code == "list-nesting-limit")
+        #expect(await refusal(executor, #"{ search(q: """"""""# + "\n" + #"tags: "# + lists + ") }").code == "list-nesting-limit")
+        #expect(await refusal(executor, #"{ search(q: """""" tags: "# + String(repeating: "{a:", count: 3_000) + ") }").code == "depth-limit")
     }
 
     @Test("aliases, fields and cost are bounded: an alias bomb, a cost bomb and a fragment fan-out are refused")
@@ -140,9 +145,12 @@ struct GraphQLLimitsTests {
         #expect(fragments.code == "field-limit" && fragments.elapsed < .milliseconds(100), "\(fragments)")
     }
 
-    @Test("syntax and validation errors are 400s in GraphQL's shape, never 500s")
+    @Test("syntax and validation errors are 400s in GraphQL's shape, never 500s; an escape cut short is refused before the lexer traps on it")
     func badDocuments() async throws {
         let executor = try testExecutor()
+        for text in [#"{ search(q: "\u"#, #"{ search(q: "\u12"#, #"{ search(q: "\u12"#, #"{ search(q: "\uZZZZ") }"#] {
+            #expect(await refusal(executor, text) == ("graphql-syntax", 400), "\(text)")
+        }
         for text in ["", "   ", "{", "# only a comment", "query {", "{ hello(", "}}}}", "\"unterminated"] {
             let answer = await refusal(executor, text)
             #expect(answer.code == "graphql-syntax" && answer.status == 400, "\(text.debugDescription): \(answer)")

@@ -131,13 +131,23 @@ struct OperationsTests {
         await TestDatabase.drop(settings)
     }
 
-    @Test("/metrics is Prometheus text with requests, latencies and queue depth")
+    @Test("/metrics is Prometheus text with requests, latencies and queue depth, for its token only when the client is elsewhere")
     func metricsParse() async throws {
-        try await withTestPlaza { plaza in
+        let token = "scrape-token-0123456789"
+        try await withTestPlaza(configure: { $0.metricsToken = token; $0.metricsNetworks = [] }) { plaza in
             try await plaza.queue.enqueue(try JobRequest("test.metric", payload: ["a": 1]))
             try await plaza.testApplication().test(.router) { client in
                 try await client.execute(uri: "/health", method: .get) { _ in }
-                try await client.execute(uri: "/metrics", method: .get) { response in
+                for refused in [nil, "Bearer wrong", "Bearer \(token)x", "Basic \(token)"] as [String?] {
+                    var headers = HTTPFields()
+                    if let refused { headers[.authorization] = refused }
+                    try await client.execute(uri: "/metrics", method: .get, headers: headers) { response in
+                        #expect(response.status == .unauthorized, "\(refused ?? "no token")")
+                        #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                        #expect(!String(buffer: response.body).contains("plaza_http_requests_total"))
+                    }
+                }
+                try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
                     #expect(response.status == .ok)
                     #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
                     let (samples, problems) = parsePrometheus(String(buffer: response.body))
@@ -146,6 +156,24 @@ struct OperationsTests {
                     #expect(samples.keys.contains { $0.hasPrefix("plaza_http_request_duration_seconds_bucket{") })
                     #expect((samples["plaza_jobs{queue=\"default\",state=\"pending\"}"] ?? 0) >= 1)
                     #expect(samples["plaza_database_up"] == 1)
+                }
+            }
+        }
+    }
+
+    @Test("/metrics answers a client on its networks without a token (by default the loopback), and refuses others")
+    func metricsNetworks() async throws {
+        try await withTestPlaza { plaza in
+            try await plaza.testApplication().test(.live) { client in
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .ok, "127.0.0.1 is on the default networks")
+                }
+            }
+        }
+        try await withTestPlaza(configure: { $0.metricsNetworks = ["10.0.0.0/8"] }) { plaza in
+            try await plaza.testApplication().test(.live) { client in
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .unauthorized, "the loopback is not 10.0.0.0/8, and no token is set")
                 }
             }
         }

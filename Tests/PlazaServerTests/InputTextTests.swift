@@ -65,6 +65,12 @@ struct InputTextTests {
                     #expect(response.status == .unprocessableContent, "read, then refused: bio is not a list")
                     #expect(firstFieldError(response) == "bio")
                 }
+                // A UTF-16 body (which JSON decoders accept) cannot carry a NUL past the byte scan.
+                var utf16 = Data([0xFF, 0xFE])
+                utf16.append(#"{"firstName": "Mal\u0000lory"}"#.data(using: .utf16LittleEndian)!)
+                try await client.execute(uri: "/api/v1/me", method: .patch, headers: mallory.headers, body: ByteBuffer(data: utf16)) { response in
+                    #expect(response.status == .badRequest, "\(String(buffer: response.body))")
+                }
                 // A query string.
                 try await client.execute(uri: "/api/v1/marketplace/providers?q=pipe%00s", method: .get) { response in
                     #expect(response.status == .unprocessableContent)
@@ -88,7 +94,7 @@ struct InputTextTests {
                 let getQuery = "query($q: String) { providers(q: $q) { nextCursor } }".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 try await client.execute(uri: "/graphql?query=\(getQuery)&variables=\(getVariables)", method: .get) { response in
                     #expect(response.status == .unprocessableContent, "\(String(buffer: response.body))")
-                    #expect(String(buffer: response.body).contains("\"field\":\"$q\""))
+                    #expect(firstFieldError(response) == "variables.q")
                 }
 
                 // A page's form.
