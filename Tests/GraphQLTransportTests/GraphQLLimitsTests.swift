@@ -58,12 +58,18 @@ func refusal(_ executor: GraphQLExecutor, _ query: String, variables: [String: M
     }
 }
 
-/// How long a refusal took, so the attacks below show they are refused before any costly work.
+/// How long a refusal took, so the attacks below show they are refused before any costly work: the fastest of three
+/// tries, since a full test pass keeps both cores busy and a try may wait for a thread (the work is what is bounded).
 func timed(_ work: () async -> (code: String?, status: Int?)) async -> (code: String?, status: Int?, elapsed: Duration) {
     let clock = ContinuousClock()
-    let start = clock.now
-    let answer = await work()
-    return (answer.code, answer.status, clock.now - start)
+    var best: (code: String?, status: Int?, elapsed: Duration)?
+    for _ in 0..<3 {
+        let start = clock.now
+        let answer = await work()
+        let elapsed = clock.now - start
+        if best == nil || elapsed < best!.elapsed { best = (answer.code, answer.status, elapsed) }
+    }
+    return best!
 }
 
 @Suite("GraphQL limits")

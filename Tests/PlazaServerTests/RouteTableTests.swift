@@ -185,7 +185,8 @@ extension GeneratedDocumentTests {
 struct AuthorizationWalkTests {
     @Test("every route answers every role as the declared policy says")
     func walkEveryRouteWithEveryRole() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        let metricsToken = "walk-metrics-token-0123456789"
+        try await withTestPlaza(configure: { $0.edge.rateLimits = []; $0.metricsToken = metricsToken }) { plaza in
             var roles: [(name: String, header: String?)] = [
                 ("anonymous", nil), ("signed in", TestAuthentication.header(roles: [])),
                 ("employee", TestAuthentication.header(roles: ["employee"])), ("operator", TestAuthentication.header(roles: ["operator"])),
@@ -201,6 +202,8 @@ struct AuthorizationWalkTests {
                     for role in everyone {
                         var headers: HTTPFields = [.contentType: "application/json"]
                         if let header = role.header { headers[.testPrincipal] = header }
+                        // /metrics is guarded by its scrape token (or network), not by who is signed in.
+                        if endpoint.path == "/metrics" { headers[.authorization] = "Bearer \(metricsToken)" }
                         let principal = role.header.flatMap(TestAuthentication.principal(header:))
                         let status = try await client.execute(uri: path, method: endpoint.method, headers: headers, body: .init(string: "{}")) { $0.status }
                         let refused = status == .unauthorized || status == .forbidden
