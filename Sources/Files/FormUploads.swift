@@ -169,9 +169,7 @@ final class FieldsAndFiles: MultipartStream, @unchecked Sendable {
     override func partEnded() {
         if case .field(let name) = part {
             let value = String(decoding: text, as: UTF8.self)
-            if InputText.containsNUL(name) || InputText.containsNUL(value) {
-                fail(PlazaError.validation(field: name.replacingOccurrences(of: "\0", with: ""), InputText.nulMessage))
-            }
+            if let field = InputText.fieldWithNUL(in: [(name, value)]) { fail(PlazaError.validation(field: field, InputText.nulMessage)) }
             fields.append((name, value))
         }
         part = .none

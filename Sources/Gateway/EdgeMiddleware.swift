@@ -70,10 +70,7 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
     /// The first query parameter whose name or value decodes to a NUL (`%00`); cheap when there is none.
     static func queryParameterWithNUL(_ request: Request) -> String? {
         guard let query = request.uri.query, query.contains("%00") else { return nil }
-        for (name, value) in request.uri.queryParameters where InputText.containsNUL(String(name)) || InputText.containsNUL(String(value)) {
-            return String(name).replacingOccurrences(of: "\0", with: "")
-        }
-        return nil
+        return InputText.fieldWithNUL(in: request.uri.queryParameters.lazy.map { (String($0.key), String($0.value)) })
     }
 
     /// The caller's `X-Request-Id` if it is a sane token, otherwise a new one.

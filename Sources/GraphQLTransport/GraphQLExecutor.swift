@@ -101,13 +101,7 @@ public struct GraphQLExecutor: Sendable {
         }
         field = field ?? variables.sorted { $0.key < $1.key }.first { containsNUL($0.value) }.map { "$" + $0.key }
         guard let field else { return }
-        let error = GraphQLError(
-            message: "\(field) \(InputText.nulMessage).",
-            extensions: [
-                "status": 422, "code": "validation",
-                "errors": .array([.dictionary(["field": .string(field), "message": .string(InputText.nulMessage)])]),
-            ])
-        throw GraphQLRefusal(status: .unprocessableContent, errors: [error])
+        throw GraphQLRefusal(status: .unprocessableContent, errors: [graphQLError(PlazaError.validation(field: field, InputText.nulMessage))])
     }
 
     /// The first argument (of a field or a directive) whose value holds a NUL. Recursion is bounded by the
@@ -158,10 +152,15 @@ public struct GraphQLExecutor: Sendable {
         guard let original = error.originalError else { return error }
         let problem = original as? PlazaError
             ?? PlazaError(.internalServerError, code: "internal", title: "Internal error", detail: "Something went wrong on our side.")
-        var extensions: [String: Map] = ["status": .number(Number(problem.status.code)), "code": .string(problem.code)]
+        return graphQLError(problem, locations: error.locations, path: error.path)
+    }
+
+    /// A ``PlazaError`` in GraphQL's shape: its detail as the message; its status, code and field errors as extensions.
+    static func graphQLError(_ problem: PlazaError, locations: [SourceLocation] = [], path: GraphQL.IndexPath = []) -> GraphQLError {
+        var extensions = GraphQLRefusal.extensions(problem.status, problem.code)
         if !problem.errors.isEmpty {
             extensions["errors"] = .array(problem.errors.map { .dictionary(["field": .string($0.field), "message": .string($0.message)]) })
         }
-        return GraphQLError(message: problem.detail ?? problem.title, locations: error.locations, path: error.path, extensions: extensions)
+        return GraphQLError(message: problem.detail ?? problem.title, locations: locations, path: path, extensions: extensions)
     }
 }

@@ -9,11 +9,17 @@ public enum InputText {
 
     public static func containsNUL(_ text: String) -> Bool { text.utf8.contains(0) }
 
+    /// The name of the first field whose name or value holds a NUL, printable (its own NULs left out); nil when none.
+    public static func fieldWithNUL<Fields: Sequence>(in fields: Fields) -> String? where Fields.Element == (String, String) {
+        fields.first { containsNUL($0.0) || containsNUL($0.1) }.map { printable($0.0) }
+    }
+
+    /// A name as an error may show it: without its NULs.
+    public static func printable(_ name: String) -> String { name.replacingOccurrences(of: "\0", with: "") }
+
     /// Refuses the first field (name or value) holding a NUL with a 422 naming it.
     public static func check(_ pairs: [(String, String)]) throws(PlazaError) {
-        for (name, value) in pairs where containsNUL(name) || containsNUL(value) {
-            throw PlazaError.validation(field: name.replacingOccurrences(of: "\0", with: ""), nulMessage)
-        }
+        if let field = fieldWithNUL(in: pairs) { throw PlazaError.validation(field: field, nulMessage) }
     }
 
     public static func check(_ value: String, field: String) throws(PlazaError) {
@@ -98,7 +104,7 @@ public struct JSONScan: Sendable, Equatable {
             return nil
         case .object(let fields):
             for key in fields.keys.sorted() {
-                if InputText.containsNUL(key) { return key.replacingOccurrences(of: "\0", with: "") }
+                if InputText.containsNUL(key) { return InputText.printable(key) }
                 if let inner = pathToNUL(fields[key]!) { return key + (inner.isEmpty || inner.hasPrefix("[") ? inner : "." + inner) }
             }
             return nil

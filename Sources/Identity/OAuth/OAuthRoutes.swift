@@ -124,9 +124,7 @@ public struct OAuthRoutes<Context: PlazaRequestContext>: Sendable {
         }
         guard let body = try? await request.body.collect(upTo: 16 * 1024) else { throw OAuthError.invalidRequest("The body is larger than 16 KB.") }
         let pairs = FormEncoding.decode(String(buffer: body))
-        if let (name, _) = pairs.first(where: { InputText.containsNUL($0.0) || InputText.containsNUL($0.1) }) {
-            throw OAuthError.invalidRequest("\(name.replacingOccurrences(of: "\0", with: "")) \(InputText.nulMessage).")
-        }
+        if let name = InputText.fieldWithNUL(in: pairs) { throw OAuthError.invalidRequest("\(name) \(InputText.nulMessage).") }
         return pairs
     }
 }
