@@ -183,24 +183,31 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
         }
     }
 
-    /// The methods the router answers for a concrete request path (used to answer 405 with `Allow`), each once.
+    /// The methods of the route the router resolves a concrete path to (used to answer 405 with `Allow`), each once.
     ///
-    /// The router prefers a literal segment to a parameter at every step, so `/providers/me` is served only by
-    /// the routes written with `me` there, never by `/providers/{id}`: templates are narrowed segment by segment
-    /// the same way.
+    /// Resolved as Hummingbird's trie does: at each segment a literal is tried before a parameter; when the rest of
+    /// the path cannot be matched below a segment, the next candidate for that segment is tried (except at the
+    /// first segment); and a path that ends at a node without routes resolves to nothing. So `PATCH /providers/me`
+    /// names only the methods written with `me`, and `/providers/me/reviews` those of `/providers/{id}/reviews`.
     public func methods(matching path: String) -> [HTTPRequest.Method] {
         let requested = path.split(separator: "/", omittingEmptySubsequences: true)
+        let templates = endpoints.map { ($0.method, $0.path.split(separator: "/", omittingEmptySubsequences: true)) }
         func isParameter(_ segment: Substring) -> Bool { segment.hasPrefix("{") && segment.hasSuffix("}") }
-        var candidates = endpoints.map { ($0.method, $0.path.split(separator: "/", omittingEmptySubsequences: true)) }
-            .filter { $0.1.count == requested.count }
-        for (index, segment) in requested.enumerated() {
-            candidates = candidates.filter { isParameter($0.1[index]) || $0.1[index] == segment }
-            if candidates.contains(where: { $0.1[index] == segment }) {
-                candidates = candidates.filter { $0.1[index] == segment }
+        /// The routes of the node the router stops at, given the routes that share the segments before `level`.
+        func descend(_ level: Int, _ group: [(HTTPRequest.Method, [Substring])]) -> [(HTTPRequest.Method, [Substring])]? {
+            let deeper = group.filter { $0.1.count > level }
+            let literal = deeper.filter { $0.1[level] == requested[level] }
+            let parameter = deeper.filter { isParameter($0.1[level]) }
+            for candidates in [literal, parameter] where !candidates.isEmpty {
+                if level == requested.count - 1 { return candidates.filter { $0.1.count == requested.count } }
+                if let found = descend(level + 1, candidates) { return found }
+                if level == 0 { return nil }
             }
+            return nil
         }
+        let resolved = requested.isEmpty ? templates.filter { $0.1.isEmpty } : descend(0, templates) ?? []
         var seen: [HTTPRequest.Method] = []
-        for (method, _) in candidates where !seen.contains(method) { seen.append(method) }
+        for (method, _) in resolved where !seen.contains(method) { seen.append(method) }
         return seen
     }
 }

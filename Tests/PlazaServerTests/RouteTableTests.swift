@@ -59,6 +59,16 @@ struct RouteTableTests {
             #expect(methodsByShape.keys.contains("/api/v1/marketplace/providers/me"), "the walk includes literal siblings of {id}")
             let probes: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
             try await plaza.testApplication().test(.router) { client in
+                // The router backtracks from a literal that cannot match the rest of a path to `{id}`…
+                try await client.execute(uri: "/api/v1/marketplace/providers/me/reviews", method: .patch) { response in
+                    #expect(response.status == .methodNotAllowed && response.headers[.allow] == "GET", "\(response.headers[.allow] ?? "none")")
+                }
+                // …but a path that ends at a literal with no routes of its own is not found, whatever the method.
+                for method in probes {
+                    try await client.execute(uri: "/api/v1/workflows/activities", method: method) { response in
+                        #expect(response.status == .notFound && response.headers[.allow] == nil, "\(method)")
+                    }
+                }
                 for (pathShape, methods) in methodsByShape.sorted(by: { $0.key < $1.key }) {
                     let concrete = pathShape.replacingOccurrences(of: "{}", with: UUID().uuidString)
                     let allow = methods.sorted().joined(separator: ", ")
