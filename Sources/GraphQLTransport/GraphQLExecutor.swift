@@ -51,7 +51,7 @@ public struct GraphQLExecutor: Sendable {
         if !allowMutations, operation.operation == .mutation {
             throw GraphQLRefusal(status: .methodNotAllowed, code: "mutation-over-get", "Send mutations with POST.")
         }
-        try costs.measure(document).check(limits)
+        try costs.measure(document, maxSpreads: limits.maxDepth).check(limits)
         try Self.refuseNUL(in: document, variables: request.variables)
         let invalid = validate(schema: schema, ast: document, rules: rules)
         guard invalid.isEmpty else { throw GraphQLRefusal.reported(invalid, code: "graphql-validation") }

@@ -4,6 +4,9 @@ import GraphQL
 /// selections go, how many aliases and fields it selects, and what it costs.
 struct QueryMeasure: Equatable {
     var depth = 0
+    /// The longest chain of fragments spread inside fragments: GraphQL's validator and executor recurse along it
+    /// although it adds no depth to the answer.
+    var spreads = 0
     var aliases = 0
     var fields = 0
     var cost = 0
@@ -12,6 +15,7 @@ struct QueryMeasure: Equatable {
     /// can describe more fields than an Int holds, and such a document is refused, not overflowed.
     mutating func add(_ other: QueryMeasure) {
         depth = max(depth, other.depth)
+        spreads = max(spreads, other.spreads)
         aliases = Self.sum(aliases, other.aliases)
         fields = Self.sum(fields, other.fields)
         cost = Self.sum(cost, other.cost)
@@ -24,6 +28,10 @@ struct QueryMeasure: Equatable {
     func check(_ limits: GraphQLLimits) throws(GraphQLRefusal) {
         if depth > limits.maxDepth {
             throw GraphQLRefusal(code: "depth-limit", "Selections nest \(depth) deep; at most \(limits.maxDepth) are accepted.")
+        }
+        if spreads > limits.maxDepth {
+            throw GraphQLRefusal(
+                code: "depth-limit", "Fragments are spread inside fragments more than \(limits.maxDepth) deep.")
         }
         if aliases > limits.maxAliases {
             throw GraphQLRefusal(code: "alias-limit", "The document uses \(aliases) aliases; at most \(limits.maxAliases) are accepted.")
@@ -71,9 +79,10 @@ struct SchemaCosts: Sendable {
         self.roots = roots
     }
 
-    /// Measures every operation of a document (validation reads them all) and adds up what they select.
-    func measure(_ document: Document) -> QueryMeasure {
-        var walk = Walk(costs: self, document: document)
+    /// Measures every operation of a document (validation reads them all) and adds up what they select. Chains of
+    /// fragments are followed at most `maxSpreads` deep: the walk recurses along them too.
+    func measure(_ document: Document, maxSpreads: Int) -> QueryMeasure {
+        var walk = Walk(costs: self, document: document, maxSpreads: maxSpreads)
         var total = QueryMeasure()
         for case let operation as OperationDefinition in document.definitions {
             total.add(walk.measure(operation.selectionSet, on: roots[operation.operation]))
@@ -89,9 +98,11 @@ struct SchemaCosts: Sendable {
         var measured: [String: QueryMeasure] = [:]
         var visiting: Set<String> = []
         var writtenFields = 0
+        let maxSpreads: Int
 
-        init(costs: SchemaCosts, document: Document) {
+        init(costs: SchemaCosts, document: Document, maxSpreads: Int) {
             self.costs = costs
+            self.maxSpreads = maxSpreads
             for case let fragment as FragmentDefinition in document.definitions {
                 fragments[fragment.name.value] = fragment
             }
@@ -126,6 +137,7 @@ struct SchemaCosts: Sendable {
                     if let children = field.selectionSet {
                         let inner = measure(children, on: info?.type)
                         own.depth = 1 + inner.depth
+                        own.spreads = inner.spreads
                         own.aliases = QueryMeasure.sum(own.aliases, inner.aliases)
                         own.fields = QueryMeasure.sum(own.fields, inner.fields)
                         own.cost = QueryMeasure.sum(own.cost, inner.cost)
@@ -145,8 +157,11 @@ struct SchemaCosts: Sendable {
         mutating func measure(fragment name: String) -> QueryMeasure {
             if let known = measured[name] { return known }
             guard let fragment = fragments[name], !visiting.contains(name) else { return QueryMeasure() }
+            // Deeper than allowed already: refused whatever lies below, so the walk goes no further.
+            guard visiting.count <= maxSpreads else { return QueryMeasure(spreads: QueryMeasure.ceiling) }
             visiting.insert(name)
-            let result = measure(fragment.selectionSet, on: fragment.typeCondition.name.value)
+            var result = measure(fragment.selectionSet, on: fragment.typeCondition.name.value)
+            result.spreads += 1
             visiting.remove(name)
             measured[name] = result
             return result

@@ -102,6 +102,15 @@ struct GraphQLLimitsTests {
             fragment B on Node { child { child { child { id } } } }
             """
         #expect(await refusal(executor, throughFragments).code == "depth-limit", "fragments add their depth where they are spread")
+        // A chain of fragments each spreading the next adds no depth to the answer, but GraphQL recurses along it.
+        func chain(_ length: Int) -> String {
+            "{ node { ...F1 } }\n" + (1..<length).map { "fragment F\($0) on Node { ...F\($0 + 1) }\n" }.joined()
+                + "fragment F\(length) on Node { id }\n"
+        }
+        #expect(await refusal(executor, chain(5)).code == nil, "five spreads deep: within the depth of 5")
+        #expect(await refusal(executor, chain(6)).code == "depth-limit")
+        let roomy = try testExecutor { $0.maxDocumentBytes = 1_000_000 }
+        #expect(await refusal(roomy, chain(20_000)).code == "depth-limit")
     }
 
     @Test("a list literal nested 10,000 deep is refused before parsing; at the bound it is an ordinary validation error")
@@ -147,7 +156,10 @@ struct GraphQLLimitsTests {
         // Each fragment spreads the one before twice: 2^30 fields described in a few hundred bytes.
         var fanOut = "{ node { ...F30 } }\nfragment F0 on Node { id }\n"
         for level in 1...30 { fanOut += "fragment F\(level) on Node { ...F\(level - 1) ... on Node { ...F\(level - 1) } }\n" }
-        let fragments = await timed { await refusal(executor, fanOut) }
+        // (Thirty spreads deep is past the depth limit too; with room for the chain, the field count refuses it.)
+        #expect(await refusal(executor, fanOut).code == "depth-limit")
+        let deepChains = try testExecutor { $0.maxDepth = 40 }
+        let fragments = await timed { await refusal(deepChains, fanOut) }
         #expect(fragments.code == "field-limit" && fragments.elapsed < .milliseconds(100), "\(fragments)")
     }
 
