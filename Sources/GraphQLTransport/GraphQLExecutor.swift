@@ -93,9 +93,9 @@ public struct GraphQLExecutor: Sendable {
                 for variable in operation.variableDefinitions where field == nil {
                     if let value = variable.defaultValue, containsNUL(value) { field = "$" + variable.variable.name.value }
                 }
-                field = field ?? argumentWithNUL(in: operation.selectionSet)
+                field = field ?? argumentWithNUL(in: operation.directives) ?? argumentWithNUL(in: operation.selectionSet)
             case let fragment as FragmentDefinition:
-                field = argumentWithNUL(in: fragment.selectionSet)
+                field = argumentWithNUL(in: fragment.directives) ?? argumentWithNUL(in: fragment.selectionSet)
             default: continue
             }
         }
@@ -104,21 +104,27 @@ public struct GraphQLExecutor: Sendable {
         throw GraphQLRefusal(status: .unprocessableContent, errors: [graphQLError(PlazaError.validation(field: field, InputText.nulMessage))])
     }
 
-    /// The first argument (of a field or a directive) whose value holds a NUL. Recursion is bounded by the
-    /// bracket nesting checked before parsing.
+    /// The first argument (of a field or of a directive anywhere in the selections) whose value holds a NUL.
+    /// Recursion is bounded by the bracket nesting checked before parsing.
     static func argumentWithNUL(in set: SelectionSet) -> String? {
         for selection in set.selections {
             switch selection {
             case let field as Field:
-                let arguments = field.arguments + field.directives.flatMap(\.arguments)
-                if let argument = arguments.first(where: { containsNUL($0.value) }) { return argument.name.value }
+                if let argument = field.arguments.first(where: { containsNUL($0.value) }) { return argument.name.value }
+                if let found = argumentWithNUL(in: field.directives) { return found }
                 if let inner = field.selectionSet, let found = argumentWithNUL(in: inner) { return found }
             case let inline as InlineFragment:
-                if let found = argumentWithNUL(in: inline.selectionSet) { return found }
+                if let found = argumentWithNUL(in: inline.directives) ?? argumentWithNUL(in: inline.selectionSet) { return found }
+            case let spread as FragmentSpread:
+                if let found = argumentWithNUL(in: spread.directives) { return found }
             default: continue
             }
         }
         return nil
+    }
+
+    static func argumentWithNUL(in directives: [Directive]) -> String? {
+        directives.lazy.flatMap(\.arguments).first { containsNUL($0.value) }?.name.value
     }
 
     static func containsNUL(_ value: Value) -> Bool {

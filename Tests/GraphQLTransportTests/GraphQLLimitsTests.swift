@@ -183,6 +183,38 @@ struct GraphQLLimitsTests {
         #expect(await refusal(executor, "query($q: String!) { search(q: $q) }").code == "graphql-request", "a required variable left out")
     }
 
+    @Test("a NUL in an argument, a directive's argument anywhere, a default value or a variable is a 422 naming it")
+    func nul() async throws {
+        let executor = try testExecutor()
+        let cases: [(String, [String: Map], String)] = [
+            (#"{ search(q: "a\u0000b") }"#, [:], "q"),
+            (#"{ search(tags: ["ok", "x\u0000"]) }"#, [:], "tags"),
+            (#"{ hello @include(if: true) node { ... on Node @skip(if: false) { id } } search(q: "a\u0000") }"#, [:], "q"),
+            (#"query($q: String = "a\u0000") { search(q: $q) }"#, [:], "$q"),
+            (#"query($q: String) { search(q: $q) }"#, ["q": .string("a\u{0}b")], "$q"),
+        ]
+        for (query, variables, field) in cases {
+            do {
+                _ = try await executor.execute(GraphQLRequest(query: query, variables: variables), caller: Caller(principal: nil))
+                Issue.record("\(query) ran")
+            } catch {
+                #expect(error.status == .unprocessableContent, "\(query)")
+                var named: String?
+                if case .array(let list)? = error.errors.first?.extensions["errors"], case .dictionary(let first)? = list.first,
+                    case .string(let name)? = first["field"]
+                {
+                    named = name
+                }
+                #expect(named == field, "\(query)")
+            }
+        }
+        // Directives on operations and fragments: unknown here, but their text is still refused before validation.
+        let onOperation = #"query Q @cached(key: "a\u0000") { hello }"#
+        #expect(await refusal(executor, onOperation).status == 422)
+        let onSpread = #"{ node { ...F @cached(key: "a\u0000") } } fragment F on Node { id }"#
+        #expect(await refusal(executor, onSpread).status == 422)
+    }
+
     @Test("introspection is off unless the limits allow it; __typename always answers")
     func introspection() async throws {
         let closed = try testExecutor()
