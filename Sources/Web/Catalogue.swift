@@ -1,4 +1,5 @@
 import Foundation
+import PlazaKit
 
 /// Every word the pages say, in English and Ukrainian. Templates read them through `t` (`{{t.sign_in}}`); a test checks that
 /// both languages have the same keys, so a page never shows a raw key or half a translation.
@@ -254,6 +255,7 @@ enum Catalogue {
     }
 
     static let ukMessages: [String: String] = [
+        InputText.nulMessage: "не може містити символ NUL (\\u0000)",
         "is not an email address": "не є адресою електронної пошти",
         "must be 1 to 100 characters": "має містити від 1 до 100 символів",
         "must be 1 to 200 characters": "має містити від 1 до 200 символів",

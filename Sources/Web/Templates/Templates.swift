@@ -75,7 +75,7 @@ enum Templates {
         {{<layout}}{{$title}}{{heading}}{{/title}}{{$content}}
         <h1>{{heading}}</h1>
         <p>{{detail}}</p>
-        {{#hasFieldErrors}}<ul class="field-errors">{{#fieldErrors}}<li><strong>{{field}}</strong> {{message}}</li>{{/fieldErrors}}</ul>{{/hasFieldErrors}}
+        {{#hasFieldErrors}}<div class="problem" role="alert"><ul>{{#fieldErrors}}<li>{{.}}</li>{{/fieldErrors}}</ul></div>{{/hasFieldErrors}}
         {{#requestId}}<p><small>{{t.request_id}}: {{requestId}}</small></p>{{/requestId}}
         <p><a href="/">{{t.back_home}}</a></p>
         {{/content}}{{/layout}}
