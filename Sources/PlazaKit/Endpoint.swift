@@ -136,23 +136,28 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
         }.joined(separator: "/")
     }
 
+    /// What can be checked of the caller before the handler runs: signed in where the route needs it, and the
+    /// route's action where it is collection-level.
+    static func checkCaller(_ access: Access, _ context: Context, policy: any Policy) throws {
+        switch access {
+        case .public: return
+        case .authenticated: guard context.principal != nil else { throw PlazaError.unauthorized() }
+        case .action(let action): try policy.authorize(context.caller, action)
+        case .resourceAction(let action): if context.principal == nil, !policy.mayAllowAnonymous(action) { throw PlazaError.unauthorized() }
+        }
+    }
+
     /// The handler wrapped with the access check its declaration promises.
     func guardedHandler(policy: any Policy) -> Handler {
         let access = self.access
         let handler = self.handler
         let operationID = self.operationID
         return { request, context in
+            try Self.checkCaller(access, context, policy: policy)
             switch access {
-            case .public:
-                return try await handler(request, context)
-            case .authenticated:
-                guard context.principal != nil else { throw PlazaError.unauthorized() }
-                return try await handler(request, context)
-            case .action(let action):
-                try policy.authorize(context.caller, action)
+            case .public, .authenticated, .action:
                 return try await handler(request, context)
             case .resourceAction(let action):
-                if context.principal == nil, !policy.mayAllowAnonymous(action) { throw PlazaError.unauthorized() }
                 let response = try await handler(request, context)
                 guard context.authorizationTrace.contains(action) else {
                     context.logger.error("route answered without asking the policy", metadata: ["operation": "\(operationID)", "action": "\(action)"])
@@ -178,7 +183,14 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
     public func register(on router: Router<Context>, policy: any Policy, idempotency: (any IdempotencyStore)? = nil) {
         for endpoint in endpoints {
             var handler = endpoint.guardedHandler(policy: policy)
-            if endpoint.idempotent, let idempotency { handler = IdempotencyGuard.wrap(handler, store: idempotency) }
+            if endpoint.idempotent, let idempotency {
+                // The caller is checked before the key, so a signed-out request is a 401 whatever its key says.
+                let (access, keyed) = (endpoint.access, IdempotencyGuard.wrap(handler, store: idempotency))
+                handler = { request, context in
+                    try Endpoint.checkCaller(access, context, policy: policy)
+                    return try await keyed(request, context)
+                }
+            }
             router.on(RouterPath(endpoint.routerPath), method: endpoint.method, use: handler)
         }
     }

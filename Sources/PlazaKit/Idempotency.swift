@@ -56,11 +56,25 @@ public enum IdempotencyDecision: Sendable, Equatable {
     case inProgress
 }
 
+/// The first request's answer: the response to send now, and what is kept to replay.
+public struct IdempotentOutcome: Sendable {
+    public var response: Response
+    public var stored: StoredResponse
+
+    public init(response: Response, stored: StoredResponse) {
+        self.response = response
+        self.stored = stored
+    }
+}
+
 /// Remembers keys and first responses (implemented in Storage, in the database, so every instance agrees).
 public protocol IdempotencyStore: Sendable {
     func begin(_ request: IdempotentRequest) async throws -> IdempotencyDecision
-    /// Stores the response for replay, or — given `nil` — forgets the key so a retry runs again.
-    func finish(_ request: IdempotentRequest, response: StoredResponse?) async throws
+    /// Runs the first request with a key so that what it changes and its response for replay are committed
+    /// together or not at all: after a crash at any moment a retry either replays the first answer or runs
+    /// for the first time. When `work` throws, nothing it did is kept and the key is forgotten, so a retry runs
+    /// again; a 5xx answer is not kept for replay either.
+    func perform(_ request: IdempotentRequest, _ work: @escaping @Sendable () async throws -> IdempotentOutcome) async throws -> IdempotentOutcome
 }
 
 extension HTTPField.Name {
@@ -101,22 +115,17 @@ enum IdempotencyGuard {
                 throw PlazaError(.conflict, code: "idempotency-in-progress", title: "Request in progress",
                                  detail: "A request with this Idempotency-Key is still running; retry shortly.", headers: ["Retry-After": "1"])
             case .proceed:
-                let response: Response
-                do {
-                    response = try await handler(request, context)
-                } catch {
-                    // Nothing was created: let the client retry with the same key.
-                    try? await store.finish(idempotent, response: nil)
-                    throw error
-                }
-                let bytes = try await response.collectedBody()
-                let stored = StoredResponse(
-                    status: Int(response.status.code), contentType: response.headers[.contentType],
-                    location: response.headers[.location], body: bytes)
-                try await store.finish(idempotent, response: response.status.code < 500 ? stored : nil)
-                var replayable = Response(status: response.status, headers: response.headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-                replayable.headers[.contentLength] = nil
-                return replayable
+                let collected = request
+                return try await store.perform(idempotent) {
+                    let response = try await handler(collected, context)
+                    let bytes = try await response.collectedBody()
+                    let stored = StoredResponse(
+                        status: Int(response.status.code), contentType: response.headers[.contentType],
+                        location: response.headers[.location], body: bytes)
+                    var replayable = Response(status: response.status, headers: response.headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                    replayable.headers[.contentLength] = nil
+                    return IdempotentOutcome(response: replayable, stored: stored)
+                }.response
             }
         }
     }

@@ -176,7 +176,7 @@ public final class Plaza: Sendable {
             databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite", bundles: [MarketplacePages<AppRequestContext>.bundle])
         notifications.register(in: jobRegistry)
         for subscription in notifications.identitySubscriptions() { bus.subscribe(subscription) }
-        let idempotency = SQLIdempotencyStore(store: store)
+        let idempotency = SQLIdempotencyStore(store: store, staleAfter: TimeInterval(config.idempotencyTakeoverSeconds))
         self.idempotency = idempotency
         readiness = Readiness(store: store, migrations: Self.migrations)
 

@@ -43,6 +43,9 @@ public struct PlazaConfig: Sendable, Equatable {
     /// when the configuration is loaded).
     public var metricsToken: String?
     public var metricsNetworks: [String] = ["127.0.0.0/8", "::1/128"]
+    /// How long an `Idempotency-Key` whose request never finished (its instance died) is refused with 409 before
+    /// a retry may take it over.
+    public var idempotencyTakeoverSeconds = 60
     /// What one GraphQL request may ask for, and for how long it may run.
     public var graphQL = GraphQLLimits()
     /// The marketplace's tunables (`PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS`).
@@ -131,6 +134,7 @@ extension PlazaConfig {
         ("PLAZA_FILES_DIR", "DATA_DIR/files", "where uploaded files and their variants are kept"),
         ("PLAZA_FILES_S3_URL", "(none: the files directory)", "an S3-compatible bucket for files: https://ACCESS_KEY:SECRET@host[:port]/bucket?region=…"),
         ("PLAZA_FILES_MAX_PIXELS", "50000000", "the most pixels an uploaded image may have (refused from its header, before decoding)"),
+        ("PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS", "60", "how long a key whose request never finished (its server died) answers 409 before a retry runs it (1-3600)"),
         ("PLAZA_METRICS_TOKEN", "(none)", "a bearer token that may read /metrics (at least 16 characters)"),
         ("PLAZA_METRICS_NETWORKS", "127.0.0.0/8,::1", "comma-separated addresses/CIDRs that may read /metrics without the token (empty: none)"),
         ("PLAZA_GRAPHQL_MAX_DOCUMENT_BYTES", "16384", "largest GraphQL document in bytes (1024-1048576)"),
@@ -219,6 +223,7 @@ extension PlazaConfig {
         }
         if let value = try int("PLAZA_DATABASE_POOL_SIZE", 1...256) { databasePoolSize = value }
         if let value = try bool("PLAZA_DATABASE_PREPARED_STATEMENTS") { databasePreparedStatements = value }
+        if let value = try int("PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS", 1...3600) { idempotencyTakeoverSeconds = value }
         if let value = string("PLAZA_METRICS_TOKEN") {
             guard value.count >= 16, !value.contains(" ") else {
                 throw ConfigError(key: "PLAZA_METRICS_TOKEN", problem: "must be at least 16 characters without spaces")

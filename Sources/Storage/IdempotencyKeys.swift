@@ -62,19 +62,38 @@ public struct SQLIdempotencyStore: IdempotencyStore {
         }
     }
 
-    public func finish(_ request: IdempotentRequest, response: StoredResponse?) async throws {
-        try await store.transaction { transaction in
-            if let response {
-                let text = String(decoding: try JSONEncoder().encode(response), as: UTF8.self)
-                try await transaction.sql.raw("""
-                    UPDATE plaza_idempotency_keys SET state = 'done', response = \(bind: text)
-                    WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
-                    """).run()
-            } else {
-                try await transaction.sql.raw("""
-                    DELETE FROM plaza_idempotency_keys WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
-                    """).run()
+    /// The request runs inside one transaction (``Store/transaction(enclosing:then:)``) whose last statement
+    /// records its response, so the change and the key's `done` commit together: a crash before the commit
+    /// leaves the key `running` with nothing changed (a retry takes it over after `staleAfter` and runs once), a
+    /// crash after it leaves a response to replay. (Before 2026-12, the change, the key's state and the response
+    /// were three transactions, and a crash between the first two made a retry run the change twice.)
+    public func perform(
+        _ request: IdempotentRequest, _ work: @escaping @Sendable () async throws -> IdempotentOutcome
+    ) async throws -> IdempotentOutcome {
+        do {
+            return try await store.transaction(enclosing: work) { outcome, transaction in
+                try await Self.record(outcome.stored.status < 500 ? outcome.stored : nil, for: request, in: transaction)
+                return outcome
             }
+        } catch {
+            // Nothing was kept: let the client retry with the same key.
+            try? await store.transaction { try await Self.record(nil, for: request, in: $0) }
+            throw error
+        }
+    }
+
+    /// Stores the response for replay, or — given `nil` — forgets the key so a retry runs again.
+    static func record(_ response: StoredResponse?, for request: IdempotentRequest, in transaction: Transaction) async throws {
+        if let response {
+            let text = String(decoding: try JSONEncoder().encode(response), as: UTF8.self)
+            try await transaction.sql.raw("""
+                UPDATE plaza_idempotency_keys SET state = 'done', response = \(bind: text)
+                WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
+                """).run()
+        } else {
+            try await transaction.sql.raw("""
+                DELETE FROM plaza_idempotency_keys WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
+                """).run()
         }
     }
 

@@ -118,8 +118,74 @@ public final class Store: Service, Sendable {
         return database
     }
 
-    /// An SQLKit handle for reads outside a transaction.
-    public var sql: any SQLDatabase { postgres ?? (db as! any SQLDatabase) }
+    /// An SQLKit handle for reads outside a transaction — or, inside ``transaction(enclosing:)``, the enclosing
+    /// transaction's, so the work sees what it wrote before the commit.
+    public var sql: any SQLDatabase { enclosing?.sql ?? postgres ?? (db as! any SQLDatabase) }
+
+    /// The transaction every transaction and read of this task joins, set by ``transaction(enclosing:)``.
+    @TaskLocal static var enclosingTransaction: Enclosing?
+
+    /// A transaction that the work inside it joins; open until that work returns.
+    final class Enclosing: Sendable {
+        let store: ObjectIdentifier
+        let transaction: Transaction
+        let isOpen = Mutex(true)
+        let savepoints = Mutex(0)
+        init(store: Store, transaction: Transaction) {
+            self.store = ObjectIdentifier(store)
+            self.transaction = transaction
+        }
+    }
+
+    /// The enclosing transaction of this task on this store, while it is open (a task started inside the work
+    /// that outlives it writes on its own).
+    private var enclosing: Transaction? {
+        guard let enclosing = Self.enclosingTransaction, enclosing.store == ObjectIdentifier(self), enclosing.isOpen.withLock({ $0 })
+        else { return nil }
+        return enclosing.transaction
+    }
+
+    /// Runs `work` — a whole request, with every service call it makes — in one transaction: each
+    /// ``transaction(_:)`` inside it is a savepoint of this one and each read through ``sql`` reads in it; `body`
+    /// then runs in the same transaction, after `work`, and everything commits together. What `work` does is
+    /// committed exactly when what `body` records is (an `Idempotency-Key`'s first response with the change it
+    /// guards). The work must be sequential (one statement at a time) and short: on SQLite every other write
+    /// waits for it, as for any transaction.
+    public func transaction<Value: Sendable, T: Sendable>(
+        enclosing work: @escaping @Sendable () async throws -> Value, then body: @escaping @Sendable (Value, Transaction) async throws -> T
+    ) async throws -> T {
+        try await transaction { transaction in
+            let enclosing = Enclosing(store: self, transaction: transaction)
+            let value: Value
+            do {
+                value = try await Self.$enclosingTransaction.withValue(enclosing) { try await work() }
+            } catch {
+                enclosing.isOpen.withLock { $0 = false }
+                throw error
+            }
+            enclosing.isOpen.withLock { $0 = false }
+            return try await body(value, transaction)
+        }
+    }
+
+    /// A transaction inside the enclosing one: a savepoint, released when `body` returns, rolled back to when it throws.
+    private func savepoint<T: Sendable>(in outer: Transaction, _ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
+        let number = Self.enclosingTransaction!.savepoints.withLock { $0 += 1; return $0 }
+        let name = "enclosed_\(number)"
+        let inner = outer.nested()
+        try await outer.sql.raw("SAVEPOINT \(unsafeRaw: name)").run()
+        do {
+            let value = try await body(inner)
+            try await outer.sql.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
+            outer.absorb(inner)
+            return value
+        } catch {
+            try? await outer.sql.raw("ROLLBACK TO SAVEPOINT \(unsafeRaw: name)").run()
+            try? await outer.sql.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
+            inner.ended(committed: false)
+            throw error
+        }
+    }
 
     /// Runs `body` in one transaction: it commits when `body` returns and rolls back when it throws.
     ///
@@ -132,6 +198,7 @@ public final class Store: Service, Sendable {
     /// sockets. Hash passwords, encode large files or call other services before, or after the commit.
     @discardableResult
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
+        if let outer = enclosing { return try await savepoint(in: outer, body) }
         open.withLock { $0 += 1 }
         defer { open.withLock { $0 -= 1 } }
         let clock = self.clock

@@ -64,6 +64,20 @@ public final class Transaction: Sendable {
         rollbackHooks.withLock { $0.append(work) }
     }
 
+    /// A transaction inside this one (a savepoint of it): its own hooks and marks, handed to this one if it is
+    /// released (``absorb(_:)``), dropped — its rollback hooks run — if it is rolled back.
+    func nested() -> Transaction {
+        Transaction(sql: sql, dialect: dialect, clock: clock)
+    }
+
+    /// Takes a released nested transaction's hooks and marks: they now end with this one.
+    func absorb(_ child: Transaction) {
+        let (commits, rollbacks, childMarks) = (child.commitHooks.withLock { $0 }, child.rollbackHooks.withLock { $0 }, child.marks.withLock { $0 })
+        commitHooks.withLock { $0.append(contentsOf: commits) }
+        rollbackHooks.withLock { $0.append(contentsOf: rollbacks) }
+        marks.withLock { $0.formUnion(childMarks) }
+    }
+
     /// Runs the hooks of how the transaction ended, once.
     func ended(committed: Bool) {
         let (commits, rollbacks) = (commitHooks.withLock { $0 }, rollbackHooks.withLock { $0 })
