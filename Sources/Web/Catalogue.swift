@@ -15,7 +15,7 @@ enum Catalogue {
     /// A service's field message in the reader's language; messages the catalogue does not know (they name
     /// values, like a list of choices) are translated by their opening words and keep the rest.
     static func message(_ english: String, _ language: Language) -> String {
-        guard language == .uk else { return english }
+        guard language == .uk else { return enMessages[english] ?? english }
         if let exact = ukMessages[english] { return exact }
         for (prefix, translation) in ukMessagePrefixes where english.hasPrefix(prefix) {
             return translation + english.dropFirst(prefix.count)
@@ -254,8 +254,13 @@ enum Catalogue {
 
     }
 
+    /// The API's wording where a page says it more plainly for people.
+    static let enMessages: [String: String] = [
+        InputText.nulMessage: "contains an invisible control character (NUL) that cannot be saved",
+    ]
+
     static let ukMessages: [String: String] = [
-        InputText.nulMessage: "не може містити символ NUL (\\u0000)",
+        InputText.nulMessage: "містить невидимий керівний символ (NUL), який не можна зберегти",
         "is not an email address": "не є адресою електронної пошти",
         "must be 1 to 100 characters": "має містити від 1 до 100 символів",
         "must be 1 to 200 characters": "має містити від 1 до 200 символів",

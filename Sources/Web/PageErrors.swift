@@ -32,7 +32,7 @@ public struct PageErrors<Context: PlazaRequestContext>: RouterMiddleware {
                 ? (error.detail ?? "")
                 : (scope.strings["error_\(error.code)"] ?? scope.strings["error_detail_\(error.status.code)"] ?? error.detail ?? "")
             // Which fields, when a form was refused before its page could show them beside the inputs (a NUL).
-            let fieldErrors = scope.problems(error)
+            let fieldErrors = error.errors.map { "\(scope.label(forField: $0.field)): \(Catalogue.message($0.message, scope.language))" }
             return scope.render(
                 "error", ["heading": heading, "detail": detail, "requestId": context.requestID, "fieldErrors": fieldErrors,
                  "hasFieldErrors": !fieldErrors.isEmpty],

@@ -76,6 +76,15 @@ public struct PageScope: Sendable {
 
     /// The field problems of a refusal as the layout lists them on top of a page that has no form to put
     /// them beside (`field: message`, in the reader's language).
+    /// A form field's label in the reader's language (`firstName` → "First name", `field_first_name`); the
+    /// field's own name when the pages have no label for it.
+    func label(forField field: String) -> String {
+        let snake = field.reduce(into: "") { name, character in
+            if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
+        }
+        return strings["field_" + snake] ?? field
+    }
+
     public func problems(_ error: PlazaError) -> [String] {
         error.errors.map { "\($0.field): \(Catalogue.message($0.message, language))" }
     }
