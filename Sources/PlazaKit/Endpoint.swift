@@ -181,7 +181,10 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
     /// Adds every route to the router, each guarded as it declares; routes marked `idempotent` honour
     /// `Idempotency-Key` when a store is given.
     public func register(on router: Router<Context>, policy: any Policy, idempotency: (any IdempotencyStore)? = nil) {
-        for endpoint in endpoints {
+        for var endpoint in endpoints {
+            if let body = endpoint.requestBody, body.mediaType == "application/json" {
+                endpoint.handler = Self.followingBodyRules(endpoint.handler, schema: body.schema)
+            }
             var handler = endpoint.guardedHandler(policy: policy)
             if endpoint.idempotent, let idempotency {
                 // The caller is checked before the key, so a signed-out request is a 401 whatever its key says.
@@ -192,6 +195,33 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
                 }
             }
             router.on(RouterPath(endpoint.routerPath), method: endpoint.method, use: handler)
+        }
+    }
+
+    /// A handler that first holds a JSON body to the rules of docs/api.md, read from the route's declared schema:
+    /// a body needs its `Content-Type` (415), and fields the schema does not list, or `null` where it allows none,
+    /// are refused with a 422 naming them. An empty body is left to the handler (a command whose body is optional).
+    static func followingBodyRules(_ handler: @escaping Endpoint<Context>.Handler, schema: JSONSchema) -> Endpoint<Context>.Handler {
+        { request, context in
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            } catch {
+                throw PlazaError.payloadTooLarge(limit: context.maxUploadSize)
+            }
+            guard buffer.readableBytes > 0 else { return try await handler(request, context) }
+            guard request.headers[.contentType] != nil else {
+                throw PlazaError(
+                    .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
+                    detail: "The body has no Content-Type: send it as application/json.")
+            }
+            // Another media type, or JSON that does not parse, is the decoder's to answer (415, 400).
+            if request.isJSON, let value = try? JSONDecoder().decode(JSONValue.self, from: try JSONScan.checked(Data(buffer: buffer))) {
+                let violations = schema.bodyRuleViolations(in: value)
+                if !violations.isEmpty { throw PlazaError.validation(violations) }
+            }
+            return try await handler(request, context)
         }
     }
 

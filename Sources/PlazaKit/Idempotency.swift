@@ -46,8 +46,9 @@ public struct StoredResponse: Sendable, Codable, Equatable {
 
 /// What to do with a request carrying a key.
 public enum IdempotencyDecision: Sendable, Equatable {
-    /// First time: run it.
-    case proceed
+    /// First time (or a takeover of a key whose request never finished): run it, as the holder of `claim` —
+    /// only the holder may record the answer, so a request that was taken over cannot commit.
+    case proceed(claim: String)
     /// Seen and finished: answer what was answered then.
     case replay(StoredResponse)
     /// The key was used for a different request.
@@ -72,9 +73,11 @@ public protocol IdempotencyStore: Sendable {
     func begin(_ request: IdempotentRequest) async throws -> IdempotencyDecision
     /// Runs the first request with a key so that what it changes and its response for replay are committed
     /// together or not at all: after a crash at any moment a retry either replays the first answer or runs
-    /// for the first time. When `work` throws, nothing it did is kept and the key is forgotten, so a retry runs
-    /// again; a 5xx answer is not kept for replay either.
-    func perform(_ request: IdempotentRequest, _ work: @escaping @Sendable () async throws -> IdempotentOutcome) async throws -> IdempotentOutcome
+    /// for the first time. When `work` throws or answers 5xx, nothing it did is kept and the key is forgotten, so
+    /// a retry runs again.
+    func perform(
+        _ request: IdempotentRequest, claim: String, _ work: @escaping @Sendable () async throws -> IdempotentOutcome
+    ) async throws -> IdempotentOutcome
 }
 
 extension HTTPField.Name {
@@ -114,9 +117,9 @@ enum IdempotencyGuard {
             case .inProgress:
                 throw PlazaError(.conflict, code: "idempotency-in-progress", title: "Request in progress",
                                  detail: "A request with this Idempotency-Key is still running; retry shortly.", headers: ["Retry-After": "1"])
-            case .proceed:
+            case .proceed(let claim):
                 let collected = request
-                return try await store.perform(idempotent) {
+                return try await store.perform(idempotent, claim: claim) {
                     let response = try await handler(collected, context)
                     let bytes = try await response.collectedBody()
                     let stored = StoredResponse(

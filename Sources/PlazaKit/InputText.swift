@@ -77,6 +77,12 @@ public struct JSONScan: Sendable, Equatable {
         }
     }
 
+    /// The body, once ``check(_:)`` has passed it.
+    public static func checked(_ data: Data) throws(PlazaError) -> Data {
+        try check(data)
+        return data
+    }
+
     /// Refuses a body that nests past ``maxDepth`` (400) or holds a NUL (422, naming the field when the body
     /// can be read).
     public static func check(_ data: Data) throws(PlazaError) {

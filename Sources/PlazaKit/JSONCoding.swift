@@ -94,10 +94,16 @@ extension Request {
         try await decodeJSON(type, context: context, required: false)
     }
 
+    /// Whether the body is declared as JSON (`application/json` or a `+json` type).
+    public var isJSON: Bool {
+        let media = headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return media == "application/json" || media.hasSuffix("+json")
+    }
+
     private func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext, required: Bool) async throws -> T? {
-        if let contentType = headers[.contentType] {
+        if let contentType = headers[.contentType], !isJSON {
             let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            guard media == "application/json" || media.hasSuffix("+json") || (!required && media.isEmpty) else {
+            guard !required && media.isEmpty else {
                 throw PlazaError(
                     .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
                     detail: "Send the body as application/json, not \(media).")
@@ -110,6 +116,11 @@ extension Request {
             throw PlazaError.payloadTooLarge(limit: context.maxUploadSize)
         }
         guard buffer.readableBytes > 0 else { return nil }
+        guard headers[.contentType] != nil else {
+            throw PlazaError(
+                .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
+                detail: "The body has no Content-Type: send it as application/json.")
+        }
         let data = Data(buffer: buffer)
         try JSONScan.check(data)
         do {

@@ -77,6 +77,7 @@ public final class Plaza: Sendable {
         list.add(CreateFederation())
         list.add(CreateMerges())
         list.add(CreateImports())
+        list.add(AddIdempotencyClaims())
         return list
     }
 

@@ -33,13 +33,15 @@ public struct SQLIdempotencyStore: IdempotencyStore {
         let (lifetime, staleAfter) = (self.lifetime, self.staleAfter)
         return try await store.transaction { transaction in
             let now = transaction.clock.now()
+            let claim = UUID().uuidString
             let inserted = try await transaction.sql.raw("""
-                INSERT INTO plaza_idempotency_keys (scope, idempotency_key, fingerprint, state, created_at, expires_at)
-                VALUES (\(bind: request.scope), \(bind: request.key), \(bind: fingerprint), 'running', \(bind: now), \(bind: now.addingTimeInterval(lifetime)))
+                INSERT INTO plaza_idempotency_keys (scope, idempotency_key, fingerprint, state, created_at, expires_at, claim)
+                VALUES (\(bind: request.scope), \(bind: request.key), \(bind: fingerprint), 'running', \(bind: now), \(bind: now.addingTimeInterval(lifetime)),
+                        \(bind: claim))
                 ON CONFLICT (scope, idempotency_key) DO NOTHING
                 RETURNING scope
                 """).all()
-            if !inserted.isEmpty { return .proceed }
+            if !inserted.isEmpty { return .proceed(claim: claim) }
             guard let row = try await transaction.sql.raw("""
                 SELECT * FROM plaza_idempotency_keys WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
                 """).first()
@@ -51,10 +53,10 @@ public struct SQLIdempotencyStore: IdempotencyStore {
             if takeOver {
                 try await transaction.sql.raw("""
                     UPDATE plaza_idempotency_keys SET fingerprint = \(bind: fingerprint), state = 'running', response = NULL,
-                           created_at = \(bind: now), expires_at = \(bind: now.addingTimeInterval(lifetime))
+                           created_at = \(bind: now), expires_at = \(bind: now.addingTimeInterval(lifetime)), claim = \(bind: claim)
                     WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
                     """).run()
-                return .proceed
+                return .proceed(claim: claim)
             }
             guard try row.decode(column: "fingerprint", as: String.self) == fingerprint else { return .mismatch }
             guard state == "done", let text = try row.decode(column: "response", as: String?.self) else { return .inProgress }
@@ -67,34 +69,43 @@ public struct SQLIdempotencyStore: IdempotencyStore {
     /// leaves the key `running` with nothing changed (a retry takes it over after `staleAfter` and runs once), a
     /// crash after it leaves a response to replay. (Before 2026-12, the change, the key's state and the response
     /// were three transactions, and a crash between the first two made a retry run the change twice.)
+    ///
+    /// Only the holder of the key's `claim` records: a request that ran past `staleAfter` and was taken over by a
+    /// retry finds the claim changed, throws, and rolls back, so the key's work commits once.
     public func perform(
-        _ request: IdempotentRequest, _ work: @escaping @Sendable () async throws -> IdempotentOutcome
+        _ request: IdempotentRequest, claim: String, _ work: @escaping @Sendable () async throws -> IdempotentOutcome
     ) async throws -> IdempotentOutcome {
         do {
             return try await store.transaction(enclosing: work) { outcome, transaction in
-                try await Self.record(outcome.stored.status < 500 ? outcome.stored : nil, for: request, in: transaction)
+                // A 5xx answer keeps nothing: thrown, so the work rolls back with it, and answered below.
+                guard outcome.stored.status < 500 else { throw FailedAnswer(outcome: outcome) }
+                let text = String(decoding: try JSONEncoder().encode(outcome.stored), as: UTF8.self)
+                let recorded = try await transaction.sql.raw("""
+                    UPDATE plaza_idempotency_keys SET state = 'done', response = \(bind: text)
+                    WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key) AND claim = \(bind: claim)
+                    RETURNING scope
+                    """).all()
+                guard !recorded.isEmpty else {
+                    throw PlazaError.conflict("This request ran so long that a retry with its Idempotency-Key took over; the retry's answer stands.")
+                }
                 return outcome
             }
         } catch {
-            // Nothing was kept: let the client retry with the same key.
-            try? await store.transaction { try await Self.record(nil, for: request, in: $0) }
+            // Nothing was kept: let the client retry with the same key — unless a retry holds it now.
+            try? await store.transaction { transaction in
+                try await transaction.sql.raw("""
+                    DELETE FROM plaza_idempotency_keys
+                    WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key) AND claim = \(bind: claim)
+                    """).run()
+            }
+            if let failed = error as? FailedAnswer { return failed.outcome }
             throw error
         }
     }
 
-    /// Stores the response for replay, or — given `nil` — forgets the key so a retry runs again.
-    static func record(_ response: StoredResponse?, for request: IdempotentRequest, in transaction: Transaction) async throws {
-        if let response {
-            let text = String(decoding: try JSONEncoder().encode(response), as: UTF8.self)
-            try await transaction.sql.raw("""
-                UPDATE plaza_idempotency_keys SET state = 'done', response = \(bind: text)
-                WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
-                """).run()
-        } else {
-            try await transaction.sql.raw("""
-                DELETE FROM plaza_idempotency_keys WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
-                """).run()
-        }
+    /// A 5xx answer, carried out of the transaction it rolls back.
+    struct FailedAnswer: Error {
+        let outcome: IdempotentOutcome
     }
 
     /// Forgets expired keys; returns how many.
@@ -105,6 +116,20 @@ public struct SQLIdempotencyStore: IdempotencyStore {
                 DELETE FROM plaza_idempotency_keys WHERE expires_at < \(bind: transaction.clock.now()) RETURNING scope
                 """).all().count
         }
+    }
+}
+
+/// Gives each running key the claim of the request that runs it (see ``SQLIdempotencyStore/perform(_:claim:_:)``).
+public struct AddIdempotencyClaims: AsyncMigration {
+    public init() {}
+    public var name: String { "0023_add_idempotency_claims" }
+
+    public func prepare(on database: any Database) async throws {
+        try await database.schema(SQLIdempotencyStore.table).field("claim", .string).update()
+    }
+
+    public func revert(on database: any Database) async throws {
+        try await database.schema(SQLIdempotencyStore.table).deleteField("claim").update()
     }
 }
 

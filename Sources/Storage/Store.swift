@@ -125,22 +125,27 @@ public final class Store: Service, Sendable {
     /// The transaction every transaction and read of this task joins, set by ``transaction(enclosing:)``.
     @TaskLocal static var enclosingTransaction: Enclosing?
 
-    /// A transaction that the work inside it joins; open until that work returns.
+    /// The transaction the work joins — the enclosing one, or inside a savepoint of it, that savepoint's — and
+    /// what all its levels share: whether the enclosing transaction is still open, and the savepoints' count.
     final class Enclosing: Sendable {
+        final class Shared: Sendable {
+            let isOpen = Mutex(true)
+            let savepoints = Mutex(0)
+        }
         let store: ObjectIdentifier
         let transaction: Transaction
-        let isOpen = Mutex(true)
-        let savepoints = Mutex(0)
-        init(store: Store, transaction: Transaction) {
-            self.store = ObjectIdentifier(store)
+        let shared: Shared
+        init(store: ObjectIdentifier, transaction: Transaction, shared: Shared = Shared()) {
+            self.store = store
             self.transaction = transaction
+            self.shared = shared
         }
     }
 
     /// The enclosing transaction of this task on this store, while it is open (a task started inside the work
     /// that outlives it writes on its own).
     private var enclosing: Transaction? {
-        guard let enclosing = Self.enclosingTransaction, enclosing.store == ObjectIdentifier(self), enclosing.isOpen.withLock({ $0 })
+        guard let enclosing = Self.enclosingTransaction, enclosing.store == ObjectIdentifier(self), enclosing.shared.isOpen.withLock({ $0 })
         else { return nil }
         return enclosing.transaction
     }
@@ -149,33 +154,37 @@ public final class Store: Service, Sendable {
     /// ``transaction(_:)`` inside it is a savepoint of this one and each read through ``sql`` reads in it; `body`
     /// then runs in the same transaction, after `work`, and everything commits together. What `work` does is
     /// committed exactly when what `body` records is (an `Idempotency-Key`'s first response with the change it
-    /// guards). The work must be sequential (one statement at a time) and short: on SQLite every other write
-    /// waits for it, as for any transaction.
+    /// guards). The work must be sequential (one statement at a time: a task it starts inherits the transaction
+    /// and must not use it at the same time) and short: on SQLite every other write waits for it, as for any
+    /// transaction.
     public func transaction<Value: Sendable, T: Sendable>(
         enclosing work: @escaping @Sendable () async throws -> Value, then body: @escaping @Sendable (Value, Transaction) async throws -> T
     ) async throws -> T {
         try await transaction { transaction in
-            let enclosing = Enclosing(store: self, transaction: transaction)
+            let enclosing = Enclosing(store: ObjectIdentifier(self), transaction: transaction)
             let value: Value
             do {
                 value = try await Self.$enclosingTransaction.withValue(enclosing) { try await work() }
             } catch {
-                enclosing.isOpen.withLock { $0 = false }
+                enclosing.shared.isOpen.withLock { $0 = false }
                 throw error
             }
-            enclosing.isOpen.withLock { $0 = false }
+            enclosing.shared.isOpen.withLock { $0 = false }
             return try await body(value, transaction)
         }
     }
 
     /// A transaction inside the enclosing one: a savepoint, released when `body` returns, rolled back to when it throws.
     private func savepoint<T: Sendable>(in outer: Transaction, _ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
-        let number = Self.enclosingTransaction!.savepoints.withLock { $0 += 1; return $0 }
+        let enclosing = Self.enclosingTransaction!
+        let number = enclosing.shared.savepoints.withLock { $0 += 1; return $0 }
         let name = "enclosed_\(number)"
         let inner = outer.nested()
         try await outer.sql.raw("SAVEPOINT \(unsafeRaw: name)").run()
         do {
-            let value = try await body(inner)
+            // A transaction inside this one is a savepoint of this one: its hooks come here, and go with this one.
+            let level = Enclosing(store: enclosing.store, transaction: inner, shared: enclosing.shared)
+            let value = try await Self.$enclosingTransaction.withValue(level) { try await body(inner) }
             try await outer.sql.raw("RELEASE SAVEPOINT \(unsafeRaw: name)").run()
             outer.absorb(inner)
             return value

@@ -74,8 +74,6 @@ public struct PageScope: Sendable {
         return render(template, data, status: refusal.status, headers: refusal.headers)
     }
 
-    /// The field problems of a refusal as the layout lists them on top of a page that has no form to put
-    /// them beside (`field: message`, in the reader's language).
     /// A form field's label in the reader's language (`firstName` → "First name", `field_first_name`); the
     /// field's own name when the pages have no label for it.
     func label(forField field: String) -> String {
@@ -85,6 +83,8 @@ public struct PageScope: Sendable {
         return strings["field_" + snake] ?? field
     }
 
+    /// The field problems of a refusal as the layout lists them on top of a page that has no form to put
+    /// them beside (`field: message`, in the reader's language).
     public func problems(_ error: PlazaError) -> [String] {
         error.errors.map { "\($0.field): \(Catalogue.message($0.message, language))" }
     }

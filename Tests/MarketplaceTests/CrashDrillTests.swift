@@ -16,6 +16,8 @@ import FoundationNetworking
 final class DrillLedger: Sendable {
     let answered = Mutex<[String: String]>([:])
     let unanswered = Mutex<Set<String>>([])
+    /// Keys answered with anything but 201 (before the kill there should be none).
+    let refused = Mutex<[String: Int]>([:])
 }
 
 /// The idempotency crash drill of P8: customers create marketplace requests with `Idempotency-Key`s against a real
@@ -102,8 +104,12 @@ struct CrashDrillTests {
                     group.addTask {
                         while true {
                             let key = UUID().uuidString
-                            guard let reply = await Self.post(url, token: token, key: key, body: body), reply.status == 201, let id = reply.id else {
+                            guard let reply = await Self.post(url, token: token, key: key, body: body) else {
                                 ledger.unanswered.withLock { _ = $0.insert(key) }
+                                return
+                            }
+                            guard reply.status == 201, let id = reply.id else {
+                                ledger.refused.withLock { $0[key] = reply.status }
                                 return
                             }
                             ledger.answered.withLock { $0[key] = id.lowercased() }
@@ -119,6 +125,7 @@ struct CrashDrillTests {
             let answered = ledger.answered.withLock { $0 }
             let unanswered = ledger.unanswered.withLock { $0 }
             #expect(answered.count >= 150, "the load ran: \(answered.count) answered")
+            #expect(ledger.refused.withLock { $0 }.isEmpty, "no request was refused before the kill: \(ledger.refused.withLock { $0 })")
             #expect(unanswered.count == 16, "each client had a request in flight when the server died")
 
             let second = try await ServerProcess(settings: settings)

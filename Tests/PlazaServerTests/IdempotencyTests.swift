@@ -6,6 +6,7 @@ import NIOCore
 import PlazaKit
 import PlazaServer
 import PlazaTesting
+import Storage
 import Synchronization
 import Testing
 
@@ -90,6 +91,49 @@ struct IdempotencyTests {
         }
     }
 
+    @Test("only the holder of a key's claim records: a request taken over by a retry rolls back with a 409; a 5xx answer keeps nothing and frees the key")
+    func claims() async throws {
+        try await withTestPlaza { plaza in
+            // Every running key is stale at once here, so a second begin takes the first one over.
+            let keys = SQLIdempotencyStore(store: plaza.store, staleAfter: -1)
+            let request = IdempotentRequest(scope: "user:claims", key: "k", method: "POST", path: "/x", body: Array("{}".utf8))
+            let audited = { @Sendable in
+                try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM plaza_audit_log WHERE action = 'test.claimed'").first()?.decode(column: "n", as: Int.self)
+            }
+            let work = { @Sendable (status: Int) -> IdempotentOutcome in
+                try await plaza.store.transaction { _ = try await $0.audit(.system("test"), action: "test.claimed", resourceType: "x") }
+                let stored = StoredResponse(status: status, contentType: nil, location: nil, body: [])
+                return IdempotentOutcome(response: Response(status: .init(code: status)), stored: stored)
+            }
+            guard case .proceed(let first) = try await keys.begin(request), case .proceed(let second) = try await keys.begin(request) else {
+                Issue.record("both begins proceed (the second takes the key over)")
+                return
+            }
+            #expect(first != second)
+            await #expect(throws: PlazaError.self, "the first holder lost its claim") {
+                _ = try await keys.perform(request, claim: first) { try await work(201) }
+            }
+            #expect(try await audited() == 0, "and its work rolled back")
+            let answered = try await keys.perform(request, claim: second) { try await work(201) }
+            #expect(answered.stored.status == 201)
+            #expect(try await audited() == 1)
+            guard case .replay = try await SQLIdempotencyStore(store: plaza.store).begin(request) else {
+                Issue.record("the holder's answer is kept")
+                return
+            }
+
+            let failing = IdempotentRequest(scope: "user:claims", key: "5xx", method: "POST", path: "/x", body: Array("{}".utf8))
+            guard case .proceed(let claim) = try await keys.begin(failing) else { Issue.record("a new key proceeds"); return }
+            let failed = try await keys.perform(failing, claim: claim) { try await work(503) }
+            #expect(failed.stored.status == 503, "the 5xx is still the answer")
+            #expect(try await audited() == 1, "but nothing it did is kept")
+            guard case .proceed = try await SQLIdempotencyStore(store: plaza.store).begin(failing) else {
+                Issue.record("the key is free again")
+                return
+            }
+        }
+    }
+
     @Test("inside an enclosing transaction, a transaction that throws is rolled back alone and its commit hooks never run; the others commit with the whole")
     func enclosedSavepoints() async throws {
         try await withTestPlaza { plaza in
@@ -98,7 +142,7 @@ struct IdempotencyTests {
             let count = { @Sendable (action: String) in
                 try await store.sql.raw("SELECT COUNT(*) AS n FROM plaza_audit_log WHERE action = \(bind: action)").first()?.decode(column: "n", as: Int.self)
             }
-            let result = try await store.transaction(enclosing: {
+            let (result, hooksBeforeCommit) = try await store.transaction(enclosing: {
                 try await store.transaction { transaction in
                     _ = try await transaction.audit(.system("test"), action: "test.kept", resourceType: "x")
                     transaction.onCommit { hooks.withLock { $0.append("kept") } }
@@ -111,10 +155,10 @@ struct IdempotencyTests {
                         throw PlazaError.conflict("no")
                     }
                 } catch {}
-                #expect(hooks.withLock { $0 } == ["dropped rolled back"], "nothing commits before the whole does")
-                return try await count("test.kept") ?? -1
+                return (try await count("test.kept") ?? -1, hooks.withLock { $0 })
             }, then: { seen, _ in seen })
             #expect(result == 1, "the work reads its own write")
+            #expect(hooksBeforeCommit == ["dropped rolled back"], "nothing commits before the whole does")
             #expect(try await count("test.kept") == 1)
             #expect(try await count("test.dropped") == 0)
             #expect(hooks.withLock { $0 } == ["dropped rolled back", "kept"])
@@ -216,7 +260,10 @@ struct IdempotencyTests {
             // A key whose first request is still running.
             let id = UUID(uuidString: String(principal.prefix(36)))!
             let pending = IdempotentRequest(scope: "user:\(id)", key: "key-3", method: "POST", path: "/api/v1/test/orders", body: Array("{\"item\":\"tea\"}".utf8))
-            #expect(try await plaza.idempotency.begin(pending) == .proceed)
+            guard case .proceed = try await plaza.idempotency.begin(pending) else {
+                Issue.record("a new key proceeds")
+                return
+            }
             try await app.test(.router) { client in
                 var running = headers
                 running[.idempotencyKey] = "key-3"

@@ -124,3 +124,35 @@ struct InputTextTests {
         }
     }
 }
+
+@Suite("The rules of a request body")
+struct RequestBodyRulesTests {
+    @Test("unknown fields and nulls the schema does not allow are 422s naming them; a body needs its Content-Type (415)")
+    func bodyRules() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            let ada = try await person(plaza, "ada-rules@example.com")
+            try await plaza.testApplication().test(.router) { client in
+                let patch = { (body: String, headers: HTTPFields) in
+                    try await client.execute(uri: "/api/v1/me", method: .patch, headers: headers, body: ByteBuffer(string: body)) { $0 }
+                }
+                let unknown = try await patch(#"{"firstName": "Ada", "nickname": "A", "address": {"city": "x"}}"#, ada.headers)
+                #expect(unknown.status == .unprocessableContent)
+                let text = String(buffer: unknown.body)
+                #expect(text.contains(#""field":"nickname""#) && text.contains(#""field":"address""#) && text.contains("is not a field of this request"), "\(text)")
+                let null = try await patch(#"{"firstName": null}"#, ada.headers)
+                #expect(null.status == .unprocessableContent && firstFieldError(null) == "firstName", "\(String(buffer: null.body))")
+                #expect(String(buffer: null.body).contains("must not be null"))
+                var bare = ada.headers
+                bare[.contentType] = nil
+                let noType = try await patch(#"{"firstName": "Adele"}"#, bare)
+                #expect(noType.status == .unsupportedMediaType, "\(String(buffer: noType.body))")
+                var text2 = ada.headers
+                text2[.contentType] = "text/plain"
+                #expect(try await patch(#"{"firstName": "Adele"}"#, text2).status == .unsupportedMediaType)
+                #expect(try await plaza.identity.me(ada.id).firstName == "Ada-Rules", "nothing refused was written")
+                let fine = try await patch(#"{"firstName": "Adele"}"#, ada.headers)
+                #expect(fine.status == .ok)
+            }
+        }
+    }
+}
