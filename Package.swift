@@ -245,7 +245,8 @@ let package = Package(
         .executableTarget(
             name: "PlazaBench",
             dependencies: [
-                "PlazaServer", "Workflows", "Marketplace", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "PlazaServer", "Workflows", "Marketplace", "GraphQLTransport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Graphiti", package: "Graphiti"), .product(name: "GraphQL", package: "GraphQL"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "bench/PlazaBench",

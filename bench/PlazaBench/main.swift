@@ -4,6 +4,7 @@
 //   plaza-bench jobs [--jobs N] [--concurrency C] [--database-url postgres://…]
 //   plaza-bench workflows [--workflows N] [--concurrency C] [--database-url postgres://…] [--sqlite-full] [--unnamed-statements]
 //   plaza-bench marketplace-seed --data-dir DIR [--providers N]   (demo data plus N providers, for bench/marketplace.sh)
+//   plaza-bench graphql-checks [--providers N] [--requests N] [--rounds R]   (what GraphQL's limits cost, for bench/graphql.sh)
 //
 // Prints one line: `jobs <engine> enqueued=<n/s> completed=<n/s>` (bench/run.sh) or
 // `plaza <engine> workflows=<n> seconds=<s> rate=<n/s>` (bench/workflows.sh).
@@ -52,6 +53,15 @@ if CommandLine.arguments.dropFirst().first == "marketplace-seed" {
     let (category, provider) = try await MarketplaceBenchData.seed(plaza, providers: count)
     await plaza.shutdown()
     print("category=\(category) provider=\(provider)")
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "graphql-checks" {
+    let (category, _) = try await MarketplaceBenchData.seed(plaza, providers: Int(argument("--providers", "2000"))!)
+    print(try await GraphQLChecksBench.run(
+        plaza, category: category, requests: Int(argument("--requests", "2000"))!, rounds: Int(argument("--rounds", "5"))!))
+    await plaza.shutdown()
+    try? FileManager.default.removeItem(at: directory)
     exit(0)
 }
 
