@@ -1,5 +1,5 @@
 # Plaza — the two commands of the README, and a few more for developers.
-.PHONY: demo test build bench bench-realtime bench-files bench-workflows bench-marketplace openapi clean
+.PHONY: demo test build bench bench-realtime bench-files bench-workflows bench-marketplace bench-graphql openapi clean
 
 ## Run Plaza with demo data on the embedded SQLite database (./plaza-data), at http://127.0.0.1:8080
 demo:
@@ -32,6 +32,10 @@ bench-workflows:
 # Marketplace search and request creation beside PocketBase, 10,000 providers each.
 bench-marketplace:
 	bench/marketplace.sh
+
+# GraphQL under its limits: the checks' cost, /graphql at 64 connections, the attacks of issue #20 timed.
+bench-graphql:
+	bench/graphql.sh
 
 ## Print the OpenAPI document
 openapi:

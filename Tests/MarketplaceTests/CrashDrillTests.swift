@@ -4,7 +4,6 @@ import Marketplace
 import PlazaKit
 import PlazaServer
 import PlazaTesting
-import Storage
 import Synchronization
 import Testing
 
@@ -57,28 +56,11 @@ struct CrashDrillTests {
 
     @Test("SIGKILL under 16 clients creating requests with keys: after the restart and the takeover window, exactly one request per key, every acknowledged one kept and replayed")
     func killedUnderLoad() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-drill-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var settings = [
+        let shared = try await SharedDatabase.make(settings: [
             "PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS": "2", "PLAZA_RATE_LIMITS": "/api/=1000000/min", "PLAZA_LOG_LEVEL": "error",
-        ]
-        var config = PlazaConfig()
-        config.logLevel = .warning
-        var database: DatabaseSettings?
-        if TestDatabase.isPostgres {
-            let made = try await TestDatabase.make()
-            guard case .postgres(let url) = made.location else { throw PlazaError.conflict("expected PostgreSQL") }
-            settings["PLAZA_DATABASE_URL"] = url
-            config.databaseURL = url
-            database = made
-        } else {
-            settings["PLAZA_DATA_DIR"] = directory
-            config.dataDirectory = directory
-        }
-        let plaza = try await Plaza.open(config)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        ])
+        let (plaza, settings) = (shared.plaza, shared.settings)
         do {
-            _ = try await plaza.migrate()
             _ = try await Demo.seed(plaza)
             let customer = try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "customer"))).id
             let providerUser = try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "provider"))).id
@@ -156,11 +138,9 @@ struct CrashDrillTests {
                     "exactly one request per key: \(after.count) created for \(answered.count + unanswered.count) keys; extra: \(after.subtracting(expected).sorted()), missing: \(expected.subtracting(after).sorted())")
             #expect(after.count == answered.count + unanswered.count)
         } catch {
-            await plaza.shutdown()
-            if let database { await TestDatabase.drop(database) }
+            await shared.close()
             throw error
         }
-        await plaza.shutdown()
-        if let database { await TestDatabase.drop(database) }
+        await shared.close()
     }
 }

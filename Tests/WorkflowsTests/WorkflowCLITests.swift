@@ -13,7 +13,7 @@ import Testing
 struct WorkflowCLITests {
     @Test("the console lists and shows instances, retries and resets a failed activity and cancels an instance; bad input is one line")
     func console() async throws {
-        let shared = try await SharedDatabase.make()
+        let shared = try await SharedDatabase.withCrashSample()
         do {
             try await Self.exercise(shared)
         } catch {

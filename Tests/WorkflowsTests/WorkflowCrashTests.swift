@@ -26,7 +26,7 @@ struct WorkflowCrashTests {
 
     @Test("killed in the middle of an activity, the restarted server runs it again with the same idempotency key, and the instance completes")
     func killedDuringActivity() async throws {
-        let shared = try await SharedDatabase.make()
+        let shared = try await SharedDatabase.withCrashSample()
         do {
             FileManager.default.createFile(atPath: shared.directory + "/hang", contents: nil)
             let first = try await shared.peer()
@@ -57,7 +57,7 @@ struct WorkflowCrashTests {
 
     @Test("a timer that came due while the server was down fires once after the restart")
     func timerDueWhileDown() async throws {
-        let shared = try await SharedDatabase.make()
+        let shared = try await SharedDatabase.withCrashSample()
         do {
             // Started before any server runs: with a server writing to the same SQLite file, a start has waited
             // for the file's lock for as long as 8 s on a loaded machine, and the timer came due before the kill.
@@ -87,42 +87,13 @@ struct WorkflowCrashTests {
     }
 }
 
-/// A database the test and another process (`workflow-peer`, the `plaza` CLI) open: the other process's
-/// settings for it, and the test's own Plaza on it (which runs no workers unless the test drives them).
-struct SharedDatabase {
-    let directory: String
-    let settings: [String: String]
-    let plaza: Plaza
-    let database: DatabaseSettings?
-
-    static func make() async throws -> SharedDatabase {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-crash-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+/// The shared database of the workflow crash tests: `workflow-peer` hosts CrashSample's workflows on it.
+extension SharedDatabase {
+    static func withCrashSample() async throws -> SharedDatabase {
         // A short lease: a job whose worker was killed is taken again after 5 s, not a minute.
-        var settings = ["WORKFLOW_PEER_DIR": directory, "PLAZA_JOBS_LEASE_SECONDS": "5", "PLAZA_LOG_LEVEL": "warning"]
-        var config = PlazaConfig()
-        config.logLevel = .warning
-        var database: DatabaseSettings?
-        if TestDatabase.isPostgres {
-            let made = try await TestDatabase.make()
-            guard case .postgres(let url) = made.location else { throw PlazaError.conflict("expected PostgreSQL") }
-            settings["PLAZA_DATABASE_URL"] = url
-            config.databaseURL = url
-            database = made
-        } else {
-            settings["PLAZA_DATA_DIR"] = directory
-            config.dataDirectory = directory
-        }
-        let plaza = try await Plaza.open(config)
-        _ = try await plaza.migrate()
-        CrashSample.install(on: plaza.workflows, directory: directory)
-        return SharedDatabase(directory: directory, settings: settings, plaza: plaza, database: database)
-    }
-
-    func close() async {
-        await plaza.shutdown()
-        if let database { await TestDatabase.drop(database) }
-        try? FileManager.default.removeItem(atPath: directory)
+        let shared = try await SharedDatabase.make(settings: ["PLAZA_JOBS_LEASE_SECONDS": "5"])
+        CrashSample.install(on: shared.plaza.workflows, directory: shared.directory)
+        return shared
     }
 
     func start(_ definition: String) async throws -> WorkflowInstance {
@@ -131,5 +102,7 @@ struct SharedDatabase {
         }
     }
 
-    func peer() async throws -> ServerProcess { try await ServerProcess(settings: settings, executable: "workflow-peer") }
+    func peer() async throws -> ServerProcess {
+        try await ServerProcess(settings: settings.merging(["WORKFLOW_PEER_DIR": directory]) { $1 }, executable: "workflow-peer")
+    }
 }
