@@ -2,7 +2,8 @@
 # GraphQL under its limits (P8): what the checks cost, what /graphql serves, and how fast the attacks of issue #20
 # are refused — release build, loopback only; every server started here is stopped here by PID.
 #   bench/graphql.sh
-# Environment: PROVIDERS (default 10000), DURATION (wrk seconds, default 10), REQUESTS and ROUNDS (in-process A/B).
+# Environment: PROVIDERS (default 10000), DURATION (wrk seconds, default 10), REQUESTS and ROUNDS (in-process A/B:
+# many short interleaved rounds, since this machine drifts by more than the difference measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh bench
@@ -17,7 +18,7 @@ bin=$(swift build -c release --show-bin-path)
 value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # 1. The checks' cost, side by side in one process: Graphiti's plain path (before the limits) and GraphQLExecutor.
-checks=$("$bin/plaza-bench" graphql-checks --data-dir "$work/ab" --providers 2000 --requests "${REQUESTS:-3000}" --rounds "${ROUNDS:-7}")
+checks=$("$bin/plaza-bench" graphql-checks --data-dir "$work/ab" --providers 2000 --requests "${REQUESTS:-300}" --rounds "${ROUNDS:-61}")
 
 # 2. /graphql over HTTP: a provider search at 64 connections, the search cache on (as served) and off (the query).
 dir="$work/plaza"
@@ -84,7 +85,7 @@ names=$(python3 -c "print(' '.join(['depth-100000','depth-1000','list-nesting-10
 echo
 echo "## What GraphQL's checks cost (in-process, the same cached provider search, median of rounds)"
 echo
-echo "| path | µs per request | rounds (µs) |"
+echo "| path | µs per request (median of ${ROUNDS:-61} rounds of ${REQUESTS:-300}) | spread of the rounds (µs) |"
 echo "|---|---|---|"
 echo "$checks" | awk '{
   split($2, p, "="); split($3, c, "="); split($4, o, "="); rounds = $0; sub(/.*rounds=/, "", rounds); split(rounds, r, " / ");

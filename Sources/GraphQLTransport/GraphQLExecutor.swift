@@ -11,13 +11,12 @@ public struct GraphQLContext: Sendable {
 }
 
 /// One app's schema, ready to answer requests within ``GraphQLLimits``: bounds the text, parses once, measures,
-/// validates (without introspection unless the limits allow it), then executes under the deadline.
+/// validates (introspection refused with the measure unless the limits allow it), then executes under the deadline.
 public struct GraphQLExecutor: Sendable {
     public let schema: GraphQLSchema
     public let limits: GraphQLLimits
     let rootValue: any Sendable
     let costs: SchemaCosts
-    let rules: [@Sendable (ValidationContext) -> Visitor]
 
     /// `rootValue` is what the root fields' resolvers receive (a Graphiti API's resolver); `costs` prices fields
     /// as `"Type.field"` (`"Query.providers": 100`), every other field costing 1.
@@ -26,7 +25,6 @@ public struct GraphQLExecutor: Sendable {
         self.rootValue = rootValue
         self.limits = limits
         self.costs = SchemaCosts(schema: schema, costs: costs)
-        rules = limits.introspection ? specifiedRules : specifiedRules + [NoSchemaIntrospectionCustomRule]
     }
 
     /// Answers one request. Refusals before execution throw ``GraphQLRefusal``; a resolver's error is in the
@@ -53,7 +51,7 @@ public struct GraphQLExecutor: Sendable {
         }
         try costs.measure(document, maxSpreads: limits.maxDepth).check(limits)
         try Self.refuseNUL(in: document, variables: request.variables)
-        let invalid = validate(schema: schema, ast: document, rules: rules)
+        let invalid = validate(schema: schema, ast: document, rules: specifiedRules)
         guard invalid.isEmpty else { throw GraphQLRefusal.reported(invalid, code: "graphql-validation") }
 
         let (schema, rootValue, context, variables) = (schema, rootValue, GraphQLContext(caller: caller), request.variables)

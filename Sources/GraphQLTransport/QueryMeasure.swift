@@ -10,12 +10,16 @@ struct QueryMeasure: Equatable {
     var aliases = 0
     var fields = 0
     var cost = 0
+    /// Whether it asks for `__schema` or `__type`: introspection's only entrances (every introspection type is
+    /// reached through them; `__typename` is a String).
+    var introspects = false
 
     /// Adds a sibling's counts (depth is the deeper of the two). Sums saturate: fragments spread inside fragments
     /// can describe more fields than an Int holds, and such a document is refused, not overflowed.
     mutating func add(_ other: QueryMeasure) {
         depth = max(depth, other.depth)
         spreads = max(spreads, other.spreads)
+        introspects = introspects || other.introspects
         aliases = Self.sum(aliases, other.aliases)
         fields = Self.sum(fields, other.fields)
         cost = Self.sum(cost, other.cost)
@@ -26,6 +30,12 @@ struct QueryMeasure: Equatable {
 
     /// Refuses the first limit this measure passes.
     func check(_ limits: GraphQLLimits) throws(GraphQLRefusal) {
+        // Checked here rather than by GraphQL's NoSchemaIntrospectionCustomRule: the same answer, without a visitor
+        // over every node of every request.
+        if introspects, !limits.introspection {
+            throw GraphQLRefusal(
+                code: "graphql-validation", "GraphQL introspection is turned off on this server (__schema and __type are not answered).")
+        }
         if depth > limits.maxDepth {
             throw GraphQLRefusal(code: "depth-limit", "Selections nest \(depth) deep; at most \(limits.maxDepth) are accepted.")
         }
@@ -134,10 +144,12 @@ struct SchemaCosts: Sendable {
                 case let field as Field:
                     let info = type.flatMap { costs.fields[$0]?[field.name.value] }
                     var own = QueryMeasure(depth: 1, aliases: field.alias == nil ? 0 : 1, fields: 1, cost: info?.cost ?? 1)
+                    own.introspects = field.name.value == "__schema" || field.name.value == "__type"
                     if let children = field.selectionSet {
                         let inner = measure(children, on: info?.type)
                         own.depth = 1 + inner.depth
                         own.spreads = inner.spreads
+                        own.introspects = own.introspects || inner.introspects
                         own.aliases = QueryMeasure.sum(own.aliases, inner.aliases)
                         own.fields = QueryMeasure.sum(own.fields, inner.fields)
                         own.cost = QueryMeasure.sum(own.cost, inner.cost)

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// How work given a time limit ended.
@@ -23,10 +24,9 @@ public func withDeadline<Value: Sendable>(
             answer.give(.finished(.failure(error)))
         }
     }
-    let timer = Task {
-        do { try await Task.sleep(for: timeout) } catch { return }
-        answer.give(.timedOut)
-    }
+    // A dispatch timer rather than a sleeping task: one task less per call (GraphQL runs every request through here).
+    let timer = DispatchWorkItem { answer.give(.timedOut) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)), execute: timer)
     let outcome = await withTaskCancellationHandler {
         await answer.value()
     } onCancel: {
@@ -69,5 +69,14 @@ private final class FirstAnswer<Value: Sendable>: Sendable {
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : scaled &+ attoseconds / 1_000_000_000
     }
 }

@@ -221,6 +221,9 @@ struct GraphQLLimitsTests {
         #expect(await refusal(closed, "{ __schema { types { name } } }").code == "graphql-validation")
         #expect(await refusal(closed, "{ __type(name: \"Query\") { name } }").code == "graphql-validation")
         #expect(await refusal(closed, "{ __typename hello }").code == nil)
+        #expect(await refusal(closed, "{ ...F } fragment F on Query { __schema { queryType { name } } }").code == "graphql-validation",
+                "through a fragment too")
+        #expect(await refusal(closed, "{ node { __typename child { __typename } } }").code == nil)
         let open = try testExecutor { $0.introspection = true }
         #expect(await refusal(open, "{ __schema { types { name } } }").code == nil)
     }

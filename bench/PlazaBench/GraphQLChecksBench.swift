@@ -38,8 +38,9 @@ enum GraphQLChecksBench {
         }
         let median = { (values: [Double]) in values.sorted()[values.count / 2] }
         let (before, after) = (median(plainTimes), median(checkedTimes))
+        let spread = { (values: [Double]) in String(format: "%.0f–%.0f", values.min()!, values.max()!) }
         return String(
             format: "graphql-checks plain=%.1fus checked=%.1fus overhead=%.1f%% rounds=%@ / %@", before, after, (after / before - 1) * 100,
-            plainTimes.map { String(format: "%.1f", $0) }.joined(separator: ","), checkedTimes.map { String(format: "%.1f", $0) }.joined(separator: ","))
+            spread(plainTimes), spread(checkedTimes))
     }
 }
