@@ -26,7 +26,7 @@ public func withDeadline<Value: Sendable>(
     }
     // A dispatch timer rather than a sleeping task: one task less per call (GraphQL runs every request through here).
     let timer = DispatchWorkItem { answer.give(.timedOut) }
-    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)), execute: timer)
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout.timeInterval, execute: timer)
     let outcome = await withTaskCancellationHandler {
         await answer.value()
     } onCancel: {
@@ -72,11 +72,3 @@ private final class FirstAnswer<Value: Sendable>: Sendable {
     }
 }
 
-extension Duration {
-    /// The duration in whole nanoseconds (saturating).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : scaled &+ attoseconds / 1_000_000_000
-    }
-}
