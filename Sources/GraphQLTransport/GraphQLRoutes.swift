@@ -45,6 +45,8 @@ public struct GraphQLRoutes<Context: PlazaRequestContext>: Sendable {
                 properties: [
                     "query": .string(minLength: 1, maxLength: limits.maxDocumentBytes), "operationName": .nullable(.text),
                     "variables": .nullable(.anyObject),
+                    // GraphQL over HTTP's fourth member; clients send it (Apollo's persisted-query hash), Plaza reads none.
+                    "extensions": .nullable(.anyObject),
                 ],
                 required: ["query"]))
         routes.add(Endpoint(

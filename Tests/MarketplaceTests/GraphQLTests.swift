@@ -113,6 +113,17 @@ struct GraphQLTests {
                 try await client.execute(uri: "/graphql?operationName=B&query=\(hidden)", method: .get) {
                     #expect($0.status == .methodNotAllowed, "a mutation behind a comment or another operation is still a mutation")
                 }
+                // GraphQL over HTTP's other members are accepted; a field GraphQL over HTTP does not have is refused.
+                let apollo = #"{"query": "{ categories { name } }", "operationName": null, "variables": null, "extensions": {"persistedQuery": {"version": 1}}}"#
+                try await client.execute(uri: "/graphql", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: apollo)) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                }
+                try await client.execute(
+                    uri: "/graphql", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"query": "{ categories { name } }", "variable": {}}"#)
+                ) { response in
+                    #expect(response.status == .unprocessableContent && String(buffer: response.body).contains("variable"))
+                }
                 try await client.execute(uri: "/graphql?query=%7B%20categories%20%7B%20name%20%7D%20%7D", method: .get) { response in
                     #expect(response.status == .ok && String(buffer: response.body).contains("Leaks and pipes"))
                 }
