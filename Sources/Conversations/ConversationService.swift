@@ -198,7 +198,7 @@ public struct ConversationService: Sendable {
                 VALUES (\(bind: message.id), \(bind: id), \(bind: seq), \(bind: principal.id), \(bind: body),
                         \(bind: try Self.encode(attachments)), \(bind: now))
                 """).run()
-            try await files.attach(attachments, purpose: .attachment, to: "message", message.id.uuidString.lowercased(), caller: caller, in: transaction)
+            try await files.attach(attachments, purpose: .attachment, to: "message", message.id.uuidString.lowercased(), field: "attachments", caller: caller, in: transaction)
             // Your own message is read by you.
             try await transaction.sql.raw("""
                 UPDATE conversation_participants SET last_read_seq = \(bind: seq) WHERE conversation_id = \(bind: id) AND user_id = \(bind: principal.id)

@@ -164,19 +164,22 @@ public final class FileService: Sendable {
         do {
             header = try await images.header(of: path)
         } catch {
-            throw PlazaError.validation(field: "file", "is not a readable image: \(error)")
+            // What the image library said stays in the log: it names the library, not the client's problem.
+            logger.debug("image header refused", metadata: ["error": "\(error)"])
+            throw PlazaError.validation(field: "file", "is not an image Plaza can read")
         }
         guard header.width > 0, header.height > 0, header.width * header.height <= settings.maxPixels else {
             throw PlazaError.validation(
                 field: "file", "is \(header.width)×\(header.height) pixels; at most \(settings.maxPixels / 1_000_000) megapixels are accepted")
         }
         guard claimed.isRead(by: header.loader) else {
-            throw PlazaError.validation(field: "file", "starts like \(claimed.rawValue) but decodes as \(header.loader)")
+            throw PlazaError.validation(field: "file", "starts like \(claimed.rawValue) but its contents are another format")
         }
         do {
             try await images.verify(path)
         } catch {
-            throw PlazaError.validation(field: "file", "is a damaged or truncated image: \(error)")
+            logger.debug("image decode refused", metadata: ["error": "\(error)"])
+            throw PlazaError.validation(field: "file", "is a damaged or truncated image")
         }
         // EXIF orientations 5–8 turn the picture a quarter: the upright size swaps.
         return header.orientation >= 5 ? (header.height, header.width) : (header.width, header.height)
@@ -358,17 +361,18 @@ public final class FileService: Sendable {
     }
 
     /// Binds files to an entity of a module (a message's attachments), in the module's own transaction:
-    /// each must be a file of `purpose` the caller uploaded and nobody bound yet.
+    /// each must be a file of `purpose` the caller uploaded and nobody bound yet. A refusal names `field`, the
+    /// request's field that listed the files (`photos`, `attachments`).
     public func attach(
-        _ ids: [UUID], purpose: FilePurpose, to kind: String, _ entityID: String, caller: Caller, in transaction: Transaction
+        _ ids: [UUID], purpose: FilePurpose, to kind: String, _ entityID: String, field: String, caller: Caller, in transaction: Transaction
     ) async throws {
         for id in ids {
             let row = try await transaction.sql.raw("SELECT owner_id, purpose, entity_kind FROM files WHERE id = \(bind: id)").first()
             guard let row, try row.decode(column: "owner_id", as: UUID?.self) == caller.principal?.id, caller.principal != nil,
                   try row.decode(column: "purpose", as: String.self) == purpose.rawValue
-            else { throw PlazaError.validation(field: "attachments", "\(id) is not an \(purpose.rawValue) you uploaded") }
+            else { throw PlazaError.validation(field: field, "\(id) is not one of your uploads with the purpose \(purpose.rawValue)") }
             guard try row.decode(column: "entity_kind", as: String?.self) == nil else {
-                throw PlazaError.validation(field: "attachments", "\(id) is attached elsewhere already")
+                throw PlazaError.validation(field: field, "\(id) is attached elsewhere already")
             }
             try await transaction.sql.raw("UPDATE files SET entity_kind = \(bind: kind), entity_id = \(bind: entityID) WHERE id = \(bind: id)").run()
         }

@@ -47,7 +47,7 @@ public enum PlazaJSON {
             return .validation(field: path(context.codingPath), "must be \(describe(type)), not null")
         case .typeMismatch(let type, let context):
             if context.codingPath.isEmpty {
-                return .badRequest("The body must be a JSON \(describe(type)).", code: "malformed-body")
+                return .badRequest("The body must be \(describe(type)) in JSON.", code: "malformed-body")
             }
             return .validation(field: path(context.codingPath), "must be \(describe(type))")
         case .dataCorrupted(let context):

@@ -27,6 +27,12 @@ struct LifecycleTests {
             let request = try await market.createRequest(
                 NewServiceRequest(categoryId: catalogue.leaks.id, description: "Burst pipe", address: "Here", lat: kyiv.lat, lng: kyiv.lng), caller: caller(ada))
             #expect(request.providerId == nil && request.conversationId == nil)
+            // A photo that is not one of the customer's uploads is refused under the field that named it.
+            await #expect(throws: PlazaError.validation(field: "photos", "\(UUID(uuidString: "00000000-0000-7000-8000-000000000000")!) is not one of your uploads with the purpose service-photo")) {
+                var withPhoto = NewServiceRequest(categoryId: catalogue.leaks.id, description: "Burst pipe", address: "Here", lat: kyiv.lat, lng: kyiv.lng)
+                withPhoto.photos = [UUID(uuidString: "00000000-0000-7000-8000-000000000000")!]
+                _ = try await market.createRequest(withPhoto, caller: caller(ada))
+            }
             try await plaza.runPendingWork()
             for (name, alerted) in [("bob", true), ("cleo", true), ("dan", false), ("far", false)] {
                 let inbox = try await plaza.notifications.inbox(caller: caller(people[name]!.0, provider: true), page: PageRequest())

@@ -46,7 +46,7 @@ extension MarketplaceService {
                         \(bind: input.imageFileId), \(bind: input.position ?? 0), \(bind: now), \(bind: now))
                 """).run()
             if let image = input.imageFileId {
-                try await files.attach([image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), caller: caller, in: transaction)
+                try await files.attach([image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), field: "imageFileId", caller: caller, in: transaction)
             }
             try await transaction.audit(caller, action: "marketplace.category.create", resourceType: "category", resourceID: id.uuidString)
             try await searchChanged(provider: nil, caller: caller, in: transaction)
@@ -71,7 +71,7 @@ extension MarketplaceService {
                 WHERE id = \(bind: id)
                 """).run()
             if let image = input.imageFileId, image != current.imageFileId {
-                try await files.attach([image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), caller: caller, in: transaction)
+                try await files.attach([image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), field: "imageFileId", caller: caller, in: transaction)
             }
             if fields.name != current.name { try await reindexProviders(offering: id, in: transaction) }
             try await transaction.audit(caller, action: "marketplace.category.update", resourceType: "category", resourceID: id.uuidString)

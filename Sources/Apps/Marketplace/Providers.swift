@@ -98,12 +98,12 @@ extension MarketplaceService {
             // Photos the profile had before (shown now or not) are bound to it already; only new ones are bound.
             let bound = try await files.attached(to: "marketplace-provider", id.uuidString.lowercased(), in: transaction)
             let new = photos.filter { !bound.contains($0) }
-            try await files.attach(new, purpose: .servicePhoto, to: "marketplace-provider", id.uuidString.lowercased(), caller: caller, in: transaction)
+            try await files.attach(new, purpose: .servicePhoto, to: "marketplace-provider", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction)
             sets.append("photos = \(bind: try Self.encode(photos))")
         }
         if let video = input.videoFileId, video != currentVideo {
             if !(try await files.attached(to: "marketplace-provider", id.uuidString.lowercased(), in: transaction).contains(video)) {
-                try await files.attach([video], purpose: .serviceVideo, to: "marketplace-provider", id.uuidString.lowercased(), caller: caller, in: transaction)
+                try await files.attach([video], purpose: .serviceVideo, to: "marketplace-provider", id.uuidString.lowercased(), field: "videoFileId", caller: caller, in: transaction)
             }
             sets.append("video_file_id = \(bind: video)")
         } else if input.removeVideo == true {

@@ -73,7 +73,7 @@ extension MarketplaceService {
                         \(bind: address), \(bind: input.lat), \(bind: input.lng), \(bind: input.windowStart), \(bind: input.windowEnd),
                         \(bind: try Self.encode(photos)), \(bind: instance.id), \(bind: now), \(bind: now))
                 """).run()
-            try await files.attach(photos, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), caller: caller, in: transaction)
+            try await files.attach(photos, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction)
             if provider == nil {
                 try await queue.enqueue(try JobRequest(RequestLifecycle.alertJob, payload: ["requestId": id], maxAttempts: 8), in: transaction)
             }
@@ -302,7 +302,7 @@ extension MarketplaceService {
             guard photos.count + added.count <= Self.maxRequestPhotos else {
                 throw PlazaError.validation(field: "photos", "at most \(Self.maxRequestPhotos) photos")
             }
-            try await files.attach(added, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), caller: caller, in: transaction)
+            try await files.attach(added, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction)
             try await transaction.sql.raw("""
                 UPDATE marketplace_requests SET photos = \(bind: try Self.encode(photos + added)), updated_at = \(bind: transaction.clock.now())
                 WHERE id = \(bind: id)
