@@ -69,7 +69,8 @@ public struct FileRoutes<Context: PlazaRequestContext>: Sendable {
             summary: "The file's bytes (ranges, ETag, Last-Modified), or an on-demand variant with ?w=&h=&fit=.",
             tag: tag, access: .public, parameters: [id] + onDemand,
             responses: [
-                EndpointResponse(200, "The bytes."), EndpointResponse(206, "The range asked for."), EndpointResponse(304, "Not modified."),
+                EndpointResponse(200, "The bytes.", body: .bytes), EndpointResponse(206, "The range asked for.", body: .bytes),
+                EndpointResponse(304, "Not modified."),
                 EndpointResponse(416, "A range outside the file."),
             ]
         ) { request, context in
@@ -80,7 +81,10 @@ public struct FileRoutes<Context: PlazaRequestContext>: Sendable {
         routes.add(Endpoint(
             .get, "/files/{id}/{variant}", operationID: "downloadVariant", summary: "A named variant's bytes (made on first request if missing).",
             tag: tag, access: .public, parameters: [id, variant] + onDemand.suffix(2),
-            responses: [EndpointResponse(200, "The bytes."), EndpointResponse(206, "The range asked for."), EndpointResponse(304, "Not modified.")]
+            responses: [
+                EndpointResponse(200, "The bytes.", body: .bytes), EndpointResponse(206, "The range asked for.", body: .bytes),
+                EndpointResponse(304, "Not modified."),
+            ]
         ) { request, context in
             let name = context.parameters.get("variant") ?? ""
             let delivery = try await service.delivery(

@@ -205,7 +205,7 @@ public actor TokenIssuer {
 }
 
 /// A JSON Web Key Set.
-public struct JWKSDocument: Codable, Sendable, APISchema {
+public struct JWKSDocument: Codable, Sendable, OmitsAbsentMembers, APISchema {
     public struct Key: Codable, Sendable {
         public var kty: String
         public var crv: String

@@ -169,6 +169,7 @@ public struct NotificationDelivery: Codable, Sendable, Equatable, APISchema {
     public var createdAt: Date
     public var updatedAt: Date
     public var sentAt: Date?
+    /// Every attempt, when one delivery is asked for; null in lists.
     public var history: [DeliveryAttempt]?
 
     public static var schema: JSONSchema {
@@ -179,7 +180,7 @@ public struct NotificationDelivery: Codable, Sendable, Equatable, APISchema {
             "state": .string(enumValues: DeliveryState.allCases.map(\.rawValue)), "attempts": .integer(),
             "nextAttemptAt": .nullable(.dateTime), "lastError": .nullable(.text), "providerRef": .nullable(.text),
             "providerStatus": .nullable(.text), "createdAt": .dateTime, "updatedAt": .dateTime, "sentAt": .nullable(.dateTime),
-            "history": .array(DeliveryAttempt.schema),
+            "history": .nullable(.array(DeliveryAttempt.schema)),
         ], required: ["id", "notificationId", "channel", "address", "template", "subject", "state", "attempts", "createdAt", "updatedAt"])
     }
 }

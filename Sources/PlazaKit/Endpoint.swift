@@ -44,11 +44,24 @@ public struct EndpointParameter: Sendable, Equatable {
     public static let cursor = EndpointParameter("cursor", in: .query, description: "The `nextCursor` of the previous page.")
 }
 
+/// The form a route's refusals take, as `/openapi.json` declares them.
+public enum ErrorFormat: Sendable, Equatable {
+    /// RFC 9457 problem+json: the API's and the machines' routes.
+    case problem
+    /// A page's: problem+json, or an HTML page for a browser (`Accept: text/html`) and where a page must show
+    /// the refusal itself (an OAuth request it cannot trust).
+    case page
+    /// RFC 6749 §5.2's `{"error", "error_description"}`: OAuth's token, introspection and revocation endpoints.
+    case oauth
+}
+
 /// A documented body: a named schema and its media type.
 public struct EndpointBody: Sendable, Equatable {
     public var schemaName: String?
     public var schema: JSONSchema
     public var mediaType: String
+    /// Whether a request must carry it (a command whose body only adds a comment may be sent without one).
+    public var required = true
 
     public init(schemaName: String?, schema: JSONSchema, mediaType: String = "application/json") {
         self.schemaName = schemaName
@@ -70,6 +83,15 @@ public struct EndpointBody: Sendable, Equatable {
     }
     public static func text(_ mediaType: String) -> EndpointBody {
         EndpointBody(schemaName: nil, schema: .text, mediaType: mediaType)
+    }
+    /// A file's own bytes, of whatever type it was stored as.
+    public static let bytes = EndpointBody(schemaName: nil, schema: .string(format: "binary"), mediaType: "*/*")
+
+    /// The same body, which a request may leave out.
+    public var optional: EndpointBody {
+        var copy = self
+        copy.required = false
+        return copy
     }
 
     /// Extra named schemas this body refers to.
@@ -109,12 +131,14 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
     public var responses: [EndpointResponse]
     /// Whether the route honours `Idempotency-Key` (creating calls that must not happen twice).
     public var idempotent: Bool
+    /// The form its refusals take.
+    public var errors: ErrorFormat
     public var handler: Handler
 
     public init(
         _ method: HTTPRequest.Method, _ path: String, operationID: String, summary: String, tag: String,
         access: Access, parameters: [EndpointParameter] = [], requestBody: EndpointBody? = nil,
-        responses: [EndpointResponse], idempotent: Bool = false, handler: @escaping Handler
+        responses: [EndpointResponse], idempotent: Bool = false, errors: ErrorFormat = .problem, handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
@@ -126,6 +150,7 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
         self.requestBody = requestBody
         self.responses = responses
         self.idempotent = idempotent
+        self.errors = errors
         self.handler = handler
     }
 

@@ -12,6 +12,11 @@ public enum PlazaJSON {
         return encoder
     }
 
+    /// A response body in the API's conventions: absent optionals as `null` (see ``NullWriting``).
+    public static func responseBody<T: Encodable>(_ value: T) throws -> Data {
+        try encoder().encode(NullWriting(value))
+    }
+
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
@@ -139,9 +144,9 @@ extension Request {
 }
 
 extension Response {
-    /// A JSON response in the API's conventions.
+    /// A JSON response in the API's conventions (absent optionals as `null`: see ``NullWriting``).
     public static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) throws -> Response {
-        let data = try PlazaJSON.encoder().encode(value)
+        let data = try PlazaJSON.responseBody(value)
         var headers = extra
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

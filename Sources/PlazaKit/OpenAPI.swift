@@ -13,9 +13,13 @@ public enum OpenAPI {
         }
     }
 
-    public static func document<Context>(for routes: RouteTable<Context>, info: Info) -> JSONValue {
+    /// The document of `routes`. `anonymousMay` says whether an action may be allowed to someone signed out
+    /// (the policy's answer), so routes that serve both declare both.
+    public static func document<Context>(
+        for routes: RouteTable<Context>, info: Info, anonymousMay: (Access) -> Bool = { $0 == .public }
+    ) -> JSONValue {
         var paths: [String: [String: JSONValue]] = [:]
-        var components: [String: JSONValue] = ["Problem": problemSchema.json]
+        var components: [String: JSONValue] = ["Problem": problemSchema.json, "OAuthError": oauthErrorSchema.json]
         for endpoint in routes.endpoints {
             var operation: [String: JSONValue] = [
                 "operationId": .string(endpoint.operationID),
@@ -24,7 +28,9 @@ public enum OpenAPI {
                 "x-plaza-access": .string(accessDescription(endpoint.access)),
             ]
             if endpoint.access != .public {
-                operation["security"] = [["bearerAuth": []], ["cookieAuth": []]]
+                // An empty requirement is OpenAPI's "or nobody": reads open to all that show more to the signed in.
+                let open: [JSONValue] = anonymousMay(endpoint.access) ? [[:]] : []
+                operation["security"] = .array(open + [["bearerAuth": []], ["cookieAuth": []]])
             }
             var parameters = endpoint.parameters
             if endpoint.idempotent {
@@ -44,7 +50,7 @@ public enum OpenAPI {
             }
             if let body = endpoint.requestBody {
                 operation["requestBody"] = [
-                    "required": true, "content": [body.mediaType: ["schema": schemaValue(body, into: &components)]],
+                    "required": .bool(body.required), "content": [body.mediaType: ["schema": schemaValue(body, into: &components)]],
                 ]
             }
             var responses: [String: JSONValue] = [:]
@@ -52,13 +58,13 @@ public enum OpenAPI {
                 var object: [String: JSONValue] = ["description": .string(response.description)]
                 if let body = response.body {
                     object["content"] = [body.mediaType: ["schema": schemaValue(body, into: &components)]]
+                } else if response.status >= 400 {
+                    // A declared refusal has the body every refusal of the route has.
+                    object["content"] = errorContent(endpoint.errors)
                 }
                 responses[String(response.status)] = .object(object)
             }
-            responses["default"] = [
-                "description": "An error, as RFC 9457 problem details.",
-                "content": [Problem.mediaType: ["schema": .ref("Problem")]],
-            ]
+            responses["default"] = ["description": .string(errorDescription(endpoint.errors)), "content": errorContent(endpoint.errors)]
             operation["responses"] = .object(responses)
             paths[endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = .object(operation)
         }
@@ -74,6 +80,22 @@ public enum OpenAPI {
                 ],
             ],
         ]
+    }
+
+    static func errorContent(_ format: ErrorFormat) -> JSONValue {
+        switch format {
+        case .problem: return [Problem.mediaType: ["schema": .ref("Problem")]]
+        case .page: return [Problem.mediaType: ["schema": .ref("Problem")], "text/html": ["schema": ["type": "string"]]]
+        case .oauth: return ["application/json": ["schema": .ref("OAuthError")]]
+        }
+    }
+
+    static func errorDescription(_ format: ErrorFormat) -> String {
+        switch format {
+        case .problem: return "An error, as RFC 9457 problem details."
+        case .page: return "An error: an HTML page for a browser (it asks for text/html), RFC 9457 problem details otherwise."
+        case .oauth: return "An error in OAuth's form (RFC 6749 §5.2)."
+        }
     }
 
     static func accessDescription(_ access: Access) -> String {
@@ -100,6 +122,16 @@ public enum OpenAPI {
             "errors": .array(.object(properties: ["field": .text, "message": .text], required: ["field", "message"])),
         ],
         required: ["type", "title", "status"], additional: true)
+
+    static let oauthErrorSchema = JSONSchema.object(
+        properties: [
+            "error": .string(enumValues: [
+                "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope",
+                "unsupported_token_type",
+            ]),
+            "error_description": .text,
+        ],
+        required: ["error"], additional: true)
 }
 
 extension JSONValue {

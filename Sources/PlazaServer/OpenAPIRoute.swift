@@ -9,7 +9,7 @@ enum OpenAPIRoute {
         title: "Plaza", version: "0.1.0",
         description: "One server for marketplaces, booking systems and community platforms. Errors are RFC 9457 problem+json; lists use ?limit= and ?cursor=.")
 
-    static func adding<Context: PlazaRequestContext>(to routes: RouteTable<Context>) -> RouteTable<Context> {
+    static func adding<Context: PlazaRequestContext>(to routes: RouteTable<Context>, policy: RulePolicy) -> RouteTable<Context> {
         var table = routes
         func endpoint(_ handler: @escaping Endpoint<Context>.Handler) -> Endpoint<Context> {
             Endpoint(
@@ -20,7 +20,7 @@ enum OpenAPIRoute {
         }
         var documented = table
         documented.add(endpoint { _, _ in Response(status: .ok) })
-        let document = OpenAPI.document(for: documented, info: info)
+        let document = OpenAPI.document(for: documented, info: info, anonymousMay: anonymousMay(policy))
         let bytes = (try? PlazaJSON.encoder().encode(document)) ?? Data("{}".utf8)
         table.add(endpoint { _, _ in
             Response(
@@ -31,16 +31,28 @@ enum OpenAPIRoute {
     }
 
     /// The document as pretty-printed JSON (for `plaza openapi`).
-    static func document<Context: PlazaRequestContext>(for routes: RouteTable<Context>) throws -> String {
+    static func document<Context: PlazaRequestContext>(for routes: RouteTable<Context>, policy: RulePolicy) throws -> String {
         let encoder = PlazaJSON.encoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(OpenAPI.document(for: routes, info: info)), as: UTF8.self)
+        return String(decoding: try encoder.encode(OpenAPI.document(for: routes, info: info, anonymousMay: anonymousMay(policy))), as: UTF8.self)
+    }
+
+    /// Whether a route's access may let someone signed out through, as the policy's rules say.
+    static func anonymousMay(_ policy: RulePolicy) -> @Sendable (Access) -> Bool {
+        { access in
+            switch access {
+            case .public: return true
+            case .authenticated: return false
+            case .action(let action): return policy.allows(nil, action)
+            case .resourceAction(let action): return policy.mayAllowAnonymous(action)
+            }
+        }
     }
 }
 
 extension Plaza {
     /// The OpenAPI document of every route, pretty-printed.
     public func openAPIDocument() throws -> String {
-        try OpenAPIRoute.document(for: routes)
+        try OpenAPIRoute.document(for: routes, policy: policy)
     }
 }

@@ -135,7 +135,10 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             return scope.redirect("/account/sessions?notice=session-ended")
         }
 
-        routes.add(.get, "/account/export", "exportPage", "Download everything Plaza holds about you (JSON).", access: .authenticated) { _, context, _ in
+        routes.add(
+            .get, "/account/export", "exportPage", "Download everything Plaza holds about you (JSON).", access: .authenticated,
+            answers: .json(DataExport.self)
+        ) { _, context, _ in
             let export = try await identity.export(caller: context.caller)
             let encoder = PlazaJSON.encoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -145,7 +148,7 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
                     .contentType: "application/json; charset=utf-8", .contentDisposition: "attachment; filename=\"plaza-data.json\"",
                     .cacheControl: "no-store",
                 ],
-                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(export))))
+                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(NullWriting(export)))))
         }
 
         routes.add(.get, "/account/delete", "deletePage", "Delete your account.", access: .authenticated) { _, _, scope in

@@ -13,7 +13,7 @@ struct OAuthPages<Context: PlazaRequestContext>: Sendable {
     var table: RouteTable<Context> {
         var routes = PageRoutes<Context>(pages: pages)
         let provider = pages.identity.oauth
-        routes.add(.get, OAuthPaths.authorize, "oauthAuthorizePage", "OAuth authorization: sign in, then allow or deny the application.") {
+        routes.add(.get, OAuthPaths.authorize, "oauthAuthorizePage", "OAuth authorization: sign in, then allow or deny the application.", redirects: true) {
             request, context, scope in
             let pairs = FormEncoding.decode(request.uri.query ?? "")
             guard Set(pairs.map(\.0)).count == pairs.count else {

@@ -12,12 +12,16 @@ public struct PageRoutes<Context: PlazaRequestContext>: Sendable {
         self.pages = pages
     }
 
+    /// Adds a page. A GET page that is not public may send a signed-out browser to sign in (303); `redirects`
+    /// says a public one may send its reader on as well (the sign-in page, to where a signed-in person was going).
+    /// `answers` is what a GET page answers when it is not HTML (a download).
     public mutating func add(
         _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, access: Access = .public,
-        _ handler: @escaping Handler
+        redirects: Bool = false, answers: EndpointBody = .text("text/html"), _ handler: @escaping Handler
     ) {
         let pages = self.pages
         let isPost = method == .post
+        let elsewhere = !isPost && (redirects || access != .public)
         table.add(Endpoint(
             method, path, operationID: operationID, summary: summary, tag: "Pages", access: access,
             parameters: path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
@@ -26,8 +30,9 @@ public struct PageRoutes<Context: PlazaRequestContext>: Sendable {
             },
             requestBody: isPost ? .text("application/x-www-form-urlencoded") : nil,
             responses: [
-                isPost ? EndpointResponse(303, "Done; on to the next page.") : EndpointResponse(200, "An HTML page.", body: .text("text/html"))
-            ]
+                isPost ? EndpointResponse(303, "Done; on to the next page.") : EndpointResponse(200, answers == .text("text/html") ? "An HTML page." : "A download.", body: answers)
+            ] + (elsewhere ? [EndpointResponse(303, "Elsewhere first: to sign in, or on to where the reader was going.")] : []),
+            errors: .page
         ) { request, context in try await handler(request, context, try await pages.scope(request, context)) })
     }
 }

@@ -12,7 +12,7 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
         let identity = pages.identity
         let lifetime = pages.sessionLifetime
 
-        routes.add(.get, "/sign-in", "signInPage", "The sign-in form, and a button per external sign-in provider.") { _, _, scope in
+        routes.add(.get, "/sign-in", "signInPage", "The sign-in form, and a button per external sign-in provider.", redirects: true) { _, _, scope in
             if scope.principal != nil { return scope.redirect(PageScope.safeNext(scope.query["next"])) }
             var scope = scope
             scope.formActionOrigin = try await identity.oauth.clientOrigin(forNext: scope.query["next"])
@@ -24,14 +24,14 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
             }
             return scope.render("form-page", page.data)
         }
-        routes.add(.get, "/sign-in/federated/{id}", "federatedSignInPage", "Sign in with an external provider: off to it.") { _, context, scope in
+        routes.add(.get, "/sign-in/federated/{id}", "federatedSignInPage", "Sign in with an external provider: off to it.", redirects: true) { _, context, scope in
             let next = PageScope.safeNext(scope.query["next"])
             let (url, state) = try await identity.federation.begin(try context.uuidParameter("id"), next: next)
             var scope = scope
             scope.setCookie(Self.federationCookie, state, maxAge: 600)
             return scope.redirect(url)
         }
-        routes.add(.get, Federation.callbackPath, "federatedCallbackPage", "Where an external provider sends the person back.") {
+        routes.add(.get, Federation.callbackPath, "federatedCallbackPage", "Where an external provider sends the person back.", redirects: true) {
             request, context, scope in
             let query = scope.query
             var scope = scope
@@ -76,7 +76,7 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
             }
         }
 
-        routes.add(.get, "/sign-in/code", "signInCodePage", "The second step of signing in: a code from the authenticator app.") { request, _, scope in
+        routes.add(.get, "/sign-in/code", "signInCodePage", "The second step of signing in: a code from the authenticator app.", redirects: true) { request, _, scope in
             guard request.cookies[Self.challengeCookie] != nil else { return scope.redirect("/sign-in?notice=sign-in-again") }
             var scope = scope
             scope.formActionOrigin = try await identity.oauth.clientOrigin(forNext: scope.query["next"])

@@ -91,7 +91,7 @@ extension WorkflowDetail: APISchema {
                 "history": .array(.object(
                     properties: [
                         "version": .integer(format: "int32"), "at": .dateTime, "actorId": .nullable(.uuid), "from": .nullable(.text), "to": .text,
-                        "command": .text, "payload": .anyObject, "comment": .nullable(.text),
+                        "command": .text, "payload": .nullable(.anyObject), "comment": .nullable(.text),
                     ],
                     required: ["version", "at", "to", "command"])),
                 "activities": .array(.object(

@@ -82,7 +82,7 @@ extension MarketplaceService {
         if let hit = searchCache.get(key, now: now) { return hit }
         let generation = searchCache.generation
         let page = try await searchProviders(query)
-        let entry = SearchCache.Entry(at: now, page: page, json: try PlazaJSON.encoder().encode(page))
+        let entry = SearchCache.Entry(at: now, page: page, json: try PlazaJSON.responseBody(page))
         if searchCache.enabled { searchCache.put(key, entry, generation: generation) }
         return entry
     }

@@ -396,7 +396,13 @@ public struct OAuthProvider: Sendable {
                              headers: ["WWW-Authenticate": "Bearer error=\"insufficient_scope\", scope=\"openid\""])
         }
         let scopes = firstParty ? OAuthScope.all : Array(principal.scopes)
-        return try await userClaims(principal.id, scopes: scopes)
+        do {
+            return try await userClaims(principal.id, scopes: scopes)
+        } catch is OAuthError {
+            // A token that outlived its account is a bearer token no longer good (RFC 6750 §3.1), not a grant.
+            throw PlazaError(.unauthorized, code: "invalid-token", title: "Unauthorized", detail: "The token's account no longer exists.",
+                             headers: ["WWW-Authenticate": "Bearer error=\"invalid_token\""])
+        }
     }
 
     // MARK: Pieces
@@ -486,7 +492,7 @@ public struct OAuthProvider: Sendable {
 
 /// The claims about a person that `profile` and `email` allow: `/oauth/userinfo`'s answer, and part of an
 /// ID token. Claims the scopes do not allow stay nil and are left out.
-public struct UserClaims: Codable, Sendable, Equatable {
+public struct UserClaims: Codable, Sendable, OmitsAbsentMembers, Equatable {
     public var sub: String
     public var name: String?
     public var givenName: String?
@@ -547,4 +553,15 @@ extension IdentityService {
     public var oauthClients: OAuthClients { OAuthClients(store: store, policy: policy, outbox: outbox, revocations: revocations) }
     /// The OAuth 2.1 / OpenID Connect provider.
     public var oauth: OAuthProvider { OAuthProvider(identity: self, clients: oauthClients) }
+}
+
+extension UserClaims: APISchema {
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "sub": .text, "name": .text, "given_name": .text, "family_name": .text, "locale": .text, "zoneinfo": .text,
+                "updated_at": .integer(), "email": .string(format: "email"), "email_verified": .boolean,
+            ],
+            required: ["sub"])
+    }
 }

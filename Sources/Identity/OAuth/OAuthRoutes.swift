@@ -17,19 +17,19 @@ public struct OAuthRoutes<Context: PlazaRequestContext>: Sendable {
         let provider = identity.oauth
         let tag = "OAuth"
         let form = EndpointBody.text("application/x-www-form-urlencoded")
-        let json = EndpointBody(schemaName: nil, schema: .anyObject)
 
         routes.add(Endpoint(
             .get, OAuthPaths.discovery, operationID: "openidConfiguration", summary: "OpenID Connect discovery: the provider's endpoints and abilities.",
-            tag: tag, access: .public, responses: [EndpointResponse(200, "The provider metadata.", body: json)]
+            tag: tag, access: .public, responses: [EndpointResponse(200, "The provider metadata.", body: .json(DiscoveryDocument.self))]
         ) { _, _ in
             try .json(provider.discovery, headers: [.cacheControl: "public, max-age=300"])
         })
         routes.add(Endpoint(
             .post, OAuthPaths.token, operationID: "oauthToken",
             summary: "Tokens for an authorization code (with PKCE), a refresh token or a client's own credentials.", tag: tag, access: .public,
-            requestBody: form, responses: [EndpointResponse(200, "Tokens.", body: json), EndpointResponse(400, "An RFC 6749 error."),
-                                           EndpointResponse(401, "invalid_client.")]
+            requestBody: form, responses: [EndpointResponse(200, "Tokens.", body: .json(OAuthTokenResponse.self)), EndpointResponse(400, "An RFC 6749 error."),
+                                           EndpointResponse(401, "invalid_client.")],
+            errors: .oauth
         ) { request, context in
             try await Self.answer {
                 let tokens = try await provider.token(try await Self.form(request), authorization: request.headers[.authorization], caller: context.caller)
@@ -38,7 +38,8 @@ public struct OAuthRoutes<Context: PlazaRequestContext>: Sendable {
         })
         routes.add(Endpoint(
             .post, OAuthPaths.introspect, operationID: "oauthIntrospect", summary: "Whether a token is active, and its facts (RFC 7662).",
-            tag: tag, access: .public, requestBody: form, responses: [EndpointResponse(200, "The token's state.", body: json)]
+            tag: tag, access: .public, requestBody: form, responses: [EndpointResponse(200, "The token's state.", body: .json(Introspection.self))],
+            errors: .oauth
         ) { request, _ in
             try await Self.answer {
                 try .json(try await provider.introspect(try await Self.form(request), authorization: request.headers[.authorization]),
@@ -47,7 +48,8 @@ public struct OAuthRoutes<Context: PlazaRequestContext>: Sendable {
         })
         routes.add(Endpoint(
             .post, OAuthPaths.revoke, operationID: "oauthRevoke", summary: "Revoke a token the client holds, and its session (RFC 7009).",
-            tag: tag, access: .public, requestBody: form, responses: [EndpointResponse(200, "Revoked, or nothing to revoke.")]
+            tag: tag, access: .public, requestBody: form, responses: [EndpointResponse(200, "Revoked, or nothing to revoke.")],
+            errors: .oauth
         ) { request, context in
             try await Self.answer {
                 try await provider.revoke(try await Self.form(request), authorization: request.headers[.authorization], caller: context.caller)
@@ -58,7 +60,7 @@ public struct OAuthRoutes<Context: PlazaRequestContext>: Sendable {
             routes.add(Endpoint(
                 method, OAuthPaths.userinfo, operationID: method == .get ? "oauthUserinfo" : "oauthUserinfoPost",
                 summary: "The signed-in person's claims, as far as the token's scopes reach.", tag: tag, access: .authenticated,
-                responses: [EndpointResponse(200, "The claims.", body: json)]
+                responses: [EndpointResponse(200, "The claims.", body: .json(UserClaims.self))]
             ) { _, context in
                 try .json(try await provider.userinfo(principal: context.principal), headers: [.cacheControl: "no-store"])
             })

@@ -38,7 +38,7 @@ public struct OAuthError: Error, Sendable, Equatable {
 }
 
 /// What `/oauth/token` answers (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
-public struct OAuthTokenResponse: Codable, Sendable, Equatable {
+public struct OAuthTokenResponse: Codable, Sendable, OmitsAbsentMembers, Equatable {
     public var accessToken: String
     public var tokenType: String
     public var expiresIn: Int
@@ -53,7 +53,7 @@ public struct OAuthTokenResponse: Codable, Sendable, Equatable {
 }
 
 /// RFC 7662's answer: `active` alone when the token is not, the token's facts when it is.
-public struct Introspection: Codable, Sendable, Equatable {
+public struct Introspection: Codable, Sendable, OmitsAbsentMembers, Equatable {
     public var active: Bool
     public var scope: String?
     public var clientId: String?
@@ -141,7 +141,7 @@ public enum AuthorizationRefusal: Error, Sendable, Equatable {
 }
 
 /// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414).
-public struct DiscoveryDocument: Codable, Sendable, Equatable {
+public struct DiscoveryDocument: Codable, Sendable, OmitsAbsentMembers, Equatable {
     public var issuer: String
     public var authorizationEndpoint: String
     public var tokenEndpoint: String
@@ -190,5 +190,47 @@ public struct DiscoveryDocument: Codable, Sendable, Equatable {
         case codeChallengeMethodsSupported = "code_challenge_methods_supported", claimsSupported = "claims_supported"
         case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
         case promptValuesSupported = "prompt_values_supported"
+    }
+}
+
+// The schemas of OAuth's and OpenID Connect's answers, for `/openapi.json`: members absent from an answer are
+// left out (those standards say so), so only what is always there is required.
+
+extension OAuthTokenResponse: APISchema {
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "access_token": .text, "token_type": .string(enumValues: ["Bearer"]), "expires_in": .integer(minimum: 0),
+                "refresh_token": .text, "id_token": .text, "scope": .text,
+            ],
+            required: ["access_token", "token_type", "expires_in", "scope"])
+    }
+}
+
+extension Introspection: APISchema {
+    public static var schema: JSONSchema {
+        .object(
+            properties: [
+                "active": .boolean, "scope": .text, "client_id": .text, "sub": .text, "exp": .integer(), "iat": .integer(), "iss": .text,
+                "aud": .text, "jti": .text, "token_type": .text, "username": .text,
+            ],
+            required: ["active"])
+    }
+}
+
+extension DiscoveryDocument: APISchema {
+    public static var schema: JSONSchema {
+        let texts: [String] = [
+            "issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint",
+        ]
+        let lists: [String] = [
+            "scopes_supported", "response_types_supported", "response_modes_supported", "grant_types_supported", "subject_types_supported",
+            "id_token_signing_alg_values_supported", "token_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported",
+            "revocation_endpoint_auth_methods_supported", "code_challenge_methods_supported", "claims_supported", "prompt_values_supported",
+        ]
+        var properties: [String: JSONSchema] = ["authorization_response_iss_parameter_supported": .boolean]
+        for name in texts { properties[name] = .string(format: "uri") }
+        for name in lists { properties[name] = .array(.text) }
+        return .object(properties: properties, required: texts + lists + ["authorization_response_iss_parameter_supported"])
     }
 }
