@@ -295,7 +295,10 @@ let package = Package(
         .testTarget(name: "PlazaKitTests", dependencies: ["PlazaKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GraphQLTransportTests",
-            dependencies: ["GraphQLTransport", "PlazaKit", .product(name: "GraphQL", package: "GraphQL")],
+            dependencies: [
+                "GraphQLTransport", "PlazaKit", .product(name: "GraphQL", package: "GraphQL"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PlazaTesting"], swiftSettings: swiftSettings),

@@ -55,7 +55,7 @@ extension MarketplaceRoutes {
         for (command, summary, action) in commands {
             routes.add(Endpoint(
                 .post, "\(base)/requests/{id}/\(command)", operationID: "\(command)ServiceRequest", summary: summary, tag: tag,
-                access: .resourceAction(action), parameters: [id], requestBody: .json(RequestCommand.self),
+                access: .resourceAction(action), parameters: [id], requestBody: .json(RequestCommand.self).optional,
                 responses: [EndpointResponse(200, "The request as it now is.", body: .json(ServiceRequest.self))]
             ) { request, context in
                 let body = try await request.decodeJSONIfPresent(RequestCommand.self, context: context) ?? RequestCommand()
