@@ -80,8 +80,8 @@ public struct ConversationService: Sendable {
         if participants.count > Self.maxParticipants {
             errors.append(FieldError(field: "participantIds", message: "must name at most \(Self.maxParticipants) people"))
         }
+        NewConversation.subjectLimit.check(input.subject, field: "subject", into: &errors)
         let subject = input.subject?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let subject, subject.count > 200 { errors.append(FieldError(field: "subject", message: "must be at most 200 characters")) }
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         let active = try await identity.activeUsers(among: Array(participants))
         if let missing = participants.subtracting(active).first {
@@ -295,8 +295,8 @@ public struct ConversationService: Sendable {
     public func report(_ messageID: UUID, in id: UUID, _ input: ReportInput, caller: Caller) async throws {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         _ = try await authorize(caller, ConversationPolicy.read, conversation: id)
+        try ReportInput.reasonLimit.require(input.reason, field: "reason")
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...500).contains(reason.count) else { throw PlazaError.validation(field: "reason", "must be 1 to 500 characters") }
         try await store.transaction { transaction in
             guard try await transaction.sql.raw("""
                 SELECT id FROM conversation_messages WHERE id = \(bind: messageID) AND conversation_id = \(bind: id)
@@ -337,8 +337,8 @@ public struct ConversationService: Sendable {
     public func remove(_ messageID: UUID, _ input: ReportInput, caller: Caller) async throws -> Message {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         try policy.authorize(caller, ConversationPolicy.moderate)
+        try ReportInput.reasonLimit.require(input.reason, field: "reason")
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...500).contains(reason.count) else { throw PlazaError.validation(field: "reason", "must be 1 to 500 characters") }
         let publisher = self.publisher
         let removed = try await store.transaction { transaction in
             let now = transaction.clock.now()
@@ -416,9 +416,8 @@ public struct ConversationService: Sendable {
     }
 
     static func checked(_ draft: MessageDraft) throws -> String {
-        let body = draft.body.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...maxBody).contains(body.count) else { throw PlazaError.validation(field: "body", "must be 1 to \(maxBody) characters") }
-        return body
+        try MessageDraft.bodyLimit.require(draft.body, field: "body")
+        return draft.body.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The threads `user` takes part in, with the user's unread count (others' messages after the last read).

@@ -22,10 +22,12 @@ public struct NewConversation: Codable, Sendable, APISchema {
         self.subject = subject
         self.context = context
     }
+    static let subjectLimit = TextLimit.atMost(200)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "participantIds": .array(.uuid), "subject": .string(description: "At most 200 characters."), "context": ConversationContext.schema,
+                "participantIds": .array(.uuid), "subject": subjectLimit.schema, "context": ConversationContext.schema,
             ],
             required: ["participantIds"])
     }
@@ -61,8 +63,10 @@ public struct MessageDraft: Codable, Sendable, APISchema {
         self.body = body
         self.attachments = attachments
     }
+    static let bodyLimit = TextLimit(1...ConversationService.maxBody)
+
     public static var schema: JSONSchema {
-        .object(properties: ["body": .string(description: "1 to 4000 characters."), "attachments": .array(.uuid)], required: ["body"])
+        .object(properties: ["body": bodyLimit.schema, "attachments": .array(.uuid)], required: ["body"])
     }
 }
 
@@ -103,7 +107,8 @@ public struct ReadReceipt: Codable, Sendable, APISchema {
 public struct ReportInput: Codable, Sendable, APISchema {
     public var reason: String
     public init(reason: String) { self.reason = reason }
-    public static var schema: JSONSchema { .object(properties: ["reason": .string(description: "1 to 500 characters.")], required: ["reason"]) }
+    static let reasonLimit = TextLimit(1...500)
+    public static var schema: JSONSchema { .object(properties: ["reason": reasonLimit.schema], required: ["reason"]) }
 }
 
 /// A report as moderators see it.

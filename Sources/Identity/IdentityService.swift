@@ -74,10 +74,10 @@ public struct IdentityService: Sendable {
         var errors: [FieldError] = []
         if !Self.isPlausible(email: email) { errors.append(FieldError(field: "email", message: "is not an email address")) }
         errors += Passwords.problems(with: input.password)
+        Registration.nameLimit.check(input.firstName, field: "firstName", into: &errors)
+        Registration.nameLimit.check(input.lastName, field: "lastName", into: &errors)
         let firstName = input.firstName.trimmingCharacters(in: .whitespacesAndNewlines)
         let lastName = input.lastName.trimmingCharacters(in: .whitespacesAndNewlines)
-        if firstName.isEmpty || firstName.count > 100 { errors.append(FieldError(field: "firstName", message: "must be 1 to 100 characters")) }
-        if lastName.isEmpty || lastName.count > 100 { errors.append(FieldError(field: "lastName", message: "must be 1 to 100 characters")) }
         let role = input.role ?? "customer"
         if !Roles.selfAssignable.contains(role) {
             errors.append(FieldError(

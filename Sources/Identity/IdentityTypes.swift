@@ -22,11 +22,14 @@ public struct Registration: Codable, Sendable, APISchema {
         self.timeZone = timeZone
     }
 
+    /// A person's first or last name.
+    public static let nameLimit = TextLimit(1...100)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "email": .string(format: "email"), "password": .string(description: "8 characters to 72 bytes."),
-                "firstName": .text, "lastName": .text, "role": .string(enumValues: Roles.selfAssignable),
+                "email": .string(format: "email"), "password": Passwords.schema,
+                "firstName": nameLimit.schema, "lastName": nameLimit.schema, "role": .string(enumValues: Roles.selfAssignable),
                 "locale": .string(enumValues: Identity.locales), "timeZone": .string(description: "An IANA time zone, e.g. Europe/Kyiv."),
             ],
             required: ["email", "password", "firstName", "lastName"])

@@ -22,7 +22,7 @@ public struct OrganisationUpdate: Codable, Sendable, APISchema {
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "name": .text, "type": .string(enumValues: Organisation.types),
+                "name": NewOrganisation.nameLimit.schema, "type": .string(enumValues: Organisation.types),
                 "parentId": .string(description: "The parent's id, or an empty string for none."),
                 "status": .string(enumValues: Organisation.statuses),
             ],
@@ -49,10 +49,8 @@ extension IdentityService {
         try await authorizeOrHide(caller, IdentityPolicy.manageOrganisation, organisation: id)
         var errors: [FieldError] = []
         var columns: [(String, any Encodable & Sendable)] = []
-        if let name = update.name?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            if name.isEmpty || name.count > 200 { errors.append(FieldError(field: "name", message: "must be 1 to 200 characters")) }
-            columns.append(("name", name))
-        }
+        NewOrganisation.nameLimit.check(update.name, field: "name", into: &errors)
+        if let name = update.name?.trimmingCharacters(in: .whitespacesAndNewlines) { columns.append(("name", name)) }
         if let type = update.type {
             if !Organisation.types.contains(type) {
                 errors.append(FieldError(field: "type", message: "must be one of \(Organisation.types.joined(separator: ", "))"))

@@ -39,9 +39,15 @@ public struct NewOrganisation: Codable, Sendable, APISchema {
         self.type = type
         self.parentId = parentId
     }
+    public static let nameLimit = TextLimit(1...200)
+    static let slugPattern = "^[a-z0-9-]{1,100}$"
+
     public static var schema: JSONSchema {
         .object(
-            properties: ["name": .text, "slug": .string(description: "Lowercase letters, digits and hyphens; made from the name if left out."),
+            properties: ["name": nameLimit.schema,
+                         "slug": .string(
+                            description: "Lowercase letters, digits and hyphens; made from the name if left out.", minLength: 1, maxLength: 100,
+                            pattern: slugPattern),
                          "type": .string(enumValues: Organisation.types), "parentId": .nullable(.uuid)],
             required: ["name", "type"])
     }
@@ -139,8 +145,8 @@ extension IdentityService {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let slug = input.slug ?? Self.slug(from: name)
         var errors: [FieldError] = []
-        if name.isEmpty || name.count > 200 { errors.append(FieldError(field: "name", message: "must be 1 to 200 characters")) }
-        if slug.isEmpty || slug.count > 100 || !slug.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) || !slug.allSatisfy(\.isASCII) {
+        NewOrganisation.nameLimit.check(input.name, field: "name", into: &errors)
+        if slug.range(of: NewOrganisation.slugPattern, options: .regularExpression) == nil {
             errors.append(FieldError(field: "slug", message: "must be 1 to 100 lowercase letters, digits and hyphens"))
         }
         if !Organisation.types.contains(input.type) {

@@ -12,10 +12,14 @@ struct Passwords: Sendable {
     /// Length rules (NIST SP 800-63B): at least 8 characters; at most 72 bytes, bcrypt's limit, so that no
     /// part of a password is silently ignored.
     static func problems(with password: String) -> [FieldError] {
-        if password.count < 8 { return [FieldError(field: "password", message: "must be at least 8 characters")] }
+        if password.unicodeScalars.count < 8 { return [FieldError(field: "password", message: "must be at least 8 characters")] }
         if password.utf8.count > 72 { return [FieldError(field: "password", message: "must be at most 72 bytes")] }
         return []
     }
+
+    /// A new password's schema. JSON Schema counts characters, not bytes: 72 is the most any password may have,
+    /// and one of many-byte characters is refused sooner, as its description says.
+    static let schema = JSONSchema.string(description: "8 characters to 72 bytes (UTF-8).", minLength: 8, maxLength: 72)
 
     func hash(_ password: String) async throws -> String {
         let cost = self.cost

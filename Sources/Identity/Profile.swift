@@ -30,10 +30,13 @@ public struct ProfileUpdate: Codable, Sendable, Equatable, APISchema {
         self.timeZone = timeZone
     }
 
+    static let bioLimit = TextLimit.atMost(2000)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "firstName": .text, "lastName": .text, "bio": .string(description: "At most 2000 characters; empty clears."),
+                "firstName": Registration.nameLimit.schema, "lastName": Registration.nameLimit.schema,
+                "bio": bioLimit.schema(description: "Empty clears."),
                 "birthDate": .string(description: "YYYY-MM-DD; empty clears."),
                 "mobile": .string(description: "E.164, e.g. +380501234567; empty clears."),
                 "gender": .string(description: "An id from GET /api/v1/genders; empty clears."),
@@ -73,9 +76,8 @@ extension IdentityService {
         var columns: [(String, any Encodable & Sendable)] = []
         func name(_ value: String?, _ field: String, column: String) {
             guard let value else { return }
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > 100 { errors.append(FieldError(field: field, message: "must be 1 to 100 characters")) }
-            columns.append((column, trimmed))
+            Registration.nameLimit.check(value, field: field, into: &errors)
+            columns.append((column, value.trimmingCharacters(in: .whitespacesAndNewlines)))
         }
         func optional(_ value: String?, _ field: String, column: String, check: (String) -> String?) {
             guard let value else { return }
@@ -86,7 +88,8 @@ extension IdentityService {
         }
         name(update.firstName, "firstName", column: "first_name")
         name(update.lastName, "lastName", column: "last_name")
-        optional(update.bio, "bio", column: "bio") { $0.count > 2000 ? "must be at most 2000 characters" : nil }
+        ProfileUpdate.bioLimit.check(update.bio, field: "bio", into: &errors)
+        optional(update.bio, "bio", column: "bio") { _ in nil }
         optional(update.birthDate, "birthDate", column: "birth_date") { Self.birthDateProblem($0, today: store.clock.now()) }
         let mobile = update.mobile.map(Self.normalise(mobile:))
         optional(mobile, "mobile", column: "mobile") { Self.isE164($0) ? nil : "must be a phone number in international form, e.g. +380501234567" }

@@ -39,11 +39,14 @@ public struct NewRole: Codable, Sendable, APISchema {
         self.description = description
         self.permissions = permissions
     }
+    static let namePattern = "^[a-z][a-z0-9-]{1,39}$"
+    static let descriptionLimit = TextLimit.atMost(500)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "name": .string(description: "2 to 40 lowercase letters, digits and hyphens."), "scope": .string(enumValues: RoleInfo.scopes),
-                "description": .text, "permissions": .array(.string(description: "An action, a prefix ending in .*, or *.")),
+                "name": .string(description: "2 to 40 lowercase letters, digits and hyphens, starting with a letter.", pattern: namePattern),
+                "scope": .string(enumValues: RoleInfo.scopes), "description": descriptionLimit.schema, "permissions": .array(.string(description: "An action, a prefix ending in .*, or *.")),
             ],
             required: ["name", "scope", "description", "permissions"])
     }
@@ -58,7 +61,7 @@ public struct RoleChange: Codable, Sendable, APISchema {
         self.permissions = permissions
     }
     public static var schema: JSONSchema {
-        .object(properties: ["description": .text, "permissions": .array(.text)], required: ["description", "permissions"])
+        .object(properties: ["description": NewRole.descriptionLimit.schema, "permissions": .array(.text)], required: ["description", "permissions"])
     }
 }
 
@@ -101,13 +104,12 @@ extension IdentityService {
 
     public func createRole(_ input: NewRole, caller: Caller) async throws -> RoleInfo {
         var errors = permissionProblems(Self.tidy(input.permissions))
-        let name = input.name.trimmingCharacters(in: .whitespaces)
-        if !(2...40).contains(name.count) || !name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
-            || !(name.first?.isLetter ?? false) {
+        let name = input.name
+        if name.range(of: NewRole.namePattern, options: .regularExpression) == nil {
             errors.append(FieldError(field: "name", message: "must be 2 to 40 lowercase letters, digits and hyphens, starting with a letter"))
         }
         if !RoleInfo.scopes.contains(input.scope) { errors.append(FieldError(field: "scope", message: "must be system, organisation or app")) }
-        if input.description.count > 500 { errors.append(FieldError(field: "description", message: "must be at most 500 characters")) }
+        NewRole.descriptionLimit.check(input.description, field: "description", into: &errors)
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         let role = RoleInfo(name: name, scope: input.scope, description: input.description, permissions: Self.tidy(input.permissions), builtIn: false)
         try await changeRoles(role.name, caller: caller, action: "identity.role.create") { transaction in
@@ -126,7 +128,7 @@ extension IdentityService {
     /// whatever its list says, and an installation must not lock itself out.
     public func updateRole(_ name: String, _ change: RoleChange, caller: Caller) async throws -> RoleInfo {
         var errors = permissionProblems(Self.tidy(change.permissions))
-        if change.description.count > 500 { errors.append(FieldError(field: "description", message: "must be at most 500 characters")) }
+        NewRole.descriptionLimit.check(change.description, field: "description", into: &errors)
         if name == SystemRole.admin { errors.append(FieldError(field: "name", message: "admin always holds every permission")) }
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         let permissions = Self.tidy(change.permissions)

@@ -178,8 +178,8 @@ public struct NotificationService: Sendable {
         var errors = announcement.audience.problems
         let title = announcement.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let body = announcement.body.trimmingCharacters(in: .whitespacesAndNewlines)
-        if title.isEmpty || title.count > 200 { errors.append(FieldError(field: "title", message: "must be 1 to 200 characters")) }
-        if body.isEmpty || body.count > 4000 { errors.append(FieldError(field: "body", message: "must be 1 to 4000 characters")) }
+        Announcement.titleLimit.check(announcement.title, field: "title", into: &errors)
+        Announcement.bodyLimit.check(announcement.body, field: "body", into: &errors)
         if let link = announcement.link, !(link.hasPrefix("/") && !link.hasPrefix("//")) {
             errors.append(FieldError(field: "link", message: "must be a path on this site, starting with /"))
         }

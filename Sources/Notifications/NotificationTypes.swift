@@ -94,10 +94,13 @@ public struct Announcement: Codable, Sendable, Equatable, APISchema {
         self.link = link
     }
 
+    static let titleLimit = TextLimit(1...200)
+    static let bodyLimit = TextLimit(1...4000)
+
     public static var schema: JSONSchema {
         .object(properties: [
-            "audience": Audience.schema, "title": .string(description: "At most 200 characters."),
-            "body": .string(description: "At most 4000 characters."), "link": .string(description: "A path on this site, e.g. /account."),
+            "audience": Audience.schema, "title": titleLimit.schema,
+            "body": bodyLimit.schema, "link": .string(description: "A path on this site, e.g. /account.", pattern: "^/(?!/)"),
         ], required: ["audience", "title", "body"])
     }
 }

@@ -72,6 +72,12 @@ public struct EndpointBody: Sendable, Equatable {
     public static func json<T: APISchema>(_ type: T.Type) -> EndpointBody {
         EndpointBody(schemaName: T.schemaName, schema: T.schema)
     }
+    /// The type's schema with more fields required, under a name of its own: one input type serves a create,
+    /// which needs them, and a change, which does not.
+    public static func json<T: APISchema>(_ type: T.Type, requiring fields: [String], named name: String) -> EndpointBody {
+        guard case .object(let properties, let required, let additional) = T.schema else { return json(type) }
+        return EndpointBody(schemaName: name, schema: .object(properties: properties, required: Array(Set(required + fields)), additional: additional))
+    }
     public static func page<T: APISchema>(of type: T.Type) -> EndpointBody {
         EndpointBody(
             schemaName: nil,

@@ -6,7 +6,8 @@ public indirect enum JSONSchema: Sendable, Equatable {
         format: String? = nil, enumValues: [String]? = nil, description: String? = nil, minLength: Int? = nil, maxLength: Int? = nil,
         pattern: String? = nil)
     case integer(format: String? = "int64", minimum: Int? = nil, maximum: Int? = nil)
-    case number
+    /// A number within a range (``number`` when there is none).
+    case numeric(minimum: Double?, maximum: Double?)
     case boolean
     case array(JSONSchema)
     case object(properties: [String: JSONSchema], required: [String], additional: Bool = false)
@@ -18,6 +19,8 @@ public indirect enum JSONSchema: Sendable, Equatable {
     /// A reference to a named component (`#/components/schemas/<name>`).
     case ref(String)
 
+    public static let number = JSONSchema.numeric(minimum: nil, maximum: nil)
+    public static func number(minimum: Double? = nil, maximum: Double? = nil) -> JSONSchema { .numeric(minimum: minimum, maximum: maximum) }
     public static let uuid = JSONSchema.string(format: "uuid")
     public static let dateTime = JSONSchema.string(format: "date-time")
     public static let text = JSONSchema.string()
@@ -40,7 +43,11 @@ public indirect enum JSONSchema: Sendable, Equatable {
             if let minimum { object["minimum"] = .number(Double(minimum)) }
             if let maximum { object["maximum"] = .number(Double(maximum)) }
             return .object(object)
-        case .number: return ["type": "number"]
+        case .numeric(let minimum, let maximum):
+            var object: [String: JSONValue] = ["type": "number"]
+            if let minimum { object["minimum"] = .number(minimum) }
+            if let maximum { object["maximum"] = .number(maximum) }
+            return .object(object)
         case .boolean: return ["type": "boolean"]
         case .array(let items): return ["type": "array", "items": items.json]
         case .object(let properties, let required, let additional):

@@ -42,6 +42,10 @@ public struct WorkflowStep: Codable, Sendable, Equatable {
 
 /// Starts instances, moves them by commands, and keeps their history.
 public final class WorkflowEngine: Sendable {
+    /// A command's comment (kept in the instance's history).
+    public static let commentLimit = TextLimit.atMost(2000)
+    /// Why an operator cancelled an instance.
+    public static let reasonLimit = TextLimit(1...500)
     let store: Store
     let policy: any Policy
     let queue: JobQueue
@@ -169,7 +173,7 @@ public final class WorkflowEngine: Sendable {
         if guarded {
             try policy.authorize(caller, transition.guardAction, ResourceFacts(ownerID: current.ownerId, participantIDs: Set(current.participantIds)))
         }
-        if let comment, comment.count > 2000 { throw PlazaError.validation(field: "comment", "must be at most 2000 characters") }
+        try comment.map { try Self.commentLimit.require($0, field: "comment") }
         let now = transaction.clock.now()
         let target = transition.target(from: current.state)
         // The version in the WHERE is the check: a concurrent winner has moved it on, and this updates nothing.

@@ -72,8 +72,8 @@ extension WorkflowEngine {
     @discardableResult
     public func cancel(_ id: UUID, reason: String, caller: Caller) async throws -> WorkflowInstance {
         try policy.authorize(caller, WorkflowPolicy.operate)
+        try Self.reasonLimit.require(reason, field: "reason")
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...500).contains(reason.count) else { throw PlazaError.validation(field: "reason", "must be 1 to 500 characters") }
         return try await store.transaction { transaction in
             let current = try await self.instance(id, in: transaction)
             guard current.cancelledAt == nil else { throw Self.conflict("The instance is cancelled already.", current) }

@@ -13,7 +13,7 @@ public struct WorkflowRoutes<Context: PlazaRequestContext>: Sendable {
 
     public struct CancelInput: Codable, Sendable, APISchema {
         public var reason: String
-        public static var schema: JSONSchema { .object(properties: ["reason": .string(description: "1 to 500 characters.")], required: ["reason"]) }
+        public static var schema: JSONSchema { .object(properties: ["reason": WorkflowEngine.reasonLimit.schema], required: ["reason"]) }
     }
 
     public var table: RouteTable<Context> {

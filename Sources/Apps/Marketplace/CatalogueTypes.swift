@@ -40,12 +40,20 @@ public struct CategoryInput: Codable, Sendable, Equatable, APISchema {
         self.position = position
     }
 
+    static let nameLimit = TextLimit(1...100)
+    static let slugLimit = TextLimit(1...100)
+    static let slugPattern = "^[a-z0-9-]+$"
+    static let descriptionLimit = TextLimit.atMost(2000)
+    static let positionLimit = IntegerLimit(0...100_000)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "parentId": .uuid, "name": .string(description: "1 to 100 characters."),
-                "slug": .string(description: "Lower-case letters, digits and dashes; made from the name when absent."),
-                "description": .text, "imageFileId": .uuid, "position": .integer(format: "int32"),
+                "parentId": .uuid, "name": nameLimit.schema,
+                "slug": .string(
+                    description: "Lower-case letters, digits and dashes; made from the name when absent.", minLength: slugLimit.length.lowerBound,
+                    maxLength: slugLimit.length.upperBound, pattern: slugPattern),
+                "description": descriptionLimit.schema, "imageFileId": .uuid, "position": positionLimit.schema,
             ],
             required: [])
     }
@@ -207,10 +215,13 @@ public struct ProviderUpdate: Codable, Sendable, Equatable, APISchema {
         self.timeOff = timeOff
     }
 
+    static let displayNameLimit = TextLimit(1...100)
+    static let bioLimit = TextLimit.atMost(4000)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "displayName": .string(description: "1 to 100 characters."), "bio": .string(description: "At most 4000 characters."),
+                "displayName": displayNameLimit.schema, "bio": bioLimit.schema,
                 "photos": .array(.uuid), "videoFileId": .uuid, "removeVideo": .boolean, "area": ServiceArea.schema,
                 "timeZone": .string(description: "An IANA time zone."), "offers": .array(Offer.schema), "availability": .array(WeeklySlot.schema),
                 "timeOff": .array(TimeOff.schema),
@@ -288,8 +299,16 @@ public struct CustomerUpdate: Codable, Sendable, Equatable, APISchema {
         self.lng = lng
     }
 
+    static let displayNameLimit = TextLimit(1...100)
+    static let phoneLimit = TextLimit.atMost(30)
+    static let addressLimit = TextLimit.atMost(300)
+
     public static var schema: JSONSchema {
         .object(
-            properties: ["displayName": .text, "phone": .text, "address": .text, "lat": .number, "lng": .number], required: ["displayName"])
+            properties: [
+                "displayName": displayNameLimit.schema, "phone": phoneLimit.schema, "address": addressLimit.schema,
+                "lat": NumberLimit.latitude.schema, "lng": NumberLimit.longitude.schema,
+            ],
+            required: ["displayName"])
     }
 }

@@ -115,19 +115,17 @@ extension MarketplaceService {
         -> (name: String, slug: String, description: String?)
     {
         var errors: [FieldError] = []
+        CategoryInput.nameLimit.check(name, field: "name", into: &errors)
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if name.isEmpty || name.count > 100 { errors.append(FieldError(field: "name", message: "must be 1 to 100 characters")) }
         let derived = Self.slug(name)
         let slug = input.slug ?? (current?.name == name ? current?.slug : nil)
             ?? (derived.isEmpty ? "category-" + UUID().uuidString.prefix(8).lowercased() : derived)
-        if slug.isEmpty || slug.count > 100 || !slug.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }) {
+        if CategoryInput.slugLimit.problem(slug) != nil || slug.range(of: CategoryInput.slugPattern, options: .regularExpression) == nil {
             errors.append(FieldError(field: "slug", message: "must be 1 to 100 lower-case letters, digits and dashes"))
         }
+        CategoryInput.descriptionLimit.check(input.description, field: "description", into: &errors)
         let description = input.description?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let description, description.count > 2000 { errors.append(FieldError(field: "description", message: "must be at most 2000 characters")) }
-        if let position = input.position, !(0...100_000).contains(position) {
-            errors.append(FieldError(field: "position", message: "must be from 0 to 100000"))
-        }
+        CategoryInput.positionLimit.check(input.position, field: "position", into: &errors)
         if let parent = input.parentId {
             // A parent must exist and must not be the category itself or under it (no cycles).
             var cursor: UUID? = parent

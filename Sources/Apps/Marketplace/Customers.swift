@@ -22,13 +22,13 @@ extension MarketplaceService {
         try policy.authorize(caller, MarketplacePolicy.manageCustomerProfile)
         let user = caller.principal!.id
         var errors: [FieldError] = []
+        CustomerUpdate.displayNameLimit.check(input.displayName, field: "displayName", into: &errors)
         let name = input.displayName.trimmingCharacters(in: .whitespacesAndNewlines)
-        if name.isEmpty || name.count > 100 { errors.append(FieldError(field: "displayName", message: "must be 1 to 100 characters")) }
-        if let phone = input.phone, phone.count > 30 { errors.append(FieldError(field: "phone", message: "must be at most 30 characters")) }
-        if let address = input.address, address.count > 300 { errors.append(FieldError(field: "address", message: "must be at most 300 characters")) }
+        CustomerUpdate.phoneLimit.check(input.phone, field: "phone", into: &errors)
+        CustomerUpdate.addressLimit.check(input.address, field: "address", into: &errors)
         if (input.lat == nil) != (input.lng == nil) { errors.append(FieldError(field: "lat", message: "lat and lng come together")) }
-        if let lat = input.lat, !(-90...90).contains(lat) { errors.append(FieldError(field: "lat", message: "must be from -90 to 90")) }
-        if let lng = input.lng, !(-180...180).contains(lng) { errors.append(FieldError(field: "lng", message: "must be from -180 to 180")) }
+        NumberLimit.latitude.check(input.lat, field: "lat", into: &errors)
+        NumberLimit.longitude.check(input.lng, field: "lng", into: &errors)
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         try await store.transaction { transaction in
             let now = transaction.clock.now()

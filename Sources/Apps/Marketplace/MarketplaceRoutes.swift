@@ -35,7 +35,8 @@ public struct MarketplaceRoutes<Context: PlazaRequestContext>: Sendable {
         ) { _, _ in try .json(Page(items: try await service.categories(), nextCursor: nil)) })
         routes.add(Endpoint(
             .post, "\(base)/categories", operationID: "createServiceCategory", summary: "Add a category (admins).", tag: tag, access: manage,
-            requestBody: .json(CategoryInput.self), responses: [EndpointResponse(201, "The category.", body: .json(ServiceCategory.self))]
+            requestBody: .json(CategoryInput.self, requiring: ["name"], named: "NewCategory"),
+            responses: [EndpointResponse(201, "The category.", body: .json(ServiceCategory.self))]
         ) { request, context in
             let category = try await service.createCategory(try await request.decodeJSON(CategoryInput.self, context: context), caller: context.caller)
             return try .json(category, status: .created, headers: [.location: "\(base)/categories/\(category.id)"])
@@ -72,11 +73,13 @@ public struct MarketplaceRoutes<Context: PlazaRequestContext>: Sendable {
             summary: "Providers by text, category (and those under it), distance from a point, availability and rating.", tag: tag,
             access: .action(MarketplacePolicy.browse),
             parameters: [
-                EndpointParameter("q", in: .query, description: "Words of a name, a category or a description (prefixes match)."),
+                EndpointParameter(
+                    "q", in: .query, schema: ProviderQuery.textLimit.schema, description: "Words of a name, a category or a description (prefixes match)."),
                 EndpointParameter("category", in: .query, schema: .uuid, description: "A category; its subcategories count too."),
-                EndpointParameter("lat", in: .query, schema: .number), EndpointParameter("lng", in: .query, schema: .number),
-                EndpointParameter("radiusKm", in: .query, schema: .number, description: "Only providers this close to lat/lng."),
-                EndpointParameter("minRating", in: .query, schema: .number),
+                EndpointParameter("lat", in: .query, schema: NumberLimit.latitude.schema),
+                EndpointParameter("lng", in: .query, schema: NumberLimit.longitude.schema),
+                EndpointParameter("radiusKm", in: .query, schema: ProviderQuery.radiusLimit.schema, description: "Only providers this close to lat/lng."),
+                EndpointParameter("minRating", in: .query, schema: ProviderQuery.ratingLimit.schema),
                 EndpointParameter("availableAt", in: .query, schema: .dateTime, description: "Working at this time, not on time off."),
                 EndpointParameter("sort", in: .query, schema: .string(enumValues: ProviderQuery.Sort.allCases.map(\.rawValue)),
                                   description: "distance (the default with a point), rating (otherwise) or price."),
@@ -91,7 +94,8 @@ public struct MarketplaceRoutes<Context: PlazaRequestContext>: Sendable {
         })
         routes.add(Endpoint(
             .post, "\(base)/providers", operationID: "createProviderProfile", summary: "Open your provider profile (providers; one each).",
-            tag: tag, access: .action(MarketplacePolicy.createProfile), requestBody: .json(ProviderUpdate.self),
+            tag: tag, access: .action(MarketplacePolicy.createProfile),
+            requestBody: .json(ProviderUpdate.self, requiring: ["displayName"], named: "NewProvider"),
             responses: [EndpointResponse(201, "The profile.", body: .json(ProviderProfile.self))]
         ) { request, context in
             let profile = try await service.createProvider(try await request.decodeJSON(ProviderUpdate.self, context: context), caller: context.caller)

@@ -37,29 +37,33 @@ public struct ProviderQuery: Sendable, Equatable {
     }
 
     /// Reads the query string; every value that does not make sense is a field error, all reported at once.
+    static let textLimit = TextLimit.atMost(200)
+    static let radiusLimit = NumberLimit(0.1...1000)
+    static let ratingLimit = NumberLimit(0...5)
+
     public init(query: [String: String]) throws {
         var errors: [FieldError] = []
-        func number(_ name: String, _ range: ClosedRange<Double>) -> Double? {
+        func number(_ name: String, _ limit: NumberLimit) -> Double? {
             guard let raw = query[name], !raw.isEmpty else { return nil }
-            guard let value = Double(raw), range.contains(value) else {
-                errors.append(FieldError(field: name, message: "must be a number from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())"))
+            guard let value = Double(raw), value.isFinite, limit.range.contains(value) else {
+                errors.append(FieldError(field: name, message: "must be a number from \(NumberLimit.format(limit.range.lowerBound)) to \(NumberLimit.format(limit.range.upperBound))"))
                 return nil
             }
             return value
         }
+        Self.textLimit.check(query["q"], field: "q", into: &errors)
         let text = query["q"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let text, text.count > 200 { errors.append(FieldError(field: "q", message: "must be at most 200 characters")) }
         var category: UUID?
         if let raw = query["category"], !raw.isEmpty {
             category = UUID(uuidString: raw)
             if category == nil { errors.append(FieldError(field: "category", message: "is not a category id")) }
         }
-        let lat = number("lat", -90...90)
-        let lng = number("lng", -180...180)
+        let lat = number("lat", .latitude)
+        let lng = number("lng", .longitude)
         if (query["lat"] ?? "").isEmpty != (query["lng"] ?? "").isEmpty { errors.append(FieldError(field: "lat", message: "lat and lng come together")) }
-        let radius = number("radiusKm", 0.1...1000)
+        let radius = number("radiusKm", Self.radiusLimit)
         if radius != nil, lat == nil { errors.append(FieldError(field: "radiusKm", message: "needs a point (lat and lng)")) }
-        let minRating = number("minRating", 0...5)
+        let minRating = number("minRating", Self.ratingLimit)
         var availableAt: Date?
         if let raw = query["availableAt"], !raw.isEmpty {
             availableAt = try? Date(raw, strategy: .iso8601)

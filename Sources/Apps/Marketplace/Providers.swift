@@ -151,16 +151,14 @@ extension MarketplaceService {
     private func problems(with input: ProviderUpdate, in transaction: Transaction) async throws -> [FieldError] {
         var errors: [FieldError] = []
         func fail(_ field: String, _ message: String) { errors.append(FieldError(field: field, message: message)) }
-        if let name = input.displayName?.trimmingCharacters(in: .whitespacesAndNewlines), name.isEmpty || name.count > 100 {
-            fail("displayName", "must be 1 to 100 characters")
-        }
-        if let bio = input.bio, bio.count > 4000 { fail("bio", "must be at most 4000 characters") }
+        ProviderUpdate.displayNameLimit.check(input.displayName, field: "displayName", into: &errors)
+        ProviderUpdate.bioLimit.check(input.bio, field: "bio", into: &errors)
         if let photos = input.photos, photos.count > Self.maxPhotos || Set(photos).count != photos.count {
             fail("photos", "at most \(Self.maxPhotos) photos, each once")
         }
         if let area = input.area {
-            if !(-90...90).contains(area.lat) { fail("area.lat", "must be from -90 to 90") }
-            if !(-180...180).contains(area.lng) { fail("area.lng", "must be from -180 to 180") }
+            NumberLimit.latitude.check(area.lat, field: "area.lat", into: &errors)
+            NumberLimit.longitude.check(area.lng, field: "area.lng", into: &errors)
             if !(area.radiusKm > 0 && area.radiusKm <= Self.maxRadiusKm) { fail("area.radiusKm", "must be more than 0 and at most \(Int(Self.maxRadiusKm))") }
         }
         if let timeZone = input.timeZone, TimeZone(identifier: timeZone) == nil { fail("timeZone", "is not an IANA time zone") }

@@ -14,7 +14,10 @@ extension MarketplaceService {
         guard (RequestLifecycle.providerCommands + RequestLifecycle.customerCommands).contains(command) else {
             throw PlazaError.notFound("Requests take accept, decline, start, complete and cancel; not \(command).")
         }
-        if let price = body.price, !(price >= 0 && price < 1e9) { throw PlazaError.validation(field: "price", "must be from 0 to 999999999") }
+        var errors: [FieldError] = []
+        RequestCommand.priceLimit.check(body.price, field: "price", into: &errors)
+        WorkflowEngine.commentLimit.check(body.comment, field: "comment", into: &errors)
+        guard errors.isEmpty else { throw PlazaError.validation(errors) }
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         guard let before = try await record(id, on: store.sql) else { throw Self.requestNotFound(id) }
         // The side's rule first (a customer accepting is refused whatever the state), then the lifecycle's.

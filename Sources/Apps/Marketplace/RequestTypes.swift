@@ -32,11 +32,14 @@ public struct NewServiceRequest: Codable, Sendable, Equatable, APISchema {
         self.photos = photos
     }
 
+    static let descriptionLimit = TextLimit(1...4000)
+    static let addressLimit = TextLimit(1...300)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "categoryId": .uuid, "providerId": .uuid, "description": .string(description: "1 to 4000 characters."),
-                "address": .string(description: "1 to 300 characters."), "lat": .number, "lng": .number, "windowStart": .dateTime,
+                "categoryId": .uuid, "providerId": .uuid, "description": descriptionLimit.schema,
+                "address": addressLimit.schema, "lat": NumberLimit.latitude.schema, "lng": NumberLimit.longitude.schema, "windowStart": .dateTime,
                 "windowEnd": .dateTime, "photos": .array(.uuid),
             ],
             required: ["categoryId", "description", "address", "lat", "lng"])
@@ -105,11 +108,13 @@ public struct RequestCommand: Codable, Sendable, Equatable, APISchema {
         self.price = price
     }
 
+    static let priceLimit = NumberLimit(0...999_999_999)
+
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "expectedVersion": .integer(format: "int32"), "comment": .string(description: "At most 2000 characters."),
-                "price": .number,
+                "expectedVersion": .integer(format: "int32"), "comment": WorkflowEngine.commentLimit.schema,
+                "price": priceLimit.schema,
             ],
             required: [])
     }
@@ -168,8 +173,11 @@ public struct ReviewInput: Codable, Sendable, Equatable, APISchema {
         self.text = text
     }
 
+    static let ratingLimit = IntegerLimit(1...5)
+    static let textLimit = TextLimit.atMost(4000)
+
     public static var schema: JSONSchema {
-        .object(properties: ["rating": .integer(format: "int32", minimum: 1, maximum: 5), "text": .string(description: "At most 4000 characters.")],
+        .object(properties: ["rating": ratingLimit.schema, "text": textLimit.schema],
                 required: ["rating", "text"])
     }
 }
@@ -202,7 +210,8 @@ public struct ProviderReview: Codable, Sendable, Equatable, APISchema {
 public struct ReviewText: Codable, Sendable, Equatable, APISchema {
     public var text: String
     public init(text: String) { self.text = text }
-    public static var schema: JSONSchema { .object(properties: ["text": .string(description: "1 to 2000 characters.")], required: ["text"]) }
+    static let textLimit = TextLimit(1...2000)
+    public static var schema: JSONSchema { .object(properties: ["text": textLimit.schema], required: ["text"]) }
 }
 
 /// `POST /api/v1/marketplace/requests/{id}/location`: where the provider is now.
@@ -213,7 +222,9 @@ public struct LocationInput: Codable, Sendable, Equatable, APISchema {
         self.lat = lat
         self.lng = lng
     }
-    public static var schema: JSONSchema { .object(properties: ["lat": .number, "lng": .number], required: ["lat", "lng"]) }
+    public static var schema: JSONSchema {
+        .object(properties: ["lat": NumberLimit.latitude.schema, "lng": NumberLimit.longitude.schema], required: ["lat", "lng"])
+    }
 }
 
 /// A point of a provider's way to a job.

@@ -11,9 +11,9 @@ extension MarketplaceService {
         try await authorizeRead(record, caller: caller)
         try policy.authorize(caller, MarketplacePolicy.review, ResourceFacts(ownerID: record.request.customerId))
         var errors: [FieldError] = []
-        if !(1...5).contains(input.rating) { errors.append(FieldError(field: "rating", message: "must be 1 to 5 stars")) }
+        ReviewInput.ratingLimit.check(input.rating, field: "rating", into: &errors)
+        ReviewInput.textLimit.check(input.text, field: "text", into: &errors)
         let text = input.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.count > 4000 { errors.append(FieldError(field: "text", message: "must be at most 4000 characters")) }
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         guard record.request.status == "completed", let provider = record.request.providerId else {
             throw PlazaError.conflict("Only a completed request can be reviewed; this one is \(record.request.status).")
@@ -44,8 +44,8 @@ extension MarketplaceService {
         let owner = try await store.sql.raw("SELECT user_id FROM marketplace_providers WHERE id = \(bind: review.providerId)").first()?
             .decode(column: "user_id", as: UUID.self)
         try policy.authorize(caller, MarketplacePolicy.answerReview, ResourceFacts(ownerID: owner))
+        try ReviewText.textLimit.require(input.text, field: "text")
         let text = input.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...2000).contains(text.count) else { throw PlazaError.validation(field: "text", "must be 1 to 2000 characters") }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             let updated = try await transaction.sql.raw("""
@@ -60,8 +60,8 @@ extension MarketplaceService {
     /// A moderator hides a review, with a reason: it stops counting in the provider's rating.
     public func hide(review id: UUID, _ input: ReviewText, caller: Caller) async throws -> ProviderReview {
         try policy.authorize(caller, MarketplacePolicy.moderate)
+        try ReviewText.textLimit.require(input.text, field: "text")
         let reason = input.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...2000).contains(reason.count) else { throw PlazaError.validation(field: "text", "must be 1 to 2000 characters") }
         let review = try await storedReview(id)
         guard review.hiddenAt == nil else { throw PlazaError.conflict("The review is hidden already.") }
         try await store.transaction { transaction in

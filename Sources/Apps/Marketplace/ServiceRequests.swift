@@ -32,12 +32,12 @@ extension MarketplaceService {
         try policy.authorize(caller, MarketplacePolicy.createRequest)
         let customer = caller.principal!.id
         var errors: [FieldError] = []
+        NewServiceRequest.descriptionLimit.check(input.description, field: "description", into: &errors)
+        NewServiceRequest.addressLimit.check(input.address, field: "address", into: &errors)
         let description = input.description.trimmingCharacters(in: .whitespacesAndNewlines)
         let address = input.address.trimmingCharacters(in: .whitespacesAndNewlines)
-        if description.isEmpty || description.count > 4000 { errors.append(FieldError(field: "description", message: "must be 1 to 4000 characters")) }
-        if address.isEmpty || address.count > 300 { errors.append(FieldError(field: "address", message: "must be 1 to 300 characters")) }
-        if !(-90...90).contains(input.lat) { errors.append(FieldError(field: "lat", message: "must be from -90 to 90")) }
-        if !(-180...180).contains(input.lng) { errors.append(FieldError(field: "lng", message: "must be from -180 to 180")) }
+        NumberLimit.latitude.check(input.lat, field: "lat", into: &errors)
+        NumberLimit.longitude.check(input.lng, field: "lng", into: &errors)
         if let start = input.windowStart, let end = input.windowEnd, end <= start {
             errors.append(FieldError(field: "windowEnd", message: "must be after windowStart"))
         }

@@ -9,8 +9,8 @@ extension MarketplaceService {
     /// `locationInterval` are refused with 429, across instances (the last point's time is in the database).
     public func track(_ id: UUID, _ point: LocationInput, caller: Caller) async throws -> LocationPoint {
         var errors: [FieldError] = []
-        if !(-90...90).contains(point.lat) { errors.append(FieldError(field: "lat", message: "must be from -90 to 90")) }
-        if !(-180...180).contains(point.lng) { errors.append(FieldError(field: "lng", message: "must be from -180 to 180")) }
+        NumberLimit.latitude.check(point.lat, field: "lat", into: &errors)
+        NumberLimit.longitude.check(point.lng, field: "lng", into: &errors)
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         guard let record = try await record(id, on: store.sql) else { throw Self.requestNotFound(id) }
         try await authorizeRead(record, caller: caller)

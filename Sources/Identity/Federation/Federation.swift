@@ -39,8 +39,12 @@ public struct FederationProviderInput: Codable, Sendable, Equatable, APISchema {
         self.clientSecret = clientSecret
     }
 
+    static let nameLimit = TextLimit(1...60)
+    static let clientIdLimit = TextLimit(1...200)
+    static let clientSecretLimit = TextLimit(1...500)
+
     public static var schema: JSONSchema {
-        .object(properties: ["name": .text, "issuer": .text, "clientId": .text, "clientSecret": .text],
+        .object(properties: ["name": nameLimit.schema, "issuer": .string(format: "uri"), "clientId": clientIdLimit.schema, "clientSecret": clientSecretLimit.schema],
                 required: ["name", "issuer", "clientId", "clientSecret"])
     }
 }
@@ -72,14 +76,14 @@ public struct Federation: Sendable {
     public func add(_ input: FederationProviderInput, caller: Caller) async throws -> FederationProvider {
         try identity.policy.authorize(caller, IdentityPolicy.manageFederation)
         var errors: [FieldError] = []
+        FederationProviderInput.nameLimit.check(input.name, field: "name", into: &errors)
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if name.isEmpty || name.count > 60 { errors.append(FieldError(field: "name", message: "must be 1 to 60 characters")) }
         let issuer = input.issuer.trimmingCharacters(in: .whitespacesAndNewlines)
         if !OAuthClients.isAcceptableRedirect(issuer) || issuer.contains("?") || !issuer.hasPrefix("http") {
             errors.append(FieldError(field: "issuer", message: "must be an https URL (http only on this machine's loopback), without a query"))
         }
-        if input.clientId.isEmpty || input.clientId.count > 200 { errors.append(FieldError(field: "clientId", message: "must be 1 to 200 characters")) }
-        if input.clientSecret.isEmpty || input.clientSecret.count > 500 { errors.append(FieldError(field: "clientSecret", message: "must be 1 to 500 characters")) }
+        FederationProviderInput.clientIdLimit.check(input.clientId, field: "clientId", into: &errors)
+        FederationProviderInput.clientSecretLimit.check(input.clientSecret, field: "clientSecret", into: &errors)
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         let now = identity.store.clock.now()
         let provider = FederationProvider(id: PlazaID.make(at: now), name: name, issuer: issuer, clientId: input.clientId, createdAt: now)

@@ -50,9 +50,11 @@ public struct OAuthClientInput: Codable, Sendable, Equatable, APISchema {
         self.grants = grants
     }
 
+    static let nameLimit = TextLimit(1...100)
+
     public static var schema: JSONSchema {
         .object(properties: [
-            "name": .text, "confidential": .boolean, "redirectUris": .array(.text),
+            "name": nameLimit.schema, "confidential": .boolean, "redirectUris": .array(.text),
             "scopes": .array(.string(enumValues: OAuthScope.all)), "grants": .array(.string(enumValues: OAuthGrant.all)),
         ], required: [])
     }
@@ -220,9 +222,9 @@ public struct OAuthClients: Sendable {
     static func validated(_ input: OAuthClientInput, over base: OAuthClient, requireName: Bool) throws -> OAuthClient {
         var client = base
         var errors: [FieldError] = []
-        if let name = input.name?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            if name.isEmpty || name.count > 100 { errors.append(FieldError(field: "name", message: "must be 1 to 100 characters")) }
-            client.name = name
+        if let name = input.name {
+            OAuthClientInput.nameLimit.check(name, field: "name", into: &errors)
+            client.name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         } else if requireName {
             errors.append(FieldError(field: "name", message: "is required"))
         }
