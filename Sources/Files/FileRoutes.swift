@@ -37,7 +37,9 @@ public struct FileRoutes<Context: PlazaRequestContext>: Sendable {
             ],
             requestBody: EndpointBody(
                 schemaName: nil,
-                schema: .object(properties: ["purpose": .string(enumValues: purposes), "file": .string(format: "binary")], required: ["purpose", "file"]),
+                schema: .ordered(
+                    properties: ["purpose": .string(enumValues: purposes), "file": .string(format: "binary")], order: ["purpose", "file"],
+                    required: ["purpose", "file"]),
                 mediaType: "multipart/form-data"),
             responses: [
                 EndpointResponse(201, "The stored file, with the links of its variants.", body: .json(StoredFile.self)),

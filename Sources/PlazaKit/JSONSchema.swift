@@ -11,6 +11,10 @@ public indirect enum JSONSchema: Sendable, Equatable {
     case boolean
     case array(JSONSchema)
     case object(properties: [String: JSONSchema], required: [String], additional: Bool = false)
+    /// An object whose members must come in `order` (a multipart body's parts: the server reads `purpose`
+    /// before the `file` it governs). `/openapi.json` lists its properties in the order, and says it in
+    /// `x-plaza-order`.
+    case ordered(properties: [String: JSONSchema], order: [String], required: [String])
     /// A free-form object (a JSON payload whose shape belongs to someone else).
     case anyObject
     /// Any JSON value at all.
@@ -55,6 +59,13 @@ public indirect enum JSONSchema: Sendable, Equatable {
                 "type": "object",
                 "properties": .object(properties.mapValues(\.json)),
                 "additionalProperties": .bool(additional),
+            ]
+            if !required.isEmpty { object["required"] = .array(required.sorted().map(JSONValue.string)) }
+            return .object(object)
+        case .ordered(let properties, let order, let required):
+            var object: [String: JSONValue] = [
+                "type": "object", "properties": .object(properties.mapValues(\.json)),
+                "additionalProperties": false, OpenAPI.orderKey: .array(order.map(JSONValue.string)),
             ]
             if !required.isEmpty { object["required"] = .array(required.sorted().map(JSONValue.string)) }
             return .object(object)

@@ -6,6 +6,9 @@ public enum OpenAPI {
         public var title: String
         public var version: String
         public var description: String
+        /// The largest body the edge reads (the uploads' paths hold theirs to limits of their own).
+        public var maxBodyBytes: Int?
+        public var streamingBodyPaths: Set<String> = []
         public init(title: String, version: String, description: String) {
             self.title = title
             self.version = version
@@ -49,9 +52,15 @@ public enum OpenAPI {
                 })
             }
             if let body = endpoint.requestBody {
-                operation["requestBody"] = [
+                var requestBody: [String: JSONValue] = [
                     "required": .bool(body.required), "content": [body.mediaType: ["schema": schemaValue(body, into: &components)]],
                 ]
+                // No JSON Schema keyword bounds a body's size: said in words and in an extension, and a 413 declared.
+                if let limit = info.maxBodyBytes, !info.streamingBodyPaths.contains(endpoint.path) {
+                    requestBody["description"] = .string("At most \(limit) bytes (PLAZA_MAX_BODY_SIZE); a larger body is a 413.")
+                    requestBody["x-plaza-max-bytes"] = .number(Double(limit))
+                }
+                operation["requestBody"] = .object(requestBody)
             }
             var responses: [String: JSONValue] = [:]
             for response in endpoint.responses {
@@ -96,6 +105,71 @@ public enum OpenAPI {
         case .page: return "An error: an HTML page for a browser (it asks for text/html), RFC 9457 problem details otherwise."
         case .oauth: return "An error in OAuth's form (RFC 6749 §5.2)."
         }
+    }
+
+    /// The member of a schema that orders its `properties` (``JSONSchema/ordered(properties:required:)``).
+    public static let orderKey = "x-plaza-order"
+
+    /// The document as JSON: keys sorted, as JSONEncoder's `.sortedKeys` would, except the properties of a schema
+    /// that states their order, which come in it (generators such as schemathesis send parts in document order).
+    public static func serialize(_ value: JSONValue, pretty: Bool = false) -> String {
+        var out = ""
+        write(value, order: nil, indent: pretty ? "" : nil, into: &out)
+        return out
+    }
+
+    private static func write(_ value: JSONValue, order: [String]?, indent: String?, into out: inout String) {
+        let inner = indent.map { $0 + "  " }
+        func newline(_ level: String?) { if let level { out += "\n" + level } }
+        switch value {
+        case .null: out += "null"
+        case .bool(let flag): out += flag ? "true" : "false"
+        case .number(let number):
+            out += number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .string(let text): escape(text, into: &out)
+        case .array(let items):
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                newline(inner)
+                write(item, order: nil, indent: inner, into: &out)
+            }
+            newline(indent)
+            out += "]"
+        case .object(let members):
+            guard !members.isEmpty else { out += "{}"; return }
+            let sorted = members.keys.sorted()
+            let keys = order.map { order in order.filter { members[$0] != nil } + sorted.filter { !order.contains($0) } } ?? sorted
+            var propertyOrder: [String]?
+            if case .array(let names)? = members[orderKey] { propertyOrder = names.compactMap { if case .string(let name) = $0 { name } else { nil } } }
+            out += "{"
+            for (index, key) in keys.enumerated() {
+                if index > 0 { out += "," }
+                newline(inner)
+                escape(key, into: &out)
+                out += indent == nil ? ":" : ": "
+                write(members[key]!, order: key == "properties" ? propertyOrder : nil, indent: inner, into: &out)
+            }
+            newline(indent)
+            out += "}"
+        }
+    }
+
+    private static func escape(_ text: String, into out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
     }
 
     static func accessDescription(_ access: Access) -> String {

@@ -1,15 +1,21 @@
 import Foundation
+import Gateway
 import Hummingbird
 import NIOCore
 import PlazaKit
 
 /// `/openapi.json`: the document is generated from the same route table the router is built from.
 enum OpenAPIRoute {
-    static let info = OpenAPI.Info(
-        title: "Plaza", version: "0.1.0",
-        description: "One server for marketplaces, booking systems and community platforms. Errors are RFC 9457 problem+json; lists use ?limit= and ?cursor=.")
+    static func info(_ edge: EdgeSettings) -> OpenAPI.Info {
+        var info = OpenAPI.Info(
+            title: "Plaza", version: "0.1.0",
+            description: "One server for marketplaces, booking systems and community platforms. Errors are RFC 9457 problem+json; lists use ?limit= and ?cursor=.")
+        info.maxBodyBytes = edge.maxBodySize
+        info.streamingBodyPaths = edge.streamingBodyPaths
+        return info
+    }
 
-    static func adding<Context: PlazaRequestContext>(to routes: RouteTable<Context>, policy: RulePolicy) -> RouteTable<Context> {
+    static func adding<Context: PlazaRequestContext>(to routes: RouteTable<Context>, policy: RulePolicy, edge: EdgeSettings) -> RouteTable<Context> {
         var table = routes
         func endpoint(_ handler: @escaping Endpoint<Context>.Handler) -> Endpoint<Context> {
             Endpoint(
@@ -20,8 +26,8 @@ enum OpenAPIRoute {
         }
         var documented = table
         documented.add(endpoint { _, _ in Response(status: .ok) })
-        let document = OpenAPI.document(for: documented, info: info, anonymousMay: anonymousMay(policy))
-        let bytes = (try? PlazaJSON.encoder().encode(document)) ?? Data("{}".utf8)
+        let document = OpenAPI.document(for: documented, info: info(edge), anonymousMay: anonymousMay(policy))
+        let bytes = Data(OpenAPI.serialize(document).utf8)
         table.add(endpoint { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
@@ -31,10 +37,8 @@ enum OpenAPIRoute {
     }
 
     /// The document as pretty-printed JSON (for `plaza openapi`).
-    static func document<Context: PlazaRequestContext>(for routes: RouteTable<Context>, policy: RulePolicy) throws -> String {
-        let encoder = PlazaJSON.encoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(OpenAPI.document(for: routes, info: info, anonymousMay: anonymousMay(policy))), as: UTF8.self)
+    static func document<Context: PlazaRequestContext>(for routes: RouteTable<Context>, policy: RulePolicy, edge: EdgeSettings) throws -> String {
+        OpenAPI.serialize(OpenAPI.document(for: routes, info: info(edge), anonymousMay: anonymousMay(policy)), pretty: true)
     }
 
     /// Whether a route's access may let someone signed out through, as the policy's rules say.
@@ -53,6 +57,6 @@ enum OpenAPIRoute {
 extension Plaza {
     /// The OpenAPI document of every route, pretty-printed.
     public func openAPIDocument() throws -> String {
-        try OpenAPIRoute.document(for: routes, policy: policy)
+        try OpenAPIRoute.document(for: routes, policy: policy, edge: config.edge)
     }
 }

@@ -295,6 +295,6 @@ public final class Plaza: Sendable {
             metricsAccess: MetricsAccess(token: config.metricsToken, fromNetwork: Self.networkCheck(config.metricsNetworks)),
             queue: queue, auditLog: AuditLogReader(store: store)
         ).table)
-        return OpenAPIRoute.adding(to: table, policy: policy)
+        return OpenAPIRoute.adding(to: table, policy: policy, edge: config.edge)
     }
 }

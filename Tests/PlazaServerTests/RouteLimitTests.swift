@@ -83,6 +83,7 @@ struct RouteLimitTests {
 
                 // The body limit, which no JSON Schema keyword states: one byte past it is a 413.
                 let limit = plaza.config.edge.maxBodySize
+                #expect(document["paths"]?["/api/v1/organisations"]?["post"]?["requestBody"]?["x-plaza-max-bytes"] == .number(Double(limit)))
                 let tooLarge = try await client.execute(
                     uri: "/api/v1/organisations", method: .post, headers: [.authorization: authorization, .contentType: "application/json"],
                     body: ByteBuffer(string: #"{"name":""# + String(repeating: "a", count: limit) + #"","type":"team"}"#)) { $0.status }

@@ -19,7 +19,7 @@ public struct SchemaCheck {
         var found: [String] = []
         let known: Set<String> = [
             "type", "properties", "required", "additionalProperties", "items", "enum", "oneOf", "$ref", "format", "minLength",
-            "maxLength", "minimum", "maximum", "pattern", "description", "minItems", "maxItems",
+            "maxLength", "minimum", "maximum", "pattern", "description", "minItems", "maxItems", "x-plaza-order",
         ]
         for keyword in keywords.keys where !known.contains(keyword) { found.append("\(path): the check does not know \(keyword)") }
         if case .string(let reference)? = keywords["$ref"] {
