@@ -115,6 +115,9 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
             let outcome = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             let upgrades = try channel.pipeline.syncOperations.context(handlerType: NIOTypedHTTPServerUpgradeHandler<Outcome>.self)
             try channel.pipeline.syncOperations.addHandler(FirstRequestHead(firstRequest), position: .before(upgrades.handler))
+            // Behind the decoder, before anything that waits for a request head (see ``UnreadableRequests``).
+            let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(UnreadableRequests(), position: .after(decoder.handler))
             return Value(outcome: outcome, channel: channel)
         }
     }

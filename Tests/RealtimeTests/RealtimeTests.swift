@@ -526,3 +526,29 @@ struct PresenceTests {
         }
     }
 }
+
+@Suite("Requests the parser cannot read")
+struct UnreadableRequestTests {
+    @Test("a first request the HTTP parser cannot read is answered with problem+json and the connection closes, never left hanging")
+    func unreadableFirstRequests() async throws {
+        try await withTestPlaza { plaza in
+            try await plaza.testApplication().test(.live) { client in
+                let port = try #require(client.port)
+                let cases: [(String, [UInt8], String)] = [
+                    ("a control character in a header", Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{01}b\r\n\r\n".utf8), "400"),
+                    ("no request line", Array("NOT HTTP AT ALL\r\n\r\n".utf8), "400"),
+                    ("a request line of 100 KB", Array(("GET /graphql?query=" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n").utf8), "431"),
+                ]
+                for (label, request, status) in cases {
+                    let (answer, closed) = try RawHTTP.exchange(port: port, request)
+                    #expect(answer.hasPrefix("HTTP/1.1 \(status)"), "\(label): \(answer.prefix(120))")
+                    #expect(answer.contains("application/problem+json") && answer.contains(#""status":\#(status)"#), "\(label)")
+                    #expect(closed, "\(label): the connection stays open")
+                }
+                // The server still serves.
+                let (answer, _) = try RawHTTP.exchange(port: port, Array("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+                #expect(answer.hasPrefix("HTTP/1.1 200"))
+            }
+        }
+    }
+}
