@@ -52,7 +52,7 @@ public struct ConversationRoutes<Context: PlazaRequestContext>: Sendable {
         routes.add(Endpoint(
             .get, "/api/v1/conversations/{id}/messages", operationID: "listMessages",
             summary: "History, newest first; ?before=<seq> pages back.", tag: tag, access: read,
-            parameters: [id, .limit, EndpointParameter("before", in: .query, schema: .integer(format: "int32"), description: "Messages before this seq.")],
+            parameters: [id, .limit, EndpointParameter("before", in: .query, schema: .integer(minimum: 1), description: "Messages before this seq.")],
             responses: [EndpointResponse(200, "Messages.", body: .json(MessageList.self))]
         ) { request, context in
             let query = request.queryItems

@@ -100,7 +100,7 @@ public struct Message: Codable, Sendable, Equatable, APISchema {
 public struct ReadReceipt: Codable, Sendable, APISchema {
     public var seq: Int
     public init(seq: Int) { self.seq = seq }
-    public static var schema: JSONSchema { .object(properties: ["seq": .integer(format: "int32")], required: ["seq"]) }
+    public static var schema: JSONSchema { .object(properties: ["seq": .integer(minimum: 0)], required: ["seq"]) }
 }
 
 /// `POST …/messages/{messageId}/report` and moderator removals.

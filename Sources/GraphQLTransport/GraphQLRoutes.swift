@@ -61,14 +61,19 @@ public struct GraphQLRoutes<Context: PlazaRequestContext>: Sendable {
             .get, path, operationID: "graphqlQuery", summary: "A GraphQL query in the URL (\(summary); mutations need POST).",
             tag: "GraphQL", access: .public,
             parameters: [
-                EndpointParameter("query", in: .query, required: true, schema: .string(minLength: 1, maxLength: limits.maxDocumentBytes)),
+                EndpointParameter(
+                    "query", in: .query, required: true, schema: .string(minLength: 1, maxLength: Self.maxQueryInURL),
+                    description: "At most \(Self.maxQueryInURL) characters: a URL holds less than a body (send longer documents with POST)."),
                 EndpointParameter("operationName", in: .query),
-                EndpointParameter("variables", in: .query, description: "A JSON object."),
+                EndpointParameter("variables", in: .query, schema: .anyObject, description: "A JSON object.", mediaType: "application/json"),
             ],
             responses: answers + [EndpointResponse(405, "The operation is a mutation: send it with POST.", body: .json(GraphQLResponseSchema.self))]
         ) { request, context in
             let query = request.queryItems
             guard let text = query["query"] else { throw PlazaError.validation(field: "query", "is required") }
+            guard text.unicodeScalars.count <= Self.maxQueryInURL else {
+                throw PlazaError.validation(field: "query", "must be at most \(Self.maxQueryInURL) characters in a URL; send longer documents with POST")
+            }
             var variables: [String: Map] = [:]
             if let raw = query["variables"], !raw.isEmpty {
                 do {
@@ -86,6 +91,10 @@ public struct GraphQLRoutes<Context: PlazaRequestContext>: Sendable {
         })
         return routes
     }
+
+    /// The longest document a GET carries: percent-encoded, a character may take twelve bytes, and the request
+    /// line and headers together must stay under the server's head limit (80 KB).
+    static var maxQueryInURL: Int { 4096 }
 
     static func answer(_ request: GraphQLRequest, executor: GraphQLExecutor, caller: Caller, allowMutations: Bool) async throws -> Response {
         let status: HTTPResponse.Status

@@ -345,7 +345,7 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
             summary: "Import or update accounts from CSV (email, first_name, last_name, locale, time_zone, mobile, roles) as a job; ?name= names the file.",
             tag: "Administration", access: .action(IdentityPolicy.manageUsers),
             parameters: [.init("name", in: .query, description: "The file's name, for the list.")],
-            requestBody: .text("text/csv"), responses: [EndpointResponse(202, "Queued; follow it at Location.", body: .json(UserImport.self))]
+            requestBody: EndpointBody(schemaName: nil, schema: .string(minLength: 1), mediaType: "text/csv"), responses: [EndpointResponse(202, "Queued; follow it at Location.", body: .json(UserImport.self))]
         ) { request, context in
             let limit = IdentityService.importLimit
             guard let body = try? await request.body.collect(upTo: limit) else { throw PlazaError.payloadTooLarge(limit: limit) }

@@ -68,6 +68,8 @@ extension IdentityService {
     /// same either way, so it cannot be used to find out who has an account.
     public func requestEmailVerification(_ request: CodeRequest, caller: Caller) async throws {
         let email = Self.normalise(email: request.email)
+        // A malformed address is said to be one; whether an account has a well-formed one stays unsaid.
+        guard Self.isPlausible(email: email) else { throw PlazaError.validation(field: "email", "is not an email address") }
         let codes = self.codes
         try await quietly {
             try await store.transaction { transaction in
@@ -97,6 +99,8 @@ extension IdentityService {
     /// Sends a reset code if the address belongs to an active account; the same answer either way.
     public func requestPasswordReset(_ request: CodeRequest, caller: Caller) async throws {
         let email = Self.normalise(email: request.email)
+        // A malformed address is said to be one; whether an account has a well-formed one stays unsaid.
+        guard Self.isPlausible(email: email) else { throw PlazaError.validation(field: "email", "is not an email address") }
         let codes = self.codes
         try await quietly {
             try await store.transaction { transaction in

@@ -146,8 +146,8 @@ public struct NotificationRoutes<Context: PlazaRequestContext>: Sendable {
                 .limit, .cursor,
                 EndpointParameter("state", in: .query, schema: .string(enumValues: DeliveryState.allCases.map(\.rawValue))),
                 EndpointParameter("channel", in: .query, schema: .string(enumValues: ["email", "sms", "push"])),
-                EndpointParameter("userId", in: .query, schema: .uuid), EndpointParameter("notificationId", in: .query, schema: .uuid),
-                EndpointParameter("template", in: .query), EndpointParameter("since", in: .query, schema: .dateTime),
+                EndpointParameter("userId", in: .query, schema: .emptyOr(.uuid)), EndpointParameter("notificationId", in: .query, schema: .emptyOr(.uuid)),
+                EndpointParameter("template", in: .query), EndpointParameter("since", in: .query, schema: .emptyOr(.dateTime)),
             ],
             responses: [EndpointResponse(200, "A page of deliveries.", body: .page(of: NotificationDelivery.self))]
         ) { request, context in

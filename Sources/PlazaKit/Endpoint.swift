@@ -29,13 +29,20 @@ public struct EndpointParameter: Sendable, Equatable {
     public var required: Bool
     public var schema: JSONSchema
     public var description: String?
+    /// The media type of a parameter that carries a document (`application/json` for JSON in the URL); its
+    /// `schema` is then the document's.
+    public var mediaType: String?
 
-    public init(_ name: String, in location: Location, required: Bool = false, schema: JSONSchema = .text, description: String? = nil) {
+    public init(
+        _ name: String, in location: Location, required: Bool = false, schema: JSONSchema = .text, description: String? = nil,
+        mediaType: String? = nil
+    ) {
         self.name = name
         self.location = location
         self.required = location == .path ? true : required
         self.schema = schema
         self.description = description
+        self.mediaType = mediaType
     }
 
     public static let limit = EndpointParameter(

@@ -20,6 +20,8 @@ public indirect enum JSONSchema: Sendable, Equatable {
     /// Any JSON value at all.
     case anyValue
     case nullable(JSONSchema)
+    /// The schema, or an empty string, which means "any" (a query parameter a page's form sends empty).
+    case emptyOr(JSONSchema)
     /// A reference to a named component (`#/components/schemas/<name>`).
     case ref(String)
 
@@ -73,6 +75,8 @@ public indirect enum JSONSchema: Sendable, Equatable {
         case .anyValue: return [:]
         case .nullable(let inner):
             return ["oneOf": .array([inner.json, ["type": "null"]])]
+        case .emptyOr(let inner):
+            return ["anyOf": .array([inner.json, ["type": "string", "maxLength": 0]])]
         case .ref(let name): return ["$ref": .string("#/components/schemas/\(name)")]
         }
     }

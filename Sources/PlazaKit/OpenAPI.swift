@@ -38,15 +38,20 @@ public enum OpenAPI {
             var parameters = endpoint.parameters
             if endpoint.idempotent {
                 parameters.append(EndpointParameter(
-                    "Idempotency-Key", in: .header, schema: .string(),
+                    "Idempotency-Key", in: .header, schema: .string(minLength: 1, maxLength: 255),
                     description: "Retrying with the same key replays the first response instead of acting twice."))
             }
             if !parameters.isEmpty {
                 operation["parameters"] = .array(parameters.map { parameter in
                     var object: [String: JSONValue] = [
-                        "name": .string(parameter.name), "in": .string(parameter.location.rawValue),
-                        "required": .bool(parameter.required), "schema": parameter.schema.json,
+                        "name": .string(parameter.name), "in": .string(parameter.location.rawValue), "required": .bool(parameter.required),
                     ]
+                    // A parameter that carries a document (JSON in the URL) says so with content, not a schema.
+                    if let mediaType = parameter.mediaType {
+                        object["content"] = [mediaType: ["schema": parameter.schema.json]]
+                    } else {
+                        object["schema"] = parameter.schema.json
+                    }
                     if let description = parameter.description { object["description"] = .string(description) }
                     return .object(object)
                 })
@@ -66,7 +71,13 @@ public enum OpenAPI {
             for response in endpoint.responses {
                 var object: [String: JSONValue] = ["description": .string(response.description)]
                 if let body = response.body {
-                    object["content"] = [body.mediaType: ["schema": schemaValue(body, into: &components)]]
+                    var content: [String: JSONValue] = [body.mediaType: ["schema": schemaValue(body, into: &components)]]
+                    // A refusal of the route's own may also come from the edge before it (a 400 for a body that is
+                    // not JSON, a 413, a 429), in the route's error form.
+                    if response.status >= 400, case .object(let errors) = errorContent(endpoint.errors) {
+                        content.merge(errors) { own, _ in own }
+                    }
+                    object["content"] = .object(content)
                 } else if response.status >= 400 {
                     // A declared refusal has the body every refusal of the route has.
                     object["content"] = errorContent(endpoint.errors)

@@ -101,7 +101,7 @@ public struct RealtimeRoutes<Context: RealtimeRequestContext>: Sendable {
         routes.add(Endpoint(
             .get, "/api/v1/realtime/presence", operationID: "realtimePresence", summary: "Who is connected to a topic, on every instance.",
             tag: "Realtime", access: .authenticated,
-            parameters: [EndpointParameter("topic", in: .query, required: true, description: "A topic you may follow.")],
+            parameters: [EndpointParameter("topic", in: .query, required: true, schema: .string(minLength: 1), description: "A topic you may follow.")],
             responses: [EndpointResponse(200, "The people connected.", body: .json(PresenceReport.self))]
         ) { request, context in
             guard let principal = context.principal else { throw PlazaError.unauthorized() }

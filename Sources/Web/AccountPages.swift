@@ -37,7 +37,7 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
                 return try await Self.accountAgain(identity, context, scope, problem: error)
             }
         }
-        routes.add(.post, "/account/avatar", "avatarForm", "Upload a photo of yourself (multipart: purpose, then file).", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/avatar", "avatarForm", "Upload a photo of yourself (multipart: purpose, then file).", access: .authenticated, uploads: true) { request, context, scope in
             try await scope.checkUploadForm(request)
             do {
                 _ = try await pages.files.upload(request, caller: context.caller, only: .avatar)

@@ -13,7 +13,19 @@ struct OAuthPages<Context: PlazaRequestContext>: Sendable {
     var table: RouteTable<Context> {
         var routes = PageRoutes<Context>(pages: pages)
         let provider = pages.identity.oauth
-        routes.add(.get, OAuthPaths.authorize, "oauthAuthorizePage", "OAuth authorization: sign in, then allow or deny the application.", redirects: true) {
+        routes.add(
+            .get, OAuthPaths.authorize, "oauthAuthorizePage", "OAuth authorization: sign in, then allow or deny the application.", redirects: true,
+            query: [
+                EndpointParameter("client_id", in: .query, required: true), EndpointParameter("redirect_uri", in: .query, required: true),
+                EndpointParameter("response_type", in: .query, required: true, schema: .string(enumValues: ["code"])),
+                EndpointParameter(
+                    "code_challenge", in: .query, required: true, schema: .string(pattern: "^[A-Za-z0-9_-]{43}$"),
+                    description: "PKCE (RFC 7636) is required: the S256 challenge, base64url."),
+                EndpointParameter("code_challenge_method", in: .query, required: true, schema: .string(enumValues: ["S256"])),
+                EndpointParameter("scope", in: .query), EndpointParameter("state", in: .query), EndpointParameter("nonce", in: .query),
+                EndpointParameter("prompt", in: .query, description: "none, or consent."),
+            ]
+        ) {
             request, context, scope in
             let pairs = FormEncoding.decode(request.uri.query ?? "")
             guard Set(pairs.map(\.0)).count == pairs.count else {

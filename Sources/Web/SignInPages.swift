@@ -31,7 +31,13 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
             scope.setCookie(Self.federationCookie, state, maxAge: 600)
             return scope.redirect(url)
         }
-        routes.add(.get, Federation.callbackPath, "federatedCallbackPage", "Where an external provider sends the person back.", redirects: true) {
+        routes.add(
+            .get, Federation.callbackPath, "federatedCallbackPage", "Where an external provider sends the person back.", redirects: true,
+            query: [
+                EndpointParameter("state", in: .query, required: true), EndpointParameter("code", in: .query),
+                EndpointParameter("error", in: .query, description: "The provider's refusal, instead of a code."),
+            ]
+        ) {
             request, context, scope in
             let query = scope.query
             var scope = scope

@@ -18,7 +18,7 @@ struct UserImportPages<Context: PlazaRequestContext>: Sendable {
             let imports = try await identity.userImports(caller: context.caller)
             return scope.render("admin-imports", Self.data(imports, scope), headers: imports.contains { $0.status != .done } ? ["Refresh": "2"] : [:])
         }
-        routes.add(.post, "/admin/users/imports", "adminImportForm", "Upload a CSV of accounts (multipart: file).", access: manage) {
+        routes.add(.post, "/admin/users/imports", "adminImportForm", "Upload a CSV of accounts (multipart: file).", access: manage, uploads: true) {
             request, context, scope in
             try await scope.checkUploadForm(request)
             do {

@@ -29,7 +29,7 @@ public struct WorkflowRoutes<Context: PlazaRequestContext>: Sendable {
             parameters: [
                 .limit, .cursor, EndpointParameter("definition", in: .query), EndpointParameter("state", in: .query),
                 EndpointParameter("failed", in: .query, schema: .boolean, description: "true: only those with a failed activity."),
-                EndpointParameter("idleMinutes", in: .query, schema: .integer(format: "int32"), description: "Only those not moved for this long."),
+                EndpointParameter("idleMinutes", in: .query, schema: .integer(minimum: 1), description: "Only those not moved for this long."),
             ],
             responses: [EndpointResponse(200, "A page of instances.", body: .page(of: WorkflowInstance.self))]
         ) { request, context in

@@ -124,8 +124,9 @@ struct PageTests {
                 #expect(admin.lastPage.contains(#"id="category-form""#))
                 #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .seeOther)
                 #expect(try await plaza.marketplace.categories().contains { $0.name == "Roofing" && $0.slug == "roofing" })
-                #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .unprocessableContent,
+                #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .conflict,
                         "a second Roofing would take the same slug")
+                #expect(admin.lastPage.contains("The slug roofing is taken by another category"), "the form says why, in place")
 
                 let employee = Browser(client)
                 try await employee.signIn(email: IdentityDemo.email(for: "employee"), password: IdentityDemo.password)

@@ -40,7 +40,7 @@ struct CLITests {
         #expect(try PlazaProcess.run(["jobs", "list", "--data-dir", dir]).status == 0)
 
         let openapi = try PlazaProcess.run(["openapi", "--data-dir", dir])
-        #expect(openapi.stdout.contains("\"openapi\" : \"3.1.0\""))
+        #expect(openapi.stdout.contains("\"openapi\": \"3.1.0\""))
 
         let backup = dir + "/backup.sqlite"
         let backedUp = try PlazaProcess.run(["backup", backup, "--data-dir", dir])

@@ -18,7 +18,7 @@ public struct SchemaCheck {
         guard case .object(let keywords) = schema else { return ["\(path): the schema is not an object"] }
         var found: [String] = []
         let known: Set<String> = [
-            "type", "properties", "required", "additionalProperties", "items", "enum", "oneOf", "$ref", "format", "minLength",
+            "type", "properties", "required", "additionalProperties", "items", "enum", "oneOf", "anyOf", "$ref", "format", "minLength",
             "maxLength", "minimum", "maximum", "pattern", "description", "minItems", "maxItems", "x-plaza-order",
         ]
         for keyword in keywords.keys where !known.contains(keyword) { found.append("\(path): the check does not know \(keyword)") }
@@ -33,6 +33,9 @@ public struct SchemaCheck {
                 let each = options.flatMap { problems(value, against: $0, at: path) }
                 found.append("\(path): matches \(matching) of \(options.count) alternatives (\(each.prefix(3).joined(separator: "; ")))")
             }
+        }
+        if case .array(let options)? = keywords["anyOf"], !options.contains(where: { problems(value, against: $0, at: path).isEmpty }) {
+            found.append("\(path): matches none of \(options.count) alternatives")
         }
         if case .string(let type)? = keywords["type"] {
             guard Self.has(type: type, value) else { return found + ["\(path): \(Self.describe(value)) where the schema says \(type)"] }

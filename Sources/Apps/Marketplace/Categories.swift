@@ -142,11 +142,12 @@ extension MarketplaceService {
                 cursor = try row.decode(column: "parent_id", as: UUID?.self)
             }
         }
+        guard errors.isEmpty else { throw PlazaError.validation(errors) }
+        // A well-formed slug another category holds conflicts with what is stored, like any taken name: a 409.
         if slug != current?.slug,
            try await transaction.sql.raw("SELECT id FROM marketplace_categories WHERE slug = \(bind: slug)").first() != nil {
-            errors.append(FieldError(field: "slug", message: "is taken by another category"))
+            throw PlazaError.conflict("The slug \(slug) is taken by another category; choose another (slug).")
         }
-        guard errors.isEmpty else { throw PlazaError.validation(errors) }
         return (name, slug, description?.isEmpty == true ? nil : description)
     }
 

@@ -75,12 +75,12 @@ public struct MarketplaceRoutes<Context: PlazaRequestContext>: Sendable {
             parameters: [
                 EndpointParameter(
                     "q", in: .query, schema: ProviderQuery.textLimit.schema, description: "Words of a name, a category or a description (prefixes match)."),
-                EndpointParameter("category", in: .query, schema: .uuid, description: "A category; its subcategories count too."),
+                EndpointParameter("category", in: .query, schema: .emptyOr(.uuid), description: "A category; its subcategories count too."),
                 EndpointParameter("lat", in: .query, schema: NumberLimit.latitude.schema),
                 EndpointParameter("lng", in: .query, schema: NumberLimit.longitude.schema),
                 EndpointParameter("radiusKm", in: .query, schema: ProviderQuery.radiusLimit.schema, description: "Only providers this close to lat/lng."),
                 EndpointParameter("minRating", in: .query, schema: ProviderQuery.ratingLimit.schema),
-                EndpointParameter("availableAt", in: .query, schema: .dateTime, description: "Working at this time, not on time off."),
+                EndpointParameter("availableAt", in: .query, schema: .emptyOr(.dateTime), description: "Working at this time, not on time off."),
                 EndpointParameter("sort", in: .query, schema: .string(enumValues: ProviderQuery.Sort.allCases.map(\.rawValue)),
                                   description: "distance (the default with a point), rating (otherwise) or price."),
                 .limit, .cursor,

@@ -114,7 +114,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
             }
         }
         routes.add(.post, "/marketplace/requests/{id}/photos", "marketplaceRequestPhotoForm", "Add a photo to your request (multipart).",
-                   access: .resourceAction(MarketplacePolicy.editRequest)) { request, context, scope in
+                   access: .resourceAction(MarketplacePolicy.editRequest), uploads: true) { request, context, scope in
             try await scope.checkUploadForm(request)
             let id = try context.uuidParameter("id")
             return try await view.acting(on: id, scope: scope, caller: context.caller) {
@@ -125,7 +125,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
         }
         for (path, purpose, notice) in [("photos", FilePurpose.servicePhoto, "mp-photo-added"), ("video", .serviceVideo, "mp-video-added")] {
             routes.add(.post, "/marketplace/provider/\(path)", "marketplaceProfile\(path.capitalized)Form", "Add a \(purpose.rawValue) to your profile (multipart).",
-                       access: .action(MarketplacePolicy.createProfile)) { request, context, scope in
+                       access: .action(MarketplacePolicy.createProfile), uploads: true) { request, context, scope in
                 try await scope.checkUploadForm(request)
                 do {
                     let profile = try await service.myProvider(caller: context.caller)
