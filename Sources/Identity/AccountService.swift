@@ -34,7 +34,7 @@ public struct PasswordChange: Codable, Sendable, APISchema {
         self.newPassword = newPassword
     }
     public static var schema: JSONSchema {
-        .object(properties: ["currentPassword": .text, "newPassword": .text], required: ["currentPassword", "newPassword"])
+        .object(properties: ["currentPassword": .text, "newPassword": Passwords.schema], required: ["currentPassword", "newPassword"])
     }
 }
 

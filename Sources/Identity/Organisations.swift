@@ -63,7 +63,7 @@ public struct Member: Codable, Sendable, Equatable, APISchema {
     public static var schema: JSONSchema {
         .object(
             properties: ["userId": .uuid, "email": .string(format: "email"), "firstName": .text, "lastName": .text,
-                         "roles": .array(.string(description: "Organisation roles: owner, manager, member, or one an admin made."))],
+                         "roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1)],
             required: ["userId", "email", "firstName", "lastName", "roles"])
     }
 }
@@ -75,7 +75,7 @@ public struct MemberRoles: Codable, Sendable, APISchema {
         self.roles = roles
     }
     public static var schema: JSONSchema {
-        .object(properties: ["roles": .array(.string(description: "Organisation roles: owner, manager, member, or one an admin made."))], required: ["roles"])
+        .object(properties: ["roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1)], required: ["roles"])
     }
 }
 
@@ -88,7 +88,7 @@ public struct NewInvitation: Codable, Sendable, APISchema {
         self.roles = roles
     }
     public static var schema: JSONSchema {
-        .object(properties: ["email": .string(format: "email"), "roles": .array(.string(description: "Organisation roles: owner, manager, member, or one an admin made."))], required: ["email"])
+        .object(properties: ["email": .string(format: "email"), "roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1)], required: ["email"])
     }
 }
 

@@ -37,7 +37,7 @@ public struct PasswordReset: Codable, Sendable, APISchema {
         self.newPassword = newPassword
     }
     public static var schema: JSONSchema {
-        .object(properties: ["email": .string(format: "email"), "code": .text, "newPassword": .text], required: ["email", "code", "newPassword"])
+        .object(properties: ["email": .string(format: "email"), "code": .text, "newPassword": Passwords.schema], required: ["email", "code", "newPassword"])
     }
 }
 

@@ -37,7 +37,7 @@ public struct DeliveryQuery: Sendable, Equatable {
         user = try value("userId", UUID.init(uuidString:), "an account's id")
         notification = try value("notificationId", UUID.init(uuidString:), "a notification's id")
         template = query["template"].flatMap { $0.isEmpty ? nil : $0 }
-        since = try value("since", { try? Date($0, strategy: .iso8601) }, "a date-time like 2026-11-22T08:00:00Z")
+        since = try value("since", { PlazaJSON.parseDate($0) }, "a date-time like 2026-11-22T08:00:00Z")
     }
 }
 

@@ -284,7 +284,10 @@ public struct QuietHours: Codable, Sendable, Equatable, APISchema {
     }
 
     /// Minutes after midnight, or nil when not `HH:MM`.
+    static let timePattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
     static func minutes(_ text: String) -> Int? {
+        guard text.range(of: timePattern, options: .regularExpression) != nil else { return nil }
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
               (0..<24).contains(hours), (0..<60).contains(minutes) else { return nil }
@@ -308,7 +311,9 @@ public struct QuietHours: Codable, Sendable, Equatable, APISchema {
     }
 
     public static var schema: JSONSchema {
-        .object(properties: ["from": .string(description: "HH:MM"), "to": .string(description: "HH:MM")], required: ["from", "to"])
+        .object(
+            properties: ["from": .string(description: "HH:MM", pattern: timePattern), "to": .string(description: "HH:MM", pattern: timePattern)],
+            required: ["from", "to"])
     }
 }
 

@@ -27,7 +27,7 @@ extension JSONSchema {
                 errors += schema.bodyRuleViolations(in: fields[key]!, at: field)
             }
             return errors
-        case (.array(let items), .array(let values)):
+        case (.array(let items), .array(let values)), (.boundedArray(let items, _, _), .array(let values)):
             return values.enumerated().flatMap { index, item in items.bodyRuleViolations(in: item, at: "\(path)[\(index)]") }
         default:
             return []

@@ -30,10 +30,24 @@ public enum PlazaJSON {
         return decoder
     }
 
-    /// Parses RFC 3339 timestamps with or without fractional seconds.
+    /// Parses RFC 3339 timestamps with or without fractional seconds, with any offset RFC 3339 allows (up to
+    /// ±23:59; Foundation's parser stops at ±18:00).
     public static func parseDate(_ text: String) -> Date? {
         if let date = try? Date(text, strategy: .iso8601) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+        return parseFarOffset(text)
+    }
+
+    /// `2026-04-01T03:08:41+23:54`: the time read as UTC, then moved by the offset.
+    private static func parseFarOffset(_ text: String) -> Date? {
+        guard text.count >= 25, let sign = text.dropLast(5).last, sign == "+" || sign == "-" else { return nil }
+        let offset = text.suffix(5)
+        guard offset.dropFirst(2).first == ":", let hours = Int(offset.prefix(2)), let minutes = Int(offset.suffix(2)),
+              hours <= 23, minutes <= 59,
+              let utc = try? Date(String(text.dropLast(6)) + "Z", strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: text.contains(".")))
+        else { return nil }
+        let seconds = TimeInterval(hours * 3600 + minutes * 60)
+        return sign == "+" ? utc - seconds : utc + seconds
     }
 
     /// Turns a decoding failure into the field errors a client can act on.

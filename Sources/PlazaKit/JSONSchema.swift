@@ -10,6 +10,8 @@ public indirect enum JSONSchema: Sendable, Equatable {
     case numeric(minimum: Double?, maximum: Double?)
     case boolean
     case array(JSONSchema)
+    /// An array of at least `minItems` and at most `maxItems` (``list(_:minItems:maxItems:)``).
+    case boundedArray(JSONSchema, minItems: Int?, maxItems: Int?)
     case object(properties: [String: JSONSchema], required: [String], additional: Bool = false)
     /// An object whose members must come in `order` (a multipart body's parts: the server reads `purpose`
     /// before the `file` it governs). `/openapi.json` lists its properties in the order, and says it in
@@ -26,6 +28,9 @@ public indirect enum JSONSchema: Sendable, Equatable {
     case ref(String)
 
     public static let number = JSONSchema.numeric(minimum: nil, maximum: nil)
+    public static func list(_ items: JSONSchema, minItems: Int? = nil, maxItems: Int? = nil) -> JSONSchema {
+        .boundedArray(items, minItems: minItems, maxItems: maxItems)
+    }
     public static func number(minimum: Double? = nil, maximum: Double? = nil) -> JSONSchema { .numeric(minimum: minimum, maximum: maximum) }
     public static let uuid = JSONSchema.string(format: "uuid")
     public static let dateTime = JSONSchema.string(format: "date-time")
@@ -56,6 +61,11 @@ public indirect enum JSONSchema: Sendable, Equatable {
             return .object(object)
         case .boolean: return ["type": "boolean"]
         case .array(let items): return ["type": "array", "items": items.json]
+        case .boundedArray(let items, let least, let most):
+            var object: [String: JSONValue] = ["type": "array", "items": items.json]
+            if let least { object["minItems"] = .number(Double(least)) }
+            if let most { object["maxItems"] = .number(Double(most)) }
+            return .object(object)
         case .object(let properties, let required, let additional):
             var object: [String: JSONValue] = [
                 "type": "object",

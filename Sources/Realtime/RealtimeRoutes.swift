@@ -84,7 +84,7 @@ public struct RealtimeRoutes<Context: RealtimeRequestContext>: Sendable {
         routes.add(Endpoint(
             .post, "/api/v1/realtime/broadcast/{name}", operationID: "realtimeBroadcast",
             summary: "Publish a JSON object on broadcast:<name> to everyone following it (operators and admins).", tag: "Realtime",
-            access: .action(RealtimePolicy.broadcast), parameters: [EndpointParameter("name", in: .path, description: "1-64 of a-z, 0-9, -")],
+            access: .action(RealtimePolicy.broadcast), parameters: [EndpointParameter("name", in: .path, schema: .string(pattern: Topics.broadcastNamePattern), description: "1-64 of a-z, 0-9, -")],
             requestBody: EndpointBody(schemaName: nil, schema: .anyObject),
             responses: [EndpointResponse(202, "Logged; followers get it once it is numbered.", body: .json(BroadcastReceipt.self))]
         ) { request, context in

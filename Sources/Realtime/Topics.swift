@@ -17,8 +17,10 @@ public final class Topics: Sendable {
     }
 
     /// 1 to 64 lowercase letters, digits and hyphens.
+    public static let broadcastNamePattern = "^[a-z0-9-]{1,64}$"
+
     public static func isBroadcastName(_ name: String) -> Bool {
-        (1...64).contains(name.count) && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+        name.range(of: broadcastNamePattern, options: .regularExpression) != nil
     }
 
     /// Registers the rule for topics of one kind; a later registration for the same kind replaces it.

@@ -90,9 +90,15 @@ public struct WeeklySlot: Codable, Sendable, Equatable, APISchema {
         self.end = end
     }
 
+    /// A time of day as the validator reads it (``MarketplaceService/minute(_:)``): midnight may end a day as 24:00.
+    static let timePattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
     public static var schema: JSONSchema {
         .object(
-            properties: ["weekday": .integer(format: "int32", minimum: 1, maximum: 7), "start": .string(description: "HH:mm"), "end": .string(description: "HH:mm")],
+            properties: [
+                "weekday": .integer(format: "int32", minimum: 1, maximum: 7),
+                "start": .string(description: "HH:mm, 00:00 to 24:00", pattern: timePattern), "end": .string(description: "HH:mm, 00:00 to 24:00", pattern: timePattern),
+            ],
             required: ["weekday", "start", "end"])
     }
 }
@@ -126,8 +132,13 @@ public struct ServiceArea: Codable, Sendable, Equatable, APISchema {
         self.radiusKm = radiusKm
     }
 
+    /// How far a provider travels: at least 100 m, at most 200 km.
+    static let radiusLimit = NumberLimit(0.1...200)
+
     public static var schema: JSONSchema {
-        .object(properties: ["lat": .number, "lng": .number, "radiusKm": .number], required: ["lat", "lng", "radiusKm"])
+        .object(
+            properties: ["lat": NumberLimit.latitude.schema, "lng": NumberLimit.longitude.schema, "radiusKm": radiusLimit.schema],
+            required: ["lat", "lng", "radiusKm"])
     }
 }
 
@@ -222,9 +233,10 @@ public struct ProviderUpdate: Codable, Sendable, Equatable, APISchema {
         .object(
             properties: [
                 "displayName": displayNameLimit.schema, "bio": bioLimit.schema,
-                "photos": .array(.uuid), "videoFileId": .uuid, "removeVideo": .boolean, "area": ServiceArea.schema,
-                "timeZone": .string(description: "An IANA time zone."), "offers": .array(Offer.schema), "availability": .array(WeeklySlot.schema),
-                "timeOff": .array(TimeOff.schema),
+                "photos": .list(.uuid, maxItems: MarketplaceService.maxPhotos), "videoFileId": .uuid, "removeVideo": .boolean, "area": ServiceArea.schema,
+                "timeZone": .string(description: "An IANA time zone."), "offers": .list(Offer.schema, maxItems: MarketplaceService.maxOffers),
+                "availability": .list(WeeklySlot.schema, maxItems: MarketplaceService.maxSlots),
+                "timeOff": .list(TimeOff.schema, maxItems: MarketplaceService.maxTimeOff),
             ],
             required: [])
     }

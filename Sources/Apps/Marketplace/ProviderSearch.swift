@@ -66,7 +66,7 @@ public struct ProviderQuery: Sendable, Equatable {
         let minRating = number("minRating", Self.ratingLimit)
         var availableAt: Date?
         if let raw = query["availableAt"], !raw.isEmpty {
-            availableAt = try? Date(raw, strategy: .iso8601)
+            availableAt = PlazaJSON.parseDate(raw)
             if availableAt == nil { errors.append(FieldError(field: "availableAt", message: "must be an RFC 3339 time")) }
         }
         var sort: Sort?

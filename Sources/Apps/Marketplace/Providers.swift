@@ -9,7 +9,7 @@ extension MarketplaceService {
     static let maxOffers = 30
     static let maxSlots = 70
     static let maxTimeOff = 50
-    static let maxRadiusKm = 200.0
+    static var maxRadiusKm: Double { ServiceArea.radiusLimit.range.upperBound }
 
     /// Opens the caller's provider profile (one per account).
     public func createProvider(_ input: ProviderUpdate, caller: Caller) async throws -> ProviderProfile {
@@ -159,7 +159,7 @@ extension MarketplaceService {
         if let area = input.area {
             NumberLimit.latitude.check(area.lat, field: "area.lat", into: &errors)
             NumberLimit.longitude.check(area.lng, field: "area.lng", into: &errors)
-            if !(area.radiusKm > 0 && area.radiusKm <= Self.maxRadiusKm) { fail("area.radiusKm", "must be more than 0 and at most \(Int(Self.maxRadiusKm))") }
+            ServiceArea.radiusLimit.check(area.radiusKm, field: "area.radiusKm", into: &errors)
         }
         if let timeZone = input.timeZone, TimeZone(identifier: timeZone) == nil { fail("timeZone", "is not an IANA time zone") }
         if let offers = input.offers {
@@ -198,6 +198,7 @@ extension MarketplaceService {
 
     /// `09:30` → 570; `24:00` is the end of the day.
     static func minute(_ text: String) -> Int? {
+        guard text.range(of: WeeklySlot.timePattern, options: .regularExpression) != nil else { return nil }
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
               (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 24 * 60

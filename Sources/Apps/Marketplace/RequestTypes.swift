@@ -40,7 +40,7 @@ public struct NewServiceRequest: Codable, Sendable, Equatable, APISchema {
             properties: [
                 "categoryId": .uuid, "providerId": .uuid, "description": descriptionLimit.schema,
                 "address": addressLimit.schema, "lat": NumberLimit.latitude.schema, "lng": NumberLimit.longitude.schema, "windowStart": .dateTime,
-                "windowEnd": .dateTime, "photos": .array(.uuid),
+                "windowEnd": .dateTime, "photos": .list(.uuid, maxItems: MarketplaceService.maxRequestPhotos),
             ],
             required: ["categoryId", "description", "address", "lat", "lng"])
     }
@@ -270,5 +270,5 @@ public struct Earnings: Codable, Sendable, Equatable, APISchema {
 public struct PhotosInput: Codable, Sendable, Equatable, APISchema {
     public var photos: [UUID]
     public init(photos: [UUID]) { self.photos = photos }
-    public static var schema: JSONSchema { .object(properties: ["photos": .array(.uuid)], required: ["photos"]) }
+    public static var schema: JSONSchema { .object(properties: ["photos": .list(.uuid, maxItems: MarketplaceService.maxRequestPhotos)], required: ["photos"]) }
 }

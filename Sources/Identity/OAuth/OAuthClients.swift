@@ -55,7 +55,7 @@ public struct OAuthClientInput: Codable, Sendable, Equatable, APISchema {
     public static var schema: JSONSchema {
         .object(properties: [
             "name": nameLimit.schema, "confidential": .boolean, "redirectUris": .array(.text),
-            "scopes": .array(.string(enumValues: OAuthScope.all)), "grants": .array(.string(enumValues: OAuthGrant.all)),
+            "scopes": .array(.string(enumValues: OAuthScope.all)), "grants": .list(.string(enumValues: OAuthGrant.all), minItems: 1),
         ], required: [])
     }
 }

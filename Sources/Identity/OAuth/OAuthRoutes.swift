@@ -76,7 +76,7 @@ public struct OAuthRoutes<Context: PlazaRequestContext>: Sendable {
         routes.add(Endpoint(
             .post, "/api/v1/oauth/clients", operationID: "registerOAuthClient",
             summary: "Register a client; a confidential one's secret is in this answer only.", tag: tag, access: manage,
-            requestBody: .json(OAuthClientInput.self), responses: [EndpointResponse(201, "Registered.", body: .json(RegisteredOAuthClient.self))]
+            requestBody: .json(OAuthClientInput.self, requiring: ["name"], named: "NewOAuthClient"), responses: [EndpointResponse(201, "Registered.", body: .json(RegisteredOAuthClient.self))]
         ) { request, context in
             let registered = try await clients.register(try await request.decodeJSON(OAuthClientInput.self, context: context), caller: context.caller)
             return try .json(registered, status: .created, headers: [.location: "/api/v1/oauth/clients/\(registered.client.id.uuidString.lowercased())"])
