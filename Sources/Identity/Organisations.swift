@@ -143,7 +143,9 @@ extension IdentityService {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         try policy.authorize(caller, IdentityPolicy.createOrganisation)
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        let slug = input.slug ?? Self.slug(from: name)
+        // A name with no letters a slug can keep (Cyrillic, say) still gets one: the caller did not send a slug to refuse.
+        let derived = Self.slug(from: name)
+        let slug = input.slug ?? (derived.isEmpty ? "organisation-" + UUID().uuidString.prefix(8).lowercased() : derived)
         var errors: [FieldError] = []
         NewOrganisation.nameLimit.check(input.name, field: "name", into: &errors)
         if slug.range(of: NewOrganisation.slugPattern, options: .regularExpression) == nil {

@@ -37,8 +37,11 @@ public struct ProfileUpdate: Codable, Sendable, Equatable, APISchema {
             properties: [
                 "firstName": Registration.nameLimit.schema, "lastName": Registration.nameLimit.schema,
                 "bio": bioLimit.schema(description: "Empty clears."),
-                "birthDate": .string(description: "YYYY-MM-DD; empty clears."),
-                "mobile": .string(description: "E.164, e.g. +380501234567; empty clears."),
+                "birthDate": .string(description: "YYYY-MM-DD, from 1900 to today; empty clears.", pattern: "^\\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\\s*$"),
+                // What normalise(mobile:) and isE164 accept: spaces, dots, dashes and brackets anywhere around the digits.
+                "mobile": .string(
+                    description: "E.164, e.g. +380501234567 (spaces, dots, dashes and brackets are dropped); empty clears.",
+                    pattern: "^\\s*([ .()-]*\\+[ .()-]*[1-9]([ .()-]*[0-9]){7,14}[ .()-]*)?\\s*$"),
                 "gender": .string(description: "An id from GET /api/v1/genders; empty clears."),
                 "locale": .string(enumValues: Identity.locales), "timeZone": .string(description: "An IANA time zone."),
             ],

@@ -149,10 +149,11 @@ extension Request {
         }
     }
 
-    /// The query string as a dictionary (the last value wins for repeated keys).
+    /// The query string as a dictionary (the last value wins for repeated keys), read as forms and browsers write
+    /// it: `+` is a space (a literal plus is `%2B`), as in `variables={"a":+1}` from a form-encoding client.
     public var queryItems: [String: String] {
         var items: [String: String] = [:]
-        for (key, value) in uri.queryParameters { items[String(key)] = String(value) }
+        for (key, value) in FormEncoding.decode(uri.query ?? "") { items[key] = value }
         return items
     }
 }

@@ -71,6 +71,8 @@ struct GracefulStopTests {
         }
         let stopped = clock.now - stopAsked
         #expect(try await asked.value == 503, "the request in flight was answered at its deadline, not cut off")
-        #expect(stopped < deadline + .seconds(8), "the stop took \(stopped)")
+        // Bounded, not timed: without the deadline the stop never ends. A full pass on two cores has delayed the
+        // answer by seconds (the task pool busy elsewhere), so the bound is generous.
+        #expect(stopped < deadline + .seconds(30), "the stop took \(stopped)")
     }
 }

@@ -120,7 +120,14 @@ struct OperationsTests {
             }
             try await plaza.migrate()
             try await plaza.testApplication().test(.router) { client in
-                try await client.execute(uri: "/ready", method: .get) { response in #expect(response.status == .ok) }
+                // Ready once migrated. Asked until it says so (for a while): its checks have two seconds each, and a
+                // full test pass on two cores has kept the task pool busy longer than that (seen 2026-12-07).
+                var status = HTTPResponse.Status.serviceUnavailable
+                for _ in 0..<40 where status != .ok {
+                    status = try await client.execute(uri: "/ready", method: .get) { $0.status }
+                    if status != .ok { try await Task.sleep(for: .milliseconds(250)) }
+                }
+                #expect(status == .ok)
             }
         } catch {
             await plaza.shutdown()
