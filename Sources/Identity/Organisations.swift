@@ -148,7 +148,7 @@ extension IdentityService {
         let slug = input.slug ?? (derived.isEmpty ? "organisation-" + UUID().uuidString.prefix(8).lowercased() : derived)
         var errors: [FieldError] = []
         NewOrganisation.nameLimit.check(input.name, field: "name", into: &errors)
-        if slug.range(of: NewOrganisation.slugPattern, options: .regularExpression) == nil {
+        if !slug.wholly(matches: NewOrganisation.slugPattern) {
             errors.append(FieldError(field: "slug", message: "must be 1 to 100 lowercase letters, digits and hyphens"))
         }
         if !Organisation.types.contains(input.type) {

@@ -105,7 +105,7 @@ extension IdentityService {
     public func createRole(_ input: NewRole, caller: Caller) async throws -> RoleInfo {
         var errors = permissionProblems(Self.tidy(input.permissions))
         let name = input.name
-        if name.range(of: NewRole.namePattern, options: .regularExpression) == nil {
+        if !name.wholly(matches: NewRole.namePattern) {
             errors.append(FieldError(field: "name", message: "must be 2 to 40 lowercase letters, digits and hyphens, starting with a letter"))
         }
         if !RoleInfo.scopes.contains(input.scope) { errors.append(FieldError(field: "scope", message: "must be system, organisation or app")) }

@@ -287,7 +287,7 @@ public struct QuietHours: Codable, Sendable, Equatable, APISchema {
     static let timePattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
     static func minutes(_ text: String) -> Int? {
-        guard text.range(of: timePattern, options: .regularExpression) != nil else { return nil }
+        guard text.wholly(matches: timePattern) else { return nil }
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
               (0..<24).contains(hours), (0..<60).contains(minutes) else { return nil }

@@ -91,3 +91,12 @@ extension NumberLimit {
     public static let latitude = NumberLimit(-90...90)
     public static let longitude = NumberLimit(-180...180)
 }
+
+extension String {
+    /// Whether the whole text matches `pattern` (a schema's `pattern`, anchored with ^ and $). Checked as a range
+    /// over the whole text: ICU's `$` also matches before a final line break, so `"roofing\n"` would pass `^[a-z]+$`
+    /// where JSON Schema's (ECMA) `$` refuses it.
+    public func wholly(matches pattern: String) -> Bool {
+        range(of: pattern, options: .regularExpression) == startIndex..<endIndex
+    }
+}

@@ -61,7 +61,7 @@ public enum OpenAPI {
                     "required": .bool(body.required), "content": [body.mediaType: ["schema": schemaValue(body, into: &components)]],
                 ]
                 // No JSON Schema keyword bounds a body's size: said in words and in an extension, and a 413 declared.
-                if let limit = info.maxBodyBytes, !info.streamingBodyPaths.contains(endpoint.path) {
+                if let limit = info.maxBodyBytes, body.mediaType == "application/json", !info.streamingBodyPaths.contains(endpoint.path) {
                     requestBody["description"] = .string("At most \(limit) bytes (PLAZA_MAX_BODY_SIZE); a larger body is a 413.")
                     requestBody["x-plaza-max-bytes"] = .number(Double(limit))
                 }
@@ -106,7 +106,8 @@ public enum OpenAPI {
         switch format {
         case .problem: return [Problem.mediaType: ["schema": .ref("Problem")]]
         case .page: return [Problem.mediaType: ["schema": .ref("Problem")], "text/html": ["schema": ["type": "string"]]]
-        case .oauth: return ["application/json": ["schema": .ref("OAuthError")]]
+        // The route's own refusals; the edge's before it (413, 429, a NUL in the query) are problem+json.
+        case .oauth: return ["application/json": ["schema": .ref("OAuthError")], Problem.mediaType: ["schema": .ref("Problem")]]
         }
     }
 

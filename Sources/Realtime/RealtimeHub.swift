@@ -276,7 +276,7 @@ public final class RealtimeHub: Sendable {
     /// now, never stored, never replayed, without an id. With PostgreSQL it travels by NOTIFY (at most about
     /// 7,900 bytes of frame); on SQLite there is only this instance.
     public func signal(_ data: some Encodable, to topic: String) async throws {
-        let value = try PlazaJSON.encoder().encode(data)
+        let value = try PlazaJSON.responseBody(data)
         let frame = ServerFrame.signal(topic: topic, data: String(decoding: value, as: UTF8.self))
         guard outbox.store.dialect == .postgres else { return deliverSignal(frame) }
         guard frame.utf8.count < 7800 else { throw PlazaError.payloadTooLarge(limit: 7800, size: frame.utf8.count) }
@@ -412,7 +412,7 @@ public struct RealtimePublisher: Sendable {
 
     /// Appends the event to the log; subscribers get it once `transaction` commits (and never if it does not).
     public func publish(_ data: some Encodable, to topic: String, caller: Caller? = nil, in transaction: Transaction) async throws {
-        let value = try PlazaJSON.decoder().decode(JSONValue.self, from: try PlazaJSON.encoder().encode(data))
+        let value = try PlazaJSON.decoder().decode(JSONValue.self, from: try PlazaJSON.responseBody(data))
         let payload = String(decoding: try PlazaJSON.encoder().encode(Published(topic: topic, data: value)), as: UTF8.self)
         try await outbox.append(topic: Self.outboxTopic, payload: payload, key: topic, caller: caller, in: transaction)
     }

@@ -20,7 +20,7 @@ public final class Topics: Sendable {
     public static let broadcastNamePattern = "^[a-z0-9-]{1,64}$"
 
     public static func isBroadcastName(_ name: String) -> Bool {
-        name.range(of: broadcastNamePattern, options: .regularExpression) != nil
+        name.wholly(matches: broadcastNamePattern)
     }
 
     /// Registers the rule for topics of one kind; a later registration for the same kind replaces it.

@@ -15,8 +15,10 @@ public struct FormData: Sendable, Equatable {
         self.pairs = pairs
     }
 
+    /// A browser sends a textarea's line breaks as CRLF (HTML's form submission): read as one line break each, so
+    /// a text the page's `maxlength` let through is not longer here (limits count code points).
     init(encoded text: String) {
-        pairs = FormEncoding.decode(text)
+        pairs = FormEncoding.decode(text).map { ($0.0, $0.1.replacingOccurrences(of: "\r\n", with: "\n")) }
     }
 
     public subscript(_ name: String) -> String? {

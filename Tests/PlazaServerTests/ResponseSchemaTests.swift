@@ -30,7 +30,8 @@ struct ResponseSchemaTests {
                 }
                 let conformance = ResponseConformance(document: document)
                 var found = FoundIdentifiers()
-                try await Self.addWhatTheDemoLacks(client, plaza, customer: everyone[1].authorization!, admin: everyone[4].authorization!, into: &found)
+                try await Self.addWhatTheDemoLacks(
+                    client, plaza, customer: everyone[1].authorization!, admin: everyone[4].authorization!, into: &found, conformance: conformance)
                 var problems: Set<String> = []
                 var answered: Set<String> = []
                 // Twice: the second round reaches paths whose ids only the first round found.
@@ -86,13 +87,19 @@ struct ResponseSchemaTests {
     /// What the demo has none of, added through the API: an organisation, an OAuth client, a user import, a file,
     /// and the e-mails these send (deliveries).
     static func addWhatTheDemoLacks(
-        _ client: some TestClientProtocol, _ plaza: Plaza, customer: String, admin: String, into found: inout FoundIdentifiers
+        _ client: some TestClientProtocol, _ plaza: Plaza, customer: String, admin: String, into found: inout FoundIdentifiers,
+        conformance: ResponseConformance
     ) async throws {
         func send(_ path: String, _ authorization: String?, _ type: String, _ body: ByteBuffer) async throws {
             var headers: HTTPFields = [.contentType: type]
             if let authorization { headers[.authorization] = authorization }
-            let (status, body) = try await client.execute(uri: path, method: .post, headers: headers, body: body) { ($0.status, $0.body) }
+            let (status, body, contentType) = try await client.execute(uri: path, method: .post, headers: headers, body: body) {
+                ($0.status, $0.body, $0.headers[.contentType])
+            }
             #expect([.created, .accepted].contains(status), "POST \(path) → \(status.code): \(String(buffer: body))")
+            let answered = conformance.problems(
+                method: "POST", path: path, status: Int(status.code), contentType: contentType, body: Array(buffer: body))
+            #expect(answered.isEmpty, "\(answered)")
             if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)) { found.collect(value, at: path) }
         }
         try await send("/api/v1/organisations", customer, "application/json", ByteBuffer(string: #"{"name":"Walk Studio","type":"team"}"#))

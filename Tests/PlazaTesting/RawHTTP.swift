@@ -32,7 +32,9 @@ public enum RawHTTP {
         while true {
             let count = recv(socket, &buffer, buffer.count, 0)
             if count > 0 { answer += buffer[0..<count]; continue }
-            return (String(decoding: answer, as: UTF8.self), count == 0)
+            if count < 0, errno == EINTR { continue }
+            // A reset after the answer is a close too: the server closed with bytes of ours still unread.
+            return (String(decoding: answer, as: UTF8.self), count == 0 || errno == ECONNRESET)
         }
     }
 }

@@ -62,8 +62,8 @@ public struct SchemaCheck {
             if case .number(let most)? = keywords["maxItems"], Double(items.count) > most { found.append("\(path): more than \(Int(most)) items") }
         case .string(let text):
             if case .array(let allowed)? = keywords["enum"], !allowed.contains(.string(text)) { found.append("\(path): \"\(text)\" is not one of \(allowed)") }
-            if case .number(let least)? = keywords["minLength"], Double(text.count) < least { found.append("\(path): shorter than \(Int(least))") }
-            if case .number(let most)? = keywords["maxLength"], Double(text.count) > most { found.append("\(path): longer than \(Int(most))") }
+            if case .number(let least)? = keywords["minLength"], Double(text.unicodeScalars.count) < least { found.append("\(path): shorter than \(Int(least))") }
+            if case .number(let most)? = keywords["maxLength"], Double(text.unicodeScalars.count) > most { found.append("\(path): longer than \(Int(most))") }
             if case .string(let pattern)? = keywords["pattern"], text.range(of: pattern, options: .regularExpression) == nil {
                 found.append("\(path): \"\(text)\" does not match \(pattern)")
             }

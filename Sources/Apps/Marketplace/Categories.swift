@@ -36,7 +36,7 @@ extension MarketplaceService {
     public func createCategory(_ input: CategoryInput, caller: Caller) async throws -> ServiceCategory {
         try policy.authorize(caller, MarketplacePolicy.manageCategories)
         guard let name = input.name else { throw PlazaError.validation(field: "name", "is required") }
-        let id = try await store.transaction { transaction in
+        let id = try await Self.slugConflicts { try await store.transaction { transaction in
             let now = transaction.clock.now()
             let id = PlazaID.make(at: now)
             let fields = try await validated(input, name: name, for: nil, in: transaction)
@@ -51,13 +51,22 @@ extension MarketplaceService {
             try await transaction.audit(caller, action: "marketplace.category.create", resourceType: "category", resourceID: id.uuidString)
             try await searchChanged(provider: nil, caller: caller, in: transaction)
             return id
-        }
+        } }
         return try await category(id)
+    }
+
+    /// Two saves racing for one slug: the index refuses the second, which is the same 409 as a slug already taken.
+    static func slugConflicts<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch let error where isUniqueViolation(error) {
+            throw PlazaError.conflict("The slug is taken by another category; choose another (slug).")
+        }
     }
 
     public func updateCategory(_ id: UUID, _ input: CategoryInput, caller: Caller) async throws -> ServiceCategory {
         try policy.authorize(caller, MarketplacePolicy.manageCategories)
-        try await store.transaction { transaction in
+        try await Self.slugConflicts { try await store.transaction { transaction in
             guard let row = try await transaction.sql.raw("SELECT * FROM marketplace_categories WHERE id = \(bind: id)").first() else {
                 throw PlazaError.notFound("There is no category \(id).")
             }
@@ -76,7 +85,7 @@ extension MarketplaceService {
             if fields.name != current.name { try await reindexProviders(offering: id, in: transaction) }
             try await transaction.audit(caller, action: "marketplace.category.update", resourceType: "category", resourceID: id.uuidString)
             try await searchChanged(provider: nil, caller: caller, in: transaction)
-        }
+        } }
         return try await category(id)
     }
 
@@ -120,7 +129,7 @@ extension MarketplaceService {
         let derived = Self.slug(name)
         let slug = input.slug ?? (current?.name == name ? current?.slug : nil)
             ?? (derived.isEmpty ? "category-" + UUID().uuidString.prefix(8).lowercased() : derived)
-        if CategoryInput.slugLimit.problem(slug) != nil || slug.range(of: CategoryInput.slugPattern, options: .regularExpression) == nil {
+        if CategoryInput.slugLimit.problem(slug) != nil || !slug.wholly(matches: CategoryInput.slugPattern) {
             errors.append(FieldError(field: "slug", message: "must be 1 to 100 lower-case letters, digits and dashes"))
         }
         CategoryInput.descriptionLimit.check(input.description, field: "description", into: &errors)

@@ -198,7 +198,7 @@ extension MarketplaceService {
 
     /// `09:30` → 570; `24:00` is the end of the day.
     static func minute(_ text: String) -> Int? {
-        guard text.range(of: WeeklySlot.timePattern, options: .regularExpression) != nil else { return nil }
+        guard text.wholly(matches: WeeklySlot.timePattern) else { return nil }
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
               (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 24 * 60
