@@ -3,7 +3,8 @@
 #   1. install what is missing (a PostgreSQL server),
 #   2. build everything once (debug),
 #   3. run every test on SQLite (the embedded default),
-#   4. start a throwaway PostgreSQL cluster on 127.0.0.1, run every test again on it, stop it.
+#   4. schemathesis against the API as five roles, each on a fresh demo server (SQLite; scripts/schemathesis.sh),
+#   5. start a throwaway PostgreSQL cluster on 127.0.0.1, run every test again on it, stop it.
 # Each phase prints its time against a budget that keeps CI far inside its 90 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +73,11 @@ swift_test() {
 
 phase "SQLite pass" 15
 swift_test
+phase_end
+
+# Once, on SQLite only: what it checks (/openapi.json against the server) does not depend on the database.
+phase "schemathesis" 10
+scripts/schemathesis.sh
 phase_end
 
 phase "PostgreSQL pass" 15
