@@ -184,3 +184,24 @@ extension RequestContext {
         return id
     }
 }
+
+/// JSON written by hand where an encoder would cost too much (the access log) or lose an order (`/openapi.json`).
+public enum JSONText {
+    /// Appends a JSON string literal (RFC 8259 escaping).
+    public static func appendString(_ string: String, to line: inout String) {
+        line += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": line += "\\\""
+            case "\\": line += "\\\\"
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "\t": line += "\\t"
+            case _ where scalar.value < 0x20:
+                line += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: line.unicodeScalars.append(scalar)
+            }
+        }
+        line += "\""
+    }
+}

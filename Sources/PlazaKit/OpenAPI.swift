@@ -168,21 +168,7 @@ public enum OpenAPI {
         }
     }
 
-    private static func escape(_ text: String, into out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-    }
+    private static func escape(_ text: String, into out: inout String) { JSONText.appendString(text, to: &out) }
 
     static func accessDescription(_ access: Access) -> String {
         switch access {

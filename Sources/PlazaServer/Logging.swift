@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PlazaKit
 import Synchronization
 
 /// Writes each log event as one JSON object per line on stderr: easy for people to grep and for
@@ -84,23 +85,7 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// Appends a JSON string literal (RFC 8259 escaping).
-    static func appendString(_ string: String, to line: inout String) {
-        line += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20:
-                line += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
-    }
+    static func appendString(_ string: String, to line: inout String) { JSONText.appendString(string, to: &line) }
 
     private static let secondCache = Mutex<(second: Int, text: String)>((-1, ""))
 

@@ -7,18 +7,27 @@ import Glibc
 /// character in a header, no request line). Answers what came back until the server closed or `timeout` passed,
 /// and whether it closed.
 public enum RawHTTP {
-    public static func exchange(port: Int, _ request: [UInt8], timeout: Double = 5) throws -> (answer: String, closed: Bool) {
+    /// A TCP socket connected to 127.0.0.1:`port`; the caller closes it.
+    public static func connect(port: Int) throws -> Int32 {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw POSIXError(.EIO) }
-        defer { close(socket) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard connected == 0 else {
+            close(socket)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        return socket
+    }
+
+    public static func exchange(port: Int, _ request: [UInt8], timeout: Double = 5) throws -> (answer: String, closed: Bool) {
+        let socket = try connect(port: port)
+        defer { close(socket) }
         var wait = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
         var sent = 0
