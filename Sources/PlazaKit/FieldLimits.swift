@@ -23,8 +23,17 @@ public struct TextLimit: Sendable, Equatable {
     /// What is wrong with `text`, in the words of a field error, or nil when it fits.
     public func problem(_ text: String) -> String? {
         let count = text.unicodeScalars.count
-        if !length.contains(count) || (nonBlank && text.allSatisfy(\.isWhitespace)) { return message }
+        if !length.contains(count) || (nonBlank && text.unicodeScalars.allSatisfy(Self.isPatternSpace)) { return message }
         return nil
+    }
+
+    /// What the schema's `\S` calls white space (ECMAScript's WhiteSpace and LineTerminator), so the server calls a
+    /// text blank exactly when the schema does: U+0085 is not, U+FEFF is.
+    static func isPatternSpace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0xA0, 0x2028, 0x2029, 0xFEFF: return true
+        default: return scalar.properties.generalCategory == .spaceSeparator
+        }
     }
 
     /// Adds a field error when `text` is present and does not fit.

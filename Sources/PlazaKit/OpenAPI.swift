@@ -137,6 +137,8 @@ public enum OpenAPI {
         case .null: out += "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .number(let number):
+            // JSON has no NaN or infinity; a schema that held one is a mistake in the code, found at start.
+            precondition(number.isFinite, "a non-finite number in the OpenAPI document")
             out += number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .string(let text): escape(text, into: &out)
         case .array(let items):

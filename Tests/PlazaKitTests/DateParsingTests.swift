@@ -16,3 +16,17 @@ struct DateParsingTests {
         }
     }
 }
+
+@Suite("Text limits")
+struct TextLimitTests {
+    @Test("lengths count code points as JSON Schema does; blank is what the schema's \\S calls blank")
+    func limits() {
+        let name = TextLimit(1...3)
+        #expect(name.problem("abc") == nil && name.problem("abcd") != nil)
+        #expect(name.problem("e\u{301}e\u{301}") != nil, "two characters, four code points")
+        #expect(name.problem(" \t") != nil && name.problem("\u{FEFF}") != nil && name.problem("\u{3000}") != nil, "blank")
+        #expect(name.problem("\u{85}") == nil, "U+0085 is not white space to ECMAScript's \\S")
+        #expect(name.schema.json["pattern"] == "\\S" && name.schema.json["maxLength"] == 3)
+        #expect(TextLimit.atMost(5).problem("") == nil)
+    }
+}

@@ -124,7 +124,8 @@ extension MarketplaceService {
         -> (name: String, slug: String, description: String?)
     {
         var errors: [FieldError] = []
-        CategoryInput.nameLimit.check(name, field: "name", into: &errors)
+        // A name left as it was is not judged again (one stored under older rules stays editable around it).
+        if name != current?.name { CategoryInput.nameLimit.check(name, field: "name", into: &errors) }
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         let derived = Self.slug(name)
         let slug = input.slug ?? (current?.name == name ? current?.slug : nil)
