@@ -163,6 +163,7 @@ enum Stylesheet {
         .results, .messages { list-style: none; padding: 0; }
         .messages li { padding: .4rem .6rem; border-radius: .5rem; background: var(--wash); margin: .3rem 0; }
         .messages li.mine { background: #e6efff; }
+        .messages .body { white-space: pre-wrap; overflow-wrap: anywhere; }
         .actions, .inline-form, fieldset .row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-end; }
         .actions { margin: .75rem 0; }
         fieldset { border: 1px solid var(--line); border-radius: .5rem; margin: .75rem 0; }

@@ -29,6 +29,9 @@ public struct PageScope: Sendable {
 
     /// A word of the pages (the core's or an app's) in the reader's language; English, then the key itself, when missing.
     public func t(_ key: String) -> String { strings[key] ?? pages.catalogue[.en]?[key] ?? key }
+    /// The words for `key` in the reader's language, or nil where there are none (a refusal's code without words:
+    /// its own detail is shown instead).
+    public func words(for key: String) -> String? { strings[key] }
 
     /// The page `template`, inside the layout, with `data` merged over what every page shows.
     public func render(

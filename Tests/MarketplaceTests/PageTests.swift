@@ -126,7 +126,7 @@ struct PageTests {
                 #expect(try await plaza.marketplace.categories().contains { $0.name == "Roofing" && $0.slug == "roofing" })
                 #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .conflict,
                         "a second Roofing would take the same slug")
-                #expect(admin.lastPage.contains("The slug roofing is taken by another category"), "the form says why, in place")
+                #expect(admin.lastPage.contains("Another category already has this name."), "the form says why, in place, in words for people")
 
                 let employee = Browser(client)
                 try await employee.signIn(email: IdentityDemo.email(for: "employee"), password: IdentityDemo.password)

@@ -55,12 +55,18 @@ extension MarketplaceService {
         return try await category(id)
     }
 
+    /// A slug (made from the name, or sent) another category holds: a 409 with a code of its own, which the admin
+    /// page words for people (it has no slug field; they chose a name).
+    static func slugTaken(_ detail: String) -> PlazaError {
+        PlazaError(.conflict, code: "slug-taken", title: "Conflict", detail: detail)
+    }
+
     /// Two saves racing for one slug: the index refuses the second, which is the same 409 as a slug already taken.
     static func slugConflicts<T>(_ work: () async throws -> T) async throws -> T {
         do {
             return try await work()
         } catch let error where isUniqueViolation(error) {
-            throw PlazaError.conflict("The slug is taken by another category; choose another (slug).")
+            throw Self.slugTaken("The slug is taken by another category; choose another name, or send another slug.")
         }
     }
 
@@ -156,7 +162,7 @@ extension MarketplaceService {
         // A well-formed slug another category holds conflicts with what is stored, like any taken name: a 409.
         if slug != current?.slug,
            try await transaction.sql.raw("SELECT id FROM marketplace_categories WHERE slug = \(bind: slug)").first() != nil {
-            throw PlazaError.conflict("The slug \(slug) is taken by another category; choose another (slug).")
+            throw Self.slugTaken("The slug \(slug) is taken by another category; choose another name, or send another slug.")
         }
         return (name, slug, description?.isEmpty == true ? nil : description)
     }

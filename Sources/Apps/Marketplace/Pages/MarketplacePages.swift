@@ -66,7 +66,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 return scope.redirect("/marketplace/requests/\(created.id)?notice=mp-request-sent")
             } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
                 var data = try await view.provider(provider, form: form, caller: context.caller, scope: scope)
-                data["problem"] = error.detail ?? error.title
+                data["problem"] = scope.words(for: "error_\(error.code)") ?? error.detail ?? error.title
                 data["problems"] = scope.problems(error)
                 return scope.render("mp-provider", data, status: error.status)
             }
@@ -135,7 +135,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                     return scope.redirect("/marketplace/provider?notice=\(notice)")
                 } catch let error as PlazaError where error.status.code < 500 {
                     var data = try await view.dashboard(form: nil, caller: context.caller, scope: scope)
-                    data["problem"] = error.detail ?? error.title
+                    data["problem"] = scope.words(for: "error_\(error.code)") ?? error.detail ?? error.title
                     data["problems"] = scope.problems(error)
                     return scope.render("mp-dashboard", data, status: error.status)
                 }
@@ -160,7 +160,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 return scope.redirect("/marketplace/provider?notice=mp-profile-saved")
             } catch let error as PlazaError where error.status.code < 500 {
                 var data = try await view.dashboard(form: form, caller: context.caller, scope: scope)
-                data["problem"] = error.detail ?? error.title
+                data["problem"] = scope.words(for: "error_\(error.code)") ?? error.detail ?? error.title
                 data["problems"] = scope.problems(error)
                 return scope.render("mp-dashboard", data, status: error.status)
             }
@@ -177,7 +177,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
         }
         @Sendable func again(_ error: PlazaError, _ context: Context, _ scope: PageScope) async throws -> Response {
             var data = try await view.admin([:], caller: context.caller, scope: scope)
-            data["problem"] = error.detail ?? error.title
+            data["problem"] = scope.words(for: "error_\(error.code)") ?? error.detail ?? error.title
             data["problems"] = scope.problems(error)
             return scope.render("mp-admin", data, status: error.status)
         }

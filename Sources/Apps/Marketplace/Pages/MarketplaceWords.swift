@@ -40,6 +40,7 @@ enum MarketplaceWords {
         "mp_moderation": "Reviews", "mp_visible_reviews": "Visible", "mp_hidden_reviews": "Hidden", "mp_reason": "Reason", "mp_hide": "Hide",
         "notice_mp-photo-added": "The photo was added.", "notice_mp-video-added": "The video was added.",
         "notice_mp-category-saved": "The category was saved.", "notice_mp-category-deleted": "The category was deleted.",
+        "error_slug-taken": "Another category already has this name. Choose another name.",
         "notice_mp-review-hidden": "The review is hidden and no longer counts.",
     ]
 
@@ -81,6 +82,7 @@ enum MarketplaceWords {
         "mp_moderation": "Відгуки", "mp_visible_reviews": "Видимі", "mp_hidden_reviews": "Приховані", "mp_reason": "Причина", "mp_hide": "Приховати",
         "notice_mp-photo-added": "Фото додано.", "notice_mp-video-added": "Відео додано.",
         "notice_mp-category-saved": "Категорію збережено.", "notice_mp-category-deleted": "Категорію видалено.",
+        "error_slug-taken": "Інша категорія вже має таку назву. Оберіть іншу назву.",
         "notice_mp-review-hidden": "Відгук приховано, він більше не враховується.",
     ]
 }
