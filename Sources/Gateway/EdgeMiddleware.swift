@@ -87,6 +87,8 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
         switch error {
         case let error as PlazaError:
             return problem(error, request: request, context: context)
+        case let error as any AnsweredInItsOwnForm:
+            return error.response
         case let error as HTTPError where error.status == .notFound && context.endpointPath == "NotFound":
             let methods = allowedMethods(request.uri.path)
             if !methods.isEmpty {

@@ -228,12 +228,8 @@ public struct JobQueue: Sendable {
         }
     }
 
-    /// Dead-letters running jobs whose lease expired on their last attempt (their worker died and no attempt is left).
-    @discardableResult
-    public func reapExpired() async throws -> Int {
-        try await store.transaction { try await Self.reap(in: $0) }
-    }
-
+    /// Dead-letters running jobs whose lease expired on their last attempt (their worker died and no attempt is left);
+    /// the claim runs it in its own transaction.
     static func reap(in transaction: Transaction) async throws -> Int {
         let now = transaction.clock.now()
         let rows = try await transaction.sql.raw("""

@@ -123,3 +123,9 @@ extension Response {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
+
+/// A refusal in another standard's own form (OAuth's `{"error", "error_description"}`), answered as it is wherever it
+/// surfaces: the edge sends its response rather than logging an unhandled error and answering 500.
+public protocol AnsweredInItsOwnForm: Error {
+    var response: Response { get }
+}

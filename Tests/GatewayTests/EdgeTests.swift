@@ -21,6 +21,13 @@ struct Widget: Codable, Sendable, APISchema {
 
 struct Kaboom: Error {}
 
+/// A refusal in another standard's form, as OAuth's are.
+struct TeapotRefusal: AnsweredInItsOwnForm {
+    var response: Response {
+        Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"error":"invalid_request"}"#)))
+    }
+}
+
 /// A router with the real edge in front of a few test routes.
 func edgeApplication(settings: EdgeSettings = EdgeSettings()) -> some ApplicationProtocol {
     var routes = RouteTable<AppRequestContext>()
@@ -36,6 +43,10 @@ func edgeApplication(settings: EdgeSettings = EdgeSettings()) -> some Applicatio
         .get, "/api/v1/explode", operationID: "explode", summary: "Fails unexpectedly.", tag: "Test", access: .public,
         responses: [EndpointResponse(200, "Never.")]
     ) { _, _ in throw Kaboom() })
+    routes.add(Endpoint(
+        .get, "/api/v1/own-form", operationID: "ownForm", summary: "Refuses in its own form.", tag: "Test", access: .public,
+        responses: [EndpointResponse(200, "Never.")]
+    ) { _, _ in throw TeapotRefusal() })
     routes.add(Endpoint(
         .get, "/page", operationID: "page", summary: "A page.", tag: "Test", access: .public,
         responses: [EndpointResponse(200, "HTML.")]
@@ -65,6 +76,16 @@ let json: HTTPFields = [.contentType: "application/json"]
 
 @Suite("The HTTP edge")
 struct EdgeTests {
+    @Test("a refusal in its own form (OAuth's) is answered as it is, not logged as unhandled and turned into a 500")
+    func ownForm() async throws {
+        try await edgeApplication().test(.router) { client in
+            try await client.execute(uri: "/api/v1/own-form", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body) == #"{"error":"invalid_request"}"#)
+            }
+        }
+    }
+
     @Test("a page may widen form-action by one origin, and only by something that is an origin")
     func formActionOrigin() {
         for good in ["https://shop.example", "http://127.0.0.1:53219", "https://[::1]:8443", "com.example.app://callback"] {

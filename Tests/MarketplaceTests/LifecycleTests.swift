@@ -49,11 +49,20 @@ struct LifecycleTests {
                 _ = try await market.send("decline", to: request.id, RequestCommand(), caller: bob)
             }
 
-            // Both accept at once: one takes it.
-            async let first = try? market.send("accept", to: request.id, RequestCommand(price: 50), caller: bob)
-            async let second = try? market.send("accept", to: request.id, RequestCommand(price: 45), caller: cleo)
-            let winners = await [first, second].compactMap { $0 }
+            // Both accept at once: one takes it, and the other is told it is taken (409), not left guessing.
+            func attempt(_ who: Caller, _ price: Double) async -> Result<ServiceRequest, any Error> {
+                do { return .success(try await market.send("accept", to: request.id, RequestCommand(price: price), caller: who)) } catch {
+                    return .failure(error)
+                }
+            }
+            async let first = attempt(bob, 50)
+            async let second = attempt(cleo, 45)
+            let answers = await [first, second]
+            let winners = answers.compactMap { try? $0.get() }
             #expect(winners.count == 1)
+            for case .failure(let error) in answers {
+                #expect((error as? PlazaError)?.status == .conflict, "the loser got \(error)")
+            }
             let taken = try await market.request(request.id, caller: caller(ada))
             #expect(taken.status == "accepted" && taken.providerId != nil && taken.conversationId != nil)
             let loser = taken.providerId == people["bob"]!.1.id ? cleo : bob

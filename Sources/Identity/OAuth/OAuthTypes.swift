@@ -5,7 +5,7 @@ import PlazaKit
 
 /// A refusal in OAuth's own form (RFC 6749 §5.2): `{"error": "invalid_grant", "error_description": …}`.
 /// `/oauth/*` answers with these; problem+json stays for `/api`.
-public struct OAuthError: Error, Sendable, Equatable {
+public struct OAuthError: Error, Sendable, Equatable, AnsweredInItsOwnForm {
     public var error: String
     public var description: String
     public var status: HTTPResponse.Status
