@@ -41,6 +41,8 @@ public final class FileService: Sendable {
     let settings: FileSettings
     let logger: Logger
     private let entities = Mutex<[String: FileEntityFacts]>([:])
+    /// Entity kinds whose files are theirs alone: a file bound to one becomes private (a request's photos of a home).
+    private let privateEntities = Mutex<Set<String>>([])
 
     public init(
         store: Store, queue: JobQueue, identity: IdentityService, blobs: any BlobStore, secrets: Secrets, policy: any Policy, settings: FileSettings,
@@ -57,9 +59,12 @@ public final class FileService: Sendable {
         self.images = images
     }
 
-    /// A module that binds files to its entities (`message`, `category`) says who may read them.
-    public func registerEntity(_ kind: String, facts: @escaping FileEntityFacts) {
+    /// A module that binds files to its entities (`message`, `category`) says who may read them; with
+    /// `keepsFilesPrivate`, a file bound to one is private from then on, read only by those the facts let in (or
+    /// through a signed link), whatever its purpose's visibility.
+    public func registerEntity(_ kind: String, keepsFilesPrivate: Bool = false, facts: @escaping FileEntityFacts) {
         entities.withLock { $0[kind] = facts }
+        if keepsFilesPrivate { privateEntities.withLock { _ = $0.insert(kind) } }
     }
 
     public func register(in registry: JobRegistry) {
@@ -374,7 +379,10 @@ public final class FileService: Sendable {
             guard try row.decode(column: "entity_kind", as: String?.self) == nil else {
                 throw PlazaError.validation(field: field, "\(id) is attached elsewhere already")
             }
-            try await transaction.sql.raw("UPDATE files SET entity_kind = \(bind: kind), entity_id = \(bind: entityID) WHERE id = \(bind: id)").run()
+            let keptPrivate = privateEntities.withLock { $0.contains(kind) }
+            try await transaction.sql.raw(
+                "UPDATE files SET entity_kind = \(bind: kind), entity_id = \(bind: entityID), visibility = CASE WHEN \(bind: keptPrivate) THEN 'private' ELSE visibility END WHERE id = \(bind: id)"
+            ).run()
         }
     }
 

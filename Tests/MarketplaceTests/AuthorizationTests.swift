@@ -83,3 +83,52 @@ struct AuthorizationTests {
         }
     }
 }
+
+@Suite("Request photos")
+struct RequestPhotoTests {
+    @Test("a request's photos (someone's home) are read by the request's two sides only: not by strangers, not signed out")
+    func privateToTheTwoSides() async throws {
+        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+            let cast = try await Plumbing(plaza)
+            let eve = try await person(plaza, "eve@example.com")
+            try await plaza.testApplication().test(.router) { client in
+                // Ada uploads a photo as a service photo (public until it is bound) and sends it with her request to Bob.
+                let boundary = "photo-\(UUID().uuidString)"
+                var upload = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nservice-photo\r\n".utf8)
+                upload.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"kitchen.png\"\r\nContent-Type: image/png\r\n\r\n".utf8))
+                upload.append(TestImages.png(width: 32, height: 32))
+                upload.append(Data("\r\n--\(boundary)--\r\n".utf8))
+                var headers = cast.ada.headers
+                headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
+                let stored = try await client.execute(uri: "/api/v1/files", method: .post, headers: headers, body: ByteBuffer(data: upload)) {
+                    try JSONDecoder().decode(JSONValue.self, from: Data(buffer: $0.body))
+                }
+                guard case .string(let raw)? = stored["id"], let photo = UUID(uuidString: raw) else { Issue.record("no upload: \(stored)"); return }
+                var draft = NewServiceRequest(
+                    categoryId: cast.catalogue.plumbing.id, providerId: cast.bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng)
+                draft.photos = [photo]
+                _ = try await plaza.marketplace.createRequest(draft, caller: caller(cast.ada))
+                try await plaza.runPendingWork()
+
+                let path = "/files/\(photo.uuidString.lowercased())"
+                for (who, person, expected) in [
+                    ("signed out", nil, HTTPResponse.Status.unauthorized), ("a stranger", eve, .notFound),
+                    ("the customer", cast.ada, .ok), ("the provider", cast.bob, .ok),
+                ] as [(String, Person?, HTTPResponse.Status)] {
+                    for variant in ["", "/thumb"] {
+                        let status = try await client.execute(uri: path + variant, method: .get, headers: person?.headers ?? [:]) { $0.status }
+                        #expect(status == expected, "\(who) reading \(path + variant)")
+                    }
+                }
+                // Its description now gives signed links, which work without a session until they expire.
+                let described = try await client.execute(uri: "/api/v1/files/\(photo.uuidString.lowercased())", method: .get, headers: cast.ada.headers) {
+                    try JSONDecoder().decode(JSONValue.self, from: Data(buffer: $0.body))
+                }
+                #expect(described["visibility"] == "private")
+                guard case .string(let signed)? = described["url"] else { Issue.record("no url"); return }
+                #expect(signed.contains("signature="))
+                #expect(try await client.execute(uri: signed, method: .get) { $0.status } == .ok)
+            }
+        }
+    }
+}

@@ -92,8 +92,9 @@ public struct MarketplaceService: Sendable {
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id), let provider = sides.provider else { return false }
             return participants == [sides.customer, provider]
         }
-        // Request photos are for the request's two sides; profile photos and category images are public.
-        files.registerEntity("marketplace-request") { id in
+        // Request photos (of someone's home) are for the request's two sides alone; profile photos and category
+        // images are public.
+        files.registerEntity("marketplace-request", keepsFilesPrivate: true) { id in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return nil }
             return ResourceFacts(ownerID: sides.customer, participantIDs: Set([sides.provider].compactMap { $0 }))
         }
