@@ -38,7 +38,7 @@ public struct FileRoutes<Context: PlazaRequestContext>: Sendable {
             requestBody: EndpointBody(
                 schemaName: nil,
                 schema: .ordered(
-                    properties: ["purpose": .string(enumValues: purposes), "file": .string(format: "binary")], order: ["purpose", "file"],
+                    properties: ["purpose": .string(enumValues: purposes), "file": .string(format: "binary", minLength: 1)], order: ["purpose", "file"],
                     required: ["purpose", "file"]),
                 mediaType: "multipart/form-data"),
             responses: [
