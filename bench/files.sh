@@ -11,11 +11,7 @@ count=${COUNT:-20}
 upload_mb=${UPLOAD_MB:-200}
 source bench/lib.sh
 
-echo "Building release…" >&2
-swift build -c release --product plaza >&2
-swift build -c release --product ImageBench >&2
-swift build -c release --product BaselineServer >&2
-bin=$(swift build -c release --show-bin-path)
+release_build plaza ImageBench BaselineServer
 
 # A 6000×4000 photo-like JPEG: a gradient with noise, quality 85.
 vips xyz "$work/xyz.v" 6000 4000

@@ -11,10 +11,7 @@ providers=${PROVIDERS:-10000}
 duration=${DURATION:-10}
 source bench/lib.sh
 
-echo "Building release…" >&2
-swift build -c release --product plaza >&2
-swift build -c release --product plaza-bench >&2
-bin=$(swift build -c release --show-bin-path)
+release_build plaza plaza-bench
 value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # 1. The checks' cost, side by side in one process: Graphiti's plain path (before the limits) and GraphQLExecutor.

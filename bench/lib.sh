@@ -1,5 +1,5 @@
 # Shared by the benchmark scripts (sourced): a scratch directory, the servers started (stopped by PID on
-# exit), a free loopback port, and waiting for a URL to answer.
+# exit), the release build, a free loopback port, and waiting for a URL to answer.
 work=$(mktemp -d /tmp/plaza-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -10,3 +10,11 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_for() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+
+# Builds the given products in release and sets $bin to where they are.
+release_build() {
+  echo "Building release…" >&2
+  local product
+  for product in "$@"; do swift build -c release --product "$product" >&2; done
+  bin=$(swift build -c release --show-bin-path)
+}

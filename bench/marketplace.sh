@@ -12,10 +12,7 @@ duration=${DURATION:-10}
 radius=${RADIUS:-5}
 source bench/lib.sh
 
-echo "Building release…" >&2
-swift build -c release --product plaza >&2
-swift build -c release --product plaza-bench >&2
-bin=$(swift build -c release --show-bin-path)
+release_build plaza plaza-bench
 pocketbase=.venv/bin/pocketbase
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }

@@ -20,10 +20,7 @@ ulimit -n "$(ulimit -Hn)"
 source bench/lib.sh
 serial=0
 
-echo "Building release…" >&2
-swift build -c release --product plaza >&2
-swift build -c release --product RealtimeBench >&2
-bin=$(swift build -c release --show-bin-path)
+release_build plaza RealtimeBench
 pocketbase=.venv/bin/pocketbase
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }

@@ -17,9 +17,7 @@ source bench/lib.sh
 pgdir=$(mktemp -u /tmp/plaza-bench-pg.XXXXXX)  # outside $work: the postgres user must reach it
 trap 'scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; cleanup' EXIT
 
-echo "Building release…" >&2
-swift build -c release --product plaza-bench >&2
-bin=$(swift build -c release --show-bin-path)
+release_build plaza-bench
 pgport=$(free_port)
 pgurl=$(scripts/pg-cluster.sh start "$pgdir" "$pgport" durable)
 base=${pgurl%/postgres}

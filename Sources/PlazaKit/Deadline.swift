@@ -71,4 +71,3 @@ private final class FirstAnswer<Value: Sendable>: Sendable {
         }
     }
 }
-

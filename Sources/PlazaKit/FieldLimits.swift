@@ -83,7 +83,7 @@ public struct NumberLimit: Sendable, Equatable {
     public let range: ClosedRange<Double>
     public init(_ range: ClosedRange<Double>) { self.range = range }
 
-    public var message: String { "must be from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))" }
+    public var message: String { "must be from \(JSONText.number(range.lowerBound)) to \(JSONText.number(range.upperBound))" }
 
     public func check(_ value: Double?, field: String, into errors: inout [FieldError]) {
         if let value, !(value.isFinite && range.contains(value)) { errors.append(FieldError(field: field, message: message)) }
@@ -91,9 +91,6 @@ public struct NumberLimit: Sendable, Equatable {
 
     public var schema: JSONSchema { .number(minimum: range.lowerBound, maximum: range.upperBound) }
 
-    public static func format(_ value: Double) -> String {
-        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
 }
 
 extension NumberLimit {

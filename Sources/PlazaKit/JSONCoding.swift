@@ -187,6 +187,12 @@ extension RequestContext {
 
 /// JSON written by hand where an encoder would cost too much (the access log) or lose an order (`/openapi.json`).
 public enum JSONText {
+    /// A number as Plaza writes it, in JSON and in messages alike: a whole one without a fraction (`-90`, not
+    /// `-90.0`), as `JSONValue` encodes it.
+    public static func number(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
     /// Appends a JSON string literal (RFC 8259 escaping).
     public static func appendString(_ string: String, to line: inout String) {
         line += "\""

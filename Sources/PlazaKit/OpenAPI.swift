@@ -139,8 +139,8 @@ public enum OpenAPI {
         case .number(let number):
             // JSON has no NaN or infinity; a schema that held one is a mistake in the code, found at start.
             precondition(number.isFinite, "a non-finite number in the OpenAPI document")
-            out += number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
-        case .string(let text): escape(text, into: &out)
+            out += JSONText.number(number)
+        case .string(let text): JSONText.appendString(text, to: &out)
         case .array(let items):
             guard !items.isEmpty else { out += "[]"; return }
             out += "["
@@ -161,7 +161,7 @@ public enum OpenAPI {
             for (index, key) in keys.enumerated() {
                 if index > 0 { out += "," }
                 newline(inner)
-                escape(key, into: &out)
+                JSONText.appendString(key, to: &out)
                 out += indent == nil ? ":" : ": "
                 write(members[key]!, order: key == "properties" ? propertyOrder : nil, indent: inner, into: &out)
             }
@@ -169,8 +169,6 @@ public enum OpenAPI {
             out += "}"
         }
     }
-
-    private static func escape(_ text: String, into out: inout String) { JSONText.appendString(text, to: &out) }
 
     static func accessDescription(_ access: Access) -> String {
         switch access {

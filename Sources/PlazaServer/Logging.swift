@@ -27,19 +27,19 @@ public struct JSONLogHandler: LogHandler {
         var line = "{\"time\":\""
         line += Self.timestamp()
         line += "\",\"level\":\"\(event.level.rawValue)\",\"logger\":"
-        Self.appendString(label, to: &line)
+        JSONText.appendString(label, to: &line)
         line += ",\"message\":"
-        Self.appendString(event.message.description, to: &line)
+        JSONText.appendString(event.message.description, to: &line)
         let merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { $1 }) } ?? metadata
         for key in merged.keys.sorted() {
             line += ","
-            Self.appendString(key, to: &line)
+            JSONText.appendString(key, to: &line)
             line += ":"
             Self.append(merged[key]!, to: &line)
         }
         if let error = event.error {
             line += ",\"error\":"
-            Self.appendString(String(reflecting: error), to: &line)
+            JSONText.appendString(String(reflecting: error), to: &line)
         }
         line += "}\n"
         Self.writeToStandardError(line)
@@ -64,8 +64,8 @@ public struct JSONLogHandler: LogHandler {
 
     static func append(_ value: Logger.Metadata.Value, to line: inout String) {
         switch value {
-        case .string(let string): appendString(string, to: &line)
-        case .stringConvertible(let convertible): appendString(convertible.description, to: &line)
+        case .string(let string): JSONText.appendString(string, to: &line)
+        case .stringConvertible(let convertible): JSONText.appendString(convertible.description, to: &line)
         case .array(let array):
             line += "["
             for (index, element) in array.enumerated() {
@@ -77,7 +77,7 @@ public struct JSONLogHandler: LogHandler {
             line += "{"
             for (index, key) in dictionary.keys.sorted().enumerated() {
                 if index > 0 { line += "," }
-                appendString(key, to: &line)
+                JSONText.appendString(key, to: &line)
                 line += ":"
                 append(dictionary[key]!, to: &line)
             }
@@ -85,7 +85,6 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    static func appendString(_ string: String, to line: inout String) { JSONText.appendString(string, to: &line) }
 
     private static let secondCache = Mutex<(second: Int, text: String)>((-1, ""))
 

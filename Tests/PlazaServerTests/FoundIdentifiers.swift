@@ -27,11 +27,10 @@ struct FoundIdentifiers {
     /// Ids for the parameter `name` after the concrete path `collection`: those listed there, and those seen in
     /// members named for it (`{id}` after `/files` takes `fileId`s; `{messageId}` takes `messageId`s).
     func candidates(name: String, collection: String) -> [String] {
-        let noun = collection.split(separator: "/").last.map(String.init) ?? ""
-        let singular = noun.hasSuffix("ies") ? String(noun.dropLast(3)) + "y" : noun.hasSuffix("s") ? String(noun.dropLast()) : noun
+        let member = Self.idMember(of: collection)
         // A bare `id` could be anything's: only the collection's own, and members named for it (`fileId`).
-        let keys = name == "id" ? [singular + "Id"] : [name]
-        let listed = name == "id" || name == singular + "Id" || name == "name" ? (byCollection[collection] ?? []) : []
+        let keys = name == "id" ? [member] : [name]
+        let listed = name == "id" || name == member || name == "name" ? (byCollection[collection] ?? []) : []
         var seen = Set<String>()
         return (listed + keys.flatMap { byMember[$0] ?? [] }).filter { seen.insert($0).inserted }
     }
@@ -47,24 +46,31 @@ struct FoundIdentifiers {
         default: items = []
         }
         // Items listed at `…/messages` are messages: their ids are `messageId`s too.
-        let noun = collection.split(separator: "/").last.map(String.init) ?? ""
-        let member = (noun.hasSuffix("ies") ? String(noun.dropLast(3)) + "y" : noun.hasSuffix("s") ? String(noun.dropLast()) : noun) + "Id"
+        let member = Self.idMember(of: collection)
         for item in items {
             for key in ["id", "name"] {
                 if case .string(let text)? = item[key] { byCollection[collection, default: []].append(text) }
             }
-            if case .string(let id)? = item["id"], !(byMember[member]?.contains(id) ?? false) { byMember[member, default: []].append(id) }
+            if case .string(let id)? = item["id"] { note(id, as: member) }
         }
         walk(value)
+    }
+
+    /// The member that names one of a collection's items: `…/categories` → `categoryId`, `…/messages` → `messageId`.
+    static func idMember(of collection: String) -> String {
+        let noun = collection.split(separator: "/").last.map(String.init) ?? ""
+        return (noun.hasSuffix("ies") ? String(noun.dropLast(3)) + "y" : noun.hasSuffix("s") ? String(noun.dropLast()) : noun) + "Id"
+    }
+
+    private mutating func note(_ id: String, as member: String) {
+        if !(byMember[member]?.contains(id) ?? false) { byMember[member, default: []].append(id) }
     }
 
     private mutating func walk(_ value: JSONValue) {
         switch value {
         case .object(let object):
             for (key, member) in object {
-                if case .string(let text) = member, key == "id" || key.hasSuffix("Id"), UUID(uuidString: text) != nil {
-                    if !(byMember[key]?.contains(text) ?? false) { byMember[key, default: []].append(text) }
-                }
+                if case .string(let text) = member, key == "id" || key.hasSuffix("Id"), UUID(uuidString: text) != nil { note(text, as: key) }
                 walk(member)
             }
         case .array(let array): array.forEach { walk($0) }

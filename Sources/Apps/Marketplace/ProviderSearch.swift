@@ -46,7 +46,7 @@ public struct ProviderQuery: Sendable, Equatable {
         func number(_ name: String, _ limit: NumberLimit) -> Double? {
             guard let raw = query[name], !raw.isEmpty else { return nil }
             guard let value = Double(raw), value.isFinite, limit.range.contains(value) else {
-                errors.append(FieldError(field: name, message: "must be a number from \(NumberLimit.format(limit.range.lowerBound)) to \(NumberLimit.format(limit.range.upperBound))"))
+                errors.append(FieldError(field: name, message: "must be a number from \(JSONText.number(limit.range.lowerBound)) to \(JSONText.number(limit.range.upperBound))"))
                 return nil
             }
             return value
