@@ -1,5 +1,5 @@
 # Plaza — the two commands of the README, and a few more for developers.
-.PHONY: demo test schemathesis build bench bench-realtime bench-files bench-workflows bench-marketplace bench-graphql openapi clean
+.PHONY: demo test format schemathesis build bench bench-realtime bench-files bench-workflows bench-marketplace bench-graphql openapi clean
 
 ## Run Plaza with demo data on the embedded SQLite database (./plaza-data), at http://127.0.0.1:8080
 demo:
@@ -9,6 +9,10 @@ demo:
 ## Run every test: SQLite, then PostgreSQL on a throwaway local cluster
 test:
 	scripts/test.sh
+
+## Rewrite the Swift sources to .swift-format (make test fails on what this would change)
+format:
+	swift format format -i -r -p Sources Tests bench Package.swift
 
 ## schemathesis over /openapi.json as five roles, each against a fresh demo server (debug build)
 schemathesis:

@@ -223,7 +223,8 @@ let package = Package(
         .target(
             name: "PlazaServer",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files", "Workflows",
+                "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files",
+                "Workflows",
                 "GraphQLTransport", "Marketplace",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -371,7 +372,9 @@ let package = Package(
         ),
         .testTarget(
             name: "WebTests",
-            dependencies: ["Web", "Notifications", "Files", "Workflows", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "Web", "Notifications", "Files", "Workflows", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

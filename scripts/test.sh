@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it:
 #   1. install what is missing (a PostgreSQL server),
-#   2. build everything once (debug),
-#   3. run every test on SQLite (the embedded default),
-#   4. schemathesis against the API as five roles, each on a fresh demo server (SQLite; scripts/schemathesis.sh),
-#   5. start a throwaway PostgreSQL cluster on 127.0.0.1, run every test again on it, stop it.
+#   2. check the formatting (swift format lint against .swift-format),
+#   3. build everything once (debug),
+#   4. run every test on SQLite (the embedded default),
+#   5. schemathesis against the API as five roles, each on a fresh demo server (SQLite; scripts/schemathesis.sh),
+#   6. start a throwaway PostgreSQL cluster on 127.0.0.1, run every test again on it, stop it.
 # Each phase prints its time against a budget that keeps CI far inside its 90 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,11 @@ phase_end() {
 
 phase "install" 5
 scripts/deps.sh test
+phase_end
+
+phase "format" 1
+# What `swift format format -i -r -p Sources Tests bench Package.swift` would change fails the run.
+swift format lint --strict -r -p Sources Tests bench Package.swift
 phase_end
 
 phase "build" 20
@@ -49,7 +55,7 @@ swift_test() {
       return "$status"
     fi
     # Stuck: keep what the next person needs to find out why (the stalls of sessions 9-10 were a lost wakeup
-    # in the job loops, found this way and fixed on 2026-11-30), then run the pass once more.
+    # in the job loops, found this way and fixed on 2026-11-30).
     echo "!! the test pass has not finished after ${pass_limit}s: the tests still running, a thread dump and database sessions follow" >&2
     grep -o '◇ Test "[^"]*" started' "$log" | sed 's/^◇ Test "\(.*\)" started$/\1/' | sort -u > "$log.started" || true
     grep -oE '(✔|✘) Test "[^"]*" (passed|failed)' "$log" | sed -E 's/^(✔|✘) Test "(.*)" (passed|failed)$/\2/' | sort -u > "$log.ended" || true

@@ -51,9 +51,13 @@ public struct ConversationService: Sendable {
         let service = self
         // A message's attachments are read by the thread's participants.
         files.registerEntity("message") { messageID in
-            guard let id = UUID(uuidString: messageID), let row = try await store.sql.raw("""
-                SELECT conversation_id FROM conversation_messages WHERE id = \(bind: id)
-                """).first() else { return nil }
+            guard let id = UUID(uuidString: messageID),
+                let row = try await store.sql.raw(
+                    """
+                    SELECT conversation_id FROM conversation_messages WHERE id = \(bind: id)
+                    """
+                ).first()
+            else { return nil }
             let conversation = try row.decode(column: "conversation_id", as: UUID.self)
             let participants = try await store.sql.raw("SELECT user_id FROM conversation_participants WHERE conversation_id = \(bind: conversation)")
                 .all().map { try $0.decode(column: "user_id", as: UUID.self) }
@@ -97,7 +101,8 @@ public struct ConversationService: Sendable {
         }
         let everyone = participants
         let id = try await store.transaction { transaction in
-            try await insert(participants: everyone, subject: subject, context: input.context, createdBy: principal.id, caller: caller, in: transaction)
+            try await insert(
+                participants: everyone, subject: subject, context: input.context, createdBy: principal.id, caller: caller, in: transaction)
         }
         return try await conversation(id, caller: caller)
     }
@@ -109,7 +114,8 @@ public struct ConversationService: Sendable {
     ) async throws -> UUID {
         guard participants.count >= 2 else { throw PlazaError.validation(field: "participantIds", "a thread needs two people") }
         return try await insert(
-            participants: participants, subject: subject, context: context, createdBy: caller.principal?.id ?? participants.sorted { $0.uuidString < $1.uuidString }[0],
+            participants: participants, subject: subject, context: context,
+            createdBy: caller.principal?.id ?? participants.sorted { $0.uuidString < $1.uuidString }[0],
             caller: caller, in: transaction)
     }
 
@@ -118,20 +124,25 @@ public struct ConversationService: Sendable {
     ) async throws -> UUID {
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO conversations (id, subject, context_type, context_id, created_by, message_count, created_at)
             VALUES (\(bind: id), \(bind: subject?.isEmpty == true ? nil : subject), \(bind: context?.type), \(bind: context?.id),
                     \(bind: createdBy), 0, \(bind: now))
-            """).run()
+            """
+        ).run()
         for user in participants {
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO conversation_participants (conversation_id, user_id, last_read_seq, joined_at)
                 VALUES (\(bind: id), \(bind: user), 0, \(bind: now))
-                """).run()
+                """
+            ).run()
         }
         try await transaction.audit(caller, action: "conversations.conversation.create", resourceType: "conversation", resourceID: id.uuidString)
         for user in participants where user != createdBy {
-            try await publisher.publish(["kind": "conversation.created", "conversationId": id.uuidString], to: "user:\(user.uuidString.lowercased())", in: transaction)
+            try await publisher.publish(
+                ["kind": "conversation.created", "conversationId": id.uuidString], to: "user:\(user.uuidString.lowercased())", in: transaction)
         }
         return id
     }
@@ -155,10 +166,13 @@ public struct ConversationService: Sendable {
         var participants: [UUID: [UUID]] = [:]
         let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
         if !ids.isEmpty {
-            for row in try await store.sql.raw("""
+            for row in try await store.sql.raw(
+                """
                 SELECT conversation_id, user_id FROM conversation_participants WHERE conversation_id IN (\(binds: ids))
-                """).all() {
-                participants[try row.decode(column: "conversation_id", as: UUID.self), default: []].append(try row.decode(column: "user_id", as: UUID.self))
+                """
+            ).all() {
+                participants[try row.decode(column: "conversation_id", as: UUID.self), default: []].append(
+                    try row.decode(column: "user_id", as: UUID.self))
             }
         }
         let items = try rows.map { row in
@@ -185,24 +199,34 @@ public struct ConversationService: Sendable {
         let author = try await identity.contact(principal.id).map { "\($0.firstName) \($0.lastName)" } ?? "Someone"
         let message = try await store.transaction { transaction -> Message in
             let now = transaction.clock.now()
-            guard let seq = try await transaction.sql.raw("""
-                UPDATE conversations SET message_count = message_count + 1, last_message_at = \(bind: now)
-                WHERE id = \(bind: id) RETURNING message_count
-                """).first()?.decode(column: "message_count", as: Int.self)
+            guard
+                let seq = try await transaction.sql.raw(
+                    """
+                    UPDATE conversations SET message_count = message_count + 1, last_message_at = \(bind: now)
+                    WHERE id = \(bind: id) RETURNING message_count
+                    """
+                ).first()?.decode(column: "message_count", as: Int.self)
             else { throw Self.notFound(id) }
             let message = Message(
                 id: PlazaID.make(at: now), conversationId: id, seq: seq, authorId: principal.id, body: body, attachments: attachments,
                 createdAt: now)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO conversation_messages (id, conversation_id, seq, author_id, body, attachments, created_at)
                 VALUES (\(bind: message.id), \(bind: id), \(bind: seq), \(bind: principal.id), \(bind: body),
                         \(bind: try Self.encode(attachments)), \(bind: now))
-                """).run()
-            try await files.attach(attachments, purpose: .attachment, to: "message", message.id.uuidString.lowercased(), field: "attachments", caller: caller, in: transaction)
+                """
+            ).run()
+            try await files.attach(
+                attachments, purpose: .attachment, to: "message", message.id.uuidString.lowercased(), field: "attachments", caller: caller,
+                in: transaction)
             // Your own message is read by you.
-            try await transaction.sql.raw("""
-                UPDATE conversation_participants SET last_read_seq = \(bind: seq) WHERE conversation_id = \(bind: id) AND user_id = \(bind: principal.id)
-                """).run()
+            try await transaction.sql.raw(
+                """
+                UPDATE conversation_participants SET last_read_seq = \(bind: seq) WHERE conversation_id = \(bind: id) AND user_id \
+                = \(bind: principal.id)
+                """
+            ).run()
             try await publisher.publish(MessageEvent(kind: "message.created", message: message), to: topic, caller: caller, in: transaction)
             for user in participants where user != principal.id {
                 try await publisher.publish(
@@ -224,10 +248,12 @@ public struct ConversationService: Sendable {
     }
 
     /// The notification of a new message, for participants who are away from the thread.
-    static let messageTemplate = NotificationTemplate(id: "conversations.message", category: "messages", texts: [
-        "en": TemplateTexts(title: "{{author}} wrote to you", body: "{{preview}}", short: "{{author}}: {{preview}}"),
-        "uk": TemplateTexts(title: "{{author}} написав(-ла) вам", body: "{{preview}}", short: "{{author}}: {{preview}}"),
-    ])
+    static let messageTemplate = NotificationTemplate(
+        id: "conversations.message", category: "messages",
+        texts: [
+            "en": TemplateTexts(title: "{{author}} wrote to you", body: "{{preview}}", short: "{{author}}: {{preview}}"),
+            "uk": TemplateTexts(title: "{{author}} написав(-ла) вам", body: "{{preview}}", short: "{{author}}: {{preview}}"),
+        ])
 
     /// History, newest first; `before` (a seq) pages backwards.
     public func messages(in id: UUID, before: Int?, limit: Int, caller: Caller) async throws -> [Message] {
@@ -242,18 +268,22 @@ public struct ConversationService: Sendable {
     public func edit(_ messageID: UUID, in id: UUID, _ draft: MessageDraft, caller: Caller) async throws -> Message {
         let body = try Self.checked(draft)
         return try await change(messageID, in: id, caller: caller, kind: "message.edited") { transaction, now in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE conversation_messages SET body = \(bind: body), edited_at = \(bind: now) WHERE id = \(bind: messageID)
-                """).run()
+                """
+            ).run()
         }
     }
 
     /// Deletes a message's text (its place stays): its author, within the edit window.
     public func delete(_ messageID: UUID, in id: UUID, caller: Caller) async throws -> Message {
         let message = try await change(messageID, in: id, caller: caller, kind: "message.deleted") { transaction, now in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE conversation_messages SET body = NULL, attachments = '[]', deleted_at = \(bind: now) WHERE id = \(bind: messageID)
-                """).run()
+                """
+            ).run()
         }
         // Its attachments go with it.
         try await files.deleteFiles(of: "message", messageID.uuidString.lowercased(), caller: caller)
@@ -267,14 +297,17 @@ public struct ConversationService: Sendable {
         guard receipt.seq >= 0 else { throw PlazaError.validation(field: "seq", "must be a message's seq") }
         let (publisher, topic) = (self.publisher, Self.topic(id))
         try await store.transaction { transaction in
-            let count = try await transaction.sql.raw("SELECT message_count FROM conversations WHERE id = \(bind: id)").first()?
+            let count =
+                try await transaction.sql.raw("SELECT message_count FROM conversations WHERE id = \(bind: id)").first()?
                 .decode(column: "message_count", as: Int.self) ?? 0
             let seq = min(receipt.seq, count)
             // Receipts only move forward.
-            let moved = try await transaction.sql.raw("""
+            let moved = try await transaction.sql.raw(
+                """
                 UPDATE conversation_participants SET last_read_seq = \(bind: seq)
                 WHERE conversation_id = \(bind: id) AND user_id = \(bind: principal.id) AND last_read_seq < \(bind: seq) RETURNING user_id
-                """).all()
+                """
+            ).all()
             if !moved.isEmpty {
                 try await publisher.publish(
                     ["kind": "read", "userId": principal.id.uuidString, "seq": "\(seq)"], to: topic, caller: caller, in: transaction)
@@ -298,15 +331,20 @@ public struct ConversationService: Sendable {
         try ReportInput.reasonLimit.require(input.reason, field: "reason")
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         try await store.transaction { transaction in
-            guard try await transaction.sql.raw("""
-                SELECT id FROM conversation_messages WHERE id = \(bind: messageID) AND conversation_id = \(bind: id)
-                """).first() != nil
+            guard
+                try await transaction.sql.raw(
+                    """
+                    SELECT id FROM conversation_messages WHERE id = \(bind: messageID) AND conversation_id = \(bind: id)
+                    """
+                ).first() != nil
             else { throw PlazaError.notFound("No message has the id \(messageID).") }
             let reportID = PlazaID.make(at: transaction.clock.now())
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO conversation_reports (id, message_id, reporter_id, reason, created_at)
                 VALUES (\(bind: reportID), \(bind: messageID), \(bind: principal.id), \(bind: reason), \(bind: transaction.clock.now()))
-                """).run()
+                """
+            ).run()
             try await transaction.audit(caller, action: "conversations.message.report", resourceType: "message", resourceID: messageID.uuidString)
         }
     }
@@ -326,7 +364,8 @@ public struct ConversationService: Sendable {
         let rows = try await store.sql.raw(sql).all().map { row in
             MessageReport(
                 id: try row.decode(column: "id", as: UUID.self), messageId: try row.decode(column: "message_id", as: UUID.self),
-                conversationId: try row.decode(column: "conversation_id", as: UUID.self), reporterId: try row.decode(column: "reporter_id", as: UUID.self),
+                conversationId: try row.decode(column: "conversation_id", as: UUID.self),
+                reporterId: try row.decode(column: "reporter_id", as: UUID.self),
                 reason: try row.decode(column: "reason", as: String.self), createdAt: try row.decode(column: "created_at", as: Date.self),
                 resolvedAt: try row.decode(column: "resolved_at", as: Date?.self), messageBody: try row.decode(column: "body", as: String?.self))
         }
@@ -342,21 +381,27 @@ public struct ConversationService: Sendable {
         let publisher = self.publisher
         let removed = try await store.transaction { transaction in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("""
-                UPDATE conversation_messages SET body = NULL, attachments = '[]', deleted_at = \(bind: now), removed_by = \(bind: principal.id),
-                       removed_reason = \(bind: reason)
-                WHERE id = \(bind: messageID) RETURNING *
-                """).first()
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    UPDATE conversation_messages SET body = NULL, attachments = '[]', deleted_at = \(bind: now), removed_by = \(bind: principal.id),
+                           removed_reason = \(bind: reason)
+                    WHERE id = \(bind: messageID) RETURNING *
+                    """
+                ).first()
             else { throw PlazaError.notFound("No message has the id \(messageID).") }
             let message = try Self.message(row)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE conversation_reports SET resolved_at = \(bind: now), resolved_by = \(bind: principal.id)
                 WHERE message_id = \(bind: messageID) AND resolved_at IS NULL
-                """).run()
+                """
+            ).run()
             try await transaction.audit(
                 caller, action: "conversations.message.remove", resourceType: "message", resourceID: messageID.uuidString,
                 details: ["reason": .string(reason), "conversationId": .string(message.conversationId.uuidString)])
-            try await publisher.publish(MessageEvent(kind: "message.removed", message: message), to: Self.topic(message.conversationId), in: transaction)
+            try await publisher.publish(
+                MessageEvent(kind: "message.removed", message: message), to: Self.topic(message.conversationId), in: transaction)
             return message
         }
         try await files.deleteFiles(of: "message", messageID.uuidString.lowercased(), caller: caller)
@@ -393,9 +438,12 @@ public struct ConversationService: Sendable {
         let publisher = self.publisher
         return try await store.transaction { transaction in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("""
-                SELECT * FROM conversation_messages WHERE id = \(bind: messageID) AND conversation_id = \(bind: id)
-                """).first()
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    SELECT * FROM conversation_messages WHERE id = \(bind: messageID) AND conversation_id = \(bind: id)
+                    """
+                ).first()
             else { throw PlazaError.notFound("No message has the id \(messageID).") }
             let before = try Self.message(row)
             guard before.authorId == principal.id else { throw PlazaError.forbidden("Only its author may change a message.") }
@@ -441,7 +489,8 @@ public struct ConversationService: Sendable {
             body: try row.decode(column: "body", as: String?.self),
             attachments: try JSONDecoder().decode([UUID].self, from: Data(try row.decode(column: "attachments", as: String.self).utf8)),
             createdAt: try row.decode(column: "created_at", as: Date.self), editedAt: try row.decode(column: "edited_at", as: Date?.self),
-            deletedAt: try row.decode(column: "deleted_at", as: Date?.self), removedReason: try row.decode(column: "removed_reason", as: String?.self))
+            deletedAt: try row.decode(column: "deleted_at", as: Date?.self), removedReason: try row.decode(column: "removed_reason", as: String?.self)
+        )
     }
 
     static func conversation(_ row: any SQLRow, participants: [UUID]) throws -> Conversation {

@@ -27,7 +27,8 @@ public struct NewConversation: Codable, Sendable, APISchema {
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "participantIds": .list(.uuid, minItems: 1, maxItems: ConversationService.maxParticipants - 1), "subject": subjectLimit.schema, "context": ConversationContext.schema,
+                "participantIds": .list(.uuid, minItems: 1, maxItems: ConversationService.maxParticipants - 1), "subject": subjectLimit.schema,
+                "context": ConversationContext.schema,
             ],
             required: ["participantIds"])
     }

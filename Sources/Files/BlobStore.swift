@@ -74,7 +74,8 @@ public struct LocalBlobStore: BlobStore {
         var found: [(key: String, modified: Date)] = []
         for case let url as URL in walker {
             guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true,
-                  let modified = values.contentModificationDate else { continue }
+                let modified = values.contentModificationDate
+            else { continue }
             found.append((String(url.path.dropFirst(root.path.count + 1)), modified))
         }
         return found

@@ -137,7 +137,8 @@ extension FileService {
             .map { try $0.decode(column: "name", as: String.self) }.filter { !named.contains($0) }
         guard made.count < settings.maxOnDemandVariants else {
             throw PlazaError.validation(
-                field: "w", "this image already has its \(settings.maxOnDemandVariants) sizes made on demand; ask for one of those: "
+                field: "w",
+                "this image already has its \(settings.maxOnDemandVariants) sizes made on demand; ask for one of those: "
                     + made.sorted().joined(separator: ", "))
         }
     }

@@ -76,10 +76,12 @@ public final class FileService: Sendable {
 
     /// When an account's data is erased, its files go too.
     public func subscriptions() -> [Jobs.Subscription] {
-        [Jobs.Subscription("files.user-purged", topics: [UserPurged.topic], delivery: .work) { [self] event in
-            let purged = try event.decode(UserPurged.self)
-            try await remove(try await records(where: "owner_id = \(bind: purged.userId)"), caller: .system("retention"))
-        }]
+        [
+            Jobs.Subscription("files.user-purged", topics: [UserPurged.topic], delivery: .work) { [self] event in
+                let purged = try event.decode(UserPurged.self)
+                try await remove(try await records(where: "owner_id = \(bind: purged.userId)"), caller: .system("retention"))
+            }
+        ]
     }
 
     struct VariantsPayload: Codable, Sendable {
@@ -134,14 +136,17 @@ public final class FileService: Sendable {
             let owner = caller.principal?.id
             let makeVariants = type.isImage && !staged.purpose.variants.isEmpty
             try await store.transaction { [dimensions] transaction in
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     INSERT INTO files (id, owner_id, purpose, name, content_type, size, sha256, visibility, width, height, storage_key, created_at)
                     VALUES (\(bind: id), \(bind: owner), \(bind: staged.purpose.rawValue), \(bind: staged.name), \(bind: type.rawValue),
                             \(bind: staged.size), \(bind: staged.sha256), \(bind: staged.purpose.visibility.rawValue),
                             \(bind: dimensions?.0), \(bind: dimensions?.1), \(bind: key), \(bind: now))
-                    """).run()
+                    """
+                ).run()
                 if makeVariants {
-                    _ = try await self.queue.enqueue(JobRequest(Self.variantsJob, payload: VariantsPayload(fileId: id), uniqueKey: "files.variants:\(id)"), in: transaction)
+                    _ = try await self.queue.enqueue(
+                        JobRequest(Self.variantsJob, payload: VariantsPayload(fileId: id), uniqueKey: "files.variants:\(id)"), in: transaction)
                 }
             }
         } catch {
@@ -155,7 +160,9 @@ public final class FileService: Sendable {
     /// A new avatar is bound to its person, set through Identity, and the one it replaces is deleted.
     private func becomeAvatar(_ id: UUID, of owner: UUID, caller: Caller) async throws {
         try await store.transaction { transaction in
-            try await transaction.sql.raw("UPDATE files SET entity_kind = 'user', entity_id = \(bind: owner.uuidString.lowercased()) WHERE id = \(bind: id)").run()
+            try await transaction.sql.raw(
+                "UPDATE files SET entity_kind = 'user', entity_id = \(bind: owner.uuidString.lowercased()) WHERE id = \(bind: id)"
+            ).run()
         }
         if let previous = try await identity.setAvatar(id, for: owner, caller: caller), previous != id, let old = try await record(previous) {
             try await remove([old], caller: caller)
@@ -229,27 +236,30 @@ public final class FileService: Sendable {
 
     /// The files matching `condition`, read in one query.
     func records(where condition: SQLQueryString) async throws -> [Record] {
-        try await store.sql.raw("""
+        try await store.sql.raw(
+            """
             SELECT id, owner_id, purpose, name, content_type, size, sha256, visibility, width, height, entity_kind, entity_id, storage_key, created_at
             FROM files WHERE \(condition)
-            """).all().map { row in
-                Record(
-                    id: try row.decode(column: "id", as: UUID.self), ownerID: try row.decode(column: "owner_id", as: UUID?.self),
-                    purpose: FilePurpose(rawValue: try row.decode(column: "purpose", as: String.self)) ?? .attachment,
-                    name: try row.decode(column: "name", as: String.self), contentType: try row.decode(column: "content_type", as: String.self),
-                    size: try row.decode(column: "size", as: Int64.self), sha256: try row.decode(column: "sha256", as: String.self),
-                    visibility: FileVisibility(rawValue: try row.decode(column: "visibility", as: String.self)) ?? .private,
-                    width: try row.decode(column: "width", as: Int?.self), height: try row.decode(column: "height", as: Int?.self),
-                    entityKind: try row.decode(column: "entity_kind", as: String?.self), entityID: try row.decode(column: "entity_id", as: String?.self),
-                    key: try row.decode(column: "storage_key", as: String.self), createdAt: try row.decode(column: "created_at", as: Date.self))
-            }
+            """
+        ).all().map { row in
+            Record(
+                id: try row.decode(column: "id", as: UUID.self), ownerID: try row.decode(column: "owner_id", as: UUID?.self),
+                purpose: FilePurpose(rawValue: try row.decode(column: "purpose", as: String.self)) ?? .attachment,
+                name: try row.decode(column: "name", as: String.self), contentType: try row.decode(column: "content_type", as: String.self),
+                size: try row.decode(column: "size", as: Int64.self), sha256: try row.decode(column: "sha256", as: String.self),
+                visibility: FileVisibility(rawValue: try row.decode(column: "visibility", as: String.self)) ?? .private,
+                width: try row.decode(column: "width", as: Int?.self), height: try row.decode(column: "height", as: Int?.self),
+                entityKind: try row.decode(column: "entity_kind", as: String?.self), entityID: try row.decode(column: "entity_id", as: String?.self),
+                key: try row.decode(column: "storage_key", as: String.self), createdAt: try row.decode(column: "created_at", as: Date.self))
+        }
     }
 
     /// The facts the policy needs about a file: its owner, and the people its entity lets in.
     func facts(_ record: Record) async throws -> ResourceFacts {
         var facts = ResourceFacts(ownerID: record.ownerID)
         if let kind = record.entityKind, let entity = record.entityID, let resolve = entities.withLock({ $0[kind] }),
-           let entityFacts = try await resolve(entity) {
+            let entityFacts = try await resolve(entity)
+        {
             facts.participantIDs = entityFacts.participantIDs
             if let owner = entityFacts.ownerID { facts.participantIDs.insert(owner) }
             facts.organisationID = entityFacts.organisationID
@@ -315,7 +325,9 @@ public final class FileService: Sendable {
     public func delete(_ id: UUID, caller: Caller) async throws {
         guard let record = try await record(id) else { throw Self.notFound }
         let facts = try await facts(record)
-        if record.visibility == .private, !policy.allowsQuietly(caller, FilePolicy.read, facts), !policy.allowsQuietly(caller, FilePolicy.delete, facts) {
+        if record.visibility == .private, !policy.allowsQuietly(caller, FilePolicy.read, facts),
+            !policy.allowsQuietly(caller, FilePolicy.delete, facts)
+        {
             throw Self.notFound
         }
         try policy.authorize(caller, FilePolicy.delete, ResourceFacts(ownerID: record.ownerID))
@@ -361,8 +373,9 @@ public final class FileService: Sendable {
     /// The files bound to an entity, in the module's transaction (a profile's photos, including ones it no
     /// longer shows but may show again).
     public func attached(to kind: String, _ entityID: String, in transaction: Transaction) async throws -> Set<UUID> {
-        Set(try await transaction.sql.raw("SELECT id FROM files WHERE entity_kind = \(bind: kind) AND entity_id = \(bind: entityID)").all()
-            .map { try $0.decode(column: "id", as: UUID.self) })
+        Set(
+            try await transaction.sql.raw("SELECT id FROM files WHERE entity_kind = \(bind: kind) AND entity_id = \(bind: entityID)").all()
+                .map { try $0.decode(column: "id", as: UUID.self) })
     }
 
     /// Binds files to an entity of a module (a message's attachments), in the module's own transaction:
@@ -374,14 +387,15 @@ public final class FileService: Sendable {
         for id in ids {
             let row = try await transaction.sql.raw("SELECT owner_id, purpose, entity_kind FROM files WHERE id = \(bind: id)").first()
             guard let row, try row.decode(column: "owner_id", as: UUID?.self) == caller.principal?.id, caller.principal != nil,
-                  try row.decode(column: "purpose", as: String.self) == purpose.rawValue
+                try row.decode(column: "purpose", as: String.self) == purpose.rawValue
             else { throw PlazaError.validation(field: field, "\(id) is not one of your uploads with the purpose \(purpose.rawValue)") }
             guard try row.decode(column: "entity_kind", as: String?.self) == nil else {
                 throw PlazaError.validation(field: field, "\(id) is attached elsewhere already")
             }
             let keptPrivate = privateEntities.withLock { $0.contains(kind) }
             try await transaction.sql.raw(
-                "UPDATE files SET entity_kind = \(bind: kind), entity_id = \(bind: entityID), visibility = CASE WHEN \(bind: keptPrivate) THEN 'private' ELSE visibility END WHERE id = \(bind: id)"
+                "UPDATE files SET entity_kind = \(bind: kind), entity_id = \(bind: entityID), visibility = CASE WHEN "
+                    + "\(bind: keptPrivate) THEN 'private' ELSE visibility END WHERE id = \(bind: id)"
             ).run()
         }
     }
@@ -424,12 +438,14 @@ public final class FileService: Sendable {
         do {
             // Two requests may make the same variant at once: the bytes are the same, the first row stays.
             try await store.transaction { transaction in
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     INSERT INTO file_variants (file_id, name, content_type, size, width, height, sha256, storage_key, created_at)
                     VALUES (\(bind: record.id), \(bind: spec.name), \(bind: spec.format.mediaType), \(bind: Int64(bytes.count)),
                             \(bind: made.width), \(bind: made.height), \(bind: sha), \(bind: key), \(bind: now))
                     ON CONFLICT (file_id, name) DO NOTHING
-                    """).run()
+                    """
+                ).run()
             }
             guard let stored = try await storedVariant(record.id, spec.name) else { throw Self.notFound }
             return stored
@@ -445,9 +461,14 @@ public final class FileService: Sendable {
     }
 
     func storedVariant(_ id: UUID, _ name: String) async throws -> StoredVariant? {
-        guard let row = try await store.sql.raw("""
-            SELECT name, content_type, size, width, height, sha256, storage_key FROM file_variants WHERE file_id = \(bind: id) AND name = \(bind: name)
-            """).first() else { return nil }
+        guard
+            let row = try await store.sql.raw(
+                """
+                SELECT name, content_type, size, width, height, sha256, storage_key FROM file_variants WHERE file_id \
+                = \(bind: id) AND name = \(bind: name)
+                """
+            ).first()
+        else { return nil }
         return StoredVariant(
             name: try row.decode(column: "name", as: String.self), contentType: try row.decode(column: "content_type", as: String.self),
             size: try row.decode(column: "size", as: Int64.self), width: try row.decode(column: "width", as: Int.self),
@@ -464,4 +485,3 @@ public final class FileService: Sendable {
         return out
     }
 }
-

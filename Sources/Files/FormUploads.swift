@@ -24,8 +24,9 @@ extension FileService {
         _ request: Request, files field: String, purpose: FilePurpose, maxFiles: Int, fieldLimit: Int = 64 * 1024, caller: Caller
     ) async throws -> FormWithFiles {
         guard let type = request.headers[.contentType], let boundary = UploadReceiver.boundary(of: type) else {
-            throw PlazaError(.unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
-                             detail: "This form takes multipart/form-data.")
+            throw PlazaError(
+                .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
+                detail: "This form takes multipart/form-data.")
         }
         try authorizeUpload(purpose, caller: caller)
         let ceiling = Int64(maxFiles) * purpose.maxBytes + Int64(fieldLimit) + 64 * 1024
@@ -65,7 +66,8 @@ extension FileService {
                 checked.append(try await check(file, caller: caller))
             } catch let error as PlazaError where error.status.code < 500 {
                 // Name the file the problem is about: the form may carry several.
-                throw PlazaError.validation(field: "\(field)[\(index)]", "\(file.name): \(error.errors.first?.message ?? error.detail ?? error.title)")
+                throw PlazaError.validation(
+                    field: "\(field)[\(index)]", "\(file.name): \(error.errors.first?.message ?? error.detail ?? error.title)")
             }
         }
         var stored: [StoredFile] = []

@@ -69,11 +69,12 @@ public struct Images: Sendable {
     public func variant(of input: String, to output: String, spec: VariantSpec, quality: Int = 82) async throws -> Made {
         try await pool.runIfActive {
             var width: Int32 = 0, height: Int32 = 0
-            let fit: PlazaFit = switch spec.fit {
-            case .inside: PlazaFitInside
-            case .cover: PlazaFitCover
-            case .smart: PlazaFitSmart
-            }
+            let fit: PlazaFit =
+                switch spec.fit {
+                case .inside: PlazaFitInside
+                case .cover: PlazaFitCover
+                case .smart: PlazaFitSmart
+                }
             let format: PlazaFormat = spec.format == .webp ? PlazaFormatWebP : PlazaFormatJPEG
             guard plaza_vips_variant(input, output, Int32(spec.width), Int32(spec.height), fit, format, Int32(quality), &width, &height) == 0 else {
                 throw Self.failure()

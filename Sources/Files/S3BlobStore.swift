@@ -21,7 +21,8 @@ public struct S3BlobStore: BlobStore {
         /// `https://ACCESS_KEY:SECRET@host[:port]/bucket?region=eu-central-1` (region defaults to us-east-1).
         public init(url text: String) throws {
             guard let url = URLComponents(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
-                  let host = url.host, !host.isEmpty else {
+                let host = url.host, !host.isEmpty
+            else {
                 throw S3Error("must be http(s)://ACCESS_KEY:SECRET@host[:port]/bucket[?region=…]")
             }
             let bucket = url.path.split(separator: "/").first.map(String.init) ?? ""
@@ -54,11 +55,15 @@ public struct S3BlobStore: BlobStore {
         self.stagingDirectory = stagingDirectory
     }
 
-    private func request(_ method: HTTPMethod, _ key: String, payload: String = SigV4.emptyPayload, headers extra: [(String, String)] = []) -> HTTPClientRequest {
+    private func request(_ method: HTTPMethod, _ key: String, payload: String = SigV4.emptyPayload, headers extra: [(String, String)] = [])
+        -> HTTPClientRequest
+    {
         request(method, path: "/\(location.bucket)/\(key)", payload: payload, headers: extra)
     }
 
-    private func request(_ method: HTTPMethod, path: String, payload: String = SigV4.emptyPayload, headers extra: [(String, String)] = []) -> HTTPClientRequest {
+    private func request(_ method: HTTPMethod, path: String, payload: String = SigV4.emptyPayload, headers extra: [(String, String)] = [])
+        -> HTTPClientRequest
+    {
         let host = location.endpoint.split(separator: "/").last.map(String.init) ?? ""
         var headers = [("host", host)] + extra
         headers += signer.sign(method: method.rawValue, path: path, headers: headers, payloadSHA256: payload, date: Date())
@@ -74,7 +79,8 @@ public struct S3BlobStore: BlobStore {
         // Outside us-east-1, S3 wants the region named in the body as well.
         var configuration = ""
         if location.region != "us-east-1" {
-            configuration = #"<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>"#
+            configuration =
+                #"<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>"#
                 + location.region + "</LocationConstraint></CreateBucketConfiguration>"
         }
         var request = request(.PUT, path: "/\(location.bucket)", payload: SigV4.hex(SHA256.hash(data: Data(configuration.utf8))))
@@ -129,7 +135,8 @@ public struct S3BlobStore: BlobStore {
             if let token { query.append(("continuation-token", token)) }
             let path = "/\(location.bucket)"
             let host = location.endpoint.split(separator: "/").last.map(String.init) ?? ""
-            let signed = signer.sign(method: "GET", path: path, query: query, headers: [("host", host)], payloadSHA256: SigV4.emptyPayload, date: Date())
+            let signed = signer.sign(
+                method: "GET", path: path, query: query, headers: [("host", host)], payloadSHA256: SigV4.emptyPayload, date: Date())
             let queryString = query.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
             var request = HTTPClientRequest(url: location.endpoint + path + "?" + queryString)
             for (name, value) in signed { request.headers.add(name: name, value: value) }
@@ -138,7 +145,8 @@ public struct S3BlobStore: BlobStore {
             guard response.status == .ok else { throw S3Error("listing \(prefix) failed: \(response.status.code) \(xml.prefix(300))") }
             for object in Self.elements("Contents", in: xml) {
                 guard let key = Self.elements("Key", in: object).first, let stamp = Self.elements("LastModified", in: object).first,
-                      let modified = Self.isoDate(stamp) else { continue }
+                    let modified = Self.isoDate(stamp)
+                else { continue }
                 found.append((Self.unescape(key), modified))
             }
             token = Self.elements("IsTruncated", in: xml).first == "true" ? Self.elements("NextContinuationToken", in: xml).first : nil

@@ -43,21 +43,25 @@ extension FileService {
             }
         }
         if report != SweepReport() {
-            logger.info("swept files", metadata: [
-                "unbound": "\(report.unboundFiles)", "staging": "\(report.staleStaging)", "stray": "\(report.strayBlobs)",
-            ])
+            logger.info(
+                "swept files",
+                metadata: [
+                    "unbound": "\(report.unboundFiles)", "staging": "\(report.staleStaging)", "stray": "\(report.strayBlobs)",
+                ])
         }
         return report
     }
 
     /// Deletes regular files under `directory` last changed before `cutoff` that `matches` picks.
     private static func removeFiles(in directory: URL, olderThan cutoff: Date, where matches: (URL) -> Bool) -> Int {
-        guard let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey, .contentModificationDateKey])
+        guard
+            let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey, .contentModificationDateKey])
         else { return 0 }
         var removed = 0
         for case let url as URL in walker {
             guard let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .contentModificationDateKey]), values.isRegularFile == true,
-                  let changed = values.contentModificationDate, changed < cutoff, matches(url) else { continue }
+                let changed = values.contentModificationDate, changed < cutoff, matches(url)
+            else { continue }
             if (try? FileManager.default.removeItem(at: url)) != nil { removed += 1 }
         }
         return removed

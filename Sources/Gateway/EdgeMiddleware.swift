@@ -34,7 +34,8 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
 
         var response: Response
         if let length = request.headers[.contentLength].flatMap(Int.init), length > settings.maxBodySize,
-           !settings.streamingBodyPaths.contains(request.uri.path) {
+            !settings.streamingBodyPaths.contains(request.uri.path)
+        {
             response = problem(
                 .payloadTooLarge(limit: settings.maxBodySize, size: length),
                 request: request, context: context)
@@ -76,7 +77,10 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
     /// The caller's `X-Request-Id` if it is a sane token, otherwise a new one.
     static func requestID(from request: Request) -> String {
         if let given = request.headers[.requestID], (1...128).contains(given.utf8.count),
-           given.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E || $0 == 0x3A })
+            given.utf8.allSatisfy({
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E
+                    || $0 == 0x3A
+            })
         {
             return given
         }
@@ -94,17 +98,19 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
             if !methods.isEmpty {
                 let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
                 return problem(
-                    PlazaError(.methodNotAllowed, code: "method-not-allowed", title: "Method not allowed",
-                               detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(allow).",
-                               headers: ["Allow": allow]),
+                    PlazaError(
+                        .methodNotAllowed, code: "method-not-allowed", title: "Method not allowed",
+                        detail: "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(allow).",
+                        headers: ["Allow": allow]),
                     request: request, context: context)
             }
             return problem(
                 .notFound("No route matches \(request.method.rawValue) \(request.uri.path)."), request: request, context: context)
         case let error as HTTPError:
             return problem(
-                PlazaError(error.status, code: "http-\(error.status.code)", title: error.status.reasonPhrase,
-                           detail: error.body ?? error.status.reasonPhrase),
+                PlazaError(
+                    error.status, code: "http-\(error.status.code)", title: error.status.reasonPhrase,
+                    detail: error.body ?? error.status.reasonPhrase),
                 request: request, context: context)
         case let error as DecodingError:
             return problem(PlazaJSON.problem(for: error), request: request, context: context)
@@ -115,8 +121,9 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
         default:
             context.logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
             return problem(
-                PlazaError(.internalServerError, code: "internal", title: "Internal error",
-                           detail: "Something went wrong on our side. Quote request id \(context.requestID) when reporting it."),
+                PlazaError(
+                    .internalServerError, code: "internal", title: "Internal error",
+                    detail: "Something went wrong on our side. Quote request id \(context.requestID) when reporting it."),
                 request: request, context: context)
         }
     }
@@ -171,7 +178,7 @@ extension EdgeMiddleware {
     /// `scheme://host[:port]` and nothing that could end the directive or start another.
     static func isOrigin(_ text: String) -> Bool {
         guard let url = URLComponents(string: text), let scheme = url.scheme, url.host?.isEmpty == false, url.path.isEmpty,
-              url.query == nil, url.fragment == nil, text.count < 300
+            url.query == nil, url.fragment == nil, text.count < 300
         else { return false }
         return ["http", "https"].contains(scheme.lowercased()) || scheme.contains(".")
             ? text.allSatisfy { $0.isLetter || $0.isNumber || ":/.-[]".contains($0) } : false

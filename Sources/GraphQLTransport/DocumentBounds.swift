@@ -15,23 +15,23 @@ enum DocumentBounds {
                 code: "document-too-large", "The document is \(size) bytes; at most \(limits.maxDocumentBytes) are accepted.")
         }
         let bytes = Array(text.utf8)
-        var open: [Bool] = []  // for each open bracket: whether it is a `[`
+        var open: [Bool] = [] // for each open bracket: whether it is a `[`
         var lists = 0
         var index = 0
         func at(_ offset: Int) -> UInt8? { index + offset < bytes.count ? bytes[index + offset] : nil }
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
-            case 0x23:  // a comment runs to the end of its line
+            case 0x23: // a comment runs to the end of its line
                 while index < bytes.count, bytes[index] != 0x0A, bytes[index] != 0x0D { index += 1 }
-            case 0x22 where at(1) == 0x22 && at(2) == 0x22:  // a block string ends at the first unescaped """
+            case 0x22 where at(1) == 0x22 && at(2) == 0x22: // a block string ends at the first unescaped """
                 index += 3
                 while index < bytes.count {
                     if bytes[index] == 0x5C, at(1) == 0x22, at(2) == 0x22, at(3) == 0x22 { index += 4; continue }
                     if bytes[index] == 0x22, at(1) == 0x22, at(2) == 0x22 { index += 2; break }
                     index += 1
                 }
-            case 0x22:  // a string ends at its closing quote or its line
+            case 0x22: // a string ends at its closing quote or its line
                 index += 1
                 while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x0A, bytes[index] != 0x0D {
                     if bytes[index] == 0x5C {

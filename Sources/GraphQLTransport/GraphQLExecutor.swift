@@ -154,7 +154,8 @@ public struct GraphQLExecutor: Sendable {
     /// field errors) as extensions. Other errors keep GraphQL's message but never show internals.
     static func problem(_ error: GraphQLError) -> GraphQLError {
         guard let original = error.originalError else { return error }
-        let problem = original as? PlazaError
+        let problem =
+            original as? PlazaError
             ?? PlazaError(.internalServerError, code: "internal", title: "Internal error", detail: "Something went wrong on our side.")
         return graphQLError(problem, locations: error.locations, path: error.path)
     }

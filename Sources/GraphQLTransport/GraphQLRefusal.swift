@@ -19,9 +19,10 @@ public struct GraphQLRefusal: Error, Sendable, Equatable {
 
     /// Errors GraphQL reported (syntax, validation), each marked with `code`.
     static func reported(_ errors: [GraphQLError], code: String) -> GraphQLRefusal {
-        GraphQLRefusal(errors: errors.map {
-            GraphQLError(message: $0.message, locations: $0.locations, path: $0.path, extensions: Self.extensions(.badRequest, code))
-        })
+        GraphQLRefusal(
+            errors: errors.map {
+                GraphQLError(message: $0.message, locations: $0.locations, path: $0.path, extensions: Self.extensions(.badRequest, code))
+            })
     }
 
     static func extensions(_ status: HTTPResponse.Status, _ code: String) -> [String: Map] {

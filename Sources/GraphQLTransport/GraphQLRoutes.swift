@@ -49,46 +49,52 @@ public struct GraphQLRoutes<Context: PlazaRequestContext>: Sendable {
                     "extensions": .nullable(.anyObject),
                 ],
                 required: ["query"]))
-        routes.add(Endpoint(
-            .post, path, operationID: "graphql", summary: "GraphQL queries and mutations (\(summary)).", tag: "GraphQL", access: .public,
-            requestBody: body, responses: answers
-        ) { request, context in
-            let body = try await request.decodeJSON(Body.self, context: context)
-            let graphQLRequest = GraphQLRequest(query: body.query, operationName: body.operationName, variables: (body.variables ?? [:]).mapValues(Map.init(json:)))
-            return try await Self.answer(graphQLRequest, executor: executor, caller: context.caller, allowMutations: true)
-        })
-        routes.add(Endpoint(
-            .get, path, operationID: "graphqlQuery", summary: "A GraphQL query in the URL (\(summary); mutations need POST).",
-            tag: "GraphQL", access: .public,
-            parameters: [
-                EndpointParameter(
-                    "query", in: .query, required: true, schema: .string(minLength: 1, maxLength: Self.maxQueryInURL),
-                    description: "At most \(Self.maxQueryInURL) characters: a URL holds less than a body (send longer documents with POST)."),
-                EndpointParameter("operationName", in: .query),
-                EndpointParameter("variables", in: .query, schema: .anyObject, description: "A JSON object.", mediaType: "application/json"),
-            ],
-            responses: answers + [EndpointResponse(405, "The operation is a mutation: send it with POST.", body: .json(GraphQLResponseSchema.self))]
-        ) { request, context in
-            let query = request.queryItems
-            guard let text = query["query"] else { throw PlazaError.validation(field: "query", "is required") }
-            guard text.unicodeScalars.count <= Self.maxQueryInURL else {
-                throw PlazaError.validation(field: "query", "must be at most \(Self.maxQueryInURL) characters in a URL; send longer documents with POST")
-            }
-            var variables: [String: Map] = [:]
-            if let raw = query["variables"], !raw.isEmpty {
-                do {
-                    try JSONScan.check(Data(raw.utf8))
-                } catch let problem as PlazaError where problem.status == .unprocessableContent {
-                    throw PlazaError.validation(field: "variables." + (problem.errors.first?.field ?? ""), InputText.nulMessage)
+        routes.add(
+            Endpoint(
+                .post, path, operationID: "graphql", summary: "GraphQL queries and mutations (\(summary)).", tag: "GraphQL", access: .public,
+                requestBody: body, responses: answers
+            ) { request, context in
+                let body = try await request.decodeJSON(Body.self, context: context)
+                let graphQLRequest = GraphQLRequest(
+                    query: body.query, operationName: body.operationName, variables: (body.variables ?? [:]).mapValues(Map.init(json:)))
+                return try await Self.answer(graphQLRequest, executor: executor, caller: context.caller, allowMutations: true)
+            })
+        routes.add(
+            Endpoint(
+                .get, path, operationID: "graphqlQuery", summary: "A GraphQL query in the URL (\(summary); mutations need POST).",
+                tag: "GraphQL", access: .public,
+                parameters: [
+                    EndpointParameter(
+                        "query", in: .query, required: true, schema: .string(minLength: 1, maxLength: Self.maxQueryInURL),
+                        description: "At most \(Self.maxQueryInURL) characters: a URL holds less than a body (send longer documents with POST)."),
+                    EndpointParameter("operationName", in: .query),
+                    EndpointParameter("variables", in: .query, schema: .anyObject, description: "A JSON object.", mediaType: "application/json"),
+                ],
+                responses: answers + [
+                    EndpointResponse(405, "The operation is a mutation: send it with POST.", body: .json(GraphQLResponseSchema.self))
+                ]
+            ) { request, context in
+                let query = request.queryItems
+                guard let text = query["query"] else { throw PlazaError.validation(field: "query", "is required") }
+                guard text.unicodeScalars.count <= Self.maxQueryInURL else {
+                    throw PlazaError.validation(
+                        field: "query", "must be at most \(Self.maxQueryInURL) characters in a URL; send longer documents with POST")
                 }
-                guard let decoded = try? PlazaJSON.decoder().decode([String: JSONValue].self, from: Data(raw.utf8)) else {
-                    throw PlazaError.validation(field: "variables", "must be a JSON object")
+                var variables: [String: Map] = [:]
+                if let raw = query["variables"], !raw.isEmpty {
+                    do {
+                        try JSONScan.check(Data(raw.utf8))
+                    } catch let problem as PlazaError where problem.status == .unprocessableContent {
+                        throw PlazaError.validation(field: "variables." + (problem.errors.first?.field ?? ""), InputText.nulMessage)
+                    }
+                    guard let decoded = try? PlazaJSON.decoder().decode([String: JSONValue].self, from: Data(raw.utf8)) else {
+                        throw PlazaError.validation(field: "variables", "must be a JSON object")
+                    }
+                    variables = decoded.mapValues(Map.init(json:))
                 }
-                variables = decoded.mapValues(Map.init(json:))
-            }
-            let graphQLRequest = GraphQLRequest(query: text, operationName: query["operationName"], variables: variables)
-            return try await Self.answer(graphQLRequest, executor: executor, caller: context.caller, allowMutations: false)
-        })
+                let graphQLRequest = GraphQLRequest(query: text, operationName: query["operationName"], variables: variables)
+                return try await Self.answer(graphQLRequest, executor: executor, caller: context.caller, allowMutations: false)
+            })
         return routes
     }
 
@@ -118,12 +124,13 @@ enum GraphQLResponseSchema: APISchema {
         .object(
             properties: [
                 "data": .nullable(.anyObject),
-                "errors": .array(.object(
-                    properties: [
-                        "message": .text, "locations": .array(.anyObject), "path": .array(.anyValue),
-                        "extensions": .object(properties: ["status": .integer(), "code": .text], required: ["code"]),
-                    ],
-                    required: ["message"])),
+                "errors": .array(
+                    .object(
+                        properties: [
+                            "message": .text, "locations": .array(.anyObject), "path": .array(.anyValue),
+                            "extensions": .object(properties: ["status": .integer(), "code": .text], required: ["code"]),
+                        ],
+                        required: ["message"])),
             ],
             required: [])
     }

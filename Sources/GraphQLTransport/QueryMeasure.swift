@@ -71,9 +71,13 @@ struct SchemaCosts: Sendable {
         var fields: [String: [String: FieldInfo]] = [:]
         for (name, type) in schema.typeMap {
             let map: GraphQLFieldMap?
-            if let object = type as? GraphQLObjectType { map = try? object.fields() }
-            else if let interface = type as? GraphQLInterfaceType { map = try? interface.fields() }
-            else { map = nil }
+            if let object = type as? GraphQLObjectType {
+                map = try? object.fields()
+            } else if let interface = type as? GraphQLInterfaceType {
+                map = try? interface.fields()
+            } else {
+                map = nil
+            }
             guard let map else { continue }
             var typeFields: [String: FieldInfo] = [:]
             for (fieldName, field) in map {

@@ -21,7 +21,9 @@ public struct DataExport: Codable, Sendable, APISchema {
     public var activity: [AuditEntry]
     public static var schema: JSONSchema {
         .object(
-            properties: ["exportedAt": .dateTime, "profile": Me.schema, "sessions": .array(SessionInfo.schema), "activity": .array(AuditEntry.schema)],
+            properties: [
+                "exportedAt": .dateTime, "profile": Me.schema, "sessions": .array(SessionInfo.schema), "activity": .array(AuditEntry.schema),
+            ],
             required: ["exportedAt", "profile", "sessions", "activity"])
     }
 }
@@ -43,9 +45,11 @@ extension IdentityService {
         let (outbox, revocations) = (self.outbox, self.revocations)
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_users SET status = 'deleted', updated_at = \(bind: now) WHERE id = \(bind: principal.id)
-                """).run()
+                """
+            ).run()
             try await transaction.audit(caller, action: "identity.user.delete", resourceType: "user", resourceID: principal.id.uuidString)
             try await outbox.append(UserStatusChanged(userId: principal.id, status: "deleted"), key: principal.id.uuidString, in: transaction)
             try await Self.revokeAllSessions(
@@ -63,7 +67,7 @@ extension IdentityService {
     public func purge(user: UUID) async throws {
         try await store.transaction { transaction in
             guard let row = try await transaction.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)").first(),
-                  try row.decode(column: "status", as: String.self) == "deleted"
+                try row.decode(column: "status", as: String.self) == "deleted"
             else { return }
             // Memberships, grants, sessions, tokens and codes go with the row (ON DELETE CASCADE).
             try await transaction.sql.raw("DELETE FROM identity_users WHERE id = \(bind: user)").run()
@@ -75,18 +79,23 @@ extension IdentityService {
     /// Everything about the caller: profile, roles, organisations, sessions and their own audit trail.
     public func export(caller: Caller) async throws -> DataExport {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
-        let activity = try await store.sql.raw("""
+        let activity = try await store.sql.raw(
+            """
             SELECT * FROM plaza_audit_log WHERE actor_id = \(bind: principal.id) ORDER BY id
-            """).all().map { row in
-                AuditEntry(
-                    id: try row.decode(column: "id", as: UUID.self), occurredAt: try row.decode(column: "occurred_at", as: Date.self),
-                    actorID: principal.id, actorKind: try row.decode(column: "actor_kind", as: String.self),
-                    action: try row.decode(column: "action", as: String.self), resourceType: try row.decode(column: "resource_type", as: String.self),
-                    resourceID: try row.decode(column: "resource_id", as: String?.self),
-                    organisationID: try row.decode(column: "organisation_id", as: UUID?.self), ip: try row.decode(column: "ip", as: String?.self),
-                    requestID: try row.decode(column: "request_id", as: String?.self),
-                    details: try row.decode(column: "details", as: String?.self).flatMap { try? PlazaJSON.decoder().decode(JSONValue.self, from: Data($0.utf8)) })
-            }
-        return DataExport(exportedAt: store.clock.now(), profile: try await me(principal.id), sessions: try await sessions(caller: caller), activity: activity)
+            """
+        ).all().map { row in
+            AuditEntry(
+                id: try row.decode(column: "id", as: UUID.self), occurredAt: try row.decode(column: "occurred_at", as: Date.self),
+                actorID: principal.id, actorKind: try row.decode(column: "actor_kind", as: String.self),
+                action: try row.decode(column: "action", as: String.self), resourceType: try row.decode(column: "resource_type", as: String.self),
+                resourceID: try row.decode(column: "resource_id", as: String?.self),
+                organisationID: try row.decode(column: "organisation_id", as: UUID?.self), ip: try row.decode(column: "ip", as: String?.self),
+                requestID: try row.decode(column: "request_id", as: String?.self),
+                details: try row.decode(column: "details", as: String?.self).flatMap {
+                    try? PlazaJSON.decoder().decode(JSONValue.self, from: Data($0.utf8))
+                })
+        }
+        return DataExport(
+            exportedAt: store.clock.now(), profile: try await me(principal.id), sessions: try await sessions(caller: caller), activity: activity)
     }
 }

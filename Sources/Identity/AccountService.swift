@@ -47,10 +47,12 @@ extension IdentityService {
     /// The caller's open sessions, newest first.
     public func sessions(caller: Caller) async throws -> [SessionInfo] {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
-        let rows = try await store.sql.raw("""
+        let rows = try await store.sql.raw(
+            """
             SELECT * FROM identity_sessions WHERE user_id = \(bind: principal.id) AND revoked_at IS NULL
               AND expires_at > \(bind: store.clock.now()) ORDER BY id DESC
-            """).all()
+            """
+        ).all()
         return try rows.map { row in
             let id = try row.decode(column: "id", as: UUID.self)
             return SessionInfo(
@@ -94,9 +96,11 @@ extension IdentityService {
         let (outbox, revocations) = (self.outbox, self.revocations)
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_users SET password_hash = \(bind: hash), updated_at = \(bind: now) WHERE id = \(bind: principal.id)
-                """).run()
+                """
+            ).run()
             try await transaction.audit(caller, action: "identity.password.change", resourceType: "user", resourceID: principal.id.uuidString)
             try await Self.revokeAllSessions(
                 of: principal.id, keeping: principal.sessionID, reason: "password changed", caller: caller, outbox: outbox,
@@ -104,4 +108,3 @@ extension IdentityService {
         }
     }
 }
-

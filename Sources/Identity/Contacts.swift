@@ -28,7 +28,10 @@ public struct Audience: Codable, Sendable, Equatable, APISchema {
     public var problems: [FieldError] {
         let kinds = [users != nil, role != nil || organisationId != nil, everyone == true].filter { $0 }.count
         if kinds != 1 {
-            return [FieldError(field: "audience", message: "must name exactly one of users, role (optionally with organisationId), organisationId or everyone")]
+            return [
+                FieldError(
+                    field: "audience", message: "must name exactly one of users, role (optionally with organisationId), organisationId or everyone")
+            ]
         }
         if let users {
             if users.isEmpty { return [FieldError(field: "audience.users", message: "must name at least one account")] }
@@ -39,12 +42,13 @@ public struct Audience: Codable, Sendable, Equatable, APISchema {
     }
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "users": .array(.uuid),
-            "role": .string(description: "Everyone holding this role: a system or app role, or with organisationId an organisation role."),
-            "organisationId": .string(format: "uuid", description: "The members of this organisation (with role: those holding it there)."),
-            "everyone": .boolean,
-        ], required: [])
+        .object(
+            properties: [
+                "users": .array(.uuid),
+                "role": .string(description: "Everyone holding this role: a system or app role, or with organisationId an organisation role."),
+                "organisationId": .string(format: "uuid", description: "The members of this organisation (with role: those holding it there)."),
+                "everyone": .boolean,
+            ], required: [])
     }
 }
 
@@ -82,10 +86,12 @@ extension IdentityService {
             return []
         }
         if let after { filter = "\(filter) AND u.id > \(bind: after)" }
-        return try await store.sql.raw("""
+        return try await store.sql.raw(
+            """
             SELECT u.id, u.email, u.email_verified, u.first_name, u.last_name, u.mobile, u.phone_verified, u.locale, u.time_zone
             FROM identity_users u WHERE u.status = 'active' AND \(filter) ORDER BY u.id LIMIT \(literal: max(1, min(limit, 5000)))
-            """).all().map(Self.contact)
+            """
+        ).all().map(Self.contact)
     }
 
     /// One account's contact details, if it is active.
@@ -95,10 +101,12 @@ extension IdentityService {
 
     /// The active account that owns this email address, if any.
     public func contact(email: String) async throws -> Contact? {
-        try await store.sql.raw("""
+        try await store.sql.raw(
+            """
             SELECT id, email, email_verified, first_name, last_name, mobile, phone_verified, locale, time_zone
             FROM identity_users WHERE email = \(bind: Self.normalise(email: email)) AND status = 'active'
-            """).first().map(Self.contact)
+            """
+        ).first().map(Self.contact)
     }
 
     static func contact(_ row: any SQLRow) throws -> Contact {

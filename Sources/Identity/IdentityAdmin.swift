@@ -108,9 +108,12 @@ extension IdentityService {
         let (outbox, revocations) = (self.outbox, self.revocations)
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let updated = try await transaction.sql.raw("""
-                UPDATE identity_users SET status = \(bind: status), updated_at = \(bind: now) WHERE id = \(bind: user) AND status <> 'merged' RETURNING id
-                """).all()
+            let updated = try await transaction.sql.raw(
+                """
+                UPDATE identity_users SET status = \(bind: status), updated_at = \(bind: now) WHERE id = \(bind: user) AND status \
+                <> 'merged' RETURNING id
+                """
+            ).all()
             if updated.isEmpty, try await transaction.sql.raw("SELECT 1 AS x FROM identity_users WHERE id = \(bind: user)").first() != nil {
                 throw PlazaError.conflict("This account was merged into another; it cannot be enabled or disabled.")
             }
@@ -155,8 +158,11 @@ extension IdentityService {
     /// Which of these ids are active accounts (other modules check people before involving them).
     public func activeUsers(among ids: [UUID]) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
-        return Set(try await store.sql.raw("""
-            SELECT id FROM identity_users WHERE id IN (\(binds: ids)) AND status = 'active'
-            """).all().map { try $0.decode(column: "id", as: UUID.self) })
+        return Set(
+            try await store.sql.raw(
+                """
+                SELECT id FROM identity_users WHERE id IN (\(binds: ids)) AND status = 'active'
+                """
+            ).all().map { try $0.decode(column: "id", as: UUID.self) })
     }
 }

@@ -18,7 +18,12 @@ public enum IdentityDemo {
     @discardableResult
     /// `passwordHash` is ``passwordHash(_:)``'s, when the caller made it already (for more people after these).
     public static func seed(_ identity: IdentityService, passwordHash: String? = nil, in transaction: Transaction) async throws -> [String: UUID] {
-        let people = accounts.map { (email: email(for: $0.role), firstName: $0.role.prefix(1).uppercased() + $0.role.dropFirst(), lastName: "Demo", role: $0.role, app: $0.app) }
+        let people = accounts.map {
+            (
+                email: email(for: $0.role), firstName: $0.role.prefix(1).uppercased() + $0.role.dropFirst(), lastName: "Demo", role: $0.role,
+                app: $0.app
+            )
+        }
         let hash: String
         if let passwordHash { hash = passwordHash } else { hash = try await Self.passwordHash(identity) }
         let ids = try await add(people, passwordHash: hash, in: transaction)

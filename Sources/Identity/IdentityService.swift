@@ -47,9 +47,10 @@ public struct IdentityService: Sendable {
         let issuer = self.issuer
         bus.subscribe(Subscription("identity.keys", topics: [SigningKeysRotated.topic], delivery: .broadcast) { _ in await issuer.reload() })
         let service = self
-        bus.subscribe(Subscription("identity.roles", topics: [RolesChanged.topic], delivery: .broadcast) { _ in
-            try await service.loadRolePermissions()
-        })
+        bus.subscribe(
+            Subscription("identity.roles", topics: [RolesChanged.topic], delivery: .broadcast) { _ in
+                try await service.loadRolePermissions()
+            })
     }
 
     /// Rotates the signing keys (`plaza keys rotate`); every instance picks the new key up from the event.
@@ -80,8 +81,9 @@ public struct IdentityService: Sendable {
         let lastName = input.lastName.trimmingCharacters(in: .whitespacesAndNewlines)
         let role = input.role ?? "customer"
         if !Roles.selfAssignable.contains(role) {
-            errors.append(FieldError(
-                field: "role", message: "must be one of \(Roles.selfAssignable.joined(separator: ", ")); other roles are granted by admins"))
+            errors.append(
+                FieldError(
+                    field: "role", message: "must be one of \(Roles.selfAssignable.joined(separator: ", ")); other roles are granted by admins"))
         }
         let locale = input.locale ?? "en"
         if !Identity.locales.contains(locale) { errors.append(FieldError(field: "locale", message: "must be en or uk")) }
@@ -144,7 +146,8 @@ public struct IdentityService: Sendable {
 
     private func openTokenSession(user userID: UUID, email: String, amr: String, caller: Caller, userAgent: String?) async throws -> TokenPair {
         let refreshToken = Self.newRefreshToken()
-        let sessionID = try await openSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent) { session, now, transaction in
+        let sessionID = try await openSession(user: userID, email: email, amr: amr, caller: caller, userAgent: userAgent) {
+            session, now, transaction in
             try await Self.insertRefreshToken(refreshToken, session: session, at: now, in: transaction)
         }
         return try await tokens(user: userID, session: sessionID, refreshToken: refreshToken)
@@ -156,9 +159,11 @@ public struct IdentityService: Sendable {
         let email = Self.normalise(email: credentials.email)
         try await throttle.check(email: email, ip: caller.ip)
         let throttle = self.throttle
-        let row = try await store.sql.raw("""
+        let row = try await store.sql.raw(
+            """
             SELECT id, password_hash, status, email_verified FROM identity_users WHERE email = \(bind: email)
-            """).first()
+            """
+        ).first()
         let hash = try row?.decode(column: "password_hash", as: String?.self)
         guard try await passwords.verify(credentials.password, hash: hash), let row else {
             let userID = try row?.decode(column: "id", as: UUID.self)
@@ -173,13 +178,15 @@ public struct IdentityService: Sendable {
         switch try row.decode(column: "status", as: String.self) {
         case "active": break
         case "merged":
-            throw PlazaError(.forbidden, code: "account-merged", title: "Account merged",
-                             detail: "This account was merged into another one; sign in with that account.")
+            throw PlazaError(
+                .forbidden, code: "account-merged", title: "Account merged",
+                detail: "This account was merged into another one; sign in with that account.")
         default:
             throw PlazaError(.forbidden, code: "account-disabled", title: "Account disabled", detail: "This account is disabled.")
         }
         if settings.requireVerifiedEmail, try row.decode(column: "email_verified", as: Bool.self) == false {
-            throw PlazaError(.forbidden, code: "email-not-verified", title: "Email not verified", detail: "Verify your email address before signing in.")
+            throw PlazaError(
+                .forbidden, code: "email-not-verified", title: "Email not verified", detail: "Verify your email address before signing in.")
         }
         return (try row.decode(column: "id", as: UUID.self), email)
     }
@@ -196,25 +203,31 @@ public struct IdentityService: Sendable {
         return try await store.transaction { transaction in
             let now = transaction.clock.now()
             let sessionID = PlazaID.make(at: now)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, amr)
                 VALUES (\(bind: sessionID), \(bind: userID), \(bind: now), \(bind: now), \(bind: now.addingTimeInterval(lifetime)),
                         \(bind: caller.ip), \(bind: userAgent.map { String($0.prefix(500)) }), \(bind: amr))
-                """).run()
+                """
+            ).run()
             try await credential(sessionID, now, transaction)
             try await throttle.recordSuccess(email: email, in: transaction)
             // A sign-in from an address and browser this account has not used before is worth telling its
             // owner about; the very first sign-in after sign-up is not.
-            let earlier = try await transaction.sql.raw("""
+            let earlier = try await transaction.sql.raw(
+                """
                 SELECT COUNT(*) AS total,
-                       SUM(CASE WHEN ip IS NOT DISTINCT FROM \(bind: caller.ip) AND user_agent IS NOT DISTINCT FROM \(bind: userAgent.map { String($0.prefix(500)) }) THEN 1 ELSE 0 END) AS same
+                       SUM(CASE WHEN ip IS NOT DISTINCT FROM \(bind: caller.ip) AND user_agent IS NOT DISTINCT \
+                FROM \(bind: userAgent.map { String($0.prefix(500)) }) THEN 1 ELSE 0 END) AS same
                 FROM identity_sessions WHERE user_id = \(bind: userID) AND id <> \(bind: sessionID)
-                """).first()
+                """
+            ).first()
             let total = try earlier?.decode(column: "total", as: Int.self) ?? 0
             let same = try earlier?.decode(column: "same", as: Int?.self) ?? 0
             try await outbox.append(
-                SignedIn(userId: userID, sessionId: sessionID, ip: caller.ip, userAgent: userAgent.map { String($0.prefix(200)) }, at: now,
-                         newDevice: total > 0 && same == 0),
+                SignedIn(
+                    userId: userID, sessionId: sessionID, ip: caller.ip, userAgent: userAgent.map { String($0.prefix(200)) }, at: now,
+                    newDevice: total > 0 && same == 0),
                 key: userID.uuidString, in: transaction)
             try await transaction.audit(
                 Caller(principal: Principal(id: userID), requestID: caller.requestID, ip: caller.ip),
@@ -247,20 +260,23 @@ public struct IdentityService: Sendable {
         let revocations = self.revocations
         let outcome = try await store.transaction { transaction -> Outcome in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("""
-                SELECT t.used_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at, u.status, o.client_id
-                FROM identity_refresh_tokens t
-                JOIN identity_sessions s ON s.id = t.session_id
-                JOIN identity_users u ON u.id = s.user_id
-                LEFT JOIN identity_oauth_sessions o ON o.session_id = s.id
-                WHERE t.token_hash = \(bind: presented)
-                """).first(),
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    SELECT t.used_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at, u.status, o.client_id
+                    FROM identity_refresh_tokens t
+                    JOIN identity_sessions s ON s.id = t.session_id
+                    JOIN identity_users u ON u.id = s.user_id
+                    LEFT JOIN identity_oauth_sessions o ON o.session_id = s.id
+                    WHERE t.token_hash = \(bind: presented)
+                    """
+                ).first(),
                 try row.decode(column: "client_id", as: UUID?.self) == client
             else { return .invalid }
             let session = try row.decode(column: "session_id", as: UUID.self)
             let user = try row.decode(column: "user_id", as: UUID.self)
             guard try row.decodeNil(column: "revoked_at"), try row.decode(column: "expires_at", as: Date.self) > now,
-                  try row.decode(column: "status", as: String.self) == "active"
+                try row.decode(column: "status", as: String.self) == "active"
             else { return .invalid }
             if try !row.decodeNil(column: "used_at") {
                 try await Self.revoke(
@@ -268,9 +284,11 @@ public struct IdentityService: Sendable {
                     revocations: revocations, in: transaction)
                 return .reused
             }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_refresh_tokens SET used_at = \(bind: now) WHERE token_hash = \(bind: presented)
-                """).run()
+                """
+            ).run()
             try await transaction.sql.raw("UPDATE identity_sessions SET last_used_at = \(bind: now) WHERE id = \(bind: session)").run()
             try await Self.insertRefreshToken(next, session: session, at: now, in: transaction)
             return .rotated(user: user, session: session)
@@ -304,11 +322,13 @@ public struct IdentityService: Sendable {
             throw PlazaError.notFound("No user has the id \(id).")
         }
         let principal = try await principal(user: id, session: nil, on: store.sql)
-        let organisations = try await store.sql.raw("""
+        let organisations = try await store.sql.raw(
+            """
             SELECT o.id, o.name, o.slug, o.type, m.role FROM identity_memberships m
             JOIN identity_organisations o ON o.id = m.organisation_id
             WHERE m.user_id = \(bind: id) ORDER BY o.name, m.role
-            """).all()
+            """
+        ).all()
         var memberships: [OrganisationMembership] = []
         for row in organisations {
             let orgID = try row.decode(column: "id", as: UUID.self)
@@ -316,9 +336,10 @@ public struct IdentityService: Sendable {
             if let index = memberships.firstIndex(where: { $0.id == orgID }) {
                 memberships[index].roles.append(role)
             } else {
-                memberships.append(OrganisationMembership(
-                    id: orgID, name: try row.decode(column: "name", as: String.self), slug: try row.decode(column: "slug", as: String.self),
-                    type: try row.decode(column: "type", as: String.self), roles: [role]))
+                memberships.append(
+                    OrganisationMembership(
+                        id: orgID, name: try row.decode(column: "name", as: String.self), slug: try row.decode(column: "slug", as: String.self),
+                        type: try row.decode(column: "type", as: String.self), roles: [role]))
             }
         }
         let appRoles = principal.appRoles.mapValues { $0.sorted() }
@@ -364,7 +385,8 @@ public struct IdentityService: Sendable {
 
     /// How a session was authenticated (RFC 8176 values), as its tokens state it.
     func amr(of session: UUID) async throws -> [String] {
-        let text = try await store.sql.raw("SELECT amr FROM identity_sessions WHERE id = \(bind: session)").first()?
+        let text =
+            try await store.sql.raw("SELECT amr FROM identity_sessions WHERE id = \(bind: session)").first()?
             .decode(column: "amr", as: String?.self) ?? nil
         return (text ?? "pwd").split(separator: " ").map(String.init)
     }
@@ -389,20 +411,24 @@ public struct IdentityService: Sendable {
         id: UUID, email: String, hash: String, firstName: String, lastName: String, locale: String, timeZone: String,
         at now: Date, in transaction: Transaction
     ) async throws {
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO identity_users (id, email, password_hash, first_name, last_name, locale, time_zone, status,
                                         email_verified, phone_verified, created_at, updated_at)
             VALUES (\(bind: id), \(bind: email), \(bind: hash), \(bind: firstName), \(bind: lastName), \(bind: locale),
                     \(bind: timeZone), 'active', \(bind: false), \(bind: false), \(bind: now), \(bind: now))
-            """).run()
+            """
+        ).run()
     }
 
     /// Grants a role: `app` is `""` for system roles, an app name or `*` for app roles.
     static func grant(_ role: String, app: String, to user: UUID, at now: Date, in transaction: Transaction) async throws {
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO identity_role_grants (user_id, role, app, granted_at) VALUES (\(bind: user), \(bind: role), \(bind: app), \(bind: now))
             ON CONFLICT (user_id, role, app) DO NOTHING
-            """).run()
+            """
+        ).run()
     }
 
     static func revoke(
@@ -410,16 +436,19 @@ public struct IdentityService: Sendable {
         in transaction: Transaction
     ) async throws {
         let now = transaction.clock.now()
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             UPDATE identity_sessions SET revoked_at = \(bind: now), revoked_reason = \(bind: reason)
             WHERE id IN (\(binds: sessions)) AND revoked_at IS NULL
-            """).run()
+            """
+        ).run()
         for session in sessions {
             try await transaction.audit(
                 caller, action: "identity.session.revoke", resourceType: "session", resourceID: session.uuidString,
                 details: ["reason": .string(reason), "userId": .string(user.uuidString)])
         }
-        try await outbox.append(SessionRevoked(userId: user, sessionIds: sessions, reason: reason), key: user.uuidString, caller: caller, in: transaction)
+        try await outbox.append(
+            SessionRevoked(userId: user, sessionIds: sessions, reason: reason), key: user.uuidString, caller: caller, in: transaction)
         // This instance refuses the tokens as soon as the change commits; the others when the event reaches them.
         transaction.onCommit { for session in sessions { revocations.revokeSession(session) } }
     }
@@ -430,9 +459,11 @@ public struct IdentityService: Sendable {
         of user: UUID, keeping: UUID? = nil, reason: String, caller: Caller, outbox: Outbox, revocations: RevocationList,
         in transaction: Transaction
     ) async throws -> Int {
-        let sessions = try await transaction.sql.raw("""
+        let sessions = try await transaction.sql.raw(
+            """
             SELECT id FROM identity_sessions WHERE user_id = \(bind: user) AND revoked_at IS NULL
-            """).all().map { try $0.decode(column: "id", as: UUID.self) }.filter { $0 != keeping }
+            """
+        ).all().map { try $0.decode(column: "id", as: UUID.self) }.filter { $0 != keeping }
         if !sessions.isEmpty {
             try await revoke(sessions: sessions, of: user, reason: reason, caller: caller, outbox: outbox, revocations: revocations, in: transaction)
         }
@@ -440,9 +471,11 @@ public struct IdentityService: Sendable {
     }
 
     static func insertRefreshToken(_ token: String, session: UUID, at now: Date, in transaction: Transaction) async throws {
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO identity_refresh_tokens (token_hash, session_id, created_at) VALUES (\(bind: hash(token)), \(bind: session), \(bind: now))
-            """).run()
+            """
+        ).run()
     }
 
     /// 256 random bits, base64url: refresh tokens are opaque, only their SHA-256 is stored.

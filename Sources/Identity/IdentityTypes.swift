@@ -12,7 +12,9 @@ public struct Registration: Codable, Sendable, APISchema {
     public var locale: String?
     public var timeZone: String?
 
-    public init(email: String, password: String, firstName: String, lastName: String, role: String? = nil, locale: String? = nil, timeZone: String? = nil) {
+    public init(
+        email: String, password: String, firstName: String, lastName: String, role: String? = nil, locale: String? = nil, timeZone: String? = nil
+    ) {
         self.email = email
         self.password = password
         self.firstName = firstName
@@ -120,9 +122,10 @@ public struct Me: Codable, Sendable, Equatable, APISchema {
                 "bio": .nullable(.text), "birthDate": .nullable(.string(format: "date")), "mobile": .nullable(.text),
                 "phoneVerified": .boolean, "gender": .nullable(.text), "avatarFileId": .nullable(.uuid),
                 "roles": .array(.text), "appRoles": .anyObject,
-                "organisations": .array(.object(
-                    properties: ["id": .uuid, "name": .text, "slug": .text, "type": .text, "roles": .array(.text)],
-                    required: ["id", "name", "slug", "type", "roles"])),
+                "organisations": .array(
+                    .object(
+                        properties: ["id": .uuid, "name": .text, "slug": .text, "type": .text, "roles": .array(.text)],
+                        required: ["id", "name", "slug", "type", "roles"])),
                 "locale": .string(enumValues: Identity.locales), "timeZone": .text,
                 "status": .string(enumValues: ["active", "disabled", "deleted", "merged"]), "emailVerified": .boolean,
                 "createdAt": .dateTime,

@@ -22,9 +22,11 @@ struct LoginThrottle: Sendable {
     func check(email: String, ip: String?) async throws {
         let now = store.clock.now()
         let keys = ["email:\(email)"] + (ip.map { ["ip:\($0)"] } ?? [])
-        let rows = try await store.sql.raw("""
+        let rows = try await store.sql.raw(
+            """
             SELECT locked_until FROM identity_login_failures WHERE throttle_key IN (\(binds: keys)) AND locked_until > \(bind: now)
-            """).all()
+            """
+        ).all()
         let until = try rows.map { try $0.decode(column: "locked_until", as: Date.self) }.max()
         if let until {
             // Stored times lose sub-millisecond precision; do not round a 30 s lock up to 31.
@@ -48,9 +50,11 @@ struct LoginThrottle: Sendable {
 
     private func bump(_ key: String, threshold: Int, progressive: Bool, in transaction: Transaction) async throws {
         let now = transaction.clock.now()
-        let row = try await transaction.sql.raw("""
+        let row = try await transaction.sql.raw(
+            """
             SELECT failures, window_start FROM identity_login_failures WHERE throttle_key = \(bind: key)
-            """).first()
+            """
+        ).first()
         var failures = 1
         var windowStart = now
         if let row, try row.decode(column: "window_start", as: Date.self).addingTimeInterval(Self.window) > now {
@@ -62,12 +66,14 @@ struct LoginThrottle: Sendable {
             let lock = progressive ? min(Self.maxLock, 30 * pow(2, Double(failures - threshold))) : Self.maxLock
             lockedUntil = now.addingTimeInterval(lock)
         }
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO identity_login_failures (throttle_key, failures, window_start, locked_until)
             VALUES (\(bind: key), \(bind: failures), \(bind: windowStart), \(bind: lockedUntil))
             ON CONFLICT (throttle_key) DO UPDATE SET failures = \(bind: failures), window_start = \(bind: windowStart),
                 locked_until = \(bind: lockedUntil)
-            """).run()
+            """
+        ).run()
     }
 }
 

@@ -53,31 +53,39 @@ struct OneTimeCodes: Sendable {
         in transaction: Transaction
     ) async throws {
         let now = transaction.clock.now()
-        let recent = try await transaction.sql.raw("""
+        let recent = try await transaction.sql.raw(
+            """
             SELECT created_at FROM identity_codes WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue)
               AND created_at > \(bind: now.addingTimeInterval(-3600)) ORDER BY created_at DESC
-            """).all().map { try $0.decode(column: "created_at", as: Date.self) }
+            """
+        ).all().map { try $0.decode(column: "created_at", as: Date.self) }
         if let last = recent.first, now.timeIntervalSince(last) < 60 {
             let wait = max(1, Int((60 - now.timeIntervalSince(last)).rounded(.up)))
-            throw PlazaError(.tooManyRequests, code: "code-rate-limited", title: "Too many codes",
-                             detail: "A code was sent moments ago; ask again in \(wait) seconds.", headers: ["Retry-After": String(wait)])
+            throw PlazaError(
+                .tooManyRequests, code: "code-rate-limited", title: "Too many codes",
+                detail: "A code was sent moments ago; ask again in \(wait) seconds.", headers: ["Retry-After": String(wait)])
         }
         if recent.count >= 5 {
-            throw PlazaError(.tooManyRequests, code: "code-rate-limited", title: "Too many codes",
-                             detail: "Five codes were sent in the last hour; try again later.", headers: ["Retry-After": "600"])
+            throw PlazaError(
+                .tooManyRequests, code: "code-rate-limited", title: "Too many codes",
+                detail: "Five codes were sent in the last hour; try again later.", headers: ["Retry-After": "600"])
         }
         var rng = SystemRandomNumberGenerator()
         let code = String(format: "%06d", Int.random(in: 0..<1_000_000, using: &rng))
         let expires = now.addingTimeInterval(purpose.lifetime)
         // Older open codes for the same purpose stop working: only the newest one is valid.
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             UPDATE identity_codes SET used_at = \(bind: now) WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue) AND used_at IS NULL
-            """).run()
-        try await transaction.sql.raw("""
+            """
+        ).run()
+        try await transaction.sql.raw(
+            """
             INSERT INTO identity_codes (id, user_id, purpose, code_hash, new_email, attempts, created_at, expires_at)
             VALUES (\(bind: PlazaID.make(at: now)), \(bind: user), \(bind: purpose.rawValue), \(bind: Self.hash(code, user: user)),
                     \(bind: newEmail ?? mobile), 0, \(bind: now), \(bind: expires))
-            """).run()
+            """
+        ).run()
         try await outbox.append(
             CodeIssued(userId: user, email: newEmail ?? email, purpose: purpose, code: code, locale: locale, expiresAt: expires, mobile: mobile),
             key: user.uuidString, in: transaction)
@@ -93,13 +101,17 @@ struct OneTimeCodes: Sendable {
         let given = Self.hash(code.trimmingCharacters(in: .whitespaces), user: user)
         let right = try await store.transaction { transaction -> Bool in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("""
-                UPDATE identity_codes SET attempts = attempts + 1
-                WHERE id = (SELECT id FROM identity_codes WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue) AND used_at IS NULL
-                            ORDER BY created_at DESC LIMIT 1)
-                  AND attempts < \(bind: Self.maxAttempts) AND expires_at > \(bind: now)
-                RETURNING code_hash
-                """).first()
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    UPDATE identity_codes SET attempts = attempts + 1
+                    WHERE id = (SELECT id FROM identity_codes WHERE user_id = \(bind: user) AND purpose \
+                    = \(bind: purpose.rawValue) AND used_at IS NULL
+                                ORDER BY created_at DESC LIMIT 1)
+                      AND attempts < \(bind: Self.maxAttempts) AND expires_at > \(bind: now)
+                    RETURNING code_hash
+                    """
+                ).first()
             else { return false }
             return try row.decode(column: "code_hash", as: String.self) == given
         }
@@ -111,19 +123,23 @@ struct OneTimeCodes: Sendable {
     /// number for `verifyMobile`). Of two requests with the same code, one spends it; the other gets a 400.
     func redeem(_ purpose: CodePurpose, code: String, user: UUID, in transaction: Transaction) async throws -> String? {
         let now = transaction.clock.now()
-        guard let row = try await transaction.sql.raw("""
-            UPDATE identity_codes SET used_at = \(bind: now)
-            WHERE id = (SELECT id FROM identity_codes WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue) AND used_at IS NULL
-                        ORDER BY created_at DESC LIMIT 1)
-              AND code_hash = \(bind: Self.hash(code.trimmingCharacters(in: .whitespaces), user: user)) AND expires_at > \(bind: now)
-            RETURNING new_email
-            """).first()
+        guard
+            let row = try await transaction.sql.raw(
+                """
+                UPDATE identity_codes SET used_at = \(bind: now)
+                WHERE id = (SELECT id FROM identity_codes WHERE user_id = \(bind: user) AND purpose = \(bind: purpose.rawValue) AND used_at IS NULL
+                            ORDER BY created_at DESC LIMIT 1)
+                  AND code_hash = \(bind: Self.hash(code.trimmingCharacters(in: .whitespaces), user: user)) AND expires_at > \(bind: now)
+                RETURNING new_email
+                """
+            ).first()
         else { throw Self.invalid }
         return try row.decode(column: "new_email", as: String?.self)
     }
 
-    static let invalid = PlazaError(.badRequest, code: "code-invalid", title: "Code not valid",
-                                    detail: "The code is wrong, expired or already used. Ask for a new one.")
+    static let invalid = PlazaError(
+        .badRequest, code: "code-invalid", title: "Code not valid",
+        detail: "The code is wrong, expired or already used. Ask for a new one.")
 
     static func hash(_ code: String, user: UUID) -> String { IdentityService.hash("\(user.uuidString):\(code)") }
 }

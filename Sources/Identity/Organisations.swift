@@ -44,11 +44,13 @@ public struct NewOrganisation: Codable, Sendable, APISchema {
 
     public static var schema: JSONSchema {
         .object(
-            properties: ["name": nameLimit.schema,
-                         "slug": .string(
-                            description: "Lowercase letters, digits and hyphens; made from the name if left out.", minLength: 1, maxLength: 100,
-                            pattern: slugPattern),
-                         "type": .string(enumValues: Organisation.types), "parentId": .nullable(.uuid)],
+            properties: [
+                "name": nameLimit.schema,
+                "slug": .string(
+                    description: "Lowercase letters, digits and hyphens; made from the name if left out.", minLength: 1, maxLength: 100,
+                    pattern: slugPattern),
+                "type": .string(enumValues: Organisation.types), "parentId": .nullable(.uuid),
+            ],
             required: ["name", "type"])
     }
 }
@@ -62,8 +64,10 @@ public struct Member: Codable, Sendable, Equatable, APISchema {
     public var roles: [String]
     public static var schema: JSONSchema {
         .object(
-            properties: ["userId": .uuid, "email": .string(format: "email"), "firstName": .text, "lastName": .text,
-                         "roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1)],
+            properties: [
+                "userId": .uuid, "email": .string(format: "email"), "firstName": .text, "lastName": .text,
+                "roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1),
+            ],
             required: ["userId", "email", "firstName", "lastName", "roles"])
     }
 }
@@ -75,7 +79,10 @@ public struct MemberRoles: Codable, Sendable, APISchema {
         self.roles = roles
     }
     public static var schema: JSONSchema {
-        .object(properties: ["roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1)], required: ["roles"])
+        .object(
+            properties: [
+                "roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1)
+            ], required: ["roles"])
     }
 }
 
@@ -88,7 +95,11 @@ public struct NewInvitation: Codable, Sendable, APISchema {
         self.roles = roles
     }
     public static var schema: JSONSchema {
-        .object(properties: ["email": .string(format: "email"), "roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1)], required: ["email"])
+        .object(
+            properties: [
+                "email": .string(format: "email"),
+                "roles": .list(.string(description: "Organisation roles: owner, manager, member, or one an admin made.", minLength: 1), minItems: 1),
+            ], required: ["email"])
     }
 }
 
@@ -100,8 +111,9 @@ public struct Invitation: Codable, Sendable, Equatable, APISchema {
     public var roles: [String]
     public var expiresAt: Date
     public static var schema: JSONSchema {
-        .object(properties: ["id": .uuid, "organisationId": .uuid, "email": .text, "roles": .array(.text), "expiresAt": .dateTime],
-                required: ["id", "organisationId", "email", "roles", "expiresAt"])
+        .object(
+            properties: ["id": .uuid, "organisationId": .uuid, "email": .text, "roles": .array(.text), "expiresAt": .dateTime],
+            required: ["id", "organisationId", "email", "roles", "expiresAt"])
     }
 }
 
@@ -167,10 +179,13 @@ extension IdentityService {
                     throw PlazaError.conflict("The slug \(slug) is taken.")
                 }
                 let id = PlazaID.make(at: now)
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     INSERT INTO identity_organisations (id, name, slug, type, parent_id, status, created_at, updated_at)
-                    VALUES (\(bind: id), \(bind: name), \(bind: slug), \(bind: input.type), \(bind: input.parentId), 'active', \(bind: now), \(bind: now))
-                    """).run()
+                    VALUES (\(bind: id), \(bind: name), \(bind: slug), \(bind: input.type), \(bind: input.parentId), 'active',\
+                     \(bind: now), \(bind: now))
+                    """
+                ).run()
                 try await Self.addMembership(user: principal.id, organisation: id, roles: ["owner"], at: now, in: transaction)
                 try await transaction.audit(
                     caller, action: "identity.organisation.create", resourceType: "organisation", resourceID: id.uuidString, organisationID: id)
@@ -190,10 +205,12 @@ extension IdentityService {
 
     public func members(of id: UUID, caller: Caller) async throws -> [Member] {
         _ = try await organisation(id, caller: caller)
-        let rows = try await store.sql.raw("""
+        let rows = try await store.sql.raw(
+            """
             SELECT u.id, u.email, u.first_name, u.last_name, m.role FROM identity_memberships m
             JOIN identity_users u ON u.id = m.user_id WHERE m.organisation_id = \(bind: id) ORDER BY u.last_name, u.first_name, m.role
-            """).all()
+            """
+        ).all()
         var members: [Member] = []
         for row in rows {
             let user = try row.decode(column: "id", as: UUID.self)
@@ -201,10 +218,12 @@ extension IdentityService {
             if let index = members.firstIndex(where: { $0.userId == user }) {
                 members[index].roles.append(role)
             } else {
-                members.append(Member(
-                    userId: user, email: try row.decode(column: "email", as: String.self),
-                    firstName: try row.decode(column: "first_name", as: String.self), lastName: try row.decode(column: "last_name", as: String.self),
-                    roles: [role]))
+                members.append(
+                    Member(
+                        userId: user, email: try row.decode(column: "email", as: String.self),
+                        firstName: try row.decode(column: "first_name", as: String.self),
+                        lastName: try row.decode(column: "last_name", as: String.self),
+                        roles: [role]))
             }
         }
         return members
@@ -220,9 +239,12 @@ extension IdentityService {
             throw PlazaError.validation(field: "roles", "must name one or more of \(known.joined(separator: ", "))")
         }
         try await store.transaction { transaction in
-            let isMember = try await transaction.sql.raw("""
-                SELECT role FROM identity_memberships WHERE organisation_id = \(bind: id) AND user_id = \(bind: user)
-                """).first() != nil
+            let isMember =
+                try await transaction.sql.raw(
+                    """
+                    SELECT role FROM identity_memberships WHERE organisation_id = \(bind: id) AND user_id = \(bind: user)
+                    """
+                ).first() != nil
             guard isMember else { throw PlazaError.notFound("That user is not a member; invite them first.") }
             try await transaction.sql.raw("DELETE FROM identity_memberships WHERE organisation_id = \(bind: id) AND user_id = \(bind: user)").run()
             try await Self.addMembership(user: user, organisation: id, roles: roles, at: transaction.clock.now(), in: transaction)
@@ -239,9 +261,11 @@ extension IdentityService {
         guard try await organisation(id) != nil else { throw PlazaError.notFound("No organisation has the id \(id).") }
         if caller.principal?.id != user { try await authorizeOrHide(caller, IdentityPolicy.manageOrganisation, organisation: id) }
         try await store.transaction { transaction in
-            let removed = try await transaction.sql.raw("""
+            let removed = try await transaction.sql.raw(
+                """
                 DELETE FROM identity_memberships WHERE organisation_id = \(bind: id) AND user_id = \(bind: user) RETURNING user_id
-                """).all()
+                """
+            ).all()
             guard !removed.isEmpty else { throw PlazaError.notFound("That user is not a member.") }
             try await Self.requireAnOwner(id, in: transaction)
             try await transaction.audit(
@@ -266,11 +290,13 @@ extension IdentityService {
             let now = transaction.clock.now()
             let invitation = Invitation(
                 id: PlazaID.make(at: now), organisationId: id, email: email, roles: roles, expiresAt: now.addingTimeInterval(7 * 86400))
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_invitations (id, organisation_id, email, roles, token_hash, invited_by, created_at, expires_at)
                 VALUES (\(bind: invitation.id), \(bind: id), \(bind: email), \(bind: roles.joined(separator: ",")), \(bind: Self.hash(token)),
                         \(bind: caller.principal?.id), \(bind: now), \(bind: invitation.expiresAt))
-                """).run()
+                """
+            ).run()
             try await transaction.audit(
                 caller, action: "identity.invitation.create", resourceType: "invitation", resourceID: invitation.id.uuidString,
                 organisationID: id, details: ["email": .string(email)])
@@ -286,13 +312,17 @@ extension IdentityService {
     /// Accepts an invitation for the signed-in person, whose email must be the one invited.
     public func accept(_ input: InvitationAcceptance, caller: Caller) async throws -> Organisation {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
-        let invalid = PlazaError(.badRequest, code: "invitation-invalid", title: "Invitation not valid",
-                                 detail: "The invitation is unknown, expired, already used, or for another email address.")
+        let invalid = PlazaError(
+            .badRequest, code: "invitation-invalid", title: "Invitation not valid",
+            detail: "The invitation is unknown, expired, already used, or for another email address.")
         let organisationID = try await store.transaction { transaction -> UUID in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("""
-                SELECT * FROM identity_invitations WHERE token_hash = \(bind: Self.hash(input.token)) AND accepted_at IS NULL
-                """).first(),
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    SELECT * FROM identity_invitations WHERE token_hash = \(bind: Self.hash(input.token)) AND accepted_at IS NULL
+                    """
+                ).first(),
                 try row.decode(column: "expires_at", as: Date.self) > now,
                 let user = try await Self.account(id: principal.id, in: transaction),
                 try row.decode(column: "email", as: String.self) == user.email
@@ -300,9 +330,11 @@ extension IdentityService {
             let id = try row.decode(column: "id", as: UUID.self)
             let organisation = try row.decode(column: "organisation_id", as: UUID.self)
             let roles = try row.decode(column: "roles", as: String.self).split(separator: ",").map(String.init)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_invitations SET accepted_at = \(bind: now), accepted_by = \(bind: principal.id) WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
             try await Self.addMembership(user: principal.id, organisation: organisation, roles: roles, at: now, in: transaction)
             try await transaction.audit(
                 caller, action: "identity.invitation.accept", resourceType: "invitation", resourceID: id.uuidString, organisationID: organisation)
@@ -326,7 +358,6 @@ extension IdentityService {
             createdAt: try row.decode(column: "created_at", as: Date.self))
     }
 
-
     /// Outsiders get a 404, not a 403: an organisation you do not belong to does not exist for you.
     ///
     /// Roles in the organisation are read fresh rather than taken from the token, so a new owner need not sign
@@ -341,7 +372,9 @@ extension IdentityService {
             caller.principal = principal
         }
         let facts = ResourceFacts(organisationID: id)
-        if caller.principal != nil, !policy.allowsQuietly(caller, IdentityPolicy.readOrganisation, facts), !policy.allowsQuietly(caller, action, facts) {
+        if caller.principal != nil, !policy.allowsQuietly(caller, IdentityPolicy.readOrganisation, facts),
+            !policy.allowsQuietly(caller, action, facts)
+        {
             throw PlazaError.notFound("No organisation has the id \(id).")
         }
         try policy.authorize(caller, action, facts)
@@ -349,17 +382,22 @@ extension IdentityService {
 
     static func addMembership(user: UUID, organisation: UUID, roles: [String], at now: Date, in transaction: Transaction) async throws {
         for role in roles {
-            try await transaction.sql.raw("""
-                INSERT INTO identity_memberships (organisation_id, user_id, role, created_at) VALUES (\(bind: organisation), \(bind: user), \(bind: role), \(bind: now))
+            try await transaction.sql.raw(
+                """
+                INSERT INTO identity_memberships (organisation_id, user_id, role, created_at) VALUES (\(bind: organisation),\
+                 \(bind: user), \(bind: role), \(bind: now))
                 ON CONFLICT (organisation_id, user_id, role) DO NOTHING
-                """).run()
+                """
+            ).run()
         }
     }
 
     static func requireAnOwner(_ organisation: UUID, in transaction: Transaction) async throws {
-        let owners = try await transaction.sql.raw("""
+        let owners = try await transaction.sql.raw(
+            """
             SELECT user_id FROM identity_memberships WHERE organisation_id = \(bind: organisation) AND role = 'owner'
-            """).all()
+            """
+        ).all()
         if owners.isEmpty { throw PlazaError.conflict("An organisation needs at least one owner; make someone else owner first.") }
     }
 
@@ -367,7 +405,11 @@ extension IdentityService {
         let folded = name.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: Locale(identifier: "en")).lowercased()
         var slug = ""
         for character in folded {
-            if character.isASCII, character.isLetter || character.isNumber { slug.append(character) } else if !slug.hasSuffix("-") { slug.append("-") }
+            if character.isASCII, character.isLetter || character.isNumber {
+                slug.append(character)
+            } else if !slug.hasSuffix("-") {
+                slug.append("-")
+            }
         }
         return String(slug.trimmingCharacters(in: CharacterSet(charactersIn: "-")).prefix(100))
     }

@@ -37,7 +37,8 @@ public struct ProfileUpdate: Codable, Sendable, Equatable, APISchema {
             properties: [
                 "firstName": Registration.nameLimit.schema, "lastName": Registration.nameLimit.schema,
                 "bio": bioLimit.schema(description: "Empty clears."),
-                "birthDate": .string(description: "YYYY-MM-DD, from 1900 to today; empty clears.", pattern: "^\\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\\s*$"),
+                "birthDate": .string(
+                    description: "YYYY-MM-DD, from 1900 to today; empty clears.", pattern: "^\\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\\s*$"),
                 // What normalise(mobile:) and isE164 accept: spaces, dots, dashes and brackets anywhere around the digits.
                 "mobile": .string(
                     description: "E.164, e.g. +380501234567 (spaces, dots, dashes and brackets are dropped); empty clears.",
@@ -96,7 +97,9 @@ extension IdentityService {
         optional(update.birthDate, "birthDate", column: "birth_date") { Self.birthDateProblem($0, today: store.clock.now()) }
         let mobile = update.mobile.map(Self.normalise(mobile:))
         optional(mobile, "mobile", column: "mobile") { Self.isE164($0) ? nil : "must be a phone number in international form, e.g. +380501234567" }
-        optional(update.gender, "gender", column: "gender_id") { genders.contains($0) ? nil : "must be one of \(genders.sorted().joined(separator: ", "))" }
+        optional(update.gender, "gender", column: "gender_id") {
+            genders.contains($0) ? nil : "must be one of \(genders.sorted().joined(separator: ", "))"
+        }
         if let locale = update.locale {
             if !Identity.locales.contains(locale) { errors.append(FieldError(field: "locale", message: "must be en or uk")) }
             columns.append(("locale", locale))
@@ -122,7 +125,8 @@ extension IdentityService {
             try await transaction.audit(
                 caller, action: "identity.profile.update", resourceType: "user", resourceID: principal.id.uuidString,
                 details: ["fields": .array(changed.map { .string($0) })])
-            try await outbox.append(ProfileUpdated(userId: principal.id, fields: changed), key: principal.id.uuidString, caller: caller, in: transaction)
+            try await outbox.append(
+                ProfileUpdated(userId: principal.id, fields: changed), key: principal.id.uuidString, caller: caller, in: transaction)
         }
         return try await me(principal.id)
     }
@@ -166,7 +170,8 @@ extension IdentityService {
             try await transaction.audit(
                 caller, action: fileId == nil ? "identity.avatar.clear" : "identity.avatar.set", resourceType: "user", resourceID: user.uuidString,
                 details: fileId.map { .object(["fileId": .string($0.uuidString.lowercased())]) })
-            try await self.outbox.append(ProfileUpdated(userId: user, fields: ["avatarFileId"]), key: user.uuidString, caller: caller, in: transaction)
+            try await self.outbox.append(
+                ProfileUpdated(userId: user, fields: ["avatarFileId"]), key: user.uuidString, caller: caller, in: transaction)
             return previous
         }
     }

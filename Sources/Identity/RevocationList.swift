@@ -53,13 +53,17 @@ public final class RevocationList: Sendable {
 
     private func load() async throws {
         let since = store.clock.now().addingTimeInterval(-lifetime)
-        let sessions = try await store.sql.raw("""
+        let sessions = try await store.sql.raw(
+            """
             SELECT id, revoked_at FROM identity_sessions WHERE revoked_at IS NOT NULL AND revoked_at > \(bind: since)
-            """).all()
+            """
+        ).all()
         // Client-credentials grants have no session row; deleted OAuth clients are the subjects of theirs.
-        let grants = try await store.sql.raw("""
+        let grants = try await store.sql.raw(
+            """
             SELECT grant_id AS id, revoked_at FROM identity_oauth_revoked_grants WHERE revoked_at > \(bind: since)
-            """).all()
+            """
+        ).all()
         let users = try await store.sql.raw("SELECT id FROM identity_users WHERE status <> 'active'").all()
         let clients = try await store.sql.raw("SELECT id FROM identity_oauth_clients WHERE deleted_at IS NOT NULL").all()
         let revoked = try (sessions + grants).map { (try $0.decode(column: "id", as: UUID.self), try $0.decode(column: "revoked_at", as: Date.self)) }

@@ -46,7 +46,8 @@ public struct NewRole: Codable, Sendable, APISchema {
         .object(
             properties: [
                 "name": .string(description: "2 to 40 lowercase letters, digits and hyphens, starting with a letter.", pattern: namePattern),
-                "scope": .string(enumValues: RoleInfo.scopes), "description": descriptionLimit.schema, "permissions": .array(.string(description: "An action, a prefix ending in .*, or *.")),
+                "scope": .string(enumValues: RoleInfo.scopes), "description": descriptionLimit.schema,
+                "permissions": .array(.string(description: "An action, a prefix ending in .*, or *.")),
             ],
             required: ["name", "scope", "description", "permissions"])
     }
@@ -61,7 +62,8 @@ public struct RoleChange: Codable, Sendable, APISchema {
         self.permissions = permissions
     }
     public static var schema: JSONSchema {
-        .object(properties: ["description": NewRole.descriptionLimit.schema, "permissions": .array(.text)], required: ["description", "permissions"])
+        .object(
+            properties: ["description": NewRole.descriptionLimit.schema, "permissions": .array(.text)], required: ["description", "permissions"])
     }
 }
 
@@ -116,10 +118,12 @@ extension IdentityService {
             if try await transaction.sql.raw("SELECT name FROM identity_roles WHERE name = \(bind: name)").first() != nil {
                 throw PlazaError.conflict("A role named \(name) exists.")
             }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_roles (name, scope, description, permissions)
                 VALUES (\(bind: name), \(bind: role.scope), \(bind: role.description), \(bind: try Self.encode(role.permissions)))
-                """).run()
+                """
+            ).run()
         }
         return role
     }
@@ -133,10 +137,12 @@ extension IdentityService {
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         let permissions = Self.tidy(change.permissions)
         try await changeRoles(name, caller: caller, action: "identity.role.update") { transaction in
-            let updated = try await transaction.sql.raw("""
+            let updated = try await transaction.sql.raw(
+                """
                 UPDATE identity_roles SET description = \(bind: change.description), permissions = \(bind: try Self.encode(permissions))
                 WHERE name = \(bind: name) RETURNING name
-                """).all()
+                """
+            ).all()
             guard !updated.isEmpty else { throw PlazaError.notFound("No role is named \(name).") }
         }
         guard let role = try await roles().first(where: { $0.name == name }) else { throw PlazaError.notFound("No role is named \(name).") }
@@ -147,10 +153,13 @@ extension IdentityService {
     public func deleteRole(_ name: String, caller: Caller) async throws {
         guard !Roles.builtIn.contains(name) else { throw PlazaError.conflict("\(name) is one of Plaza's own roles and cannot be deleted.") }
         try await changeRoles(name, caller: caller, action: "identity.role.delete") { transaction in
-            let held = try await transaction.sql.raw("""
-                SELECT (SELECT COUNT(*) FROM identity_role_grants WHERE role = \(bind: name))
-                     + (SELECT COUNT(*) FROM identity_memberships WHERE role = \(bind: name)) AS n
-                """).first()?.decode(column: "n", as: Int.self) ?? 0
+            let held =
+                try await transaction.sql.raw(
+                    """
+                    SELECT (SELECT COUNT(*) FROM identity_role_grants WHERE role = \(bind: name))
+                         + (SELECT COUNT(*) FROM identity_memberships WHERE role = \(bind: name)) AS n
+                    """
+                ).first()?.decode(column: "n", as: Int.self) ?? 0
             if held > 0 { throw PlazaError.conflict("\(held) grant(s) of \(name) remain; revoke them first.") }
             let deleted = try await transaction.sql.raw("DELETE FROM identity_roles WHERE name = \(bind: name) RETURNING name").all()
             guard !deleted.isEmpty else { throw PlazaError.notFound("No role is named \(name).") }
@@ -176,9 +185,11 @@ extension IdentityService {
         let app = try await validated(grant)
         let (outbox, revocations) = (self.outbox, self.revocations)
         try await store.transaction { transaction in
-            let removed = try await transaction.sql.raw("""
+            let removed = try await transaction.sql.raw(
+                """
                 DELETE FROM identity_role_grants WHERE user_id = \(bind: user) AND role = \(bind: grant.role) AND app = \(bind: app) RETURNING role
-                """).all()
+                """
+            ).all()
             guard !removed.isEmpty else { throw PlazaError.notFound("The user does not hold \(grant.role)\(app.isEmpty ? "" : " in \(app)").") }
             try await transaction.audit(
                 caller, action: "identity.role.revoke", resourceType: "user", resourceID: user.uuidString,

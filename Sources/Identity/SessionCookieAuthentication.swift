@@ -18,7 +18,7 @@ public struct SessionCookieAuthentication<Context: PlazaRequestContext>: RouterM
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard context.principal == nil, !request.uri.path.hasPrefix("/api/") || Self.isSameOriginRealtime(request),
-              let cookie = request.cookies[WebSessionCookie.name]?.value, !cookie.isEmpty
+            let cookie = request.cookies[WebSessionCookie.name]?.value, !cookie.isEmpty
         else { return try await next(request, context) }
         var context = context
         context.principal = try await identity.authenticate(sessionCookie: cookie)

@@ -107,7 +107,8 @@ public actor TokenIssuer {
         // rotation whose event has not arrived yet): read the ring again, at most every 5 seconds, so random
         // key ids cannot turn requests into database reads.
         if let kid = Self.kid(ofToken: token), !publicKeys.contains(where: { $0.kid == kid }),
-           store.clock.now().timeIntervalSince(lastUnknownKidReload) > 5 {
+            store.clock.now().timeIntervalSince(lastUnknownKidReload) > 5
+        {
             lastUnknownKidReload = store.clock.now()
             reload()
             keys = try await loaded()
@@ -139,40 +140,50 @@ public actor TokenIssuer {
         let key = ES256PrivateKey()
         let kid = Self.kid(for: key)
         try await transaction.sql.raw("UPDATE identity_signing_keys SET retired_at = \(bind: now) WHERE retired_at IS NULL").run()
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO identity_signing_keys (kid, private_pem, created_at) VALUES (\(bind: kid), \(bind: key.pemRepresentation), \(bind: now))
-            """).run()
+            """
+        ).run()
         return kid
     }
 
     /// `GET /oauth/jwks`: the public keys, as RFC 7517 JSON Web Keys.
     func jwks() async throws -> JWKSDocument {
         _ = try await loaded()
-        return JWKSDocument(keys: publicKeys.map {
-            JWKSDocument.Key(kty: "EC", crv: "P-256", x: $0.x, y: $0.y, kid: $0.kid, use: "sig", alg: "ES256")
-        })
+        return JWKSDocument(
+            keys: publicKeys.map {
+                JWKSDocument.Key(kty: "EC", crv: "P-256", x: $0.x, y: $0.y, kid: $0.kid, use: "sig", alg: "ES256")
+            })
     }
 
     private func loaded() async throws -> JWTKeyCollection {
         if let keys { return keys }
         let now = store.clock.now()
         let retention = settings.accessTokenLifetime.timeInterval
-        var rows = try await store.sql.raw("""
+        var rows = try await store.sql.raw(
+            """
             SELECT kid, private_pem, created_at, retired_at FROM identity_signing_keys ORDER BY created_at DESC
-            """).all()
+            """
+        ).all()
         if rows.filter({ (try? $0.decodeNil(column: "retired_at")) == true }).isEmpty {
             // First start (or every key retired): make a key. Two instances racing both succeed; both keys verify.
             let key = ES256PrivateKey()
             let kid = Self.kid(for: key)
             try await store.transaction { transaction in
-                try await transaction.sql.raw("""
-                    INSERT INTO identity_signing_keys (kid, private_pem, created_at) VALUES (\(bind: kid), \(bind: key.pemRepresentation), \(bind: now))
+                try await transaction.sql.raw(
+                    """
+                    INSERT INTO identity_signing_keys (kid, private_pem, created_at) VALUES (\(bind: kid),\
+                     \(bind: key.pemRepresentation), \(bind: now))
                     ON CONFLICT (kid) DO NOTHING
-                    """).run()
+                    """
+                ).run()
             }
-            rows = try await store.sql.raw("""
+            rows = try await store.sql.raw(
+                """
                 SELECT kid, private_pem, created_at, retired_at FROM identity_signing_keys ORDER BY created_at DESC
-                """).all()
+                """
+            ).all()
         }
         let collection = JWTKeyCollection()
         var published: [(String, String, String)] = []
@@ -193,7 +204,7 @@ public actor TokenIssuer {
     /// The `kid` of a compact JWS's header, without verifying anything.
     static func kid(ofToken token: String) -> String? {
         guard let header = token.split(separator: ".").first, let data = Data(base64URLEncoded: String(header)),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return object["kid"] as? String
     }
@@ -221,9 +232,10 @@ public struct JWKSDocument: Codable, Sendable, OmitsAbsentMembers, APISchema {
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "keys": .array(.object(
-                    properties: ["kty": .text, "crv": .text, "x": .text, "y": .text, "kid": .text, "use": .text, "alg": .text],
-                    required: ["kty", "crv", "x", "y", "kid"]))
+                "keys": .array(
+                    .object(
+                        properties: ["kty": .text, "crv": .text, "x": .text, "y": .text, "kid": .text, "use": .text, "alg": .text],
+                        required: ["kty", "crv", "x", "y", "kid"]))
             ],
             required: ["keys"])
     }

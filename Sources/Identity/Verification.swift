@@ -22,7 +22,9 @@ public struct EmailVerification: Codable, Sendable, APISchema {
         self.code = code
     }
     public static var schema: JSONSchema {
-        .object(properties: ["email": .string(format: "email"), "code": .string(description: "The six digits from the email.")], required: ["email", "code"])
+        .object(
+            properties: ["email": .string(format: "email"), "code": .string(description: "The six digits from the email.")],
+            required: ["email", "code"])
     }
 }
 
@@ -37,7 +39,9 @@ public struct PasswordReset: Codable, Sendable, APISchema {
         self.newPassword = newPassword
     }
     public static var schema: JSONSchema {
-        .object(properties: ["email": .string(format: "email"), "code": .text, "newPassword": Passwords.schema], required: ["email", "code", "newPassword"])
+        .object(
+            properties: ["email": .string(format: "email"), "code": .text, "newPassword": Passwords.schema],
+            required: ["email", "code", "newPassword"])
     }
 }
 
@@ -87,9 +91,11 @@ extension IdentityService {
         try await store.transaction { transaction in
             guard let user = try await Self.account(email: email, in: transaction) else { throw OneTimeCodes.invalid }
             _ = try await codes.redeem(.verifyEmail, code: input.code, user: user.id, in: transaction)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_users SET email_verified = \(bind: true), updated_at = \(bind: transaction.clock.now()) WHERE id = \(bind: user.id)
-                """).run()
+                """
+            ).run()
             try await transaction.audit(
                 Caller(principal: Principal(id: user.id), requestID: caller.requestID, ip: caller.ip),
                 action: "identity.email.verify", resourceType: "user", resourceID: user.id.uuidString)
@@ -122,9 +128,11 @@ extension IdentityService {
         try await store.transaction { transaction in
             guard let user = try await Self.account(email: email, in: transaction) else { throw OneTimeCodes.invalid }
             _ = try await codes.redeem(.resetPassword, code: input.code, user: user.id, in: transaction)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_users SET password_hash = \(bind: hash), updated_at = \(bind: transaction.clock.now()) WHERE id = \(bind: user.id)
-                """).run()
+                """
+            ).run()
             let actor = Caller(principal: Principal(id: user.id), requestID: caller.requestID, ip: caller.ip)
             try await transaction.audit(actor, action: "identity.password.reset", resourceType: "user", resourceID: user.id.uuidString)
             try await Self.revokeAllSessions(
@@ -165,10 +173,12 @@ extension IdentityService {
                 if try await Self.account(email: newEmail, in: transaction) != nil {
                     throw PlazaError.conflict("An account with this email already exists.")
                 }
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     UPDATE identity_users SET email = \(bind: newEmail), email_verified = \(bind: true), updated_at = \(bind: transaction.clock.now())
                     WHERE id = \(bind: principal.id)
-                    """).run()
+                    """
+                ).run()
                 try await transaction.audit(
                     caller, action: "identity.email.change", resourceType: "user", resourceID: principal.id.uuidString,
                     details: ["email": .string(newEmail)])
@@ -218,13 +228,19 @@ extension IdentityService {
     public func requestMobileVerification(caller: Caller) async throws {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
         guard settings.sendsSMS else {
-            throw PlazaError(.conflict, code: "sms-unavailable", title: "No SMS here", detail: "This installation does not send SMS, so numbers cannot be verified.")
+            throw PlazaError(
+                .conflict, code: "sms-unavailable", title: "No SMS here",
+                detail: "This installation does not send SMS, so numbers cannot be verified.")
         }
         let codes = self.codes
         try await store.transaction { transaction in
-            guard let row = try await transaction.sql.raw("""
-                SELECT email, mobile, phone_verified, locale FROM identity_users WHERE id = \(bind: principal.id)
-                """).first() else { throw PlazaError.unauthorized() }
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    SELECT email, mobile, phone_verified, locale FROM identity_users WHERE id = \(bind: principal.id)
+                    """
+                ).first()
+            else { throw PlazaError.unauthorized() }
             guard let mobile = try row.decode(column: "mobile", as: String?.self) else {
                 throw PlazaError(.conflict, code: "no-mobile", title: "No number", detail: "Add a mobile number to your profile first.")
             }
@@ -248,9 +264,12 @@ extension IdentityService {
                 .decode(column: "mobile", as: String?.self)
             // A code proves the number it was sent to: after a change of number it proves nothing.
             guard let sentTo, sentTo == current else { throw OneTimeCodes.invalid }
-            try await transaction.sql.raw("""
-                UPDATE identity_users SET phone_verified = \(bind: true), updated_at = \(bind: transaction.clock.now()) WHERE id = \(bind: principal.id)
-                """).run()
+            try await transaction.sql.raw(
+                """
+                UPDATE identity_users SET phone_verified = \(bind: true), updated_at = \(bind: transaction.clock.now()) WHERE id \
+                = \(bind: principal.id)
+                """
+            ).run()
             try await transaction.audit(caller, action: "identity.mobile.verify", resourceType: "user", resourceID: principal.id.uuidString)
         }
     }

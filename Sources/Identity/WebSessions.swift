@@ -68,17 +68,20 @@ extension IdentityService {
             }
             return enforcingMFA(cached)
         }
-        guard let row = try await store.sql.raw("""
-            SELECT s.id, s.user_id, s.expires_at, s.revoked_at, s.last_used_at, s.amr, u.status
-            FROM identity_sessions s JOIN identity_users u ON u.id = s.user_id
-            WHERE s.cookie_hash = \(bind: hash)
-            """).first()
+        guard
+            let row = try await store.sql.raw(
+                """
+                SELECT s.id, s.user_id, s.expires_at, s.revoked_at, s.last_used_at, s.amr, u.status
+                FROM identity_sessions s JOIN identity_users u ON u.id = s.user_id
+                WHERE s.cookie_hash = \(bind: hash)
+                """
+            ).first()
         else { return nil }
         let session = try row.decode(column: "id", as: UUID.self)
         let user = try row.decode(column: "user_id", as: UUID.self)
         let expires = try row.decode(column: "expires_at", as: Date.self)
         guard try row.decodeNil(column: "revoked_at"), expires > now, try row.decode(column: "status", as: String.self) == "active",
-              try await !revocations.isRevoked(user: user, session: session)
+            try await !revocations.isRevoked(user: user, session: session)
         else { return nil }
         // Recording use at most every ten minutes keeps page views from being writes.
         if try row.decode(column: "last_used_at", as: Date.self) < now.addingTimeInterval(-600) {

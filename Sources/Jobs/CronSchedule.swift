@@ -17,8 +17,10 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     }
 
     public init(_ expression: String) throws {
-        let aliases = ["@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-                       "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *"]
+        let aliases = [
+            "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+            "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *",
+        ]
         let trimmed = expression.trimmingCharacters(in: .whitespaces)
         let text = aliases[trimmed] ?? trimmed
         let fields = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)

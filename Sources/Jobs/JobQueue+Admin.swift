@@ -42,12 +42,14 @@ extension JobQueue {
     public func retry(_ id: UUID, caller: Caller) async throws -> JobRecord {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let rows = try await transaction.sql.raw("""
+            let rows = try await transaction.sql.raw(
+                """
                 UPDATE plaza_jobs SET state = 'pending', attempts = 0, run_at = \(bind: now), updated_at = \(bind: now),
                        finished_at = NULL, locked_by = NULL, locked_until = NULL
                 WHERE id = \(bind: id) AND state IN ('dead', 'cancelled', 'pending')
                 RETURNING *
-                """).all()
+                """
+            ).all()
             guard let row = rows.first else {
                 let exists = try await transaction.sql.select().column("state").from(Self.table).where("id", .equal, id).first()
                 if exists == nil { throw PlazaError.notFound("No job has the id \(id).") }
@@ -67,11 +69,13 @@ extension JobQueue {
     public func cancel(_ id: UUID, caller: Caller) async throws -> JobRecord {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let rows = try await transaction.sql.raw("""
+            let rows = try await transaction.sql.raw(
+                """
                 UPDATE plaza_jobs SET state = 'cancelled', finished_at = \(bind: now), updated_at = \(bind: now)
                 WHERE id = \(bind: id) AND state = 'pending'
                 RETURNING *
-                """).all()
+                """
+            ).all()
             guard let row = rows.first else {
                 let exists = try await transaction.sql.select().column("state").from(Self.table).where("id", .equal, id).first()
                 if exists == nil { throw PlazaError.notFound("No job has the id \(id).") }
@@ -88,9 +92,11 @@ extension JobQueue {
         let states = states.filter { $0 != .pending && $0 != .running }.map(\.rawValue)
         guard !states.isEmpty else { return 0 }
         return try await store.transaction { transaction in
-            let rows = try await transaction.sql.raw("""
+            let rows = try await transaction.sql.raw(
+                """
                 DELETE FROM plaza_jobs WHERE state IN (\(binds: states)) AND finished_at < \(bind: before) RETURNING id
-                """).all()
+                """
+            ).all()
             if !rows.isEmpty {
                 try await transaction.audit(
                     caller, action: "jobs.job.purge", resourceType: "job",
@@ -102,9 +108,11 @@ extension JobQueue {
 
     /// How many jobs each queue holds in each state.
     public func stats() async throws -> [JobStats] {
-        let rows = try await store.sql.raw("""
+        let rows = try await store.sql.raw(
+            """
             SELECT queue, state, COUNT(*) AS count FROM plaza_jobs GROUP BY queue, state ORDER BY queue, state
-            """).all()
+            """
+        ).all()
         return try rows.map { row in
             JobStats(
                 queue: try row.decode(column: "queue", as: String.self),

@@ -80,7 +80,8 @@ public struct JobQueue: Sendable {
             """
         for (index, job) in records.enumerated() {
             sql += """
-                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: job.id), \(bind: job.queue), \(bind: job.name), \(bind: job.payload), \(bind: job.priority),
+                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: job.id), \(bind: job.queue), \(bind: job.name), \(bind: job.payload),\
+                 \(bind: job.priority),
                 \(bind: job.runAt), \(bind: job.state.rawValue), \(bind: job.attempts), \(bind: job.maxAttempts), \(bind: job.uniqueKey),
                 \(bind: job.lockedBy), \(bind: job.lockedUntil), \(bind: now), \(bind: now))
                 """
@@ -158,12 +159,14 @@ public struct JobQueue: Sendable {
             let now = transaction.clock.now()
             var completed = 0
             if !finished.isEmpty {
-                completed = try await transaction.sql.raw("""
+                completed = try await transaction.sql.raw(
+                    """
                     UPDATE plaza_jobs SET state = 'succeeded', finished_at = \(bind: now), updated_at = \(bind: now),
                            locked_by = NULL, locked_until = NULL, last_error = NULL
                     WHERE id IN (\(binds: finished.map(\.id))) AND state = 'running' AND locked_by = \(bind: worker)
                     RETURNING id
-                    """).all().count
+                    """
+                ).all().count
             }
             guard limit > 0 else { return (completed, []) }
             // Leases expire on the scale of a minute: looking for dead workers' jobs once a second is plenty.
@@ -175,7 +178,8 @@ public struct JobQueue: Sendable {
                 _ = try await Self.reap(in: transaction)
             }
             let skipLocked = transaction.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-            let rows = try await transaction.sql.raw("""
+            let rows = try await transaction.sql.raw(
+                """
                 WITH next AS (
                     SELECT id FROM plaza_jobs
                     WHERE queue IN (\(binds: queues))
@@ -189,7 +193,8 @@ public struct JobQueue: Sendable {
                     attempts = attempts + 1, updated_at = \(bind: now)
                 WHERE id IN (SELECT id FROM next)
                 RETURNING *
-                """).all()
+                """
+            ).all()
             let claimed = try rows.map(Self.decode).sorted {
                 $0.priority != $1.priority ? $0.priority > $1.priority : $0.runAt < $1.runAt
             }
@@ -206,13 +211,15 @@ public struct JobQueue: Sendable {
         return try await store.transaction { transaction in
             let now = transaction.clock.now()
             let state: JobState = dead ? .dead : .pending
-            let rows = try await transaction.sql.raw("""
+            let rows = try await transaction.sql.raw(
+                """
                 UPDATE plaza_jobs SET state = \(bind: state.rawValue), run_at = \(bind: dead ? job.runAt : now.addingTimeInterval(delay)),
                        last_error = \(bind: String(error.prefix(4000))), updated_at = \(bind: now),
                        finished_at = \(bind: dead ? now : nil), locked_by = NULL, locked_until = NULL
                 WHERE id = \(bind: job.id) AND state = 'running' AND locked_by = \(bind: worker) AND attempts = \(bind: job.attempts)
                 RETURNING id
-                """).all()
+                """
+            ).all()
             return rows.isEmpty ? nil : state
         }
     }
@@ -221,10 +228,12 @@ public struct JobQueue: Sendable {
     public func extendLease(_ job: JobRecord, worker: String) async throws {
         try await store.transaction { transaction in
             let until = transaction.clock.now().addingTimeInterval(self.settings.lease.timeInterval)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE plaza_jobs SET locked_until = \(bind: until)
                 WHERE id = \(bind: job.id) AND state = 'running' AND locked_by = \(bind: worker) AND attempts = \(bind: job.attempts)
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -232,13 +241,15 @@ public struct JobQueue: Sendable {
     /// the claim runs it in its own transaction.
     static func reap(in transaction: Transaction) async throws -> Int {
         let now = transaction.clock.now()
-        let rows = try await transaction.sql.raw("""
+        let rows = try await transaction.sql.raw(
+            """
             UPDATE plaza_jobs SET state = 'dead', finished_at = \(bind: now), updated_at = \(bind: now),
                    last_error = 'the worker stopped before finishing the last attempt (lease expired)',
                    locked_by = NULL, locked_until = NULL
             WHERE state = 'running' AND locked_until < \(bind: now) AND attempts >= max_attempts
             RETURNING id
-            """).all()
+            """
+        ).all()
         return rows.count
     }
 

@@ -36,7 +36,8 @@ public final class JobWorker: Service, Sendable {
                     do {
                         let (completed, jobs) = try await queue.completeAndClaim(done, limit: max(0, free), worker: id)
                         if completed < done.count {
-                            logger.warning("jobs finished after their lease passed to another worker", metadata: ["count": "\(done.count - completed)"])
+                            logger.warning(
+                                "jobs finished after their lease passed to another worker", metadata: ["count": "\(done.count - completed)"])
                         }
                         claimedAll = free > 0 && jobs.count == free
                         for job in jobs {
@@ -48,10 +49,10 @@ public final class JobWorker: Service, Sendable {
                             }
                         }
                     } catch {
-                        finished.append(contentsOf: done)  // try those again next round
+                        finished.append(contentsOf: done) // try those again next round
                         logger.error("job claim failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
-                    if claimedAll { continue }  // there may be more due work
+                    if claimedAll { continue } // there may be more due work
                     await wakeup.wait(timeout: queue.settings.pollInterval)
                 }
                 logger.info("job worker stopping", metadata: ["worker": "\(id)", "inFlight": "\(running.withLock { $0 })"])
@@ -150,5 +151,9 @@ final class JobList: Sendable {
     private let jobs = Mutex<[JobRecord]>([])
     func append(_ job: JobRecord) { jobs.withLock { $0.append(job) } }
     func append(contentsOf more: [JobRecord]) { jobs.withLock { $0.append(contentsOf: more) } }
-    func takeAll() -> [JobRecord] { jobs.withLock { list in defer { list.removeAll() }; return list } }
+    func takeAll() -> [JobRecord] {
+        jobs.withLock { list in
+            defer { list.removeAll() }; return list
+        }
+    }
 }

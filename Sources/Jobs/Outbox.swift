@@ -67,10 +67,12 @@ public struct Outbox: Sendable {
     public func append(topic: String, payload: String, key: String? = nil, caller: Caller? = nil, in transaction: Transaction) async throws -> UUID {
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO plaza_outbox (id, seq, topic, event_key, payload, occurred_at, request_id)
             VALUES (\(bind: id), NULL, \(bind: topic), \(bind: key), \(bind: payload), \(bind: now), \(bind: caller?.requestID))
-            """).run()
+            """
+        ).run()
         if transaction.dialect == .postgres {
             try await transaction.sql.raw("SELECT pg_notify(\(bind: Self.channel), 'appended')").run()
         }
@@ -99,9 +101,11 @@ public struct Outbox: Sendable {
     @discardableResult
     public func prune(before: Date) async throws -> Int {
         try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 DELETE FROM plaza_outbox WHERE seq IS NOT NULL AND occurred_at < \(bind: before) RETURNING id
-                """).all().count
+                """
+            ).all().count
         }
     }
 

@@ -15,7 +15,7 @@ import Synchronization
 public final class OutboxDispatcher: Service, Sendable {
     /// The job that delivers one event to one `work` subscriber.
     public static let deliveryJob = "plaza.event.deliver"
-    static let advisoryLock: Int64 = 0x706C_617A_616F_7574  // "plazaout"
+    static let advisoryLock: Int64 = 0x706C_617A_616F_7574 // "plazaout"
 
     let outbox: Outbox
     let bus: EventBus
@@ -25,7 +25,10 @@ public final class OutboxDispatcher: Service, Sendable {
     let batchSize: Int
     private let cursor = Mutex<Int64?>(nil)
 
-    public init(outbox: Outbox, bus: EventBus, queue: JobQueue, registry: JobRegistry, logger: Logger, pollInterval: Duration = .seconds(1), batchSize: Int = 500) {
+    public init(
+        outbox: Outbox, bus: EventBus, queue: JobQueue, registry: JobRegistry, logger: Logger, pollInterval: Duration = .seconds(1),
+        batchSize: Int = 500
+    ) {
         self.outbox = outbox
         self.bus = bus
         self.queue = queue
@@ -47,7 +50,7 @@ public final class OutboxDispatcher: Service, Sendable {
                 var again = false
                 do {
                     switch try await sequence() {
-                    case .busy: again = true  // another instance is numbering; look again shortly
+                    case .busy: again = true // another instance is numbering; look again shortly
                     case .numbered(let count): again = count == batchSize
                     }
                     let delivered = try await broadcast()
@@ -84,9 +87,11 @@ public final class OutboxDispatcher: Service, Sendable {
                 ).first()
                 guard try row?.decode(column: "locked", as: Bool.self) == true else { return .busy }
             }
-            let rows = try await transaction.sql.raw("""
+            let rows = try await transaction.sql.raw(
+                """
                 SELECT * FROM plaza_outbox WHERE seq IS NULL ORDER BY occurred_at, id LIMIT \(literal: batchSize)
-                """).all()
+                """
+            ).all()
             guard !rows.isEmpty else { return .numbered(0) }
             let last = try await transaction.sql.raw("SELECT COALESCE(MAX(seq), 0) AS seq FROM plaza_outbox").first()
             var seq = try last?.decode(column: "seq", as: Int64.self) ?? 0

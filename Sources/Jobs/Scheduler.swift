@@ -45,8 +45,9 @@ public final class Scheduler: Service, Sendable {
         var enqueued = 0
         for job in jobs {
             guard let next = job.schedule.next(after: now) else { continue }
-            var request = try JobRequest(job.name, payload: [String: String](), queue: job.queue, runAt: next,
-                                         uniqueKey: "cron:\(job.name):\(Int(next.timeIntervalSince1970))")
+            var request = try JobRequest(
+                job.name, payload: [String: String](), queue: job.queue, runAt: next,
+                uniqueKey: "cron:\(job.name):\(Int(next.timeIntervalSince1970))")
             request.payload = try job.payload(next)
             if try await queue.enqueue(request) != nil { enqueued += 1 }
         }

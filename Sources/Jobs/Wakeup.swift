@@ -49,10 +49,12 @@ public final class Wakeup: Sendable {
                 guard registered else { return continuation.resume() }
                 // Started only now, so it always finds the waiter it is for (unless a ring or a cancellation took
                 // it first; then it ends nothing). Cancelled below once the wait is over.
-                timer.withLock { $0 = Task.detached { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    self?.end(id, beforeRegistered: false)
-                } }
+                timer.withLock {
+                    $0 = Task.detached { [weak self] in
+                        try? await Task.sleep(for: timeout)
+                        self?.end(id, beforeRegistered: false)
+                    }
+                }
             }
         } onCancel: {
             end(id, beforeRegistered: true)

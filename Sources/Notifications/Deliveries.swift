@@ -57,18 +57,24 @@ extension NotificationService {
     func deliver(_ id: UUID) async throws {
         let claimed = try await store.transaction { transaction -> (attempt: Int, channel: String, address: String, content: String?)? in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("""
-                UPDATE notification_deliveries
-                SET attempts = attempts + 1, claimed_until = \(bind: now.addingTimeInterval(Self.claim)), updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND state IN ('queued', 'retrying') AND (claimed_until IS NULL OR claimed_until < \(bind: now))
-                RETURNING attempts, channel, address, content
-                """).first() else {
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    UPDATE notification_deliveries
+                    SET attempts = attempts + 1, claimed_until = \(bind: now.addingTimeInterval(Self.claim)), updated_at = \(bind: now)
+                    WHERE id = \(bind: id) AND state IN ('queued', 'retrying') AND (claimed_until IS NULL OR claimed_until < \(bind: now))
+                    RETURNING attempts, channel, address, content
+                    """
+                ).first()
+            else {
                 // Another attempt holds it (an operator's retry while a scheduled one runs, or a worker that died
                 // mid-send): look again once that claim lapses, when the state will say what happened.
-                if let held = try await transaction.sql.raw("""
+                if let held = try await transaction.sql.raw(
+                    """
                     SELECT attempts, claimed_until FROM notification_deliveries
                     WHERE id = \(bind: id) AND state IN ('queued', 'retrying') AND claimed_until >= \(bind: now)
-                    """).first() {
+                    """
+                ).first() {
                     try await self.scheduleAttempt(
                         id, number: try held.decode(column: "attempts", as: Int.self),
                         at: try held.decode(column: "claimed_until", as: Date.self).addingTimeInterval(1), suffix: ":after-claim",
@@ -76,8 +82,10 @@ extension NotificationService {
                 }
                 return nil
             }
-            return (try row.decode(column: "attempts", as: Int.self), try row.decode(column: "channel", as: String.self),
-                    try row.decode(column: "address", as: String.self), try row.decode(column: "content", as: String?.self))
+            return (
+                try row.decode(column: "attempts", as: Int.self), try row.decode(column: "channel", as: String.self),
+                try row.decode(column: "address", as: String.self), try row.decode(column: "content", as: String?.self)
+            )
         }
         guard let claimed else { return }
         let started = ContinuousClock.now
@@ -85,8 +93,9 @@ extension NotificationService {
         if let channel = Channel(rawValue: claimed.channel), let transport = transports[channel], let text = claimed.content {
             do {
                 let stored = try Self.decode(StoredContent.self, text)
-                let reference = try await transport.send(OutgoingMessage(
-                    deliveryID: id, channel: channel, address: claimed.address, locale: stored.locale, content: stored.message))
+                let reference = try await transport.send(
+                    OutgoingMessage(
+                        deliveryID: id, channel: channel, address: claimed.address, locale: stored.locale, content: stored.message))
                 outcome = .success(reference)
             } catch let failure as TransportFailure {
                 outcome = .failure(failure)
@@ -108,36 +117,44 @@ extension NotificationService {
             switch outcome {
             case .success(let reference):
                 // The words are dropped once sent: a code in an e-mail should not outlive its use in the database.
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     UPDATE notification_deliveries SET state = 'sent', provider_ref = \(bind: reference), sent_at = \(bind: now),
                            updated_at = \(bind: now), content = NULL, last_error = NULL, next_attempt_at = NULL, claimed_until = NULL
                     WHERE id = \(bind: id)
-                    """).run()
+                    """
+                ).run()
             case .failure(let failure):
                 let message = String(failure.message.prefix(2000))
                 if failure.permanent || attempt >= settings.maxAttempts {
-                    try await transaction.sql.raw("""
+                    try await transaction.sql.raw(
+                        """
                         UPDATE notification_deliveries SET state = 'given-up', last_error = \(bind: message), updated_at = \(bind: now),
                                next_attempt_at = NULL, claimed_until = NULL
                         WHERE id = \(bind: id)
-                        """).run()
+                        """
+                    ).run()
                     logger.warning("a notification was given up", metadata: ["delivery": "\(id)", "error": "\(message)"])
                 } else {
                     let next = now.addingTimeInterval(JobQueue.backoff(attempt: attempt, base: settings.baseBackoff, cap: settings.maxBackoff))
-                    try await transaction.sql.raw("""
+                    try await transaction.sql.raw(
+                        """
                         UPDATE notification_deliveries SET state = 'retrying', last_error = \(bind: message), updated_at = \(bind: now),
                                next_attempt_at = \(bind: next), claimed_until = NULL
                         WHERE id = \(bind: id)
-                        """).run()
+                        """
+                    ).run()
                     try await self.scheduleAttempt(id, number: attempt, at: next, in: transaction)
                 }
             }
             let error: String? = if case .failure(let failure) = outcome { String(failure.message.prefix(2000)) } else { nil }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO notification_delivery_attempts (delivery_id, attempt, at, outcome, error, milliseconds)
                 VALUES (\(bind: id), \(bind: attempt), \(bind: now), \(bind: error == nil ? "sent" : "failed"), \(bind: error), \(bind: milliseconds))
                 ON CONFLICT (delivery_id, attempt) DO NOTHING
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -164,9 +181,11 @@ extension NotificationService {
             throw PlazaError.notFound("There is no delivery \(id).")
         }
         var delivery = try Self.delivery(row)
-        delivery.history = try await store.sql.raw("""
+        delivery.history = try await store.sql.raw(
+            """
             SELECT * FROM notification_delivery_attempts WHERE delivery_id = \(bind: id) ORDER BY attempt
-            """).all().map { row in
+            """
+        ).all().map { row in
             DeliveryAttempt(
                 attempt: try row.decode(column: "attempt", as: Int.self), at: try row.decode(column: "at", as: Date.self),
                 outcome: try row.decode(column: "outcome", as: String.self), error: try row.decode(column: "error", as: String?.self),
@@ -181,9 +200,13 @@ extension NotificationService {
         try policy.authorize(caller, NotificationPolicy.retryDeliveries)
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("""
-                SELECT state, attempts, content FROM notification_deliveries WHERE id = \(bind: id)
-                """).first() else { throw PlazaError.notFound("There is no delivery \(id).") }
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    SELECT state, attempts, content FROM notification_deliveries WHERE id = \(bind: id)
+                    """
+                ).first()
+            else { throw PlazaError.notFound("There is no delivery \(id).") }
             let state = try row.decode(column: "state", as: String.self)
             guard state == DeliveryState.retrying.rawValue || state == DeliveryState.givenUp.rawValue else {
                 throw PlazaError.conflict("This delivery is \(state); only a retrying or given-up delivery can be tried again.")
@@ -191,9 +214,11 @@ extension NotificationService {
             guard try row.decode(column: "content", as: String?.self) != nil else {
                 throw PlazaError.conflict("This delivery's words are gone, so it cannot be sent again.")
             }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE notification_deliveries SET state = 'queued', next_attempt_at = NULL, updated_at = \(bind: now) WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
             let attempts = try row.decode(column: "attempts", as: Int.self)
             try await self.scheduleAttempt(id, number: attempts, at: nil, suffix: ":retry:\(Int(now.timeIntervalSince1970 * 1000))", in: transaction)
             try await transaction.audit(caller, action: "notifications.delivery.retry", resourceType: "delivery", resourceID: id.uuidString)
@@ -206,10 +231,13 @@ extension NotificationService {
     public func record(_ report: ProviderReport) async throws {
         try await store.transaction { transaction in
             let status = report.errorCode.map { "\(report.status) (\($0))" } ?? report.status
-            try await transaction.sql.raw("""
-                UPDATE notification_deliveries SET provider_status = \(bind: String(status.prefix(100))), updated_at = \(bind: transaction.clock.now())
+            try await transaction.sql.raw(
+                """
+                UPDATE notification_deliveries SET provider_status = \(bind: String(status.prefix(100))), updated_at \
+                = \(bind: transaction.clock.now())
                 WHERE provider_ref = \(bind: report.reference)
-                """).run()
+                """
+            ).run()
         }
     }
 

@@ -25,9 +25,13 @@ extension NotificationService {
     public func markRead(_ id: UUID, caller: Caller) async throws -> InboxItem {
         let user = try Self.user(caller)
         return try await store.transaction { transaction in
-            guard let row = try await transaction.sql.raw("""
-                SELECT * FROM notification_inbox WHERE id = \(bind: id) AND user_id = \(bind: user)
-                """).first() else { throw Self.notFound(id) }
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    SELECT * FROM notification_inbox WHERE id = \(bind: id) AND user_id = \(bind: user)
+                    """
+                ).first()
+            else { throw Self.notFound(id) }
             var item = try Self.inboxItem(row)
             if item.readAt == nil {
                 let now = transaction.clock.now()
@@ -43,10 +47,12 @@ extension NotificationService {
     public func markAllRead(caller: Caller) async throws -> Int {
         let user = try Self.user(caller)
         return try await store.transaction { transaction in
-            let changed = try await transaction.sql.raw("""
+            let changed = try await transaction.sql.raw(
+                """
                 UPDATE notification_inbox SET read_at = \(bind: transaction.clock.now()) WHERE user_id = \(bind: user) AND read_at IS NULL
                 RETURNING id
-                """).all().count
+                """
+            ).all().count
             if changed > 0 { try await self.publishUnread(of: user, change: ["readAll": .bool(true)], in: transaction) }
             return changed
         }
@@ -56,9 +62,11 @@ extension NotificationService {
     public func deleteInboxItem(_ id: UUID, caller: Caller) async throws {
         let user = try Self.user(caller)
         try await store.transaction { transaction in
-            let removed = try await transaction.sql.raw("""
+            let removed = try await transaction.sql.raw(
+                """
                 DELETE FROM notification_inbox WHERE id = \(bind: id) AND user_id = \(bind: user) RETURNING id
-                """).all()
+                """
+            ).all()
             guard !removed.isEmpty else { throw Self.notFound(id) }
             try await self.publishUnread(of: user, change: ["deleted": .string(id.uuidString)], in: transaction)
         }
@@ -91,9 +99,11 @@ extension NotificationService {
 
     static func unread(of users: [UUID], in sql: any SQLDatabase) async throws -> [UUID: Int] {
         var counts: [UUID: Int] = [:]
-        for row in try await sql.raw("""
+        for row in try await sql.raw(
+            """
             SELECT user_id, COUNT(*) AS unread FROM notification_inbox WHERE user_id IN (\(binds: users)) AND read_at IS NULL GROUP BY user_id
-            """).all() {
+            """
+        ).all() {
             counts[try row.decode(column: "user_id", as: UUID.self)] = try row.decode(column: "unread", as: Int.self)
         }
         return counts

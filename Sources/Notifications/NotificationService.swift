@@ -126,19 +126,25 @@ public struct NotificationService: Sendable {
     public func prune() async throws -> (deliveries: Int, inbox: Int) {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let deliveries = try await transaction.sql.raw("""
+            let deliveries = try await transaction.sql.raw(
+                """
                 DELETE FROM notification_deliveries WHERE state IN ('sent', 'given-up')
                   AND updated_at < \(bind: now.addingTimeInterval(-Self.deliveryRetention)) RETURNING id
-                """).all().count
-            let inbox = try await transaction.sql.raw("""
+                """
+            ).all().count
+            let inbox = try await transaction.sql.raw(
+                """
                 DELETE FROM notification_inbox WHERE created_at < \(bind: now.addingTimeInterval(-Self.inboxRetention)) RETURNING id
-                """).all().count
-            try await transaction.sql.raw("""
+                """
+            ).all().count
+            try await transaction.sql.raw(
+                """
                 DELETE FROM notifications WHERE created_at < \(bind: now.addingTimeInterval(-Self.deliveryRetention))
                   AND fanned_out_at IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM notification_inbox i WHERE i.notification_id = notifications.id)
                   AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = notifications.id)
-                """).run()
+                """
+            ).run()
             return (deliveries, inbox)
         }
     }
@@ -150,16 +156,20 @@ public struct NotificationService: Sendable {
     @discardableResult
     public func notify(_ request: NotificationRequest, dedupeKey: String? = nil, caller: Caller, in transaction: Transaction) async throws -> UUID? {
         try check(request)
-        guard let template = templates.template(request.template) else { throw PlazaError.validation(field: "template", "\(request.template) is not a template") }
+        guard let template = templates.template(request.template) else {
+            throw PlazaError.validation(field: "template", "\(request.template) is not a template")
+        }
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
-        let inserted = try await transaction.sql.raw("""
+        let inserted = try await transaction.sql.raw(
+            """
             INSERT INTO notifications (id, template, category, audience, data, email, phone, locale, dedupe_key, created_by, created_at, recipients)
             VALUES (\(bind: id), \(bind: template.id), \(bind: template.category), \(bind: try Self.json(request.audience)),
                     \(bind: try Self.json(request.data)), \(bind: request.email), \(bind: request.phone), \(bind: request.locale), \(bind: dedupeKey),
                     \(bind: caller.principal?.id), \(bind: now), 0)
             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
-            """).all()
+            """
+        ).all()
         guard !inserted.isEmpty else { return nil }
         try await queue.enqueue(
             try JobRequest(Self.fanoutJob, payload: ["notificationId": id], priority: 5, uniqueKey: "\(Self.fanoutJob):\(id)"), in: transaction)
@@ -189,8 +199,9 @@ public struct NotificationService: Sendable {
         let request = NotificationRequest(audience: announcement.audience, template: "announcement", data: data)
         let id = try await store.transaction { transaction in
             let id = try await self.notify(request, caller: caller, in: transaction)!
-            try await transaction.audit(caller, action: "notifications.announce", resourceType: "notification", resourceID: id.uuidString,
-                                        details: ["title": .string(title)])
+            try await transaction.audit(
+                caller, action: "notifications.announce", resourceType: "notification", resourceID: id.uuidString,
+                details: ["title": .string(title)])
             return id
         }
         return NotificationReceipt(id: id, template: "announcement", category: "announcements")
@@ -267,9 +278,11 @@ public struct NotificationService: Sendable {
         }
         let recipients = total
         try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE notifications SET fanned_out_at = \(bind: transaction.clock.now()), recipients = \(bind: recipients) WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -280,9 +293,11 @@ public struct NotificationService: Sendable {
         let wanted = stored.template.channels.intersection(availableChannels)
         var pushTargets: [UUID: [UUID]] = [:]
         if wanted.contains(.push) {
-            for row in try await transaction.sql.raw("""
+            for row in try await transaction.sql.raw(
+                """
                 SELECT id, user_id FROM notification_push_subscriptions WHERE user_id IN (\(binds: users))
-                """).all() {
+                """
+            ).all() {
                 pushTargets[try row.decode(column: "user_id", as: UUID.self), default: []].append(try row.decode(column: "id", as: UUID.self))
             }
         }
@@ -297,18 +312,23 @@ public struct NotificationService: Sendable {
                     id: PlazaID.make(at: now), notificationId: id, category: stored.category.id, title: message.title, body: message.body,
                     link: message.link.map { $0.hasPrefix(templates.baseURL) ? String($0.dropFirst(templates.baseURL.count)) : $0 },
                     createdAt: now, readAt: nil)
-                let inserted = try await transaction.sql.raw("""
+                let inserted = try await transaction.sql.raw(
+                    """
                     INSERT INTO notification_inbox (id, notification_id, user_id, category, title, body, link, created_at)
                     VALUES (\(bind: item.id), \(bind: id), \(bind: person.id), \(bind: item.category), \(bind: item.title), \(bind: item.body),
                             \(bind: item.link), \(bind: now))
                     ON CONFLICT (notification_id, user_id) DO NOTHING RETURNING id
-                    """).all()
+                    """
+                ).all()
                 if !inserted.isEmpty { inboxed[person.id] = item }
             }
             // Quiet hours hold back what would buzz a phone or fill a mailbox at night; security notices do not wait.
-            let release = stored.category.mandatory ? nil : quiet[person.id].map { hours in
-                hours.release(now, timeZone: TimeZone(identifier: person.timeZone) ?? .gmt)
-            }.flatMap { $0 > now ? $0 : nil }
+            let release =
+                stored.category.mandatory
+                ? nil
+                : quiet[person.id].map { hours in
+                    hours.release(now, timeZone: TimeZone(identifier: person.timeZone) ?? .gmt)
+                }.flatMap { $0 > now ? $0 : nil }
             for channel in channels.sorted() where channel.isOutside {
                 let addresses: [String]
                 switch channel {
@@ -336,13 +356,16 @@ public struct NotificationService: Sendable {
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
         let content = try Self.json(StoredContent(locale: locale, message: message))
-        let inserted = try await transaction.sql.raw("""
+        let inserted = try await transaction.sql.raw(
+            """
             INSERT INTO notification_deliveries (id, notification_id, user_id, channel, address, template, subject, content, state, attempts,
                                                  next_attempt_at, created_at, updated_at)
             VALUES (\(bind: id), \(bind: notification), \(bind: user), \(bind: channel.rawValue), \(bind: address), \(bind: stored.template.id),
-                    \(bind: Self.masked(message.title, data: stored.data)), \(bind: content), 'queued', 0, \(bind: release), \(bind: now), \(bind: now))
+                    \(bind: Self.masked(message.title, data: stored.data)), \(bind: content), 'queued', 0, \(bind: release),\
+             \(bind: now), \(bind: now))
             ON CONFLICT (notification_id, channel, address) DO NOTHING RETURNING id
-            """).all()
+            """
+        ).all()
         guard !inserted.isEmpty else { return }
         try await scheduleAttempt(id, number: 0, at: release, in: transaction)
     }

@@ -72,11 +72,12 @@ public struct NotificationRequest: Codable, Sendable, Equatable, APISchema {
     }
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "audience": Audience.schema,
-            "template": .string(description: "A template's id, e.g. announcement."),
-            "data": .anyObject,
-        ], required: ["audience", "template"])
+        .object(
+            properties: [
+                "audience": Audience.schema,
+                "template": .string(description: "A template's id, e.g. announcement."),
+                "data": .anyObject,
+            ], required: ["audience", "template"])
     }
 }
 
@@ -98,10 +99,11 @@ public struct Announcement: Codable, Sendable, Equatable, APISchema {
     static let bodyLimit = TextLimit(1...4000)
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "audience": Audience.schema, "title": titleLimit.schema,
-            "body": bodyLimit.schema, "link": .string(description: "A path on this site, e.g. /account.", pattern: "^/(?!/)"),
-        ], required: ["audience", "title", "body"])
+        .object(
+            properties: [
+                "audience": Audience.schema, "title": titleLimit.schema,
+                "body": bodyLimit.schema, "link": .string(description: "A path on this site, e.g. /account.", pattern: "^/(?!/)"),
+            ], required: ["audience", "title", "body"])
     }
 }
 
@@ -127,10 +129,11 @@ public struct InboxItem: Codable, Sendable, Equatable, APISchema {
     public var readAt: Date?
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "id": .uuid, "notificationId": .uuid, "category": .text, "title": .text, "body": .text, "link": .nullable(.text),
-            "createdAt": .dateTime, "readAt": .nullable(.dateTime),
-        ], required: ["id", "notificationId", "category", "title", "body", "createdAt"])
+        .object(
+            properties: [
+                "id": .uuid, "notificationId": .uuid, "category": .text, "title": .text, "body": .text, "link": .nullable(.text),
+                "createdAt": .dateTime, "readAt": .nullable(.dateTime),
+            ], required: ["id", "notificationId", "category", "title", "body", "createdAt"])
     }
 }
 
@@ -176,15 +179,16 @@ public struct NotificationDelivery: Codable, Sendable, Equatable, APISchema {
     public var history: [DeliveryAttempt]?
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "id": .uuid, "notificationId": .uuid, "userId": .nullable(.uuid),
-            "channel": .string(enumValues: Channel.allCases.filter(\.isOutside).map(\.rawValue)),
-            "address": .text, "template": .text, "subject": .text,
-            "state": .string(enumValues: DeliveryState.allCases.map(\.rawValue)), "attempts": .integer(),
-            "nextAttemptAt": .nullable(.dateTime), "lastError": .nullable(.text), "providerRef": .nullable(.text),
-            "providerStatus": .nullable(.text), "createdAt": .dateTime, "updatedAt": .dateTime, "sentAt": .nullable(.dateTime),
-            "history": .nullable(.array(DeliveryAttempt.schema)),
-        ], required: ["id", "notificationId", "channel", "address", "template", "subject", "state", "attempts", "createdAt", "updatedAt"])
+        .object(
+            properties: [
+                "id": .uuid, "notificationId": .uuid, "userId": .nullable(.uuid),
+                "channel": .string(enumValues: Channel.allCases.filter(\.isOutside).map(\.rawValue)),
+                "address": .text, "template": .text, "subject": .text,
+                "state": .string(enumValues: DeliveryState.allCases.map(\.rawValue)), "attempts": .integer(),
+                "nextAttemptAt": .nullable(.dateTime), "lastError": .nullable(.text), "providerRef": .nullable(.text),
+                "providerStatus": .nullable(.text), "createdAt": .dateTime, "updatedAt": .dateTime, "sentAt": .nullable(.dateTime),
+                "history": .nullable(.array(DeliveryAttempt.schema)),
+            ], required: ["id", "notificationId", "channel", "address", "template", "subject", "state", "attempts", "createdAt", "updatedAt"])
     }
 }
 
@@ -197,10 +201,11 @@ public struct DeliveryAttempt: Codable, Sendable, Equatable, APISchema {
     public var milliseconds: Int
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "attempt": .integer(), "at": .dateTime, "outcome": .string(enumValues: ["sent", "failed"]), "error": .nullable(.text),
-            "milliseconds": .integer(),
-        ], required: ["attempt", "at", "outcome", "milliseconds"])
+        .object(
+            properties: [
+                "attempt": .integer(), "at": .dateTime, "outcome": .string(enumValues: ["sent", "failed"]), "error": .nullable(.text),
+                "milliseconds": .integer(),
+            ], required: ["attempt", "at", "outcome", "milliseconds"])
     }
 }
 
@@ -225,14 +230,17 @@ public struct NotificationPreferences: Codable, Sendable, Equatable, APISchema {
     public var timeZone: String
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "categories": .array(.object(properties: [
-                "category": .text, "name": .text, "mandatory": .boolean,
-                "channels": .anyObject,
-            ], required: ["category", "name", "mandatory", "channels"])),
-            "quietHours": .nullable(QuietHours.schema),
-            "timeZone": .text,
-        ], required: ["categories", "timeZone"])
+        .object(
+            properties: [
+                "categories": .array(
+                    .object(
+                        properties: [
+                            "category": .text, "name": .text, "mandatory": .boolean,
+                            "channels": .anyObject,
+                        ], required: ["category", "name", "mandatory", "channels"])),
+                "quietHours": .nullable(QuietHours.schema),
+                "timeZone": .text,
+            ], required: ["categories", "timeZone"])
     }
 }
 
@@ -266,10 +274,11 @@ public struct PreferencesUpdate: Codable, Sendable, Equatable, APISchema {
     }
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "channels": .object(properties: [:], required: [], additional: true),
-            "quietHours": .nullable(QuietHours.schema),
-        ], required: [])
+        .object(
+            properties: [
+                "channels": .object(properties: [:], required: [], additional: true),
+                "quietHours": .nullable(QuietHours.schema),
+            ], required: [])
     }
 }
 
@@ -290,7 +299,8 @@ public struct QuietHours: Codable, Sendable, Equatable, APISchema {
         guard text.wholly(matches: timePattern) else { return nil }
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
-              (0..<24).contains(hours), (0..<60).contains(minutes) else { return nil }
+            (0..<24).contains(hours), (0..<60).contains(minutes)
+        else { return nil }
         return hours * 60 + minutes
     }
 
@@ -336,10 +346,11 @@ public struct PushSubscriptionInput: Codable, Sendable, Equatable, APISchema {
     }
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "endpoint": .string(description: "The push service URL (https; http only for 127.0.0.1)."),
-            "keys": .object(properties: ["p256dh": .text, "auth": .text], required: ["p256dh", "auth"]),
-        ], required: ["endpoint", "keys"])
+        .object(
+            properties: [
+                "endpoint": .string(description: "The push service URL (https; http only for 127.0.0.1)."),
+                "keys": .object(properties: ["p256dh": .text, "auth": .text], required: ["p256dh", "auth"]),
+            ], required: ["endpoint", "keys"])
     }
 }
 

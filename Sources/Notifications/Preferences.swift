@@ -8,9 +8,11 @@ import Storage
 enum Preferences {
     static func choices(of users: [UUID], category: String, in transaction: Transaction) async throws -> [UUID: [Channel: Bool]] {
         var choices: [UUID: [Channel: Bool]] = [:]
-        for row in try await transaction.sql.raw("""
+        for row in try await transaction.sql.raw(
+            """
             SELECT user_id, channel, enabled FROM notification_preferences WHERE category = \(bind: category) AND user_id IN (\(binds: users))
-            """).all() {
+            """
+        ).all() {
             guard let channel = Channel(rawValue: try row.decode(column: "channel", as: String.self)) else { continue }
             choices[try row.decode(column: "user_id", as: UUID.self), default: [:]][channel] = try row.decode(column: "enabled", as: Bool.self)
         }
@@ -19,9 +21,11 @@ enum Preferences {
 
     static func quietHours(of users: [UUID], in transaction: Transaction) async throws -> [UUID: QuietHours] {
         var hours: [UUID: QuietHours] = [:]
-        for row in try await transaction.sql.raw("""
+        for row in try await transaction.sql.raw(
+            """
             SELECT user_id, starts, ends FROM notification_quiet_hours WHERE user_id IN (\(binds: users))
-            """).all() {
+            """
+        ).all() {
             hours[try row.decode(column: "user_id", as: UUID.self)] = QuietHours(
                 from: try row.decode(column: "starts", as: String.self), to: try row.decode(column: "ends", as: String.self))
         }
@@ -44,9 +48,11 @@ extension NotificationService {
         guard let contact = try await identity.contact(user) else { throw PlazaError.notFound("There is no active account \(user).") }
         let (stored, quiet) = try await store.transaction { transaction in
             var stored: [String: [Channel: Bool]] = [:]
-            for row in try await transaction.sql.raw("""
+            for row in try await transaction.sql.raw(
+                """
                 SELECT category, channel, enabled FROM notification_preferences WHERE user_id = \(bind: user)
-                """).all() {
+                """
+            ).all() {
                 guard let channel = Channel(rawValue: try row.decode(column: "channel", as: String.self)) else { continue }
                 stored[try row.decode(column: "category", as: String.self), default: [:]][channel] = try row.decode(column: "enabled", as: Bool.self)
             }
@@ -74,9 +80,10 @@ extension NotificationService {
             }
             for (name, enabled) in channels.sorted(by: { $0.key < $1.key }) {
                 guard let channel = Channel(rawValue: name), availableChannels.contains(channel) else {
-                    errors.append(FieldError(
-                        field: "channels.\(categoryID).\(name)",
-                        message: "is not a channel here (\(availableChannels.sorted().map(\.rawValue).joined(separator: ", ")))"))
+                    errors.append(
+                        FieldError(
+                            field: "channels.\(categoryID).\(name)",
+                            message: "is not a channel here (\(availableChannels.sorted().map(\.rawValue).joined(separator: ", ")))"))
                     continue
                 }
                 if category.mandatory, category.defaults.contains(channel), !enabled {
@@ -95,21 +102,25 @@ extension NotificationService {
         let changed = changes
         try await store.transaction { transaction in
             for change in changed {
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     INSERT INTO notification_preferences (user_id, category, channel, enabled)
                     VALUES (\(bind: user), \(bind: change.category), \(bind: change.channel.rawValue), \(bind: change.enabled))
                     ON CONFLICT (user_id, category, channel) DO UPDATE SET enabled = excluded.enabled
-                    """).run()
+                    """
+                ).run()
             }
             switch update.quietHours {
             case .none: break
             case .some(.none):
                 try await transaction.sql.raw("DELETE FROM notification_quiet_hours WHERE user_id = \(bind: user)").run()
             case .some(.some(let hours)):
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     INSERT INTO notification_quiet_hours (user_id, starts, ends) VALUES (\(bind: user), \(bind: hours.from), \(bind: hours.to))
                     ON CONFLICT (user_id) DO UPDATE SET starts = excluded.starts, ends = excluded.ends
-                    """).run()
+                    """
+                ).run()
             }
         }
         return try await preferences(caller: caller)

@@ -30,8 +30,9 @@ extension NotificationService {
         let user = try Self.user(caller)
         var errors: [FieldError] = []
         if input.endpoint.count > 2000 || !(URL(string: input.endpoint).map(settings.allowsPush) ?? false) {
-            errors.append(FieldError(
-                field: "endpoint", message: "must be an https URL of a browser push service (\(settings.pushHosts.joined(separator: ", ")))"))
+            errors.append(
+                FieldError(
+                    field: "endpoint", message: "must be an https URL of a browser push service (\(settings.pushHosts.joined(separator: ", ")))"))
         }
         let key = Data(base64URLEncoded: input.keys.p256dh)
         if key?.count != 65 || key?.first != 4 {
@@ -43,46 +44,58 @@ extension NotificationService {
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         return try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let count = try await transaction.sql.raw("""
-                SELECT COUNT(*) AS n FROM notification_push_subscriptions WHERE user_id = \(bind: user) AND endpoint <> \(bind: input.endpoint)
-                """).first()?.decode(column: "n", as: Int.self) ?? 0
+            let count =
+                try await transaction.sql.raw(
+                    """
+                    SELECT COUNT(*) AS n FROM notification_push_subscriptions WHERE user_id = \(bind: user) AND endpoint <> \(bind: input.endpoint)
+                    """
+                ).first()?.decode(column: "n", as: Int.self) ?? 0
             guard count < Self.maxPushSubscriptions else {
                 throw PlazaError.conflict("You have \(Self.maxPushSubscriptions) push subscriptions; remove one first.")
             }
             // An endpoint names one browser profile and is an unguessable capability URL: when another
             // account subscribes from the same browser, pushes follow whoever signed in there last.
-            let row = try await transaction.sql.raw("""
+            let row = try await transaction.sql.raw(
+                """
                 INSERT INTO notification_push_subscriptions (id, user_id, endpoint, p256dh, auth, user_agent, created_at)
                 VALUES (\(bind: PlazaID.make(at: now)), \(bind: user), \(bind: input.endpoint), \(bind: input.keys.p256dh), \(bind: input.keys.auth),
                         \(bind: userAgent.map { String($0.prefix(300)) }), \(bind: now))
                 ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth
                 RETURNING id, endpoint, created_at
-                """).first()!
+                """
+            ).first()!
             return try Self.subscription(row)
         }
     }
 
     public func pushSubscriptions(caller: Caller) async throws -> [PushSubscriptionInfo] {
-        try await store.sql.raw("""
+        try await store.sql.raw(
+            """
             SELECT id, endpoint, created_at FROM notification_push_subscriptions WHERE user_id = \(bind: try Self.user(caller)) ORDER BY created_at
-            """).all().map(Self.subscription)
+            """
+        ).all().map(Self.subscription)
     }
 
     public func unsubscribe(_ id: UUID, caller: Caller) async throws {
         let user = try Self.user(caller)
         let removed = try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 DELETE FROM notification_push_subscriptions WHERE id = \(bind: id) AND user_id = \(bind: user) RETURNING id
-                """).all().count
+                """
+            ).all().count
         }
         guard removed > 0 else { throw PlazaError.notFound("There is no push subscription \(id) of yours.") }
     }
 
     /// What the push transport needs for a subscription id, or nil when it was removed.
     static func pushTarget(_ address: String, store: Store) async throws -> PushTarget? {
-        guard let id = UUID(uuidString: address), let row = try await store.sql.raw("""
-            SELECT endpoint, p256dh, auth FROM notification_push_subscriptions WHERE id = \(bind: id)
-            """).first(),
+        guard let id = UUID(uuidString: address),
+            let row = try await store.sql.raw(
+                """
+                SELECT endpoint, p256dh, auth FROM notification_push_subscriptions WHERE id = \(bind: id)
+                """
+            ).first(),
             let key = Data(base64URLEncoded: try row.decode(column: "p256dh", as: String.self)),
             let auth = Data(base64URLEncoded: try row.decode(column: "auth", as: String.self))
         else { return nil }

@@ -44,112 +44,121 @@ public struct OperationsRoutes<Context: PlazaRequestContext>: Sendable {
         let (readiness, metrics, queue, auditLog, access) = (self.readiness, self.metrics, self.queue, self.auditLog, self.metricsAccess)
         let tag = "Operations"
 
-        routes.add(Endpoint(
-            .get, "/health", operationID: "health", summary: "The process is alive.", tag: tag, access: .public,
-            responses: [EndpointResponse(200, "Alive.", body: .json(HealthStatus.self))]
-        ) { _, _ in
-            // Load balancers call this constantly: answer from bytes made once.
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: Self.healthBody))
-        })
+        routes.add(
+            Endpoint(
+                .get, "/health", operationID: "health", summary: "The process is alive.", tag: tag, access: .public,
+                responses: [EndpointResponse(200, "Alive.", body: .json(HealthStatus.self))]
+            ) { _, _ in
+                // Load balancers call this constantly: answer from bytes made once.
+                Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: Self.healthBody))
+            })
 
-        routes.add(Endpoint(
-            .get, "/ready", operationID: "ready", summary: "The database answers and its schema is current.", tag: tag,
-            access: .public,
-            responses: [
-                EndpointResponse(200, "Ready to serve.", body: .json(ReadinessReport.self)),
-                EndpointResponse(503, "Not ready.", body: .json(ReadinessReport.self)),
-            ]
-        ) { _, _ in
-            let report = await readiness.check()
-            return try .json(report, status: report.isReady ? .ok : .serviceUnavailable)
-        })
+        routes.add(
+            Endpoint(
+                .get, "/ready", operationID: "ready", summary: "The database answers and its schema is current.", tag: tag,
+                access: .public,
+                responses: [
+                    EndpointResponse(200, "Ready to serve.", body: .json(ReadinessReport.self)),
+                    EndpointResponse(503, "Not ready.", body: .json(ReadinessReport.self)),
+                ]
+            ) { _, _ in
+                let report = await readiness.check()
+                return try .json(report, status: report.isReady ? .ok : .serviceUnavailable)
+            })
 
-        routes.add(Endpoint(
-            .get, "/metrics", operationID: "metrics", summary: "Metrics in the Prometheus text format.", tag: tag,
-            access: .public,
-            responses: [EndpointResponse(200, "Prometheus text exposition format 0.0.4.", body: .text("text/plain; version=0.0.4"))]
-        ) { request, context in
-            guard access.allows(authorization: request.headers[.authorization], ip: context.client.ip) else {
-                throw PlazaError(
-                    .unauthorized, code: "metrics-refused", title: "Unauthorized",
-                    detail: "/metrics answers its configured bearer token (PLAZA_METRICS_TOKEN) or networks (PLAZA_METRICS_NETWORKS).",
-                    headers: ["WWW-Authenticate": "Bearer realm=\"metrics\""])
-            }
-            let text = await metrics.render()
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
-        })
-
-        routes.add(Endpoint(
-            .get, "/api/v1/operations/audit-log", operationID: "listAuditLog",
-            summary: "Who did what to which resource, newest first.", tag: tag, access: .action(OperationsPolicy.readAudit),
-            parameters: [
-                .init("actorId", in: .query, schema: .uuid), .init("action", in: .query),
-                .init("resourceType", in: .query), .init("resourceId", in: .query),
-                .init("organisationId", in: .query, schema: .uuid),
-                .init("since", in: .query, schema: .dateTime), .init("until", in: .query, schema: .dateTime),
-                .limit, .cursor,
-            ],
-            responses: [EndpointResponse(200, "A page of audit entries.", body: .page(of: AuditEntry.self))]
-        ) { request, _ in
-            let query = request.queryItems
-            return try .json(try await auditLog.list(try AuditFilter(query: query), page: try PageRequest(query: query)))
-        })
-
-        routes.add(Endpoint(
-            .get, "/api/v1/operations/jobs", operationID: "listJobs", summary: "Jobs, newest first.", tag: tag,
-            access: .action(OperationsPolicy.readJobs),
-            parameters: [
-                .init("state", in: .query, schema: .string(enumValues: JobState.allCases.map(\.rawValue))),
-                .init("queue", in: .query), .init("name", in: .query), .limit, .cursor,
-            ],
-            responses: [EndpointResponse(200, "A page of jobs.", body: .page(of: JobRecord.self))]
-        ) { request, _ in
-            let query = request.queryItems
-            var filter = JobFilter(queue: query["queue"], name: query["name"])
-            if let raw = query["state"] {
-                guard let state = JobState(rawValue: raw) else {
-                    throw PlazaError.validation(
-                        field: "state", "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+        routes.add(
+            Endpoint(
+                .get, "/metrics", operationID: "metrics", summary: "Metrics in the Prometheus text format.", tag: tag,
+                access: .public,
+                responses: [EndpointResponse(200, "Prometheus text exposition format 0.0.4.", body: .text("text/plain; version=0.0.4"))]
+            ) { request, context in
+                guard access.allows(authorization: request.headers[.authorization], ip: context.client.ip) else {
+                    throw PlazaError(
+                        .unauthorized, code: "metrics-refused", title: "Unauthorized",
+                        detail: "/metrics answers its configured bearer token (PLAZA_METRICS_TOKEN) or networks (PLAZA_METRICS_NETWORKS).",
+                        headers: ["WWW-Authenticate": "Bearer realm=\"metrics\""])
                 }
-                filter.state = state
-            }
-            return try .json(try await queue.list(filter, page: try PageRequest(query: query)))
-        })
+                let text = await metrics.render()
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: text)))
+            })
 
-        routes.add(Endpoint(
-            .get, "/api/v1/operations/jobs/stats", operationID: "jobStats",
-            summary: "How many jobs each queue holds in each state.", tag: tag, access: .action(OperationsPolicy.readJobs),
-            responses: [EndpointResponse(200, "Counts per queue and state.", body: .json(JobStatsList.self))]
-        ) { _, _ in try .json(JobStatsList(items: try await queue.stats())) })
+        routes.add(
+            Endpoint(
+                .get, "/api/v1/operations/audit-log", operationID: "listAuditLog",
+                summary: "Who did what to which resource, newest first.", tag: tag, access: .action(OperationsPolicy.readAudit),
+                parameters: [
+                    .init("actorId", in: .query, schema: .uuid), .init("action", in: .query),
+                    .init("resourceType", in: .query), .init("resourceId", in: .query),
+                    .init("organisationId", in: .query, schema: .uuid),
+                    .init("since", in: .query, schema: .dateTime), .init("until", in: .query, schema: .dateTime),
+                    .limit, .cursor,
+                ],
+                responses: [EndpointResponse(200, "A page of audit entries.", body: .page(of: AuditEntry.self))]
+            ) { request, _ in
+                let query = request.queryItems
+                return try .json(try await auditLog.list(try AuditFilter(query: query), page: try PageRequest(query: query)))
+            })
 
-        routes.add(Endpoint(
-            .get, "/api/v1/operations/jobs/{id}", operationID: "getJob", summary: "One job, with its last error.", tag: tag,
-            access: .action(OperationsPolicy.readJobs), parameters: [.init("id", in: .path, schema: .uuid)],
-            responses: [EndpointResponse(200, "The job.", body: .json(JobRecord.self))]
-        ) { _, context in
-            let id = try context.uuidParameter("id")
-            guard let job = try await queue.find(id) else { throw PlazaError.notFound("No job has the id \(id).") }
-            return try .json(job)
-        })
+        routes.add(
+            Endpoint(
+                .get, "/api/v1/operations/jobs", operationID: "listJobs", summary: "Jobs, newest first.", tag: tag,
+                access: .action(OperationsPolicy.readJobs),
+                parameters: [
+                    .init("state", in: .query, schema: .string(enumValues: JobState.allCases.map(\.rawValue))),
+                    .init("queue", in: .query), .init("name", in: .query), .limit, .cursor,
+                ],
+                responses: [EndpointResponse(200, "A page of jobs.", body: .page(of: JobRecord.self))]
+            ) { request, _ in
+                let query = request.queryItems
+                var filter = JobFilter(queue: query["queue"], name: query["name"])
+                if let raw = query["state"] {
+                    guard let state = JobState(rawValue: raw) else {
+                        throw PlazaError.validation(
+                            field: "state", "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    filter.state = state
+                }
+                return try .json(try await queue.list(filter, page: try PageRequest(query: query)))
+            })
 
-        routes.add(Endpoint(
-            .post, "/api/v1/operations/jobs/{id}/retry", operationID: "retryJob",
-            summary: "Put a dead, cancelled or waiting job back in line with fresh attempts.", tag: tag,
-            access: .action(OperationsPolicy.manageJobs), parameters: [.init("id", in: .path, schema: .uuid)],
-            responses: [EndpointResponse(200, "The job, pending again.", body: .json(JobRecord.self))]
-        ) { _, context in
-            try .json(try await queue.retry(try context.uuidParameter("id"), caller: context.caller))
-        })
+        routes.add(
+            Endpoint(
+                .get, "/api/v1/operations/jobs/stats", operationID: "jobStats",
+                summary: "How many jobs each queue holds in each state.", tag: tag, access: .action(OperationsPolicy.readJobs),
+                responses: [EndpointResponse(200, "Counts per queue and state.", body: .json(JobStatsList.self))]
+            ) { _, _ in try .json(JobStatsList(items: try await queue.stats())) })
 
-        routes.add(Endpoint(
-            .post, "/api/v1/operations/jobs/{id}/cancel", operationID: "cancelJob", summary: "Cancel a job that has not started.",
-            tag: tag, access: .action(OperationsPolicy.manageJobs), parameters: [.init("id", in: .path, schema: .uuid)],
-            responses: [EndpointResponse(200, "The job, cancelled.", body: .json(JobRecord.self))]
-        ) { _, context in
-            try .json(try await queue.cancel(try context.uuidParameter("id"), caller: context.caller))
-        })
+        routes.add(
+            Endpoint(
+                .get, "/api/v1/operations/jobs/{id}", operationID: "getJob", summary: "One job, with its last error.", tag: tag,
+                access: .action(OperationsPolicy.readJobs), parameters: [.init("id", in: .path, schema: .uuid)],
+                responses: [EndpointResponse(200, "The job.", body: .json(JobRecord.self))]
+            ) { _, context in
+                let id = try context.uuidParameter("id")
+                guard let job = try await queue.find(id) else { throw PlazaError.notFound("No job has the id \(id).") }
+                return try .json(job)
+            })
+
+        routes.add(
+            Endpoint(
+                .post, "/api/v1/operations/jobs/{id}/retry", operationID: "retryJob",
+                summary: "Put a dead, cancelled or waiting job back in line with fresh attempts.", tag: tag,
+                access: .action(OperationsPolicy.manageJobs), parameters: [.init("id", in: .path, schema: .uuid)],
+                responses: [EndpointResponse(200, "The job, pending again.", body: .json(JobRecord.self))]
+            ) { _, context in
+                try .json(try await queue.retry(try context.uuidParameter("id"), caller: context.caller))
+            })
+
+        routes.add(
+            Endpoint(
+                .post, "/api/v1/operations/jobs/{id}/cancel", operationID: "cancelJob", summary: "Cancel a job that has not started.",
+                tag: tag, access: .action(OperationsPolicy.manageJobs), parameters: [.init("id", in: .path, schema: .uuid)],
+                responses: [EndpointResponse(200, "The job, cancelled.", body: .json(JobRecord.self))]
+            ) { _, context in
+                try .json(try await queue.cancel(try context.uuidParameter("id"), caller: context.caller))
+            })
         return routes
     }
 }
@@ -164,9 +173,10 @@ struct JobStatsList: Codable, Sendable, APISchema {
     static var schema: JSONSchema {
         .object(
             properties: [
-                "items": .array(.object(
-                    properties: ["queue": .text, "state": .string(enumValues: JobState.allCases.map(\.rawValue)), "count": .integer()],
-                    required: ["queue", "state", "count"]))
+                "items": .array(
+                    .object(
+                        properties: ["queue": .text, "state": .string(enumValues: JobState.allCases.map(\.rawValue)), "count": .integer()],
+                        required: ["queue", "state", "count"]))
             ],
             required: ["items"])
     }

@@ -83,7 +83,8 @@ public struct EndpointBody: Sendable, Equatable {
     /// which needs them, and a change, which does not.
     public static func json<T: APISchema>(_ type: T.Type, requiring fields: [String], named name: String) -> EndpointBody {
         guard case .object(let properties, let required, let additional) = T.schema else { return json(type) }
-        return EndpointBody(schemaName: name, schema: .object(properties: properties, required: Array(Set(required + fields)), additional: additional))
+        return EndpointBody(
+            schemaName: name, schema: .object(properties: properties, required: Array(Set(required + fields)), additional: additional))
     }
     public static func page<T: APISchema>(of type: T.Type) -> EndpointBody {
         EndpointBody(
@@ -91,8 +92,9 @@ public struct EndpointBody: Sendable, Equatable {
             schema: .object(
                 properties: ["items": .array(.ref(T.schemaName)), "nextCursor": .nullable(.text)],
                 required: ["items", "nextCursor"]),
-            mediaType: "application/json")
-            .with(component: T.schemaName, T.schema)
+            mediaType: "application/json"
+        )
+        .with(component: T.schemaName, T.schema)
     }
     public static func text(_ mediaType: String) -> EndpointBody {
         EndpointBody(schemaName: nil, schema: .text, mediaType: mediaType)
@@ -198,9 +200,11 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
             case .resourceAction(let action):
                 let response = try await handler(request, context)
                 guard context.authorizationTrace.contains(action) else {
-                    context.logger.error("route answered without asking the policy", metadata: ["operation": "\(operationID)", "action": "\(action)"])
-                    throw PlazaError(.internalServerError, code: "unauthorized-route", title: "Internal error",
-                                     detail: "This route did not check authorization.")
+                    context.logger.error(
+                        "route answered without asking the policy", metadata: ["operation": "\(operationID)", "action": "\(action)"])
+                    throw PlazaError(
+                        .internalServerError, code: "unauthorized-route", title: "Internal error",
+                        detail: "This route did not check authorization.")
                 }
                 return response
             }

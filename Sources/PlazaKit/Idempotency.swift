@@ -112,11 +112,13 @@ enum IdempotencyGuard {
             case .replay(let stored):
                 return stored.response
             case .mismatch:
-                throw PlazaError(.unprocessableContent, code: "idempotency-mismatch", title: "Idempotency key reused",
-                                 detail: "This Idempotency-Key was used for a different request.")
+                throw PlazaError(
+                    .unprocessableContent, code: "idempotency-mismatch", title: "Idempotency key reused",
+                    detail: "This Idempotency-Key was used for a different request.")
             case .inProgress:
-                throw PlazaError(.conflict, code: "idempotency-in-progress", title: "Request in progress",
-                                 detail: "A request with this Idempotency-Key is still running; retry shortly.", headers: ["Retry-After": "1"])
+                throw PlazaError(
+                    .conflict, code: "idempotency-in-progress", title: "Request in progress",
+                    detail: "A request with this Idempotency-Key is still running; retry shortly.", headers: ["Retry-After": "1"])
             case .proceed(let claim):
                 let collected = request
                 return try await store.perform(idempotent, claim: claim) {
@@ -143,7 +145,7 @@ extension Response {
     }
 }
 
-private final class BodySink: @unchecked Sendable {  // one task writes it, then reads it
+private final class BodySink: @unchecked Sendable { // one task writes it, then reads it
     var bytes: [UInt8] = []
 }
 

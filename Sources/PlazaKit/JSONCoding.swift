@@ -43,9 +43,9 @@ public enum PlazaJSON {
         guard text.count >= 25, let sign = text.dropLast(5).last, sign == "+" || sign == "-" else { return nil }
         let offset = text.suffix(5)
         guard offset.dropFirst(2).first == ":", offset.filter(\.isASCII).filter(\.isNumber).count == 4,
-              let hours = Int(offset.prefix(2)), let minutes = Int(offset.suffix(2)),
-              hours <= 23, minutes <= 59,
-              let utc = try? Date(String(text.dropLast(6)) + "Z", strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: text.contains(".")))
+            let hours = Int(offset.prefix(2)), let minutes = Int(offset.suffix(2)),
+            hours <= 23, minutes <= 59,
+            let utc = try? Date(String(text.dropLast(6)) + "Z", strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: text.contains(".")))
         else { return nil }
         let seconds = TimeInterval(hours * 3600 + minutes * 60)
         return sign == "+" ? utc - seconds : utc + seconds

@@ -37,24 +37,26 @@ public enum OpenAPI {
             }
             var parameters = endpoint.parameters
             if endpoint.idempotent {
-                parameters.append(EndpointParameter(
-                    "Idempotency-Key", in: .header, schema: .string(minLength: 1, maxLength: 255),
-                    description: "Retrying with the same key replays the first response instead of acting twice."))
+                parameters.append(
+                    EndpointParameter(
+                        "Idempotency-Key", in: .header, schema: .string(minLength: 1, maxLength: 255),
+                        description: "Retrying with the same key replays the first response instead of acting twice."))
             }
             if !parameters.isEmpty {
-                operation["parameters"] = .array(parameters.map { parameter in
-                    var object: [String: JSONValue] = [
-                        "name": .string(parameter.name), "in": .string(parameter.location.rawValue), "required": .bool(parameter.required),
-                    ]
-                    // A parameter that carries a document (JSON in the URL) says so with content, not a schema.
-                    if let mediaType = parameter.mediaType {
-                        object["content"] = [mediaType: ["schema": parameter.schema.json]]
-                    } else {
-                        object["schema"] = parameter.schema.json
-                    }
-                    if let description = parameter.description { object["description"] = .string(description) }
-                    return .object(object)
-                })
+                operation["parameters"] = .array(
+                    parameters.map { parameter in
+                        var object: [String: JSONValue] = [
+                            "name": .string(parameter.name), "in": .string(parameter.location.rawValue), "required": .bool(parameter.required),
+                        ]
+                        // A parameter that carries a document (JSON in the URL) says so with content, not a schema.
+                        if let mediaType = parameter.mediaType {
+                            object["content"] = [mediaType: ["schema": parameter.schema.json]]
+                        } else {
+                            object["schema"] = parameter.schema.json
+                        }
+                        if let description = parameter.description { object["description"] = .string(description) }
+                        return .object(object)
+                    })
             }
             if let body = endpoint.requestBody {
                 var requestBody: [String: JSONValue] = [
@@ -156,7 +158,9 @@ public enum OpenAPI {
             let sorted = members.keys.sorted()
             let keys = order.map { order in order.filter { members[$0] != nil } + sorted.filter { !order.contains($0) } } ?? sorted
             var propertyOrder: [String]?
-            if case .array(let names)? = members[orderKey] { propertyOrder = names.compactMap { if case .string(let name) = $0 { name } else { nil } } }
+            if case .array(let names)? = members[orderKey] {
+                propertyOrder = names.compactMap { if case .string(let name) = $0 { name } else { nil } }
+            }
             out += "{"
             for (index, key) in keys.enumerated() {
                 if index > 0 { out += "," }

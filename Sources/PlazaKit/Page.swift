@@ -41,7 +41,7 @@ public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)  // explicit null, as documented
+        try container.encode(nextCursor, forKey: .nextCursor) // explicit null, as documented
     }
     enum CodingKeys: String, CodingKey { case items, nextCursor }
 }

@@ -20,7 +20,7 @@ public enum PlazaID {
             while true {
                 if let entry = counters[millis] {
                     guard entry.counter < 0xFFF else {
-                        millis += 1  // 4,096 ids in one millisecond: borrow the next one
+                        millis += 1 // 4,096 ids in one millisecond: borrow the next one
                         continue
                     }
                     counters[millis] = (entry.counter + 1, tick)
@@ -30,7 +30,7 @@ public enum PlazaID {
                     let keep = counters.sorted { $0.value.used > $1.value.used }.prefix(512)
                     counters = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
                 }
-                let seed = UInt16.random(in: 0..<0x400, using: &rng)  // leave room to count up
+                let seed = UInt16.random(in: 0..<0x400, using: &rng) // leave room to count up
                 counters[millis] = (seed, tick)
                 return (millis, seed)
             }
@@ -45,14 +45,15 @@ public enum PlazaID {
         let (millis, counter) = state.withLock { $0.next(for: wanted, using: &rng) }
         var bytes = [UInt8](repeating: 0, count: 16)
         for i in 0..<6 { bytes[i] = UInt8((millis >> UInt64(8 * (5 - i))) & 0xFF) }
-        bytes[6] = 0x70 | UInt8(counter >> 8)  // version 7 and the counter's high bits
+        bytes[6] = 0x70 | UInt8(counter >> 8) // version 7 and the counter's high bits
         bytes[7] = UInt8(counter & 0xFF)
         let random = rng.next() as UInt64
         for i in 8..<16 { bytes[i] = UInt8((random >> UInt64(8 * (i - 8))) & 0xFF) }
-        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
-        return UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-        ))
+        bytes[8] = (bytes[8] & 0x3F) | 0x80 // RFC 9562 variant
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 }

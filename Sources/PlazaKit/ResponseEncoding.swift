@@ -29,7 +29,7 @@ public struct NullWriting<Value: Encodable>: Encodable {
 private func nullWritingValue<T: Encodable>(_ value: T) -> any Encodable {
     switch value {
     case is String, is Bool, is Int, is Double, is Int64, is Int32, is Int16, is Int8, is UInt, is UInt64, is UInt32, is UInt16,
-         is UInt8, is Float, is Date, is URL, is Data, is Decimal, is UUID, is any OmitsAbsentMembers:
+        is UInt8, is Float, is Date, is URL, is Data, is Decimal, is UUID, is any OmitsAbsentMembers:
         return value
     default: return NullWriting<T>(value)
     }

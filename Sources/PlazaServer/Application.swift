@@ -17,7 +17,8 @@ extension Plaza {
     ///
     /// Authentication (bearer tokens, then the pages' session cookie) runs inside the edge, so its refusals are
     /// problem+json, and before rate limits, so signed-in users are limited per user. Page errors are drawn
-    /// innermost, where the principal is known, so a signed-out browser is sent to the sign-in page. `extraAuthentication` runs just before it (tests sign
+    /// innermost, where the principal is known, so a signed-out browser is sent to the sign-in page. `extraAuthentication` runs just before
+    /// it (tests sign
     /// requests in with it).
     public func buildRouter(
         extraAuthentication: (any MiddlewareProtocol<Request, Response, AppRequestContext>)? = nil,
@@ -29,9 +30,10 @@ extension Plaza {
         let router = Router(context: AppRequestContext.self)
         var accessLog = Logger(label: "plaza.access")
         accessLog.logLevel = config.logLevel
-        _ = PlazaMetrics.registry  // metrics must be bootstrapped before the first request records any
-        router.add(middleware: EdgeMiddleware<AppRequestContext>(
-            settings: config.edge, accessLog: accessLog, allowedMethods: { routes.methods(matching: $0) }))
+        _ = PlazaMetrics.registry // metrics must be bootstrapped before the first request records any
+        router.add(
+            middleware: EdgeMiddleware<AppRequestContext>(
+                settings: config.edge, accessLog: accessLog, allowedMethods: { routes.methods(matching: $0) }))
         router.add(middleware: CORSMiddleware<AppRequestContext>(origins: config.edge.corsOrigins))
         if let extraAuthentication { router.add(middleware: extraAuthentication) }
         router.add(middleware: BearerAuthentication<AppRequestContext>(identity: identity))

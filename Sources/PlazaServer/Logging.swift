@@ -85,7 +85,6 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-
     private static let secondCache = Mutex<(second: Int, text: String)>((-1, ""))
 
     /// RFC 3339 UTC with milliseconds: `2026-11-22T01:04:14.598Z`.

@@ -73,7 +73,8 @@ public enum Maintenance {
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let message =
+                String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 .split(separator: "\n").first.map(String.init) ?? "exit code \(process.terminationStatus)"
             throw Failure(description: "\(tool) failed: \(message)")
         }

@@ -9,7 +9,10 @@ enum OpenAPIRoute {
     static func info(_ edge: EdgeSettings) -> OpenAPI.Info {
         var info = OpenAPI.Info(
             title: "Plaza", version: "0.1.0",
-            description: "One server for marketplaces, booking systems and community platforms. Errors are RFC 9457 problem+json; lists use ?limit= and ?cursor=.")
+            description:
+                "One server for marketplaces, booking systems and community platforms. Errors are RFC 9457 problem+json; lists use "
+                + "?limit= and ?cursor=."
+        )
         info.maxBodyBytes = edge.maxBodySize
         info.streamingBodyPaths = edge.streamingBodyPaths
         return info
@@ -28,11 +31,12 @@ enum OpenAPIRoute {
         documented.add(endpoint { _, _ in Response(status: .ok) })
         let document = OpenAPI.document(for: documented, info: info(edge), anonymousMay: anonymousMay(policy))
         let bytes = Data(OpenAPI.serialize(document).utf8)
-        table.add(endpoint { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-        })
+        table.add(
+            endpoint { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            })
         return table
     }
 

@@ -135,14 +135,15 @@ public final class Plaza: Sendable {
         bus.subscribe(realtime.subscription())
         // A socket lives no longer than the session that opened it.
         let hub = realtime
-        bus.subscribe(Subscription("realtime.sessions", topics: [SessionRevoked.topic, UserStatusChanged.topic], delivery: .broadcast) { event in
-            if event.topic == SessionRevoked.topic {
-                let revoked = try event.decode(SessionRevoked.self)
-                hub.endConnections(of: revoked.userId, sessions: Set(revoked.sessionIds))
-            } else if case let changed = try event.decode(UserStatusChanged.self), changed.status != "active" {
-                hub.endConnections(of: changed.userId)
-            }
-        })
+        bus.subscribe(
+            Subscription("realtime.sessions", topics: [SessionRevoked.topic, UserStatusChanged.topic], delivery: .broadcast) { event in
+                if event.topic == SessionRevoked.topic {
+                    let revoked = try event.decode(SessionRevoked.self)
+                    hub.endConnections(of: revoked.userId, sessions: Set(revoked.sessionIds))
+                } else if case let changed = try event.decode(UserStatusChanged.self), changed.status != "active" {
+                    hub.endConnections(of: changed.userId)
+                }
+            })
         vapid = VAPIDKeys(secrets: secrets)
         notifications = NotificationService(
             store: store, queue: queue, publisher: publisher, identity: identity, policy: policy,
@@ -151,16 +152,21 @@ public final class Plaza: Sendable {
                 settings: config.notifications, baseURL: config.baseURL, store: store, vapid: vapid, logger: logger),
             logger: logger)
         let fileRoot = URL(fileURLWithPath: config.fileSettings.root)
-        let blobs: any BlobStore = config.fileSettings.s3.map { S3BlobStore(location: $0, stagingDirectory: fileRoot.appendingPathComponent(".staging")) }
+        let blobs: any BlobStore =
+            config.fileSettings.s3.map { S3BlobStore(location: $0, stagingDirectory: fileRoot.appendingPathComponent(".staging")) }
             ?? LocalBlobStore(root: fileRoot)
-        files = FileService(store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings, logger: logger)
+        files = FileService(
+            store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings,
+            logger: logger)
         files.register(in: jobRegistry)
         for subscription in files.subscriptions() { bus.subscribe(subscription) }
-        conversations = ConversationService(store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
+        conversations = ConversationService(
+            store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
         workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
         workflows.register(in: jobRegistry)
         marketplace = MarketplaceService(
-            store: store, outbox: outbox, bus: bus, queue: queue, workflows: workflows, conversations: conversations, notifications: notifications, files: files, identity: identity,
+            store: store, outbox: outbox, bus: bus, queue: queue, workflows: workflows, conversations: conversations, notifications: notifications,
+            files: files, identity: identity,
             publisher: publisher, hub: realtime, policy: policy, settings: config.marketplace)
         marketplace.register(in: jobRegistry)
         // Merging two accounts moves every module's references in one transaction; each module says how.
@@ -169,7 +175,9 @@ public final class Plaza: Sendable {
         identity.mergeHooks.register("files", FileService.merge)
         identity.mergeHooks.register("workflows", WorkflowEngine.merge)
         let market = marketplace
-        identity.mergeHooks.register("marketplace") { source, target, transaction in try await market.merge(from: source, into: target, in: transaction) }
+        identity.mergeHooks.register("marketplace") { source, target, transaction in
+            try await market.merge(from: source, into: target, in: transaction)
+        }
         graphQL = try MarketplaceGraphQL(service: marketplace).executor(limits: config.graphQL)
         pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
@@ -289,12 +297,13 @@ public final class Plaza: Sendable {
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OAuthRoutes<AppRequestContext>(identity: identity).table)
         table.add(contentsOf: FederationRoutes<AppRequestContext>(identity: identity).table)
-        table.add(contentsOf: OperationsRoutes<AppRequestContext>(
-            readiness: readiness,
-            metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),
-            metricsAccess: MetricsAccess(token: config.metricsToken, fromNetwork: Self.networkCheck(config.metricsNetworks)),
-            queue: queue, auditLog: AuditLogReader(store: store)
-        ).table)
+        table.add(
+            contentsOf: OperationsRoutes<AppRequestContext>(
+                readiness: readiness,
+                metrics: MetricsExporter(registry: PlazaMetrics.registry, queue: queue, store: store),
+                metricsAccess: MetricsAccess(token: config.metricsToken, fromNetwork: Self.networkCheck(config.metricsNetworks)),
+                queue: queue, auditLog: AuditLogReader(store: store)
+            ).table)
         return OpenAPIRoute.adding(to: table, policy: policy, edge: config.edge)
     }
 }

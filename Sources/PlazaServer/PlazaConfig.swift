@@ -104,7 +104,10 @@ extension PlazaConfig {
         ("PLAZA_DATA_DIR", "./plaza-data", "where the SQLite database and local files live"),
         ("PLAZA_DATABASE_URL", "(empty: SQLite)", "postgres://user:pass@host:port/db switches to PostgreSQL"),
         ("PLAZA_DATABASE_POOL_SIZE", "4", "PostgreSQL connections per event loop"),
-        ("PLAZA_DATABASE_PREPARED_STATEMENTS", "true", "PostgreSQL: run repeated statements as named prepared statements (false behind a transaction-mode pooler)"),
+        (
+            "PLAZA_DATABASE_PREPARED_STATEMENTS", "true",
+            "PostgreSQL: run repeated statements as named prepared statements (false behind a transaction-mode pooler)"
+        ),
         ("PLAZA_SQLITE_SYNCHRONOUS", "normal", "normal (WAL: crash-safe, a power cut may lose the last commits) or full (fsync every commit)"),
         ("PLAZA_PUBLIC_URL", "http://HOST:PORT", "the URL people reach Plaza at"),
         ("PLAZA_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical"),
@@ -112,7 +115,10 @@ extension PlazaConfig {
         ("PLAZA_MAX_BODY_SIZE", "2097152", "largest request body in bytes (suffixes k, m allowed)"),
         ("PLAZA_CORS_ORIGINS", "(none)", "comma-separated origins allowed to call the API from browsers, or *"),
         ("PLAZA_TRUSTED_PROXIES", "(none)", "comma-separated addresses/CIDRs whose X-Forwarded-* headers are believed"),
-        ("PLAZA_RATE_LIMITS", "/api/=600/min,/graphql=600/min,/api/v1/auth/=20/min,/sign-=30/min,/verify-email=30/min,/reset-password=30/min", "comma-separated PREFIX=COUNT/PERIOD token buckets"),
+        (
+            "PLAZA_RATE_LIMITS", "/api/=600/min,/graphql=600/min,/api/v1/auth/=20/min,/sign-=30/min,/verify-email=30/min,/reset-password=30/min",
+            "comma-separated PREFIX=COUNT/PERIOD token buckets"
+        ),
         ("PLAZA_JOBS_CONCURRENCY", "8", "jobs one process runs at once"),
         ("PLAZA_JOBS_LEASE_SECONDS", "60", "how long a claimed job is held before another worker may take it"),
         ("PLAZA_JOBS_MAX_ATTEMPTS", "5", "default attempts before a job is dead-lettered"),
@@ -122,19 +128,31 @@ extension PlazaConfig {
         ("PLAZA_EVENT_RETENTION_HOURS", "168", "numbered events stay in the log this long"),
         ("PLAZA_BCRYPT_COST", "12", "bcrypt cost for passwords (10-16; each step doubles the time)"),
         ("PLAZA_REQUIRE_VERIFIED_EMAIL", "false", "whether an account must verify its email before signing in"),
-        ("PLAZA_MFA_REQUIRED_ROLES", "admin,operator", "system roles that act only in a session that passed a second factor (comma-separated; empty: none)"),
+        (
+            "PLAZA_MFA_REQUIRED_ROLES", "admin,operator",
+            "system roles that act only in a session that passed a second factor (comma-separated; empty: none)"
+        ),
         ("PLAZA_ACCESS_TOKEN_MINUTES", "15", "lifetime of access tokens (1-60)"),
         ("PLAZA_SMTP_URL", "(none: e-mail is logged)", "smtp://[user:pass@]host:port[?tls=starttls|required|none&ca=FILE] or smtps://…"),
         ("PLAZA_MAIL_FROM", "Plaza <no-reply@plaza.localhost>", "the From of every e-mail"),
         ("PLAZA_SMS_URL", "(none: no SMS)", "a Twilio-style Messages API: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com"),
         ("PLAZA_SMS_FROM", "(none)", "the SMS sender: a number in E.164 form or a sender id"),
         ("PLAZA_PUSH_CONTACT", "mailto:(the From address)", "how push services reach the operator (VAPID sub: mailto: or https:)"),
-        ("PLAZA_PUSH_HOSTS", "(the browsers' push services)", "comma-separated hosts (.suffix for a domain) whose Web Push endpoints browsers may register"),
+        (
+            "PLAZA_PUSH_HOSTS", "(the browsers' push services)",
+            "comma-separated hosts (.suffix for a domain) whose Web Push endpoints browsers may register"
+        ),
         ("PLAZA_NOTIFY_MAX_ATTEMPTS", "8", "attempts per e-mail, SMS or push before it is given up (1-50)"),
         ("PLAZA_FILES_DIR", "DATA_DIR/files", "where uploaded files and their variants are kept"),
-        ("PLAZA_FILES_S3_URL", "(none: the files directory)", "an S3-compatible bucket for files: https://ACCESS_KEY:SECRET@host[:port]/bucket?region=…"),
+        (
+            "PLAZA_FILES_S3_URL", "(none: the files directory)",
+            "an S3-compatible bucket for files: https://ACCESS_KEY:SECRET@host[:port]/bucket?region=…"
+        ),
         ("PLAZA_FILES_MAX_PIXELS", "50000000", "the most pixels an uploaded image may have (refused from its header, before decoding)"),
-        ("PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS", "60", "how long a key whose request never finished (its server died) answers 409 before a retry runs it (1-3600)"),
+        (
+            "PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS", "60",
+            "how long a key whose request never finished (its server died) answers 409 before a retry runs it (1-3600)"
+        ),
         ("PLAZA_METRICS_TOKEN", "(none)", "a bearer token that may read /metrics (at least 16 characters)"),
         ("PLAZA_METRICS_NETWORKS", "127.0.0.0/8,::1", "comma-separated addresses/CIDRs that may read /metrics without the token (empty: none)"),
         ("PLAZA_GRAPHQL_MAX_DOCUMENT_BYTES", "16384", "largest GraphQL document in bytes (1024-1048576)"),
@@ -312,7 +330,8 @@ extension PlazaConfig {
         if let value = values["PLAZA_MFA_REQUIRED_ROLES"] {
             let roles = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             if let unknown = roles.first(where: { !Roles.system.contains($0) }) {
-                throw ConfigError(key: "PLAZA_MFA_REQUIRED_ROLES", problem: "\(unknown) is not a system role (\(Roles.system.joined(separator: ", ")))")
+                throw ConfigError(
+                    key: "PLAZA_MFA_REQUIRED_ROLES", problem: "\(unknown) is not a system role (\(Roles.system.joined(separator: ", ")))")
             }
             mfaRequiredRoles = roles
         }
@@ -348,8 +367,9 @@ extension PlazaConfig {
             do {
                 notifications.sms = try SMSSettings(url: value, from: smsFrom ?? "")
             } catch let error as TransportFailure {
-                throw ConfigError(key: error.message.hasPrefix("PLAZA_SMS_FROM") ? "PLAZA_SMS_FROM" : "PLAZA_SMS_URL",
-                                  problem: String(error.message.drop(while: { $0 != " " }).dropFirst()))
+                throw ConfigError(
+                    key: error.message.hasPrefix("PLAZA_SMS_FROM") ? "PLAZA_SMS_FROM" : "PLAZA_SMS_URL",
+                    problem: String(error.message.drop(while: { $0 != " " }).dropFirst()))
             }
         } else if smsFrom != nil {
             throw ConfigError(key: "PLAZA_SMS_FROM", problem: "is set but PLAZA_SMS_URL is not")

@@ -28,11 +28,15 @@ struct EventStreamRoute<Context: RealtimeRequestContext>: Sendable {
             summary: "Follow topics as Server-Sent Events (the fallback for clients without WebSocket).", tag: "Realtime",
             access: .authenticated,
             parameters: [
-                EndpointParameter("topics", in: .query, required: true, schema: .string(minLength: 1), description: "Comma-separated topics, e.g. user:<your id>."),
-                EndpointParameter("lastEventId", in: .query, schema: .integer(minimum: 0), description: "Replay what came after this id (or send Last-Event-ID)."),
+                EndpointParameter(
+                    "topics", in: .query, required: true, schema: .string(minLength: 1), description: "Comma-separated topics, e.g. user:<your id>."),
+                EndpointParameter(
+                    "lastEventId", in: .query, schema: .integer(minimum: 0), description: "Replay what came after this id (or send Last-Event-ID)."),
                 EndpointParameter("access_token", in: .query, description: "An access token, for clients that cannot set headers."),
             ],
-            responses: [EndpointResponse(200, "An event stream: each event's data is the frame of docs/realtime.md.", body: .text("text/event-stream"))]
+            responses: [
+                EndpointResponse(200, "An event stream: each event's data is the frame of docs/realtime.md.", body: .text("text/event-stream"))
+            ]
         ) { request, context in
             guard let principal = context.principal else { throw PlazaError.unauthorized() }
             let query = request.queryItems

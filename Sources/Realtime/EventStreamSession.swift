@@ -45,7 +45,8 @@ final class EventStreamSession: ChannelInboundHandler, RealtimeSocket {
         try? context.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: limit / 2, high: limit))
         writeRaw(Self.head(headers), flush: false)
         writeRaw(EventStreamFormat.retry, flush: true)
-        let sink = SocketSink(channel: context.channel, socket: NIOLoopBound(self, eventLoop: context.eventLoop), capacity: hub.settings.sendQueueCapacity)
+        let sink = SocketSink(
+            channel: context.channel, socket: NIOLoopBound(self, eventLoop: context.eventLoop), capacity: hub.settings.sendQueueCapacity)
         let connection = hub.connect(plan.principal, sink: sink)
         self.connection = connection
         // Accepted while the server stops: the hub has closed its connections already, so this one goes too.

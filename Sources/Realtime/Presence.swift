@@ -20,11 +20,13 @@ struct Presence: Sendable {
 
     func joined(_ connection: Connection, topic: String) async throws {
         try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO realtime_presence (connection_id, topic, instance_id, user_id, seen_at)
                 VALUES (\(bind: connection.id), \(bind: topic), \(bind: instance), \(bind: connection.principal.id), \(bind: transaction.clock.now()))
                 ON CONFLICT (connection_id, topic) DO NOTHING
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -32,7 +34,8 @@ struct Presence: Sendable {
         try await store.transaction { transaction in
             if let topic {
                 try await transaction.sql.raw(
-                    "DELETE FROM realtime_presence WHERE connection_id = \(bind: connection.id) AND topic = \(bind: topic)").run()
+                    "DELETE FROM realtime_presence WHERE connection_id = \(bind: connection.id) AND topic = \(bind: topic)"
+                ).run()
             } else {
                 try await transaction.sql.raw("DELETE FROM realtime_presence WHERE connection_id = \(bind: connection.id)").run()
             }
@@ -42,9 +45,11 @@ struct Presence: Sendable {
     /// The people connected to `topic` on any live instance.
     func users(on topic: String) async throws -> [UUID] {
         let fresh = store.clock.now().addingTimeInterval(-Self.staleAfter)
-        return try await store.sql.raw("""
+        return try await store.sql.raw(
+            """
             SELECT DISTINCT user_id FROM realtime_presence WHERE topic = \(bind: topic) AND seen_at > \(bind: fresh) ORDER BY user_id
-            """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
+            """
+        ).all().map { try $0.decode(column: "user_id", as: UUID.self) }
     }
 
     /// Marks this instance's rows alive and sweeps rows of instances that stopped touching theirs.
@@ -53,7 +58,8 @@ struct Presence: Sendable {
             let now = transaction.clock.now()
             try await transaction.sql.raw("UPDATE realtime_presence SET seen_at = \(bind: now) WHERE instance_id = \(bind: instance)").run()
             try await transaction.sql.raw(
-                "DELETE FROM realtime_presence WHERE seen_at < \(bind: now.addingTimeInterval(-Self.staleAfter))").run()
+                "DELETE FROM realtime_presence WHERE seen_at < \(bind: now.addingTimeInterval(-Self.staleAfter))"
+            ).run()
         }
     }
 

@@ -216,8 +216,9 @@ public final class RealtimeHub: Sendable {
     func subscribe(_ connection: Connection, to topic: String, after lastEventId: Int64?) async {
         if connection.isSubscribed(topic) { return connection.enqueue(ServerFrame.subscribed(topic)) }
         guard connection.subscriptionCount < settings.maxSubscriptions else {
-            return connection.enqueue(ServerFrame.error(
-                .tooManySubscriptions, "A connection may follow at most \(settings.maxSubscriptions) topics.", topic: topic))
+            return connection.enqueue(
+                ServerFrame.error(
+                    .tooManySubscriptions, "A connection may follow at most \(settings.maxSubscriptions) topics.", topic: topic))
         }
         switch await topics.decide(connection.principal, topic) {
         case .unknown:
@@ -259,8 +260,9 @@ public final class RealtimeHub: Sendable {
                 if page.count < 500 { break }
             }
             if replayed >= settings.maxReplay {
-                connection.enqueue(ServerFrame.error(
-                    .replayTruncated, "More than \(settings.maxReplay) events were missed; reload the data and subscribe again.", topic: topic))
+                connection.enqueue(
+                    ServerFrame.error(
+                        .replayTruncated, "More than \(settings.maxReplay) events were missed; reload the data and subscribe again.", topic: topic))
             }
         } catch {
             logger.error("realtime replay failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
@@ -284,7 +286,8 @@ public final class RealtimeHub: Sendable {
         // instance ignores its own notification.
         deliverSignal(frame)
         try await outbox.store.sql.raw(
-            "SELECT pg_notify(\(bind: Self.signalChannel), \(bind: presence.instance.uuidString + "|" + frame))").run()
+            "SELECT pg_notify(\(bind: Self.signalChannel), \(bind: presence.instance.uuidString + "|" + frame))"
+        ).run()
     }
 
     /// A signal from NOTIFY: `<sending instance>|<frame>`; this instance's own are already delivered.
@@ -332,8 +335,8 @@ public final class RealtimeHub: Sendable {
     /// The frame of a `realtime.publish` event, made once and sent to every subscriber as it is.
     static func frame(_ envelope: EventEnvelope) -> (topic: String, encoded: EncodedFrame)? {
         guard let event = try? PlazaJSON.decoder().decode(RealtimePublisher.Published.self, from: Data(envelope.payload.utf8)),
-              let seq = envelope.seq,
-              let data = try? PlazaJSON.encoder().encode(event.data)
+            let seq = envelope.seq,
+            let data = try? PlazaJSON.encoder().encode(event.data)
         else { return nil }
         return (event.topic, EncodedFrame(ServerFrame.event(topic: event.topic, id: seq, data: String(decoding: data, as: UTF8.self))))
     }

@@ -48,7 +48,8 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
     /// - Parameters:
     ///   - responder: the application's responder, for plain HTTP.
     ///   - upgrades: the router, run for each upgrade request to decide it.
-    public init(responder: @escaping HTTPChannelHandler.Responder, upgrades: Upgrades, hub: RealtimeHub, http1: HTTP1Channel.Configuration = .init()) {
+    public init(responder: @escaping HTTPChannelHandler.Responder, upgrades: Upgrades, hub: RealtimeHub, http1: HTTP1Channel.Configuration = .init())
+    {
         self.responder = Self.redirectingLateUpgrades(responder)
         self.upgrades = upgrades
         self.hub = hub
@@ -83,7 +84,8 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
             let notUpgrading = NIOTypedHTTPServerUpgradeConfiguration(upgraders: [upgrader]) { channel in
                 // (A handshake the upgrader refused comes here too, with its decision: it gets that answer.)
                 if decision.value == nil, let head = firstRequest.value, head.method == .GET,
-                    head.uri.split(separator: "?").first == EventStreamFormat.path[...] {
+                    head.uri.split(separator: "?").first == EventStreamFormat.path[...]
+                {
                     let promise = channel.eventLoop.makePromise(of: Decision.self)
                     promise.completeWithTask { await self.decide(head, channel: channel, logger: logger, eventStream: true) }
                     return promise.futureResult.flatMapThrowing { decided in
@@ -93,7 +95,7 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                             return .upgraded
                         case .refuse(let refusal):
                             return .refused(try http(channel, logger: logger), refusal)
-                        case .upgrade:  // only the WebSocket route names a principal, and not for this path: refuse, never guess
+                        case .upgrade: // only the WebSocket route names a principal, and not for this path: refuse, never guess
                             return .refused(try http(channel, logger: logger), Refusal(head: HTTPResponse(status: .badRequest), body: ByteBuffer()))
                         }
                     }
@@ -106,9 +108,9 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
                 }
             }
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Outcome>(upgradeConfiguration: notUpgrading)
-            configuration.enablePipelining = false  // NIOAsyncChannel takes one request at a time already
+            configuration.enablePipelining = false // NIOAsyncChannel takes one request at a time already
             configuration.enableErrorHandling = false
-            configuration.enableResponseHeaderValidation = false  // HTTPTypes validated them
+            configuration.enableResponseHeaderValidation = false // HTTPTypes validated them
             configuration.decoderConfiguration.maxHeaderFieldSize = http1.httpDecoder.maxHeaderFieldSize
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
@@ -126,7 +128,8 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
     private func http(_ channel: any Channel, logger: Logger) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try channel.pipeline.syncOperations.addHandlers(http1.additionalChannelHandlers())
-        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
         return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
     }
@@ -140,12 +143,20 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
         let channel = value.channel
         let quiesce: @Sendable () -> Void = { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         do {
-            let outcome = try await withGracefulShutdownHandler { try await value.outcome.get() } onGracefulShutdown: { quiesce() }
+            let outcome = try await withGracefulShutdownHandler {
+                try await value.outcome.get()
+            } onGracefulShutdown: {
+                quiesce()
+            }
             switch outcome {
             case .upgraded:
                 return
             case .http(let http):
-                await withGracefulShutdownHandler { await handleHTTP(asyncChannel: http, logger: logger) } onGracefulShutdown: { quiesce() }
+                await withGracefulShutdownHandler {
+                    await handleHTTP(asyncChannel: http, logger: logger)
+                } onGracefulShutdown: {
+                    quiesce()
+                }
             case .refused(let http, let refusal):
                 try await http.executeThenClose { _, outbound in
                     var head = refusal.head
@@ -196,9 +207,14 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
         }
         if response.status == .ok, let plan = context.realtimeUpgrade.eventStream.withLock({ $0 }) {
             guard eventStream else {
-                return .refuse(Refusal(
-                    head: HTTPResponse(status: .badRequest, headerFields: [.contentType: "application/problem+json"]),
-                    body: ByteBuffer(string: #"{"type":"about:blank","title":"Bad Request","status":400,"detail":"This endpoint speaks Server-Sent Events, not WebSocket."}"#)))
+                return .refuse(
+                    Refusal(
+                        head: HTTPResponse(status: .badRequest, headerFields: [.contentType: "application/problem+json"]),
+                        body: ByteBuffer(
+                            string:
+                                #"{"type":"about:blank","title":"Bad Request","status":400,"#
+                                + #""detail":"This endpoint speaks Server-Sent Events, not WebSocket."}"#
+                        )))
             }
             return .eventStream(plan, response.headers)
         }
@@ -213,8 +229,9 @@ where Upgrades.Context: RealtimeRequestContext, Upgrades.Context.Source == Appli
         return { request, writer, channel in
             guard request.asksForWebSocket else { return try await responder(request, writer, channel) }
             guard request.headers[.secWebSocketKey] != nil, request.headers[.secWebSocketVersion] == "13" else {
-                try await writer.writeResponse(HTTPResponse(
-                    status: .badRequest, headerFields: [.connection: "close", .contentLength: "0", .secWebSocketVersion: "13"]))
+                try await writer.writeResponse(
+                    HTTPResponse(
+                        status: .badRequest, headerFields: [.connection: "close", .contentLength: "0", .secWebSocketVersion: "13"]))
                 throw EndedUpgrade()
             }
             var location = request.uri.path

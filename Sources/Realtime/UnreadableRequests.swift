@@ -26,10 +26,11 @@ final class UnreadableRequests: ChannelInboundHandler, RemovableChannelHandler {
         guard !refused else { return }
         refused = true
         let (status, detail) = Self.answer(parse)
-        let body = ByteBuffer(string: """
-            {"type":"https://plaza.dev/problems/\(status == .requestHeaderFieldsTooLarge ? "headers-too-large" : "malformed-request")",\
-            "title":"\(status.reasonPhrase)","status":\(status.code),"detail":"\(detail)"}
-            """)
+        let body = ByteBuffer(
+            string: """
+                {"type":"https://plaza.dev/problems/\(status == .requestHeaderFieldsTooLarge ? "headers-too-large" : "malformed-request")",\
+                "title":"\(status.reasonPhrase)","status":\(status.code),"detail":"\(detail)"}
+                """)
         var head = HTTPResponseHead(version: .http1_1, status: status)
         head.headers = [
             "Content-Type": "application/problem+json", "Content-Length": String(body.readableBytes), "Connection": "close",
@@ -43,7 +44,10 @@ final class UnreadableRequests: ChannelInboundHandler, RemovableChannelHandler {
     static func answer(_ error: HTTPParserError) -> (HTTPResponseStatus, String) {
         switch error {
         case .headerOverflow:
-            return (.requestHeaderFieldsTooLarge, "The request's line and headers are larger than the server reads; send less (a long query belongs in a body).")
+            return (
+                .requestHeaderFieldsTooLarge,
+                "The request's line and headers are larger than the server reads; send less (a long query belongs in a body)."
+            )
         default:
             return (.badRequest, "The request is not HTTP/1.1 the server can read (a control character in a header, or no request line).")
         }

@@ -48,7 +48,8 @@ final class WebSocketSession: ChannelInboundHandler, RealtimeSocket {
         // frame comes is too slow: so a stalled client holds at most this much here (and the kernel's buffer).
         try? context.channel.syncOptions?.setOption(
             ChannelOptions.writeBufferWaterMark, value: .init(low: limit / 2, high: limit))
-        let sink = SocketSink(channel: context.channel, socket: NIOLoopBound(self, eventLoop: context.eventLoop), capacity: hub.settings.sendQueueCapacity)
+        let sink = SocketSink(
+            channel: context.channel, socket: NIOLoopBound(self, eventLoop: context.eventLoop), capacity: hub.settings.sendQueueCapacity)
         let connection = hub.connect(principal, sink: sink)
         self.connection = connection
         inbox = Inbox(hub: hub, connection: connection)
@@ -87,7 +88,7 @@ final class WebSocketSession: ChannelInboundHandler, RealtimeSocket {
             }
         case .continuation:
             guard var (opcode, data) = message else { return close(.protocolError, "a continuation frame with no message") }
-            message = nil  // so that `data` is the buffer's only owner and grows in place
+            message = nil // so that `data` is the buffer's only owner and grows in place
             var more = frame.unmaskedData
             guard data.readableBytes + more.readableBytes <= hub.settings.maxInboundFrame else {
                 return close(.messageTooLarge, "messages are at most \(hub.settings.maxInboundFrame) bytes")
@@ -149,7 +150,8 @@ final class WebSocketSession: ChannelInboundHandler, RealtimeSocket {
             return context.close(promise: nil)
         }
         awaitingPong = true
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))), promise: nil)
     }
 
     /// The server ends the connection (``Connection/end(_:)``). A restart does not wait for the client's answer.

@@ -70,11 +70,13 @@ extension Transaction {
         try await sql.insert(into: AuditLogTable.name)
             .columns(
                 "id", "occurred_at", "actor_id", "actor_kind", "action", "resource_type", "resource_id",
-                "organisation_id", "ip", "request_id", "details")
+                "organisation_id", "ip", "request_id", "details"
+            )
             .values(
                 SQLBind(entry.id), SQLBind(entry.occurredAt), SQLBind(entry.actorID), SQLBind(entry.actorKind),
                 SQLBind(entry.action), SQLBind(entry.resourceType), SQLBind(entry.resourceID),
-                SQLBind(entry.organisationID), SQLBind(entry.ip), SQLBind(entry.requestID), SQLBind(detailsText))
+                SQLBind(entry.organisationID), SQLBind(entry.ip), SQLBind(entry.requestID), SQLBind(detailsText)
+            )
             .run()
         return entry
     }

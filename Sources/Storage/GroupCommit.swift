@@ -48,7 +48,7 @@ enum GroupCommit {
                             fresh = false
                         } catch {
                             collected.append(error)
-                            try? await writer.run("ROLLBACK")  // SQLite may have rolled back already
+                            try? await writer.run("ROLLBACK") // SQLite may have rolled back already
                             try await writer.run("BEGIN IMMEDIATE")
                         }
                         continue

@@ -34,28 +34,36 @@ public struct SQLIdempotencyStore: IdempotencyStore {
         return try await store.transaction { transaction in
             let now = transaction.clock.now()
             let claim = UUID().uuidString
-            let inserted = try await transaction.sql.raw("""
+            let inserted = try await transaction.sql.raw(
+                """
                 INSERT INTO plaza_idempotency_keys (scope, idempotency_key, fingerprint, state, created_at, expires_at, claim)
-                VALUES (\(bind: request.scope), \(bind: request.key), \(bind: fingerprint), 'running', \(bind: now), \(bind: now.addingTimeInterval(lifetime)),
+                VALUES (\(bind: request.scope), \(bind: request.key), \(bind: fingerprint), 'running', \(bind: now),\
+                 \(bind: now.addingTimeInterval(lifetime)),
                         \(bind: claim))
                 ON CONFLICT (scope, idempotency_key) DO NOTHING
                 RETURNING scope
-                """).all()
+                """
+            ).all()
             if !inserted.isEmpty { return .proceed(claim: claim) }
-            guard let row = try await transaction.sql.raw("""
-                SELECT * FROM plaza_idempotency_keys WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
-                """).first()
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    SELECT * FROM plaza_idempotency_keys WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
+                    """
+                ).first()
             else { return .inProgress }
             let expires = try row.decode(column: "expires_at", as: Date.self)
             let created = try row.decode(column: "created_at", as: Date.self)
             let state = try row.decode(column: "state", as: String.self)
             let takeOver = expires < now || (state == "running" && created.addingTimeInterval(staleAfter) < now)
             if takeOver {
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     UPDATE plaza_idempotency_keys SET fingerprint = \(bind: fingerprint), state = 'running', response = NULL,
                            created_at = \(bind: now), expires_at = \(bind: now.addingTimeInterval(lifetime)), claim = \(bind: claim)
                     WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key)
-                    """).run()
+                    """
+                ).run()
                 return .proceed(claim: claim)
             }
             guard try row.decode(column: "fingerprint", as: String.self) == fingerprint else { return .mismatch }
@@ -80,11 +88,13 @@ public struct SQLIdempotencyStore: IdempotencyStore {
                 // A 5xx answer keeps nothing: thrown, so the work rolls back with it, and answered below.
                 guard outcome.stored.status < 500 else { throw FailedAnswer(outcome: outcome) }
                 let text = String(decoding: try JSONEncoder().encode(outcome.stored), as: UTF8.self)
-                let recorded = try await transaction.sql.raw("""
+                let recorded = try await transaction.sql.raw(
+                    """
                     UPDATE plaza_idempotency_keys SET state = 'done', response = \(bind: text)
                     WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key) AND claim = \(bind: claim)
                     RETURNING scope
-                    """).all()
+                    """
+                ).all()
                 guard !recorded.isEmpty else {
                     throw PlazaError.conflict("This request ran so long that a retry with its Idempotency-Key took over; the retry's answer stands.")
                 }
@@ -93,10 +103,12 @@ public struct SQLIdempotencyStore: IdempotencyStore {
         } catch {
             // Nothing was kept: let the client retry with the same key — unless a retry holds it now.
             try? await store.transaction { transaction in
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     DELETE FROM plaza_idempotency_keys
                     WHERE scope = \(bind: request.scope) AND idempotency_key = \(bind: request.key) AND claim = \(bind: claim)
-                    """).run()
+                    """
+                ).run()
             }
             if let failed = error as? FailedAnswer { return failed.outcome }
             throw error
@@ -112,9 +124,11 @@ public struct SQLIdempotencyStore: IdempotencyStore {
     @discardableResult
     public func prune() async throws -> Int {
         try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 DELETE FROM plaza_idempotency_keys WHERE expires_at < \(bind: transaction.clock.now()) RETURNING scope
-                """).all().count
+                """
+            ).all().count
         }
     }
 }

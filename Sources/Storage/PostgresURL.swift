@@ -22,7 +22,7 @@ public enum PostgresURL {
 
     static func parse(_ url: String) throws -> Parts {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-              let host = components.host, !host.isEmpty
+            let host = components.host, !host.isEmpty
         else { throw Invalid(description: "not a postgres://user:password@host:port/database URL") }
         let database = components.path.split(separator: "/").first.map(String.init)
         let sslmode = components.queryItems?.first { $0.name == "sslmode" || $0.name == "tlsmode" }?.value ?? "disable"

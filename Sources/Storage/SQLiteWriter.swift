@@ -198,7 +198,8 @@ final class SQLiteWriter: Sendable {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
             if statements.count >= SQLiteWriter.cachedStatements,
-               let oldest = statements.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                let oldest = statements.min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
                 sqlite_nio_sqlite3_finalize(oldest.value.statement)
                 statements.removeValue(forKey: oldest.key)
             }

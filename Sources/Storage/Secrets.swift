@@ -23,10 +23,12 @@ public final class Secrets: Sendable {
         var generator = SystemRandomNumberGenerator()
         let fresh = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
         let stored = try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO plaza_secrets (name, value, created_at) VALUES (\(bind: name), \(bind: fresh), \(bind: transaction.clock.now()))
                 ON CONFLICT (name) DO NOTHING
-                """).run()
+                """
+            ).run()
             return try await transaction.sql.raw("SELECT value FROM plaza_secrets WHERE name = \(bind: name)").first()?
                 .decode(column: "value", as: String.self)
         }

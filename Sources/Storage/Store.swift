@@ -177,7 +177,9 @@ public final class Store: Service, Sendable {
     /// A transaction inside the enclosing one: a savepoint, released when `body` returns, rolled back to when it throws.
     private func savepoint<T: Sendable>(in outer: Transaction, _ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
         let enclosing = Self.enclosingTransaction!
-        let number = enclosing.shared.savepoints.withLock { $0 += 1; return $0 }
+        let number = enclosing.shared.savepoints.withLock {
+            $0 += 1; return $0
+        }
         let name = "enclosed_\(number)"
         let inner = outer.nested()
         try await outer.sql.raw("SAVEPOINT \(unsafeRaw: name)").run()
@@ -239,10 +241,11 @@ public final class Store: Service, Sendable {
             guard let groupCommit else { preconditionFailure("SQLite store without group commit") }
             let slot = Slot<(T, Transaction)>()
             // The write's transaction: ended by the group (committed, or rolled back with its savepoint or the group).
-            try await groupCommit.submit(GroupCommit.Write { transaction in
-                let value = try await body(transaction)
-                slot.value.withLock { $0 = (value, transaction) }
-            })
+            try await groupCommit.submit(
+                GroupCommit.Write { transaction in
+                    let value = try await body(transaction)
+                    slot.value.withLock { $0 = (value, transaction) }
+                })
             guard let (value, _) = slot.value.withLock({ $0 }) else { preconditionFailure("a committed write left no value") }
             return value
         }
@@ -274,7 +277,11 @@ public final class Store: Service, Sendable {
 
     /// Closes every connection. The store cannot be used afterwards; a second call does nothing.
     public func shutdown() async {
-        guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
+        guard
+            closed.withLock({ closed in
+                defer { closed = true }; return !closed
+            })
+        else { return }
         // Closing must not hang whatever stays behind (a pool that never stops would keep `plaza serve` from
         // exiting): each step gets a bound and says when it is hit. (Added while a stall of full PostgreSQL test
         // passes was hunted, 2026-11-30; that turned out to be a lost wakeup in the job loops, not the close.)

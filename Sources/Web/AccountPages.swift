@@ -19,7 +19,8 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             let me = try await identity.me(try Self.userID(context))
             return scope.render("account", try await Self.account(me, scope, form: Self.profile(me, scope, genders: try await identity.genders())))
         }
-        routes.add(.post, "/account/mobile/verification", "mobileCodeForm", "Send a code to your mobile number.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/mobile/verification", "mobileCodeForm", "Send a code to your mobile number.", access: .authenticated) {
+            request, context, scope in
             _ = try await scope.form(request, context)
             do {
                 try await identity.requestMobileVerification(caller: context.caller)
@@ -28,7 +29,8 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
                 return try await Self.accountAgain(identity, context, scope, problem: error)
             }
         }
-        routes.add(.post, "/account/mobile/verify", "mobileVerifyForm", "Verify your mobile number.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/mobile/verify", "mobileVerifyForm", "Verify your mobile number.", access: .authenticated) {
+            request, context, scope in
             let form = try await scope.form(request, context)
             do {
                 try await identity.verifyMobile(CodeConfirmation(code: form["code"] ?? ""), caller: context.caller)
@@ -37,7 +39,10 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
                 return try await Self.accountAgain(identity, context, scope, problem: error)
             }
         }
-        routes.add(.post, "/account/avatar", "avatarForm", "Upload a photo of yourself (multipart: purpose, then file).", access: .authenticated, uploads: true) { request, context, scope in
+        routes.add(
+            .post, "/account/avatar", "avatarForm", "Upload a photo of yourself (multipart: purpose, then file).", access: .authenticated,
+            uploads: true
+        ) { request, context, scope in
             try await scope.checkUploadForm(request)
             do {
                 _ = try await pages.files.upload(request, caller: context.caller, only: .avatar)
@@ -75,7 +80,8 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
         routes.add(.get, "/account/password", "passwordPage", "Change your password.", access: .authenticated) { _, _, scope in
             scope.render("form-page", Self.password(scope).data)
         }
-        routes.add(.post, "/account/password", "passwordForm", "Change your password; other sessions end.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/password", "passwordForm", "Change your password; other sessions end.", access: .authenticated) {
+            request, context, scope in
             let form = try await scope.form(request, context)
             do {
                 try await identity.changePassword(
@@ -92,16 +98,19 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
         routes.add(.post, "/account/email", "emailForm", "Send a code to the new address.", access: .authenticated) { request, context, scope in
             let form = try await scope.form(request, context)
             do {
-                try await identity.requestEmailChange(EmailChange(newEmail: form["newEmail"] ?? "", password: form["password"] ?? ""), caller: context.caller)
+                try await identity.requestEmailChange(
+                    EmailChange(newEmail: form["newEmail"] ?? "", password: form["password"] ?? ""), caller: context.caller)
                 return scope.redirect("/account/email/confirm?notice=code-sent")
             } catch {
                 return try scope.rerender(Self.email(scope, form: form), after: error, messages: ["conflict": scope.t("error_email_taken")])
             }
         }
-        routes.add(.get, "/account/email/confirm", "emailConfirmPage", "Enter the code sent to the new address.", access: .authenticated) { _, _, scope in
+        routes.add(.get, "/account/email/confirm", "emailConfirmPage", "Enter the code sent to the new address.", access: .authenticated) {
+            _, _, scope in
             scope.render("form-page", Self.emailConfirm(scope).data)
         }
-        routes.add(.post, "/account/email/confirm", "emailConfirmForm", "Confirm the new address.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/email/confirm", "emailConfirmForm", "Confirm the new address.", access: .authenticated) {
+            request, context, scope in
             let form = try await scope.form(request, context)
             do {
                 try await identity.confirmEmailChange(CodeConfirmation(code: form["code"] ?? ""), caller: context.caller)
@@ -123,7 +132,8 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
             }
             return scope.render("sessions", ["sessions": sessions])
         }
-        routes.add(.post, "/account/sessions/{id}/revoke", "revokeSessionForm", "End one of your sessions.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/sessions/{id}/revoke", "revokeSessionForm", "End one of your sessions.", access: .authenticated) {
+            request, context, scope in
             _ = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
             try await identity.revokeSession(id, caller: context.caller)
@@ -154,7 +164,8 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
         routes.add(.get, "/account/delete", "deletePage", "Delete your account.", access: .authenticated) { _, _, scope in
             scope.render("form-page", Self.delete(scope).data)
         }
-        routes.add(.post, "/account/delete", "deleteForm", "Delete your account (after a grace period).", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/delete", "deleteForm", "Delete your account (after a grace period).", access: .authenticated) {
+            request, context, scope in
             let form = try await scope.form(request, context)
             do {
                 try await identity.deleteAccount(AccountDeletion(password: form["password"] ?? ""), caller: context.caller, queue: queue)
@@ -198,56 +209,73 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
     }
 
     static func profile(_ me: Me, _ scope: PageScope, genders: [Gender]) -> PageForm {
-        PageForm(action: "/account", submit: scope.t("save"), fields: [
-            FormField("firstName", label: scope.t("field_first_name"), value: me.firstName, autocomplete: "given-name", required: true),
-            FormField("lastName", label: scope.t("field_last_name"), value: me.lastName, autocomplete: "family-name", required: true),
-            FormField("bio", label: scope.t("field_bio"), kind: .textarea, value: me.bio),
-            FormField("birthDate", label: scope.t("field_birth_date"), kind: .date, value: me.birthDate, autocomplete: "bday"),
-            FormField("mobile", label: scope.t("field_mobile"), kind: .tel, value: me.mobile, autocomplete: "tel", hint: scope.t("hint_mobile")),
-            FormField("gender", label: scope.t("field_gender"), kind: .select, value: me.gender ?? "",
-                      options: [("", "—")] + genders.map { ($0.id, scope.strings["gender_\($0.id)"] ?? $0.label) }),
-            FormField("locale", label: scope.t("field_language"), kind: .select, value: me.locale,
-                      options: Language.allCases.map { ($0.rawValue, $0.endonym) }),
-            FormField("timeZone", label: scope.t("field_time_zone"), value: me.timeZone, hint: scope.t("hint_time_zone")),
-        ])
+        PageForm(
+            action: "/account", submit: scope.t("save"),
+            fields: [
+                FormField("firstName", label: scope.t("field_first_name"), value: me.firstName, autocomplete: "given-name", required: true),
+                FormField("lastName", label: scope.t("field_last_name"), value: me.lastName, autocomplete: "family-name", required: true),
+                FormField("bio", label: scope.t("field_bio"), kind: .textarea, value: me.bio),
+                FormField("birthDate", label: scope.t("field_birth_date"), kind: .date, value: me.birthDate, autocomplete: "bday"),
+                FormField("mobile", label: scope.t("field_mobile"), kind: .tel, value: me.mobile, autocomplete: "tel", hint: scope.t("hint_mobile")),
+                FormField(
+                    "gender", label: scope.t("field_gender"), kind: .select, value: me.gender ?? "",
+                    options: [("", "—")] + genders.map { ($0.id, scope.strings["gender_\($0.id)"] ?? $0.label) }),
+                FormField(
+                    "locale", label: scope.t("field_language"), kind: .select, value: me.locale,
+                    options: Language.allCases.map { ($0.rawValue, $0.endonym) }),
+                FormField("timeZone", label: scope.t("field_time_zone"), value: me.timeZone, hint: scope.t("hint_time_zone")),
+            ])
     }
 
     static func password(_ scope: PageScope) -> FormPage {
         FormPage(
             heading: scope.t("password_heading"), intro: scope.t("password_intro"),
-            form: PageForm(action: "/account/password", submit: scope.t("password_submit"), fields: [
-                FormField("currentPassword", label: scope.t("field_current_password"), kind: .password, autocomplete: "current-password", required: true),
-                FormField("newPassword", label: scope.t("field_new_password"), kind: .password, autocomplete: "new-password",
-                          required: true, hint: scope.t("hint_password")),
-            ]),
+            form: PageForm(
+                action: "/account/password", submit: scope.t("password_submit"),
+                fields: [
+                    FormField(
+                        "currentPassword", label: scope.t("field_current_password"), kind: .password, autocomplete: "current-password", required: true
+                    ),
+                    FormField(
+                        "newPassword", label: scope.t("field_new_password"), kind: .password, autocomplete: "new-password",
+                        required: true, hint: scope.t("hint_password")),
+                ]),
             links: [.init(href: "/account", text: scope.t("back_account"))])
     }
 
     static func email(_ scope: PageScope, form: FormData? = nil) -> FormPage {
         FormPage(
             heading: scope.t("email_heading"), intro: scope.t("email_intro"),
-            form: PageForm(action: "/account/email", submit: scope.t("email_submit"), fields: [
-                FormField("newEmail", label: scope.t("field_new_email"), kind: .email, value: form?["newEmail"], autocomplete: "email", required: true),
-                FormField("password", label: scope.t("field_current_password"), kind: .password, autocomplete: "current-password", required: true),
-            ]),
+            form: PageForm(
+                action: "/account/email", submit: scope.t("email_submit"),
+                fields: [
+                    FormField(
+                        "newEmail", label: scope.t("field_new_email"), kind: .email, value: form?["newEmail"], autocomplete: "email", required: true),
+                    FormField(
+                        "password", label: scope.t("field_current_password"), kind: .password, autocomplete: "current-password", required: true),
+                ]),
             links: [.init(href: "/account", text: scope.t("back_account"))])
     }
 
     static func emailConfirm(_ scope: PageScope) -> FormPage {
         FormPage(
             heading: scope.t("email_heading"), intro: scope.t("email_confirm_intro"),
-            form: PageForm(action: "/account/email/confirm", submit: scope.t("verify_submit"), fields: [
-                FormField("code", label: scope.t("field_code"), autocomplete: "one-time-code", required: true),
-            ]),
+            form: PageForm(
+                action: "/account/email/confirm", submit: scope.t("verify_submit"),
+                fields: [
+                    FormField("code", label: scope.t("field_code"), autocomplete: "one-time-code", required: true)
+                ]),
             links: [.init(href: "/account/email", text: scope.t("link_new_code"))])
     }
 
     static func delete(_ scope: PageScope) -> FormPage {
         FormPage(
             heading: scope.t("delete_heading"), intro: scope.t("delete_intro"),
-            form: PageForm(action: "/account/delete", submit: scope.t("delete_submit"), fields: [
-                FormField("password", label: scope.t("field_current_password"), kind: .password, autocomplete: "current-password", required: true),
-            ], danger: true),
+            form: PageForm(
+                action: "/account/delete", submit: scope.t("delete_submit"),
+                fields: [
+                    FormField("password", label: scope.t("field_current_password"), kind: .password, autocomplete: "current-password", required: true)
+                ], danger: true),
             links: [.init(href: "/account/export", text: scope.t("account_export")), .init(href: "/account", text: scope.t("back_account"))])
     }
 }
@@ -255,66 +283,75 @@ struct AccountPages<Context: PlazaRequestContext>: Sendable {
 extension Templates {
     static let account: [String: String] = [
         "account": """
-            {{<layout}}{{$title}}{{t.account_heading}}{{/title}}{{$content}}
-            <h1>{{t.account_heading}}</h1>
-            <div class="columns">
-            <section class="card">
-            <div class="person">
-            {{#hasAvatar}}<img class="avatar" src="{{avatar}}" alt="{{t.avatar_alt}}" width="96" height="96">{{/hasAvatar}}
-            <h2>{{fullName}}</h2>
-            </div>
-            <form method="post" action="/account/avatar?_csrf={{csrf}}" enctype="multipart/form-data" class="avatar-form">
-            <input type="hidden" name="purpose" value="avatar">
-            <label for="avatar-file">{{t.avatar_upload}}</label>
-            <input id="avatar-file" type="file" name="file" accept="image/jpeg,image/png,image/webp,image/gif" required aria-describedby="avatar-hint">
-            <small id="avatar-hint">{{t.avatar_hint}}</small>
-            <button class="small">{{t.avatar_save}}</button>
-            </form>
-            {{#hasAvatar}}<form method="post" action="/account/avatar/remove" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small secondary">{{t.avatar_remove}}</button></form>{{/hasAvatar}}
-            <dl>
-            <dt>{{t.field_email}}</dt>
-            <dd>{{email}} {{#emailVerified}}<span class="badge ok">{{t.verified}}</span>{{/emailVerified}}{{^emailVerified}}<a href="/verify-email?email={{emailQuery}}">{{t.verify_now}}</a>{{/emailVerified}}</dd>
-            {{#hasMobile}}<dt>{{t.field_mobile}}</dt>
-            <dd>{{mobile}} {{#mobileVerified}}<span class="badge ok">{{t.verified}}</span>{{/mobileVerified}}
-            {{#canVerifyMobile}}<form method="post" action="/account/mobile/verification" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.mobile_send_code}}</button></form>
-            <form method="post" action="/account/mobile/verify" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input name="code" inputmode="numeric" autocomplete="one-time-code" size="7" aria-label="{{t.field_code}}"> <button class="small">{{t.mobile_verify}}</button></form>{{/canVerifyMobile}}</dd>{{/hasMobile}}
-            <dt>{{t.roles}}</dt><dd>{{roleList}}</dd>
-            <dt>{{t.nav_organisations}}</dt>
-            <dd>{{#organisations}}<a href="/organisations/{{id}}">{{title}}</a> <small>({{orgRoles}})</small><br>{{/organisations}}{{^organisations}}—{{/organisations}}</dd>
-            <dt>{{t.member_since}}</dt><dd>{{since}}</dd>
-            </dl>
-            <ul class="links">
-            <li><a href="/account/password">{{t.password_heading}}</a></li>
-            <li><a href="/account/mfa">{{t.mfa_heading}}</a></li>
-            <li><a href="/account/email">{{t.email_heading}}</a></li>
-            <li><a href="/account/sessions">{{t.sessions_heading}}</a></li>
-            <li><a href="/account/notifications">{{t.notification_preferences}}</a></li>
-            <li><a href="/account/export">{{t.account_export}}</a></li>
-            <li><a href="/account/delete" class="danger">{{t.delete_heading}}</a></li>
-            </ul>
-            </section>
-            <section class="card">
-            <h2>{{t.profile_heading}}</h2>
-            {{#form}}{{> form}}{{/form}}
-            </section>
-            </div>
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.account_heading}}{{/title}}{{$content}}
+        <h1>{{t.account_heading}}</h1>
+        <div class="columns">
+        <section class="card">
+        <div class="person">
+        {{#hasAvatar}}<img class="avatar" src="{{avatar}}" alt="{{t.avatar_alt}}" width="96" height="96">{{/hasAvatar}}
+        <h2>{{fullName}}</h2>
+        </div>
+        <form method="post" action="/account/avatar?_csrf={{csrf}}" enctype="multipart/form-data" class="avatar-form">
+        <input type="hidden" name="purpose" value="avatar">
+        <label for="avatar-file">{{t.avatar_upload}}</label>
+        <input id="avatar-file" type="file" name="file" accept="image/jpeg,image/png,image/webp,image/gif" required aria-describedby="avatar-hint">
+        <small id="avatar-hint">{{t.avatar_hint}}</small>
+        <button class="small">{{t.avatar_save}}</button>
+        </form>
+        {{#hasAvatar}}<form method="post" action="/account/avatar/remove" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button class="small secondary">{{t.avatar_remove}}</button></form>{{/hasAvatar}}
+        <dl>
+        <dt>{{t.field_email}}</dt>
+        <dd>{{email}} {{#emailVerified}}<span class="badge ok">{{t.verified}}</span>{{/emailVerified}}{{^emailVerified}}<a \
+        href="/verify-email?email={{emailQuery}}">{{t.verify_now}}</a>{{/emailVerified}}</dd>
+        {{#hasMobile}}<dt>{{t.field_mobile}}</dt>
+        <dd>{{mobile}} {{#mobileVerified}}<span class="badge ok">{{t.verified}}</span>{{/mobileVerified}}
+        {{#canVerifyMobile}}<form method="post" action="/account/mobile/verification" class="inline"><input type="hidden" \
+        name="_csrf" value="{{csrf}}"><button class="small">{{t.mobile_send_code}}</button></form>
+        <form method="post" action="/account/mobile/verify" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}">\
+        <input name="code" inputmode="numeric" autocomplete="one-time-code" size="7" aria-label="{{t.field_code}}"> <button \
+        class="small">{{t.mobile_verify}}</button></form>{{/canVerifyMobile}}</dd>{{/hasMobile}}
+        <dt>{{t.roles}}</dt><dd>{{roleList}}</dd>
+        <dt>{{t.nav_organisations}}</dt>
+        <dd>{{#organisations}}<a href="/organisations/{{id}}">{{title}}</a> <small>({{orgRoles}})</small><br>\
+        {{/organisations}}{{^organisations}}—{{/organisations}}</dd>
+        <dt>{{t.member_since}}</dt><dd>{{since}}</dd>
+        </dl>
+        <ul class="links">
+        <li><a href="/account/password">{{t.password_heading}}</a></li>
+        <li><a href="/account/mfa">{{t.mfa_heading}}</a></li>
+        <li><a href="/account/email">{{t.email_heading}}</a></li>
+        <li><a href="/account/sessions">{{t.sessions_heading}}</a></li>
+        <li><a href="/account/notifications">{{t.notification_preferences}}</a></li>
+        <li><a href="/account/export">{{t.account_export}}</a></li>
+        <li><a href="/account/delete" class="danger">{{t.delete_heading}}</a></li>
+        </ul>
+        </section>
+        <section class="card">
+        <h2>{{t.profile_heading}}</h2>
+        {{#form}}{{> form}}{{/form}}
+        </section>
+        </div>
+        {{/content}}{{/layout}}
+        """,
         "sessions": """
-            {{<layout}}{{$title}}{{t.sessions_heading}}{{/title}}{{$content}}
-            <h1>{{t.sessions_heading}}</h1>
-            <p>{{t.sessions_intro}}</p>
-            <table>
-            <thead><tr><th>{{t.session_device}}</th><th>{{t.session_ip}}</th><th>{{t.session_started}}</th><th>{{t.session_last_used}}</th><th></th></tr></thead>
-            <tbody>
-            {{#sessions}}
-            <tr><td>{{userAgent}}{{#current}} <span class="badge ok">{{t.session_current}}</span>{{/current}}</td><td>{{ip}}</td><td>{{created}}</td><td>{{lastUsed}}</td>
-            <td><form method="post" action="/account/sessions/{{id}}/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.session_end}}</button></form></td></tr>
-            {{/sessions}}
-            </tbody>
-            </table>
-            <p><a href="/account">{{t.back_account}}</a></p>
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.sessions_heading}}{{/title}}{{$content}}
+        <h1>{{t.sessions_heading}}</h1>
+        <p>{{t.sessions_intro}}</p>
+        <table>
+        <thead><tr><th>{{t.session_device}}</th><th>{{t.session_ip}}</th><th>{{t.session_started}}</th><th>\
+        {{t.session_last_used}}</th><th></th></tr></thead>
+        <tbody>
+        {{#sessions}}
+        <tr><td>{{userAgent}}{{#current}} <span class="badge ok">{{t.session_current}}</span>{{/current}}</td><td>{{ip}}</td><td>\
+        {{created}}</td><td>{{lastUsed}}</td>
+        <td><form method="post" action="/account/sessions/{{id}}/revoke" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button class="small">{{t.session_end}}</button></form></td></tr>
+        {{/sessions}}
+        </tbody>
+        </table>
+        <p><a href="/account">{{t.back_account}}</a></p>
+        {{/content}}{{/layout}}
+        """,
     ]
 }

@@ -36,7 +36,8 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             _ = try await identity.setStatus(of: id, to: form["status"] ?? "", caller: context.caller)
             return scope.redirect("/admin/users/\(id)?notice=\(form["status"] == "active" ? "user-enabled" : "user-disabled")")
         }
-        routes.add(.post, "/admin/users/{id}/sessions/revoke", "adminUserSessionsForm", "End all of a user's sessions.", access: manage) { request, context, scope in
+        routes.add(.post, "/admin/users/{id}/sessions/revoke", "adminUserSessionsForm", "End all of a user's sessions.", access: manage) {
+            request, context, scope in
             _ = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
             _ = try await identity.revokeSessions(of: id, caller: context.caller)
@@ -55,7 +56,9 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
                 return scope.render("admin-user", data, status: error.status)
             }
         }
-        routes.add(.post, "/admin/users/{id}/merge", "adminMergeRequestForm", "Start merging another account (by email) into this one.", access: manage) {
+        routes.add(
+            .post, "/admin/users/{id}/merge", "adminMergeRequestForm", "Start merging another account (by email) into this one.", access: manage
+        ) {
             request, context, scope in
             let form = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
@@ -69,15 +72,18 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
                 return try await Self.refused(error, user: id, identity: identity, scope)
             }
         }
-        routes.add(.post, "/admin/users/{id}/merge/confirm", "adminMergeConfirmForm", "Merge, with the code the other account's owner received.",
-                   access: manage) { request, context, scope in
+        routes.add(
+            .post, "/admin/users/{id}/merge/confirm", "adminMergeConfirmForm", "Merge, with the code the other account's owner received.",
+            access: manage
+        ) { request, context, scope in
             let form = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
             do {
                 guard let source = try await identity.contact(email: form["sourceEmail"] ?? "") else {
                     throw PlazaError.validation(field: "sourceEmail", "names no account")
                 }
-                _ = try await identity.confirmMerge(into: id, MergeConfirmation(sourceUserId: source.id, code: form["code"] ?? ""), caller: context.caller)
+                _ = try await identity.confirmMerge(
+                    into: id, MergeConfirmation(sourceUserId: source.id, code: form["code"] ?? ""), caller: context.caller)
                 return scope.redirect("/admin/users/\(id)?notice=merged")
             } catch let error as PlazaError where error.status.code < 500 && error.code != "csrf" {
                 return try await Self.refused(error, user: id, identity: identity, scope)
@@ -97,8 +103,9 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             let form = try await scope.form(request, context)
             do {
                 let role = try await identity.createRole(
-                    NewRole(name: form["name"] ?? "", scope: form["scope"] ?? "", description: form["description"] ?? "",
-                            permissions: Self.permissions(form["permissions"])),
+                    NewRole(
+                        name: form["name"] ?? "", scope: form["scope"] ?? "", description: form["description"] ?? "",
+                        permissions: Self.permissions(form["permissions"])),
                     caller: context.caller)
                 return scope.redirect("/admin/roles?notice=role-created#role-\(role.name)")
             } catch {
@@ -109,12 +116,14 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
                     extra: try await Self.roles(identity: identity, scope, create: create))
             }
         }
-        routes.add(.post, "/admin/roles/{name}", "adminUpdateRoleForm", "Change a role's permissions.", access: manageRoles) { request, context, scope in
+        routes.add(.post, "/admin/roles/{name}", "adminUpdateRoleForm", "Change a role's permissions.", access: manageRoles) {
+            request, context, scope in
             let form = try await scope.form(request, context)
             let name = context.parameters.get("name") ?? ""
             do {
                 _ = try await identity.updateRole(
-                    name, RoleChange(description: form["description"] ?? "", permissions: Self.permissions(form["permissions"])), caller: context.caller)
+                    name, RoleChange(description: form["description"] ?? "", permissions: Self.permissions(form["permissions"])),
+                    caller: context.caller)
                 return scope.redirect("/admin/roles?notice=role-saved#role-\(name)")
             } catch let error as PlazaError where error.status == .unprocessableContent {
                 var data = try await Self.roles(identity: identity, scope, create: Self.newRole(scope))
@@ -123,7 +132,8 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
                 return scope.render("admin-roles", data, status: error.status)
             }
         }
-        routes.add(.post, "/admin/roles/{name}/delete", "adminDeleteRoleForm", "Delete a role nobody holds.", access: manageRoles) { request, context, scope in
+        routes.add(.post, "/admin/roles/{name}/delete", "adminDeleteRoleForm", "Delete a role nobody holds.", access: manageRoles) {
+            request, context, scope in
             _ = try await scope.form(request, context)
             let name = context.parameters.get("name") ?? ""
             do {
@@ -151,13 +161,16 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
         if let cursor = page.nextCursor {
             var items = query
             items["cursor"] = cursor
-            next = "/admin/users?" + items.sorted { $0.key < $1.key }.map { "\($0.key)=\(SignInPages<Context>.encode($0.value))" }.joined(separator: "&")
+            next =
+                "/admin/users?" + items.sorted { $0.key < $1.key }.map { "\($0.key)=\(SignInPages<Context>.encode($0.value))" }.joined(separator: "&")
         }
         let statuses = ["", "active", "disabled", "deleted"].map { value in
-            ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("status_\(value)"), "selected": query["status"] ?? "" == value] as [String: Any]
+            ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("status_\(value)"), "selected": query["status"] ?? "" == value]
+                as [String: Any]
         }
         let roles = ([""] + Roles.system + Roles.app).map { value in
-            ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("role_\(value)"), "selected": query["role"] ?? "" == value] as [String: Any]
+            ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("role_\(value)"), "selected": query["role"] ?? "" == value]
+                as [String: Any]
         }
         var data: [String: Any] = [
             "q": query["q"] ?? "", "organisationId": query["organisationId"] ?? "", "statuses": statuses, "roleOptions": roles,
@@ -178,13 +191,16 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
     }
 
     static func newRole(_ scope: PageScope) -> PageForm {
-        PageForm(action: "/admin/roles", submit: scope.t("role_create"), fields: [
-            FormField("name", label: scope.t("field_role_name"), required: true, hint: scope.t("hint_role_name")),
-            FormField("scope", label: scope.t("role_scope"), kind: .select, value: "system",
-                      options: RoleInfo.scopes.map { ($0, scope.t("scope_\($0)")) }),
-            FormField("description", label: scope.t("description")),
-            FormField("permissions", label: scope.t("permissions"), kind: .textarea, hint: scope.t("hint_permissions")),
-        ])
+        PageForm(
+            action: "/admin/roles", submit: scope.t("role_create"),
+            fields: [
+                FormField("name", label: scope.t("field_role_name"), required: true, hint: scope.t("hint_role_name")),
+                FormField(
+                    "scope", label: scope.t("role_scope"), kind: .select, value: "system",
+                    options: RoleInfo.scopes.map { ($0, scope.t("scope_\($0)")) }),
+                FormField("description", label: scope.t("description")),
+                FormField("permissions", label: scope.t("permissions"), kind: .textarea, hint: scope.t("hint_permissions")),
+            ])
     }
 
     static func roles(identity: IdentityService, _ scope: PageScope, create: PageForm) async throws -> [String: Any] {
@@ -220,106 +236,114 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
 extension Templates {
     static let admin: [String: String] = [
         "admin-users": """
-            {{<layout}}{{$title}}{{t.users_heading}}{{/title}}{{$content}}
-            <h1>{{t.users_heading}}</h1>
-            <p><a href="/admin/users/imports">{{t.imports_heading}}</a></p>
-            <form method="get" action="/admin/users" class="filters">
-            <label><span>{{t.search}}</span><input type="search" name="q" value="{{q}}" placeholder="{{t.search_users_hint}}"></label>
-            <label><span>{{t.roles}}</span><select name="role">{{#roleOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/roleOptions}}</select></label>
-            <label><span>{{t.status}}</span><select name="status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
-            <input type="hidden" name="organisationId" value="{{organisationId}}">
-            <button type="submit">{{t.search}}</button>
-            </form>
-            <table>
-            <thead><tr><th>{{t.field_name}}</th><th>{{t.field_email}}</th><th>{{t.field_mobile}}</th><th>{{t.status}}</th><th>{{t.created}}</th></tr></thead>
-            <tbody>
-            {{#users}}<tr><td><a href="/admin/users/{{id}}">{{fullName}}</a></td><td>{{email}}</td><td>{{mobile}}</td><td>{{status}}</td><td>{{created}}</td></tr>{{/users}}
-            {{^users}}<tr><td colspan="5">{{t.nothing_found}}</td></tr>{{/users}}
-            </tbody>
-            </table>
-            {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.users_heading}}{{/title}}{{$content}}
+        <h1>{{t.users_heading}}</h1>
+        <p><a href="/admin/users/imports">{{t.imports_heading}}</a></p>
+        <form method="get" action="/admin/users" class="filters">
+        <label><span>{{t.search}}</span><input type="search" name="q" value="{{q}}" placeholder="{{t.search_users_hint}}"></label>
+        <label><span>{{t.roles}}</span><select name="role">{{#roleOptions}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/roleOptions}}</select></label>
+        <label><span>{{t.status}}</span><select name="status">{{#statuses}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
+        <input type="hidden" name="organisationId" value="{{organisationId}}">
+        <button type="submit">{{t.search}}</button>
+        </form>
+        <table>
+        <thead><tr><th>{{t.field_name}}</th><th>{{t.field_email}}</th><th>{{t.field_mobile}}</th><th>{{t.status}}</th><th>\
+        {{t.created}}</th></tr></thead>
+        <tbody>
+        {{#users}}<tr><td><a href="/admin/users/{{id}}">{{fullName}}</a></td><td>{{email}}</td><td>{{mobile}}</td><td>\
+        {{status}}</td><td>{{created}}</td></tr>{{/users}}
+        {{^users}}<tr><td colspan="5">{{t.nothing_found}}</td></tr>{{/users}}
+        </tbody>
+        </table>
+        {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """,
         "admin-user": """
-            {{<layout}}{{$title}}{{fullName}}{{/title}}{{$content}}
-            <p><a href="/admin/users">{{t.users_heading}}</a></p>
-            <h1>{{fullName}}</h1>
-            <div class="columns">
-            <section class="card">
-            <dl>
-            <dt>{{t.field_email}}</dt><dd>{{email}} {{#emailVerified}}<span class="badge ok">{{t.verified}}</span>{{/emailVerified}}</dd>
-            <dt>{{t.field_mobile}}</dt><dd>{{mobile}}</dd>
-            <dt>{{t.status}}</dt><dd>{{status}}</dd>
-            <dt>{{t.member_since}}</dt><dd>{{since}}</dd>
-            <dt>{{t.nav_organisations}}</dt>
-            <dd>{{#organisations}}<a href="/organisations/{{id}}">{{title}}</a> <small>({{orgRoles}})</small><br>{{/organisations}}{{^organisations}}—{{/organisations}}</dd>
-            </dl>
-            <form method="post" action="/admin/users/{{id}}/status" class="inline{{#isActive}} danger{{/isActive}}">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            {{#isActive}}<input type="hidden" name="status" value="disabled"><button>{{t.user_disable}}</button>{{/isActive}}
-            {{^isActive}}<input type="hidden" name="status" value="active"><button>{{t.user_enable}}</button>{{/isActive}}
-            </form>
-            <form method="post" action="/admin/users/{{id}}/sessions/revoke" class="inline">
-            <input type="hidden" name="_csrf" value="{{csrf}}"><button>{{t.user_end_sessions}}</button>
-            </form>
-            </section>
-            <section class="card">
-            <h2>{{t.roles}}</h2>
-            <table><tbody>
-            {{#grants}}<tr><td>{{roleLabel}}</td><td>{{#app}}{{t.app}}: {{app}}{{/app}}</td>
-            <td><form method="post" action="/admin/users/{{id}}/roles/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}">
-            <input type="hidden" name="role" value="{{role}}"><input type="hidden" name="app" value="{{app}}"><button class="small">{{t.revoke}}</button></form></td></tr>{{/grants}}
-            {{^grants}}<tr><td>—</td></tr>{{/grants}}
-            </tbody></table>
-            <form method="post" action="/admin/users/{{id}}/roles" class="stack">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            <label class="field"><span>{{t.field_role}}</span><select name="role">{{#grantable}}<option value="{{value}}">{{label}}</option>{{/grantable}}</select></label>
-            <label class="field"><span>{{t.app}}</span><input name="app" value="*"><small class="hint">{{t.hint_app}}</small></label>
-            <button>{{t.grant}}</button>
-            </form>
-            </section>
-            {{#isActive}}<section class="card" id="merge">
-            <h2>{{t.merge_heading}}</h2>
-            <p>{{t.merge_intro}}</p>
-            <form method="post" action="/admin/users/{{id}}/merge" class="stack" id="merge-request-form">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            <label class="field"><span>{{t.merge_source}}</span><input type="email" name="sourceEmail" required></label>
-            <button>{{t.merge_send_code}}</button>
-            </form>
-            <form method="post" action="/admin/users/{{id}}/merge/confirm" class="stack danger" id="merge-confirm-form">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            <label class="field"><span>{{t.merge_source}}</span><input type="email" name="sourceEmail" required></label>
-            <label class="field"><span>{{t.field_code}}</span><input name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
-            <button>{{t.merge_confirm}}</button>
-            </form>
-            </section>{{/isActive}}
-            </div>
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{fullName}}{{/title}}{{$content}}
+        <p><a href="/admin/users">{{t.users_heading}}</a></p>
+        <h1>{{fullName}}</h1>
+        <div class="columns">
+        <section class="card">
+        <dl>
+        <dt>{{t.field_email}}</dt><dd>{{email}} {{#emailVerified}}<span class="badge ok">{{t.verified}}</span>{{/emailVerified}}</dd>
+        <dt>{{t.field_mobile}}</dt><dd>{{mobile}}</dd>
+        <dt>{{t.status}}</dt><dd>{{status}}</dd>
+        <dt>{{t.member_since}}</dt><dd>{{since}}</dd>
+        <dt>{{t.nav_organisations}}</dt>
+        <dd>{{#organisations}}<a href="/organisations/{{id}}">{{title}}</a> <small>({{orgRoles}})</small><br>\
+        {{/organisations}}{{^organisations}}—{{/organisations}}</dd>
+        </dl>
+        <form method="post" action="/admin/users/{{id}}/status" class="inline{{#isActive}} danger{{/isActive}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        {{#isActive}}<input type="hidden" name="status" value="disabled"><button>{{t.user_disable}}</button>{{/isActive}}
+        {{^isActive}}<input type="hidden" name="status" value="active"><button>{{t.user_enable}}</button>{{/isActive}}
+        </form>
+        <form method="post" action="/admin/users/{{id}}/sessions/revoke" class="inline">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><button>{{t.user_end_sessions}}</button>
+        </form>
+        </section>
+        <section class="card">
+        <h2>{{t.roles}}</h2>
+        <table><tbody>
+        {{#grants}}<tr><td>{{roleLabel}}</td><td>{{#app}}{{t.app}}: {{app}}{{/app}}</td>
+        <td><form method="post" action="/admin/users/{{id}}/roles/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="role" value="{{role}}"><input type="hidden" name="app" value="{{app}}"><button class="small">\
+        {{t.revoke}}</button></form></td></tr>{{/grants}}
+        {{^grants}}<tr><td>—</td></tr>{{/grants}}
+        </tbody></table>
+        <form method="post" action="/admin/users/{{id}}/roles" class="stack">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <label class="field"><span>{{t.field_role}}</span><select name="role">{{#grantable}}<option value="{{value}}">\
+        {{label}}</option>{{/grantable}}</select></label>
+        <label class="field"><span>{{t.app}}</span><input name="app" value="*"><small class="hint">{{t.hint_app}}</small></label>
+        <button>{{t.grant}}</button>
+        </form>
+        </section>
+        {{#isActive}}<section class="card" id="merge">
+        <h2>{{t.merge_heading}}</h2>
+        <p>{{t.merge_intro}}</p>
+        <form method="post" action="/admin/users/{{id}}/merge" class="stack" id="merge-request-form">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <label class="field"><span>{{t.merge_source}}</span><input type="email" name="sourceEmail" required></label>
+        <button>{{t.merge_send_code}}</button>
+        </form>
+        <form method="post" action="/admin/users/{{id}}/merge/confirm" class="stack danger" id="merge-confirm-form">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <label class="field"><span>{{t.merge_source}}</span><input type="email" name="sourceEmail" required></label>
+        <label class="field"><span>{{t.field_code}}</span><input name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
+        <button>{{t.merge_confirm}}</button>
+        </form>
+        </section>{{/isActive}}
+        </div>
+        {{/content}}{{/layout}}
+        """,
         "admin-roles": """
-            {{<layout}}{{$title}}{{t.nav_roles}}{{/title}}{{$content}}
-            <h1>{{t.nav_roles}}</h1>
-            <p>{{t.roles_intro}}</p>
-            <table>
-            <thead><tr><th>{{t.field_role}}</th><th>{{t.role_scope}}</th><th>{{t.description}}</th><th>{{t.permissions}}</th></tr></thead>
-            <tbody>
-            {{#roles}}
-            <tr id="role-{{roleName}}"><td><code>{{roleName}}</code></td><td>{{scopeLabel}}</td><td>{{description}}</td>
-            <td>{{#editable}}<form method="post" action="/admin/roles/{{roleName}}" class="stack">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            <input name="description" value="{{rawDescription}}" aria-label="{{t.description}}">
-            <textarea name="permissions" rows="2" aria-label="{{t.permissions}}">{{permissionLines}}</textarea>
-            <button class="small">{{t.save}}</button></form>
-            {{#deletable}}<form method="post" action="/admin/roles/{{roleName}}/delete" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small danger">{{t.remove}}</button></form>{{/deletable}}
-            {{/editable}}{{^editable}}<code>{{permissionList}}</code>{{/editable}}</td></tr>
-            {{/roles}}
-            </tbody>
-            </table>
-            <section class="card">
-            <h2>{{t.role_create}}</h2>
-            {{#form}}{{> form}}{{/form}}
-            </section>
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.nav_roles}}{{/title}}{{$content}}
+        <h1>{{t.nav_roles}}</h1>
+        <p>{{t.roles_intro}}</p>
+        <table>
+        <thead><tr><th>{{t.field_role}}</th><th>{{t.role_scope}}</th><th>{{t.description}}</th><th>{{t.permissions}}</th></tr></thead>
+        <tbody>
+        {{#roles}}
+        <tr id="role-{{roleName}}"><td><code>{{roleName}}</code></td><td>{{scopeLabel}}</td><td>{{description}}</td>
+        <td>{{#editable}}<form method="post" action="/admin/roles/{{roleName}}" class="stack">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input name="description" value="{{rawDescription}}" aria-label="{{t.description}}">
+        <textarea name="permissions" rows="2" aria-label="{{t.permissions}}">{{permissionLines}}</textarea>
+        <button class="small">{{t.save}}</button></form>
+        {{#deletable}}<form method="post" action="/admin/roles/{{roleName}}/delete" class="inline"><input type="hidden" \
+        name="_csrf" value="{{csrf}}"><button class="small danger">{{t.remove}}</button></form>{{/deletable}}
+        {{/editable}}{{^editable}}<code>{{permissionList}}</code>{{/editable}}</td></tr>
+        {{/roles}}
+        </tbody>
+        </table>
+        <section class="card">
+        <h2>{{t.role_create}}</h2>
+        {{#form}}{{> form}}{{/form}}
+        </section>
+        {{/content}}{{/layout}}
+        """,
     ]
 }

@@ -11,22 +11,25 @@ struct Assets<Context: PlazaRequestContext>: Sendable {
     var table: RouteTable<Context> {
         var routes = RouteTable<Context>()
         Self.add(&routes, "/assets/plaza.css", "stylesheet", "The pages' stylesheet.", type: "text/css", Stylesheet.css)
-        Self.add(&routes, "/assets/live.js", "liveScript", "The pages' one script: the live unread badge and live regions.", type: "text/javascript", LiveScript.js)
+        Self.add(
+            &routes, "/assets/live.js", "liveScript", "The pages' one script: the live unread badge and live regions.", type: "text/javascript",
+            LiveScript.js)
         return routes
     }
 
     static func add(_ routes: inout RouteTable<Context>, _ path: String, _ operationID: String, _ summary: String, type: String, _ text: String) {
         let etag = Self.etag(text)
         let bytes = ByteBuffer(string: text)
-        routes.add(Endpoint(
-            .get, path, operationID: operationID, summary: summary, tag: "Pages", access: .public,
-            responses: [EndpointResponse(200, "The file.", body: .text(type)), EndpointResponse(304, "Not modified.")]
-        ) { request, _ in
-            if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: [.eTag: etag]) }
-            return Response(
-                status: .ok, headers: [.contentType: "\(type); charset=utf-8", .eTag: etag, .cacheControl: "public, max-age=3600"],
-                body: .init(byteBuffer: bytes))
-        })
+        routes.add(
+            Endpoint(
+                .get, path, operationID: operationID, summary: summary, tag: "Pages", access: .public,
+                responses: [EndpointResponse(200, "The file.", body: .text(type)), EndpointResponse(304, "Not modified.")]
+            ) { request, _ in
+                if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: [.eTag: etag]) }
+                return Response(
+                    status: .ok, headers: [.contentType: "\(type); charset=utf-8", .eTag: etag, .cacheControl: "public, max-age=3600"],
+                    body: .init(byteBuffer: bytes))
+            })
     }
 }
 
@@ -86,7 +89,8 @@ enum LiveScript {
               var frame;
               try { frame = JSON.parse(message.data); } catch (e) { return; }
               if (frame.type === "subscribed") {
-                document.documentElement.setAttribute("data-subscribed", (document.documentElement.getAttribute("data-subscribed") || "") + " " + frame.topic);
+                document.documentElement.setAttribute("data-subscribed", \
+        (document.documentElement.getAttribute("data-subscribed") || "") + " " + frame.topic);
               }
               if (frame.type !== "event" || topics.indexOf(frame.topic) < 0) return;
               lastIds[frame.topic] = frame.id;
@@ -128,7 +132,8 @@ enum Stylesheet {
         .stack { display: flex; flex-direction: column; gap: .9rem; }
         .field { display: flex; flex-direction: column; gap: .25rem; }
         .field span { font-weight: 600; }
-        input, select, textarea { font: inherit; padding: .5rem .6rem; border: 1px solid var(--line); border-radius: .35rem; background: var(--paper); }
+        input, select, textarea { font: inherit; padding: .5rem .6rem; border: 1px solid var(--line); border-radius: .35rem; \
+        background: var(--paper); }
         input:focus, select:focus, textarea:focus { outline: 2px solid var(--accent); outline-offset: 1px; }
         .invalid input, .invalid select, .invalid textarea { border-color: var(--danger); }
         .hint { color: var(--muted); }

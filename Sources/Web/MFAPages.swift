@@ -21,7 +21,9 @@ struct MFAPages<Context: PlazaRequestContext>: Sendable {
             do {
                 let enrolment = try await identity.startTOTP(caller: context.caller)
                 var data = try await Self.data(identity, caller: context.caller)
-                data["enrolment"] = ["secret": Self.grouped(enrolment.secret), "qr": "data:image/png;base64," + enrolment.qrPng, "uri": enrolment.otpauthUri] as [String: Any]
+                data["enrolment"] =
+                    ["secret": Self.grouped(enrolment.secret), "qr": "data:image/png;base64," + enrolment.qrPng, "uri": enrolment.otpauthUri]
+                    as [String: Any]
                 return scope.render("account-mfa", data, headers: ["Cache-Control": "no-store"])
             } catch let error as PlazaError where error.status == .conflict {
                 return try await Self.refused(error, identity, scope, caller: context.caller)
@@ -29,8 +31,14 @@ struct MFAPages<Context: PlazaRequestContext>: Sendable {
         }
         // Both answer with recovery codes, shown this once.
         let codePages: [(String, String, String, @Sendable (MFACode, Caller) async throws -> RecoveryCodes)] = [
-            ("/account/mfa/confirm", "mfaConfirmForm", "Turn two-step sign-in on with the app's code.", { try await identity.confirmTOTP($0, caller: $1) }),
-            ("/account/mfa/recovery-codes", "mfaRecoveryCodesForm", "New recovery codes; the old ones stop working.", { try await identity.regenerateRecoveryCodes($0, caller: $1) }),
+            (
+                "/account/mfa/confirm", "mfaConfirmForm", "Turn two-step sign-in on with the app's code.",
+                { try await identity.confirmTOTP($0, caller: $1) }
+            ),
+            (
+                "/account/mfa/recovery-codes", "mfaRecoveryCodesForm", "New recovery codes; the old ones stop working.",
+                { try await identity.regenerateRecoveryCodes($0, caller: $1) }
+            ),
         ]
         for (path, operation, summary, action) in codePages {
             routes.add(.post, path, operation, summary, access: .authenticated) { request, context, scope in
@@ -61,7 +69,9 @@ struct MFAPages<Context: PlazaRequestContext>: Sendable {
 
     static func data(_ identity: IdentityService, caller: Caller) async throws -> [String: Any] {
         let status = try await identity.mfaStatus(caller: caller)
-        return ["enabled": status.enabled, "left": status.recoveryCodesLeft, "required": status.required, "nudge": status.required && !status.enabled]
+        return [
+            "enabled": status.enabled, "left": status.recoveryCodesLeft, "required": status.required, "nudge": status.required && !status.enabled,
+        ]
     }
 
     static func refused(_ error: PlazaError, _ identity: IdentityService, _ scope: PageScope, caller: Caller) async throws -> Response {
@@ -96,7 +106,8 @@ extension Templates {
         <p>{{t.mfa_secret}}: <code id="secret">{{secret}}</code></p>
         <form method="post" action="/account/mfa/confirm" class="stack" id="mfa-confirm-form">
         <input type="hidden" name="_csrf" value="{{csrf}}">
-        <label><span>{{t.field_code}}</span><input name="code" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9 ]{6,7}"></label>
+        <label><span>{{t.field_code}}</span><input name="code" inputmode="numeric" autocomplete="one-time-code" required \
+        pattern="[0-9 ]{6,7}"></label>
         <button type="submit">{{t.mfa_turn_on}}</button>
         </form></section>{{/enrolment}}
         <section class="card">
@@ -127,33 +138,44 @@ extension Catalogue {
         "mfa_code_hint": "Lost your phone? A recovery code works once instead.", "error_wrong_code": "That code is wrong or was used already.",
         "notice_sign-in-again": "That sign-in step expired; sign in again.",
         "mfa_required_nudge": "Your role needs two-step sign-in: until you set it up, you are signed in without that role's powers.",
-        "mfa_recovery_heading": "Recovery codes", "mfa_recovery_once": "Keep these somewhere safe: each signs you in once if your phone is gone. They are not shown again.",
-        "mfa_scan_heading": "Scan this code", "mfa_scan_intro": "Scan it with an authenticator app (or type the secret), then enter the code the app shows.",
+        "mfa_recovery_heading": "Recovery codes",
+        "mfa_recovery_once": "Keep these somewhere safe: each signs you in once if your phone is gone. They are not shown again.",
+        "mfa_scan_heading": "Scan this code",
+        "mfa_scan_intro": "Scan it with an authenticator app (or type the secret), then enter the code the app shows.",
         "mfa_qr_alt": "QR code to add Plaza to an authenticator app", "mfa_secret": "Secret", "mfa_turn_on": "Turn on",
         "mfa_on": "Two-step sign-in is on.", "mfa_codes_left": "Recovery codes left", "mfa_new_codes": "Make new recovery codes",
-        "mfa_code_or_recovery": "Code or recovery code", "mfa_turn_off": "Turn off", "mfa_off": "Two-step sign-in is off: a password alone signs you in.",
+        "mfa_code_or_recovery": "Code or recovery code", "mfa_turn_off": "Turn off",
+        "mfa_off": "Two-step sign-in is off: a password alone signs you in.",
         "mfa_set_up": "Set up an authenticator app", "notice_mfa-off": "Two-step sign-in is off.",
         "sign_in_with": "Sign in with", "federation_failed": "Signing in elsewhere did not work",
         "merge_heading": "Merge another account into this one",
-        "merge_intro": "Its requests, messages, files, organisations and roles move here, and it stops signing in. Its owner gets a code by email first; enter it below to merge.",
+        "merge_intro":
+            "Its requests, messages, files, organisations and roles move here, and it stops signing in. Its owner gets a code by email "
+            + "first; enter it below to merge.",
         "merge_source": "The other account's email", "merge_send_code": "Send its owner a code", "merge_confirm": "Merge",
         "notice_merge-code-sent": "The code is on its way to the other account's owner.", "notice_merged": "The accounts are merged.",
     ]
     static let mfaUk: [String: String] = [
         "mfa_heading": "Двоетапний вхід", "mfa_code_heading": "Введіть код",
         "mfa_code_intro": "Відкрийте застосунок-автентифікатор і введіть шестизначний код, який він показує для Plaza.",
-        "mfa_code_hint": "Загубили телефон? Замість коду один раз спрацює код відновлення.", "error_wrong_code": "Код неправильний або вже використаний.",
+        "mfa_code_hint": "Загубили телефон? Замість коду один раз спрацює код відновлення.",
+        "error_wrong_code": "Код неправильний або вже використаний.",
         "notice_sign-in-again": "Час цього кроку входу минув; увійдіть знову.",
         "mfa_required_nudge": "Ваша роль потребує двоетапного входу: доки ви його не налаштуєте, ви входите без повноважень цієї ролі.",
-        "mfa_recovery_heading": "Коди відновлення", "mfa_recovery_once": "Збережіть їх у надійному місці: кожен один раз впустить вас, якщо телефону немає. Більше їх не буде показано.",
-        "mfa_scan_heading": "Зіскануйте цей код", "mfa_scan_intro": "Зіскануйте його застосунком-автентифікатором (або введіть секрет), потім введіть код, який покаже застосунок.",
+        "mfa_recovery_heading": "Коди відновлення",
+        "mfa_recovery_once": "Збережіть їх у надійному місці: кожен один раз впустить вас, якщо телефону немає. Більше їх не буде показано.",
+        "mfa_scan_heading": "Зіскануйте цей код",
+        "mfa_scan_intro": "Зіскануйте його застосунком-автентифікатором (або введіть секрет), потім введіть код, який покаже застосунок.",
         "mfa_qr_alt": "QR-код, щоб додати Plaza до застосунку-автентифікатора", "mfa_secret": "Секрет", "mfa_turn_on": "Увімкнути",
         "mfa_on": "Двоетапний вхід увімкнено.", "mfa_codes_left": "Залишилось кодів відновлення", "mfa_new_codes": "Створити нові коди відновлення",
-        "mfa_code_or_recovery": "Код або код відновлення", "mfa_turn_off": "Вимкнути", "mfa_off": "Двоетапний вхід вимкнено: вас впускає лише пароль.",
+        "mfa_code_or_recovery": "Код або код відновлення", "mfa_turn_off": "Вимкнути",
+        "mfa_off": "Двоетапний вхід вимкнено: вас впускає лише пароль.",
         "mfa_set_up": "Налаштувати застосунок-автентифікатор", "notice_mfa-off": "Двоетапний вхід вимкнено.",
         "sign_in_with": "Увійти через", "federation_failed": "Вхід через інший сервіс не вдався",
         "merge_heading": "Приєднати інший обліковий запис до цього",
-        "merge_intro": "Його запити, повідомлення, файли, організації та ролі перейдуть сюди, і ним більше не можна буде увійти. Спершу його власник отримає код електронною поштою; введіть його нижче, щоб об'єднати.",
+        "merge_intro":
+            "Його запити, повідомлення, файли, організації та ролі перейдуть сюди, і ним більше не можна буде увійти. Спершу його "
+            + "власник отримає код електронною поштою; введіть його нижче, щоб об'єднати.",
         "merge_source": "Пошта іншого облікового запису", "merge_send_code": "Надіслати власнику код", "merge_confirm": "Об'єднати",
         "notice_merge-code-sent": "Код надіслано власнику іншого облікового запису.", "notice_merged": "Облікові записи об'єднано.",
     ]

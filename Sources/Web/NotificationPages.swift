@@ -31,22 +31,27 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
                     "unread": item.readAt == nil, "when": Formats.dateTime(item.createdAt, scope.language),
                 ]
             }
-            return scope.render("notifications", [
-                "items": items, "next": page.nextCursor.map { "/notifications?cursor=\($0)" } as Any,
-                "anyUnread": page.items.contains { $0.readAt == nil } || (scope.unread ?? 0) > 0,
-            ])
+            return scope.render(
+                "notifications",
+                [
+                    "items": items, "next": page.nextCursor.map { "/notifications?cursor=\($0)" } as Any,
+                    "anyUnread": page.items.contains { $0.readAt == nil } || (scope.unread ?? 0) > 0,
+                ])
         }
-        routes.add(.post, "/notifications/read-all", "inboxReadAllForm", "Mark every notification read.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/notifications/read-all", "inboxReadAllForm", "Mark every notification read.", access: .authenticated) {
+            request, context, scope in
             _ = try await scope.form(request, context)
             _ = try await service.markAllRead(caller: context.caller)
             return scope.redirect("/notifications?notice=notifications-read")
         }
-        routes.add(.post, "/notifications/{id}/read", "inboxReadForm", "Mark one read (and open its link).", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/notifications/{id}/read", "inboxReadForm", "Mark one read (and open its link).", access: .authenticated) {
+            request, context, scope in
             let form = try await scope.form(request, context)
             let item = try await service.markRead(try context.uuidParameter("id"), caller: context.caller)
             return scope.redirect(form["open"] == "1" ? PageScope.safeNext(item.link, fallback: "/notifications") : "/notifications")
         }
-        routes.add(.post, "/notifications/{id}/delete", "inboxDeleteForm", "Remove one notification.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/notifications/{id}/delete", "inboxDeleteForm", "Remove one notification.", access: .authenticated) {
+            request, context, scope in
             _ = try await scope.form(request, context)
             try await service.deleteInboxItem(try context.uuidParameter("id"), caller: context.caller)
             return scope.redirect("/notifications?notice=notification-removed")
@@ -57,10 +62,12 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
 
     private func addPreferences(to routes: inout PageRoutes<Context>) {
         let service = pages.notifications
-        routes.add(.get, "/account/notifications", "notificationPreferencesPage", "Choose how you are told.", access: .authenticated) { _, context, scope in
+        routes.add(.get, "/account/notifications", "notificationPreferencesPage", "Choose how you are told.", access: .authenticated) {
+            _, context, scope in
             scope.render("notification-preferences", Self.preferences(try await service.preferences(caller: context.caller), scope))
         }
-        routes.add(.post, "/account/notifications", "notificationPreferencesForm", "Save notification preferences.", access: .authenticated) { request, context, scope in
+        routes.add(.post, "/account/notifications", "notificationPreferencesForm", "Save notification preferences.", access: .authenticated) {
+            request, context, scope in
             let form = try await scope.form(request, context)
             let current = try await service.preferences(caller: context.caller)
             // Unchecked boxes are not posted: every box the page drew is read, on or off.
@@ -147,16 +154,23 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
     static func announcementPage(_ scope: PageScope, values: FormData) -> FormPage {
         FormPage(
             heading: scope.t("announce_heading"), intro: scope.t("announce_intro"),
-            form: PageForm(action: "/admin/announcements", submit: scope.t("announce_send"), fields: [
-                FormField(
-                    "audience", label: scope.t("audience"), kind: .select, value: values["audience"] ?? "everyone", required: true,
-                    options: [("everyone", scope.t("audience_everyone")), ("role", scope.t("audience_role")), ("organisation", scope.t("audience_organisation"))]),
-                FormField("role", label: scope.t("field_role"), value: values["role"], hint: scope.t("hint_audience_role")),
-                FormField("organisation", label: scope.t("audience_organisation_id"), value: values["organisation"], hint: scope.t("hint_audience_organisation")),
-                FormField("title", label: scope.t("field_title"), value: values["title"], required: true),
-                FormField("body", label: scope.t("field_body"), kind: .textarea, value: values["body"], required: true),
-                FormField("link", label: scope.t("field_link"), value: values["link"], hint: scope.t("hint_link")),
-            ]))
+            form: PageForm(
+                action: "/admin/announcements", submit: scope.t("announce_send"),
+                fields: [
+                    FormField(
+                        "audience", label: scope.t("audience"), kind: .select, value: values["audience"] ?? "everyone", required: true,
+                        options: [
+                            ("everyone", scope.t("audience_everyone")), ("role", scope.t("audience_role")),
+                            ("organisation", scope.t("audience_organisation")),
+                        ]),
+                    FormField("role", label: scope.t("field_role"), value: values["role"], hint: scope.t("hint_audience_role")),
+                    FormField(
+                        "organisation", label: scope.t("audience_organisation_id"), value: values["organisation"],
+                        hint: scope.t("hint_audience_organisation")),
+                    FormField("title", label: scope.t("field_title"), value: values["title"], required: true),
+                    FormField("body", label: scope.t("field_body"), kind: .textarea, value: values["body"], required: true),
+                    FormField("link", label: scope.t("field_link"), value: values["link"], hint: scope.t("hint_link")),
+                ]))
     }
 
     // MARK: Deliveries
@@ -164,7 +178,8 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
     private func addDeliveries(to routes: inout PageRoutes<Context>) {
         let service = pages.notifications
         let read = Access.action(NotificationPolicy.readDeliveries)
-        routes.add(.get, "/admin/deliveries", "deliveriesPage", "Notification deliveries and their states.", access: read) { request, context, scope in
+        routes.add(.get, "/admin/deliveries", "deliveriesPage", "Notification deliveries and their states.", access: read) {
+            request, context, scope in
             let query = request.queryItems
             var data: [String: Any]
             var status = HTTPResponse.Status.ok
@@ -179,12 +194,16 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
                 data["problems"] = scope.problems(error)
                 status = error.status
             }
-            data["states"] = [["value": "", "label": scope.t("any")]] + DeliveryState.allCases.map {
-                ["value": $0.rawValue, "label": scope.t("delivery_\($0.rawValue)"), "selected": query["state"] == $0.rawValue]
-            }
-            data["channelOptions"] = [["value": "", "label": scope.t("any")]] + ["email", "sms", "push"].map { (channel: String) -> [String: Any] in
-                ["value": channel, "label": scope.t("channel_" + channel), "selected": query["channel"] == channel]
-            }
+            data["states"] =
+                [["value": "", "label": scope.t("any")]]
+                + DeliveryState.allCases.map {
+                    ["value": $0.rawValue, "label": scope.t("delivery_\($0.rawValue)"), "selected": query["state"] == $0.rawValue]
+                }
+            data["channelOptions"] =
+                [["value": "", "label": scope.t("any")]]
+                + ["email", "sms", "push"].map { (channel: String) -> [String: Any] in
+                    ["value": channel, "label": scope.t("channel_" + channel), "selected": query["channel"] == channel]
+                }
             data["template"] = query["template"] ?? ""
             data["notificationId"] = query["notificationId"] ?? ""
             return scope.render("deliveries", data, status: status)
@@ -195,7 +214,8 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
             data["delivery"] = (data["items"] as? [[String: Any]])?.first ?? [:]
             data["attempts"] = (delivery.history ?? []).map { attempt -> [String: Any] in
                 [
-                    "attempt": attempt.attempt, "when": Formats.dateTime(attempt.at, scope.language), "outcome": scope.t("attempt_\(attempt.outcome)"),
+                    "attempt": attempt.attempt, "when": Formats.dateTime(attempt.at, scope.language),
+                    "outcome": scope.t("attempt_\(attempt.outcome)"),
                     "error": attempt.error ?? "", "milliseconds": attempt.milliseconds,
                 ]
             }
@@ -212,102 +232,116 @@ struct NotificationPages<Context: PlazaRequestContext>: Sendable {
     }
 
     static func deliveries(_ items: [NotificationDelivery], _ scope: PageScope) -> [String: Any] {
-        ["items": items.map { delivery -> [String: Any] in
-            [
-                "id": delivery.id.uuidString, "when": Formats.dateTime(delivery.createdAt, scope.language),
-                "channel": scope.t("channel_\(delivery.channel.rawValue)"), "address": delivery.address, "subject": delivery.subject,
-                "template": delivery.template, "state": scope.t("delivery_\(delivery.state.rawValue)"), "stateClass": delivery.state.rawValue,
-                "attempts": delivery.attempts, "next": delivery.nextAttemptAt.map { Formats.dateTime($0, scope.language) } ?? "",
-                "error": delivery.lastError ?? "", "providerStatus": delivery.providerStatus ?? "", "providerRef": delivery.providerRef ?? "",
-                "retryable": delivery.state == .retrying || delivery.state == .givenUp,
-            ]
-        }]
+        [
+            "items": items.map { delivery -> [String: Any] in
+                [
+                    "id": delivery.id.uuidString, "when": Formats.dateTime(delivery.createdAt, scope.language),
+                    "channel": scope.t("channel_\(delivery.channel.rawValue)"), "address": delivery.address, "subject": delivery.subject,
+                    "template": delivery.template, "state": scope.t("delivery_\(delivery.state.rawValue)"), "stateClass": delivery.state.rawValue,
+                    "attempts": delivery.attempts, "next": delivery.nextAttemptAt.map { Formats.dateTime($0, scope.language) } ?? "",
+                    "error": delivery.lastError ?? "", "providerStatus": delivery.providerStatus ?? "", "providerRef": delivery.providerRef ?? "",
+                    "retryable": delivery.state == .retrying || delivery.state == .givenUp,
+                ]
+            }
+        ]
     }
 }
 
 extension Templates {
     static let notifications: [String: String] = [
         "notifications": """
-            {{<layout}}{{$title}}{{t.nav_notifications}}{{/title}}{{$content}}
-            <h1>{{t.nav_notifications}}</h1>
-            <p><a href="/account/notifications">{{t.notification_preferences}}</a></p>
-            {{#anyUnread}}<form method="post" action="/notifications/read-all" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button>{{t.mark_all_read}}</button></form>{{/anyUnread}}
-            <table>
-            <tbody>
-            {{#items}}<tr class="{{#unread}}unread{{/unread}}" id="n-{{id}}">
-            <td>{{title}}<br><small>{{when}}</small></td><td>{{body}}</td>
-            <td>{{#hasLink}}<form method="post" action="/notifications/{{id}}/read" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="open" value="1"><button class="small">{{t.open}}</button></form>{{/hasLink}}
-            {{#unread}}<form method="post" action="/notifications/{{id}}/read" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.mark_read}}</button></form>{{/unread}}
-            <form method="post" action="/notifications/{{id}}/delete" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small danger">{{t.remove}}</button></form></td>
-            </tr>{{/items}}
-            {{^items}}<tr><td>{{t.no_notifications}}</td></tr>{{/items}}
-            </tbody>
-            </table>
-            {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.nav_notifications}}{{/title}}{{$content}}
+        <h1>{{t.nav_notifications}}</h1>
+        <p><a href="/account/notifications">{{t.notification_preferences}}</a></p>
+        {{#anyUnread}}<form method="post" action="/notifications/read-all" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button>{{t.mark_all_read}}</button></form>{{/anyUnread}}
+        <table>
+        <tbody>
+        {{#items}}<tr class="{{#unread}}unread{{/unread}}" id="n-{{id}}">
+        <td>{{title}}<br><small>{{when}}</small></td><td>{{body}}</td>
+        <td>{{#hasLink}}<form method="post" action="/notifications/{{id}}/read" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><input type="hidden" name="open" value="1"><button class="small">{{t.open}}</button></form>{{/hasLink}}
+        {{#unread}}<form method="post" action="/notifications/{{id}}/read" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button class="small">{{t.mark_read}}</button></form>{{/unread}}
+        <form method="post" action="/notifications/{{id}}/delete" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button class="small danger">{{t.remove}}</button></form></td>
+        </tr>{{/items}}
+        {{^items}}<tr><td>{{t.no_notifications}}</td></tr>{{/items}}
+        </tbody>
+        </table>
+        {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """,
         "notification-preferences": """
-            {{<layout}}{{$title}}{{t.notification_preferences}}{{/title}}{{$content}}
-            <h1>{{t.notification_preferences}}</h1>
-            <p>{{t.preferences_intro}}</p>
-            <form method="post" action="/account/notifications" class="stack">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            <table>
-            <thead><tr><th>{{t.category}}</th>{{#channels}}<th>{{label}}</th>{{/channels}}</tr></thead>
-            <tbody>
-            {{#categories}}<tr><td>{{name}}{{#mandatory}}<br><small>{{t.mandatory_notice}}</small>{{/mandatory}}</td>
-            {{#boxes}}<td><input type="checkbox" name="on" value="{{value}}" aria-label="{{label}}"{{#on}} checked{{/on}}{{#locked}} disabled{{/locked}}></td>{{/boxes}}</tr>{{/categories}}
-            </tbody>
-            </table>
-            <fieldset><legend>{{t.quiet_hours}}</legend>
-            <p><small>{{t.quiet_hours_hint}} ({{timeZone}})</small></p>
-            <label class="field"><span>{{t.quiet_from}}</span><input type="time" name="quiet_from" value="{{quietFrom}}"></label>
-            <label class="field"><span>{{t.quiet_to}}</span><input type="time" name="quiet_to" value="{{quietTo}}"></label>
-            </fieldset>
-            <button>{{t.save}}</button>
-            </form>
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.notification_preferences}}{{/title}}{{$content}}
+        <h1>{{t.notification_preferences}}</h1>
+        <p>{{t.preferences_intro}}</p>
+        <form method="post" action="/account/notifications" class="stack">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <table>
+        <thead><tr><th>{{t.category}}</th>{{#channels}}<th>{{label}}</th>{{/channels}}</tr></thead>
+        <tbody>
+        {{#categories}}<tr><td>{{name}}{{#mandatory}}<br><small>{{t.mandatory_notice}}</small>{{/mandatory}}</td>
+        {{#boxes}}<td><input type="checkbox" name="on" value="{{value}}" aria-label="{{label}}"{{#on}} checked{{/on}}{{#locked}} \
+        disabled{{/locked}}></td>{{/boxes}}</tr>{{/categories}}
+        </tbody>
+        </table>
+        <fieldset><legend>{{t.quiet_hours}}</legend>
+        <p><small>{{t.quiet_hours_hint}} ({{timeZone}})</small></p>
+        <label class="field"><span>{{t.quiet_from}}</span><input type="time" name="quiet_from" value="{{quietFrom}}"></label>
+        <label class="field"><span>{{t.quiet_to}}</span><input type="time" name="quiet_to" value="{{quietTo}}"></label>
+        </fieldset>
+        <button>{{t.save}}</button>
+        </form>
+        {{/content}}{{/layout}}
+        """,
         "deliveries": """
-            {{<layout}}{{$title}}{{t.nav_deliveries}}{{/title}}{{$content}}
-            <h1>{{t.nav_deliveries}}</h1>
-            <form method="get" action="/admin/deliveries" class="filters">
-            <label><span>{{t.status}}</span><select name="state">{{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/states}}</select></label>
-            <label><span>{{t.channel}}</span><select name="channel">{{#channelOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/channelOptions}}</select></label>
-            <label><span>{{t.template}}</span><input name="template" value="{{template}}"></label>
-            <input type="hidden" name="notificationId" value="{{notificationId}}">
-            <button type="submit">{{t.search}}</button>
-            </form>
-            <table>
-            <thead><tr><th>{{t.created}}</th><th>{{t.channel}}</th><th>{{t.recipient}}</th><th>{{t.subject}}</th><th>{{t.status}}</th><th>{{t.attempts}}</th><th>{{t.next_attempt}}</th><th>{{t.last_error}}</th></tr></thead>
-            <tbody>
-            {{#items}}<tr class="state-{{stateClass}}"><td><a href="/admin/deliveries/{{id}}">{{when}}</a></td><td>{{channel}}</td><td>{{address}}</td><td>{{subject}}</td>
-            <td>{{state}}{{#providerStatus}}<br><small>{{providerStatus}}</small>{{/providerStatus}}</td><td>{{attempts}}</td><td>{{next}}</td>
-            <td>{{error}}{{#retryable}}<form method="post" action="/admin/deliveries/{{id}}/retry" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.retry}}</button></form>{{/retryable}}</td></tr>{{/items}}
-            {{^items}}<tr><td colspan="8">{{t.nothing_found}}</td></tr>{{/items}}
-            </tbody>
-            </table>
-            {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.nav_deliveries}}{{/title}}{{$content}}
+        <h1>{{t.nav_deliveries}}</h1>
+        <form method="get" action="/admin/deliveries" class="filters">
+        <label><span>{{t.status}}</span><select name="state">{{#states}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/states}}</select></label>
+        <label><span>{{t.channel}}</span><select name="channel">{{#channelOptions}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/channelOptions}}</select></label>
+        <label><span>{{t.template}}</span><input name="template" value="{{template}}"></label>
+        <input type="hidden" name="notificationId" value="{{notificationId}}">
+        <button type="submit">{{t.search}}</button>
+        </form>
+        <table>
+        <thead><tr><th>{{t.created}}</th><th>{{t.channel}}</th><th>{{t.recipient}}</th><th>{{t.subject}}</th><th>{{t.status}}</th>\
+        <th>{{t.attempts}}</th><th>{{t.next_attempt}}</th><th>{{t.last_error}}</th></tr></thead>
+        <tbody>
+        {{#items}}<tr class="state-{{stateClass}}"><td><a href="/admin/deliveries/{{id}}">{{when}}</a></td><td>{{channel}}</td>\
+        <td>{{address}}</td><td>{{subject}}</td>
+        <td>{{state}}{{#providerStatus}}<br><small>{{providerStatus}}</small>{{/providerStatus}}</td><td>{{attempts}}</td><td>{{next}}</td>
+        <td>{{error}}{{#retryable}}<form method="post" action="/admin/deliveries/{{id}}/retry" class="inline"><input \
+        type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.retry}}</button></form>{{/retryable}}</td></tr>{{/items}}
+        {{^items}}<tr><td colspan="8">{{t.nothing_found}}</td></tr>{{/items}}
+        </tbody>
+        </table>
+        {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """,
         "delivery": """
-            {{<layout}}{{$title}}{{t.delivery}}{{/title}}{{$content}}
-            <p><a href="/admin/deliveries">{{t.nav_deliveries}}</a></p>
-            {{#delivery}}
-            <h1>{{subject}}</h1>
-            <dl>
-            <dt>{{t.channel}}</dt><dd>{{channel}}</dd><dt>{{t.recipient}}</dt><dd>{{address}}</dd><dt>{{t.template}}</dt><dd><code>{{template}}</code></dd>
-            <dt>{{t.status}}</dt><dd>{{state}}{{#providerStatus}} ({{providerStatus}}){{/providerStatus}}</dd>
-            <dt>{{t.provider_ref}}</dt><dd><code>{{providerRef}}</code></dd><dt>{{t.next_attempt}}</dt><dd>{{next}}</dd>
-            </dl>
-            {{#retryable}}<form method="post" action="/admin/deliveries/{{id}}/retry" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button>{{t.retry}}</button></form>{{/retryable}}
-            {{/delivery}}
-            <h2>{{t.attempts}}</h2>
-            <table><thead><tr><th>#</th><th>{{t.created}}</th><th>{{t.outcome}}</th><th>ms</th><th>{{t.last_error}}</th></tr></thead><tbody>
-            {{#attempts}}<tr><td>{{attempt}}</td><td>{{when}}</td><td>{{outcome}}</td><td>{{milliseconds}}</td><td>{{error}}</td></tr>{{/attempts}}
-            {{^attempts}}<tr><td colspan="5">—</td></tr>{{/attempts}}
-            </tbody></table>
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.delivery}}{{/title}}{{$content}}
+        <p><a href="/admin/deliveries">{{t.nav_deliveries}}</a></p>
+        {{#delivery}}
+        <h1>{{subject}}</h1>
+        <dl>
+        <dt>{{t.channel}}</dt><dd>{{channel}}</dd><dt>{{t.recipient}}</dt><dd>{{address}}</dd><dt>{{t.template}}</dt><dd><code>\
+        {{template}}</code></dd>
+        <dt>{{t.status}}</dt><dd>{{state}}{{#providerStatus}} ({{providerStatus}}){{/providerStatus}}</dd>
+        <dt>{{t.provider_ref}}</dt><dd><code>{{providerRef}}</code></dd><dt>{{t.next_attempt}}</dt><dd>{{next}}</dd>
+        </dl>
+        {{#retryable}}<form method="post" action="/admin/deliveries/{{id}}/retry" class="inline"><input type="hidden" \
+        name="_csrf" value="{{csrf}}"><button>{{t.retry}}</button></form>{{/retryable}}
+        {{/delivery}}
+        <h2>{{t.attempts}}</h2>
+        <table><thead><tr><th>#</th><th>{{t.created}}</th><th>{{t.outcome}}</th><th>ms</th><th>{{t.last_error}}</th></tr></thead><tbody>
+        {{#attempts}}<tr><td>{{attempt}}</td><td>{{when}}</td><td>{{outcome}}</td><td>{{milliseconds}}</td><td>{{error}}</td></tr>{{/attempts}}
+        {{^attempts}}<tr><td colspan="5">—</td></tr>{{/attempts}}
+        </tbody></table>
+        {{/content}}{{/layout}}
+        """,
     ]
 }

@@ -12,14 +12,17 @@ struct OAuthAdminPages<Context: PlazaRequestContext>: Sendable {
         var routes = PageRoutes<Context>(pages: pages)
         let clients = pages.identity.oauthClients
         let manage = Access.action(IdentityPolicy.manageOAuthClients)
-        routes.add(.get, "/admin/oauth", "adminOAuthPage", "The OAuth clients and the form that registers one.", access: manage) { _, context, scope in
+        routes.add(.get, "/admin/oauth", "adminOAuthPage", "The OAuth clients and the form that registers one.", access: manage) {
+            _, context, scope in
             scope.render("admin-oauth", try await Self.data(clients, scope, caller: context.caller))
         }
         routes.add(.post, "/admin/oauth", "adminOAuthCreateForm", "Register an OAuth client.", access: manage) { request, context, scope in
             let form = try await scope.form(request, context)
             let input = OAuthClientInput(
                 name: form["name"] ?? "", confidential: form["type"] != "public",
-                redirectUris: (form["redirectUris"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                redirectUris: (form["redirectUris"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.isEmpty
+                },
                 scopes: form.all("scope"), grants: form.all("grant"))
             do {
                 let registered = try await clients.register(input, caller: context.caller)
@@ -81,11 +84,14 @@ extension Templates {
         {{#secret}}<p>{{t.oauth_client_secret}}: <code>{{secret}}</code></p><p><strong>{{t.oauth_secret_once}}</strong></p>{{/secret}}
         </section>{{/created}}
         <section class="card">
-        <table><thead><tr><th>{{t.field_name}}</th><th>{{t.oauth_client_id}}</th><th>{{t.oauth_type}}</th><th>{{t.oauth_grants}}</th><th>{{t.oauth_scopes}}</th><th>{{t.oauth_redirects}}</th><th></th></tr></thead>
+        <table><thead><tr><th>{{t.field_name}}</th><th>{{t.oauth_client_id}}</th><th>{{t.oauth_type}}</th><th>\
+        {{t.oauth_grants}}</th><th>{{t.oauth_scopes}}</th><th>{{t.oauth_redirects}}</th><th></th></tr></thead>
         <tbody>{{#clients}}<tr id="client-{{id}}"><td>{{name}}</td><td><code>{{id}}</code></td><td>{{type}}</td><td>{{grants}}</td><td>{{scopes}}</td>
         <td>{{#redirects}}<code>{{.}}</code><br>{{/redirects}}</td>
-        <td>{{#confidential}}<form method="post" action="/admin/oauth/{{id}}/secret" class="inline-form"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" class="secondary">{{t.oauth_new_secret}}</button></form>{{/confidential}}
-        <form method="post" action="/admin/oauth/{{id}}/delete" class="inline-form"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" class="secondary">{{t.oauth_delete}}</button></form></td></tr>{{/clients}}
+        <td>{{#confidential}}<form method="post" action="/admin/oauth/{{id}}/secret" class="inline-form"><input type="hidden" \
+        name="_csrf" value="{{csrf}}"><button type="submit" class="secondary">{{t.oauth_new_secret}}</button></form>{{/confidential}}
+        <form method="post" action="/admin/oauth/{{id}}/delete" class="inline-form"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button type="submit" class="secondary">{{t.oauth_delete}}</button></form></td></tr>{{/clients}}
         {{^clients}}<tr><td colspan="7">{{t.oauth_no_clients}}</td></tr>{{/clients}}</tbody></table>
         </section>
         <section class="card">
@@ -96,10 +102,13 @@ extension Templates {
         <fieldset><legend>{{t.oauth_type}}</legend>
         <label><input type="radio" name="type" value="confidential"{{^form.public}} checked{{/form.public}}> {{t.oauth_confidential}}</label>
         <label><input type="radio" name="type" value="public"{{#form.public}} checked{{/form.public}}> {{t.oauth_public}}</label></fieldset>
-        <label><span>{{t.oauth_redirects}}</span><textarea name="redirectUris" rows="3" aria-describedby="redirects-hint">{{form.redirectUris}}</textarea></label>
+        <label><span>{{t.oauth_redirects}}</span><textarea name="redirectUris" rows="3" aria-describedby="redirects-hint">\
+        {{form.redirectUris}}</textarea></label>
         <small id="redirects-hint">{{t.oauth_redirects_hint}}</small>
-        <fieldset><legend>{{t.oauth_scopes}}</legend>{{#scopeOptions}}<label><input type="checkbox" name="scope" value="{{value}}"{{#checked}} checked{{/checked}}> {{value}}</label> {{/scopeOptions}}</fieldset>
-        <fieldset><legend>{{t.oauth_grants}}</legend>{{#grantOptions}}<label><input type="checkbox" name="grant" value="{{value}}"{{#checked}} checked{{/checked}}> {{value}}</label> {{/grantOptions}}</fieldset>
+        <fieldset><legend>{{t.oauth_scopes}}</legend>{{#scopeOptions}}<label><input type="checkbox" name="scope" \
+        value="{{value}}"{{#checked}} checked{{/checked}}> {{value}}</label> {{/scopeOptions}}</fieldset>
+        <fieldset><legend>{{t.oauth_grants}}</legend>{{#grantOptions}}<label><input type="checkbox" name="grant" \
+        value="{{value}}"{{#checked}} checked{{/checked}}> {{value}}</label> {{/grantOptions}}</fieldset>
         <button type="submit">{{t.oauth_register}}</button>
         </form>
         </section>

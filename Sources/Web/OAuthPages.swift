@@ -84,11 +84,13 @@ struct OAuthPages<Context: PlazaRequestContext>: Sendable {
         }
         var scope = scope
         scope.formActionOrigin = OAuthProvider.origin(of: authorization.redirectURI)
-        return scope.render("oauth-consent", [
-            "client": authorization.client.name, "redirect": authorization.redirectURI,
-            "scopes": authorization.scopes.map { scope.t("oauth_scope_\($0)") },
-            "parameters": request.parameters.map { ["name": $0.0, "value": $0.1] },
-        ])
+        return scope.render(
+            "oauth-consent",
+            [
+                "client": authorization.client.name, "redirect": authorization.redirectURI,
+                "scopes": authorization.scopes.map { scope.t("oauth_scope_\($0)") },
+                "parameters": request.parameters.map { ["name": $0.0, "value": $0.1] },
+            ])
     }
 
     static func errorPage(_ scope: PageScope, _ error: OAuthError) -> Response {
@@ -100,21 +102,21 @@ extension Templates {
     static let oauth: [String: String] = [
         "admin-oauth": oauthAdmin,
         "oauth-consent": """
-            {{<layout}}{{$title}}{{t.oauth_consent_title}}{{/title}}{{$content}}
-            <section class="card">
-            <h1>{{client}}</h1>
-            <p>{{t.oauth_consent_lead}}</p>
-            <ul id="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul>
-            <p><small>{{t.oauth_consent_redirect}} <code>{{redirect}}</code></small></p>
-            <form method="post" action="/oauth/authorize" id="consent-form" class="inline-form">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            {{#parameters}}<input type="hidden" name="{{name}}" value="{{value}}">{{/parameters}}
-            <button type="submit" name="decision" value="allow">{{t.oauth_allow}}</button>
-            <button type="submit" name="decision" value="deny" class="secondary">{{t.oauth_deny}}</button>
-            </form>
-            </section>
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.oauth_consent_title}}{{/title}}{{$content}}
+        <section class="card">
+        <h1>{{client}}</h1>
+        <p>{{t.oauth_consent_lead}}</p>
+        <ul id="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul>
+        <p><small>{{t.oauth_consent_redirect}} <code>{{redirect}}</code></small></p>
+        <form method="post" action="/oauth/authorize" id="consent-form" class="inline-form">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        {{#parameters}}<input type="hidden" name="{{name}}" value="{{value}}">{{/parameters}}
+        <button type="submit" name="decision" value="allow">{{t.oauth_allow}}</button>
+        <button type="submit" name="decision" value="deny" class="secondary">{{t.oauth_deny}}</button>
+        </form>
+        </section>
+        {{/content}}{{/layout}}
+        """,
     ]
 }
 
@@ -144,7 +146,8 @@ extension Catalogue {
         "oauth_secret_once": "Скопіюйте секрет зараз: його більше не буде показано.", "oauth_type": "Тип", "oauth_grants": "Дозволи (grants)",
         "oauth_scopes": "Області (scopes)", "oauth_redirects": "URI переспрямування",
         "oauth_redirects_hint": "По одному в рядку; https або http на 127.0.0.1 для розробки. Порівнюються точно.",
-        "oauth_confidential": "Конфіденційний (сервер, що зберігає секрет)", "oauth_public": "Публічний (браузер чи застосунок на телефоні; лише PKCE)",
+        "oauth_confidential": "Конфіденційний (сервер, що зберігає секрет)",
+        "oauth_public": "Публічний (браузер чи застосунок на телефоні; лише PKCE)",
         "oauth_new_secret": "Новий секрет", "oauth_delete": "Видалити", "oauth_no_clients": "Жодного застосунку не зареєстровано.",
         "oauth_register": "Зареєструвати застосунок", "notice_oauth-client-deleted": "Застосунок видалено; його сеанси завершено.",
     ]

@@ -2,7 +2,8 @@ import PlazaKit
 
 /// What an app adds to the pages: its templates (which may use the core's `layout`, `form` and `field`
 /// partials), its words in every language, and links in the shared navigation. Apps add their routes with
-/// ``PageRoutes`` and hand their bundle to ``Pages/init(identity:notifications:files:workflows:queue:secrets:sessionLifetime:databaseEngine:bundles:)``;
+/// ``PageRoutes`` and hand their bundle to
+/// ``Pages/init(identity:notifications:files:workflows:queue:secrets:sessionLifetime:databaseEngine:bundles:)``;
 /// the core pages never import an app.
 public struct PageBundle: Sendable {
     /// A link in the header for the people `visible` admits.

@@ -28,14 +28,18 @@ public struct PageErrors<Context: PlazaRequestContext>: RouterMiddleware {
             // The CSRF refusal is already worded for people, in their language.
             let worded = error.code == "csrf"
             let heading = worded ? error.title : scope.strings["error_title_\(error.status.code)"] ?? error.title
-            let detail = worded
+            let detail =
+                worded
                 ? (error.detail ?? "")
                 : (scope.strings["error_\(error.code)"] ?? scope.strings["error_detail_\(error.status.code)"] ?? error.detail ?? "")
             // Which fields, when a form was refused before its page could show them beside the inputs (a NUL).
             let fieldErrors = error.errors.map { "\(scope.label(forField: $0.field)): \(Catalogue.message($0.message, scope.language))" }
             return scope.render(
-                "error", ["heading": heading, "detail": detail, "requestId": context.requestID, "fieldErrors": fieldErrors,
-                 "hasFieldErrors": !fieldErrors.isEmpty],
+                "error",
+                [
+                    "heading": heading, "detail": detail, "requestId": context.requestID, "fieldErrors": fieldErrors,
+                    "hasFieldErrors": !fieldErrors.isEmpty,
+                ],
                 status: error.status, headers: error.headers)
         }
     }

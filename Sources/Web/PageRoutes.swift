@@ -24,19 +24,23 @@ public struct PageRoutes<Context: PlazaRequestContext>: Sendable {
         let pages = self.pages
         let isPost = method == .post
         let elsewhere = !isPost && (redirects || access != .public)
-        table.add(Endpoint(
-            method, path, operationID: operationID, summary: summary, tag: "Pages", access: access,
-            parameters: path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
-                let name = String($0.dropFirst().dropLast())
-                return EndpointParameter(name, in: .path, schema: name == "id" || name.hasSuffix("Id") ? .uuid : .text)
-            } + query,
-            requestBody: isPost
-                ? EndpointBody(schemaName: nil, schema: .anyObject, mediaType: uploads ? "multipart/form-data" : "application/x-www-form-urlencoded")
-                : nil,
-            responses: [
-                isPost ? EndpointResponse(303, "Done; on to the next page.") : EndpointResponse(200, answers == .text("text/html") ? "An HTML page." : "A download.", body: answers)
-            ] + (elsewhere ? [EndpointResponse(303, "Elsewhere first: to sign in, or on to where the reader was going.")] : []),
-            errors: .page
-        ) { request, context in try await handler(request, context, try await pages.scope(request, context)) })
+        table.add(
+            Endpoint(
+                method, path, operationID: operationID, summary: summary, tag: "Pages", access: access,
+                parameters: path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
+                    let name = String($0.dropFirst().dropLast())
+                    return EndpointParameter(name, in: .path, schema: name == "id" || name.hasSuffix("Id") ? .uuid : .text)
+                } + query,
+                requestBody: isPost
+                    ? EndpointBody(
+                        schemaName: nil, schema: .anyObject, mediaType: uploads ? "multipart/form-data" : "application/x-www-form-urlencoded")
+                    : nil,
+                responses: [
+                    isPost
+                        ? EndpointResponse(303, "Done; on to the next page.")
+                        : EndpointResponse(200, answers == .text("text/html") ? "An HTML page." : "A download.", body: answers)
+                ] + (elsewhere ? [EndpointResponse(303, "Elsewhere first: to sign in, or on to where the reader was going.")] : []),
+                errors: .page
+            ) { request, context in try await handler(request, context, try await pages.scope(request, context)) })
     }
 }

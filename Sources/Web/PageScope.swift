@@ -60,7 +60,8 @@ public struct PageScope: Sendable {
         return response
     }
 
-    /// A form page (`form-page`, or `template` drawn from `extra` and the page) again, with what went wrong: field errors beside their fields, the rest on
+    /// A form page (`form-page`, or `template` drawn from `extra` and the page) again, with what went wrong: field errors beside their
+    /// fields, the rest on
     /// top, and the refusal's status (422, 401, 409, 429 with its `Retry-After`). Errors that are not a
     /// refusal of this input (a server fault) go on to the error page.
     func rerender(
@@ -136,8 +137,9 @@ public struct PageScope: Sendable {
             throw PlazaError.payloadTooLarge(limit: Pages.formLimit)
         }
         let form = FormData(encoded: String(buffer: buffer))
-        guard request.comesFromThisSite, try await pages.csrf.verify(
-            field: form[CSRF.fieldName], cookie: request.cookies[CSRF.cookieName]?.value, session: principal?.sessionID)
+        guard request.comesFromThisSite,
+            try await pages.csrf.verify(
+                field: form[CSRF.fieldName], cookie: request.cookies[CSRF.cookieName]?.value, session: principal?.sessionID)
         else {
             throw PlazaError(
                 .forbidden, code: "csrf", title: t("csrf_title"), detail: t("csrf_detail"))
@@ -156,9 +158,10 @@ public struct PageScope: Sendable {
                 .unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported media type",
                 detail: "This page takes a file form (multipart/form-data).")
         }
-        guard request.comesFromThisSite, try await pages.csrf.verify(
-            field: request.uri.queryParameters.get(CSRF.fieldName), cookie: request.cookies[CSRF.cookieName]?.value,
-            session: principal?.sessionID)
+        guard request.comesFromThisSite,
+            try await pages.csrf.verify(
+                field: request.uri.queryParameters.get(CSRF.fieldName), cookie: request.cookies[CSRF.cookieName]?.value,
+                session: principal?.sessionID)
         else {
             throw PlazaError(.forbidden, code: "csrf", title: t("csrf_title"), detail: t("csrf_detail"))
         }

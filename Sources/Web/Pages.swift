@@ -47,7 +47,9 @@ public struct Pages: Sendable {
         for bundle in bundles {
             templates.merge(bundle.templates) { _, _ in preconditionFailure("two bundles name the same template") }
             for language in Language.allCases {
-                catalogue[language, default: [:]].merge(bundle.strings[language] ?? [:]) { _, _ in preconditionFailure("two bundles define the same word") }
+                catalogue[language, default: [:]].merge(bundle.strings[language] ?? [:]) { _, _ in
+                    preconditionFailure("two bundles define the same word")
+                }
             }
         }
         self.renderer = bundles.isEmpty ? .shared : try Renderer(templates: templates)

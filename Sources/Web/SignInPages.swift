@@ -19,12 +19,15 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
             var page = Self.signIn(scope)
             let next = Self.encode(PageScope.safeNext(scope.query["next"]))
             for provider in try await identity.federation.providers() {
-                page.links.insert(.init(href: "/sign-in/federated/\(provider.id.uuidString.lowercased())?next=\(next)",
-                                        text: scope.t("sign_in_with") + " " + provider.name), at: 0)
+                page.links.insert(
+                    .init(
+                        href: "/sign-in/federated/\(provider.id.uuidString.lowercased())?next=\(next)",
+                        text: scope.t("sign_in_with") + " " + provider.name), at: 0)
             }
             return scope.render("form-page", page.data)
         }
-        routes.add(.get, "/sign-in/federated/{id}", "federatedSignInPage", "Sign in with an external provider: off to it.", redirects: true) { _, context, scope in
+        routes.add(.get, "/sign-in/federated/{id}", "federatedSignInPage", "Sign in with an external provider: off to it.", redirects: true) {
+            _, context, scope in
             let next = PageScope.safeNext(scope.query["next"])
             let (url, state) = try await identity.federation.begin(try context.uuidParameter("id"), next: next)
             var scope = scope
@@ -82,7 +85,8 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
             }
         }
 
-        routes.add(.get, "/sign-in/code", "signInCodePage", "The second step of signing in: a code from the authenticator app.", redirects: true) { request, _, scope in
+        routes.add(.get, "/sign-in/code", "signInCodePage", "The second step of signing in: a code from the authenticator app.", redirects: true) {
+            request, _, scope in
             guard request.cookies[Self.challengeCookie] != nil else { return scope.redirect("/sign-in?notice=sign-in-again") }
             var scope = scope
             scope.formActionOrigin = try await identity.oauth.clientOrigin(forNext: scope.query["next"])
@@ -211,12 +215,15 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
     static func signIn(_ scope: PageScope, form: FormData? = nil) -> FormPage {
         FormPage(
             heading: scope.t("sign_in"), intro: nil,
-            form: PageForm(action: "/sign-in", submit: scope.t("sign_in"), fields: [
-                FormField("email", label: scope.t("field_email"), kind: .email, value: form?["email"] ?? scope.query["email"],
-                          autocomplete: "username", required: true),
-                FormField("password", label: scope.t("field_password"), kind: .password, autocomplete: "current-password", required: true),
-                FormField("next", label: "", kind: .hidden, value: form?["next"] ?? scope.query["next"]),
-            ]),
+            form: PageForm(
+                action: "/sign-in", submit: scope.t("sign_in"),
+                fields: [
+                    FormField(
+                        "email", label: scope.t("field_email"), kind: .email, value: form?["email"] ?? scope.query["email"],
+                        autocomplete: "username", required: true),
+                    FormField("password", label: scope.t("field_password"), kind: .password, autocomplete: "current-password", required: true),
+                    FormField("next", label: "", kind: .hidden, value: form?["next"] ?? scope.query["next"]),
+                ]),
             links: [
                 .init(href: "/sign-up", text: scope.t("link_sign_up")), .init(href: "/reset-password", text: scope.t("link_forgot")),
                 .init(href: "/verify-email", text: scope.t("link_verify")),
@@ -231,28 +238,35 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
     static func code(_ scope: PageScope, form: FormData? = nil) -> FormPage {
         FormPage(
             heading: scope.t("mfa_code_heading"), intro: scope.t("mfa_code_intro"),
-            form: PageForm(action: "/sign-in/code", submit: scope.t("sign_in"), fields: [
-                FormField("code", label: scope.t("field_code"), autocomplete: "one-time-code", required: true, hint: scope.t("mfa_code_hint")),
-                FormField("next", label: "", kind: .hidden, value: form?["next"] ?? scope.query["next"]),
-            ]),
+            form: PageForm(
+                action: "/sign-in/code", submit: scope.t("sign_in"),
+                fields: [
+                    FormField("code", label: scope.t("field_code"), autocomplete: "one-time-code", required: true, hint: scope.t("mfa_code_hint")),
+                    FormField("next", label: "", kind: .hidden, value: form?["next"] ?? scope.query["next"]),
+                ]),
             links: [.init(href: "/sign-in", text: scope.t("link_sign_in"))])
     }
 
     static func signUp(_ scope: PageScope, form: FormData? = nil) -> FormPage {
         FormPage(
             heading: scope.t("sign_up"), intro: scope.t("sign_up_intro"),
-            form: PageForm(action: "/sign-up", submit: scope.t("sign_up"), fields: [
-                FormField("email", label: scope.t("field_email"), kind: .email, value: form?["email"], autocomplete: "email", required: true),
-                FormField("password", label: scope.t("field_password"), kind: .password, autocomplete: "new-password", required: true,
-                          hint: scope.t("hint_password")),
-                FormField("firstName", label: scope.t("field_first_name"), value: form?["firstName"], autocomplete: "given-name", required: true),
-                FormField("lastName", label: scope.t("field_last_name"), value: form?["lastName"], autocomplete: "family-name", required: true),
-                FormField("role", label: scope.t("field_role"), kind: .select, value: form?["role"] ?? "customer",
-                          options: Roles.selfAssignable.map { ($0, scope.t("role_\($0)")) }),
-                FormField("locale", label: scope.t("field_language"), kind: .select, value: form?["locale"] ?? scope.language.rawValue,
-                          options: Language.allCases.map { ($0.rawValue, $0.endonym) }),
-                FormField("timeZone", label: scope.t("field_time_zone"), value: form?["timeZone"] ?? "UTC", hint: scope.t("hint_time_zone")),
-            ]),
+            form: PageForm(
+                action: "/sign-up", submit: scope.t("sign_up"),
+                fields: [
+                    FormField("email", label: scope.t("field_email"), kind: .email, value: form?["email"], autocomplete: "email", required: true),
+                    FormField(
+                        "password", label: scope.t("field_password"), kind: .password, autocomplete: "new-password", required: true,
+                        hint: scope.t("hint_password")),
+                    FormField("firstName", label: scope.t("field_first_name"), value: form?["firstName"], autocomplete: "given-name", required: true),
+                    FormField("lastName", label: scope.t("field_last_name"), value: form?["lastName"], autocomplete: "family-name", required: true),
+                    FormField(
+                        "role", label: scope.t("field_role"), kind: .select, value: form?["role"] ?? "customer",
+                        options: Roles.selfAssignable.map { ($0, scope.t("role_\($0)")) }),
+                    FormField(
+                        "locale", label: scope.t("field_language"), kind: .select, value: form?["locale"] ?? scope.language.rawValue,
+                        options: Language.allCases.map { ($0.rawValue, $0.endonym) }),
+                    FormField("timeZone", label: scope.t("field_time_zone"), value: form?["timeZone"] ?? "UTC", hint: scope.t("hint_time_zone")),
+                ]),
             links: [.init(href: "/sign-in", text: scope.t("link_sign_in"))])
     }
 
@@ -260,34 +274,44 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
         let email = form?["email"] ?? scope.query["email"]
         return FormPage(
             heading: scope.t("verify_heading"), intro: scope.t("verify_intro"),
-            form: PageForm(action: "/verify-email", submit: scope.t("verify_submit"), fields: [
-                FormField("email", label: scope.t("field_email"), kind: .email, value: email, autocomplete: "email", required: true),
-                FormField("code", label: scope.t("field_code"), value: form?["code"], autocomplete: "one-time-code", required: true),
-            ]),
-            secondary: PageForm(action: "/verify-email/resend", submit: scope.t("resend_submit"), fields: [
-                FormField("email", label: scope.t("field_email"), kind: .email, value: email, autocomplete: "email", required: true),
-            ]))
+            form: PageForm(
+                action: "/verify-email", submit: scope.t("verify_submit"),
+                fields: [
+                    FormField("email", label: scope.t("field_email"), kind: .email, value: email, autocomplete: "email", required: true),
+                    FormField("code", label: scope.t("field_code"), value: form?["code"], autocomplete: "one-time-code", required: true),
+                ]),
+            secondary: PageForm(
+                action: "/verify-email/resend", submit: scope.t("resend_submit"),
+                fields: [
+                    FormField("email", label: scope.t("field_email"), kind: .email, value: email, autocomplete: "email", required: true)
+                ]))
     }
 
     static func resetRequest(_ scope: PageScope, form: FormData? = nil) -> FormPage {
         FormPage(
             heading: scope.t("reset_heading"), intro: scope.t("reset_intro"),
-            form: PageForm(action: "/reset-password", submit: scope.t("reset_send"), fields: [
-                FormField("email", label: scope.t("field_email"), kind: .email, value: form?["email"], autocomplete: "email", required: true),
-            ]),
+            form: PageForm(
+                action: "/reset-password", submit: scope.t("reset_send"),
+                fields: [
+                    FormField("email", label: scope.t("field_email"), kind: .email, value: form?["email"], autocomplete: "email", required: true)
+                ]),
             links: [.init(href: "/sign-in", text: scope.t("link_sign_in"))])
     }
 
     static func resetConfirm(_ scope: PageScope, form: FormData? = nil) -> FormPage {
         FormPage(
             heading: scope.t("reset_heading"), intro: scope.t("reset_confirm_intro"),
-            form: PageForm(action: "/reset-password/confirm", submit: scope.t("reset_submit"), fields: [
-                FormField("email", label: scope.t("field_email"), kind: .email, value: form?["email"] ?? scope.query["email"],
-                          autocomplete: "username", required: true),
-                FormField("code", label: scope.t("field_code"), value: form?["code"], autocomplete: "one-time-code", required: true),
-                FormField("newPassword", label: scope.t("field_new_password"), kind: .password, autocomplete: "new-password",
-                          required: true, hint: scope.t("hint_password")),
-            ]),
+            form: PageForm(
+                action: "/reset-password/confirm", submit: scope.t("reset_submit"),
+                fields: [
+                    FormField(
+                        "email", label: scope.t("field_email"), kind: .email, value: form?["email"] ?? scope.query["email"],
+                        autocomplete: "username", required: true),
+                    FormField("code", label: scope.t("field_code"), value: form?["code"], autocomplete: "one-time-code", required: true),
+                    FormField(
+                        "newPassword", label: scope.t("field_new_password"), kind: .password, autocomplete: "new-password",
+                        required: true, hint: scope.t("hint_password")),
+                ]),
             links: [.init(href: "/reset-password", text: scope.t("link_new_code"))])
     }
 }

@@ -37,9 +37,10 @@ struct UserImportPages<Context: PlazaRequestContext>: Sendable {
 
     /// The `file` part of a multipart body, as text.
     static func file(_ request: Request) async throws -> (name: String, text: String) {
-        guard let type = request.headers[.contentType], let boundary = type.split(separator: ";").dropFirst()
-            .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.lowercased().hasPrefix("boundary=") })?
-            .dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let type = request.headers[.contentType],
+            let boundary = type.split(separator: ";").dropFirst()
+                .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.lowercased().hasPrefix("boundary=") })?
+                .dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         else { throw PlazaError.validation(field: "file", "is missing") }
         let limit = IdentityService.importLimit + 64 * 1024
         guard let body = try? await request.body.collect(upTo: limit) else { throw PlazaError.payloadTooLarge(limit: limit) }
@@ -99,7 +100,8 @@ extension Templates {
         {{#imports}}<section class="card" id="import-{{id}}">
         <h2>{{fileName}} <small>{{status}}</small></h2>
         <progress max="{{total}}" value="{{done}}" aria-label="{{t.imports_progress}}">{{percent}} %</progress>
-        <p>{{done}} / {{total}} · {{t.imports_created}} {{created}} · {{t.imports_updated}} {{updated}} · {{t.imports_unchanged}} {{unchanged}} · {{t.imports_failed}} {{failed}}</p>
+        <p>{{done}} / {{total}} · {{t.imports_created}} {{created}} · {{t.imports_updated}} {{updated}} · {{t.imports_unchanged}} \
+        {{unchanged}} · {{t.imports_failed}} {{failed}}</p>
         {{#hasErrors}}<table><thead><tr><th>{{t.imports_row}}</th><th>{{t.field_email}}</th><th>{{t.imports_problem}}</th></tr></thead>
         <tbody>{{#errors}}<tr><td>{{row}}</td><td>{{email}}</td><td>{{message}}</td></tr>{{/errors}}</tbody></table>{{/hasErrors}}
         </section>{{/imports}}

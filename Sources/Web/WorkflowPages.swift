@@ -30,17 +30,21 @@ struct WorkflowPages<Context: PlazaRequestContext>: Sendable {
                 data["problems"] = scope.problems(error)
                 status = error.status
             }
-            data["definitions"] = [["value": "", "label": scope.t("any")]] + engine.definitionNames.map { name -> [String: Any] in
-                ["value": name, "label": name, "selected": query["definition"] == name]
-            }
-            data["failedOptions"] = [("", "any"), ("true", "workflow_failed_only"), ("false", "workflow_healthy_only")].map { value, key -> [String: Any] in
+            data["definitions"] =
+                [["value": "", "label": scope.t("any")]]
+                + engine.definitionNames.map { name -> [String: Any] in
+                    ["value": name, "label": name, "selected": query["definition"] == name]
+                }
+            data["failedOptions"] = [("", "any"), ("true", "workflow_failed_only"), ("false", "workflow_healthy_only")].map {
+                value, key -> [String: Any] in
                 ["value": value, "label": scope.t(key), "selected": (query["failed"] ?? "") == value]
             }
             data["state"] = query["state"] ?? ""
             data["idleMinutes"] = query["idleMinutes"] ?? ""
             return scope.render("workflows", data, status: status)
         }
-        routes.add(.get, "/admin/workflows/{id}", "workflowPage", "One instance: diagram, history, activities.", access: operate) { _, context, scope in
+        routes.add(.get, "/admin/workflows/{id}", "workflowPage", "One instance: diagram, history, activities.", access: operate) {
+            _, context, scope in
             scope.render("workflow", try await Self.detail(try context.uuidParameter("id"), engine, context.caller, scope))
         }
         routes.add(.post, "/admin/workflows/{id}/cancel", "workflowCancelForm", "Cancel an instance.", access: operate) { request, context, scope in
@@ -63,7 +67,8 @@ struct WorkflowPages<Context: PlazaRequestContext>: Sendable {
                 request, context, scope in
                 _ = try await scope.form(request, context)
                 let id = try context.uuidParameter("id")
-                let activity = verb == "retry"
+                let activity =
+                    verb == "retry"
                     ? try await engine.retryActivity(id, caller: context.caller) : try await engine.resetActivity(id, caller: context.caller)
                 return scope.redirect("/admin/workflows/\(activity.instanceId)?notice=\(notice)")
             }
@@ -113,71 +118,80 @@ struct WorkflowPages<Context: PlazaRequestContext>: Sendable {
 extension Templates {
     static let workflows: [String: String] = [
         "workflows": """
-            {{<layout}}{{$title}}{{t.nav_workflows}}{{/title}}{{$content}}
-            <h1>{{t.nav_workflows}}</h1>
-            <form method="get" action="/admin/workflows" class="filters">
-            <label><span>{{t.workflow_definition}}</span><select name="definition">{{#definitions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/definitions}}</select></label>
-            <label><span>{{t.workflow_state}}</span><input name="state" value="{{state}}"></label>
-            <label><span>{{t.workflow_failure}}</span><select name="failed">{{#failedOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/failedOptions}}</select></label>
-            <label><span>{{t.workflow_idle_minutes}}</span><input name="idleMinutes" value="{{idleMinutes}}" inputmode="numeric"></label>
-            <button type="submit">{{t.search}}</button>
-            </form>
-            <table>
-            <thead><tr><th>{{t.created}}</th><th>{{t.workflow_definition}}</th><th>{{t.workflow_state}}</th><th>{{t.workflow_subject}}</th><th>{{t.workflow_updated}}</th><th>{{t.workflow_failure}}</th></tr></thead>
-            <tbody>
-            {{#items}}<tr{{#failure}} class="state-failed"{{/failure}}><td><a href="/admin/workflows/{{id}}">{{created}}</a></td><td>{{definition}}</td>
-            <td>{{state}}{{#cancelled}} ({{t.workflow_cancelled}}){{/cancelled}}</td><td>{{subject}}</td><td>{{updated}}</td><td>{{failure}}</td></tr>{{/items}}
-            {{^items}}<tr><td colspan="6">{{t.nothing_found}}</td></tr>{{/items}}
-            </tbody>
-            </table>
-            {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.nav_workflows}}{{/title}}{{$content}}
+        <h1>{{t.nav_workflows}}</h1>
+        <form method="get" action="/admin/workflows" class="filters">
+        <label><span>{{t.workflow_definition}}</span><select name="definition">{{#definitions}}<option \
+        value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/definitions}}</select></label>
+        <label><span>{{t.workflow_state}}</span><input name="state" value="{{state}}"></label>
+        <label><span>{{t.workflow_failure}}</span><select name="failed">{{#failedOptions}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/failedOptions}}</select></label>
+        <label><span>{{t.workflow_idle_minutes}}</span><input name="idleMinutes" value="{{idleMinutes}}" inputmode="numeric"></label>
+        <button type="submit">{{t.search}}</button>
+        </form>
+        <table>
+        <thead><tr><th>{{t.created}}</th><th>{{t.workflow_definition}}</th><th>{{t.workflow_state}}</th><th>\
+        {{t.workflow_subject}}</th><th>{{t.workflow_updated}}</th><th>{{t.workflow_failure}}</th></tr></thead>
+        <tbody>
+        {{#items}}<tr{{#failure}} class="state-failed"{{/failure}}><td><a href="/admin/workflows/{{id}}">{{created}}</a></td><td>{{definition}}</td>
+        <td>{{state}}{{#cancelled}} ({{t.workflow_cancelled}}){{/cancelled}}</td><td>{{subject}}</td><td>{{updated}}</td><td>\
+        {{failure}}</td></tr>{{/items}}
+        {{^items}}<tr><td colspan="6">{{t.nothing_found}}</td></tr>{{/items}}
+        </tbody>
+        </table>
+        {{#next}}<p><a href="{{next}}" rel="next">{{t.next_page}}</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """,
         "workflow": """
-            {{<layout}}{{$title}}{{t.workflow}}{{/title}}{{$content}}
-            <p><a href="/admin/workflows">{{t.nav_workflows}}</a></p>
-            {{#instance}}
-            <h1>{{definition}} · {{state}}</h1>
-            <dl>
-            <dt>{{t.workflow_subject}}</dt><dd>{{subject}}</dd><dt>{{t.workflow_version}}</dt><dd>{{version}}</dd>
-            <dt>{{t.created}}</dt><dd>{{created}}</dd><dt>{{t.workflow_updated}}</dt><dd>{{updated}}</dd>
-            {{#parentId}}<dt>{{t.workflow_parent}}</dt><dd><a href="/admin/workflows/{{parentId}}">{{parentId}}</a></dd>{{/parentId}}
-            {{#failure}}<dt>{{t.workflow_failure}}</dt><dd class="error">{{failure}}</dd>{{/failure}}
-            {{/instance}}
-            <dt>{{t.workflow_allowed}}</dt><dd>{{allowed}}</dd>
-            {{#cancelledAt}}<dt>{{t.workflow_cancelled}}</dt><dd>{{cancelledAt}}</dd>{{/cancelledAt}}
-            </dl>
-            <figure class="diagram">{{{diagram}}}</figure>
-            <h2>{{t.workflow_activities}}</h2>
-            <table>
-            <thead><tr><th>{{t.workflow_activity}}</th><th>{{t.status}}</th><th>{{t.attempts}}</th><th>{{t.next_attempt}}</th><th>{{t.last_error}}</th></tr></thead>
-            <tbody>
-            {{#activities}}<tr class="state-{{statusClass}}"><td>{{name}}</td><td>{{status}}</td><td>{{attempts}}</td><td>{{next}}</td>
-            <td>{{error}}{{#failed}}
-            <form method="post" action="/admin/workflows/activities/{{id}}/retry" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.retry}}</button></form>
-            <form method="post" action="/admin/workflows/activities/{{id}}/reset" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="small">{{t.workflow_reset}}</button></form>{{/failed}}</td></tr>{{/activities}}
-            {{^activities}}<tr><td colspan="5">{{t.nothing_found}}</td></tr>{{/activities}}
-            </tbody>
-            </table>
-            <h2>{{t.workflow_history}}</h2>
-            <table>
-            <thead><tr><th>#</th><th>{{t.workflow_when}}</th><th>{{t.workflow_command}}</th><th>{{t.workflow_from}}</th><th>{{t.workflow_to}}</th><th>{{t.workflow_actor}}</th><th>{{t.workflow_comment}}</th></tr></thead>
-            <tbody>
-            {{#history}}<tr><td>{{version}}</td><td>{{when}}</td><td><code>{{command}}</code></td><td>{{from}}</td><td>{{to}}</td><td><small>{{actor}}</small></td>
-            <td>{{comment}}{{#payload}}<br><small><code>{{payload}}</code></small>{{/payload}}</td></tr>{{/history}}
-            </tbody>
-            </table>
-            {{#cancellable}}
-            <h2>{{t.workflow_cancel}}</h2>
-            <form method="post" action="/admin/workflows/{{instance.id}}/cancel" class="stack">
-            <input type="hidden" name="_csrf" value="{{csrf}}">
-            <label for="reason">{{t.workflow_reason}}</label>
-            <textarea id="reason" name="reason" required maxlength="500">{{reason}}</textarea>
-            <button class="danger">{{t.workflow_cancel}}</button>
-            </form>
-            {{/cancellable}}
-            {{/content}}{{/layout}}
-            """,
+        {{<layout}}{{$title}}{{t.workflow}}{{/title}}{{$content}}
+        <p><a href="/admin/workflows">{{t.nav_workflows}}</a></p>
+        {{#instance}}
+        <h1>{{definition}} · {{state}}</h1>
+        <dl>
+        <dt>{{t.workflow_subject}}</dt><dd>{{subject}}</dd><dt>{{t.workflow_version}}</dt><dd>{{version}}</dd>
+        <dt>{{t.created}}</dt><dd>{{created}}</dd><dt>{{t.workflow_updated}}</dt><dd>{{updated}}</dd>
+        {{#parentId}}<dt>{{t.workflow_parent}}</dt><dd><a href="/admin/workflows/{{parentId}}">{{parentId}}</a></dd>{{/parentId}}
+        {{#failure}}<dt>{{t.workflow_failure}}</dt><dd class="error">{{failure}}</dd>{{/failure}}
+        {{/instance}}
+        <dt>{{t.workflow_allowed}}</dt><dd>{{allowed}}</dd>
+        {{#cancelledAt}}<dt>{{t.workflow_cancelled}}</dt><dd>{{cancelledAt}}</dd>{{/cancelledAt}}
+        </dl>
+        <figure class="diagram">{{{diagram}}}</figure>
+        <h2>{{t.workflow_activities}}</h2>
+        <table>
+        <thead><tr><th>{{t.workflow_activity}}</th><th>{{t.status}}</th><th>{{t.attempts}}</th><th>{{t.next_attempt}}</th><th>\
+        {{t.last_error}}</th></tr></thead>
+        <tbody>
+        {{#activities}}<tr class="state-{{statusClass}}"><td>{{name}}</td><td>{{status}}</td><td>{{attempts}}</td><td>{{next}}</td>
+        <td>{{error}}{{#failed}}
+        <form method="post" action="/admin/workflows/activities/{{id}}/retry" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button class="small">{{t.retry}}</button></form>
+        <form method="post" action="/admin/workflows/activities/{{id}}/reset" class="inline"><input type="hidden" name="_csrf" \
+        value="{{csrf}}"><button class="small">{{t.workflow_reset}}</button></form>{{/failed}}</td></tr>{{/activities}}
+        {{^activities}}<tr><td colspan="5">{{t.nothing_found}}</td></tr>{{/activities}}
+        </tbody>
+        </table>
+        <h2>{{t.workflow_history}}</h2>
+        <table>
+        <thead><tr><th>#</th><th>{{t.workflow_when}}</th><th>{{t.workflow_command}}</th><th>{{t.workflow_from}}</th><th>\
+        {{t.workflow_to}}</th><th>{{t.workflow_actor}}</th><th>{{t.workflow_comment}}</th></tr></thead>
+        <tbody>
+        {{#history}}<tr><td>{{version}}</td><td>{{when}}</td><td><code>{{command}}</code></td><td>{{from}}</td><td>{{to}}</td><td>\
+        <small>{{actor}}</small></td>
+        <td>{{comment}}{{#payload}}<br><small><code>{{payload}}</code></small>{{/payload}}</td></tr>{{/history}}
+        </tbody>
+        </table>
+        {{#cancellable}}
+        <h2>{{t.workflow_cancel}}</h2>
+        <form method="post" action="/admin/workflows/{{instance.id}}/cancel" class="stack">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <label for="reason">{{t.workflow_reason}}</label>
+        <textarea id="reason" name="reason" required maxlength="500">{{reason}}</textarea>
+        <button class="danger">{{t.workflow_cancel}}</button>
+        </form>
+        {{/cancellable}}
+        {{/content}}{{/layout}}
+        """,
     ]
 }
 

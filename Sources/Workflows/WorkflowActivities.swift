@@ -118,20 +118,25 @@ extension WorkflowEngine {
             try await transaction.run(together: preceding)
             return
         }
-        var sql: SQLQueryString = "INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, policy_attempts, created_at, updated_at) VALUES "
+        var sql: SQLQueryString =
+            "INSERT INTO workflow_activities (id, instance_id, version, name, status, attempts, max_attempts, policy_attempts, "
+            + "created_at, updated_at) VALUES "
         for (index, row) in rows.enumerated() {
             sql += """
-                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: row.id), \(bind: row.entry.instance.id), \(bind: row.entry.instance.version), \(bind: row.spec.name),
+                \(unsafeRaw: index == 0 ? "" : ", ")(\(bind: row.id), \(bind: row.entry.instance.id),\
+                 \(bind: row.entry.instance.version), \(bind: row.spec.name),
                 'scheduled', 0, \(bind: row.spec.retry.maxAttempts), \(bind: row.spec.retry.maxAttempts), \(bind: now), \(bind: now))
                 """
         }
         try await enqueueOrRunInline(
             try rows.map { row in
-                (try Self.attemptJob(row.id, attempt: 1, at: nil),
-                 ActivityRecord(
-                    id: row.id, instanceId: row.entry.instance.id, version: row.entry.instance.version, name: row.spec.name, status: .scheduled,
-                    attempts: 0, maxAttempts: row.spec.retry.maxAttempts, nextAttemptAt: nil, lastError: nil),
-                 row.entry.instance)
+                (
+                    try Self.attemptJob(row.id, attempt: 1, at: nil),
+                    ActivityRecord(
+                        id: row.id, instanceId: row.entry.instance.id, version: row.entry.instance.version, name: row.spec.name, status: .scheduled,
+                        attempts: 0, maxAttempts: row.spec.retry.maxAttempts, nextAttemptAt: nil, lastError: nil),
+                    row.entry.instance
+                )
             },
             after: preceding + [sql], in: transaction)
     }
@@ -144,17 +149,21 @@ extension WorkflowEngine {
 
     static func attemptJob(_ activityID: UUID, attempt: Int, at runAt: Date?) throws -> JobRequest {
         try JobRequest(
-            activityJob, payload: ActivityJob(activityId: activityID), runAt: runAt, maxAttempts: 5, uniqueKey: "workflow-activity:\(activityID):\(attempt)")
+            activityJob, payload: ActivityJob(activityId: activityID), runAt: runAt, maxAttempts: 5,
+            uniqueKey: "workflow-activity:\(activityID):\(attempt)")
     }
 
     /// An activity and its instance, in one read.
     func activityWithInstance(_ id: UUID) async throws -> (ActivityRecord, WorkflowInstance)? {
-        guard let row = try await store.sql.raw("""
-            SELECT i.*, a.id AS a_id, a.instance_id AS a_instance_id, a.version AS a_version, a.name AS a_name, a.status AS a_status,
-                   a.attempts AS a_attempts, a.max_attempts AS a_max_attempts, a.next_attempt_at AS a_next_attempt_at,
-                   a.last_error AS a_last_error
-            FROM workflow_activities a JOIN workflow_instances i ON i.id = a.instance_id WHERE a.id = \(bind: id)
-            """).first()
+        guard
+            let row = try await store.sql.raw(
+                """
+                SELECT i.*, a.id AS a_id, a.instance_id AS a_instance_id, a.version AS a_version, a.name AS a_name, a.status AS a_status,
+                       a.attempts AS a_attempts, a.max_attempts AS a_max_attempts, a.next_attempt_at AS a_next_attempt_at,
+                       a.last_error AS a_last_error
+                FROM workflow_activities a JOIN workflow_instances i ON i.id = a.instance_id WHERE a.id = \(bind: id)
+                """
+            ).first()
         else { return nil }
         return (try Self.activityRecord(row, prefix: "a_"), try instance(row))
     }
@@ -198,7 +207,8 @@ extension WorkflowEngine {
         }
         let attempt = record.attempts + 1
         let context = ActivityContext(
-            instance: instance, activity: record.name, idempotencyKey: "\(record.instanceId.uuidString.lowercased()):\(record.version):\(record.name)",
+            instance: instance, activity: record.name,
+            idempotencyKey: "\(record.instanceId.uuidString.lowercased()):\(record.version):\(record.name)",
             attempt: attempt)
         do {
             // The in-process limit counts activities' code running, not results waiting to be recorded: the
@@ -210,8 +220,9 @@ extension WorkflowEngine {
             return
         }
         // Recorded with the successes of other activities finishing now, in one transaction.
-        try await successes.submit(ActivitySuccess(
-            record: record, instance: instance, attempt: attempt, followUp: context.followUp.value.withLock { $0 }, inlineJob: inlineJob))
+        try await successes.submit(
+            ActivitySuccess(
+                record: record, instance: instance, attempt: attempt, followUp: context.followUp.value.withLock { $0 }, inlineJob: inlineJob))
     }
 
     /// A failed attempt: the next one after the backoff, or — after the last, or for a permanent failure —
@@ -227,24 +238,30 @@ extension WorkflowEngine {
             let message = String(String(describing: failure).prefix(1000))
             let permanent: Bool = if case ActivityFailure.permanent = failure { true } else { false }
             if permanent || attempt >= record.maxAttempts {
-                let failed = try await transaction.sql.raw("""
+                let failed = try await transaction.sql.raw(
+                    """
                     UPDATE workflow_activities SET status = 'failed', attempts = \(bind: attempt), last_error = \(bind: message),
                            next_attempt_at = NULL, updated_at = \(bind: now)
                     WHERE id = \(bind: id) AND status = 'scheduled' RETURNING id
-                    """).first()
+                    """
+                ).first()
                 // Only a failure operators can act on marks the instance (not one cancelled or done meanwhile).
                 guard failed != nil else { return }
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     UPDATE workflow_instances SET failure = \(bind: "\(record.name): \(message)"), updated_at = \(bind: now)
                     WHERE id = \(bind: record.instanceId) AND cancelled_at IS NULL
-                    """).run()
+                    """
+                ).run()
             } else {
                 let next = now.addingTimeInterval(retry.backoff(after: attempt))
-                let waiting = try await transaction.sql.raw("""
+                let waiting = try await transaction.sql.raw(
+                    """
                     UPDATE workflow_activities SET attempts = \(bind: attempt), last_error = \(bind: message), next_attempt_at = \(bind: next),
                            updated_at = \(bind: now)
                     WHERE id = \(bind: id) AND status = 'scheduled' RETURNING id
-                    """).first()
+                    """
+                ).first()
                 // Cancelled while it ran: no next attempt.
                 if waiting != nil { try await self.enqueueAttempt(id, attempt: attempt + 1, at: next, in: transaction) }
             }

@@ -112,7 +112,8 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maxBackoff: Duration
     public var timeout: Duration
 
-    public init(maxAttempts: Int = 5, initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(300), timeout: Duration = .seconds(60)) {
+    public init(maxAttempts: Int = 5, initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(300), timeout: Duration = .seconds(60))
+    {
         precondition(maxAttempts >= 1, "an activity needs at least one attempt")
         self.maxAttempts = maxAttempts
         self.initialBackoff = initialBackoff

@@ -16,14 +16,19 @@ extension WorkflowDefinition {
             """
         let start = layout.box(initial)
         out += "<circle cx=\"\(start.x - 22)\" cy=\"\(start.midY)\" r=\"6\" fill=\"#333\"/>"
-        out += "<line x1=\"\(start.x - 16)\" y1=\"\(start.midY)\" x2=\"\(start.x)\" y2=\"\(start.midY)\" stroke=\"#555\" marker-end=\"url(#arrow)\"/>\n"
+        out +=
+            "<line x1=\"\(start.x - 16)\" y1=\"\(start.midY)\" x2=\"\(start.x)\" y2=\"\(start.midY)\" stroke=\"#555\" marker-end=\"url(#arrow)\"/>\n"
         for edge in layout.edges { out += edge.svg + "\n" }
         for state in states {
             let box = layout.box(state)
             let isCurrent = state == current
-            out += "<g class=\"state\(isCurrent ? " current" : "")\"><rect x=\"\(box.x)\" y=\"\(box.y)\" width=\"\(box.width)\" height=\"\(box.height)\" rx=\"8\" "
+            out +=
+                "<g class=\"state\(isCurrent ? " current" : "")\"><rect x=\"\(box.x)\" y=\"\(box.y)\" width=\"\(box.width)\" "
+                + "height=\"\(box.height)\" rx=\"8\" "
             out += "fill=\"\(isCurrent ? "#1d4ed8" : "#f8fafc")\" stroke=\"#334155\" stroke-width=\"\(final.contains(state) ? 3 : 1)\"/>"
-            out += "<text x=\"\(box.midX)\" y=\"\(box.midY + 4)\" text-anchor=\"middle\" fill=\"\(isCurrent ? "#fff" : "#0f172a")\">\(Self.escape(state))</text></g>\n"
+            out +=
+                "<text x=\"\(box.midX)\" y=\"\(box.midY + 4)\" text-anchor=\"middle\" fill=\"\(isCurrent ? "#fff" : "#0f172a")\">"
+                + "\(Self.escape(state))</text></g>\n"
         }
         return out + "</svg>"
     }
@@ -103,21 +108,26 @@ private struct DiagramLayout {
             let stroke = "fill=\"none\" stroke=\"#555\" marker-end=\"url(#arrow)\""
             if from == to {
                 let path = "M\(a.midX - 14),\(a.y) C\(a.midX - 24),\(a.y - 30) \(a.midX + 24),\(a.y - 30) \(a.midX + 14),\(a.y)"
-                edges.append(Edge(svg: "<path d=\"\(path)\" \(stroke)/><text x=\"\(a.midX)\" y=\"\(a.y - 26)\" text-anchor=\"middle\">\(label)</text>"))
+                edges.append(
+                    Edge(svg: "<path d=\"\(path)\" \(stroke)/><text x=\"\(a.midX)\" y=\"\(a.y - 26)\" text-anchor=\"middle\">\(label)</text>"))
             } else if b.x > a.x {
                 let (x1, y1, x2, y2) = (a.x + a.width, a.midY, b.x, b.midY)
-                edges.append(Edge(svg: """
-                    <line x1="\(x1)" y1="\(y1)" x2="\(x2)" y2="\(y2)" \(stroke)/>\
-                    <text x="\((x1 + x2) / 2)" y="\((y1 + y2) / 2 - 5)" text-anchor="middle">\(label)</text>
-                    """))
+                edges.append(
+                    Edge(
+                        svg: """
+                            <line x1="\(x1)" y1="\(y1)" x2="\(x2)" y2="\(y2)" \(stroke)/>\
+                            <text x="\((x1 + x2) / 2)" y="\((y1 + y2) / 2 - 5)" text-anchor="middle">\(label)</text>
+                            """))
             } else {
                 // Backwards or within a column: a curve under the boxes, each one a little deeper.
                 backEdges += 1
                 let depth = below + backEdges * 18
                 let path = "M\(a.midX),\(a.y + a.height) C\(a.midX),\(depth) \(b.midX),\(depth) \(b.midX),\(b.y + b.height)"
-                edges.append(Edge(svg: """
-                    <path d="\(path)" \(stroke)/><text x="\((a.midX + b.midX) / 2)" y="\(depth - 2)" text-anchor="middle">\(label)</text>
-                    """))
+                edges.append(
+                    Edge(
+                        svg: """
+                            <path d="\(path)" \(stroke)/><text x="\((a.midX + b.midX) / 2)" y="\(depth - 2)" text-anchor="middle">\(label)</text>
+                            """))
             }
         }
         height = below + backEdges * 18 + 20

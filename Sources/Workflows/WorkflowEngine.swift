@@ -118,8 +118,10 @@ public final class WorkflowEngine: Sendable {
                     \(bind: try Self.encode(participants)), \(bind: now), \(bind: now))
             """
         let step = try Self.stepInsert(
-            id, WorkflowStep(version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
-                             payload: payload, comment: nil))
+            id,
+            WorkflowStep(
+                version: 1, at: now, actorId: caller.principal?.id, from: nil, to: definition.initial, command: "start",
+                payload: payload, comment: nil))
         let started = WorkflowInstance(
             id: id, definition: name, state: definition.initial, version: 1, subject: subject, ownerId: owner, parentId: parent,
             participantIds: participants, allowedCommands: definition.commands(in: definition.initial), failure: nil, cancelledAt: nil,
@@ -138,7 +140,8 @@ public final class WorkflowEngine: Sendable {
         _ command: String, to id: UUID, expectedVersion: Int? = nil, payload: JSONValue? = nil, comment: String? = nil, caller: Caller
     ) async throws -> WorkflowInstance {
         try await store.transaction { transaction in
-            try await self.send(command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, in: transaction)
+            try await self.send(
+                command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, in: transaction)
         }
     }
 
@@ -148,7 +151,8 @@ public final class WorkflowEngine: Sendable {
         _ command: String, to id: UUID, expectedVersion: Int? = nil, payload: JSONValue? = nil, comment: String? = nil, caller: Caller,
         in transaction: Transaction
     ) async throws -> WorkflowInstance {
-        try await send(command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, guarded: true, in: transaction)
+        try await send(
+            command, to: id, expectedVersion: expectedVersion, payload: payload, comment: comment, caller: caller, guarded: true, in: transaction)
     }
 
     /// `guarded: false` is for the engine's own commands (timers, signals, activities' follow-ups), which no
@@ -177,16 +181,20 @@ public final class WorkflowEngine: Sendable {
         let now = transaction.clock.now()
         let target = transition.target(from: current.state)
         // The version in the WHERE is the check: a concurrent winner has moved it on, and this updates nothing.
-        let moved = try await transaction.sql.raw("""
+        let moved = try await transaction.sql.raw(
+            """
             UPDATE workflow_instances SET state = \(bind: target), version = version + 1, updated_at = \(bind: now)
             WHERE id = \(bind: id) AND version = \(bind: current.version) RETURNING version
-            """).first()
+            """
+        ).first()
         guard moved != nil else {
             throw Self.conflict("Another command moved the instance first.", try await instance(id, in: transaction))
         }
         let step = try Self.stepInsert(
-            id, WorkflowStep(version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: target,
-                             command: command, payload: payload, comment: comment))
+            id,
+            WorkflowStep(
+                version: current.version + 1, at: now, actorId: caller.principal?.id, from: current.state, to: target,
+                command: command, payload: payload, comment: comment))
         var next = current
         next.state = target
         next.version = current.version + 1
@@ -207,9 +215,11 @@ public final class WorkflowEngine: Sendable {
     public func addParticipant(_ user: UUID, to id: UUID, in transaction: Transaction) async throws {
         let current = try await instance(id, in: transaction)
         guard !current.participantIds.contains(user) else { return }
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             UPDATE workflow_instances SET participants = \(bind: try Self.encode(current.participantIds + [user])) WHERE id = \(bind: id)
-            """).run()
+            """
+        ).run()
     }
 
     static func conflict(_ detail: String, _ instance: WorkflowInstance) -> PlazaError {
@@ -267,7 +277,9 @@ public final class WorkflowEngine: Sendable {
                 version: try row.decode(column: "version", as: Int.self), at: try row.decode(column: "at", as: Date.self),
                 actorId: try row.decode(column: "actor_id", as: UUID?.self), from: try row.decode(column: "from_state", as: String?.self),
                 to: try row.decode(column: "to_state", as: String.self), command: try row.decode(column: "command", as: String.self),
-                payload: try row.decode(column: "payload", as: String?.self).map { try PlazaJSON.decoder().decode(JSONValue.self, from: Data($0.utf8)) },
+                payload: try row.decode(column: "payload", as: String?.self).map {
+                    try PlazaJSON.decoder().decode(JSONValue.self, from: Data($0.utf8))
+                },
                 comment: try row.decode(column: "comment", as: String?.self))
         }
     }

@@ -78,21 +78,28 @@ extension WorkflowEngine {
             let current = try await self.instance(id, in: transaction)
             guard current.cancelledAt == nil else { throw Self.conflict("The instance is cancelled already.", current) }
             let now = transaction.clock.now()
-            let moved = try await transaction.sql.raw("""
+            let moved = try await transaction.sql.raw(
+                """
                 UPDATE workflow_instances SET cancelled_at = \(bind: now), version = version + 1, updated_at = \(bind: now)
                 WHERE id = \(bind: id) AND version = \(bind: current.version) RETURNING version
-                """).first()
+                """
+            ).first()
             guard moved != nil else { throw Self.conflict("Another command moved the instance first.", try await self.instance(id, in: transaction)) }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, comment)
                 VALUES (\(bind: id), \(bind: current.version + 1), \(bind: now), \(bind: caller.principal?.id), \(bind: current.state),
                         \(bind: current.state), 'operator.cancel', \(bind: reason))
-                """).run()
-            try await transaction.sql.raw("UPDATE workflow_timers SET status = 'cancelled' WHERE instance_id = \(bind: id) AND status = 'pending'").run()
-            try await transaction.sql.raw("""
+                """
+            ).run()
+            try await transaction.sql.raw("UPDATE workflow_timers SET status = 'cancelled' WHERE instance_id = \(bind: id) AND status = 'pending'")
+                .run()
+            try await transaction.sql.raw(
+                """
                 UPDATE workflow_activities SET status = 'cancelled', updated_at = \(bind: now)
                 WHERE instance_id = \(bind: id) AND status IN ('scheduled', 'failed')
-                """).run()
+                """
+            ).run()
             try await transaction.audit(
                 caller, action: "workflows.instance.cancel", resourceType: "workflow", resourceID: id.uuidString.lowercased(),
                 details: .object(["reason": .string(reason), "state": .string(current.state)]))
@@ -116,24 +123,31 @@ extension WorkflowEngine {
         try policy.authorize(caller, WorkflowPolicy.operate)
         let verb = fresh ? "reset" : "retried"
         guard let record = try await activity(id) else { throw PlazaError.notFound("There is no activity \(id).") }
-        guard record.status == .failed else { throw PlazaError.conflict("Only a failed activity can be \(verb); this one is \(record.status.rawValue).") }
+        guard record.status == .failed else {
+            throw PlazaError.conflict("Only a failed activity can be \(verb); this one is \(record.status.rawValue).")
+        }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             // A reset starts the count again (the attempts its policy had when it was scheduled, kept in the row
             // so the console can reset without the app's code); a retry allows exactly one more.
-            let updated = try await transaction.sql.raw("""
+            let updated = try await transaction.sql.raw(
+                """
                 UPDATE workflow_activities
                 SET status = 'scheduled', attempts = \(unsafeRaw: fresh ? "0" : "attempts"),
                     max_attempts = \(unsafeRaw: fresh ? "policy_attempts" : "attempts + 1"),
                        next_attempt_at = NULL, updated_at = \(bind: now)
                 WHERE id = \(bind: id) AND status = 'failed' RETURNING id
-                """).first()
+                """
+            ).first()
             guard updated != nil else { throw PlazaError.conflict("The activity changed meanwhile; it is no longer failed.") }
-            try await transaction.sql.raw("UPDATE workflow_instances SET failure = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.instanceId)").run()
+            try await transaction.sql.raw(
+                "UPDATE workflow_instances SET failure = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.instanceId)"
+            ).run()
             // A unique key per restart, so the attempt is not taken for the one that failed.
             _ = try await self.queue.enqueue(
-                JobRequest(Self.activityJob, payload: ActivityJob(activityId: id), maxAttempts: 5,
-                           uniqueKey: "workflow-activity:\(id):\(verb):\(PlazaID.make(at: now))"),
+                JobRequest(
+                    Self.activityJob, payload: ActivityJob(activityId: id), maxAttempts: 5,
+                    uniqueKey: "workflow-activity:\(id):\(verb):\(PlazaID.make(at: now))"),
                 in: transaction)
             try await transaction.audit(
                 caller, action: fresh ? "workflows.activity.reset" : "workflows.activity.retry", resourceType: "workflow",

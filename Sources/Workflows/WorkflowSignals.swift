@@ -39,9 +39,11 @@ extension WorkflowEngine {
                 let row = try await transaction.sql.raw("SELECT parent_id FROM workflow_instances WHERE id = \(bind: id)").first()
                 targets = try row.flatMap { try $0.decode(column: "parent_id", as: UUID?.self) }.map { [$0] } ?? []
             case .children:
-                targets = try await transaction.sql.raw("""
+                targets = try await transaction.sql.raw(
+                    """
                     SELECT id FROM workflow_instances WHERE parent_id = \(bind: id) AND cancelled_at IS NULL ORDER BY id
-                    """).all().map { try $0.decode(column: "id", as: UUID.self) }
+                    """
+                ).all().map { try $0.decode(column: "id", as: UUID.self) }
             }
             for target in targets {
                 let job = SignalJob(target: target, command: signal.command, source: id, sourceVersion: version)

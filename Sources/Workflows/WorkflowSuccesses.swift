@@ -55,11 +55,16 @@ extension WorkflowEngine {
             JobQueue.finishingClaimed(items.map(\.job), worker: worker)
         }
         // The activities still scheduled succeed (one cancelled, or finished by another run, stays as it is).
-        let succeeded = Set(try await transaction.run(together: finished + ["""
-            UPDATE workflow_activities SET status = 'succeeded', attempts = \(Self.byID(batch.map { ($0.record.id, $0.attempt) })),
-                   last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now)
-            WHERE status = 'scheduled' AND id IN (\(binds: batch.map(\.record.id))) RETURNING id
-            """]).map { try $0.decode(column: "id", as: UUID.self) })
+        let succeeded = Set(
+            try await transaction.run(
+                together: finished + [
+                    """
+                    UPDATE workflow_activities SET status = 'succeeded', attempts = \(Self.byID(batch.map { ($0.record.id, $0.attempt) })),
+                           last_error = NULL, next_attempt_at = NULL, updated_at = \(bind: now)
+                    WHERE status = 'scheduled' AND id IN (\(binds: batch.map(\.record.id))) RETURNING id
+                    """
+                ]
+            ).map { try $0.decode(column: "id", as: UUID.self) })
 
         // Their follow-ups, if the instances (as read) still take them; one per instance in a batch.
         var moves: [Move] = []
@@ -67,8 +72,8 @@ extension WorkflowEngine {
         var claimed = Set<UUID>()
         for (index, success) in batch.enumerated() where succeeded.contains(success.record.id) {
             guard let followUp = success.followUp, success.instance.cancelledAt == nil,
-                  let definition = definition(success.instance.definition),
-                  let transition = definition.transition(followUp.command, from: success.instance.state)
+                let definition = definition(success.instance.definition),
+                let transition = definition.transition(followUp.command, from: success.instance.state)
             else { continue }
             guard claimed.insert(success.instance.id).inserted else {
                 rerun.append(success)
@@ -98,7 +103,8 @@ extension WorkflowEngine {
         try await runAgain(rerun, in: transaction)
 
         if !moves.isEmpty {
-            var sql: SQLQueryString = "INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, payload, comment) VALUES "
+            var sql: SQLQueryString =
+                "INSERT INTO workflow_history (instance_id, version, at, actor_id, from_state, to_state, command, payload, comment) VALUES "
             for (position, move) in moves.enumerated() {
                 let success = batch[move.index]
                 let payload = try success.followUp?.payload.map(Self.encode)
@@ -113,7 +119,9 @@ extension WorkflowEngine {
             }
             // The history goes with the activities the new states start and their jobs: one round trip on PostgreSQL.
             try await schedule(
-                moves.map { Entry(activities: $0.transition.activities, timers: $0.transition.timers, signals: $0.transition.signals, instance: $0.next) },
+                moves.map {
+                    Entry(activities: $0.transition.activities, timers: $0.transition.timers, signals: $0.transition.signals, instance: $0.next)
+                },
                 after: [sql], in: transaction)
         }
         return (batch.map { _ in nil }, moves.map(\.next))
@@ -124,11 +132,13 @@ extension WorkflowEngine {
     private func runAgain(_ successes: [ActivitySuccess], in transaction: Transaction) async throws {
         guard !successes.isEmpty else { return }
         let now = transaction.clock.now()
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             UPDATE workflow_activities SET status = 'scheduled', attempts = \(Self.byID(successes.map { ($0.record.id, $0.record.attempts) })),
                    updated_at = \(bind: now)
             WHERE id IN (\(binds: successes.map(\.record.id)))
-            """).run()
+            """
+        ).run()
         try await queue.enqueue(
             try successes.map { success in
                 try JobRequest(

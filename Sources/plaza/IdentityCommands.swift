@@ -26,9 +26,10 @@ struct OAuthCommand: AsyncParsableCommand {
                     let clients = try await plaza.identity.oauthClients.list(caller: .console("oauth clients list", role: SystemRole.admin))
                     if clients.isEmpty { print("No OAuth clients are registered.") }
                     for client in clients {
-                        print("\(client.id.uuidString.lowercased())  \(client.name)  \(client.confidential ? "confidential" : "public")"
-                              + "  grants: \(client.grants.joined(separator: ","))  scopes: \(client.scopes.joined(separator: " "))"
-                              + "  redirects: \(client.redirectUris.joined(separator: " "))")
+                        print(
+                            "\(client.id.uuidString.lowercased())  \(client.name)  \(client.confidential ? "confidential" : "public")"
+                                + "  grants: \(client.grants.joined(separator: ","))  scopes: \(client.scopes.joined(separator: " "))"
+                                + "  redirects: \(client.redirectUris.joined(separator: " "))")
                     }
                 }
             }
@@ -36,7 +37,8 @@ struct OAuthCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a client; prints its id and, for a confidential one, its secret (shown once).")
+        static let configuration = CommandConfiguration(
+            abstract: "Register a client; prints its id and, for a confidential one, its secret (shown once).")
         @OptionGroup var common: CommonOptions
         @Option(help: "The name people see on the consent page.") var name: String
         @Option(name: .customLong("redirect-uri"), help: "A redirect URI (repeat for more).") var redirectURIs: [String] = []
@@ -50,7 +52,8 @@ struct OAuthCommand: AsyncParsableCommand {
                     name: name, confidential: !`public`, redirectUris: redirectURIs, scopes: scope.map { $0.split(separator: " ").map(String.init) },
                     grants: grants.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
                 try await withPlaza(try common.load()) { plaza in
-                    let registered = try await plaza.identity.oauthClients.register(input, caller: .console("oauth clients create", role: SystemRole.admin))
+                    let registered = try await plaza.identity.oauthClients.register(
+                        input, caller: .console("oauth clients create", role: SystemRole.admin))
                     print("client_id=\(registered.client.id.uuidString.lowercased())")
                     if let secret = registered.clientSecret { print("client_secret=\(secret)") }
                 }
@@ -83,7 +86,8 @@ struct OAuthCommand: AsyncParsableCommand {
             try await guarded {
                 let uuid = try parseID(id, "a client")
                 try await withPlaza(try common.load()) { plaza in
-                    let registered = try await plaza.identity.oauthClients.rotateSecret(uuid, caller: .console("oauth clients secret", role: SystemRole.admin))
+                    let registered = try await plaza.identity.oauthClients.rotateSecret(
+                        uuid, caller: .console("oauth clients secret", role: SystemRole.admin))
                     print("client_secret=\(registered.clientSecret ?? "")")
                 }
             }
@@ -126,7 +130,9 @@ struct FederationCommand: AsyncParsableCommand {
                 try await withPlaza(try common.load()) { plaza in
                     let providers = try await plaza.identity.federation.providers()
                     if providers.isEmpty { print("No external sign-in providers.") }
-                    for provider in providers { print("\(provider.id.uuidString.lowercased())  \(provider.name)  \(provider.issuer)  client \(provider.clientId)") }
+                    for provider in providers {
+                        print("\(provider.id.uuidString.lowercased())  \(provider.name)  \(provider.issuer)  client \(provider.clientId)")
+                    }
                 }
             }
         }
@@ -181,7 +187,9 @@ struct UsersCommand: AsyncParsableCommand {
                     let done = try await plaza.identity.userImport(started.id, caller: .console("users import", role: SystemRole.admin))
                     print("created \(done.created), updated \(done.updated), unchanged \(done.unchanged), refused \(done.failed)")
                     for error in done.errors.prefix(20) { print("  row \(error.row)\(error.email.map { " (\($0))" } ?? ""): \(error.message)") }
-                    if done.errors.count > 20 { print("  … \(done.failed - 20) more: GET /api/v1/admin/users/imports/\(done.id.uuidString.lowercased())") }
+                    if done.errors.count > 20 {
+                        print("  … \(done.failed - 20) more: GET /api/v1/admin/users/imports/\(done.id.uuidString.lowercased())")
+                    }
                 }
             }
         }

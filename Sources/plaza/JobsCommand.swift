@@ -32,7 +32,10 @@ struct JobsCommand: AsyncParsableCommand {
                     let page = try await plaza.queue.list(filter, page: PageRequest(limit: limit))
                     for job in page.items {
                         let error = job.lastError.map { "  last error: \($0.prefix(120))" } ?? ""
-                        print("\(job.id)  \(job.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(job.queue)/\(job.name)  attempts \(job.attempts)/\(job.maxAttempts)\(error)")
+                        print(
+                            "\(job.id)  \(job.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                                + "\(job.queue)/\(job.name)  attempts \(job.attempts)/\(job.maxAttempts)\(error)"
+                        )
                     }
                 }
             }

@@ -193,7 +193,7 @@ struct ShowConfig: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            _ = try common.load()  // validates
+            _ = try common.load() // validates
             let environment = ProcessInfo.processInfo.environment
             for key in PlazaConfig.keys {
                 let current = environment[key.key].map { key.key.contains("DATABASE_URL") ? "(set)" : $0 } ?? "-"

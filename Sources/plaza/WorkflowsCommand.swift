@@ -67,7 +67,9 @@ struct WorkflowsCommand: AsyncParsableCommand {
                     print("\nactivities:")
                     if detail.activities.isEmpty { print("  none") }
                     for activity in detail.activities {
-                        var line = "  \(activity.id.lowercased)  \(activity.name)  \(activity.status.rawValue)  attempts \(activity.attempts)/\(activity.maxAttempts)"
+                        var line =
+                            "  \(activity.id.lowercased)  \(activity.name)  \(activity.status.rawValue)  attempts "
+                            + "\(activity.attempts)/\(activity.maxAttempts)"
                         if let error = activity.lastError { line += "  last error: \(error.prefix(160))" }
                         print(line)
                     }

@@ -17,7 +17,9 @@ struct AttachmentTests {
     func attachments() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-attachments-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await withTestPlaza(configure: { $0.edge.rateLimits = []; $0.filesDirectory = directory.path }) { plaza in
+        try await withTestPlaza(configure: {
+            $0.edge.rateLimits = []; $0.filesDirectory = directory.path
+        }) { plaza in
             let ada = try await person(plaza, "ada@example.com")
             let bob = try await person(plaza, "bob@example.com")
             let eve = try await person(plaza, "eve@example.com")
@@ -30,8 +32,10 @@ struct AttachmentTests {
                     #expect(response.status == .created)
                     return try decode(StoredFile.self, response)
                 }
-                let thread = try decode(Conversation.self, try await client.execute(
-                    uri: "/api/v1/conversations", method: .post, headers: ada.headers, body: json(NewConversation(participantIds: [bob.id]))))
+                let thread = try decode(
+                    Conversation.self,
+                    try await client.execute(
+                        uri: "/api/v1/conversations", method: .post, headers: ada.headers, body: json(NewConversation(participantIds: [bob.id]))))
                 let plan = try await attach(ada)
                 let bobsFile = try await attach(bob)
 
@@ -51,10 +55,13 @@ struct AttachmentTests {
                 let path = "/files/\(plan.id.uuidString.lowercased())"
                 #expect(try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(bob.token)"]).status == .ok)
                 #expect(try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(eve.token)"]).status == .notFound)
-                let bobsView = try decode(StoredFile.self, try await client.execute(uri: "/api/v1/files/\(plan.id)", method: .get, headers: [.authorization: "Bearer \(bob.token)"]))
+                let bobsView = try decode(
+                    StoredFile.self,
+                    try await client.execute(uri: "/api/v1/files/\(plan.id)", method: .get, headers: [.authorization: "Bearer \(bob.token)"]))
                 #expect(bobsView.entity == "message:\(message.id.uuidString.lowercased())")
 
-                let deleted = try await client.execute(uri: "/api/v1/conversations/\(thread.id)/messages/\(message.id)", method: .delete, headers: ada.headers)
+                let deleted = try await client.execute(
+                    uri: "/api/v1/conversations/\(thread.id)/messages/\(message.id)", method: .delete, headers: ada.headers)
                 #expect(deleted.status == .ok)
                 #expect(try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(ada.token)"]).status == .notFound)
             }

@@ -43,15 +43,19 @@ struct ConversationTests {
                     try decode(ConversationPage.self, $0)
                 }
                 #expect(bobsList.items.map(\.unread) == [3])
-                #expect(try await client.execute(uri: "/api/v1/conversations/\(thread.id)", method: .get, headers: ada.headers) {
-                    try decode(Conversation.self, $0).unread
-                } == 0, "your own messages are read")
+                #expect(
+                    try await client.execute(uri: "/api/v1/conversations/\(thread.id)", method: .get, headers: ada.headers) {
+                        try decode(Conversation.self, $0).unread
+                    } == 0, "your own messages are read")
 
-                let history = try await client.execute(uri: "/api/v1/conversations/\(thread.id)/messages?limit=2", method: .get, headers: bob.headers) {
+                let history = try await client.execute(uri: "/api/v1/conversations/\(thread.id)/messages?limit=2", method: .get, headers: bob.headers)
+                {
                     try decode(MessageList.self, $0)
                 }
                 #expect(history.items.map(\.body) == ["Third", "Second"])
-                let older = try await client.execute(uri: try #require(history.next), method: .get, headers: bob.headers) { try decode(MessageList.self, $0) }
+                let older = try await client.execute(uri: try #require(history.next), method: .get, headers: bob.headers) {
+                    try decode(MessageList.self, $0)
+                }
                 #expect(older.items.map(\.body) == ["First"])
 
                 let afterRead = try await client.execute(
@@ -68,9 +72,10 @@ struct ConversationTests {
                 try await client.execute(
                     uri: "/api/v1/conversations/\(thread.id)/messages", method: .post, headers: eve.headers, body: json(MessageDraft(body: "hi"))
                 ) { #expect($0.status == .notFound) }
-                #expect(try await client.execute(uri: "/api/v1/conversations", method: .get, headers: eve.headers) {
-                    try decode(ConversationPage.self, $0).items
-                }.isEmpty)
+                #expect(
+                    try await client.execute(uri: "/api/v1/conversations", method: .get, headers: eve.headers) {
+                        try decode(ConversationPage.self, $0).items
+                    }.isEmpty)
             }
         }
     }
@@ -89,7 +94,8 @@ struct ConversationTests {
                         #expect($0.status == .unprocessableContent, "\(String(buffer: $0.body))")
                     }
                 }
-                let thread = try await plaza.conversations.create(NewConversation(participantIds: [bob.id]), caller: Caller(principal: Principal(id: ada.id)))
+                let thread = try await plaza.conversations.create(
+                    NewConversation(participantIds: [bob.id]), caller: Caller(principal: Principal(id: ada.id)))
                 for body in ["", "   ", String(repeating: "x", count: 4001)] {
                     try await client.execute(
                         uri: "/api/v1/conversations/\(thread.id)/messages", method: .post, headers: ada.headers, body: json(MessageDraft(body: body))
@@ -130,7 +136,8 @@ struct ConversationTests {
             let ada = try await person(plaza, "ada@example.com")
             let bob = try await person(plaza, "bob@example.com")
             try await plaza.testApplication().test(.router) { client in
-                let thread = try await plaza.conversations.create(NewConversation(participantIds: [bob.id]), caller: Caller(principal: Principal(id: ada.id)))
+                let thread = try await plaza.conversations.create(
+                    NewConversation(participantIds: [bob.id]), caller: Caller(principal: Principal(id: ada.id)))
                 func send(_ text: String) async throws -> Message {
                     try await client.execute(
                         uri: "/api/v1/conversations/\(thread.id)/messages", method: .post, headers: ada.headers, body: json(MessageDraft(body: text))
@@ -141,7 +148,8 @@ struct ConversationTests {
                 try await client.execute(uri: path, method: .patch, headers: bob.headers, body: json(MessageDraft(body: "mine now"))) {
                     #expect($0.status == .forbidden)
                 }
-                let edited = try await client.execute(uri: path, method: .patch, headers: ada.headers, body: json(MessageDraft(body: "Hello world"))) {
+                let edited = try await client.execute(uri: path, method: .patch, headers: ada.headers, body: json(MessageDraft(body: "Hello world")))
+                {
                     try decode(Message.self, $0)
                 }
                 #expect(edited.body == "Hello world")
@@ -158,21 +166,28 @@ struct ConversationTests {
                     uri: "/api/v1/conversations/\(thread.id)/messages/\(second.id)/report", method: .post, headers: bobLater.headers,
                     body: json(ReportInput(reason: "Rude"))
                 ) { #expect($0.status == .accepted) }
-                try await client.execute(uri: "/api/v1/moderation/reports", method: .get, headers: bobLater.headers) { #expect($0.status == .forbidden) }
+                try await client.execute(uri: "/api/v1/moderation/reports", method: .get, headers: bobLater.headers) {
+                    #expect($0.status == .forbidden)
+                }
                 let moderator: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: ["employee"]), .contentType: "application/json"]
-                let reports = try await client.execute(uri: "/api/v1/moderation/reports", method: .get, headers: moderator) { try decode(ReportPage.self, $0) }
+                let reports = try await client.execute(uri: "/api/v1/moderation/reports", method: .get, headers: moderator) {
+                    try decode(ReportPage.self, $0)
+                }
                 #expect(reports.items.map(\.messageBody) == ["Something rude"])
                 let removed = try await client.execute(
-                    uri: "/api/v1/moderation/messages/\(second.id)/remove", method: .post, headers: moderator, body: json(ReportInput(reason: "Abuse"))
+                    uri: "/api/v1/moderation/messages/\(second.id)/remove", method: .post, headers: moderator,
+                    body: json(ReportInput(reason: "Abuse"))
                 ) { try decode(Message.self, $0) }
                 #expect(removed.body == nil)
                 #expect(removed.removedReason == "Abuse")
-                #expect(try await client.execute(uri: "/api/v1/moderation/reports", method: .get, headers: moderator) {
-                    try decode(ReportPage.self, $0).items
-                }.isEmpty)
-                #expect(try await client.execute(uri: "/api/v1/moderation/reports?state=resolved", method: .get, headers: moderator) {
-                    try decode(ReportPage.self, $0).items.count
-                } == 1)
+                #expect(
+                    try await client.execute(uri: "/api/v1/moderation/reports", method: .get, headers: moderator) {
+                        try decode(ReportPage.self, $0).items
+                    }.isEmpty)
+                #expect(
+                    try await client.execute(uri: "/api/v1/moderation/reports?state=resolved", method: .get, headers: moderator) {
+                        try decode(ReportPage.self, $0).items.count
+                    } == 1)
                 let history = try await client.execute(uri: "/api/v1/conversations/\(thread.id)/messages", method: .get, headers: bobLater.headers) {
                     try decode(MessageList.self, $0)
                 }
@@ -192,27 +207,31 @@ struct LiveConversationTests {
             let ada = try await person(plaza, "ada@example.com")
             let bob = try await person(plaza, "bob@example.com")
             let eve = try await person(plaza, "eve@example.com")
-            let thread = try await plaza.conversations.create(NewConversation(participantIds: [bob.id]), caller: Caller(principal: Principal(id: ada.id)))
+            let thread = try await plaza.conversations.create(
+                NewConversation(participantIds: [bob.id]), caller: Caller(principal: Principal(id: ada.id)))
             let topic = "conversation:\(thread.id.uuidString.lowercased())"
             try await plaza.testApplication().test(.live) { client in
                 let port = try #require(client.port)
                 try await plaza.dispatcher.broadcastFromNow()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await plaza.dispatcher.run() }
-                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(eve.token)", logger: liveLogger) { inbound, outbound, _ in
+                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(eve.token)", logger: liveLogger) {
+                        inbound, outbound, _ in
                         var frames = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
                         try await outbound.write(.text(#"{"type":"subscribe","topic":"\#(topic)"}"#))
                         guard case .text(let text)? = try await frames.next() else { Issue.record("no answer"); return }
                         #expect(text.contains(#""code":"forbidden""#))
                         try await outbound.close(.normalClosure, reason: nil)
                     }
-                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(bob.token)", logger: liveLogger) { inbound, outbound, _ in
+                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(bob.token)", logger: liveLogger) {
+                        inbound, outbound, _ in
                         var frames = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
                         try await outbound.write(.text(#"{"type":"subscribe","topic":"\#(topic)"}"#))
                         guard case .text(let subscribed)? = try await frames.next() else { Issue.record("no answer"); return }
                         #expect(subscribed.contains("subscribed"))
                         _ = try await client.execute(
-                            uri: "/api/v1/conversations/\(thread.id)/messages", method: .post, headers: ada.headers, body: json(MessageDraft(body: "Hi Bob")))
+                            uri: "/api/v1/conversations/\(thread.id)/messages", method: .post, headers: ada.headers,
+                            body: json(MessageDraft(body: "Hi Bob")))
                         guard case .text(let event)? = try await frames.next() else { Issue.record("no event"); return }
                         #expect(event.contains(#""kind":"message.created""#) && event.contains("Hi Bob"), "\(event)")
                         _ = try await client.execute(uri: "/api/v1/conversations/\(thread.id)/typing", method: .post, headers: ada.headers)
@@ -226,8 +245,9 @@ struct LiveConversationTests {
         }
     }
 
-    @Test("two server processes on one PostgreSQL: a message sent through one reaches a subscriber of the other",
-          .enabled(if: TestDatabase.isPostgres, "needs PLAZA_TEST_DATABASE_URL"))
+    @Test(
+        "two server processes on one PostgreSQL: a message sent through one reaches a subscriber of the other",
+        .enabled(if: TestDatabase.isPostgres, "needs PLAZA_TEST_DATABASE_URL"))
     func twoProcesses() async throws {
         #expect(PythonPeer.isInstalled, "run scripts/deps.sh test to install websockets into .venv")
         try await withTestPlaza { plaza in

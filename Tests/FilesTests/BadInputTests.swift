@@ -44,7 +44,8 @@ struct BadInputTests {
 
                 let pdf = try await upload(client, ada, purpose: "avatar", name: "avatar.png", data: try fixture("document.pdf"), type: "image/png")
                 try await refused(plaza, pdf, .unsupportedMediaType, mentioning: "application/pdf")
-                let text = try await upload(client, ada, purpose: "service-video", name: "clip.mp4", data: Data("just words\n".utf8), type: "video/mp4")
+                let text = try await upload(
+                    client, ada, purpose: "service-video", name: "clip.mp4", data: Data("just words\n".utf8), type: "video/mp4")
                 try await refused(plaza, text, .unsupportedMediaType, mentioning: "text/plain")
 
                 let traversal = try await upload(client, ada, purpose: "avatar", name: "../../etc/passwd", data: try fixture("landscape.jpg"))
@@ -52,7 +53,8 @@ struct BadInputTests {
                 let control = try await upload(client, ada, purpose: "avatar", name: "me\u{07}.jpg", data: try fixture("landscape.jpg"))
                 try await refused(plaza, control, .unprocessableContent, mentioning: "control characters")
                 let rawName = try await client.execute(
-                    uri: "/api/v1/files?purpose=avatar&name=..%2Fx.jpg", method: .post, headers: headers, body: ByteBuffer(data: try fixture("landscape.jpg")))
+                    uri: "/api/v1/files?purpose=avatar&name=..%2Fx.jpg", method: .post, headers: headers,
+                    body: ByteBuffer(data: try fixture("landscape.jpg")))
                 try await refused(plaza, rawName, .unprocessableContent, mentioning: "not a path")
 
                 let truncated = try await upload(client, ada, purpose: "service-photo", name: "cut.jpg", data: try fixture("truncated.jpg"))

@@ -78,7 +78,8 @@ struct DeliveryTests {
                 // Someone else: as if it did not exist; nobody at all: sign in first.
                 let other = try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(bob.token)"])
                 #expect(other.status == .notFound)
-                let otherMeta = try await client.execute(uri: "/api/v1/files/\(file.id)", method: .get, headers: [.authorization: "Bearer \(bob.token)"])
+                let otherMeta = try await client.execute(
+                    uri: "/api/v1/files/\(file.id)", method: .get, headers: [.authorization: "Bearer \(bob.token)"])
                 #expect(otherMeta.status == .notFound)
                 let anonymous = try await client.execute(uri: path, method: .get)
                 #expect(anonymous.status == .unauthorized)
@@ -108,13 +109,16 @@ struct DeliveryTests {
             let ada = try await person(plaza, "ada@example.com")
             let bob = try await person(plaza, "bob@example.com")
             try await plaza.testApplication().test(.router) { client in
-                let file = try decode(StoredFile.self, try await upload(client, ada, purpose: "service-photo", name: "a.jpg", data: try fixture("landscape.jpg")))
+                let file = try decode(
+                    StoredFile.self, try await upload(client, ada, purpose: "service-photo", name: "a.jpg", data: try fixture("landscape.jpg")))
                 try await plaza.runPendingWork()
                 #expect(plaza.storedBlobs().count == 3)
 
-                let notHis = try await client.execute(uri: "/api/v1/files/\(file.id)", method: .delete, headers: [.authorization: "Bearer \(bob.token)"])
+                let notHis = try await client.execute(
+                    uri: "/api/v1/files/\(file.id)", method: .delete, headers: [.authorization: "Bearer \(bob.token)"])
                 #expect(notHis.status == .forbidden)
-                let deleted = try await client.execute(uri: "/api/v1/files/\(file.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
+                let deleted = try await client.execute(
+                    uri: "/api/v1/files/\(file.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
                 #expect(deleted.status == .noContent)
                 #expect(try await plaza.fileCount() == 0)
                 #expect(try await plaza.files.variants(of: file.id).isEmpty)
@@ -134,8 +138,10 @@ struct SweepTests {
         try await withFilesPlaza(clock: clock) { plaza in
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
-                let abandoned = try decode(StoredFile.self, try await upload(client, ada, purpose: "attachment", name: "a.png", data: TestImages.png(width: 20, height: 20)))
-                let avatar = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "me.png", data: TestImages.png(width: 20, height: 20)))
+                let abandoned = try decode(
+                    StoredFile.self, try await upload(client, ada, purpose: "attachment", name: "a.png", data: TestImages.png(width: 20, height: 20)))
+                let avatar = try decode(
+                    StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "me.png", data: TestImages.png(width: 20, height: 20)))
                 let root = URL(fileURLWithPath: plaza.config.fileSettings.root)
                 let old = Date().addingTimeInterval(-2 * 86_400)
                 func debris(_ path: String, age: Date) throws {

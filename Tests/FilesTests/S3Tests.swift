@@ -26,9 +26,10 @@ struct SigV4Tests {
             method: "GET", path: "/test.txt", headers: [("host", "examplebucket.s3.amazonaws.com"), ("range", "bytes=0-9")],
             payloadSHA256: SigV4.emptyPayload, date: date("2013-05-24T00:00:00Z"))
         let authorization = headers.first { $0.0 == "Authorization" }?.1
-        #expect(authorization == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
-            + "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
-            + "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+        #expect(
+            authorization == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+                + "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+                + "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
     }
 
     @Test("AWS's general example: IAM ListUsers signs to the published signature")
@@ -100,7 +101,8 @@ struct S3StoreTests {
                 try await plaza.files.blobs.put("originals/zz/stray", from: stray, size: 5, sha256: "", contentType: "application/octet-stream")
                 #expect(try await plaza.files.sweep().strayBlobs == 0)
                 #expect(try await plaza.files.blobs.list(prefix: "originals/").count == 2)
-                let deleted = try await client.execute(uri: "/api/v1/files/\(file.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
+                let deleted = try await client.execute(
+                    uri: "/api/v1/files/\(file.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
                 #expect(deleted.status == .noContent)
                 // The object is gone from the bucket, not only the record.
                 await #expect(throws: S3BlobStore.S3Error.self) { _ = try await plaza.files.blobs.read(key, range: 0...9) }

@@ -69,8 +69,10 @@ extension Plaza {
 func withFilesPlaza<T: Sendable>(clock: any PlazaClock = SystemClock(), _ body: (Plaza) async throws -> T) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-files-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
-    return try await withTestPlaza(clock: clock, configure: {
-        $0.filesDirectory = directory.path
-        $0.edge.rateLimits = []
-    }, body)
+    return try await withTestPlaza(
+        clock: clock,
+        configure: {
+            $0.filesDirectory = directory.path
+            $0.edge.rateLimits = []
+        }, body)
 }

@@ -19,7 +19,8 @@ struct UploadTests {
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
                 // The client calls it a PNG named .png; the bytes say JPEG, and JPEG it is.
-                let response = try await upload(client, ada, purpose: "service-photo", name: "kitchen.png", data: try fixture("landscape.jpg"), type: "image/png")
+                let response = try await upload(
+                    client, ada, purpose: "service-photo", name: "kitchen.png", data: try fixture("landscape.jpg"), type: "image/png")
                 #expect(response.status == .created)
                 let file = try decode(StoredFile.self, response)
                 #expect(file.contentType == "image/jpeg")
@@ -74,7 +75,8 @@ struct UploadTests {
         try await withFilesPlaza { plaza in
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
-                let rotated = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "me.jpg", data: try fixture("rotated.jpg")))
+                let rotated = try decode(
+                    StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "me.jpg", data: try fixture("rotated.jpg")))
                 // Stored 800×600 with orientation 6: upright it is 600×800.
                 #expect(rotated.width == 600 && rotated.height == 800)
                 let upright = try await client.execute(uri: "\(rotated.url)?w=480&format=jpeg", method: .get)
@@ -86,7 +88,8 @@ struct UploadTests {
                 let made = try await plaza.files.variants(of: rotated.id).first { $0.name.hasPrefix("w480") }
                 #expect(made.map { [$0.width, $0.height] } == [480, 640])
 
-                let png = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "me.png", data: try fixture("small.png")))
+                let png = try decode(
+                    StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "me.png", data: try fixture("small.png")))
                 #expect(png.contentType == "image/png")
                 try await plaza.runPendingWork()
                 let sizes = try await plaza.files.variants(of: png.id).map { [$0.width, $0.height] }
@@ -118,21 +121,27 @@ struct UploadTests {
 
 @Suite("Avatars")
 struct AvatarTests {
-    @Test("an avatar upload becomes the person's avatar through Identity; a new one replaces and deletes the old; erasing the account erases its files")
+    @Test(
+        "an avatar upload becomes the person's avatar through Identity; a new one replaces and deletes the old; erasing the account erases its files")
     func avatars() async throws {
         try await withFilesPlaza { plaza in
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
-                let first = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "a.png", data: TestImages.png(width: 120, height: 90)))
+                let first = try decode(
+                    StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "a.png", data: TestImages.png(width: 120, height: 90)))
                 #expect(first.entity == "user:\(ada.id.uuidString.lowercased())")
                 #expect(try await plaza.identity.me(ada.id).avatarFileId == first.id)
-                let second = try decode(StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "b.png", data: TestImages.png(width: 90, height: 120)))
+                let second = try decode(
+                    StoredFile.self, try await upload(client, ada, purpose: "avatar", name: "b.png", data: TestImages.png(width: 90, height: 120)))
                 #expect(try await plaza.identity.me(ada.id).avatarFileId == second.id)
                 #expect(try await client.execute(uri: first.url, method: .get).status == .notFound)
                 #expect(try await plaza.fileCount() == 1)
 
-                let photo = try decode(StoredFile.self, try await upload(client, ada, purpose: "service-photo", name: "c.png", data: TestImages.png(width: 64, height: 64)))
-                let deleted = try await client.execute(uri: "/api/v1/files/\(second.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
+                let photo = try decode(
+                    StoredFile.self,
+                    try await upload(client, ada, purpose: "service-photo", name: "c.png", data: TestImages.png(width: 64, height: 64)))
+                let deleted = try await client.execute(
+                    uri: "/api/v1/files/\(second.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
                 #expect(deleted.status == .noContent)
                 #expect(try await plaza.identity.me(ada.id).avatarFileId == nil)
 

@@ -24,37 +24,45 @@ struct Kaboom: Error {}
 /// A refusal in another standard's form, as OAuth's are.
 struct TeapotRefusal: AnsweredInItsOwnForm {
     var response: Response {
-        Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"error":"invalid_request"}"#)))
+        Response(
+            status: .badRequest, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"invalid_request"}"#)))
     }
 }
 
 /// A router with the real edge in front of a few test routes.
 func edgeApplication(settings: EdgeSettings = EdgeSettings()) -> some ApplicationProtocol {
     var routes = RouteTable<AppRequestContext>()
-    routes.add(Endpoint(
-        .post, "/api/v1/widgets", operationID: "createWidget", summary: "Echo a widget.", tag: "Test", access: .public,
-        requestBody: .json(Widget.self), responses: [EndpointResponse(201, "Created.", body: .json(Widget.self))]
-    ) { request, context in try .json(try await request.decodeJSON(Widget.self, context: context), status: .created) })
-    routes.add(Endpoint(
-        .get, "/api/v1/widgets/{id}", operationID: "getWidget", summary: "A widget.", tag: "Test", access: .public,
-        responses: [EndpointResponse(200, "The widget.")]
-    ) { _, context in try .json(Widget(name: try context.uuidParameter("id").uuidString, count: 1)) })
-    routes.add(Endpoint(
-        .get, "/api/v1/explode", operationID: "explode", summary: "Fails unexpectedly.", tag: "Test", access: .public,
-        responses: [EndpointResponse(200, "Never.")]
-    ) { _, _ in throw Kaboom() })
-    routes.add(Endpoint(
-        .get, "/api/v1/own-form", operationID: "ownForm", summary: "Refuses in its own form.", tag: "Test", access: .public,
-        responses: [EndpointResponse(200, "Never.")]
-    ) { _, _ in throw TeapotRefusal() })
-    routes.add(Endpoint(
-        .get, "/page", operationID: "page", summary: "A page.", tag: "Test", access: .public,
-        responses: [EndpointResponse(200, "HTML.")]
-    ) { _, _ in Response(status: .ok) })
+    routes.add(
+        Endpoint(
+            .post, "/api/v1/widgets", operationID: "createWidget", summary: "Echo a widget.", tag: "Test", access: .public,
+            requestBody: .json(Widget.self), responses: [EndpointResponse(201, "Created.", body: .json(Widget.self))]
+        ) { request, context in try .json(try await request.decodeJSON(Widget.self, context: context), status: .created) })
+    routes.add(
+        Endpoint(
+            .get, "/api/v1/widgets/{id}", operationID: "getWidget", summary: "A widget.", tag: "Test", access: .public,
+            responses: [EndpointResponse(200, "The widget.")]
+        ) { _, context in try .json(Widget(name: try context.uuidParameter("id").uuidString, count: 1)) })
+    routes.add(
+        Endpoint(
+            .get, "/api/v1/explode", operationID: "explode", summary: "Fails unexpectedly.", tag: "Test", access: .public,
+            responses: [EndpointResponse(200, "Never.")]
+        ) { _, _ in throw Kaboom() })
+    routes.add(
+        Endpoint(
+            .get, "/api/v1/own-form", operationID: "ownForm", summary: "Refuses in its own form.", tag: "Test", access: .public,
+            responses: [EndpointResponse(200, "Never.")]
+        ) { _, _ in throw TeapotRefusal() })
+    routes.add(
+        Endpoint(
+            .get, "/page", operationID: "page", summary: "A page.", tag: "Test", access: .public,
+            responses: [EndpointResponse(200, "HTML.")]
+        ) { _, _ in Response(status: .ok) })
     let router = Router(context: AppRequestContext.self)
     let table = routes
-    router.add(middleware: EdgeMiddleware<AppRequestContext>(
-        settings: settings, accessLog: .init(label: "test.access"), allowedMethods: { table.methods(matching: $0) }))
+    router.add(
+        middleware: EdgeMiddleware<AppRequestContext>(
+            settings: settings, accessLog: .init(label: "test.access"), allowedMethods: { table.methods(matching: $0) }))
     router.add(middleware: CORSMiddleware<AppRequestContext>(origins: settings.corsOrigins))
     router.add(middleware: RateLimitMiddleware<AppRequestContext>(rules: settings.rateLimits))
     routes.register(on: router, policy: RulePolicy())
@@ -91,7 +99,9 @@ struct EdgeTests {
         for good in ["https://shop.example", "http://127.0.0.1:53219", "https://[::1]:8443", "com.example.app://callback"] {
             #expect(EdgeMiddleware<AppRequestContext>.isOrigin(good), "\(good)")
         }
-        for bad in ["https://shop.example/path", "https://shop.example; script-src *", "https://a.example 'unsafe-inline'", "javascript://x", "", "*"] {
+        for bad in [
+            "https://shop.example/path", "https://shop.example; script-src *", "https://a.example 'unsafe-inline'", "javascript://x", "", "*",
+        ] {
             #expect(!EdgeMiddleware<AppRequestContext>.isOrigin(bad), "\(bad)")
         }
     }
@@ -116,18 +126,25 @@ struct EdgeTests {
                 #expect(response.status == .unprocessableContent)
                 #expect(problem(response).errors == [FieldError(field: "name", message: "is required")])
             }
-            try await client.execute(uri: "/api/v1/widgets", method: .post, headers: json, body: ByteBuffer(string: "{\"name\": \"a\", \"count\": \"two\"}")) { response in
+            try await client.execute(
+                uri: "/api/v1/widgets", method: .post, headers: json, body: ByteBuffer(string: "{\"name\": \"a\", \"count\": \"two\"}")
+            ) { response in
                 #expect(response.status == .unprocessableContent)
                 #expect(problem(response).errors == [FieldError(field: "count", message: "must be an integer")])
             }
-            try await client.execute(uri: "/api/v1/widgets", method: .post, headers: json, body: ByteBuffer(string: "{\"name\": \"a\", \"count\": 1, \"tags\": [\"x\", 3]}")) { response in
+            try await client.execute(
+                uri: "/api/v1/widgets", method: .post, headers: json,
+                body: ByteBuffer(string: "{\"name\": \"a\", \"count\": 1, \"tags\": [\"x\", 3]}")
+            ) { response in
                 #expect(response.status == .unprocessableContent)
                 #expect(problem(response).errors == [FieldError(field: "tags[1]", message: "must be a string")])
             }
             try await client.execute(uri: "/api/v1/widgets", method: .post, headers: json, body: ByteBuffer(string: "[1, 2]")) { response in
                 #expect(response.status == .badRequest)
             }
-            try await client.execute(uri: "/api/v1/widgets", method: .post, headers: json, body: ByteBuffer(string: "{\"name\": \"a\", \"count\": 3}")) { response throws in
+            try await client.execute(
+                uri: "/api/v1/widgets", method: .post, headers: json, body: ByteBuffer(string: "{\"name\": \"a\", \"count\": 3}")
+            ) { response throws in
                 #expect(response.status == .created)
                 #expect(try JSONDecoder().decode(Widget.self, from: Data(buffer: response.body)).count == 3)
             }

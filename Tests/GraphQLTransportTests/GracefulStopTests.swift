@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import GraphQL
 import Hummingbird
@@ -31,20 +31,26 @@ let stuckDuringStop = Mutex<[CheckedContinuation<Void, Never>]>([])
 struct GracefulStopTests {
     /// A schema of one field that never returns and ignores cancellation.
     static func hangingExecutor(timeout: Duration) throws -> GraphQLExecutor {
-        let query = try GraphQLObjectType(name: "Query", fields: [
-            "hang": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    stuckDuringStop.withLock { $0.append(continuation) }
-                }
-                return "never"
-            }),
-        ])
+        let query = try GraphQLObjectType(
+            name: "Query",
+            fields: [
+                "hang": GraphQLField(
+                    type: GraphQLString,
+                    resolve: { _, _, _, _ in
+                        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                            stuckDuringStop.withLock { $0.append(continuation) }
+                        }
+                        return "never"
+                    })
+            ])
         var limits = GraphQLLimits()
         limits.timeout = timeout
         return GraphQLExecutor(schema: try GraphQLSchema(query: query), rootValue: (), costs: [:], limits: limits)
     }
 
-    @Test("a graceful stop (what SIGTERM starts) while a resolver hangs ends at the request's deadline, and the request is answered 503", .timeLimit(.minutes(1)))
+    @Test(
+        "a graceful stop (what SIGTERM starts) while a resolver hangs ends at the request's deadline, and the request is answered 503",
+        .timeLimit(.minutes(1)))
     func stopsWhileAResolverHangs() async throws {
         let deadline = Duration.seconds(2)
         let router = Router(context: GraphQLTestContext.self)

@@ -13,9 +13,11 @@ let stuckResolvers = Mutex<[CheckedContinuation<Void, Never>]>([])
 func testExecutor(_ configure: (inout GraphQLLimits) -> Void = { _ in }) throws -> GraphQLExecutor {
     var limits = GraphQLLimits()
     configure(&limits)
-    let node = try GraphQLObjectType(name: "Node", fields: [
-        "id": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "n" }),
-    ])
+    let node = try GraphQLObjectType(
+        name: "Node",
+        fields: [
+            "id": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "n" })
+        ])
     // A field that refers to its own type is added once the type exists.
     node.fields = { [node] in
         [
@@ -23,24 +25,30 @@ func testExecutor(_ configure: (inout GraphQLLimits) -> Void = { _ in }) throws 
             "child": GraphQLField(type: node, resolve: { _, _, _, _ in "child" }),
         ]
     }
-    let query = try GraphQLObjectType(name: "Query", fields: [
-        "hello": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "world" }),
-        "node": GraphQLField(type: node, resolve: { _, _, _, _ in "root" }),
-        "search": GraphQLField(
-            type: GraphQLList(GraphQLString),
-            args: ["q": GraphQLArgument(type: GraphQLString), "tags": GraphQLArgument(type: GraphQLList(GraphQLString))],
-            resolve: { _, args, _, _ in [args["q"].string ?? ""] }),
-        "hang": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in
-            // Deaf to cancellation, as a stuck driver call would be; kept, so it is never resumed nor leaked.
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                stuckResolvers.withLock { $0.append(continuation) }
-            }
-            return "never"
-        }),
-    ])
-    let mutation = try GraphQLObjectType(name: "Mutation", fields: [
-        "poke": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "poked" }),
-    ])
+    let query = try GraphQLObjectType(
+        name: "Query",
+        fields: [
+            "hello": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "world" }),
+            "node": GraphQLField(type: node, resolve: { _, _, _, _ in "root" }),
+            "search": GraphQLField(
+                type: GraphQLList(GraphQLString),
+                args: ["q": GraphQLArgument(type: GraphQLString), "tags": GraphQLArgument(type: GraphQLList(GraphQLString))],
+                resolve: { _, args, _, _ in [args["q"].string ?? ""] }),
+            "hang": GraphQLField(
+                type: GraphQLString,
+                resolve: { _, _, _, _ in
+                    // Deaf to cancellation, as a stuck driver call would be; kept, so it is never resumed nor leaked.
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        stuckResolvers.withLock { $0.append(continuation) }
+                    }
+                    return "never"
+                }),
+        ])
+    let mutation = try GraphQLObjectType(
+        name: "Mutation",
+        fields: [
+            "poke": GraphQLField(type: GraphQLString, resolve: { _, _, _, _ in "poked" })
+        ])
     let schema = try GraphQLSchema(query: query, mutation: mutation)
     return GraphQLExecutor(schema: schema, rootValue: (), costs: ["Query.search": 100], limits: limits)
 }
@@ -221,8 +229,9 @@ struct GraphQLLimitsTests {
         #expect(await refusal(closed, "{ __schema { types { name } } }").code == "graphql-validation")
         #expect(await refusal(closed, "{ __type(name: \"Query\") { name } }").code == "graphql-validation")
         #expect(await refusal(closed, "{ __typename hello }").code == nil)
-        #expect(await refusal(closed, "{ ...F } fragment F on Query { __schema { queryType { name } } }").code == "graphql-validation",
-                "through a fragment too")
+        #expect(
+            await refusal(closed, "{ ...F } fragment F on Query { __schema { queryType { name } } }").code == "graphql-validation",
+            "through a fragment too")
         #expect(await refusal(closed, "{ node { __typename child { __typename } } }").code == nil)
         let open = try testExecutor { $0.introspection = true }
         #expect(await refusal(open, "{ __schema { types { name } } }").code == nil)

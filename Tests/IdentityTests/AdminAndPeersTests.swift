@@ -27,7 +27,9 @@ struct AdminTests {
             try await plaza.testApplication().test(.router) { client in
                 let admin = try #require(try await adminTokens(client, plaza: plaza))
                 let user = try #require(try await signUp(client, email: "target@example.com", role: "creator"))
-                try await client.execute(uri: "/api/v1/admin/users?q=TARGET&role=creator&status=active", method: .get, headers: bearer(admin.accessToken)) { response in
+                try await client.execute(
+                    uri: "/api/v1/admin/users?q=TARGET&role=creator&status=active", method: .get, headers: bearer(admin.accessToken)
+                ) { response in
                     #expect(response.status == .ok)
                     #expect(decoded(PageOf<UserSummary>.self, response)?.items.map(\.email) == ["target@example.com"])
                 }
@@ -42,21 +44,25 @@ struct AdminTests {
                 try await client.execute(uri: "/api/v1/admin/users", method: .get, headers: bearer(user.accessToken)) { response in
                     #expect(response.status == .forbidden)
                 }
-                let id = try #require(try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { decoded(Me.self, $0)?.id })
+                let id = try #require(
+                    try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { decoded(Me.self, $0)?.id })
                 try await client.execute(uri: "/api/v1/admin/users/\(id)/disable", method: .post, headers: bearer(admin.accessToken)) { response in
                     #expect(decoded(UserSummary.self, response)?.status == "disabled")
                 }
                 try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { #expect($0.status == .unauthorized) }
                 try await client.execute(
-                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders, body: body(Credentials(email: "target@example.com", password: "correct horse"))
+                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                    body: body(Credentials(email: "target@example.com", password: "correct horse"))
                 ) { response in #expect(response.status == .forbidden) }
                 try await client.execute(uri: "/api/v1/admin/users/\(id)/enable", method: .post, headers: bearer(admin.accessToken)) { response in
                     #expect(decoded(UserSummary.self, response)?.status == "active")
                 }
                 try await client.execute(
-                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders, body: body(Credentials(email: "target@example.com", password: "correct horse"))
+                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                    body: body(Credentials(email: "target@example.com", password: "correct horse"))
                 ) { response in #expect(response.status == .ok) }
-                try await client.execute(uri: "/api/v1/admin/users/\(UUID())/disable", method: .post, headers: bearer(admin.accessToken)) { response in
+                try await client.execute(uri: "/api/v1/admin/users/\(UUID())/disable", method: .post, headers: bearer(admin.accessToken)) {
+                    response in
                     #expect(response.status == .notFound)
                 }
             }
@@ -100,7 +106,7 @@ struct IdentityInstancesTests {
     func disableReachesOtherInstances() async throws {
         try await withTestPlaza(configure: { $0.jobs.pollInterval = .seconds(30) }) { a in
             let b = try await Plaza.open(a.config, database: a.store.settings, logger: a.logger)
-            try await b.identity.loadRolePermissions()  // what `plaza serve` does when it migrates
+            try await b.identity.loadRolePermissions() // what `plaza serve` does when it migrates
             try await a.dispatcher.broadcastFromNow()
             try await b.dispatcher.broadcastFromNow()
             let groupA = ServiceGroup(configuration: .init(services: a.backgroundServices, logger: a.logger))
@@ -108,22 +114,27 @@ struct IdentityInstancesTests {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await groupA.run() }
                 tasks.addTask { try await groupB.run() }
-                try await Task.sleep(for: .milliseconds(500))  // listeners connect; dispatchers find the end of the log
+                try await Task.sleep(for: .milliseconds(500)) // listeners connect; dispatchers find the end of the log
                 try await a.testApplication().test(.router) { clientA in
                     try await b.testApplication().test(.router) { clientB in
                         let admin = try #require(try await adminTokens(clientA, plaza: a))
                         let user = try #require(try await signUp(clientA, email: "roaming@example.com"))
                         // b accepts the token (it verifies with the shared keys, no database read) …
                         try await clientB.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { #expect($0.status == .ok) }
-                        let id = try #require(try await clientA.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { decoded(Me.self, $0)?.id })
-                        try await clientA.execute(uri: "/api/v1/admin/users/\(id)/disable", method: .post, headers: bearer(admin.accessToken)) { response in
+                        let id = try #require(
+                            try await clientA.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { decoded(Me.self, $0)?.id }
+                        )
+                        try await clientA.execute(uri: "/api/v1/admin/users/\(id)/disable", method: .post, headers: bearer(admin.accessToken)) {
+                            response in
                             #expect(response.status == .ok)
                         }
                         // … and refuses it as soon as the event arrives (polling is 30 s: only NOTIFY is this fast).
                         let started = ContinuousClock.now
                         var refused = false
                         while !refused, ContinuousClock.now - started < .seconds(5) {
-                            refused = try await clientB.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { $0.status == .unauthorized }
+                            refused = try await clientB.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) {
+                                $0.status == .unauthorized
+                            }
                             if !refused { try await Task.sleep(for: .milliseconds(20)) }
                         }
                         #expect(refused, "instance b still accepted a disabled user's token after 5 s")
@@ -135,16 +146,19 @@ struct IdentityInstancesTests {
                             body: body(NewRole(name: "support", scope: "system", description: "", permissions: ["identity.user.read"]))
                         ) { #expect($0.status == .created) }
                         let helper = try #require(try await signUp(clientA, email: "helper@example.com"))
-                        let helperID = try #require(try await clientA.execute(uri: "/api/v1/me", method: .get, headers: bearer(helper.accessToken)) {
-                            decoded(Me.self, $0)?.id
-                        })
+                        let helperID = try #require(
+                            try await clientA.execute(uri: "/api/v1/me", method: .get, headers: bearer(helper.accessToken)) {
+                                decoded(Me.self, $0)?.id
+                            })
                         try await clientA.execute(
-                            uri: "/api/v1/admin/users/\(helperID)/roles", method: .post, headers: bearer(admin.accessToken), body: body(RoleGrant(role: "support"))
+                            uri: "/api/v1/admin/users/\(helperID)/roles", method: .post, headers: bearer(admin.accessToken),
+                            body: body(RoleGrant(role: "support"))
                         ) { #expect($0.status == .ok) }
-                        let support = try #require(try await clientA.execute(
-                            uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
-                            body: body(Credentials(email: "helper@example.com", password: "correct horse"))
-                        ) { decoded(TokenPair.self, $0) })
+                        let support = try #require(
+                            try await clientA.execute(
+                                uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                                body: body(Credentials(email: "helper@example.com", password: "correct horse"))
+                            ) { decoded(TokenPair.self, $0) })
                         func statusOnB() async throws -> HTTPResponse.Status {
                             try await clientB.execute(uri: "/api/v1/admin/users", method: .get, headers: bearer(support.accessToken)) { $0.status }
                         }

@@ -11,7 +11,6 @@ import Testing
 
 @testable import Identity
 
-
 @Suite("One-time codes: verification, reset, email change")
 struct CodeTests {
     @Test("sign-up sends a verification code; the code verifies the address once")
@@ -63,7 +62,8 @@ struct CodeTests {
                     uri: "/api/v1/auth/verify-email", method: .post, headers: jsonHeaders,
                     body: body(EmailVerification(email: "guess@example.com", code: code))
                 ) { #expect($0.status == .badRequest, "the right code comes too late") }
-                let attempts = try await plaza.store.sql.raw("SELECT MAX(attempts) AS n FROM identity_codes").first()?.decode(column: "n", as: Int.self)
+                let attempts = try await plaza.store.sql.raw("SELECT MAX(attempts) AS n FROM identity_codes").first()?.decode(
+                    column: "n", as: Int.self)
                 #expect(attempts == 5)
             }
         }
@@ -78,7 +78,8 @@ struct CodeTests {
                     body: body(Registration(email: "strict@example.com", password: "correct horse", firstName: "S", lastName: "T"))
                 ) { #expect($0.status == .created) }
                 try await client.execute(
-                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders, body: body(Credentials(email: "strict@example.com", password: "correct horse"))
+                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                    body: body(Credentials(email: "strict@example.com", password: "correct horse"))
                 ) { response in
                     #expect(response.status == .forbidden)
                     #expect(decoded(Problem.self, response)?.type.hasSuffix("/email-not-verified") == true)
@@ -89,7 +90,8 @@ struct CodeTests {
                     body: body(EmailVerification(email: "strict@example.com", code: code.code))
                 ) { #expect($0.status == .noContent) }
                 try await client.execute(
-                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders, body: body(Credentials(email: "strict@example.com", password: "correct horse"))
+                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                    body: body(Credentials(email: "strict@example.com", password: "correct horse"))
                 ) { #expect($0.status == .ok) }
             }
         }
@@ -108,7 +110,8 @@ struct CodeTests {
                 }
                 // A second request within a minute is quietly not sent (and still answers 202).
                 try await client.execute(
-                    uri: "/api/v1/auth/password-reset/request", method: .post, headers: jsonHeaders, body: body(CodeRequest(email: "forgetful@example.com"))
+                    uri: "/api/v1/auth/password-reset/request", method: .post, headers: jsonHeaders,
+                    body: body(CodeRequest(email: "forgetful@example.com"))
                 ) { #expect($0.status == .accepted) }
                 let resets = try await plaza.issuedCodes().filter { $0.purpose == .resetPassword }
                 #expect(resets.map(\.email) == ["forgetful@example.com"])
@@ -120,7 +123,8 @@ struct CodeTests {
                     body: body(PasswordReset(email: "forgetful@example.com", code: code.code, newPassword: "new secret words"))
                 ) { #expect($0.status == .badRequest) }
                 try await client.execute(
-                    uri: "/api/v1/auth/password-reset/request", method: .post, headers: jsonHeaders, body: body(CodeRequest(email: "forgetful@example.com"))
+                    uri: "/api/v1/auth/password-reset/request", method: .post, headers: jsonHeaders,
+                    body: body(CodeRequest(email: "forgetful@example.com"))
                 ) { #expect($0.status == .accepted) }
                 let fresh = try #require(try await plaza.issuedCodes().last)
                 try await client.execute(

@@ -16,22 +16,28 @@ struct FederationTests {
             let customer = try await signIn(plaza, IdentityDemo.email(for: "customer"), password: IdentityDemo.password)
             try await plaza.testApplication().test(.router) { client in
                 let path = "/api/v1/admin/federation/providers"
-                let good = FederationProviderInput(name: "Keycloak", issuer: "https://sso.example/realms/plaza", clientId: "plaza", clientSecret: "s3cret")
+                let good = FederationProviderInput(
+                    name: "Keycloak", issuer: "https://sso.example/realms/plaza", clientId: "plaza", clientSecret: "s3cret")
                 #expect(try await client.executeRequest(uri: path, method: .post, headers: customer.headers, body: json(good)).status == .forbidden)
                 let bad = try await client.executeRequest(
                     uri: path, method: .post, headers: admin.headers,
                     body: json(FederationProviderInput(name: "", issuer: "http://sso.example", clientId: "", clientSecret: "x")))
                 #expect(bad.status == .unprocessableContent)
                 #expect(Set(try decode(Problem.self, bad).errors?.map(\.field) ?? []) == ["name", "issuer", "clientId"])
-                let added = try decode(FederationProvider.self, try await client.executeRequest(uri: path, method: .post, headers: admin.headers, body: json(good)))
-                let listed = try decode(FederationProviderList.self, try await client.executeRequest(uri: path, method: .get, headers: admin.headers, body: nil))
+                let added = try decode(
+                    FederationProvider.self, try await client.executeRequest(uri: path, method: .post, headers: admin.headers, body: json(good)))
+                let listed = try decode(
+                    FederationProviderList.self, try await client.executeRequest(uri: path, method: .get, headers: admin.headers, body: nil))
                 #expect(listed.items.map(\.id) == [added.id] && !String(describing: listed).contains("s3cret"))
                 let page = try await client.executeRequest(uri: "/sign-in?next=/account", method: .get, headers: [:], body: nil)
                 #expect(String(buffer: page.body).contains("/sign-in/federated/\(added.id.uuidString.lowercased())?next=%2Faccount"))
                 #expect(String(buffer: page.body).contains("Sign in with Keycloak"))
-                #expect(try await client.executeRequest(uri: "\(path)/\(added.id)", method: .delete, headers: admin.headers, body: nil).status == .noContent)
+                #expect(
+                    try await client.executeRequest(uri: "\(path)/\(added.id)", method: .delete, headers: admin.headers, body: nil).status
+                        == .noContent)
                 #expect(try await plaza.identity.federation.providers().isEmpty)
-                let stale = try await client.executeRequest(uri: "/sign-in/federated/callback?code=x&state=unknown", method: .get, headers: [:], body: nil)
+                let stale = try await client.executeRequest(
+                    uri: "/sign-in/federated/callback?code=x&state=unknown", method: .get, headers: [:], body: nil)
                 #expect(stale.status == .badRequest)
             }
         }
@@ -40,9 +46,10 @@ struct FederationTests {
     func plaza(_ arguments: [String], in directory: String) throws -> [String: String] {
         let run = try PlazaProcess.run(arguments + ["--data-dir", directory], environment: ["PLAZA_BCRYPT_COST": "10"])
         guard run.status == 0 else { throw OAuthPeerTests.CommandFailed(output: run.stdout + run.stderr) }
-        return Dictionary(run.stdout.split(separator: "\n").compactMap { line in
-            line.firstIndex(of: "=").map { (String(line[..<$0]), String(line[line.index(after: $0)...])) }
-        }, uniquingKeysWith: { $1 })
+        return Dictionary(
+            run.stdout.split(separator: "\n").compactMap { line in
+                line.firstIndex(of: "=").map { (String(line[..<$0]), String(line[line.index(after: $0)...])) }
+            }, uniquingKeysWith: { $1 })
     }
 
     @Test("B links by verified email, follows the link next time, makes new accounts, refuses unverified addresses on either side")
@@ -70,10 +77,11 @@ struct FederationTests {
 
         let providerA = try await ServerProcess(settings: ["PLAZA_DATA_DIR": a, "PLAZA_BCRYPT_COST": "10"])
         defer { providerA.stop() }
-        let added = try plaza([
-            "federation", "add", "--name", "Plaza A", "--issuer", providerA.url,
-            "--client-id", try #require(client["client_id"]), "--client-secret=" + (try #require(client["client_secret"])),
-        ], in: b)
+        let added = try plaza(
+            [
+                "federation", "add", "--name", "Plaza A", "--issuer", providerA.url,
+                "--client-id", try #require(client["client_id"]), "--client-secret=" + (try #require(client["client_secret"])),
+            ], in: b)
         #expect(added["provider_id"] != nil)
         let relyingB = try await ServerProcess(settings: ["PLAZA_DATA_DIR": b, "PLAZA_BCRYPT_COST": "10", "PLAZA_PUBLIC_URL": publicB], port: portB)
         defer { relyingB.stop() }

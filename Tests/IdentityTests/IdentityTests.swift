@@ -86,7 +86,10 @@ struct IdentityTests {
             try await plaza.testApplication().test(.router) { client in
                 _ = try await signUp(client, email: "alan@example.com")
                 var answers: [String] = []
-                for credentials in [Credentials(email: "alan@example.com", password: "wrong password"), Credentials(email: "nobody@example.com", password: "wrong password")] {
+                for credentials in [
+                    Credentials(email: "alan@example.com", password: "wrong password"),
+                    Credentials(email: "nobody@example.com", password: "wrong password"),
+                ] {
                     try await client.execute(uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders, body: body(credentials)) { response in
                         #expect(response.status == .unauthorized)
                         answers.append(decoded(Problem.self, response)?.detail ?? "")
@@ -102,9 +105,10 @@ struct IdentityTests {
         try await withTestPlaza { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let first = try #require(try await signUp(client, email: "rotate@example.com"))
-                let second = try #require(try await client.execute(
-                    uri: "/api/v1/auth/refresh", method: .post, headers: jsonHeaders, body: body(RefreshRequest(refreshToken: first.refreshToken))
-                ) { response in decoded(TokenPair.self, response) })
+                let second = try #require(
+                    try await client.execute(
+                        uri: "/api/v1/auth/refresh", method: .post, headers: jsonHeaders, body: body(RefreshRequest(refreshToken: first.refreshToken))
+                    ) { response in decoded(TokenPair.self, response) })
                 #expect(second.refreshToken != first.refreshToken)
                 try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(second.accessToken)) { #expect($0.status == .ok) }
                 // The first refresh token comes back: someone copied it. The session ends for everyone.
@@ -185,7 +189,8 @@ struct IdentityTests {
         try await withTestPlaza { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let tokens = try #require(try await signUp(client, email: "keys@example.com"))
-                let header = try JSONDecoder().decode([String: String].self, from: Data(base64URLEncoded: String(tokens.accessToken.split(separator: ".")[0]))!)
+                let header = try JSONDecoder().decode(
+                    [String: String].self, from: Data(base64URLEncoded: String(tokens.accessToken.split(separator: ".")[0]))!)
                 #expect(header["alg"] == "ES256")
                 try await client.execute(uri: "/oauth/jwks", method: .get) { response in
                     let document = decoded(JWKSDocument.self, response)
@@ -202,10 +207,11 @@ struct IdentityTests {
             try await Demo.seed(plaza)
             try await plaza.testApplication().test(.router) { client in
                 for role in ["admin", "operator", "supplier"] {
-                    let tokens = try #require(try await client.execute(
-                        uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
-                        body: body(Credentials(email: "\(role)@demo.plaza.test", password: "plaza-demo"))
-                    ) { response in decoded(TokenPair.self, response) })
+                    let tokens = try #require(
+                        try await client.execute(
+                            uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                            body: body(Credentials(email: "\(role)@demo.plaza.test", password: "plaza-demo"))
+                        ) { response in decoded(TokenPair.self, response) })
                     try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(tokens.accessToken)) { response in
                         #expect(decoded(Me.self, response)?.roles == [role])
                     }
@@ -218,7 +224,6 @@ struct IdentityTests {
     }
 }
 
-
 @Suite("Signing key rotation")
 struct KeyRotationTests {
     @Test("after a rotation new tokens use the new key and tokens already issued still verify")
@@ -230,11 +235,13 @@ struct KeyRotationTests {
                 let newKid = try await plaza.identity.rotateSigningKeys(caller: .system("test"))
                 #expect(newKid != oldKid)
                 try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(before.accessToken)) { #expect($0.status == .ok) }
-                let after = try #require(try await client.execute(
-                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
-                    body: body(Credentials(email: "rotating@example.com", password: "correct horse"))
-                ) { decoded(TokenPair.self, $0) })
-                let header = try JSONDecoder().decode([String: String].self, from: Data(base64URLEncoded: String(after.accessToken.split(separator: ".")[0]))!)
+                let after = try #require(
+                    try await client.execute(
+                        uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                        body: body(Credentials(email: "rotating@example.com", password: "correct horse"))
+                    ) { decoded(TokenPair.self, $0) })
+                let header = try JSONDecoder().decode(
+                    [String: String].self, from: Data(base64URLEncoded: String(after.accessToken.split(separator: ".")[0]))!)
                 #expect(header["kid"] == newKid)
                 #expect(Set(try await plaza.identity.jwks().keys.map(\.kid)) == Set([oldKid, newKid].compactMap { $0 }))
             }

@@ -58,7 +58,8 @@ struct ImportTests {
                 #expect(queued.status == .queued && queued.total == 10_000)
                 try await plaza.runPendingWork()
                 let location = try #require(accepted.headers[.location])
-                let done = try decode(UserImport.self, try await client.executeRequest(uri: location, method: .get, headers: admin.headers, body: nil))
+                let done = try decode(
+                    UserImport.self, try await client.executeRequest(uri: location, method: .get, headers: admin.headers, body: nil))
                 #expect(done.status == .done && done.done == 10_000 && done.failed == Self.bad.count)
                 #expect(done.created == 10_000 - Self.bad.count - 1 && done.updated == 1 && done.unchanged == 0)
                 // Row numbers as a spreadsheet shows them: the header is row 1, so the file's 17th person is row 18.
@@ -69,7 +70,9 @@ struct ImportTests {
                 let after = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM identity_users").first()?.decode(column: "n", as: Int.self) ?? 0
                 #expect(after == before + done.created)
                 let renamed = try await plaza.identity.me(existing.id)
-                #expect(renamed.firstName == "Renamed" && renamed.locale == "uk" && renamed.timeZone == "Europe/Kyiv" && renamed.mobile == "+380501234567")
+                #expect(
+                    renamed.firstName == "Renamed" && renamed.locale == "uk" && renamed.timeZone == "Europe/Kyiv" && renamed.mobile == "+380501234567"
+                )
                 #expect(renamed.appRoles["*"]?.contains("provider") == true)
                 let quoted = try #require(try await plaza.identity.contact(email: "quoted@example.com"))
                 let me = try await plaza.identity.me(quoted.id)
@@ -77,10 +80,13 @@ struct ImportTests {
 
                 let again = try decode(UserImport.self, try await post(client, Self.file(), token: admin.token))
                 try await plaza.runPendingWork()
-                let second = try await plaza.identity.userImport(again.id, caller: Caller(principal: Principal(id: admin.id, systemRoles: [SystemRole.admin])))
+                let second = try await plaza.identity.userImport(
+                    again.id, caller: Caller(principal: Principal(id: admin.id, systemRoles: [SystemRole.admin])))
                 #expect(second.created == 0 && second.updated == 0 && second.unchanged == 10_000 - Self.bad.count && second.failed == Self.bad.count)
 
-                let list = try decode(UserImportList.self, try await client.executeRequest(uri: "/api/v1/admin/users/imports", method: .get, headers: admin.headers, body: nil))
+                let list = try decode(
+                    UserImportList.self,
+                    try await client.executeRequest(uri: "/api/v1/admin/users/imports", method: .get, headers: admin.headers, body: nil))
                 #expect(list.items.map(\.id) == [again.id, queued.id])
             }
         }
@@ -113,7 +119,8 @@ struct ImportTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/people.csv"
         let rows = (1...1_200).map { "cli\($0)@example.com,Cli,\($0),en,UTC,," } + ["broken,,,,,,"]
-        try (["email,first_name,last_name,locale,time_zone,mobile,roles"] + rows).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (["email,first_name,last_name,locale,time_zone,mobile,roles"] + rows).joined(separator: "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         let run = try PlazaProcess.run(["users", "import", path, "--data-dir", directory + "/data"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("500/1201 rows") && run.stdout.contains("1201/1201 rows, 1 refused"), "\(run.stdout)")
@@ -128,7 +135,8 @@ struct ImportTests {
                 try await browser.signIn(email: IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
                 #expect(try await browser.get("/admin/users/imports").status == .ok && browser.lastPage.contains(#"id="import-form""#))
                 let action = "/admin/users/imports?_csrf=\(try #require(browser.csrfToken))"
-                let bad = try await browser.upload(action, fields: [], file: (name: "x.csv", field: "file", type: "text/csv", data: Data("name\nAda\n".utf8)))
+                let bad = try await browser.upload(
+                    action, fields: [], file: (name: "x.csv", field: "file", type: "text/csv", data: Data("name\nAda\n".utf8)))
                 #expect(bad.status == .unprocessableContent && browser.lastPage.contains("has a column name"))
                 let csv = Data("email,first_name\nweb1@example.com,Web\nnope,Bad\n".utf8)
                 let sent = try await browser.upload(action, fields: [], file: (name: "web.csv", field: "file", type: "text/csv", data: csv))

@@ -22,14 +22,18 @@ struct MFATests {
         for (time, code) in expected {
             #expect(TOTP.code(secret: secret, step: time / 30, digits: 8) == code, "T = \(time)")
         }
-        for (plain, encoded) in [("", ""), ("f", "MY"), ("fo", "MZXQ"), ("foo", "MZXW6"), ("foob", "MZXW6YQ"), ("fooba", "MZXW6YTB"), ("foobar", "MZXW6YTBOI")] {
+        for (plain, encoded) in [
+            ("", ""), ("f", "MY"), ("fo", "MZXQ"), ("foo", "MZXW6"), ("foob", "MZXW6YQ"), ("fooba", "MZXW6YTB"), ("foobar", "MZXW6YTBOI"),
+        ] {
             #expect(Base32.encode(Data(plain.utf8)) == encoded)
             #expect(Base32.decode(encoded) == Data(plain.utf8))
         }
         // One step of tolerance either side, no more.
         let now = Date(timeIntervalSince1970: 1_800_000_015)
         let step = TOTP.step(at: now)
-        for offset in [-1, 0, 1] as [Int64] { #expect(TOTP.match(TOTP.code(secret: secret, step: step + offset), secret: secret, at: now) == step + offset) }
+        for offset in [-1, 0, 1] as [Int64] {
+            #expect(TOTP.match(TOTP.code(secret: secret, step: step + offset), secret: secret, at: now) == step + offset)
+        }
         for offset in [-2, 2] as [Int64] { #expect(TOTP.match(TOTP.code(secret: secret, step: step + offset), secret: secret, at: now) == nil) }
         #expect(TOTP.match("12345", secret: secret, at: now) == nil && TOTP.match("abcdef", secret: secret, at: now) == nil)
     }
@@ -58,8 +62,9 @@ struct MFATests {
 
     /// The current code for an account's secret.
     func code(_ plaza: Plaza, _ user: UUID, at date: Date) async throws -> String {
-        let secret = try #require(try await plaza.store.sql.raw("SELECT secret FROM identity_mfa WHERE user_id = \(bind: user)").first()?
-            .decode(column: "secret", as: String.self))
+        let secret = try #require(
+            try await plaza.store.sql.raw("SELECT secret FROM identity_mfa WHERE user_id = \(bind: user)").first()?
+                .decode(column: "secret", as: String.self))
         return TOTP.code(secret: try #require(Base32.decode(secret)), step: TOTP.step(at: date))
     }
 
@@ -84,10 +89,12 @@ struct MFATests {
                 #expect(nobody.status == .notFound)
                 let wrong = try await post(client, "/api/v1/me/mfa/totp/confirm", MFACode(code: "000000"), token: ada.token)
                 #expect(wrong.status == .unprocessableContent)
-                let confirmed = try await post(client, "/api/v1/me/mfa/totp/confirm", MFACode(code: try await code(plaza, ada.id, at: clock.now())), token: ada.token)
+                let confirmed = try await post(
+                    client, "/api/v1/me/mfa/totp/confirm", MFACode(code: try await code(plaza, ada.id, at: clock.now())), token: ada.token)
                 let codes = try decode(RecoveryCodes.self, confirmed).codes
                 #expect(codes.count == 10 && Set(codes).count == 10 && codes.allSatisfy { $0.count == 11 })
-                let status = try decode(MFAStatus.self, try await client.executeRequest(uri: "/api/v1/me/mfa", method: .get, headers: ada.headers, body: nil))
+                let status = try decode(
+                    MFAStatus.self, try await client.executeRequest(uri: "/api/v1/me/mfa", method: .get, headers: ada.headers, body: nil))
                 #expect(status.enabled && status.recoveryCodesLeft == 10)
 
                 // A password alone is not enough now.
@@ -98,13 +105,16 @@ struct MFATests {
                 #expect(challenge.mfaRequired && challenge.expiresIn == 300)
                 await #expect(throws: PlazaError.self) { try await plaza.identity.login(credentials, caller: .system("test")) }
                 // The code that confirmed the enrolment was this step's: it does not work twice.
-                let replay = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: challenge.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
+                let replay = try await post(
+                    client, "/api/v1/auth/mfa", MFAVerification(mfaToken: challenge.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
                 #expect(replay.status == .unauthorized && String(buffer: replay.body).contains("mfa-code-wrong"))
                 clock.advance(by: 30)
-                let signedIn = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: challenge.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
+                let signedIn = try await post(
+                    client, "/api/v1/auth/mfa", MFAVerification(mfaToken: challenge.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
                 let tokens = try decode(TokenPair.self, signedIn)
                 #expect(((payload(tokens.accessToken)["amr"] as? [String]) ?? []).contains("mfa"))
-                let again = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: challenge.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
+                let again = try await post(
+                    client, "/api/v1/auth/mfa", MFAVerification(mfaToken: challenge.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
                 #expect(again.status == .unauthorized, "a challenge answers once")
 
                 // A recovery code works once (typed in lower case and without its dash, too).
@@ -115,15 +125,18 @@ struct MFATests {
                 #expect(try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: third.mfaToken, code: codes[3])).status == .unauthorized)
                 // Five wrong codes (that one was the first) end the challenge; the right code no longer helps.
                 for _ in 0..<4 { _ = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: third.mfaToken, code: "123456")) }
-                #expect(try await post(client, "/api/v1/auth/login", credentials).status == .tooManyRequests,
-                        "wrong codes count towards the account's sign-in lock, so new challenges buy no more guesses")
+                #expect(
+                    try await post(client, "/api/v1/auth/login", credentials).status == .tooManyRequests,
+                    "wrong codes count towards the account's sign-in lock, so new challenges buy no more guesses")
                 clock.advance(by: 30)
-                let dead = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: third.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
+                let dead = try await post(
+                    client, "/api/v1/auth/mfa", MFAVerification(mfaToken: third.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
                 #expect(dead.status == .unauthorized && String(buffer: dead.body).contains("mfa-challenge-invalid"))
                 // Expired challenges too.
                 let fourth = try decode(MFAChallenge.self, try await post(client, "/api/v1/auth/login", credentials))
                 clock.advance(by: 301)
-                let late = try await post(client, "/api/v1/auth/mfa", MFAVerification(mfaToken: fourth.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
+                let late = try await post(
+                    client, "/api/v1/auth/mfa", MFAVerification(mfaToken: fourth.mfaToken, code: try await code(plaza, ada.id, at: clock.now())))
                 #expect(late.status == .unauthorized && String(buffer: late.body).contains("mfa-challenge-invalid"))
 
                 // Off again: the password and a code.
@@ -132,9 +145,11 @@ struct MFATests {
                     uri: "/api/v1/me/mfa", method: .delete, headers: [.authorization: "Bearer \(access)", .contentType: "application/json"],
                     body: json(MFADisable(password: "wrong", code: "123456")))
                 #expect(refused.status == .unprocessableContent)
-                let fresh = try decode(TokenPair.self, try await post(client, "/api/v1/auth/refresh", RefreshRequest(refreshToken: tokens.refreshToken)))
+                let fresh = try decode(
+                    TokenPair.self, try await post(client, "/api/v1/auth/refresh", RefreshRequest(refreshToken: tokens.refreshToken)))
                 let off = try await client.executeRequest(
-                    uri: "/api/v1/me/mfa", method: .delete, headers: [.authorization: "Bearer \(fresh.accessToken)", .contentType: "application/json"],
+                    uri: "/api/v1/me/mfa", method: .delete,
+                    headers: [.authorization: "Bearer \(fresh.accessToken)", .contentType: "application/json"],
                     body: json(MFADisable(password: "correct horse", code: codes[0])))
                 #expect(off.status == .noContent)
                 #expect(try await post(client, "/api/v1/auth/login", credentials).status == .ok)
@@ -148,22 +163,34 @@ struct MFATests {
     @Test("a role that needs a second factor acts only in a session that passed one")
     func requiredRoles() async throws {
         let clock = ManualClock()
-        try await withTestPlaza(clock: clock, configure: { $0.edge.rateLimits = []; $0.mfaRequiredRoles = [SystemRole.admin] }) { plaza in
+        try await withTestPlaza(
+            clock: clock,
+            configure: {
+                $0.edge.rateLimits = []; $0.mfaRequiredRoles = [SystemRole.admin]
+            }
+        ) { plaza in
             let root = try await person(plaza, "root@example.com")
             _ = try await plaza.identity.grantRole(RoleGrant(role: SystemRole.admin), to: root.id, caller: .system("test"))
             try await plaza.testApplication().test(.router) { client in
-                let password = try decode(TokenPair.self, try await post(client, "/api/v1/auth/login", Credentials(email: "root@example.com", password: "correct horse")))
+                let password = try decode(
+                    TokenPair.self, try await post(client, "/api/v1/auth/login", Credentials(email: "root@example.com", password: "correct horse")))
                 let bearer: HTTPFields = [.authorization: "Bearer \(password.accessToken)"]
                 #expect(try await client.executeRequest(uri: "/api/v1/admin/users", method: .get, headers: bearer, body: nil).status == .forbidden)
-                let status = try decode(MFAStatus.self, try await client.executeRequest(uri: "/api/v1/me/mfa", method: .get, headers: bearer, body: nil))
+                let status = try decode(
+                    MFAStatus.self, try await client.executeRequest(uri: "/api/v1/me/mfa", method: .get, headers: bearer, body: nil))
                 #expect(status.required && !status.enabled)
                 _ = try await client.executeRequest(uri: "/api/v1/me/mfa/totp", method: .post, headers: bearer, body: nil)
-                let confirmed = try await post(client, "/api/v1/me/mfa/totp/confirm", MFACode(code: try await code(plaza, root.id, at: clock.now())), token: password.accessToken)
+                let confirmed = try await post(
+                    client, "/api/v1/me/mfa/totp/confirm", MFACode(code: try await code(plaza, root.id, at: clock.now())), token: password.accessToken
+                )
                 #expect(confirmed.status == .ok)
                 // The session proved the second factor: its next token carries it.
-                let refreshed = try decode(TokenPair.self, try await post(client, "/api/v1/auth/refresh", RefreshRequest(refreshToken: password.refreshToken)))
-                #expect(try await client.executeRequest(
-                    uri: "/api/v1/admin/users", method: .get, headers: [.authorization: "Bearer \(refreshed.accessToken)"], body: nil).status == .ok)
+                let refreshed = try decode(
+                    TokenPair.self, try await post(client, "/api/v1/auth/refresh", RefreshRequest(refreshToken: password.refreshToken)))
+                #expect(
+                    try await client.executeRequest(
+                        uri: "/api/v1/admin/users", method: .get, headers: [.authorization: "Bearer \(refreshed.accessToken)"], body: nil
+                    ).status == .ok)
             }
         }
     }
@@ -188,7 +215,8 @@ struct MFATests {
                     OAuthClientInput(name: "Shop", redirectUris: ["https://shop.example/callback"]),
                     caller: Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.admin])))
                 let driver = OAuthClientDriver(
-                    client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret, redirect: "https://shop.example/callback")
+                    client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret,
+                    redirect: "https://shop.example/callback")
                 let (verifier, challenge) = pkce()
                 let toSignIn = try await browser.get(driver.authorizeURI(challenge: challenge))
                 let next = try #require(query(toSignIn.location)["next"])
@@ -213,7 +241,8 @@ struct MFATests {
     func authorize(_ browser: Browser, _ driver: OAuthClientDriver, challenge: String) async throws -> String {
         let page = try await browser.get(driver.authorizeURI(challenge: challenge))
         #expect(page.status == .ok, "the consent page")
-        let answered = try await browser.post("/oauth/authorize", query(driver.authorizeURI(challenge: challenge)).map { ($0.key, $0.value) } + [("decision", "allow")])
+        let answered = try await browser.post(
+            "/oauth/authorize", query(driver.authorizeURI(challenge: challenge)).map { ($0.key, $0.value) } + [("decision", "allow")])
         return try #require(query(answered.location)["code"])
     }
 }

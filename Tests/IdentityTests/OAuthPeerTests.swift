@@ -16,12 +16,15 @@ struct OAuthPeerTests {
 
     /// `key=value` lines, as `plaza oauth clients create` prints them.
     func values(_ output: String) -> [String: String] {
-        Dictionary(output.split(separator: "\n").compactMap { line in
-            line.firstIndex(of: "=").map { (String(line[..<$0]), String(line[line.index(after: $0)...])) }
-        }, uniquingKeysWith: { $1 })
+        Dictionary(
+            output.split(separator: "\n").compactMap { line in
+                line.firstIndex(of: "=").map { (String(line[..<$0]), String(line[line.index(after: $0)...])) }
+            }, uniquingKeysWith: { $1 })
     }
 
-    @Test("Authlib completes code + PKCE (through the pages), verifies the ID token, refreshes, revokes; a service uses client_credentials; introspection agrees")
+    @Test(
+        "Authlib completes code + PKCE (through the pages), verifies the ID token, refreshes, revokes; a service uses client_credentials; introspection agrees"
+    )
     func authlib() async throws {
         try #require(PythonPeer.isInstalled, "run scripts/deps.sh test to install authlib into .venv")
         let directory = temporaryDirectory()
@@ -29,12 +32,17 @@ struct OAuthPeerTests {
         // Set up with the CLI, as an operator would: demo people, an app and a resource server.
         _ = try plaza(["seed", "--demo"], in: directory)
         let redirect = "http://127.0.0.1:9/callback"
-        let app = values(try plaza([
-            "oauth", "clients", "create", "--name", "Authlib app", "--redirect-uri", redirect, "--scope", "openid profile email offline_access",
-        ], in: directory))
-        let service = values(try plaza([
-            "oauth", "clients", "create", "--name", "Resource server", "--scope", "plaza", "--grants", "client_credentials",
-        ], in: directory))
+        let app = values(
+            try plaza(
+                [
+                    "oauth", "clients", "create", "--name", "Authlib app", "--redirect-uri", redirect, "--scope",
+                    "openid profile email offline_access",
+                ], in: directory))
+        let service = values(
+            try plaza(
+                [
+                    "oauth", "clients", "create", "--name", "Resource server", "--scope", "plaza", "--grants", "client_credentials",
+                ], in: directory))
         #expect(try plaza(["oauth", "clients", "list"], in: directory).contains("Resource server"))
         let server = try await ServerProcess(settings: ["PLAZA_DATA_DIR": directory, "PLAZA_BCRYPT_COST": "10"])
         defer { server.stop() }
@@ -54,10 +62,12 @@ struct OAuthPeerTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         _ = try plaza(["seed", "--demo"], in: directory)
         // Registered without a port: the app listens wherever it can (RFC 8252 §7.3).
-        let app = values(try plaza([
-            "oauth", "clients", "create", "--name", "Desktop app", "--public", "--redirect-uri", "http://127.0.0.1/callback",
-            "--grants", "authorization_code",
-        ], in: directory))
+        let app = values(
+            try plaza(
+                [
+                    "oauth", "clients", "create", "--name", "Desktop app", "--public", "--redirect-uri", "http://127.0.0.1/callback",
+                    "--grants", "authorization_code",
+                ], in: directory))
         let server = try await ServerProcess(settings: ["PLAZA_DATA_DIR": directory, "PLAZA_BCRYPT_COST": "10"])
         defer { server.stop() }
         let shots = PythonPeer.repository.appendingPathComponent(".build/screenshots/oidc").path

@@ -24,31 +24,43 @@ struct OAuthClientDriver {
     let secret: String?
     let redirect: String
 
-    func authorizeURI(challenge: String, scope: String = "openid profile email", state: String = "s-1", nonce: String? = "n-1",
-                      redirect: String? = nil, method: String = "S256", extra: [(String, String)] = []) -> String {
-        var pairs = [("response_type", "code"), ("client_id", id), ("redirect_uri", redirect ?? self.redirect), ("scope", scope), ("state", state),
-                     ("code_challenge", challenge), ("code_challenge_method", method)]
+    func authorizeURI(
+        challenge: String, scope: String = "openid profile email", state: String = "s-1", nonce: String? = "n-1",
+        redirect: String? = nil, method: String = "S256", extra: [(String, String)] = []
+    ) -> String {
+        var pairs = [
+            ("response_type", "code"), ("client_id", id), ("redirect_uri", redirect ?? self.redirect), ("scope", scope), ("state", state),
+            ("code_challenge", challenge), ("code_challenge_method", method),
+        ]
         if let nonce { pairs.append(("nonce", nonce)) }
         return "/oauth/authorize?" + FormEncoding.encode(pairs + extra)
     }
 
     /// A form post to one of the client endpoints, authenticated with HTTP Basic when the client has a secret.
-    func post(_ path: String, _ fields: [(String, String)], secret: String?? = .none) async throws -> (status: HTTPResponse.Status, json: [String: Any], headers: HTTPFields) {
+    func post(_ path: String, _ fields: [(String, String)], secret: String?? = .none) async throws -> (
+        status: HTTPResponse.Status, json: [String: Any], headers: HTTPFields
+    ) {
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-        let password: String? = switch secret { case .none: self.secret; case .some(let given): given }
+        let password: String? =
+            switch secret {
+            case .none: self.secret;
+            case .some(let given): given
+            }
         var pairs = fields
         if let password {
             headers[.authorization] = "Basic " + Data("\(FormEncoding.escape(id)):\(FormEncoding.escape(password))".utf8).base64EncodedString()
         } else {
             pairs.append(("client_id", id))
         }
-        let response = try await client.executeRequest(uri: path, method: .post, headers: headers, body: ByteBuffer(string: FormEncoding.encode(pairs)))
+        let response = try await client.executeRequest(
+            uri: path, method: .post, headers: headers, body: ByteBuffer(string: FormEncoding.encode(pairs)))
         let json = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
         return (response.status, json, response.headers)
     }
 
     func exchange(_ code: String, verifier: String) async throws -> (status: HTTPResponse.Status, json: [String: Any], headers: HTTPFields) {
-        try await post("/oauth/token", [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect), ("code_verifier", verifier)])
+        try await post(
+            "/oauth/token", [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect), ("code_verifier", verifier)])
     }
 
     func introspect(_ token: String) async throws -> [String: Any] {
@@ -73,10 +85,13 @@ func payload(_ jwt: String) -> [String: Any] {
 struct OAuthTests {
     static let admin = Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.admin]))
 
-    func register(_ plaza: Plaza, scopes: [String] = ["openid", "profile", "email"], confidential: Bool = true,
-                  grants: [String]? = nil) async throws -> RegisteredOAuthClient {
+    func register(
+        _ plaza: Plaza, scopes: [String] = ["openid", "profile", "email"], confidential: Bool = true,
+        grants: [String]? = nil
+    ) async throws -> RegisteredOAuthClient {
         try await plaza.identity.oauthClients.register(
-            OAuthClientInput(name: "Shop", confidential: confidential, redirectUris: ["https://shop.example/callback"], scopes: scopes, grants: grants),
+            OAuthClientInput(
+                name: "Shop", confidential: confidential, redirectUris: ["https://shop.example/callback"], scopes: scopes, grants: grants),
             caller: Self.admin)
     }
 
@@ -92,7 +107,8 @@ struct OAuthTests {
             location = answered.location
         }
         let answer = query(location)
-        #expect(location?.hasPrefix(driver.redirect + "?") == true && answer["state"] == "s-1" && answer["code"] != nil, "\(location ?? "no location")")
+        #expect(
+            location?.hasPrefix(driver.redirect + "?") == true && answer["state"] == "s-1" && answer["code"] != nil, "\(location ?? "no location")")
         return try #require(answer["code"])
     }
 
@@ -103,7 +119,8 @@ struct OAuthTests {
             _ = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
                 let driver = OAuthClientDriver(
-                    client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret, redirect: "https://shop.example/callback")
+                    client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret,
+                    redirect: "https://shop.example/callback")
                 let browser = Browser(client)
                 let (verifier, challenge) = pkce()
 
@@ -123,15 +140,19 @@ struct OAuthTests {
                 let refresh = try #require(tokens.json["refresh_token"] as? String)
                 let id = payload(try #require(tokens.json["id_token"] as? String))
                 #expect(id["nonce"] as? String == "n-1" && id["aud"] as? String == driver.id && id["azp"] as? String == driver.id)
-                #expect(id["iss"] as? String == plaza.config.baseURL && id["email"] as? String == "ada@example.com" && id["given_name"] as? String == "Ada")
+                #expect(
+                    id["iss"] as? String == plaza.config.baseURL && id["email"] as? String == "ada@example.com"
+                        && id["given_name"] as? String == "Ada")
                 #expect((id["at_hash"] as? String)?.count == 22 && id["auth_time"] is Int)
 
-                let info = try await client.executeRequest(uri: "/oauth/userinfo", method: .get, headers: [.authorization: "Bearer \(access)"], body: nil)
+                let info = try await client.executeRequest(
+                    uri: "/oauth/userinfo", method: .get, headers: [.authorization: "Bearer \(access)"], body: nil)
                 let claims = try #require(try JSONSerialization.jsonObject(with: Data(buffer: info.body)) as? [String: Any])
                 #expect(info.status == .ok && claims["email"] as? String == "ada@example.com" && claims["sub"] as? String == id["sub"] as? String)
                 let api = try await client.executeRequest(uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer \(access)"], body: nil)
-                #expect(api.status == .forbidden && api.headers[.wwwAuthenticate]?.contains("insufficient_scope") == true,
-                        "without the plaza scope the token reaches userinfo only")
+                #expect(
+                    api.status == .forbidden && api.headers[.wwwAuthenticate]?.contains("insufficient_scope") == true,
+                    "without the plaza scope the token reaches userinfo only")
                 #expect((try await driver.introspect(access))["active"] as? Bool == true)
                 #expect((try await driver.introspect(access))["client_id"] as? String == driver.id)
 
@@ -179,14 +200,17 @@ struct OAuthTests {
         }
     }
 
-    @Test("refusals take the RFC forms: redirect mismatch and unknown client on a page, PKCE and scope errors by redirect, bad client secrets, reused codes")
+    @Test(
+        "refusals take the RFC forms: redirect mismatch and unknown client on a page, PKCE and scope errors by redirect, bad client secrets, reused codes"
+    )
     func refusals() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             let registered = try await register(plaza)
             _ = try await person(plaza, "bob@example.com")
             try await plaza.testApplication().test(.router) { client in
                 let driver = OAuthClientDriver(
-                    client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret, redirect: "https://shop.example/callback")
+                    client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret,
+                    redirect: "https://shop.example/callback")
                 let browser = Browser(client)
                 let (_, challenge) = pkce()
                 let notSignedIn = try await browser.get(driver.authorizeURI(challenge: challenge, extra: [("prompt", "none")]))
@@ -194,13 +218,18 @@ struct OAuthTests {
                 try await browser.signIn(email: "bob@example.com", password: "correct horse")
 
                 let elsewhere = try await browser.get(driver.authorizeURI(challenge: challenge, redirect: "https://evil.example/callback"))
-                #expect(elsewhere.status == .badRequest && elsewhere.location == nil && browser.lastPage.contains("redirect_uri"),
-                        "a redirect URI the client did not register gets a page, never a redirect")
-                let stranger = try await browser.get("/oauth/authorize?client_id=\(UUID())&redirect_uri=https://shop.example/callback&response_type=code")
+                #expect(
+                    elsewhere.status == .badRequest && elsewhere.location == nil && browser.lastPage.contains("redirect_uri"),
+                    "a redirect URI the client did not register gets a page, never a redirect")
+                let stranger = try await browser.get(
+                    "/oauth/authorize?client_id=\(UUID())&redirect_uri=https://shop.example/callback&response_type=code")
                 #expect(stranger.status == .badRequest && stranger.location == nil)
 
                 let noPKCE = try await browser.get(
-                    "/oauth/authorize?" + FormEncoding.encode([("response_type", "code"), ("client_id", driver.id), ("redirect_uri", driver.redirect), ("state", "s-9")]))
+                    "/oauth/authorize?"
+                        + FormEncoding.encode([
+                            ("response_type", "code"), ("client_id", driver.id), ("redirect_uri", driver.redirect), ("state", "s-9"),
+                        ]))
                 #expect(query(noPKCE.location)["error"] == "invalid_request" && query(noPKCE.location)["state"] == "s-9")
                 #expect(query(noPKCE.location)["iss"] == plaza.config.baseURL)
                 let plain = try await browser.get(driver.authorizeURI(challenge: challenge, method: "plain"))
@@ -220,7 +249,9 @@ struct OAuthTests {
                 #expect(wrongSecret.status == .unauthorized && wrongSecret.json["error"] as? String == "invalid_client")
                 #expect(wrongSecret.headers[.wwwAuthenticate]?.hasPrefix("Basic") == true)
                 let noSecret = try await driver.post("/oauth/token", [("grant_type", "authorization_code"), ("code", "x")], secret: .some(nil))
-                #expect(noSecret.status == .unauthorized && noSecret.json["error"] as? String == "invalid_client", "a confidential client must prove itself")
+                #expect(
+                    noSecret.status == .unauthorized && noSecret.json["error"] as? String == "invalid_client",
+                    "a confidential client must prove itself")
                 let unknownGrant = try await driver.post("/oauth/token", [("grant_type", "password")])
                 #expect(unknownGrant.json["error"] as? String == "unsupported_grant_type")
                 let unknownCode = try await driver.exchange("nope", verifier: String(repeating: "a", count: 43))
@@ -242,24 +273,30 @@ struct OAuthTests {
             let customer = try await signIn(plaza, IdentityDemo.email(for: "customer"), password: IdentityDemo.password)
             try await plaza.testApplication().test(.router) { client in
                 let input = OAuthClientInput(name: "Reports", redirectUris: [], scopes: ["plaza"], grants: ["client_credentials"])
-                let refused = try await client.executeRequest(uri: "/api/v1/oauth/clients", method: .post, headers: customer.headers, body: json(input))
+                let refused = try await client.executeRequest(
+                    uri: "/api/v1/oauth/clients", method: .post, headers: customer.headers, body: json(input))
                 #expect(refused.status == .forbidden)
                 let bad = try await client.executeRequest(
                     uri: "/api/v1/oauth/clients", method: .post, headers: admin.headers,
-                    body: json(OAuthClientInput(name: "X", confidential: false, redirectUris: ["http://evil.example/cb", "https://ok.example/#f"], grants: ["client_credentials"])))
+                    body: json(
+                        OAuthClientInput(
+                            name: "X", confidential: false, redirectUris: ["http://evil.example/cb", "https://ok.example/#f"],
+                            grants: ["client_credentials"])))
                 let problem = try decode(Problem.self, bad)
                 #expect(bad.status == .unprocessableContent)
                 #expect(Set(problem.errors?.map(\.field) ?? []) == ["redirectUris[0]", "redirectUris[1]", "grants"], "\(problem)")
                 let created = try await client.executeRequest(uri: "/api/v1/oauth/clients", method: .post, headers: admin.headers, body: json(input))
                 #expect(created.status == .created)
                 let registered = try decode(RegisteredOAuthClient.self, created)
-                let driver = OAuthClientDriver(client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret, redirect: "")
+                let driver = OAuthClientDriver(
+                    client: client, id: registered.client.id.uuidString.lowercased(), secret: registered.clientSecret, redirect: "")
 
                 let issued = try await driver.post("/oauth/token", [("grant_type", "client_credentials")])
                 #expect(issued.status == .ok && issued.json["refresh_token"] == nil && issued.json["scope"] as? String == "plaza", "\(issued.json)")
                 let token = try #require(issued.json["access_token"] as? String)
                 #expect(payload(token)["kind"] as? String == "service")
-                let asService = try await client.executeRequest(uri: "/api/v1/genders", method: .get, headers: [.authorization: "Bearer \(token)"], body: nil)
+                let asService = try await client.executeRequest(
+                    uri: "/api/v1/genders", method: .get, headers: [.authorization: "Bearer \(token)"], body: nil)
                 #expect(asService.status == .ok, "a service token with the plaza scope reaches authenticated routes")
                 #expect((try await driver.introspect(token))["active"] as? Bool == true)
                 let tooWide = try await driver.post("/oauth/token", [("grant_type", "client_credentials"), ("scope", "openid")])
@@ -268,14 +305,21 @@ struct OAuthTests {
                 #expect((try await driver.introspect(token))["active"] as? Bool == false)
 
                 let path = "/api/v1/oauth/clients/\(driver.id)"
-                let renamed = try await client.executeRequest(uri: path, method: .patch, headers: admin.headers, body: json(OAuthClientInput(name: "Reporting")))
+                let renamed = try await client.executeRequest(
+                    uri: path, method: .patch, headers: admin.headers, body: json(OAuthClientInput(name: "Reporting")))
                 #expect(try decode(OAuthClient.self, renamed).name == "Reporting")
-                let rotated = try decode(RegisteredOAuthClient.self, try await client.executeRequest(uri: path + "/secret", method: .post, headers: admin.headers, body: nil))
-                #expect(try await driver.post("/oauth/token", [("grant_type", "client_credentials")]).status == .unauthorized, "the old secret stopped working")
+                let rotated = try decode(
+                    RegisteredOAuthClient.self,
+                    try await client.executeRequest(uri: path + "/secret", method: .post, headers: admin.headers, body: nil))
+                #expect(
+                    try await driver.post("/oauth/token", [("grant_type", "client_credentials")]).status == .unauthorized,
+                    "the old secret stopped working")
                 let fresh = OAuthClientDriver(client: client, id: driver.id, secret: rotated.clientSecret, redirect: "")
-                let second = try #require(try await fresh.post("/oauth/token", [("grant_type", "client_credentials")]).json["access_token"] as? String)
+                let second = try #require(
+                    try await fresh.post("/oauth/token", [("grant_type", "client_credentials")]).json["access_token"] as? String)
                 #expect(try await client.executeRequest(uri: path, method: .delete, headers: admin.headers, body: nil).status == .noContent)
-                let after = try await client.executeRequest(uri: "/api/v1/genders", method: .get, headers: [.authorization: "Bearer \(second)"], body: nil)
+                let after = try await client.executeRequest(
+                    uri: "/api/v1/genders", method: .get, headers: [.authorization: "Bearer \(second)"], body: nil)
                 #expect(after.status == .unauthorized, "a deleted client's tokens are refused at once")
                 #expect(try await client.executeRequest(uri: path, method: .get, headers: admin.headers, body: nil).status == .notFound)
             }
@@ -291,18 +335,26 @@ struct OAuthTests {
                 try await admin.signIn(email: IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
                 #expect(try await admin.get("/admin/oauth").status == .ok && admin.lastPage.contains(#"id="oauth-client-form""#))
                 #expect(admin.lastPage.contains(#"href="/admin/oauth""#), "the header links to it")
-                let bad = try await admin.post("/admin/oauth", [
-                    ("name", "Shop"), ("type", "confidential"), ("redirectUris", "http://shop.example/cb"), ("scope", "openid"), ("grant", "authorization_code"),
-                ])
-                #expect(bad.status == .unprocessableContent && admin.lastPage.contains("redirectUris[0]") && admin.lastPage.contains("http://shop.example/cb"),
-                        "the refusal names the field and keeps what was typed")
-                let created = try await admin.post("/admin/oauth", [
-                    ("name", "Shop"), ("type", "confidential"), ("redirectUris", "https://shop.example/cb\nhttp://127.0.0.1:8000/cb"),
-                    ("scope", "openid"), ("scope", "email"), ("grant", "authorization_code"), ("grant", "refresh_token"),
-                ])
+                let bad = try await admin.post(
+                    "/admin/oauth",
+                    [
+                        ("name", "Shop"), ("type", "confidential"), ("redirectUris", "http://shop.example/cb"), ("scope", "openid"),
+                        ("grant", "authorization_code"),
+                    ])
+                #expect(
+                    bad.status == .unprocessableContent && admin.lastPage.contains("redirectUris[0]")
+                        && admin.lastPage.contains("http://shop.example/cb"),
+                    "the refusal names the field and keeps what was typed")
+                let created = try await admin.post(
+                    "/admin/oauth",
+                    [
+                        ("name", "Shop"), ("type", "confidential"), ("redirectUris", "https://shop.example/cb\nhttp://127.0.0.1:8000/cb"),
+                        ("scope", "openid"), ("scope", "email"), ("grant", "authorization_code"), ("grant", "refresh_token"),
+                    ])
                 #expect(created.status == .created && admin.lastPage.contains(#"id="client-secret""#))
                 let registered = try #require(try await plaza.identity.oauthClients.list(caller: Self.admin).first)
-                #expect(registered.redirectUris == ["https://shop.example/cb", "http://127.0.0.1:8000/cb"] && registered.scopes == ["openid", "email"])
+                #expect(
+                    registered.redirectUris == ["https://shop.example/cb", "http://127.0.0.1:8000/cb"] && registered.scopes == ["openid", "email"])
                 try await admin.get("/admin/oauth")
                 #expect(!admin.lastPage.contains(#"id="client-secret""#), "the secret is not shown again")
                 let rekeyed = try await admin.post("/admin/oauth/\(registered.id)/secret", [])

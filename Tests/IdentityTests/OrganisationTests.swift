@@ -23,13 +23,14 @@ struct OrganisationTests {
                 let guest = try #require(try await signUp(client, email: "guest@acme.test"))
                 let outsider = try #require(try await signUp(client, email: "outsider@acme.test"))
 
-                let org = try #require(try await client.execute(
-                    uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken),
-                    body: body(NewOrganisation(name: "Acme Rockets Ltd.", slug: nil, type: "supplier", parentId: nil))
-                ) { response in
-                    #expect(response.status == .created)
-                    return decoded(Organisation.self, response)
-                })
+                let org = try #require(
+                    try await client.execute(
+                        uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken),
+                        body: body(NewOrganisation(name: "Acme Rockets Ltd.", slug: nil, type: "supplier", parentId: nil))
+                    ) { response in
+                        #expect(response.status == .created)
+                        return decoded(Organisation.self, response)
+                    })
                 #expect(org.slug == "acme-rockets-ltd")
                 try await client.execute(
                     uri: "/api/v1/organisations", method: .post, headers: bearer(guest.accessToken),
@@ -42,7 +43,9 @@ struct OrganisationTests {
                     #expect(decoded(Problem.self, response)?.errors?.map(\.field) == ["name", "slug", "type"])
                 }
                 // The owner's token predates the organisation; roles are read fresh, so it works at once.
-                try await client.execute(uri: "/api/v1/organisations/\(org.id)", method: .get, headers: bearer(owner.accessToken)) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/api/v1/organisations/\(org.id)", method: .get, headers: bearer(owner.accessToken)) {
+                    #expect($0.status == .ok)
+                }
                 try await client.execute(uri: "/api/v1/organisations/\(org.id)", method: .get, headers: bearer(outsider.accessToken)) {
                     #expect($0.status == .notFound, "outsiders do not learn it exists")
                 }
@@ -55,7 +58,8 @@ struct OrganisationTests {
                     body: body(NewInvitation(email: "Guest@Acme.test", roles: ["manager"]))
                 ) { #expect($0.status == .created) }
                 try await plaza.dispatcher.sequence()
-                let invitation = try #require(try await plaza.outbox.events(after: 0, topics: [InvitationCreated.topic]).last?.decode(InvitationCreated.self))
+                let invitation = try #require(
+                    try await plaza.outbox.events(after: 0, topics: [InvitationCreated.topic]).last?.decode(InvitationCreated.self))
                 #expect(invitation.email == "guest@acme.test")
                 // Only the invited address can use the link.
                 try await client.execute(
@@ -71,7 +75,9 @@ struct OrganisationTests {
                     body: body(InvitationAcceptance(token: invitation.token))
                 ) { #expect($0.status == .badRequest, "single use") }
 
-                let members = try await client.execute(uri: "/api/v1/organisations/\(org.id)/members", method: .get, headers: bearer(guest.accessToken)) {
+                let members = try await client.execute(
+                    uri: "/api/v1/organisations/\(org.id)/members", method: .get, headers: bearer(guest.accessToken)
+                ) {
                     decoded(MemberListBody.self, $0)?.items ?? []
                 }
                 #expect(members.map(\.email).sorted() == ["guest@acme.test", "owner@acme.test"])
@@ -93,7 +99,9 @@ struct OrganisationTests {
                 ) { response in
                     #expect(decoded(MemberListBody.self, response)?.items.first { $0.userId == guestID }?.roles == ["manager", "owner"])
                 }
-                try await client.execute(uri: "/api/v1/organisations/\(org.id)/members/\(ownerID)", method: .delete, headers: bearer(owner.accessToken)) {
+                try await client.execute(
+                    uri: "/api/v1/organisations/\(org.id)/members/\(ownerID)", method: .delete, headers: bearer(owner.accessToken)
+                ) {
                     #expect($0.status == .noContent, "an owner may leave once another owner exists")
                 }
                 try await client.execute(uri: "/api/v1/organisations/\(org.id)", method: .get, headers: bearer(owner.accessToken)) {

@@ -27,7 +27,10 @@ struct ProfileTests {
 
                 try await client.execute(
                     uri: "/api/v1/me", method: .patch, headers: bearer(tokens.accessToken),
-                    body: body(ProfileUpdate(bio: "Analyst", birthDate: "1990-02-28", mobile: "+380 50 123 45 67", gender: "female", locale: "uk", timeZone: "Europe/Kyiv"))
+                    body: body(
+                        ProfileUpdate(
+                            bio: "Analyst", birthDate: "1990-02-28", mobile: "+380 50 123 45 67", gender: "female", locale: "uk",
+                            timeZone: "Europe/Kyiv"))
                 ) { response in
                     #expect(response.status == .ok)
                     let me = decoded(Me.self, response)
@@ -41,7 +44,9 @@ struct ProfileTests {
                 // Every problem at once, and nothing written.
                 try await client.execute(
                     uri: "/api/v1/me", method: .patch, headers: bearer(tokens.accessToken),
-                    body: body(ProfileUpdate(firstName: " ", birthDate: "1990-02-30", mobile: "12345", gender: "robot", locale: "fr", timeZone: "Mars/Olympus"))
+                    body: body(
+                        ProfileUpdate(
+                            firstName: " ", birthDate: "1990-02-30", mobile: "12345", gender: "robot", locale: "fr", timeZone: "Mars/Olympus"))
                 ) { response in
                     #expect(response.status == .unprocessableContent)
                     let fields = Set(decoded(Problem.self, response)?.errors?.map(\.field) ?? [])
@@ -59,7 +64,8 @@ struct ProfileTests {
                 try await client.execute(uri: "/api/v1/me", method: .patch, body: body(ProfileUpdate(bio: "x"))) { response in
                     #expect(response.status == .unauthorized)
                 }
-                let audited = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM plaza_audit_log WHERE action = 'identity.profile.update'").first()
+                let audited = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM plaza_audit_log WHERE action = 'identity.profile.update'")
+                    .first()
                 #expect(try audited?.decode(column: "n", as: Int.self) == 2)
             }
         }
@@ -122,7 +128,8 @@ struct ProfileTests {
                 let outsider = try #require(try await signUp(client, email: "outsider@example.com"))
                 func create(_ name: String) async throws -> Organisation? {
                     try await client.execute(
-                        uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken), body: body(NewOrganisation(name: name, type: "team"))
+                        uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken),
+                        body: body(NewOrganisation(name: name, type: "team"))
                     ) { decoded(Organisation.self, $0) }
                 }
                 let group = try #require(try await create("Group"))
@@ -140,7 +147,8 @@ struct ProfileTests {
                 #expect(loop.1.contains("would put the organisation under itself"))
                 #expect(try await patch(group.id, OrganisationUpdate(type: "club", status: "gone"), owner.accessToken).0 == .unprocessableContent)
                 #expect(try await patch(group.id, OrganisationUpdate(name: "Mine"), outsider.accessToken).0 == .notFound)
-                try await client.execute(uri: "/api/v1/organisations/\(group.id)/children", method: .get, headers: bearer(owner.accessToken)) { response in
+                try await client.execute(uri: "/api/v1/organisations/\(group.id)/children", method: .get, headers: bearer(owner.accessToken)) {
+                    response in
                     #expect(decoded(OrganisationPageBody.self, response)?.items.map(\.name) == ["Kyiv Branch"])
                 }
                 let archived = try await patch(branch.id, OrganisationUpdate(parentId: "", status: "archived"), owner.accessToken)

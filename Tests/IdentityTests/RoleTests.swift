@@ -18,9 +18,10 @@ struct RoleTests {
             try await plaza.testApplication().test(.router) { client in
                 let admin = try #require(try await adminTokens(client, plaza: plaza))
                 let helper = try #require(try await signUp(client, email: "helper@example.com"))
-                let helperID = try #require(try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(helper.accessToken)) {
-                    decoded(Me.self, $0)?.id
-                })
+                let helperID = try #require(
+                    try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(helper.accessToken)) {
+                        decoded(Me.self, $0)?.id
+                    })
 
                 // Misspelt permissions and names are refused whole.
                 try await client.execute(
@@ -51,16 +52,19 @@ struct RoleTests {
                 ) { response in #expect(response.status == .conflict) }
 
                 try await client.execute(
-                    uri: "/api/v1/admin/users/\(helperID)/roles", method: .post, headers: bearer(admin.accessToken), body: body(RoleGrant(role: "support"))
+                    uri: "/api/v1/admin/users/\(helperID)/roles", method: .post, headers: bearer(admin.accessToken),
+                    body: body(RoleGrant(role: "support"))
                 ) { response in #expect(response.status == .ok) }
-                let support = try #require(try await client.execute(
-                    uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
-                    body: body(Credentials(email: "helper@example.com", password: "correct horse"))
-                ) { decoded(TokenPair.self, $0) })
+                let support = try #require(
+                    try await client.execute(
+                        uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
+                        body: body(Credentials(email: "helper@example.com", password: "correct horse"))
+                    ) { decoded(TokenPair.self, $0) })
                 try await client.execute(uri: "/api/v1/admin/users?q=helper", method: .get, headers: bearer(support.accessToken)) { response in
                     #expect(response.status == .ok, "the role's permission lets its holder search users")
                 }
-                try await client.execute(uri: "/api/v1/admin/users/\(helperID)/disable", method: .post, headers: bearer(support.accessToken)) { response in
+                try await client.execute(uri: "/api/v1/admin/users/\(helperID)/disable", method: .post, headers: bearer(support.accessToken)) {
+                    response in
                     #expect(response.status == .forbidden, "but not manage them")
                 }
 
@@ -107,14 +111,19 @@ struct RoleTests {
                 let admin = try #require(try await adminTokens(client, plaza: plaza))
                 try await client.execute(
                     uri: "/api/v1/admin/roles", method: .post, headers: bearer(admin.accessToken),
-                    body: body(NewRole(name: "bookkeeper", scope: "organisation", description: "Reads the books", permissions: ["identity.organisation.read"]))
+                    body: body(
+                        NewRole(
+                            name: "bookkeeper", scope: "organisation", description: "Reads the books", permissions: ["identity.organisation.read"]))
                 ) { response in #expect(response.status == .created) }
                 let owner = try #require(try await signUp(client, email: "owner@example.com"))
                 let keeper = try #require(try await signUp(client, email: "keeper@example.com"))
-                let keeperID = try #require(try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(keeper.accessToken)) { decoded(Me.self, $0)?.id })
-                let org = try #require(try await client.execute(
-                    uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken), body: body(NewOrganisation(name: "Ledger Co", type: "team"))
-                ) { decoded(Organisation.self, $0) })
+                let keeperID = try #require(
+                    try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(keeper.accessToken)) { decoded(Me.self, $0)?.id })
+                let org = try #require(
+                    try await client.execute(
+                        uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken),
+                        body: body(NewOrganisation(name: "Ledger Co", type: "team"))
+                    ) { decoded(Organisation.self, $0) })
                 try await plaza.store.transaction { transaction in
                     try await IdentityService.addMembership(
                         user: keeperID, organisation: org.id, roles: ["member"], at: transaction.clock.now(), in: transaction)
@@ -132,7 +141,8 @@ struct RoleTests {
                 ) { response in #expect(response.status == .unprocessableContent) }
                 // A system grant of an organisation role makes no sense and is refused.
                 try await client.execute(
-                    uri: "/api/v1/admin/users/\(keeperID)/roles", method: .post, headers: bearer(admin.accessToken), body: body(RoleGrant(role: "bookkeeper"))
+                    uri: "/api/v1/admin/users/\(keeperID)/roles", method: .post, headers: bearer(admin.accessToken),
+                    body: body(RoleGrant(role: "bookkeeper"))
                 ) { response in #expect(response.status == .unprocessableContent) }
             }
         }
@@ -147,7 +157,7 @@ struct SigningKeyRaceTests {
             let settings = plaza.config.identitySettings
             let b = TokenIssuer(store: plaza.store, settings: settings)
             let principal = Principal(id: UUID(), sessionID: UUID())
-            _ = try await b.issue(for: principal, sessionID: principal.sessionID!)  // b has read the ring
+            _ = try await b.issue(for: principal, sessionID: principal.sessionID!) // b has read the ring
             // Another instance rotates; b has not heard of it (no event reaches this lone issuer).
             let a = TokenIssuer(store: plaza.store, settings: settings)
             _ = try await plaza.store.transaction { transaction in try await a.rotate(in: transaction) }

@@ -169,7 +169,8 @@ struct JobQueueTests {
             let otherStore = try await Store.open(plaza.store.settings, logger: plaza.logger)
             let otherRegistry = JobRegistry()
             otherRegistry.register("test.count", payload: Numbered.self, handler: handler)
-            let otherWorker = JobWorker(queue: JobQueue(store: otherStore, settings: plaza.queue.settings), registry: otherRegistry, logger: plaza.logger)
+            let otherWorker = JobWorker(
+                queue: JobQueue(store: otherStore, settings: plaza.queue.settings), registry: otherRegistry, logger: plaza.logger)
             do {
                 async let first = plaza.worker.runDue()
                 async let second = otherWorker.runDue()
@@ -218,7 +219,8 @@ struct JobQueueTests {
         let clock = ManualClock()
         try await withTestPlaza(clock: clock) { plaza in
             plaza.jobRegistry.register("test.ok") { _, _ in }
-            let waiting = try #require(try await plaza.queue.enqueue(try JobRequest("test.ok", payload: Numbered(n: 1), runAt: clock.now().addingTimeInterval(3600))))
+            let waiting = try #require(
+                try await plaza.queue.enqueue(try JobRequest("test.ok", payload: Numbered(n: 1), runAt: clock.now().addingTimeInterval(3600))))
             try await plaza.queue.enqueue(try JobRequest("test.ok", payload: Numbered(n: 2)))
             try await plaza.worker.runDue()
             let cancelled = try await plaza.queue.cancel(waiting, caller: .system("test"))

@@ -12,10 +12,10 @@ struct SchedulerTests {
     @Test("cron schedules find their next minute")
     func cronNext() throws {
         #expect(try CronSchedule("*/15 * * * *").next(after: date("2026-11-20T10:07:30Z")) == date("2026-11-20T10:15:00Z"))
-        #expect(try CronSchedule("0 9 * * 1-5").next(after: date("2026-11-20T10:00:00Z")) == date("2026-11-23T09:00:00Z"))  // Fri → Mon
+        #expect(try CronSchedule("0 9 * * 1-5").next(after: date("2026-11-20T10:00:00Z")) == date("2026-11-23T09:00:00Z")) // Fri → Mon
         #expect(try CronSchedule("@daily").next(after: date("2026-12-31T23:59:00Z")) == date("2027-01-01T00:00:00Z"))
         #expect(try CronSchedule("30 2 1 * *").next(after: date("2026-01-31T12:00:00Z")) == date("2026-02-01T02:30:00Z"))
-        #expect(try CronSchedule("0 0 1,15 * 0").next(after: date("2026-11-02T00:00:00Z")) == date("2026-11-08T00:00:00Z"))  // Sunday or 1st/15th
+        #expect(try CronSchedule("0 0 1,15 * 0").next(after: date("2026-11-02T00:00:00Z")) == date("2026-11-08T00:00:00Z")) // Sunday or 1st/15th
         #expect(try CronSchedule("0 0 30 2 *").next(after: date("2026-01-01T00:00:00Z")) == nil)
     }
 

@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// What the drill's clients saw: the request id each key was answered with, and the keys that got no answer.
@@ -48,13 +48,17 @@ struct CrashDrillTests {
         var request = URLRequest(url: URL(string: url + "/api/v1/auth/login")!)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["email": IdentityDemo.email(for: "customer"), "password": IdentityDemo.password])
+        request.httpBody = try JSONSerialization.data(withJSONObject: [
+            "email": IdentityDemo.email(for: "customer"), "password": IdentityDemo.password,
+        ])
         let (data, _) = try await URLSession.shared.data(for: request)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(String(decoding: data, as: UTF8.self))")
         return try #require(object["accessToken"] as? String)
     }
 
-    @Test("SIGKILL under 16 clients creating requests with keys: after the restart and the takeover window, exactly one request per key, every acknowledged one kept and replayed")
+    @Test(
+        "SIGKILL under 16 clients creating requests with keys: after the restart and the takeover window, exactly one request per key, every acknowledged one kept and replayed"
+    )
     func killedUnderLoad() async throws {
         let shared = try await SharedDatabase.make(settings: [
             "PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS": "2", "PLAZA_RATE_LIMITS": "/api/=1000000/min", "PLAZA_LOG_LEVEL": "error",
@@ -134,8 +138,13 @@ struct CrashDrillTests {
             let after = Set(try await requests()).subtracting(before)
             let expected = Set(answered.values).union(unanswered.compactMap { finals[$0] })
             #expect(Set(answered.values).isSubset(of: after), "every acknowledged request survived the kill")
-            #expect(after == expected,
-                    "exactly one request per key: \(after.count) created for \(answered.count + unanswered.count) keys; extra: \(after.subtracting(expected).sorted()), missing: \(expected.subtracting(after).sorted())")
+            #expect(
+                after == expected,
+                """
+                exactly one request per key: \(after.count) created for \(answered.count + unanswered.count) keys; \
+                extra: \(after.subtracting(expected).sorted()), missing: \(expected.subtracting(after).sorted())
+                """
+            )
             #expect(after.count == answered.count + unanswered.count)
         } catch {
             await shared.close()

@@ -28,7 +28,8 @@ func graphQL(_ client: some TestClientProtocol, _ query: String, as person: Pers
         uri: "/graphql", method: .post, headers: person?.headers ?? [.contentType: "application/json"], body: ByteBuffer(data: body)
     ) { response in
         #expect(response.status == .ok)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any], "\(String(buffer: response.body))")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any], "\(String(buffer: response.body))")
         return GraphQLAnswer(data: object["data"] as? [String: Any] ?? [:], errors: object["errors"] as? [[String: Any]] ?? [])
     }
 }
@@ -43,8 +44,11 @@ struct GraphQLTests {
             try await plaza.testApplication().test(.router) { client in
                 let categories = try await graphQL(client, "{ categories { id name parentId } }", as: nil)
                 #expect((categories.data["categories"] as? [[String: Any]])?.count == 3)
-                let found = try await graphQL(client, """
-                    query($lat: Float, $lng: Float) { providers(category: "\(catalogue.leaks.id)", lat: $lat, lng: $lng, radiusKm: 10) { items { id displayName distanceKm } nextCursor } }
+                let found = try await graphQL(
+                    client,
+                    """
+                    query($lat: Float, $lng: Float) { providers(category: "\(catalogue.leaks.id)", lat: $lat, lng: $lng, \
+                    radiusKm: 10) { items { id displayName distanceKm } nextCursor } }
                     """, as: ada, variables: ["lat": kyiv.lat, "lng": kyiv.lng])
                 let items = try #require(found.field("providers", "items") as? [[String: Any]], "\(found.errors)")
                 #expect(items.map { $0["id"] as? String } == [bobs.id.uuidString])
@@ -107,15 +111,21 @@ struct GraphQLTests {
                 let thread = try await graphQL(client, #"{ requestConversation(id: "\#(id)") { id messages { body } } }"#, as: bob)
                 #expect(thread.errors.isEmpty && thread.field("requestConversation", "id") != nil, "\(thread.errors)")
 
-                try await client.execute(uri: "/graphql?query=mutation%20%7B%20categories%20%7D", method: .get) { #expect($0.status == .methodNotAllowed) }
+                try await client.execute(uri: "/graphql?query=mutation%20%7B%20categories%20%7D", method: .get) {
+                    #expect($0.status == .methodNotAllowed)
+                }
                 let hidden = "# a comment first\nquery A { categories { name } } mutation B { cancelRequest(id: \"\(id)\") { id } }"
                     .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 try await client.execute(uri: "/graphql?operationName=B&query=\(hidden)", method: .get) {
                     #expect($0.status == .methodNotAllowed, "a mutation behind a comment or another operation is still a mutation")
                 }
                 // GraphQL over HTTP's other members are accepted; a field GraphQL over HTTP does not have is refused.
-                let apollo = #"{"query": "{ categories { name } }", "operationName": null, "variables": null, "extensions": {"persistedQuery": {"version": 1}}}"#
-                try await client.execute(uri: "/graphql", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: apollo)) { response in
+                let apollo =
+                    #"{"query": "{ categories { name } }", "operationName": null, "variables": null, "#
+                    + #""extensions": {"persistedQuery": {"version": 1}}}"#
+                try await client.execute(
+                    uri: "/graphql", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: apollo)
+                ) { response in
                     #expect(response.status == .ok, "\(String(buffer: response.body))")
                 }
                 try await client.execute(

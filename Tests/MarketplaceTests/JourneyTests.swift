@@ -18,7 +18,9 @@ let liveLogger = Logger(label: "marketplace-test")
 struct JourneyTests {
     @Test("a customer signs up, searches, requests; the provider accepts and starts; they chat live; the job completes; the review moves the rating")
     func journey() async throws {
-        try await withTestPlaza(configure: { $0.jobs.pollInterval = .milliseconds(50); $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(configure: {
+            $0.jobs.pollInterval = .milliseconds(50); $0.edge.rateLimits = []
+        }) { plaza in
             let catalogue = try await Catalogue(plaza)
             let bob = try await provider(plaza, "bob@example.com")
             try await plaza.testApplication().test(.live) { client in
@@ -75,7 +77,9 @@ struct JourneyTests {
                             guard case .text(let text)? = try await frames.next() else { throw CancellationError() }
                             return text
                         }
-                        for topic in ["marketplace-request:\(created.id.uuidString.lowercased())", "conversation:\(conversationID.uuidString.lowercased())"] {
+                        for topic in [
+                            "marketplace-request:\(created.id.uuidString.lowercased())", "conversation:\(conversationID.uuidString.lowercased())",
+                        ] {
                             try await outbound.write(.text(#"{"type":"subscribe","topic":"\#(topic)"}"#))
                             #expect(try await next().contains("subscribed"))
                         }
@@ -102,9 +106,12 @@ struct JourneyTests {
                     group.cancelAll()
                 }
                 try await client.execute(
-                    uri: "/api/v1/conversations/\(conversationID)/messages", method: .post, headers: ada.headers, body: json(MessageDraft(body: "Thanks!"))
+                    uri: "/api/v1/conversations/\(conversationID)/messages", method: .post, headers: ada.headers,
+                    body: json(MessageDraft(body: "Thanks!"))
                 ) { #expect($0.status == .created) }
-                let thread = try await client.execute(uri: "/api/v1/marketplace/requests/\(created.id)/conversation", method: .get, headers: ada.headers) {
+                let thread = try await client.execute(
+                    uri: "/api/v1/marketplace/requests/\(created.id)/conversation", method: .get, headers: ada.headers
+                ) {
                     try decode(RequestConversation.self, $0)
                 }
                 #expect(thread.id == conversationID && thread.messages.map(\.body) == ["Thanks!", "On my way"])
@@ -118,7 +125,8 @@ struct JourneyTests {
                 }
                 #expect(rated.rating == RatingSummary(average: 4, count: 1, stars: [0, 0, 0, 1, 0]))
                 #expect(rated.completedJobs == 1)
-                let history = try await client.execute(uri: "/api/v1/marketplace/requests/\(created.id)/history", method: .get, headers: ada.headers) {
+                let history = try await client.execute(uri: "/api/v1/marketplace/requests/\(created.id)/history", method: .get, headers: ada.headers)
+                {
                     try decode(RequestHistory.self, $0)
                 }
                 #expect(history.items.map(\.command) == ["start", "accept", "start", "complete"])

@@ -18,18 +18,31 @@ struct LifecycleTests {
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             var people: [String: (Person, ProviderProfile)] = [:]
-            for (name, category, north) in [("bob", catalogue.plumbing.id, 3.0), ("cleo", catalogue.leaks.id, 5), ("dan", catalogue.electrics.id, 1), ("far", catalogue.plumbing.id, 60)] {
+            for (name, category, north) in [
+                ("bob", catalogue.plumbing.id, 3.0), ("cleo", catalogue.leaks.id, 5), ("dan", catalogue.electrics.id, 1),
+                ("far", catalogue.plumbing.id, 60),
+            ] {
                 let person = try await provider(plaza, "\(name)@example.com")
-                people[name] = (person, try await market.createProvider(
-                    profile(name.capitalized, offers: [Offer(categoryId: category, priceMin: 10, priceMax: 20)], northKm: north), caller: caller(person, provider: true)))
+                people[name] = (
+                    person,
+                    try await market.createProvider(
+                        profile(name.capitalized, offers: [Offer(categoryId: category, priceMin: 10, priceMax: 20)], northKm: north),
+                        caller: caller(person, provider: true))
+                )
             }
             let ada = try await person(plaza, "ada@example.com")
             let request = try await market.createRequest(
-                NewServiceRequest(categoryId: catalogue.leaks.id, description: "Burst pipe", address: "Here", lat: kyiv.lat, lng: kyiv.lng), caller: caller(ada))
+                NewServiceRequest(categoryId: catalogue.leaks.id, description: "Burst pipe", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
+                caller: caller(ada))
             #expect(request.providerId == nil && request.conversationId == nil)
             // A photo that is not one of the customer's uploads is refused under the field that named it.
-            await #expect(throws: PlazaError.validation(field: "photos", "\(UUID(uuidString: "00000000-0000-7000-8000-000000000000")!) is not one of your uploads with the purpose service-photo")) {
-                var withPhoto = NewServiceRequest(categoryId: catalogue.leaks.id, description: "Burst pipe", address: "Here", lat: kyiv.lat, lng: kyiv.lng)
+            await #expect(
+                throws: PlazaError.validation(
+                    field: "photos",
+                    "\(UUID(uuidString: "00000000-0000-7000-8000-000000000000")!) is not one of your uploads with the purpose service-photo")
+            ) {
+                var withPhoto = NewServiceRequest(
+                    categoryId: catalogue.leaks.id, description: "Burst pipe", address: "Here", lat: kyiv.lat, lng: kyiv.lng)
                 withPhoto.photos = [UUID(uuidString: "00000000-0000-7000-8000-000000000000")!]
                 _ = try await market.createRequest(withPhoto, caller: caller(ada))
             }
@@ -66,7 +79,9 @@ struct LifecycleTests {
             let taken = try await market.request(request.id, caller: caller(ada))
             #expect(taken.status == "accepted" && taken.providerId != nil && taken.conversationId != nil)
             let loser = taken.providerId == people["bob"]!.1.id ? cleo : bob
-            await #expect(throws: PlazaError.self, "the request is no longer the loser's to see") { try await market.request(request.id, caller: loser) }
+            await #expect(throws: PlazaError.self, "the request is no longer the loser's to see") {
+                try await market.request(request.id, caller: loser)
+            }
             #expect(try await market.openRequests(page: PageRequest(), caller: loser).items.isEmpty)
         }
     }
@@ -104,13 +119,15 @@ struct LifecycleTests {
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             let bob = caller(try await provider(plaza, "bob@example.com"), provider: true)
-            let bobs = try await market.createProvider(profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)]), caller: bob)
+            let bobs = try await market.createProvider(
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)]), caller: bob)
             let ada = caller(try await person(plaza, "ada@example.com"))
             let cat = caller(try await person(plaza, "cat@example.com"))
             var reviews: [ProviderReview] = []
             for (customer, stars) in [(ada, 5), (cat, 1)] {
                 let request = try await market.createRequest(
-                    NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
+                    NewServiceRequest(
+                        categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
                     caller: customer)
                 for command in ["accept", "start"] { _ = try await market.send(command, to: request.id, RequestCommand(price: 15), caller: bob) }
                 if stars == 5 {
@@ -149,35 +166,49 @@ struct LifecycleTests {
             let market = plaza.marketplace
             let bob = try await provider(plaza, "bob@example.com")
             let bobs = try await market.createProvider(
-                profile("Bob", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)], radiusKm: 5), caller: caller(bob, provider: true))
+                profile("Bob", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)], radiusKm: 5),
+                caller: caller(bob, provider: true))
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
                 func refused(
-                    _ body: String, _ fields: [String], uri: String = "/api/v1/marketplace/requests", method: HTTPRequest.Method = .post, as person: Person
+                    _ body: String, _ fields: [String], uri: String = "/api/v1/marketplace/requests", method: HTTPRequest.Method = .post,
+                    as person: Person
                 ) async throws {
                     try await client.execute(uri: uri, method: method, headers: person.headers, body: ByteBuffer(string: body)) { response in
                         #expect(response.status == .unprocessableContent, "\(body): \(String(buffer: response.body))")
-                        for field in fields { #expect(String(buffer: response.body).contains(#""field":"\#(field)""#), "\(field) in \(String(buffer: response.body))") }
+                        for field in fields {
+                            #expect(String(buffer: response.body).contains(#""field":"\#(field)""#), "\(field) in \(String(buffer: response.body))")
+                        }
                     }
                 }
-                try await refused(#"{"categoryId":"\#(catalogue.plumbing.id)","description":" ","address":"","lat":91,"lng":200}"#,
-                                  ["description", "address", "lat", "lng"], as: ada)
+                try await refused(
+                    #"{"categoryId":"\#(catalogue.plumbing.id)","description":" ","address":"","lat":91,"lng":200}"#,
+                    ["description", "address", "lat", "lng"], as: ada)
                 try await refused(#"{"categoryId":"\#(UUID())","description":"x","address":"y","lat":50,"lng":30}"#, ["categoryId"], as: ada)
-                try await refused(#"{"categoryId":"\#(catalogue.plumbing.id)","providerId":"\#(bobs.id)","description":"x","address":"y","lat":50.45,"lng":30.52}"#,
-                                  ["providerId"], as: ada)
-                try await refused(#"{"categoryId":"\#(catalogue.electrics.id)","providerId":"\#(bobs.id)","description":"x","address":"y","lat":49,"lng":30}"#,
-                                  ["providerId"], as: ada)
+                try await refused(
+                    #"{"categoryId":"\#(catalogue.plumbing.id)","providerId":"\#(bobs.id)","description":"x","address":"y","lat":50.45,"lng":30.52}"#,
+                    ["providerId"], as: ada)
+                try await refused(
+                    #"{"categoryId":"\#(catalogue.electrics.id)","providerId":"\#(bobs.id)","description":"x","address":"y","lat":49,"lng":30}"#,
+                    ["providerId"], as: ada)
                 try await refused(#"{"categoryId":"\#(catalogue.plumbing.id)","description":"x"}"#, ["address"], as: ada)
                 try await refused(#"{"displayName":""}"#, ["displayName"], uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch, as: bob)
                 try await client.execute(
                     uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch, headers: bob.headers,
-                    body: json(ProviderUpdate(
-                        area: ServiceArea(lat: 0, lng: 0, radiusKm: 900), timeZone: "Mars/Base", offers: [Offer(categoryId: UUID(), priceMin: 5, priceMax: 1)],
-                        availability: [WeeklySlot(weekday: 8, start: "25:00", end: "09:00"), WeeklySlot(weekday: 1, start: "10:00", end: "09:00")]))
+                    body: json(
+                        ProviderUpdate(
+                            area: ServiceArea(lat: 0, lng: 0, radiusKm: 900), timeZone: "Mars/Base",
+                            offers: [Offer(categoryId: UUID(), priceMin: 5, priceMax: 1)],
+                            availability: [
+                                WeeklySlot(weekday: 8, start: "25:00", end: "09:00"), WeeklySlot(weekday: 1, start: "10:00", end: "09:00"),
+                            ]))
                 ) { response in
                     #expect(response.status == .unprocessableContent)
                     let body = String(buffer: response.body)
-                    for field in ["area.radiusKm", "timeZone", "offers[0]", "offers[0].categoryId", "availability[0].weekday", "availability[0]", "availability[1]"] {
+                    for field in [
+                        "area.radiusKm", "timeZone", "offers[0]", "offers[0].categoryId", "availability[0].weekday", "availability[0]",
+                        "availability[1]",
+                    ] {
                         #expect(body.contains(#""field":"\#(field)""#), "\(field) in \(body)")
                     }
                 }
@@ -197,7 +228,8 @@ struct EdgeTests {
             let market = plaza.marketplace
             let both = try await provider(plaza, "bob@example.com")
             let bob = Caller(principal: Principal(id: both.id, appRoles: ["*": ["provider", "customer"]]))
-            _ = try await market.createProvider(profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: bob)
+            _ = try await market.createProvider(
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: bob)
             let request = try await market.createRequest(
                 NewServiceRequest(categoryId: catalogue.plumbing.id, description: "Mine", address: "Here", lat: kyiv.lat, lng: kyiv.lng), caller: bob)
             await expectRefusal(.forbidden, "took his own request") {
@@ -235,13 +267,16 @@ struct EdgeTests {
             let cast = try await Plumbing(plaza)
             let (catalogue, bob, bobs, ada) = (cast.catalogue, cast.bob, cast.bobs, cast.ada)
             let market = plaza.marketplace
-            _ = try await market.saveCustomerProfile(CustomerUpdate(displayName: "Ada", phone: "+380441234567", address: "Home", lat: 50.4, lng: 30.5),
-                                                     caller: caller(ada))
+            _ = try await market.saveCustomerProfile(
+                CustomerUpdate(displayName: "Ada", phone: "+380441234567", address: "Home", lat: 50.4, lng: 30.5),
+                caller: caller(ada))
             let request = try await market.createRequest(
-                NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "At my flat", address: "Home 1", lat: 50.4, lng: 30.5),
+                NewServiceRequest(
+                    categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "At my flat", address: "Home 1", lat: 50.4, lng: 30.5),
                 caller: caller(ada))
             for person in [ada, bob] {
-                try await plaza.identity.deleteAccount(AccountDeletion(password: "correct horse"), caller: Caller(principal: Principal(id: person.id)), queue: plaza.queue)
+                try await plaza.identity.deleteAccount(
+                    AccountDeletion(password: "correct horse"), caller: Caller(principal: Principal(id: person.id)), queue: plaza.queue)
                 try await plaza.identity.purge(user: person.id)
             }
             try await plaza.runPendingWork()

@@ -17,7 +17,8 @@ struct MergeTests {
         try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM " + sql).first()?.decode(column: "n", as: Int.self) ?? -1
     }
 
-    @Test("with the code its owner got, an account's requests, threads, messages, inbox, organisations and roles join another; it cannot sign in again")
+    @Test(
+        "with the code its owner got, an account's requests, threads, messages, inbox, organisations and roles join another; it cannot sign in again")
     func merge() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             #expect(try await Demo.seed(plaza))
@@ -32,21 +33,29 @@ struct MergeTests {
             try await plaza.testApplication().test(.router) { client in
                 let path = "/api/v1/admin/users/\(ada.id)/merge"
                 let early = try await client.executeRequest(
-                    uri: path + "/confirm", method: .post, headers: staff.headers, body: json(MergeConfirmation(sourceUserId: old.id, code: "123456")))
+                    uri: path + "/confirm", method: .post, headers: staff.headers, body: json(MergeConfirmation(sourceUserId: old.id, code: "123456"))
+                )
                 #expect(early.status == .conflict, "no merge is waiting")
-                #expect(try await client.executeRequest(uri: path, method: .post, headers: old.headers, body: json(MergeRequest(sourceUserId: ada.id))).status == .forbidden)
-                let itself = try await client.executeRequest(uri: path, method: .post, headers: staff.headers, body: json(MergeRequest(sourceUserId: ada.id)))
+                #expect(
+                    try await client.executeRequest(uri: path, method: .post, headers: old.headers, body: json(MergeRequest(sourceUserId: ada.id)))
+                        .status == .forbidden)
+                let itself = try await client.executeRequest(
+                    uri: path, method: .post, headers: staff.headers, body: json(MergeRequest(sourceUserId: ada.id)))
                 #expect(itself.status == .unprocessableContent)
-                #expect(try await client.executeRequest(uri: path, method: .post, headers: staff.headers, body: json(MergeRequest(sourceUserId: old.id))).status == .accepted)
+                #expect(
+                    try await client.executeRequest(uri: path, method: .post, headers: staff.headers, body: json(MergeRequest(sourceUserId: old.id)))
+                        .status == .accepted)
                 let wrong = try await client.executeRequest(
-                    uri: path + "/confirm", method: .post, headers: staff.headers, body: json(MergeConfirmation(sourceUserId: old.id, code: "000000")))
+                    uri: path + "/confirm", method: .post, headers: staff.headers, body: json(MergeConfirmation(sourceUserId: old.id, code: "000000"))
+                )
                 #expect(wrong.status == .badRequest && String(buffer: wrong.body).contains("code-invalid"))
                 #expect(try await plaza.identity.me(old.id).status == "active", "nothing moved without the code")
                 let issued = try #require(try await plaza.issuedCodes().last { $0.purpose == .confirmMerge })
                 #expect(issued.userId == old.id && issued.email == IdentityDemo.email(for: "customer"), "the code goes to the merged account's owner")
 
                 let done = try await client.executeRequest(
-                    uri: path + "/confirm", method: .post, headers: staff.headers, body: json(MergeConfirmation(sourceUserId: old.id, code: issued.code)))
+                    uri: path + "/confirm", method: .post, headers: staff.headers,
+                    body: json(MergeConfirmation(sourceUserId: old.id, code: issued.code)))
                 #expect(done.status == .ok, "\(String(buffer: done.body))")
                 let result = try decode(MergeResult.self, done)
                 #expect(result.moved["marketplace.requests"] == requests && result.moved["conversations.threads"] == threads)
@@ -55,15 +64,17 @@ struct MergeTests {
                 #expect(try await count(plaza, "marketplace_requests WHERE customer_id = \(bind: ada.id)") == requests)
                 #expect(try await count(plaza, "conversation_participants WHERE user_id = \(bind: old.id)") == 0)
                 #expect(try await plaza.identity.me(ada.id).organisations.map(\.name) == ["Old Household"])
-                let mine = try await client.executeRequest(uri: "/api/v1/marketplace/requests?role=customer", method: .get, headers: ada.headers, body: nil)
+                let mine = try await client.executeRequest(
+                    uri: "/api/v1/marketplace/requests?role=customer", method: .get, headers: ada.headers, body: nil)
                 #expect(try decode(Paged<ServiceRequest>.self, mine).items.count == requests, "Ada sees the requests as hers")
 
                 let login = try await client.executeRequest(
                     uri: "/api/v1/auth/login", method: .post, headers: [.contentType: "application/json"],
                     body: json(Credentials(email: IdentityDemo.email(for: "customer"), password: IdentityDemo.password)))
                 #expect(login.status == .forbidden && String(buffer: login.body).contains("account-merged"))
-                #expect(try await client.executeRequest(uri: "/api/v1/me", method: .get, headers: old.headers, body: nil).status == .unauthorized,
-                        "its tokens stop at once")
+                #expect(
+                    try await client.executeRequest(uri: "/api/v1/me", method: .get, headers: old.headers, body: nil).status == .unauthorized,
+                    "its tokens stop at once")
                 let enable = try await client.executeRequest(
                     uri: "/api/v1/admin/users/\(old.id)/enable", method: .post, headers: staff.headers, body: nil)
                 #expect(enable.status == .conflict, "a merged account is not brought back")
@@ -106,7 +117,8 @@ struct MergeTests {
             let (target, source) = (try rows[0].decode(column: "user_id", as: UUID.self), try rows[1].decode(column: "user_id", as: UUID.self))
             try await plaza.identity.requestMerge(into: target, MergeRequest(sourceUserId: source), caller: admin)
             let code = try #require(try await plaza.issuedCodes().last { $0.purpose == .confirmMerge }).code
-            await #expect(throws: PlazaError.conflict("Both accounts have a provider profile in the marketplace; remove one of them before merging.")) {
+            await #expect(throws: PlazaError.conflict("Both accounts have a provider profile in the marketplace; remove one of them before merging."))
+            {
                 _ = try await plaza.identity.confirmMerge(into: target, MergeConfirmation(sourceUserId: source, code: code), caller: admin)
             }
             #expect(try await plaza.identity.me(source).status == "active")

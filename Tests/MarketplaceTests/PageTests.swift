@@ -11,7 +11,9 @@ import Testing
 
 @Suite("Marketplace pages")
 struct PageTests {
-    @Test("without JavaScript: a customer finds the demo provider, asks for a visit; the provider accepts, they chat, the job completes, the customer reviews")
+    @Test(
+        "without JavaScript: a customer finds the demo provider, asks for a visit; the provider accepts, they chat, the job completes, the customer reviews"
+    )
     func pagesJourney() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             #expect(try await Demo.seed(plaza))
@@ -25,22 +27,32 @@ struct PageTests {
                 #expect(found.status == .ok)
                 #expect(customer.lastPage.contains("Provider Demo"), "the search finds the demo provider")
                 #expect(customer.lastPage.contains(#"href="/marketplace/requests""#), "the header links to the marketplace")
-                let demo = try await plaza.marketplace.myProvider(caller: Caller(principal: Principal(
-                    id: try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "provider"))).id)))
+                let demo = try await plaza.marketplace.myProvider(
+                    caller: Caller(
+                        principal: Principal(
+                            id: try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "provider"))).id)))
                 let page = try await customer.get("/marketplace/providers/\(demo.id)")
                 #expect(page.status == .ok && customer.lastPage.contains(#"id="request-form""#))
                 let category = try #require(demo.offers.first?.categoryId)
-                let refused = try await customer.post("/marketplace/providers/\(demo.id)/request", [
-                    ("categoryId", category.uuidString.lowercased()), ("description", ""), ("address", "Khreshchatyk 1"), ("lat", "50.45"), ("lng", "30.52"),
-                ])
-                #expect(refused.status == .unprocessableContent && customer.lastPage.contains("description"), "a refused form comes back with its problem")
+                let refused = try await customer.post(
+                    "/marketplace/providers/\(demo.id)/request",
+                    [
+                        ("categoryId", category.uuidString.lowercased()), ("description", ""), ("address", "Khreshchatyk 1"), ("lat", "50.45"),
+                        ("lng", "30.52"),
+                    ])
+                #expect(
+                    refused.status == .unprocessableContent && customer.lastPage.contains("description"), "a refused form comes back with its problem"
+                )
                 // The page's form is multipart: the photos come with the request.
                 let fields = [
                     ("categoryId", category.uuidString.lowercased()), ("description", "The bathroom tap leaks."), ("address", "Khreshchatyk 1"),
                     ("lat", "50.45"), ("lng", "30.52"), ("windowStart", "2026-12-01T09:00"), ("windowEnd", "2026-12-01T12:00"),
                 ]
-                let customerCaller = Caller(principal: Principal(id: try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "customer"))).id))
-                let mine = { try await plaza.marketplace.requests(role: "customer", status: nil, page: PageRequest(), caller: customerCaller).items.count }
+                let customerCaller = Caller(
+                    principal: Principal(id: try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "customer"))).id))
+                let mine = {
+                    try await plaza.marketplace.requests(role: "customer", status: nil, page: PageRequest(), caller: customerCaller).items.count
+                }
                 let before = try await mine()
                 let files = { try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM files").first()?.decode(column: "n", as: Int.self) }
                 let filesBefore = try await files()
@@ -55,7 +67,9 @@ struct PageTests {
                 let withNUL = fields.map { $0.0 == "description" ? ($0.0, "The tap\u{0} leaks.") : $0 }
                 let nul = try await customer.upload(action, fields: withNUL, files: [tap])
                 #expect(nul.status == .unprocessableContent && customer.lastPage.contains("description"), "\(nul.text)")
-                #expect(try await customer.upload(action.replacingOccurrences(of: "_csrf=", with: "_csrf=x"), fields: fields, files: [tap]).status == .forbidden)
+                #expect(
+                    try await customer.upload(action.replacingOccurrences(of: "_csrf=", with: "_csrf=x"), fields: fields, files: [tap]).status
+                        == .forbidden)
                 #expect(try await mine() == before, "no refused form left a request behind")
                 #expect(try await files() == filesBefore, "nor a photo: every file is checked before any is kept")
                 let empty = (name: "", field: "photos", type: "application/octet-stream", data: Data())
@@ -64,7 +78,8 @@ struct PageTests {
                 let location = try #require(sent.headers[.location])
                 let path = String(location.prefix { $0 != "?" })
                 let created = try #require(UUID(uuidString: String(path.split(separator: "/").last ?? "")))
-                #expect(try await plaza.marketplace.request(created, caller: customerCaller).photos.count == 2, "two photos; the empty input is skipped")
+                #expect(
+                    try await plaza.marketplace.request(created, caller: customerCaller).photos.count == 2, "two photos; the empty input is skipped")
                 try await customer.get(location)
                 #expect(customer.lastPage.contains(#"data-status="pending""#) && customer.lastPage.contains("Your request was sent."))
                 #expect(customer.lastPage.contains(#"data-live-topic="marketplace-request:"#), "the status follows its topic")
@@ -124,16 +139,20 @@ struct PageTests {
                 #expect(admin.lastPage.contains(#"id="category-form""#))
                 #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .seeOther)
                 #expect(try await plaza.marketplace.categories().contains { $0.name == "Roofing" && $0.slug == "roofing" })
-                #expect(try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .conflict,
-                        "a second Roofing would take the same slug")
+                #expect(
+                    try await admin.post("/admin/marketplace/categories", [("name", "Roofing"), ("parentId", "")]).status == .conflict,
+                    "a second Roofing would take the same slug")
                 #expect(admin.lastPage.contains("Another category already has this name."), "the form says why, in place, in words for people")
 
                 let employee = Browser(client)
                 try await employee.signIn(email: IdentityDemo.email(for: "employee"), password: IdentityDemo.password)
                 try await employee.get("/admin/marketplace")
                 #expect(!employee.lastPage.contains(#"id="category-form""#), "the tree is the admins'")
-                let review = try #require(try await plaza.marketplace.moderationQueue(
-                    hidden: false, page: PageRequest(limit: 1), caller: Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.employee]))).items.first)
+                let review = try #require(
+                    try await plaza.marketplace.moderationQueue(
+                        hidden: false, page: PageRequest(limit: 1),
+                        caller: Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.employee]))
+                    ).items.first)
                 #expect(try await employee.post("/admin/marketplace/reviews/\(review.id)/hide", [("reason", "Abusive")]).status == .seeOther)
                 #expect(try await plaza.marketplace.storedReview(review.id).hiddenAt != nil)
 

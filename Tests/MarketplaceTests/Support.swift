@@ -18,8 +18,9 @@ struct Paged<Item: Decodable>: Decodable {
 /// Signs someone up as a provider (sign-up grants the role in every app) and in.
 func provider(_ plaza: Plaza, _ email: String) async throws -> Person {
     _ = try await plaza.identity.register(
-        Registration(email: email, password: "correct horse", firstName: String(email.prefix(while: { $0 != "@" })).capitalized,
-                     lastName: "Test", role: "provider"),
+        Registration(
+            email: email, password: "correct horse", firstName: String(email.prefix(while: { $0 != "@" })).capitalized,
+            lastName: "Test", role: "provider"),
         caller: .system("test"))
     return try await signIn(plaza, email)
 }
@@ -72,7 +73,8 @@ struct Cast {
         bob = try await provider(plaza, "bob@example.com")
         pat = try await provider(plaza, "pat@example.com")
         bobs = try await plaza.marketplace.createProvider(
-            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)], northKm: 2), caller: caller(bob, provider: true))
+            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)], northKm: 2),
+            caller: caller(bob, provider: true))
         pats = try await plaza.marketplace.createProvider(
             profile("Pat", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)]), caller: caller(pat, provider: true))
     }
@@ -96,7 +98,8 @@ struct Plumbing {
     /// Ada asks Bob to fix a tap at the centre.
     func request(_ plaza: Plaza) async throws -> ServiceRequest {
         try await plaza.marketplace.createRequest(
-            NewServiceRequest(categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
+            NewServiceRequest(
+                categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
             caller: caller(ada))
     }
 }

@@ -90,17 +90,19 @@ struct EmailTests {
         }) { plaza in
             let addresses = ["a@example.com", "b@example.com", "c@example.com"]
             for address in addresses { _ = try await person(plaza, address) }
-            #expect(try await eventually(plaza) {
-                let email = try await deliveries(plaza, DeliveryQuery(channel: .email))
-                return email.count == 3 && email.allSatisfy { $0.state == .retrying && $0.attempts >= 1 }
-            })
+            #expect(
+                try await eventually(plaza) {
+                    let email = try await deliveries(plaza, DeliveryQuery(channel: .email))
+                    return email.count == 3 && email.allSatisfy { $0.state == .retrying && $0.attempts >= 1 }
+                })
             let waiting = try await deliveries(plaza, DeliveryQuery(state: .retrying))
             #expect(waiting.count == 3)
             #expect(waiting.allSatisfy { $0.lastError?.contains("cannot talk to the mail server") == true && $0.nextAttemptAt != nil })
 
             // The operators' API shows the same, with the state filter.
             try await plaza.testApplication().test(.router) { client in
-                let listed = try await client.execute(uri: "/api/v1/operations/deliveries?state=retrying&channel=email", method: .get, headers: operatorHeader)
+                let listed = try await client.execute(
+                    uri: "/api/v1/operations/deliveries?state=retrying&channel=email", method: .get, headers: operatorHeader)
                 #expect(listed.status == .ok)
                 #expect(try decode(ItemPage<NotificationDelivery>.self, listed).items.count == 3)
             }
@@ -148,7 +150,8 @@ struct EmailTests {
             let sent = try #require(try await deliveries(plaza, DeliveryQuery(state: .sent)).first)
 
             try await plaza.testApplication().test(.router) { client in
-                let retried = try await client.execute(uri: "/api/v1/operations/deliveries/\(refused.id)/retry", method: .post, headers: operatorHeader)
+                let retried = try await client.execute(
+                    uri: "/api/v1/operations/deliveries/\(refused.id)/retry", method: .post, headers: operatorHeader)
                 #expect(retried.status == .ok)
                 #expect(try decode(NotificationDelivery.self, retried).state == .queued)
                 let again = try await client.execute(uri: "/api/v1/operations/deliveries/\(sent.id)/retry", method: .post, headers: operatorHeader)
@@ -160,10 +163,15 @@ struct EmailTests {
                 let badFilter = try await client.execute(uri: "/api/v1/operations/deliveries?state=lost", method: .get, headers: operatorHeader)
                 #expect(badFilter.status == .unprocessableContent)
             }
-            #expect(try await eventually(plaza) {
-                try await plaza.notifications.delivery(refused.id, caller: Caller(principal: TestAuthentication.principal(
-                    header: TestAuthentication.header(roles: ["operator"])))).attempts == 2
-            })
+            #expect(
+                try await eventually(plaza) {
+                    try await plaza.notifications.delivery(
+                        refused.id,
+                        caller: Caller(
+                            principal: TestAuthentication.principal(
+                                header: TestAuthentication.header(roles: ["operator"])))
+                    ).attempts == 2
+                })
             let after = try await deliveries(plaza, DeliveryQuery(state: .givenUp))
             #expect(after.map(\.id) == [refused.id], "retried and refused again")
             #expect(server.mails(to: "somebody@example.com").count == 1)

@@ -36,14 +36,18 @@ struct InboxTests {
                 #expect(try await unread(bob) == 3)
                 #expect(try await unread(eve) == 0)
 
-                let first = try decode(ItemPage<InboxItem>.self, try await client.execute(
-                    uri: "/api/v1/me/notifications?limit=2", method: .get, headers: ada.headers))
+                let first = try decode(
+                    ItemPage<InboxItem>.self,
+                    try await client.execute(
+                        uri: "/api/v1/me/notifications?limit=2", method: .get, headers: ada.headers))
                 #expect(first.items.map(\.title) == ["Third", "Second"])
                 #expect(first.items.first?.link == "/account")
                 #expect(first.items.first?.category == "announcements")
                 let cursor = try #require(first.nextCursor)
-                let second = try decode(ItemPage<InboxItem>.self, try await client.execute(
-                    uri: "/api/v1/me/notifications?limit=2&cursor=\(cursor)", method: .get, headers: ada.headers))
+                let second = try decode(
+                    ItemPage<InboxItem>.self,
+                    try await client.execute(
+                        uri: "/api/v1/me/notifications?limit=2&cursor=\(cursor)", method: .get, headers: ada.headers))
                 #expect(second.items.map(\.title) == ["First"])
                 #expect(second.nextCursor == nil)
 
@@ -51,8 +55,10 @@ struct InboxTests {
                 let read = try await client.execute(uri: "/api/v1/me/notifications/\(third.id)/read", method: .post, headers: ada.headers)
                 #expect(try decode(InboxItem.self, read).readAt != nil)
                 #expect(try await unread(ada) == 2)
-                let unreadOnly = try decode(ItemPage<InboxItem>.self, try await client.execute(
-                    uri: "/api/v1/me/notifications?unread=true", method: .get, headers: ada.headers))
+                let unreadOnly = try decode(
+                    ItemPage<InboxItem>.self,
+                    try await client.execute(
+                        uri: "/api/v1/me/notifications?unread=true", method: .get, headers: ada.headers))
                 #expect(unreadOnly.items.map(\.title) == ["Second", "First"])
 
                 // Someone else's entry does not exist for you.
@@ -68,7 +74,8 @@ struct InboxTests {
 
                 let deleted = try await client.execute(uri: "/api/v1/me/notifications/\(third.id)", method: .delete, headers: ada.headers)
                 #expect(deleted.status == .noContent)
-                let left = try decode(ItemPage<InboxItem>.self, try await client.execute(uri: "/api/v1/me/notifications", method: .get, headers: ada.headers))
+                let left = try decode(
+                    ItemPage<InboxItem>.self, try await client.execute(uri: "/api/v1/me/notifications", method: .get, headers: ada.headers))
                 #expect(left.items.map(\.title) == ["Second", "First"])
 
                 let badFilter = try await client.execute(uri: "/api/v1/me/notifications?unread=maybe", method: .get, headers: ada.headers)
@@ -80,7 +87,7 @@ struct InboxTests {
             try await drain(plaza)
             let pushed = try await plaza.outbox.events(after: 0, topics: ["realtime.publish"], key: "user:\(ada.id.uuidString.lowercased())")
             let payloads = pushed.map(\.payload).filter { $0.contains("\"kind\":\"notifications\"") }
-            let expected = 6  // three entries, one read, read-all, one delete
+            let expected = 6 // three entries, one read, read-all, one delete
             #expect(payloads.count == expected)
             // Fan-outs run in parallel, so the three entries may be pushed in any order.
             let entries = payloads.filter { $0.contains("\"item\"") }
@@ -111,8 +118,10 @@ struct InboxTests {
             try await drain(plaza)
 
             func titles(_ who: Person) async throws -> Set<String> {
-                Set(try await plaza.notifications.inbox(
-                    caller: Caller(principal: Principal(id: who.id)), page: PageRequest(limit: 100)).items.map(\.title))
+                Set(
+                    try await plaza.notifications.inbox(
+                        caller: Caller(principal: Principal(id: who.id)), page: PageRequest(limit: 100)
+                    ).items.map(\.title))
             }
             #expect(try await titles(ada) == ["acme", "acme owners", "everyone"])
             #expect(try await titles(bob) == ["employees", "everyone"])
@@ -196,10 +205,13 @@ struct RetentionTests {
     @Test("finished deliveries go after 90 days, inbox entries after a year; unfinished deliveries stay")
     func prune() async throws {
         let clock = ManualClock()
-        try await withTestPlaza(clock: clock, configure: {
-            $0.notifications.smtp = SMTPSettings(host: "127.0.0.1", port: ServerProcess.freePort(), security: .none)
-        }) { plaza in
-            let ada = try await person(plaza, "ada@example.com")  // its code e-mail fails: retrying
+        try await withTestPlaza(
+            clock: clock,
+            configure: {
+                $0.notifications.smtp = SMTPSettings(host: "127.0.0.1", port: ServerProcess.freePort(), security: .none)
+            }
+        ) { plaza in
+            let ada = try await person(plaza, "ada@example.com") // its code e-mail fails: retrying
             let admin = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["admin"])))
             _ = try await plaza.notifications.announce(Announcement(audience: .users([ada.id]), title: "Old news", body: "…"), caller: admin)
             try await drain(plaza)

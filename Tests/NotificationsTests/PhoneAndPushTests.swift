@@ -40,7 +40,8 @@ struct PhoneAndPushTests {
             $0.port = port
             $0.publicURL = "http://127.0.0.1:\(port)"
             $0.edge.rateLimits = []
-            $0.notifications.sms = try! SMSSettings(url: providerURL.replacingOccurrences(of: "http://", with: "http://AC0123:tok3n@"), from: "+15005550006")
+            $0.notifications.sms = try! SMSSettings(
+                url: providerURL.replacingOccurrences(of: "http://", with: "http://AC0123:tok3n@"), from: "+15005550006")
             $0.notifications.baseBackoff = .milliseconds(200)
             $0.notifications.maxBackoff = .milliseconds(500)
         }) { plaza in
@@ -88,18 +89,22 @@ struct PhoneAndPushTests {
                     uri: "/api/v1/me/mobile/verify", method: .post, headers: ada.headers, body: json(CodeConfirmation(code: "000000")))
                 #expect(wrong.status == .badRequest)
                 let right = try await client.execute(
-                    uri: "/api/v1/me/mobile/verify", method: .post, headers: ada.headers, body: json(CodeConfirmation(code: String(codeText.prefix(6)))))
+                    uri: "/api/v1/me/mobile/verify", method: .post, headers: ada.headers,
+                    body: json(CodeConfirmation(code: String(codeText.prefix(6)))))
                 #expect(right.status == .noContent)
             }
             #expect(try await plaza.identity.contact(ada.id)?.mobileVerified == true)
-            let preferences = try await plaza.notifications.updatePreferences(PreferencesUpdate(channels: ["announcements": ["sms": true]]), caller: me)
+            let preferences = try await plaza.notifications.updatePreferences(
+                PreferencesUpdate(channels: ["announcements": ["sms": true]]), caller: me)
             #expect(preferences.categories.first { $0.category == "announcements" }?.channels["sms"] == true)
             let admin = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["admin"])))
-            _ = try await plaza.notifications.announce(Announcement(audience: .users([ada.id]), title: "Water off", body: "From 10:00 to 12:00"), caller: admin)
+            _ = try await plaza.notifications.announce(
+                Announcement(audience: .users([ada.id]), title: "Water off", body: "From 10:00 to 12:00"), caller: admin)
 
-            #expect(try await eventually(plaza) {
-                try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "announcement")).first?.state == .sent
-            })
+            #expect(
+                try await eventually(plaza) {
+                    try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "announcement")).first?.state == .sent
+                })
             let sent = try #require(try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "announcement")).first)
             #expect(sent.attempts == 1)
             let code = try #require(try await deliveries(plaza, DeliveryQuery(channel: .sms, template: "identity.code.verify-mobile")).first)
@@ -111,9 +116,10 @@ struct PhoneAndPushTests {
             #expect(messages.first?["body"] as? String == "Water off")
             #expect(sent.providerRef == messages.first?["sid"] as? String)
 
-            #expect(try await eventually(plaza) {
-                try await deliveries(plaza, DeliveryQuery(channel: .sms)).allSatisfy { $0.providerStatus == "delivered" }
-            })
+            #expect(
+                try await eventually(plaza) {
+                    try await deliveries(plaza, DeliveryQuery(channel: .sms)).allSatisfy { $0.providerStatus == "delivered" }
+                })
             #expect(provider.jsonLines("callback").allSatisfy { $0["http"] as? Int == 204 })
 
             // A callback that is not signed with the account's token changes nothing.
@@ -146,7 +152,7 @@ struct PhoneAndPushTests {
             $0.edge.rateLimits = []
             $0.notifications.baseBackoff = .milliseconds(200)
             $0.notifications.maxBackoff = .milliseconds(500)
-            $0.notifications.pushHosts = ["127.0.0.1"]  // the fake push services run here
+            $0.notifications.pushHosts = ["127.0.0.1"] // the fake push services run here
         }) { plaza in
             let ada = try await person(plaza, "ada@example.com")
             let bob = try await person(plaza, "bob@example.com")
@@ -180,11 +186,13 @@ struct PhoneAndPushTests {
             }
             let admin = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["admin"])))
             _ = try await plaza.notifications.announce(
-                Announcement(audience: .users([ada.id, bob.id]), title: "Ключі готові", body: "Заберіть на рецепції", link: "/account"), caller: admin)
+                Announcement(audience: .users([ada.id, bob.id]), title: "Ключі готові", body: "Заберіть на рецепції", link: "/account"), caller: admin
+            )
 
-            #expect(try await eventually(plaza) {
-                Set(try await deliveries(plaza, DeliveryQuery(channel: .push)).map(\.state)) == [.sent, .givenUp]
-            })
+            #expect(
+                try await eventually(plaza) {
+                    Set(try await deliveries(plaza, DeliveryQuery(channel: .push)).map(\.state)) == [.sent, .givenUp]
+                })
             let received = pushService.jsonLines("push")
             #expect(received.map { $0["status"] as? Int } == [503, 201])
             let payload = try #require(received.last?["payload"] as? String)

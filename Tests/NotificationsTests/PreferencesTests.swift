@@ -17,8 +17,10 @@ struct PreferencesTests {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
-                let initial = try decode(NotificationPreferences.self, try await client.execute(
-                    uri: "/api/v1/me/notification-preferences", method: .get, headers: ada.headers))
+                let initial = try decode(
+                    NotificationPreferences.self,
+                    try await client.execute(
+                        uri: "/api/v1/me/notification-preferences", method: .get, headers: ada.headers))
                 let security = try #require(initial.categories.first { $0.category == "security" })
                 #expect(security.mandatory)
                 #expect(security.channels == ["in-app": true, "email": true, "push": false], "no SMS provider configured: no SMS channel")
@@ -28,7 +30,8 @@ struct PreferencesTests {
 
                 let update = try await client.execute(
                     uri: "/api/v1/me/notification-preferences", method: .put, headers: ada.headers,
-                    body: ByteBuffer(string: #"{"channels":{"announcements":{"email":true,"in-app":false}},"quietHours":{"from":"22:00","to":"07:00"}}"#))
+                    body: ByteBuffer(
+                        string: #"{"channels":{"announcements":{"email":true,"in-app":false}},"quietHours":{"from":"22:00","to":"07:00"}}"#))
                 #expect(update.status == .ok)
                 let changed = try decode(NotificationPreferences.self, update)
                 #expect(changed.categories.first { $0.category == "announcements" }?.channels == ["in-app": false, "email": true, "push": false])
@@ -48,17 +51,23 @@ struct PreferencesTests {
                         uri: "/api/v1/me/notification-preferences", method: .put, headers: ada.headers, body: ByteBuffer(string: body))
                     #expect(refused.status == .unprocessableContent, "\(body)")
                 }
-                let unchanged = try decode(NotificationPreferences.self, try await client.execute(
-                    uri: "/api/v1/me/notification-preferences", method: .get, headers: ada.headers))
+                let unchanged = try decode(
+                    NotificationPreferences.self,
+                    try await client.execute(
+                        uri: "/api/v1/me/notification-preferences", method: .get, headers: ada.headers))
                 #expect(unchanged == changed)
 
                 // Leaving quietHours out keeps them; null clears them.
-                let kept = try decode(NotificationPreferences.self, try await client.execute(
-                    uri: "/api/v1/me/notification-preferences", method: .put, headers: ada.headers, body: ByteBuffer(string: "{}")))
+                let kept = try decode(
+                    NotificationPreferences.self,
+                    try await client.execute(
+                        uri: "/api/v1/me/notification-preferences", method: .put, headers: ada.headers, body: ByteBuffer(string: "{}")))
                 #expect(kept.quietHours != nil)
-                let cleared = try decode(NotificationPreferences.self, try await client.execute(
-                    uri: "/api/v1/me/notification-preferences", method: .put, headers: ada.headers,
-                    body: ByteBuffer(string: #"{"quietHours":null}"#)))
+                let cleared = try decode(
+                    NotificationPreferences.self,
+                    try await client.execute(
+                        uri: "/api/v1/me/notification-preferences", method: .put, headers: ada.headers,
+                        body: ByteBuffer(string: #"{"quietHours":null}"#)))
                 #expect(cleared.quietHours == nil)
             }
             // Announcements now go by e-mail and not to the inbox.
@@ -80,7 +89,8 @@ struct PreferencesTests {
             _ = try await plaza.identity.updateProfile(ProfileUpdate(timeZone: "Europe/Kyiv"), caller: Caller(principal: Principal(id: ada.id)))
             let me = Caller(principal: Principal(id: ada.id))
             _ = try await plaza.notifications.updatePreferences(
-                PreferencesUpdate(channels: ["announcements": ["email": true]], quietHours: .some(QuietHours(from: "22:00", to: "07:00"))), caller: me)
+                PreferencesUpdate(channels: ["announcements": ["email": true]], quietHours: .some(QuietHours(from: "22:00", to: "07:00"))), caller: me
+            )
             try await drain(plaza)
             let admin = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["admin"])))
             _ = try await plaza.notifications.announce(Announcement(audience: .users([ada.id]), title: "Night news", body: "…"), caller: admin)
@@ -93,7 +103,8 @@ struct PreferencesTests {
 
             // A security notice at the same hour goes at once.
             _ = try await plaza.identity.login(
-                Credentials(email: "ada@example.com", password: "correct horse"), caller: Caller(principal: nil, ip: "198.51.100.7"), userAgent: "New")
+                Credentials(email: "ada@example.com", password: "correct horse"), caller: Caller(principal: nil, ip: "198.51.100.7"), userAgent: "New"
+            )
             try await drain(plaza)
             let notice = try #require(try await deliveries(plaza, DeliveryQuery(template: "identity.sign-in.new-device")).first)
             #expect(notice.state == .sent)
@@ -111,10 +122,18 @@ struct PreferencesTests {
         let hours = QuietHours(from: "22:00", to: "07:00")
         let evening = try Date("2026-11-22T21:59:00Z", strategy: .iso8601)
         #expect(hours.release(evening, timeZone: utc) == evening)
-        #expect(hours.release(try Date("2026-11-22T23:15:30Z", strategy: .iso8601), timeZone: utc) == (try Date("2026-11-23T07:00:00Z", strategy: .iso8601)))
-        #expect(hours.release(try Date("2026-11-23T06:59:00Z", strategy: .iso8601), timeZone: utc) == (try Date("2026-11-23T07:00:00Z", strategy: .iso8601)))
+        #expect(
+            hours.release(try Date("2026-11-22T23:15:30Z", strategy: .iso8601), timeZone: utc)
+                == (try Date("2026-11-23T07:00:00Z", strategy: .iso8601)))
+        #expect(
+            hours.release(try Date("2026-11-23T06:59:00Z", strategy: .iso8601), timeZone: utc)
+                == (try Date("2026-11-23T07:00:00Z", strategy: .iso8601)))
         let lunch = QuietHours(from: "12:00", to: "13:00")
-        #expect(lunch.release(try Date("2026-11-22T12:30:00Z", strategy: .iso8601), timeZone: utc) == (try Date("2026-11-22T13:00:00Z", strategy: .iso8601)))
-        #expect(lunch.release(try Date("2026-11-22T13:00:00Z", strategy: .iso8601), timeZone: utc) == (try Date("2026-11-22T13:00:00Z", strategy: .iso8601)))
+        #expect(
+            lunch.release(try Date("2026-11-22T12:30:00Z", strategy: .iso8601), timeZone: utc)
+                == (try Date("2026-11-22T13:00:00Z", strategy: .iso8601)))
+        #expect(
+            lunch.release(try Date("2026-11-22T13:00:00Z", strategy: .iso8601), timeZone: utc)
+                == (try Date("2026-11-22T13:00:00Z", strategy: .iso8601)))
     }
 }

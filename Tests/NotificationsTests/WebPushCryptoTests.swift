@@ -19,7 +19,8 @@ enum RFC8291 {
     static let authSecret = "BTBZMqHH6r4Tts7J_aSIgg"
     static let salt = "DGv6ra1nlYgDCS1FRnbzlw"
     static let body =
-        "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
+        "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_"
+        + "yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
 }
 
 private func decoded(_ text: String) throws -> Data {
@@ -160,7 +161,7 @@ struct WebPushCryptoTests {
         let header = try key.authorization(
             endpoint: endpoint, subject: "https://plaza.example/contact", expires: now.addingTimeInterval(48 * 3600), now: now
         )
-        let token = try #require(header.split(separator: " ").dropFirst().first).dropFirst(2).dropLast()  // "t=…,"
+        let token = try #require(header.split(separator: " ").dropFirst().first).dropFirst(2).dropLast() // "t=…,"
         let segments = token.split(separator: ".").map(String.init)
         try #require(segments.count == 3)
         let claims = try JSONDecoder().decode(VAPIDKey.Claims.self, from: decoded(segments[1]))

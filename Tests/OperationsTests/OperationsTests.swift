@@ -14,7 +14,6 @@ import Testing
 let operatorHeader: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: ["operator"])]
 let customerHeader: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: [])]
 
-
 struct PageOf<Item: Decodable>: Decodable {
     var items: [Item]
     var nextCursor: String?
@@ -141,7 +140,9 @@ struct OperationsTests {
     @Test("/metrics is Prometheus text with requests, latencies and queue depth, for its token only when the client is elsewhere")
     func metricsParse() async throws {
         let token = "scrape-token-0123456789"
-        try await withTestPlaza(configure: { $0.metricsToken = token; $0.metricsNetworks = [] }) { plaza in
+        try await withTestPlaza(configure: {
+            $0.metricsToken = token; $0.metricsNetworks = []
+        }) { plaza in
             try await plaza.queue.enqueue(try JobRequest("test.metric", payload: ["a": 1]))
             try await plaza.testApplication().test(.router) { client in
                 try await client.execute(uri: "/health", method: .get) { _ in }
@@ -218,12 +219,15 @@ struct OperationsTests {
                     #expect(page.items.count == 5)
                     #expect(page.nextCursor == nil)
                 }
-                try await client.execute(uri: "/api/v1/operations/audit-log?action=thing.delete&actorId=\(actor)", method: .get, headers: operatorHeader) { response in
+                try await client.execute(
+                    uri: "/api/v1/operations/audit-log?action=thing.delete&actorId=\(actor)", method: .get, headers: operatorHeader
+                ) { response in
                     let page = try decode(PageOf<AuditEntry>.self, response)
                     #expect(page.items.count == 5)
                     #expect(page.items.allSatisfy { $0.action == "thing.delete" && $0.ip == "192.0.2.1" } == true)
                 }
-                try await client.execute(uri: "/api/v1/operations/audit-log?since=yesterday&limit=500", method: .get, headers: operatorHeader) { response in
+                try await client.execute(uri: "/api/v1/operations/audit-log?since=yesterday&limit=500", method: .get, headers: operatorHeader) {
+                    response in
                     #expect(response.status == .unprocessableContent)
                 }
                 try await client.execute(uri: "/api/v1/operations/audit-log?cursor=garbage!", method: .get, headers: operatorHeader) { response in
@@ -238,7 +242,8 @@ struct OperationsTests {
         try await withTestPlaza { plaza in
             plaza.jobRegistry.register("test.doomed") { _, _ in throw CancellationError() }
             let dead = try #require(try await plaza.queue.enqueue(try JobRequest("test.doomed", payload: ["n": 1], maxAttempts: 1)))
-            let later = try #require(try await plaza.queue.enqueue(try JobRequest("test.later", payload: ["n": 2], runAt: Date().addingTimeInterval(3600))))
+            let later = try #require(
+                try await plaza.queue.enqueue(try JobRequest("test.later", payload: ["n": 2], runAt: Date().addingTimeInterval(3600))))
             try await plaza.worker.runDue()
             let operatorID = UUID()
             let asOperator: HTTPFields = [.testPrincipal: TestAuthentication.header(id: operatorID, roles: ["operator"])]

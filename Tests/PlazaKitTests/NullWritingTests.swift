@@ -25,7 +25,11 @@ struct NullWritingTests {
             id: id, parentId: nil, at: at, leaves: [Leaf(note: nil, count: 3, at: nil)], byName: ["a": Leaf(note: "x", count: nil, at: at)],
             maybe: [1, nil], claims: Claims(sub: "s", email: nil))
         let text = String(decoding: try PlazaJSON.responseBody(tree), as: UTF8.self)
-        #expect(text == #"{"at":"2027-01-15T08:00:00Z","byName":{"a":{"at":"2027-01-15T08:00:00Z","count":null,"note":"x"}},"claims":{"sub":"s"},"id":"\#(id.uuidString)","leaves":[{"at":null,"count":3,"note":null}],"maybe":[1,null],"parentId":null}"#)
+        #expect(
+            text
+                == #"{"at":"2027-01-15T08:00:00Z","byName":{"a":{"at":"2027-01-15T08:00:00Z","count":null,"note":"x"}},"claims":{"sub":"s"},"#
+                + #""id":"\#(id.uuidString)","leaves":[{"at":null,"count":3,"note":null}],"maybe":[1,null],"parentId":null}"#
+        )
         // What clients send is unchanged: the plain encoder still leaves absent values out.
         let plain = String(decoding: try PlazaJSON.encoder().encode(Leaf(note: nil, count: 1, at: nil)), as: UTF8.self)
         #expect(plain == #"{"count":1}"#)

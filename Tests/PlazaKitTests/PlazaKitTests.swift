@@ -67,7 +67,8 @@ struct PlazaKitTests {
     @Test("decoding errors become field errors with paths")
     func decodingErrors() {
         #expect(problem("{\"lines\": []}")?.errors == [FieldError(field: "customer", message: "is required")])
-        #expect(problem("{\"customer\": \"a\", \"lines\": [{\"sku\": \"x\", \"quantity\": \"2\"}]}")?.errors
+        #expect(
+            problem("{\"customer\": \"a\", \"lines\": [{\"sku\": \"x\", \"quantity\": \"2\"}]}")?.errors
                 == [FieldError(field: "lines[0].quantity", message: "must be an integer")])
         #expect(problem("{\"customer\": null, \"lines\": []}")?.errors == [FieldError(field: "customer", message: "must be a string, not null")])
         #expect(problem("{\"customer\": \"a\", \"lines\": [], \"at\": \"tomorrow\"}")?.errors.first?.field == "at")

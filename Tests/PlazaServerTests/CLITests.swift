@@ -3,7 +3,7 @@ import PlazaTesting
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 @Suite("The plaza command", .enabled(if: FileManager.default.fileExists(atPath: PlazaProcess.binary.path), "build the plaza executable first"))
@@ -74,7 +74,7 @@ struct CLITests {
             process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle.nullDevice
             try process.run()
-            defer { if process.isRunning { process.terminate() } }  // never leave a server behind a failed test
+            defer { if process.isRunning { process.terminate() } } // never leave a server behind a failed test
             // The banner names the URL, with the port the system picked.
             var banner = ""
             let deadline = Date().addingTimeInterval(30)
@@ -87,7 +87,7 @@ struct CLITests {
             let (data, response) = try await URLSession.shared.data(from: URL(string: url + "/health")!)
             #expect((response as? HTTPURLResponse)?.statusCode == 200)
             #expect(String(decoding: data, as: UTF8.self) == "{\"status\":\"ok\"}")
-            process.terminate()  // SIGTERM
+            process.terminate() // SIGTERM
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
         }
@@ -99,7 +99,7 @@ struct CLITests {
         let idle = try #require(ServerProcess.connection(to: server.port))
         let half = try #require(ServerProcess.connection(to: server.port))
         defer { close(idle); close(half) }
-        let partial = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  // no blank line: the head is not complete
+        let partial = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" // no blank line: the head is not complete
         #expect(partial.withCString { write(half, $0, strlen($0)) } == partial.utf8.count)
         // Both are accepted (and the half request read) well before the stop; then SIGTERM.
         try await Task.sleep(for: .milliseconds(300))

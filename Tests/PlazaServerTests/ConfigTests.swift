@@ -47,7 +47,8 @@ struct ConfigTests {
     @Test("a config file is read first; the environment overrides it")
     func configFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-\(UUID()).env").path
-        try "# Plaza settings\nPLAZA_PORT=7000\nPLAZA_HOST = \"0.0.0.0\"\nPLAZA_LOG_LEVEL=debug\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "# Plaza settings\nPLAZA_PORT=7000\nPLAZA_HOST = \"0.0.0.0\"\nPLAZA_LOG_LEVEL=debug\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let config = try PlazaConfig.load(environment: ["PLAZA_CONFIG_FILE": path, "PLAZA_LOG_LEVEL": "error"])
         #expect(config.port == 7000)

@@ -17,7 +17,9 @@ func firstFieldError(_ response: TestResponse) -> String? {
 
 @Suite("Text is stored exactly as accepted, or refused")
 struct InputTextTests {
-    @Test("a NUL is refused with a 422 naming the field on JSON, query strings, page forms, CSV imports and GraphQL (multipart fields: the marketplace page test); nothing is half-written")
+    @Test(
+        "a NUL is refused with a 422 naming the field on JSON, query strings, page forms, CSV imports and GraphQL (multipart fields: the marketplace page test); nothing is half-written"
+    )
     func nulEverywhere() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             let mallory = try await person(plaza, "mallory@example.com")
@@ -60,7 +62,8 @@ struct InputTextTests {
                 try await client.execute(uri: "/api/v1/me", method: .patch, headers: mallory.headers, body: ByteBuffer(string: deep)) { response in
                     #expect(response.status == .badRequest)
                 }
-                let atBound = "{\"bio\": " + String(repeating: "[", count: JSONScan.maxDepth - 1) + String(repeating: "]", count: JSONScan.maxDepth - 1) + "}"
+                let atBound =
+                    "{\"bio\": " + String(repeating: "[", count: JSONScan.maxDepth - 1) + String(repeating: "]", count: JSONScan.maxDepth - 1) + "}"
                 try await client.execute(uri: "/api/v1/me", method: .patch, headers: mallory.headers, body: ByteBuffer(string: atBound)) { response in
                     #expect(response.status == .unprocessableContent, "read, then refused: bio is not a list")
                     #expect(firstFieldError(response) == "bio")
@@ -78,7 +81,8 @@ struct InputTextTests {
                 }
                 // GraphQL: a literal argument and a variable.
                 let literal = try JSONSerialization.data(withJSONObject: ["query": "{ providers(q: \"a\\u0000b\") { nextCursor } }"])
-                try await client.execute(uri: "/graphql", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(data: literal)) { response in
+                try await client.execute(uri: "/graphql", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(data: literal))
+                { response in
                     #expect(response.status == .unprocessableContent, "\(String(buffer: response.body))")
                     #expect(String(buffer: response.body).contains("\"field\":\"q\""))
                 }
@@ -86,7 +90,9 @@ struct InputTextTests {
                 let variable = try JSONSerialization.data(withJSONObject: [
                     "query": "query($q: String) { providers(q: $q) { nextCursor } }", "variables": ["q": "a\u{0}b"],
                 ])
-                try await client.execute(uri: "/graphql", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(data: variable)) { response in
+                try await client.execute(
+                    uri: "/graphql", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(data: variable)
+                ) { response in
                     #expect(response.status == .unprocessableContent)
                     #expect(firstFieldError(response) == "variables.q")
                 }
@@ -103,7 +109,9 @@ struct InputTextTests {
                 try await browser.get("/account")
                 let saved = try await browser.post("/account", [("firstName", "Mal\u{0}lory"), ("lastName", "Test")])
                 #expect(saved.status == .unprocessableContent)
-                #expect(String(buffer: saved.body).contains("First name: contains an invisible control character (NUL)"), "the page names the field by its label")
+                #expect(
+                    String(buffer: saved.body).contains("First name: contains an invisible control character (NUL)"),
+                    "the page names the field by its label")
                 try await browser.get("/account?lang=uk")
                 let savedUK = try await browser.post("/account", [("firstName", "Mal\u{0}lory"), ("lastName", "Test")])
                 #expect(savedUK.status == .unprocessableContent)
@@ -138,7 +146,9 @@ struct RequestBodyRulesTests {
                 let unknown = try await patch(#"{"firstName": "Ada", "nickname": "A", "address": {"city": "x"}}"#, ada.headers)
                 #expect(unknown.status == .unprocessableContent)
                 let text = String(buffer: unknown.body)
-                #expect(text.contains(#""field":"nickname""#) && text.contains(#""field":"address""#) && text.contains("is not a field of this request"), "\(text)")
+                #expect(
+                    text.contains(#""field":"nickname""#) && text.contains(#""field":"address""#) && text.contains("is not a field of this request"),
+                    "\(text)")
                 let null = try await patch(#"{"firstName": null}"#, ada.headers)
                 #expect(null.status == .unprocessableContent && firstFieldError(null) == "firstName", "\(String(buffer: null.body))")
                 #expect(String(buffer: null.body).contains("must not be null"))

@@ -15,7 +15,9 @@ import Testing
 struct ResponseSchemaTests {
     @Test("every GET answer to the demo's people, anonymous included, matches /openapi.json; absent values are null")
     func demoAnswersConform() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = []; $0.metricsToken = "walk-metrics-token-0123456789" }) { plaza in
+        try await withTestPlaza(configure: {
+            $0.edge.rateLimits = []; $0.metricsToken = "walk-metrics-token-0123456789"
+        }) { plaza in
             #expect(try await Demo.seed(plaza))
             var people: [(name: String, id: UUID?, authorization: String?)] = [("anonymous", nil, nil)]
             for role in ["customer", "provider", "operator", "admin", "employee"] {
@@ -42,13 +44,18 @@ struct ResponseSchemaTests {
                                 var headers: HTTPFields = [.accept: "application/json"]
                                 if let authorization = person.authorization { headers[.authorization] = authorization }
                                 // Presence is asked of a topic: each person's own.
-                                let uri = endpoint.path == "/api/v1/realtime/presence" ? path + "?topic=user:\(person.id?.uuidString.lowercased() ?? "")" : path
+                                let uri =
+                                    endpoint.path == "/api/v1/realtime/presence"
+                                    ? path + "?topic=user:\(person.id?.uuidString.lowercased() ?? "")" : path
                                 try await client.execute(uri: uri, method: .get, headers: headers) { response in
                                     let body = Array(buffer: response.body)
                                     let code = Int(response.status.code)
-                                    problems.formUnion(conformance.problems(
-                                        method: "GET", path: endpoint.path, status: code, contentType: response.headers[.contentType], body: body
-                                    ).map { "\(person.name): " + $0.replacingOccurrences(of: "\\[[0-9]+\\]", with: "[*]", options: .regularExpression) })
+                                    problems.formUnion(
+                                        conformance.problems(
+                                            method: "GET", path: endpoint.path, status: code, contentType: response.headers[.contentType], body: body
+                                        ).map {
+                                            "\(person.name): " + $0.replacingOccurrences(of: "\\[[0-9]+\\]", with: "[*]", options: .regularExpression)
+                                        })
                                     if code >= 500 { problems.insert("\(person.name): GET \(path) → \(code)") }
                                     guard (200..<300).contains(code) else { return }
                                     answered.insert(endpoint.path)
@@ -109,7 +116,8 @@ struct ResponseSchemaTests {
         try await send("/api/v1/admin/users/imports", admin, "text/csv", ByteBuffer(string: "email,first_name\nwalk1@example.com,Walk\n"))
         let boundary = "walk-\(UUID().uuidString)"
         var upload = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\navatar\r\n".utf8)
-        upload.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n".utf8))
+        upload.append(
+            Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n".utf8))
         upload.append(TestImages.png(width: 64, height: 64))
         upload.append(Data("\r\n--\(boundary)--\r\n".utf8))
         try await send("/api/v1/files", customer, "multipart/form-data; boundary=\(boundary)", ByteBuffer(data: upload))

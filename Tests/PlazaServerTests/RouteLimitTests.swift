@@ -35,11 +35,14 @@ struct RouteLimitTests {
                 try await ResponseSchemaTests.addWhatTheDemoLacks(
                     client, plaza, customer: everyone[1], admin: everyone[0], into: &found, conformance: ResponseConformance(document: document))
                 for _ in 0..<2 {
-                    for endpoint in plaza.routes.endpoints where endpoint.method == .get && endpoint.path.hasPrefix("/api/") && endpoint.path != "/api/v1/realtime/events" {
+                    for endpoint in plaza.routes.endpoints
+                    where endpoint.method == .get && endpoint.path.hasPrefix("/api/") && endpoint.path != "/api/v1/realtime/events" {
                         for path in found.paths(for: endpoint.path) {
                             for person in everyone {
                                 try await client.execute(uri: path, method: .get, headers: [.authorization: person]) { response in
-                                    if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body)) { found.collect(value, at: path) }
+                                    if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body)) {
+                                        found.collect(value, at: path)
+                                    }
                                 }
                             }
                         }
@@ -49,7 +52,9 @@ struct RouteLimitTests {
                 var unreached: [String] = []
                 var wrong: [String] = []
                 /// Sends `value` as each of the people in turn until one reaches the resource; the last answer.
-                func send(_ value: [String: JSONValue], _ endpoint: Endpoint<AppRequestContext>, path: String) async throws -> (HTTPResponse.Status, Problem?) {
+                func send(_ value: [String: JSONValue], _ endpoint: Endpoint<AppRequestContext>, path: String) async throws -> (
+                    HTTPResponse.Status, Problem?
+                ) {
                     let sent = try JSONEncoder().encode(JSONValue.object(value))
                     var status = HTTPResponse.Status.notFound
                     var problem: Problem?
@@ -65,7 +70,9 @@ struct RouteLimitTests {
                 // profile), after which the create answers 409 before it reads the body.
                 for pass in ["past", "at"] {
                     for endpoint in plaza.routes.endpoints {
-                        guard let body = endpoint.requestBody, body.mediaType == "application/json", endpoint.path.hasPrefix("/api/") else { continue }
+                        guard let body = endpoint.requestBody, body.mediaType == "application/json", endpoint.path.hasPrefix("/api/") else {
+                            continue
+                        }
                         var schema = body.schema.json
                         if let name = body.schemaName, let component = components?[name] { schema = component }
                         let path = found.paths(for: endpoint.path).first ?? endpoint.path
@@ -102,7 +109,8 @@ struct RouteLimitTests {
                 #expect(document["paths"]?["/api/v1/organisations"]?["post"]?["requestBody"]?["x-plaza-max-bytes"] == .number(Double(limit)))
                 let tooLarge = try await client.execute(
                     uri: "/api/v1/organisations", method: .post, headers: [.authorization: authorization, .contentType: "application/json"],
-                    body: ByteBuffer(string: #"{"name":""# + String(repeating: "a", count: limit) + #"","type":"team"}"#)) { $0.status }
+                    body: ByteBuffer(string: #"{"name":""# + String(repeating: "a", count: limit) + #"","type":"team"}"#)
+                ) { $0.status }
                 #expect(tooLarge == .contentTooLarge)
             }
         }

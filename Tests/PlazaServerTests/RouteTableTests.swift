@@ -18,7 +18,7 @@ struct RouteTableTests {
                 try await client.execute(uri: "/openapi.json", method: .get) { response in
                     #expect(response.status == .ok)
                     guard let document = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body)),
-                          case .object(let paths)? = document["paths"]
+                        case .object(let paths)? = document["paths"]
                     else {
                         Issue.record("not an OpenAPI document")
                         return
@@ -31,14 +31,17 @@ struct RouteTableTests {
                 }
                 // Everything registered is documented…
                 for endpoint in routes.endpoints {
-                    #expect(documented.contains { $0.method == endpoint.method.rawValue && $0.path == endpoint.path },
-                            "\(endpoint.method.rawValue) \(endpoint.path) is missing from /openapi.json")
+                    #expect(
+                        documented.contains { $0.method == endpoint.method.rawValue && $0.path == endpoint.path },
+                        "\(endpoint.method.rawValue) \(endpoint.path) is missing from /openapi.json")
                 }
                 #expect(documented.count == routes.endpoints.count)
                 // …and everything documented answers from a real route (not the router's 404/405).
                 for (method, path) in documented {
                     let concrete = path.replacingOccurrences(of: "\\{[^}]+\\}", with: UUID().uuidString, options: .regularExpression)
-                    try await client.execute(uri: concrete, method: HTTPRequest.Method(method)!, headers: [.contentType: "application/json"], body: .init(string: "{}")) { response in
+                    try await client.execute(
+                        uri: concrete, method: HTTPRequest.Method(method)!, headers: [.contentType: "application/json"], body: .init(string: "{}")
+                    ) { response in
                         let body = String(buffer: response.body)
                         #expect(response.status != .methodNotAllowed, "\(method) \(path)")
                         #expect(!body.contains("No route matches"), "\(method) \(path) is documented but not routed")
@@ -73,9 +76,13 @@ struct RouteTableTests {
                     let concrete = pathShape.replacingOccurrences(of: "{}", with: UUID().uuidString)
                     let allow = methods.sorted().joined(separator: ", ")
                     for method in probes where !methods.contains(method.rawValue) {
-                        try await client.execute(uri: concrete, method: method, headers: [.contentType: "application/json"], body: .init(string: "{}")) { response in
+                        try await client.execute(
+                            uri: concrete, method: method, headers: [.contentType: "application/json"], body: .init(string: "{}")
+                        ) { response in
                             #expect(response.status == .methodNotAllowed, "\(method) \(pathShape)")
-                            #expect(response.headers[.allow] == allow, "\(method) \(pathShape): Allow \(response.headers[.allow] ?? "none"), expected \(allow)")
+                            #expect(
+                                response.headers[.allow] == allow,
+                                "\(method) \(pathShape): Allow \(response.headers[.allow] ?? "none"), expected \(allow)")
                         }
                     }
                 }
@@ -87,7 +94,8 @@ struct RouteTableTests {
     func everyAPIRouteIsGuarded() async throws {
         try await withTestPlaza { plaza in
             let publicAPI: Set<String> = [
-                "register", "login", "loginSecondFactor", "refresh", "requestEmailVerification", "verifyEmail", "requestPasswordReset", "resetPassword",
+                "register", "login", "loginSecondFactor", "refresh", "requestEmailVerification", "verifyEmail", "requestPasswordReset",
+                "resetPassword",
                 // The VAPID public key is public by design; the SMS provider's callback proves itself by its HMAC signature.
                 "getPushKey", "smsStatusCallback",
                 // A public file's metadata is as public as its bytes; a private one's is checked by the service (404 to strangers).
@@ -109,19 +117,21 @@ struct RouteTableTests {
     @Test("a route that promises a resource check but skips it fails loudly")
     func skippedAuthorizationFails() async throws {
         var routes = RouteTable<AppRequestContext>()
-        routes.add(Endpoint(
-            .get, "/api/v1/sloppy", operationID: "sloppy", summary: "Forgets to authorize.", tag: "Test",
-            access: .resourceAction("test.thing.read"), responses: [EndpointResponse(200, "Never.")]
-        ) { _, _ in Response(status: .ok) })
+        routes.add(
+            Endpoint(
+                .get, "/api/v1/sloppy", operationID: "sloppy", summary: "Forgets to authorize.", tag: "Test",
+                access: .resourceAction("test.thing.read"), responses: [EndpointResponse(200, "Never.")]
+            ) { _, _ in Response(status: .ok) })
         var policy = RulePolicy()
         policy.allow("test.thing.read", .authenticated)
-        routes.add(Endpoint(
-            .get, "/api/v1/careful", operationID: "careful", summary: "Authorizes.", tag: "Test",
-            access: .resourceAction("test.thing.read"), responses: [EndpointResponse(200, "Fine.")]
-        ) { [policy] _, context in
-            try policy.authorize(context.caller, "test.thing.read", ResourceFacts(ownerID: context.principal?.id))
-            return Response(status: .ok)
-        })
+        routes.add(
+            Endpoint(
+                .get, "/api/v1/careful", operationID: "careful", summary: "Authorizes.", tag: "Test",
+                access: .resourceAction("test.thing.read"), responses: [EndpointResponse(200, "Fine.")]
+            ) { [policy] _, context in
+                try policy.authorize(context.caller, "test.thing.read", ResourceFacts(ownerID: context.principal?.id))
+                return Response(status: .ok)
+            })
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: TestAuthentication())
         routes.register(on: router, policy: policy)
@@ -196,7 +206,9 @@ struct AuthorizationWalkTests {
     @Test("every route answers every role as the declared policy says")
     func walkEveryRouteWithEveryRole() async throws {
         let metricsToken = "walk-metrics-token-0123456789"
-        try await withTestPlaza(configure: { $0.edge.rateLimits = []; $0.metricsToken = metricsToken }) { plaza in
+        try await withTestPlaza(configure: {
+            $0.edge.rateLimits = []; $0.metricsToken = metricsToken
+        }) { plaza in
             var roles: [(name: String, header: String?)] = [
                 ("anonymous", nil), ("signed in", TestAuthentication.header(roles: [])),
                 ("employee", TestAuthentication.header(roles: ["employee"])), ("operator", TestAuthentication.header(roles: ["operator"])),
@@ -220,7 +232,9 @@ struct AuthorizationWalkTests {
                         // /metrics is guarded by its scrape token (or network), not by who is signed in.
                         if endpoint.path == "/metrics" { headers[.authorization] = "Bearer \(metricsToken)" }
                         let principal = role.header.flatMap(TestAuthentication.principal(header:))
-                        let (status, challenge) = try await client.execute(uri: path, method: endpoint.method, headers: headers, body: .init(string: "{}")) { response in
+                        let (status, challenge) = try await client.execute(
+                            uri: path, method: endpoint.method, headers: headers, body: .init(string: "{}")
+                        ) { response in
                             // Every answer, refusals included, is one the document declares.
                             nonconforming += conformance.problems(
                                 method: endpoint.method.rawValue, path: endpoint.path, status: Int(response.status.code),

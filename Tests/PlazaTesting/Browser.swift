@@ -29,7 +29,9 @@ public final class Browser {
 
     /// Posts `fields` as a form; `_csrf` is the last page's token unless `csrf` says otherwise (`.some(nil)` sends none).
     @discardableResult
-    public func post(_ uri: String, _ fields: [(String, String)], csrf: String?? = .none, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+    public func post(_ uri: String, _ fields: [(String, String)], csrf: String?? = .none, headers extra: HTTPFields = [:]) async throws
+        -> TestResponse
+    {
         var pairs = fields
         switch csrf {
         case .none: if let token = csrfToken { pairs.append(("_csrf", token)) }
@@ -86,21 +88,26 @@ extension TestResponse {
 extension Browser {
     /// Posts a file the way a browser's `enctype="multipart/form-data"` form does: `fields` first, then the file.
     @discardableResult
-    public func upload(_ uri: String, fields: [(String, String)], file: (name: String, field: String, type: String, data: Data)) async throws -> TestResponse {
+    public func upload(_ uri: String, fields: [(String, String)], file: (name: String, field: String, type: String, data: Data)) async throws
+        -> TestResponse
+    {
         try await upload(uri, fields: fields, files: [file])
     }
 
     /// Posts fields, then files, as a browser's multipart form does; a file with an empty name and no data
     /// is what a browser sends for a file input left empty.
     @discardableResult
-    public func upload(_ uri: String, fields: [(String, String)], files: [(name: String, field: String, type: String, data: Data)]) async throws -> TestResponse {
+    public func upload(_ uri: String, fields: [(String, String)], files: [(name: String, field: String, type: String, data: Data)]) async throws
+        -> TestResponse
+    {
         let boundary = "----plaza\(UUID().uuidString)"
         var body = Data()
         for (name, value) in fields {
             body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
         }
         for file in files {
-            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: \(file.type)\r\n\r\n".utf8))
+            let head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\n"
+            body.append(Data((head + "Content-Type: \(file.type)\r\n\r\n").utf8))
             body.append(file.data)
             body.append(Data("\r\n".utf8))
         }

@@ -9,7 +9,8 @@ public enum CrashSample {
         name: "crash.activity", initial: "working", states: ["working", "done"], final: ["done"],
         transitions: [.init("finish", from: ["working"], to: "done", guard: WorkflowPolicy.operate)],
         startActivities: [
-            ActivitySpec("crash.step", retry: RetryPolicy(maxAttempts: 5, initialBackoff: .seconds(1), maxBackoff: .seconds(2), timeout: .seconds(600)))
+            ActivitySpec(
+                "crash.step", retry: RetryPolicy(maxAttempts: 5, initialBackoff: .seconds(1), maxBackoff: .seconds(2), timeout: .seconds(600)))
         ])
 
     public static let timer = WorkflowDefinition(

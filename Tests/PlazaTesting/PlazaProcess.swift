@@ -47,4 +47,3 @@ public func temporaryDirectory() -> String {
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
-

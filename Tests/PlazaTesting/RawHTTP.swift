@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Bytes sent as they are over a TCP connection to 127.0.0.1, for requests no HTTP client would send (a control
@@ -33,7 +33,7 @@ public enum RawHTTP {
         var sent = 0
         while sent < request.count {
             let count = request[sent...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count <= 0 { break }  // the server may answer and close before reading it all
+            if count <= 0 { break } // the server may answer and close before reading it all
             sent += count
         }
         var answer = [UInt8]()

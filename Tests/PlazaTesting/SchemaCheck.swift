@@ -58,12 +58,20 @@ public struct SchemaCheck {
             if let schema = keywords["items"] {
                 for (index, item) in items.enumerated() { found += problems(item, against: schema, at: "\(path)[\(index)]") }
             }
-            if case .number(let least)? = keywords["minItems"], Double(items.count) < least { found.append("\(path): fewer than \(Int(least)) items") }
+            if case .number(let least)? = keywords["minItems"], Double(items.count) < least {
+                found.append("\(path): fewer than \(Int(least)) items")
+            }
             if case .number(let most)? = keywords["maxItems"], Double(items.count) > most { found.append("\(path): more than \(Int(most)) items") }
         case .string(let text):
-            if case .array(let allowed)? = keywords["enum"], !allowed.contains(.string(text)) { found.append("\(path): \"\(text)\" is not one of \(allowed)") }
-            if case .number(let least)? = keywords["minLength"], Double(text.unicodeScalars.count) < least { found.append("\(path): shorter than \(Int(least))") }
-            if case .number(let most)? = keywords["maxLength"], Double(text.unicodeScalars.count) > most { found.append("\(path): longer than \(Int(most))") }
+            if case .array(let allowed)? = keywords["enum"], !allowed.contains(.string(text)) {
+                found.append("\(path): \"\(text)\" is not one of \(allowed)")
+            }
+            if case .number(let least)? = keywords["minLength"], Double(text.unicodeScalars.count) < least {
+                found.append("\(path): shorter than \(Int(least))")
+            }
+            if case .number(let most)? = keywords["maxLength"], Double(text.unicodeScalars.count) > most {
+                found.append("\(path): longer than \(Int(most))")
+            }
             if case .string(let pattern)? = keywords["pattern"], text.range(of: pattern, options: .regularExpression) == nil {
                 found.append("\(path): \"\(text)\" does not match \(pattern)")
             }
@@ -126,7 +134,9 @@ public struct ResponseConformance {
             return ["\(label): declares no body, answered \(body.count) bytes of \(media ?? "no type")"]
         }
         // A declared media type may carry parameters (`text/plain; version=0.0.4`); the answer's type must be the same type.
-        let declaredTypes = Dictionary(content.map { ($0.key.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? $0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        let declaredTypes = Dictionary(
+            content.map { ($0.key.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? $0.key, $0.value) },
+            uniquingKeysWith: { first, _ in first })
         guard let media, let declared = declaredTypes[media] ?? declaredTypes["*/*"] else {
             if body.isEmpty && (method == "HEAD" || status == 304) { return [] }
             return ["\(label): answered \(media ?? "no type"), declares \(content.keys.sorted().joined(separator: ", "))"]

@@ -88,9 +88,10 @@ public final class ServerProcess: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        let connected =
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
         if !connected { close(fd) }
         return connected ? fd : nil
     }
@@ -125,7 +126,11 @@ public final class ReservedPort: Sendable {
 
     /// Lets the port go (a listening one resets the connections waiting in its backlog); once.
     public func release() {
-        guard let fd = descriptor.withLock({ value -> Int32? in defer { value = nil }; return value }) else { return }
+        guard
+            let fd = descriptor.withLock({ value -> Int32? in
+                defer { value = nil }; return value
+            })
+        else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
     }

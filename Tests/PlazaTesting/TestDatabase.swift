@@ -150,7 +150,9 @@ extension Templates {
     /// or killed): names carry their process's id (``TestDatabase/newName(_:)``).
     private static func dropLeftovers(admin: Store) async {
         struct Row: Decodable { let datname: String }
-        let rows = (try? await admin.sql.raw("SELECT datname FROM pg_database WHERE datname ~ '^([te][0-9]+_|plaza_template_[0-9]+$)'").all(decoding: Row.self)) ?? []
+        let rows =
+            (try? await admin.sql.raw("SELECT datname FROM pg_database WHERE datname ~ '^([te][0-9]+_|plaza_template_[0-9]+$)'").all(
+                decoding: Row.self)) ?? []
         for name in rows.map(\.datname) {
             let digits = name.hasPrefix("plaza_template_") ? name.dropFirst("plaza_template_".count) : name.dropFirst().prefix { $0 != "_" }
             guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) == -1, errno == ESRCH else { continue }

@@ -8,7 +8,7 @@ public enum TestImages {
         var raw = [UInt8]()
         raw.reserveCapacity(height * (1 + width * 3))
         for y in 0..<height {
-            raw.append(0)  // filter: none
+            raw.append(0) // filter: none
             for x in 0..<width {
                 raw += [UInt8((x * 255) / max(1, width - 1)), UInt8((y * 255) / max(1, height - 1)), 128]
             }

@@ -18,8 +18,9 @@ public struct Person: Sendable {
 /// code as a notification, as in production.
 public func person(_ plaza: Plaza, _ email: String, locale: String = "en") async throws -> Person {
     _ = try await plaza.identity.register(
-        Registration(email: email, password: "correct horse", firstName: String(email.prefix(while: { $0 != "@" })).capitalized,
-                     lastName: "Test", locale: locale),
+        Registration(
+            email: email, password: "correct horse", firstName: String(email.prefix(while: { $0 != "@" })).capitalized,
+            lastName: "Test", locale: locale),
         caller: .system("test"))
     return try await signIn(plaza, email)
 }

@@ -21,9 +21,10 @@ public func withTestPlaza<T: Sendable>(
     config.databasePoolSize = database.poolSize
     // Tests that are about the second factor ask for it; the rest sign admins in with a password.
     config.mfaRequiredRoles = []
-    config.identityBcryptCost = 4  // bcrypt's cost 12 is a quarter second per hash: too slow for tests
+    config.identityBcryptCost = 4 // bcrypt's cost 12 is a quarter second per hash: too slow for tests
     configure(&config)
-    let plaza = try await Plaza.open(config, database: database, clock: clock, logger: TraceLog.logger(database.databaseName, base: TestDatabase.logger))
+    let plaza = try await Plaza.open(
+        config, database: database, clock: clock, logger: TraceLog.logger(database.databaseName, base: TestDatabase.logger))
     let outcome: Result<T, any Error>
     do {
         // The template is migrated already; what `migrate()` would load, load here.
@@ -44,7 +45,9 @@ public struct TestAuthentication: RouterMiddleware {
     public typealias Context = AppRequestContext
     public init() {}
 
-    public func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+    public func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws
+        -> Response
+    {
         guard let header = request.headers[.testPrincipal] else { return try await next(request, context) }
         let parts = header.split(separator: ";")
         guard let first = parts.first, let id = UUID(uuidString: String(first)) else { return try await next(request, context) }

@@ -95,7 +95,9 @@ struct EventStreamSessionTests {
         #expect(plaza.realtime.followers(of: topic) >= count, "\(count) followers of \(topic)")
     }
 
-    @Test("a connection's first request for events becomes a stream with no framing, closed by the server (also when the client half-closes); a refused one gets the route's problem; a later one on a kept-alive connection streams as a response; a WebSocket handshake there is a 400")
+    @Test(
+        "a connection's first request for events becomes a stream with no framing, closed by the server (also when the client half-closes); a refused one gets the route's problem; a later one on a kept-alive connection streams as a response; a WebSocket handshake there is a 400"
+    )
     func firstAndLaterRequests() async throws {
         try await withLivePlaza { plaza, port in
             let me = try await account(plaza, email: "me@example.com")

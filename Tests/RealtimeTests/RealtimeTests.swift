@@ -26,7 +26,8 @@ struct FrameReader {
         while ContinuousClock.now < deadline {
             guard let message = try await iterator.next() else { throw Closed() }
             if case .text(let text) = message,
-               case .object(let object) = try PlazaJSON.decoder().decode(JSONValue.self, from: Data(text.utf8)) {
+                case .object(let object) = try PlazaJSON.decoder().decode(JSONValue.self, from: Data(text.utf8))
+            {
                 return object
             }
         }
@@ -63,7 +64,9 @@ func publish(_ plaza: Plaza, _ data: [String: String], to topic: String) async t
 }
 
 /// Runs `body` with a live Plaza (its outbox dispatcher running, so events flow) and its port.
-func withLivePlaza(_ configure: @escaping (inout PlazaConfig) -> Void = { _ in }, _ body: @escaping @Sendable (Plaza, Int) async throws -> Void) async throws {
+func withLivePlaza(_ configure: @escaping (inout PlazaConfig) -> Void = { _ in }, _ body: @escaping @Sendable (Plaza, Int) async throws -> Void)
+    async throws
+{
     try await withTestPlaza(configure: {
         $0.jobs.pollInterval = .milliseconds(50)
         configure(&$0)
@@ -131,7 +134,7 @@ struct RealtimeTests {
                 try await outbound.write(.text(#"{"type":"ping"}"#))
                 #expect(try await frames.next().type == "pong")
 
-                try await publish(plaza, ["hello": "world"], to: "user:\(other.id)")  // not for me
+                try await publish(plaza, ["hello": "world"], to: "user:\(other.id)") // not for me
                 try await publish(plaza, ["hello": "me"], to: "user:\(me.id)")
                 let event = try await frames.next()
                 #expect(event.type == "event")
@@ -239,7 +242,9 @@ struct RealtimeTests {
 
     @Test("a frame encoded once for every socket has RFC 6455's header for each length form")
     func encodedFrames() {
-        for (length, header) in [(5, [0x81, 5]), (125, [0x81, 125]), (126, [0x81, 126, 0, 126]), (70_000, [0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70])] {
+        for (length, header) in [
+            (5, [0x81, 5]), (125, [0x81, 125]), (126, [0x81, 126, 0, 126]), (70_000, [0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]),
+        ] {
             let frame = EncodedFrame(String(repeating: "x", count: length)).webSocket
             #expect(Array(frame.readableBytesView.prefix(header.count)) == header.map(UInt8.init), "length \(length)")
             #expect(frame.readableBytes == header.count + length)
@@ -299,7 +304,9 @@ struct RealtimeProtocolTests {
         try await withLivePlaza { plaza, port in
             let me = try await account(plaza, email: "me@example.com")
             func run(_ scenario: String) async throws -> String {
-                let (status, output) = try await PythonPeer.run([PythonPeer.script("realtime_protocol.py"), "\(port)", me.token, "user:\(me.id)", scenario])
+                let (status, output) = try await PythonPeer.run([
+                    PythonPeer.script("realtime_protocol.py"), "\(port)", me.token, "user:\(me.id)", scenario,
+                ])
                 #expect(status == 0, "\(scenario): \(output)")
                 return output
             }
@@ -405,7 +412,10 @@ struct EventStreamTests {
                 try await client.execute(uri: "/api/v1/realtime/events", method: .get, headers: auth) {
                     #expect($0.status == .unprocessableContent)
                 }
-                try await client.execute(uri: "/api/v1/realtime/events?topics=user:\(me.id)", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "x", .authorization: "Bearer \(me.token)"]) {
+                try await client.execute(
+                    uri: "/api/v1/realtime/events?topics=user:\(me.id)", method: .get,
+                    headers: [HTTPField.Name("Last-Event-ID")!: "x", .authorization: "Bearer \(me.token)"]
+                ) {
                     #expect($0.status == .unprocessableContent)
                 }
                 try await client.execute(uri: "/api/v1/realtime/events?topics=user:\(me.id)", method: .get) { #expect($0.status == .unauthorized) }
@@ -444,13 +454,15 @@ struct PresenceTests {
             plaza.realtime.topics.register("room") { _, _ in true }
             let ada = try await account(plaza, email: "ada@example.com")
             let bob = try await account(plaza, email: "bob@example.com")
-            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(ada.token)", logger: testLogger) { inbound, outbound, _ in
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(ada.token)", logger: testLogger) {
+                inbound, outbound, _ in
                 var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
                 try await outbound.write(.text(#"{"type":"presence","topic":"room:1"}"#))
                 #expect(try await frames.next().code == "forbidden", "not subscribed yet")
                 try await outbound.write(.text(subscribe("room:1")))
                 #expect(try await frames.next().type == "subscribed")
-                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(bob.token)", logger: testLogger) { inbound, outbound, _ in
+                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(bob.token)", logger: testLogger) {
+                    inbound, outbound, _ in
                     var bobFrames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
                     try await outbound.write(.text(subscribe("room:1")))
                     #expect(try await bobFrames.next().type == "subscribed")
@@ -489,13 +501,16 @@ struct PresenceTests {
                 try await client.execute(uri: "/api/v1/realtime/presence?topic=user:\(UUID())", method: .get, headers: auth) {
                     #expect($0.status == .forbidden)
                 }
-                try await client.execute(uri: "/api/v1/realtime/presence", method: .get, headers: auth) { #expect($0.status == .unprocessableContent) }
+                try await client.execute(uri: "/api/v1/realtime/presence", method: .get, headers: auth) {
+                    #expect($0.status == .unprocessableContent)
+                }
             }
         }
     }
 
-    @Test("an event published on one instance reaches a subscriber of another sharing PostgreSQL",
-          .enabled(if: TestDatabase.isPostgres, "needs PLAZA_TEST_DATABASE_URL"))
+    @Test(
+        "an event published on one instance reaches a subscriber of another sharing PostgreSQL",
+        .enabled(if: TestDatabase.isPostgres, "needs PLAZA_TEST_DATABASE_URL"))
     func acrossInstances() async throws {
         try await withLivePlaza({ $0.jobs.pollInterval = .seconds(30) }) { a, _ in
             let b = try await Plaza.open(a.config, database: a.store.settings, logger: a.logger)
@@ -508,7 +523,8 @@ struct PresenceTests {
                     let services = ServiceGroup(configuration: .init(services: b.backgroundServices, logger: b.logger))
                     group.addTask { try await services.run() }
                     try await Task.sleep(for: .milliseconds(500))
-                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(me.token)", logger: testLogger) { inbound, outbound, _ in
+                    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(me.token)", logger: testLogger) {
+                        inbound, outbound, _ in
                         var frames = FrameReader(iterator: inbound.messages(maxSize: 1 << 20).makeAsyncIterator())
                         try await outbound.write(.text(subscribe("user:\(me.id)")))
                         #expect(try await frames.next().type == "subscribed")
@@ -537,7 +553,10 @@ struct UnreadableRequestTests {
                 let cases: [(String, [UInt8], String)] = [
                     ("a control character in a header", Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{01}b\r\n\r\n".utf8), "400"),
                     ("no request line", Array("NOT HTTP AT ALL\r\n\r\n".utf8), "400"),
-                    ("a request line of 100 KB", Array(("GET /graphql?query=" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n").utf8), "431"),
+                    (
+                        "a request line of 100 KB",
+                        Array(("GET /graphql?query=" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n").utf8), "431"
+                    ),
                 ]
                 for (label, request, status) in cases {
                     let (answer, closed) = try RawHTTP.exchange(port: port, request)

@@ -54,7 +54,9 @@ struct PostgresStatementsTests {
             // both) and the SELECT.
             #expect(statements.keptCount == 2)
             let names = try await prepared(db)
-            let texts = try await db.raw("SELECT statement FROM pg_prepared_statements").all().map { try $0.decode(column: "statement", as: String.self) }
+            let texts = try await db.raw("SELECT statement FROM pg_prepared_statements").all().map {
+                try $0.decode(column: "statement", as: String.self)
+            }
             #expect(names.count == 2 && names.allSatisfy { $0.hasPrefix("plaza_") }, "\(names): \(texts)")
             let count = try await db.raw("SELECT COUNT(*) AS n FROM notes").first()!.decode(column: "n", as: Int.self)
             #expect(count == 6)

@@ -94,12 +94,14 @@ struct StorageTests {
                         do {
                             let seen = try await store.transaction { transaction -> Int in
                                 // Read-modify-write: each sees exactly the writes committed or batched before it.
-                                let count = try await transaction.sql.raw("""
+                                let count = try await transaction.sql.raw(
+                                    """
                                     SELECT COUNT(*) AS n FROM plaza_audit_log WHERE action = 'test.grouped'
-                                    """).first()!.decode(column: "n", as: Int.self)
+                                    """
+                                ).first()!.decode(column: "n", as: Int.self)
                                 try await transaction.audit(.system("test"), action: "test.grouped", resourceType: "n", resourceID: "\(count)")
                                 transaction.onCommit { hooks.ran.withLock { $0 += 1 } }
-                                if index % 7 == 0 { throw Boom() }  // written, then rolled back to its savepoint
+                                if index % 7 == 0 { throw Boom() } // written, then rolled back to its savepoint
                                 return count
                             }
                             return (index, seen)
@@ -183,7 +185,9 @@ struct StorageTests {
         }
     }
 
-    @Test("SQLite's writer reads back what it writes — integers, reals, text with NUL and non-ASCII, blobs, NULLs — and keeps statements right past its cache")
+    @Test(
+        "SQLite's writer reads back what it writes — integers, reals, text with NUL and non-ASCII, blobs, NULLs — and keeps statements right past its cache"
+    )
     func sqliteWriterRoundTrips() async throws {
         try await TestDatabase.withStore { store in
             guard store.dialect == .sqlite else { return }
@@ -201,9 +205,11 @@ struct StorageTests {
                 let row = try #require(try await sql.raw("SELECT * FROM kinds").first())
                 #expect(row.allColumns == ["i", "r", "t", "b", "n"])
                 #expect(!row.contains(column: "missing"))
-                return (try row.decode(column: "i", as: Int.self), try row.decode(column: "r", as: Double.self),
-                        try row.decode(column: "t", as: String.self), Array(try row.decode(column: "b", as: Data.self)),
-                        try row.decodeNil(column: "n"))
+                return (
+                    try row.decode(column: "i", as: Int.self), try row.decode(column: "r", as: Double.self),
+                    try row.decode(column: "t", as: String.self), Array(try row.decode(column: "b", as: Data.self)),
+                    try row.decodeNil(column: "n")
+                )
             }
             #expect(read.0 == Int.max)
             #expect(read.1 == 0.25)
@@ -241,7 +247,9 @@ struct StorageTests {
         }
     }
 
-    @Test("SQLite's writer: a statement that fails leaves its kept statement usable, foreign keys hold inside a transaction, and a closed writer refuses work")
+    @Test(
+        "SQLite's writer: a statement that fails leaves its kept statement usable, foreign keys hold inside a transaction, and a closed writer refuses work"
+    )
     func sqliteWriterErrors() async throws {
         try await TestDatabase.withStore { store in
             guard case .sqlite(let path) = store.settings.location else { return }
@@ -256,11 +264,12 @@ struct StorageTests {
             try await insert("a", 1)
             await #expect(throws: (any Error).self, "a duplicate") { try await insert("a", 1) }
             await #expect(throws: (any Error).self, "a child of no parent") { try await insert("b", 2) }
-            try await insert("b", 1)  // the same SQL, kept and reset after each failure
+            try await insert("b", 1) // the same SQL, kept and reset after each failure
             let count = try await store.sql.raw("SELECT COUNT(*) AS n FROM children").first()?.decode(column: "n", as: Int.self)
             #expect(count == 2)
 
-            let writer = try await SQLiteWriter.open(path: path, pragmas: [], eventLoop: MultiThreadedEventLoopGroup.singleton.any(), logger: store.logger)
+            let writer = try await SQLiteWriter.open(
+                path: path, pragmas: [], eventLoop: MultiThreadedEventLoopGroup.singleton.any(), logger: store.logger)
             await writer.close()
             await #expect(throws: SQLiteWriteError.self) { try await writer.run("SELECT 1") }
         }
@@ -296,7 +305,9 @@ struct StorageTests {
         }
     }
 
-    @Test("statements run together: a parent and its child in one call (the foreign key holds), the last one's rows returned, an empty call does nothing")
+    @Test(
+        "statements run together: a parent and its child in one call (the foreign key holds), the last one's rows returned, an empty call does nothing"
+    )
     func runTogether() async throws {
         try await TestDatabase.withStore { store in
             let rows = try await store.transaction { transaction -> [String] in

@@ -62,7 +62,8 @@ struct AccountPageTests {
                 #expect(list.text.contains("this browser"))
 
                 // End the session that is not this browser's.
-                let laptopSession = try #require(try await plaza.identity.authenticate(sessionCookie: laptop.cookies[WebSessionCookie.name]!)?.sessionID)
+                let laptopSession = try #require(
+                    try await plaza.identity.authenticate(sessionCookie: laptop.cookies[WebSessionCookie.name]!)?.sessionID)
                 let other = try #require(ids.first { $0 != laptopSession.uuidString })
                 let ended = try await laptop.post("/account/sessions/\(other)/revoke", [])
                 #expect(ended.location == "/account/sessions?notice=session-ended")
@@ -127,10 +128,12 @@ struct AccountPageTests {
                 // Signing in switches the pages to the account's own language.
                 let ukrainian = Browser(client)
                 _ = try await ukrainian.get("/sign-up?lang=uk")
-                _ = try await ukrainian.post("/sign-up", [
-                    ("email", "olena@example.com"), ("password", "correct horse"), ("firstName", "Олена"), ("lastName", "Пчілка"),
-                    ("locale", "uk"), ("timeZone", "Europe/Kyiv"),
-                ])
+                _ = try await ukrainian.post(
+                    "/sign-up",
+                    [
+                        ("email", "olena@example.com"), ("password", "correct horse"), ("firstName", "Олена"), ("lastName", "Пчілка"),
+                        ("locale", "uk"), ("timeZone", "Europe/Kyiv"),
+                    ])
                 let account = try await ukrainian.get("/account")
                 #expect(account.text.contains("Ваш обліковий запис"))
                 #expect(account.text.contains("Олена Пчілка"))
@@ -144,7 +147,8 @@ struct AccountPageTests {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources/Web")
         var used: Set<String> = []
-        for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)! where file.pathExtension == "swift" {
+        for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)! where file.pathExtension == "swift"
+        {
             let text = try String(contentsOf: file, encoding: .utf8)
             for match in text.matches(of: /\{\{[#^]?t\.([a-z_]+)\}\}/) { used.insert(String(match.1)) }
             for match in text.matches(of: /\.t\("([a-z_]+)"\)/) { used.insert(String(match.1)) }
@@ -217,14 +221,18 @@ struct AccountPageTests {
                 let admin = Browser(client)
                 _ = try await signIn(admin, email: IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
                 try await admin.get("/admin/roles")
-                let bad = try await admin.post("/admin/roles", [
-                    ("name", "support"), ("scope", "system"), ("description", "Help desk"), ("permissions", "identity.user.reed"),
-                ])
+                let bad = try await admin.post(
+                    "/admin/roles",
+                    [
+                        ("name", "support"), ("scope", "system"), ("description", "Help desk"), ("permissions", "identity.user.reed"),
+                    ])
                 #expect(bad.status == .unprocessableContent)
                 #expect(bad.text.contains("identity.user.reed covers no action Plaza knows"))
-                let created = try await admin.post("/admin/roles", [
-                    ("name", "support"), ("scope", "system"), ("description", "Help desk"), ("permissions", "identity.user.read\noperations.*"),
-                ])
+                let created = try await admin.post(
+                    "/admin/roles",
+                    [
+                        ("name", "support"), ("scope", "system"), ("description", "Help desk"), ("permissions", "identity.user.read\noperations.*"),
+                    ])
                 #expect(created.location == "/admin/roles?notice=role-created#role-support")
                 #expect(try await plaza.identity.roles().first { $0.name == "support" }?.permissions == ["identity.user.read", "operations.*"])
                 let page = try await admin.get("/admin/roles")
@@ -268,10 +276,12 @@ struct AccountPageTests {
                 #expect(!(try await outsider.get("/organisations").text.contains("Acme Brands")))
 
                 try await owner.get(location)
-                let renamed = try await owner.post("/organisations/\(id)/settings", [("name", "Acme Group"), ("type", "brand"), ("status", "active"), ("parentId", "")])
+                let renamed = try await owner.post(
+                    "/organisations/\(id)/settings", [("name", "Acme Group"), ("type", "brand"), ("status", "active"), ("parentId", "")])
                 #expect(renamed.location == "/organisations/\(id)?notice=organisation-saved")
                 #expect(try await owner.get(renamed.location!).text.contains("Acme Group"))
-                let refused = try await owner.post("/organisations/\(id)/settings", [("name", ""), ("type", "brand"), ("status", "active"), ("parentId", "")])
+                let refused = try await owner.post(
+                    "/organisations/\(id)/settings", [("name", ""), ("type", "brand"), ("status", "active"), ("parentId", "")])
                 #expect(refused.status == .unprocessableContent)
                 #expect(refused.text.contains("must be 1 to 200 characters"))
 
@@ -317,7 +327,9 @@ struct AvatarPageTests {
     func avatar() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-avatars-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await withTestPlaza(configure: { $0.edge.rateLimits = []; $0.filesDirectory = directory.path }) { plaza in
+        try await withTestPlaza(configure: {
+            $0.edge.rateLimits = []; $0.filesDirectory = directory.path
+        }) { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let browser = Browser(client)
                 _ = try await signUp(browser, email: "ada@example.com")
@@ -331,7 +343,8 @@ struct AvatarPageTests {
                 let forged = try await browser.upload("/account/avatar", fields: [("purpose", "avatar")], file: photo)
                 #expect(forged.status == .forbidden)
                 let notAnImage = try await browser.upload(
-                    "/account/avatar?_csrf=\(token)", fields: [("purpose", "avatar")], file: (name: "me.png", field: "file", type: "image/png", data: Data("hello".utf8)))
+                    "/account/avatar?_csrf=\(token)", fields: [("purpose", "avatar")],
+                    file: (name: "me.png", field: "file", type: "image/png", data: Data("hello".utf8)))
                 #expect(notAnImage.status == .unsupportedMediaType)
                 #expect(notAnImage.text.contains("class=\"problem\"") || notAnImage.text.contains("not a type Plaza accepts"))
 

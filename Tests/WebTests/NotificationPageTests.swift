@@ -23,15 +23,19 @@ struct NotificationPageTests {
                 let form = try await admin.get("/admin/announcements")
                 #expect(form.status == .ok)
                 #expect(form.text.contains(#"name="audience""#))
-                let refused = try await admin.post("/admin/announcements", [
-                    ("audience", "organisation"), ("role", ""), ("organisation", "nope"), ("title", "Hi"), ("body", "There"), ("link", ""),
-                ])
+                let refused = try await admin.post(
+                    "/admin/announcements",
+                    [
+                        ("audience", "organisation"), ("role", ""), ("organisation", "nope"), ("title", "Hi"), ("body", "There"), ("link", ""),
+                    ])
                 #expect(refused.status == .unprocessableContent)
                 #expect(refused.text.contains("must be an organisation"))
-                let sent = try await admin.post("/admin/announcements", [
-                    ("audience", "role"), ("role", "customer"), ("organisation", ""), ("title", "Spring sale"),
-                    ("body", "Everything half price"), ("link", "/account"),
-                ])
+                let sent = try await admin.post(
+                    "/admin/announcements",
+                    [
+                        ("audience", "role"), ("role", "customer"), ("organisation", ""), ("title", "Spring sale"),
+                        ("body", "Everything half price"), ("link", "/account"),
+                    ])
                 #expect(sent.status == .seeOther)
                 #expect(sent.location?.hasPrefix("/admin/deliveries?notificationId=") == true)
                 try await plaza.runPendingWork()
@@ -44,8 +48,10 @@ struct NotificationPageTests {
                 #expect(inbox.text.contains(#"<span id="unread-badge" class="badge" aria-live="polite" aria-label="unread">1</span>"#))
                 #expect(inbox.text.contains(#"<script src="/assets/live.js" defer></script>"#))
                 let customerAccount = try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "customer")))
-                let item = try #require(try await plaza.notifications.inbox(
-                    caller: Caller(principal: Principal(id: customerAccount.id)), page: PageRequest()).items.first)
+                let item = try #require(
+                    try await plaza.notifications.inbox(
+                        caller: Caller(principal: Principal(id: customerAccount.id)), page: PageRequest()
+                    ).items.first)
                 let opened = try await customer.post("/notifications/\(item.id)/read", [("open", "1")])
                 #expect(opened.location == "/account")
                 let after = try await customer.get("/notifications")
@@ -72,14 +78,17 @@ struct NotificationPageTests {
                 let page = try await browser.get("/account/notifications")
                 #expect(page.status == .ok)
                 #expect(page.text.contains(#"value="security.email" aria-label="Security notices: Email" checked disabled"#))
-                let saved = try await browser.post("/account/notifications", [
-                    ("on", "announcements.email"), ("on", "announcements.in-app"), ("quiet_from", "22:00"), ("quiet_to", "07:00"),
-                ])
+                let saved = try await browser.post(
+                    "/account/notifications",
+                    [
+                        ("on", "announcements.email"), ("on", "announcements.in-app"), ("quiet_from", "22:00"), ("quiet_to", "07:00"),
+                    ])
                 #expect(saved.location == "/account/notifications?notice=preferences-saved")
                 let user = try #require(try await plaza.identity.contact(email: "ada@example.com"))
                 let stored = try await plaza.notifications.preferences(caller: Caller(principal: Principal(id: user.id)))
                 #expect(stored.categories.first { $0.category == "announcements" }?.channels["email"] == true)
-                #expect(stored.categories.first { $0.category == "security" }?.channels["email"] == true, "a disabled box is not posted, and stays on")
+                #expect(
+                    stored.categories.first { $0.category == "security" }?.channels["email"] == true, "a disabled box is not posted, and stays on")
                 #expect(stored.categories.first { $0.category == "messages" }?.channels["in-app"] == false, "an unchecked box is off")
                 #expect(stored.quietHours == QuietHours(from: "22:00", to: "07:00"))
 
@@ -119,9 +128,11 @@ struct NotificationPageTests {
                 let bad = try await operatorBrowser.get("/admin/deliveries?state=lost")
                 #expect(bad.status == .unprocessableContent)
 
-                let delivery = try #require(try await plaza.notifications.deliveries(
-                    DeliveryQuery(state: .givenUp), page: PageRequest(),
-                    caller: Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["operator"])))).items.first)
+                let delivery = try #require(
+                    try await plaza.notifications.deliveries(
+                        DeliveryQuery(state: .givenUp), page: PageRequest(),
+                        caller: Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["operator"])))
+                    ).items.first)
                 let detail = try await operatorBrowser.get("/admin/deliveries/\(delivery.id)")
                 #expect(detail.text.contains("identity.code.verify-email"))
                 #expect(detail.text.contains("<td>1</td>"), "the attempt is listed")
@@ -185,7 +196,9 @@ struct NotificationPageTests {
 
 @Suite("The live badge in a real browser", .timeLimit(.minutes(5)))
 struct LiveBadgeBrowserTests {
-    @Test("Chromium's unread badge turns to 1 over the realtime socket when a notification arrives, without a reload; an EventSource on the page gets the next one")
+    @Test(
+        "Chromium's unread badge turns to 1 over the realtime socket when a notification arrives, without a reload; an EventSource on the page gets the next one"
+    )
     func liveBadge() async throws {
         try #require(PythonPeer.isInstalled, "run scripts/deps.sh test to install selenium into .venv")
         try #require(FileManager.default.fileExists(atPath: "/usr/bin/chromedriver"), "run scripts/deps.sh test to install chromium-driver")
@@ -193,11 +206,12 @@ struct LiveBadgeBrowserTests {
             try await seedDemo(plaza)
             let customer = try #require(try await plaza.identity.contact(email: IdentityDemo.email(for: "customer")))
             try await plaza.runPendingWork()
-            _ = try await plaza.dispatcher.broadcast()  // the first call only marks where this instance starts
+            _ = try await plaza.dispatcher.broadcast() // the first call only marks where this instance starts
             try await plaza.testApplication().test(.live) { client in
                 let port = try #require(client.port)
                 let peer = try PythonPeer.start([
-                    PythonPeer.script("browser_live_badge.py"), "http://127.0.0.1:\(port)", IdentityDemo.email(for: "customer"), IdentityDemo.password,
+                    PythonPeer.script("browser_live_badge.py"), "http://127.0.0.1:\(port)", IdentityDemo.email(for: "customer"),
+                    IdentityDemo.password,
                 ])
                 defer { peer.stop() }
                 #expect(try await peer.waitFor("live", within: .seconds(60)), "\(peer.output)")
@@ -215,7 +229,8 @@ struct LiveBadgeBrowserTests {
                 #expect(try await peer.waitFor("sse open", within: .seconds(30)), "\(peer.output)")
                 let streamDeadline = ContinuousClock.now + .seconds(30)
                 while ContinuousClock.now < streamDeadline, !peer.output.contains("sse event"), !peer.output.contains("FAIL") {
-                    _ = try await plaza.notifications.announce(Announcement(audience: .users([customer.id]), title: "Again", body: "Live"), caller: admin)
+                    _ = try await plaza.notifications.announce(
+                        Announcement(audience: .users([customer.id]), title: "Again", body: "Live"), caller: admin)
                     try await plaza.runPendingWork()
                     _ = try await plaza.dispatcher.broadcast()
                     try await Task.sleep(for: .milliseconds(500))

@@ -19,10 +19,12 @@ func withPagesPlaza<T: Sendable>(_ body: (Plaza) async throws -> T) async throws
 /// Signs a browser up through the pages.
 func signUp(_ browser: Browser, email: String, password: String = "correct horse") async throws -> TestResponse {
     try await browser.get("/sign-up")
-    return try await browser.post("/sign-up", [
-        ("email", email), ("password", password), ("firstName", "Ada"), ("lastName", "Lovelace"), ("role", "customer"),
-        ("locale", "en"), ("timeZone", "Europe/Kyiv"),
-    ])
+    return try await browser.post(
+        "/sign-up",
+        [
+            ("email", email), ("password", password), ("firstName", "Ada"), ("lastName", "Lovelace"), ("role", "customer"),
+            ("locale", "en"), ("timeZone", "Europe/Kyiv"),
+        ])
 }
 
 func signIn(_ browser: Browser, email: String, password: String) async throws -> TestResponse {
@@ -110,9 +112,11 @@ struct SignInPageTests {
                 #expect(signedOutAccount.location == "/sign-in?next=%2Faccount%3Ftab%3D1")
 
                 try await browser.get("/sign-in?next=%2Forganisations")
-                let right = try await browser.post("/sign-in", [
-                    ("email", IdentityDemo.email(for: "customer")), ("password", IdentityDemo.password), ("next", "/organisations"),
-                ])
+                let right = try await browser.post(
+                    "/sign-in",
+                    [
+                        ("email", IdentityDemo.email(for: "customer")), ("password", IdentityDemo.password), ("next", "/organisations"),
+                    ])
                 #expect(right.status == .seeOther)
                 #expect(right.location == "/organisations")
                 #expect(try await browser.get("/account").status == .ok)
@@ -120,9 +124,11 @@ struct SignInPageTests {
                 // `next` never leads off the site.
                 let elsewhere = Browser(client)
                 try await elsewhere.get("/sign-in")
-                let offsite = try await elsewhere.post("/sign-in", [
-                    ("email", IdentityDemo.email(for: "customer")), ("password", IdentityDemo.password), ("next", "//evil.example/x"),
-                ])
+                let offsite = try await elsewhere.post(
+                    "/sign-in",
+                    [
+                        ("email", IdentityDemo.email(for: "customer")), ("password", IdentityDemo.password), ("next", "//evil.example/x"),
+                    ])
                 #expect(offsite.location == "/account")
 
                 let cookie = try #require(browser.cookies[WebSessionCookie.name])
@@ -248,9 +254,11 @@ struct SignInPageTests {
                 let reset = try #require(try await plaza.issuedCodes().last)
                 #expect(reset.purpose == .resetPassword)
                 try await other.get(asked.location!)
-                let done = try await other.post("/reset-password/confirm", [
-                    ("email", "grace@example.com"), ("code", reset.code), ("newPassword", "a new horse"),
-                ])
+                let done = try await other.post(
+                    "/reset-password/confirm",
+                    [
+                        ("email", "grace@example.com"), ("code", reset.code), ("newPassword", "a new horse"),
+                    ])
                 #expect(done.location == "/sign-in?notice=password-reset")
                 // The reset ended every session, including the first browser's.
                 #expect(try await browser.get("/account").status == .seeOther)
@@ -259,7 +267,6 @@ struct SignInPageTests {
         }
     }
 }
-
 
 @Suite("Pages in a real browser", .timeLimit(.minutes(5)))
 struct BrowserTests {

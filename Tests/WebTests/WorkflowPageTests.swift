@@ -15,21 +15,25 @@ struct WorkflowPageTests {
     func workflowPages() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             try await seedDemo(plaza)
-            plaza.workflows.register(WorkflowDefinition(
-                name: "page.sample", initial: "waiting", states: ["waiting", "sent", "done"], final: ["done"],
-                transitions: [
-                    .init("send", from: ["waiting"], to: "sent", guard: WorkflowPolicy.operate,
-                          activities: [ActivitySpec("page.call", retry: RetryPolicy(maxAttempts: 1))]),
-                    .init("finish", from: ["sent"], to: "done", guard: WorkflowPolicy.operate),
-                ]))
+            plaza.workflows.register(
+                WorkflowDefinition(
+                    name: "page.sample", initial: "waiting", states: ["waiting", "sent", "done"], final: ["done"],
+                    transitions: [
+                        .init(
+                            "send", from: ["waiting"], to: "sent", guard: WorkflowPolicy.operate,
+                            activities: [ActivitySpec("page.call", retry: RetryPolicy(maxAttempts: 1))]),
+                        .init("finish", from: ["sent"], to: "done", guard: WorkflowPolicy.operate),
+                    ]))
             let works = Mutex(false)
             plaza.workflows.registerActivity("page.call") { _ in
                 if !works.withLock({ $0 }) { throw ActivityFailure.permanent("the <partner> said 503") }
             }
             let system = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["operator"])))
             let (failing, quiet) = try await plaza.store.transaction { transaction in
-                (try await plaza.workflows.start("page.sample", subject: "order:7", owner: nil, caller: system, in: transaction),
-                 try await plaza.workflows.start("page.sample", subject: "order:8", owner: nil, caller: system, in: transaction))
+                (
+                    try await plaza.workflows.start("page.sample", subject: "order:7", owner: nil, caller: system, in: transaction),
+                    try await plaza.workflows.start("page.sample", subject: "order:8", owner: nil, caller: system, in: transaction)
+                )
             }
             try await plaza.workflows.send("send", to: failing.id, comment: "sent by hand", caller: system)
             try await plaza.runPendingWork()

@@ -25,12 +25,15 @@ struct WorkflowCLITests {
 
     static func exercise(_ shared: SharedDatabase) async throws {
         let engine = shared.plaza.workflows
-        engine.register(WorkflowDefinition(
-            name: "cli.sample", initial: "new", states: ["new", "sent", "done"], final: ["done"],
-            transitions: [
-                .init("send", from: ["new"], to: "sent", guard: WorkflowPolicy.operate, activities: [ActivitySpec("cli.call", retry: RetryPolicy(maxAttempts: 2))]),
-                .init("finish", from: ["sent"], to: "done", guard: WorkflowPolicy.operate),
-            ]))
+        engine.register(
+            WorkflowDefinition(
+                name: "cli.sample", initial: "new", states: ["new", "sent", "done"], final: ["done"],
+                transitions: [
+                    .init(
+                        "send", from: ["new"], to: "sent", guard: WorkflowPolicy.operate,
+                        activities: [ActivitySpec("cli.call", retry: RetryPolicy(maxAttempts: 2))]),
+                    .init("finish", from: ["sent"], to: "done", guard: WorkflowPolicy.operate),
+                ]))
         let works = Mutex(false)
         engine.registerActivity("cli.call") { _ in
             if !works.withLock({ $0 }) { throw ActivityFailure.permanent("the partner is closed") }
@@ -39,14 +42,18 @@ struct WorkflowCLITests {
             try PlazaProcess.run(["workflows"] + arguments, environment: shared.settings)
         }
         let (failing, quiet) = try await shared.plaza.store.transaction { transaction in
-            (try await engine.start("cli.sample", subject: "order:1", owner: nil, caller: .console("test"), in: transaction),
-             try await engine.start("cli.sample", subject: "order:2", owner: nil, caller: .console("test"), in: transaction))
+            (
+                try await engine.start("cli.sample", subject: "order:1", owner: nil, caller: .console("test"), in: transaction),
+                try await engine.start("cli.sample", subject: "order:2", owner: nil, caller: .console("test"), in: transaction)
+            )
         }
         try await engine.send("send", to: failing.id, comment: "by hand", caller: .console("test"))
         try await shared.plaza.runPendingWork()
         let activity = try #require(try await engine.activities(of: failing.id).first)
         #expect(activity.status == .failed)
-        let (failingID, quietID, activityID) = (failing.id.uuidString.lowercased(), quiet.id.uuidString.lowercased(), activity.id.uuidString.lowercased())
+        let (failingID, quietID, activityID) = (
+            failing.id.uuidString.lowercased(), quiet.id.uuidString.lowercased(), activity.id.uuidString.lowercased()
+        )
 
         let all = try plaza("list")
         #expect(all.status == 0, "\(all.stderr)")
@@ -80,9 +87,11 @@ struct WorkflowCLITests {
         let cancelled = try plaza("cancel", quietID, "--reason", "ordered twice")
         #expect(cancelled.stdout == "Cancelled cli.sample \(quietID) in new.\n", "\(cancelled.stderr)")
         #expect(try await engine.history(quiet.id).last?.comment == "ordered twice")
-        let audit = try await shared.plaza.store.sql.raw("""
+        let audit = try await shared.plaza.store.sql.raw(
+            """
             SELECT request_id, actor_kind FROM \(ident: AuditLogTable.name) WHERE action = 'workflows.instance.cancel'
-            """).first()
+            """
+        ).first()
         #expect(try audit?.decode(column: "request_id", as: String.self) == "console: workflows cancel")
         let twice = try plaza("cancel", quietID, "--reason", "again")
         #expect(twice.status != 0 && twice.stderr.contains("cancelled already"))

@@ -12,7 +12,8 @@ import Testing
 /// same database. The test reads the database through a Plaza of its own that runs no workers.
 @Suite(
     "Workflows survive a killed server", .timeLimit(.minutes(5)),
-    .enabled(if: FileManager.default.fileExists(atPath: ServerProcess.binary.deletingLastPathComponent().appendingPathComponent("workflow-peer").path)))
+    .enabled(
+        if: FileManager.default.fileExists(atPath: ServerProcess.binary.deletingLastPathComponent().appendingPathComponent("workflow-peer").path)))
 struct WorkflowCrashTests {
     static func waitFor(_ what: String, within limit: Duration = .seconds(40), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + limit
@@ -63,11 +64,11 @@ struct WorkflowCrashTests {
             // for the file's lock for as long as 8 s on a loaded machine, and the timer came due before the kill.
             let started = ContinuousClock.now
             let instance = try await shared.start("crash.timer")
-            let committed = ContinuousClock.now  // the timer is due at most `timerDelay` after this
-            let first = try await shared.peer()  // a server runs, with the timer set and not yet due
+            let committed = ContinuousClock.now // the timer is due at most `timerDelay` after this
+            let first = try await shared.peer() // a server runs, with the timer set and not yet due
             first.kill()
             try #require(started.duration(to: .now) < CrashSample.timerDelay - .seconds(1), "the server died before the timer was due")
-            try await Task.sleep(until: committed + CrashSample.timerDelay + .seconds(1))  // past the timer, with nobody running
+            try await Task.sleep(until: committed + CrashSample.timerDelay + .seconds(1)) // past the timer, with nobody running
             #expect(try await shared.plaza.workflows.instance(instance.id).state == "waiting")
             let second = try await shared.peer()
             try await Self.waitFor("the timer") { try await shared.plaza.workflows.instance(instance.id).state == "expired" }

@@ -59,7 +59,8 @@ struct WorkflowEngineTests {
             let request = try await started(engine, store)
             #expect(request.state == "pending" && request.version == 1)
             #expect(request.allowedCommands == ["accept", "decline", "cancel"])
-            try await engine.send("accept", to: request.id, expectedVersion: 1, payload: ["price": 120], comment: "On my way tomorrow", caller: provider)
+            try await engine.send(
+                "accept", to: request.id, expectedVersion: 1, payload: ["price": 120], comment: "On my way tomorrow", caller: provider)
             try await engine.send("start", to: request.id, caller: provider)
             let done = try await engine.send("complete", to: request.id, caller: provider)
             #expect(done.state == "completed" && done.version == 4 && done.allowedCommands.isEmpty)
@@ -75,7 +76,9 @@ struct WorkflowEngineTests {
         }
     }
 
-    @Test("a command the state does not allow is a 409 naming the allowed ones; a stale version is a 409; the guard's refusal is a 403; an unknown instance a 404")
+    @Test(
+        "a command the state does not allow is a 409 naming the allowed ones; a stale version is a 409; the guard's refusal is a 403; an unknown instance a 404"
+    )
     func refusals() async throws {
         try await TestDatabase.withStore { store in
             let engine = sampleEngine(store)
@@ -83,7 +86,9 @@ struct WorkflowEngineTests {
             let early = await #expect(throws: PlazaError.self) { try await engine.send("complete", to: request.id, caller: provider) }
             #expect(early?.status == .conflict)
             #expect(early?.detail == "complete is not allowed when pending; allowed: accept, decline, cancel.")
-            let stale = await #expect(throws: PlazaError.self) { try await engine.send("accept", to: request.id, expectedVersion: 7, caller: provider) }
+            let stale = await #expect(throws: PlazaError.self) {
+                try await engine.send("accept", to: request.id, expectedVersion: 7, caller: provider)
+            }
             #expect(stale?.status == .conflict)
             let refused = await #expect(throws: PlazaError.self) { try await engine.send("accept", to: request.id, caller: stranger) }
             #expect(refused?.status == .forbidden)
@@ -98,17 +103,21 @@ struct WorkflowEngineTests {
         }
     }
 
-    @Test("starts made outside any transaction, side by side, are each whole — instance, first step, start activity — and a start that cannot be made is refused alone")
+    @Test(
+        "starts made outside any transaction, side by side, are each whole — instance, first step, start activity — and a start that cannot be made is refused alone"
+    )
     func startsOfTheirOwn() async throws {
         try await TestDatabase.withStore { store in
             let rig = EngineRig(store)
-            rig.engine.register(WorkflowDefinition(
-                name: "sample.greeted", initial: "new", states: ["new"], final: [], transitions: [],
-                startActivities: [ActivitySpec("sample.greet")]))
+            rig.engine.register(
+                WorkflowDefinition(
+                    name: "sample.greeted", initial: "new", states: ["new"], final: [], transitions: [],
+                    startActivities: [ActivitySpec("sample.greet")]))
             let greeted = Mutex<Set<Int>>([])
             rig.engine.registerActivity("sample.greet") { context in
                 guard case .object(let payload) = try await rig.engine.history(context.instance.id).first?.payload,
-                      case .number(let number) = payload["n"] else { return }
+                    case .number(let number) = payload["n"]
+                else { return }
                 greeted.withLock { _ = $0.insert(Int(number)) }
             }
             let customer = self.customer
@@ -119,8 +128,13 @@ struct WorkflowEngineTests {
                         let name = index == 40 ? "sample.unknown" : "sample.greeted"
                         let parent = index == 41 ? UUID() : nil
                         do {
-                            return (index, .success(try await engine.start(
-                                name, owner: customer.principal!.id, parent: parent, payload: ["n": .number(Double(index))], caller: customer)))
+                            return (
+                                index,
+                                .success(
+                                    try await engine.start(
+                                        name, owner: customer.principal!.id, parent: parent, payload: ["n": .number(Double(index))], caller: customer)
+                                )
+                            )
                         } catch {
                             return (index, .failure(error))
                         }
@@ -156,7 +170,8 @@ struct WorkflowEngineTests {
                 for index in 0..<50 {
                     group.addTask {
                         do {
-                            try await engine.send(index.isMultiple(of: 2) ? "accept" : "decline", to: request.id, expectedVersion: 1, caller: provider)
+                            try await engine.send(
+                                index.isMultiple(of: 2) ? "accept" : "decline", to: request.id, expectedVersion: 1, caller: provider)
                             return 200
                         } catch let error as PlazaError {
                             return Int(error.status.code)
@@ -181,8 +196,13 @@ let sampleBooking = WorkflowDefinition(
     name: "sample.booking", initial: "held",
     states: ["held", "paid", "released"], final: ["released"],
     transitions: [
-        .init("pay", from: ["held"], to: "paid", guard: "sample.request.cancel",
-              activities: [ActivitySpec("sample.confirm", retry: RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(10), maxBackoff: .seconds(60), timeout: .seconds(5)))]),
+        .init(
+            "pay", from: ["held"], to: "paid", guard: "sample.request.cancel",
+            activities: [
+                ActivitySpec(
+                    "sample.confirm", retry: RetryPolicy(maxAttempts: 3, initialBackoff: .seconds(10), maxBackoff: .seconds(60), timeout: .seconds(5))
+                )
+            ]),
         .init("release", from: ["held", "paid"], to: "released", guard: "sample.request.cancel"),
     ],
     startTimers: [TimerSpec("hold", after: .seconds(900), command: "release")])

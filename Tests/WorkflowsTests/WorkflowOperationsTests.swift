@@ -21,7 +21,9 @@ struct WorkflowOperationsTests {
             let definition = WorkflowDefinition(
                 name: "ops.sample", initial: "a", states: ["a", "b", "c"], final: ["c"],
                 transitions: [
-                    .init("go", from: ["a"], to: "b", guard: WorkflowPolicy.operate, activities: [ActivitySpec("ops.call", retry: RetryPolicy(maxAttempts: 1))]),
+                    .init(
+                        "go", from: ["a"], to: "b", guard: WorkflowPolicy.operate,
+                        activities: [ActivitySpec("ops.call", retry: RetryPolicy(maxAttempts: 1))]),
                     .init("finish", from: ["b"], to: "c", guard: WorkflowPolicy.operate),
                 ])
             plaza.workflows.register(definition)
@@ -32,8 +34,10 @@ struct WorkflowOperationsTests {
             let operatorHeader = TestAuthentication.header(roles: ["operator"])
             let operatorCaller = Caller(principal: TestAuthentication.principal(header: operatorHeader))
             let (first, second) = try await plaza.store.transaction { transaction in
-                (try await plaza.workflows.start("ops.sample", owner: nil, caller: operatorCaller, in: transaction),
-                 try await plaza.workflows.start("ops.sample", owner: nil, caller: operatorCaller, in: transaction))
+                (
+                    try await plaza.workflows.start("ops.sample", owner: nil, caller: operatorCaller, in: transaction),
+                    try await plaza.workflows.start("ops.sample", owner: nil, caller: operatorCaller, in: transaction)
+                )
             }
             try await plaza.workflows.send("go", to: first.id, caller: operatorCaller)
             try await plaza.runPendingWork()
@@ -51,21 +55,25 @@ struct WorkflowOperationsTests {
                 let paged = try decode(InstancePage.self, try await client.execute(uri: "/api/v1/workflows?limit=1", method: .get, headers: headers))
                 #expect(paged.items.count == 1 && paged.nextCursor != nil)
 
-                let detail = try decode(WorkflowDetail.self, try await client.execute(uri: "/api/v1/workflows/\(first.id)", method: .get, headers: headers))
+                let detail = try decode(
+                    WorkflowDetail.self, try await client.execute(uri: "/api/v1/workflows/\(first.id)", method: .get, headers: headers))
                 #expect(detail.instance.failure == "ops.call: the partner's API said 503")
                 #expect(detail.history.map(\.command) == ["start", "go"])
                 #expect(detail.activities.map(\.status) == [.failed])
                 #expect(detail.diagram?.contains("a --> b: go") == true)
 
                 works.withLock { $0 = true }
-                let reset = try await client.execute(uri: "/api/v1/workflows/activities/\(detail.activities[0].id)/reset", method: .post, headers: headers)
+                let reset = try await client.execute(
+                    uri: "/api/v1/workflows/activities/\(detail.activities[0].id)/reset", method: .post, headers: headers)
                 #expect(reset.status == .accepted)
                 try await plaza.runPendingWork()
-                let healed = try decode(WorkflowDetail.self, try await client.execute(uri: "/api/v1/workflows/\(first.id)", method: .get, headers: headers))
+                let healed = try decode(
+                    WorkflowDetail.self, try await client.execute(uri: "/api/v1/workflows/\(first.id)", method: .get, headers: headers))
                 #expect(healed.activities.map(\.status) == [.succeeded] && healed.instance.failure == nil)
                 #expect(try await list("failed=true") == [])
 
-                let noReason = try await client.execute(uri: "/api/v1/workflows/\(second.id)/cancel", method: .post, headers: headers, body: json(["reason": " "]))
+                let noReason = try await client.execute(
+                    uri: "/api/v1/workflows/\(second.id)/cancel", method: .post, headers: headers, body: json(["reason": " "]))
                 #expect(noReason.status == .unprocessableContent)
                 let cancelled = try await client.execute(
                     uri: "/api/v1/workflows/\(second.id)/cancel", method: .post, headers: headers, body: json(["reason": "customer asked by phone"]))
@@ -80,7 +88,8 @@ struct WorkflowOperationsTests {
                 #expect(history.last?.command == "operator.cancel" && history.last?.comment == "customer asked by phone")
 
                 #expect(try await client.execute(uri: "/api/v1/workflows/\(UUID())", method: .get, headers: headers).status == .notFound)
-                #expect(try await client.execute(uri: "/api/v1/workflows?failed=maybe", method: .get, headers: headers).status == .unprocessableContent)
+                #expect(
+                    try await client.execute(uri: "/api/v1/workflows?failed=maybe", method: .get, headers: headers).status == .unprocessableContent)
                 let customer: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: [])]
                 #expect(try await client.execute(uri: "/api/v1/workflows", method: .get, headers: customer).status == .forbidden)
                 #expect(try await client.execute(uri: "/api/v1/workflows", method: .get).status == .unauthorized)

@@ -12,7 +12,7 @@ import Testing
 @testable import Workflows
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// Seed 003's campaign and its applications: closing the campaign closes the applications still open,
@@ -29,7 +29,9 @@ let sampleCampaign = WorkflowDefinition(
 let sampleApplication = WorkflowDefinition(
     name: "sample.application", initial: "submitted", states: ["submitted", "accepted", "closed"], final: ["accepted", "closed"],
     transitions: [
-        .init("accept", from: ["submitted"], to: "accepted", guard: "sample.request.cancel", signals: [SignalSpec("application-accepted", to: .parent)]),
+        .init(
+            "accept", from: ["submitted"], to: "accepted", guard: "sample.request.cancel",
+            signals: [SignalSpec("application-accepted", to: .parent)]),
         .init("close", from: ["submitted"], to: "closed", guard: "sample.request.cancel"),
     ])
 
@@ -151,19 +153,22 @@ struct WorkflowSignalTests {
         }
     }
 
-    @Test("an activity's follow-up commits with its success; one the instance no longer takes is dropped; a race runs the activity again; observers hear each commit")
+    @Test(
+        "an activity's follow-up commits with its success; one the instance no longer takes is dropped; a race runs the activity again; observers hear each commit"
+    )
     func followUps() async throws {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
             let rig = EngineRig(store)
             let engine = rig.engine
-            engine.register(WorkflowDefinition(
-                name: "sample.steps", initial: "a", states: ["a", "b", "c"], final: ["c"],
-                transitions: [
-                    .init("advance", from: ["a"], to: "b", guard: "sample.request.cancel"),
-                    .init("skip", from: ["a", "b"], to: "c", guard: "sample.request.cancel"),
-                ],
-                startActivities: [ActivitySpec("sample.step")]))
+            engine.register(
+                WorkflowDefinition(
+                    name: "sample.steps", initial: "a", states: ["a", "b", "c"], final: ["c"],
+                    transitions: [
+                        .init("advance", from: ["a"], to: "b", guard: "sample.request.cancel"),
+                        .init("skip", from: ["a", "b"], to: "c", guard: "sample.request.cancel"),
+                    ],
+                    startActivities: [ActivitySpec("sample.step")]))
             final class Race: Sendable { let id = Mutex<UUID?>(nil); let runs = Mutex(0) }
             let race = Race()
             let brand = self.brand
@@ -215,13 +220,14 @@ struct WorkflowSignalTests {
         try await TestDatabase.withStore { store in
             let rig = EngineRig(store)
             let (queue, engine) = (rig.queue, rig.engine)
-            engine.register(WorkflowDefinition(
-                name: "sample.chain", initial: "one", states: ["one", "two", "done"], final: ["done"],
-                transitions: [
-                    .init("next", from: ["one"], to: "two", guard: "sample.request.cancel", activities: [ActivitySpec("sample.second")]),
-                    .init("finish", from: ["two"], to: "done", guard: "sample.request.cancel"),
-                ],
-                startActivities: [ActivitySpec("sample.first")]))
+            engine.register(
+                WorkflowDefinition(
+                    name: "sample.chain", initial: "one", states: ["one", "two", "done"], final: ["done"],
+                    transitions: [
+                        .init("next", from: ["one"], to: "two", guard: "sample.request.cancel", activities: [ActivitySpec("sample.second")]),
+                        .init("finish", from: ["two"], to: "done", guard: "sample.request.cancel"),
+                    ],
+                    startActivities: [ActivitySpec("sample.first")]))
             engine.registerActivity("sample.first") { $0.then(send: "next") }
             engine.registerActivity("sample.second") { $0.then(send: "finish") }
             engine.runActivitiesInline(worker: "inline-test", limit: 16)
@@ -231,7 +237,9 @@ struct WorkflowSignalTests {
             let brand = self.brand
             let instances = try await withThrowingTaskGroup(of: WorkflowInstance.self) { group in
                 for _ in 0..<10 {
-                    group.addTask { try await store.transaction { try await engine.start("sample.chain", owner: brand.principal?.id, caller: brand, in: $0) } }
+                    group.addTask {
+                        try await store.transaction { try await engine.start("sample.chain", owner: brand.principal?.id, caller: brand, in: $0) }
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -255,10 +263,11 @@ struct WorkflowSignalTests {
         try await TestDatabase.withStore { store in
             let rig = EngineRig(store)
             let (queue, engine) = (rig.queue, rig.engine)
-            engine.register(WorkflowDefinition(
-                name: "sample.gated", initial: "open", states: ["open", "done"], final: ["done"],
-                transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
-                startActivities: [ActivitySpec("sample.gate")]))
+            engine.register(
+                WorkflowDefinition(
+                    name: "sample.gated", initial: "open", states: ["open", "done"], final: ["done"],
+                    transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
+                    startActivities: [ActivitySpec("sample.gate")]))
             final class Gate: Sendable { let open = Mutex(false); let entered = Mutex(0) }
             let gate = Gate()
             engine.registerActivity("sample.gate") { context in
@@ -270,7 +279,9 @@ struct WorkflowSignalTests {
             let brand = self.brand
             let instances = try await withThrowingTaskGroup(of: WorkflowInstance.self) { group in
                 for _ in 0..<6 {
-                    group.addTask { try await store.transaction { try await engine.start("sample.gated", owner: brand.principal?.id, caller: brand, in: $0) } }
+                    group.addTask {
+                        try await store.transaction { try await engine.start("sample.gated", owner: brand.principal?.id, caller: brand, in: $0) }
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -304,10 +315,11 @@ struct WorkflowSignalTests {
         try await TestDatabase.withStore { store in
             let rig = EngineRig(store)
             let engine = rig.engine
-            engine.register(WorkflowDefinition(
-                name: "sample.slow", initial: "open", states: ["open", "done"], final: ["done"],
-                transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
-                startActivities: [ActivitySpec("sample.stuck", retry: RetryPolicy(maxAttempts: 1, timeout: .milliseconds(200)))]))
+            engine.register(
+                WorkflowDefinition(
+                    name: "sample.slow", initial: "open", states: ["open", "done"], final: ["done"],
+                    transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
+                    startActivities: [ActivitySpec("sample.stuck", retry: RetryPolicy(maxAttempts: 1, timeout: .milliseconds(200)))]))
             final class Gate: Sendable { let open = Mutex(false) }
             let gate = Gate()
             engine.registerActivity("sample.stuck") { context in
@@ -345,14 +357,15 @@ struct WorkflowSignalTests {
         try await TestDatabase.withStore(clock: clock) { store in
             let rig = EngineRig(store)
             let engine = rig.engine
-            engine.register(WorkflowDefinition(
-                name: "sample.offer", initial: "open", states: ["open", "taken", "expired"], final: ["taken", "expired"],
-                transitions: [
-                    .init("comment", from: ["open"], to: nil, guard: "sample.request.handle"),
-                    .init("take", from: ["open"], to: "taken", guard: "sample.request.cancel"),
-                    .init("expire", from: ["open"], to: "expired", guard: "sample.request.cancel"),
-                ],
-                startTimers: [TimerSpec("deadline", after: .seconds(60), command: "expire")]))
+            engine.register(
+                WorkflowDefinition(
+                    name: "sample.offer", initial: "open", states: ["open", "taken", "expired"], final: ["taken", "expired"],
+                    transitions: [
+                        .init("comment", from: ["open"], to: nil, guard: "sample.request.handle"),
+                        .init("take", from: ["open"], to: "taken", guard: "sample.request.cancel"),
+                        .init("expire", from: ["open"], to: "expired", guard: "sample.request.cancel"),
+                    ],
+                    startTimers: [TimerSpec("deadline", after: .seconds(60), command: "expire")]))
             let worker = rig.worker
             let (brand, creator) = (self.brand, self.creator)
             let offer = try await store.transaction {
@@ -377,7 +390,9 @@ struct WorkflowSignalTests {
             var texts: [String] = []
             var currentRects = 0
             var inText = false
-            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+            func parser(
+                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]
+            ) {
                 inText = name == "text"
                 if name == "g", attributes["class"] == "state current" { currentRects += 1 }
                 if inText { texts.append("") }

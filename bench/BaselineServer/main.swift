@@ -7,7 +7,8 @@ import Hummingbird
 let port = Int(CommandLine.arguments.dropFirst().first ?? "8090") ?? 8090
 let router = Router()
 router.get("/health") { _, _ in
-    Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+    Response(
+        status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
 }
 // The upload ceiling: reads a streamed body and throws it away (bench/files.sh compares Plaza's upload to it).
 router.post("/drain") { request, _ -> String in

@@ -54,5 +54,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
 let seconds = (ContinuousClock.now - started).timeInterval
 let rate = Double(count) / seconds
 let vipsPeak = Double(Images.trackedMemory.peak) / 1_048_576
-print(String(format: "| %@ | %dx%d | %d | %.1f | %.0f | %.0f | %.0f |", fit.rawValue, width, height, concurrency, rate,
-             seconds / Double(count) * 1000 * Double(concurrency), peakRSS(), vipsPeak))
+print(
+    String(
+        format: "| %@ | %dx%d | %d | %.1f | %.0f | %.0f | %.0f |", fit.rawValue, width, height, concurrency, rate,
+        seconds / Double(count) * 1000 * Double(concurrency), peakRSS(), vipsPeak))

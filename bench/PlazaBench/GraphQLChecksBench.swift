@@ -16,7 +16,8 @@ enum GraphQLChecksBench {
         let api = try MarketplaceGraphQL(service: plaza.marketplace)
         let executor = api.executor(limits: plaza.config.graphQL)
         let query = """
-            { providers(category: "\(category)", lat: 50.45, lng: 30.52, radiusKm: 5, limit: 20) { items { id displayName distanceKm rating ratingCount } nextCursor } }
+            { providers(category: "\(category)", lat: 50.45, lng: 30.52, radiusKm: 5, limit: 20) { items { id displayName \
+            distanceKm rating ratingCount } nextCursor } }
             """
         let request = GraphQLRequest(query: query)
         let caller = Caller(principal: nil)

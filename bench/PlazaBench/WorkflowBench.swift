@@ -60,7 +60,9 @@ enum WorkflowBench {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
-                    while waiting.counter.withLock({ value -> Bool in defer { value += 1 }; return value < total }) {
+                    while waiting.counter.withLock({ value -> Bool in
+                        defer { value += 1 }; return value < total
+                    }) {
                         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                             Task {
                                 do {

@@ -38,7 +38,8 @@ var config = PlazaConfig()
 config.logLevel = .error
 config.jobs.concurrency = concurrency
 if let pool = Int(argument("--pool", "")) { config.databasePoolSize = pool }
-let directory = URL(fileURLWithPath: argument("--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent("plaza-bench-\(getpid())").path))
+let directory = URL(
+    fileURLWithPath: argument("--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent("plaza-bench-\(getpid())").path))
 config.dataDirectory = directory.path
 if !url.isEmpty { config.databaseURL = url }
 
@@ -58,8 +59,9 @@ if CommandLine.arguments.dropFirst().first == "marketplace-seed" {
 
 if CommandLine.arguments.dropFirst().first == "graphql-checks" {
     let (category, _) = try await MarketplaceBenchData.seed(plaza, providers: Int(argument("--providers", "2000"))!)
-    print(try await GraphQLChecksBench.run(
-        plaza, category: category, requests: Int(argument("--requests", "2000"))!, rounds: Int(argument("--rounds", "5"))!))
+    print(
+        try await GraphQLChecksBench.run(
+            plaza, category: category, requests: Int(argument("--requests", "2000"))!, rounds: Int(argument("--rounds", "5"))!))
     await plaza.shutdown()
     try? FileManager.default.removeItem(at: directory)
     exit(0)

@@ -71,7 +71,7 @@ final class Poller: @unchecked Sendable {
                 return
             }
             for index in 0..<Int(count) {
-                guard let pointer = events[index].data.ptr else { continue }  // the wake-up
+                guard let pointer = events[index].data.ptr else { continue } // the wake-up
                 read(Unmanaged<SubscriberConnection>.fromOpaque(pointer).takeUnretainedValue())
             }
         }

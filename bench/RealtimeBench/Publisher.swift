@@ -23,7 +23,9 @@ struct PublishTarget: Sendable {
 /// Publishes at a fixed rate without waiting for answers (an open loop), stamping each event with the
 /// time it was due rather than the time it went out, so a publisher that falls behind shows up as
 /// latency instead of hiding it.
-func publish(_ target: PublishTarget, client: HTTPClient, perSecond: Double, seconds: Double) async -> (start: UInt64, accepted: [UInt64], refused: Int) {
+func publish(_ target: PublishTarget, client: HTTPClient, perSecond: Double, seconds: Double) async -> (
+    start: UInt64, accepted: [UInt64], refused: Int
+) {
     let start = nowMicros() + 20_000
     let count = Int(perSecond * seconds)
     let interval = 1_000_000 / perSecond

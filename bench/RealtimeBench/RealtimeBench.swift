@@ -81,7 +81,8 @@ func ownCPUSeconds() -> Double {
 /// CPU seconds of another process, from /proc (clock ticks of 1/100 s).
 func cpuSeconds(of pid: Int) -> Double {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     // After the command: state is field 3, so utime (14) and stime (15) are at 11 and 12.
     guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
@@ -193,7 +194,10 @@ struct Bench {
         let received = expected == 0 ? 0 : Double(latencies.count) / Double(expected) * 100
         let p50 = percentile(latencies, 0.50), p99 = percentile(latencies, 0.99)
         let refused = result.refused > 0 ? " (\(result.refused) publishes refused)" : ""
-        emit("| \(label) | \(rate) | \(Int(delivered.rounded())) | \(format(received))%\(refused) | \(format(p50)) | \(format(p99)) | \(format(serverCPU, 0))% | \(format(clientCPU, 0))% |")
+        emit(
+            "| \(label) | \(rate) | \(Int(delivered.rounded())) | \(format(received))%\(refused) | \(format(p50)) | \(format(p99)) | "
+                + "\(format(serverCPU, 0))% | \(format(clientCPU, 0))% |"
+        )
         note("\(label): \(rate)/s offered, \(Int(delivered))/s delivered, \(format(received))% received, p99 \(format(p99)) ms")
         return received >= 95 && p99 < 1_000 && result.refused == 0
     }

@@ -31,7 +31,9 @@ public struct CategoryInput: Codable, Sendable, Equatable, APISchema {
     public var imageFileId: UUID?
     public var position: Int?
 
-    public init(parentId: UUID? = nil, name: String? = nil, slug: String? = nil, description: String? = nil, imageFileId: UUID? = nil, position: Int? = nil) {
+    public init(
+        parentId: UUID? = nil, name: String? = nil, slug: String? = nil, description: String? = nil, imageFileId: UUID? = nil, position: Int? = nil
+    ) {
         self.parentId = parentId
         self.name = name
         self.slug = slug
@@ -97,7 +99,8 @@ public struct WeeklySlot: Codable, Sendable, Equatable, APISchema {
         .object(
             properties: [
                 "weekday": .integer(format: "int32", minimum: 1, maximum: 7),
-                "start": .string(description: "HH:mm, 00:00 to 24:00", pattern: timePattern), "end": .string(description: "HH:mm, 00:00 to 24:00", pattern: timePattern),
+                "start": .string(description: "HH:mm, 00:00 to 24:00", pattern: timePattern),
+                "end": .string(description: "HH:mm, 00:00 to 24:00", pattern: timePattern),
             ],
             required: ["weekday", "start", "end"])
     }
@@ -156,7 +159,9 @@ public struct RatingSummary: Codable, Sendable, Equatable, APISchema {
     }
 
     public static var schema: JSONSchema {
-        .object(properties: ["average": .number, "count": .integer(format: "int32"), "stars": .array(.integer(format: "int32"))], required: ["average", "count", "stars"])
+        .object(
+            properties: ["average": .number, "count": .integer(format: "int32"), "stars": .array(.integer(format: "int32"))],
+            required: ["average", "count", "stars"])
     }
 }
 
@@ -233,7 +238,8 @@ public struct ProviderUpdate: Codable, Sendable, Equatable, APISchema {
         .object(
             properties: [
                 "displayName": displayNameLimit.schema, "bio": bioLimit.schema,
-                "photos": .list(.uuid, maxItems: MarketplaceService.maxPhotos), "videoFileId": .uuid, "removeVideo": .boolean, "area": ServiceArea.schema,
+                "photos": .list(.uuid, maxItems: MarketplaceService.maxPhotos), "videoFileId": .uuid, "removeVideo": .boolean,
+                "area": ServiceArea.schema,
                 "timeZone": .string(description: "An IANA time zone."), "offers": .list(Offer.schema, maxItems: MarketplaceService.maxOffers),
                 "availability": .list(WeeklySlot.schema, maxItems: MarketplaceService.maxSlots),
                 "timeOff": .list(TimeOff.schema, maxItems: MarketplaceService.maxTimeOff),

@@ -36,22 +36,28 @@ extension MarketplaceService {
     public func createCategory(_ input: CategoryInput, caller: Caller) async throws -> ServiceCategory {
         try policy.authorize(caller, MarketplacePolicy.manageCategories)
         guard let name = input.name else { throw PlazaError.validation(field: "name", "is required") }
-        let id = try await Self.slugConflicts { try await store.transaction { transaction in
-            let now = transaction.clock.now()
-            let id = PlazaID.make(at: now)
-            let fields = try await validated(input, name: name, for: nil, in: transaction)
-            try await transaction.sql.raw("""
-                INSERT INTO marketplace_categories (id, parent_id, name, slug, description, image_file_id, position, created_at, updated_at)
-                VALUES (\(bind: id), \(bind: input.parentId), \(bind: fields.name), \(bind: fields.slug), \(bind: fields.description),
-                        \(bind: input.imageFileId), \(bind: input.position ?? 0), \(bind: now), \(bind: now))
-                """).run()
-            if let image = input.imageFileId {
-                try await files.attach([image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), field: "imageFileId", caller: caller, in: transaction)
+        let id = try await Self.slugConflicts {
+            try await store.transaction { transaction in
+                let now = transaction.clock.now()
+                let id = PlazaID.make(at: now)
+                let fields = try await validated(input, name: name, for: nil, in: transaction)
+                try await transaction.sql.raw(
+                    """
+                    INSERT INTO marketplace_categories (id, parent_id, name, slug, description, image_file_id, position, created_at, updated_at)
+                    VALUES (\(bind: id), \(bind: input.parentId), \(bind: fields.name), \(bind: fields.slug), \(bind: fields.description),
+                            \(bind: input.imageFileId), \(bind: input.position ?? 0), \(bind: now), \(bind: now))
+                    """
+                ).run()
+                if let image = input.imageFileId {
+                    try await files.attach(
+                        [image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), field: "imageFileId",
+                        caller: caller, in: transaction)
+                }
+                try await transaction.audit(caller, action: "marketplace.category.create", resourceType: "category", resourceID: id.uuidString)
+                try await searchChanged(provider: nil, caller: caller, in: transaction)
+                return id
             }
-            try await transaction.audit(caller, action: "marketplace.category.create", resourceType: "category", resourceID: id.uuidString)
-            try await searchChanged(provider: nil, caller: caller, in: transaction)
-            return id
-        } }
+        }
         return try await category(id)
     }
 
@@ -72,26 +78,32 @@ extension MarketplaceService {
 
     public func updateCategory(_ id: UUID, _ input: CategoryInput, caller: Caller) async throws -> ServiceCategory {
         try policy.authorize(caller, MarketplacePolicy.manageCategories)
-        try await Self.slugConflicts { try await store.transaction { transaction in
-            guard let row = try await transaction.sql.raw("SELECT * FROM marketplace_categories WHERE id = \(bind: id)").first() else {
-                throw PlazaError.notFound("There is no category \(id).")
+        try await Self.slugConflicts {
+            try await store.transaction { transaction in
+                guard let row = try await transaction.sql.raw("SELECT * FROM marketplace_categories WHERE id = \(bind: id)").first() else {
+                    throw PlazaError.notFound("There is no category \(id).")
+                }
+                let current = try Self.category(row: row)
+                let fields = try await validated(input, name: input.name ?? current.name, for: current, in: transaction)
+                try await transaction.sql.raw(
+                    """
+                    UPDATE marketplace_categories SET parent_id = \(bind: input.parentId ?? current.parentId), name = \(bind: fields.name),
+                        slug = \(bind: fields.slug), description = \(bind: input.description == nil ? current.description : fields.description),
+                        image_file_id = \(bind: input.imageFileId ?? current.imageFileId), position = \(bind: input.position ?? current.position),
+                        updated_at = \(bind: transaction.clock.now())
+                    WHERE id = \(bind: id)
+                    """
+                ).run()
+                if let image = input.imageFileId, image != current.imageFileId {
+                    try await files.attach(
+                        [image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), field: "imageFileId",
+                        caller: caller, in: transaction)
+                }
+                if fields.name != current.name { try await reindexProviders(offering: id, in: transaction) }
+                try await transaction.audit(caller, action: "marketplace.category.update", resourceType: "category", resourceID: id.uuidString)
+                try await searchChanged(provider: nil, caller: caller, in: transaction)
             }
-            let current = try Self.category(row: row)
-            let fields = try await validated(input, name: input.name ?? current.name, for: current, in: transaction)
-            try await transaction.sql.raw("""
-                UPDATE marketplace_categories SET parent_id = \(bind: input.parentId ?? current.parentId), name = \(bind: fields.name),
-                    slug = \(bind: fields.slug), description = \(bind: input.description == nil ? current.description : fields.description),
-                    image_file_id = \(bind: input.imageFileId ?? current.imageFileId), position = \(bind: input.position ?? current.position),
-                    updated_at = \(bind: transaction.clock.now())
-                WHERE id = \(bind: id)
-                """).run()
-            if let image = input.imageFileId, image != current.imageFileId {
-                try await files.attach([image], purpose: .categoryImage, to: "marketplace-category", id.uuidString.lowercased(), field: "imageFileId", caller: caller, in: transaction)
-            }
-            if fields.name != current.name { try await reindexProviders(offering: id, in: transaction) }
-            try await transaction.audit(caller, action: "marketplace.category.update", resourceType: "category", resourceID: id.uuidString)
-            try await searchChanged(provider: nil, caller: caller, in: transaction)
-        } }
+        }
         return try await category(id)
     }
 
@@ -105,7 +117,10 @@ extension MarketplaceService {
             for (table, column, what) in [
                 ("marketplace_categories", "parent_id", "subcategories"), ("marketplace_offers", "category_id", "providers offering it"),
                 ("marketplace_requests", "category_id", "requests about it"),
-            ] where try await transaction.sql.raw("SELECT 1 AS one FROM \(unsafeRaw: table) WHERE \(unsafeRaw: column) = \(bind: id) LIMIT 1").first() != nil {
+            ]
+            where try await transaction.sql.raw("SELECT 1 AS one FROM \(unsafeRaw: table) WHERE \(unsafeRaw: column) = \(bind: id) LIMIT 1").first()
+                != nil
+            {
                 throw PlazaError.conflict("The category has \(what); move them first.")
             }
             try await transaction.sql.raw("DELETE FROM marketplace_categories WHERE id = \(bind: id)").run()
@@ -134,7 +149,8 @@ extension MarketplaceService {
         if name != current?.name { CategoryInput.nameLimit.check(name, field: "name", into: &errors) }
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         let derived = Self.slug(name)
-        let slug = input.slug ?? (current?.name == name ? current?.slug : nil)
+        let slug =
+            input.slug ?? (current?.name == name ? current?.slug : nil)
             ?? (derived.isEmpty ? "category-" + UUID().uuidString.prefix(8).lowercased() : derived)
         if CategoryInput.slugLimit.problem(slug) != nil || !slug.wholly(matches: CategoryInput.slugPattern) {
             errors.append(FieldError(field: "slug", message: "must be 1 to 100 lower-case letters, digits and dashes"))
@@ -161,7 +177,8 @@ extension MarketplaceService {
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         // A well-formed slug another category holds conflicts with what is stored, like any taken name: a 409.
         if slug != current?.slug,
-           try await transaction.sql.raw("SELECT id FROM marketplace_categories WHERE slug = \(bind: slug)").first() != nil {
+            try await transaction.sql.raw("SELECT id FROM marketplace_categories WHERE slug = \(bind: slug)").first() != nil
+        {
             throw Self.slugTaken("The slug \(slug) is taken by another category; choose another name, or send another slug.")
         }
         return (name, slug, description?.isEmpty == true ? nil : description)
@@ -185,7 +202,8 @@ extension MarketplaceService {
         ServiceCategory(
             id: try row.decode(column: "id", as: UUID.self), parentId: try row.decode(column: "parent_id", as: UUID?.self),
             name: try row.decode(column: "name", as: String.self), slug: try row.decode(column: "slug", as: String.self),
-            description: try row.decode(column: "description", as: String?.self), imageFileId: try row.decode(column: "image_file_id", as: UUID?.self),
+            description: try row.decode(column: "description", as: String?.self),
+            imageFileId: try row.decode(column: "image_file_id", as: UUID?.self),
             position: try row.decode(column: "position", as: Int.self))
     }
 }

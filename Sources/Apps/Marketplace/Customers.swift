@@ -11,7 +11,8 @@ extension MarketplaceService {
         let user = caller.principal!.id
         if let row = try await store.sql.raw("SELECT * FROM marketplace_customers WHERE user_id = \(bind: user)").first() {
             return CustomerProfile(
-                userId: user, displayName: try row.decode(column: "display_name", as: String.self), phone: try row.decode(column: "phone", as: String?.self),
+                userId: user, displayName: try row.decode(column: "display_name", as: String.self),
+                phone: try row.decode(column: "phone", as: String?.self),
                 address: try row.decode(column: "address", as: String?.self), lat: try row.decode(column: "lat", as: Double?.self),
                 lng: try row.decode(column: "lng", as: Double?.self))
         }
@@ -32,12 +33,15 @@ extension MarketplaceService {
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO marketplace_customers (user_id, display_name, phone, address, lat, lng, created_at, updated_at)
-                VALUES (\(bind: user), \(bind: name), \(bind: input.phone), \(bind: input.address), \(bind: input.lat), \(bind: input.lng), \(bind: now), \(bind: now))
+                VALUES (\(bind: user), \(bind: name), \(bind: input.phone), \(bind: input.address), \(bind: input.lat),\
+                 \(bind: input.lng), \(bind: now), \(bind: now))
                 ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name, phone = excluded.phone, address = excluded.address,
                     lat = excluded.lat, lng = excluded.lng, updated_at = excluded.updated_at
-                """).run()
+                """
+            ).run()
         }
         return try await myCustomerProfile(caller: caller)
     }
@@ -45,9 +49,11 @@ extension MarketplaceService {
     /// What the caller's completed jobs brought, by month, newest month first.
     public func earnings(caller: Caller) async throws -> Earnings {
         let profile = try await myProvider(caller: caller)
-        let rows = try await store.sql.raw("""
+        let rows = try await store.sql.raw(
+            """
             SELECT final_price, completed_at FROM marketplace_requests WHERE provider_id = \(bind: profile.id) AND completed_at IS NOT NULL
-            """).all()
+            """
+        ).all()
         var months: [String: Earnings.Month] = [:]
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
@@ -65,7 +71,8 @@ extension MarketplaceService {
     /// The request's thread (customer and provider), newest messages first.
     public func conversation(ofRequest id: UUID, limit: Int, caller: Caller) async throws -> RequestConversation {
         let conversation = try await conversationID(ofRequest: id, caller: caller)
-        return RequestConversation(id: conversation, messages: try await conversations.messages(in: conversation, before: nil, limit: limit, caller: caller))
+        return RequestConversation(
+            id: conversation, messages: try await conversations.messages(in: conversation, before: nil, limit: limit, caller: caller))
     }
 
     /// The request's thread, for its two sides (404 before a provider is assigned).
@@ -87,18 +94,26 @@ extension MarketplaceService {
         try await store.transaction { transaction in
             let sql = transaction.sql
             try await sql.raw("DELETE FROM marketplace_customers WHERE user_id = \(bind: user)").run()
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 UPDATE marketplace_requests SET description = '', address = '', lat = 0, lng = 0, photos = '[]' WHERE customer_id = \(bind: user)
-                """).run()
-            try await sql.raw("""
+                """
+            ).run()
+            try await sql.raw(
+                """
                 DELETE FROM marketplace_locations WHERE request_id IN (SELECT id FROM marketplace_requests WHERE provider_user_id = \(bind: user))
-                """).run()
+                """
+            ).run()
             // The profile's row before its offers, as every other writer of both takes them (`setListed` runs at
             // the same time for the same account's deletion): the other order deadlocks on PostgreSQL.
-            guard let provider = try await sql.raw("""
-                UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
-                    lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE user_id = \(bind: user) RETURNING id
-                """).first()?.decode(column: "id", as: UUID.self) else { return }
+            guard
+                let provider = try await sql.raw(
+                    """
+                    UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
+                        lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE user_id = \(bind: user) RETURNING id
+                    """
+                ).first()?.decode(column: "id", as: UUID.self)
+            else { return }
             for table in ["marketplace_offers", "marketplace_availability", "marketplace_time_off", "marketplace_provider_search"] {
                 try await sql.raw("DELETE FROM \(unsafeRaw: table) WHERE provider_id = \(bind: provider)").run()
             }

@@ -23,11 +23,21 @@ public struct MarketplaceGraphQL: API, Sendable {
         coders.encoder.dateEncodingStrategy = .iso8601
         coders.decoder.dateDecodingStrategy = .iso8601
         let builder = SchemaBuilder(R.self, C.self).setCoders(to: coders)
-        builder.add { Scalar(UUID.self, as: "UUID"); Scalar(Date.self, as: "DateTime") }
-        builder.add { Self.category(); Self.offer(); Self.slot(); Self.timeOff(); Self.area(); Self.rating() }
-        builder.add { Self.profile(); Self.summary(); Self.providerPage() }
-        builder.add { Self.request(); Self.requestPage(); Self.review(); Self.message(); Self.conversation() }
-        builder.add { Self.offerInput(); Self.slotInput(); Self.timeOffInput(); Self.areaInput(); Self.providerInput(); Self.requestInput() }
+        builder.add {
+            Scalar(UUID.self, as: "UUID"); Scalar(Date.self, as: "DateTime")
+        }
+        builder.add {
+            Self.category(); Self.offer(); Self.slot(); Self.timeOff(); Self.area(); Self.rating()
+        }
+        builder.add {
+            Self.profile(); Self.summary(); Self.providerPage()
+        }
+        builder.add {
+            Self.request(); Self.requestPage(); Self.review(); Self.message(); Self.conversation()
+        }
+        builder.add {
+            Self.offerInput(); Self.slotInput(); Self.timeOffInput(); Self.areaInput(); Self.providerInput(); Self.requestInput()
+        }
         builder.addQuery {
             Field("categories", at: R.categories)
             Field("providers", at: R.providers) {
@@ -43,14 +53,22 @@ public struct MarketplaceGraphQL: API, Sendable {
             Field("myRequests", at: R.myRequests) {
                 Argument("role", at: \.role); Argument("status", at: \.status); Argument("limit", at: \.limit); Argument("cursor", at: \.cursor)
             }
-            Field("openRequests", at: R.openRequests) { Argument("limit", at: \.limit); Argument("cursor", at: \.cursor) }
-            Field("requestConversation", at: R.requestConversation) { Argument("id", at: \.id); Argument("limit", at: \.limit) }
+            Field("openRequests", at: R.openRequests) {
+                Argument("limit", at: \.limit); Argument("cursor", at: \.cursor)
+            }
+            Field("requestConversation", at: R.requestConversation) {
+                Argument("id", at: \.id); Argument("limit", at: \.limit)
+            }
         }
         builder.addMutation {
             Field("createRequest", at: R.createRequest) { Argument("input", at: \.input) }
-            Field("reviewRequest", at: R.reviewRequest) { Argument("id", at: \.id); Argument("rating", at: \.rating); Argument("text", at: \.text) }
+            Field("reviewRequest", at: R.reviewRequest) {
+                Argument("id", at: \.id); Argument("rating", at: \.rating); Argument("text", at: \.text)
+            }
             Field("createProvider", at: R.createProvider) { Argument("input", at: \.input) }
-            Field("updateProvider", at: R.updateProvider) { Argument("id", at: \.id); Argument("input", at: \.input) }
+            Field("updateProvider", at: R.updateProvider) {
+                Argument("id", at: \.id); Argument("input", at: \.input)
+            }
         }
         // accept, decline, start, complete, cancel: one mutation each, with the same arguments.
         for (name, resolve) in [
@@ -88,19 +106,29 @@ public struct MarketplaceGraphQL: API, Sendable {
         }
     }
     static func offer() -> GraphType<Offer> {
-        GraphType(Offer.self) { Field("categoryId", at: \.categoryId); Field("priceMin", at: \.priceMin); Field("priceMax", at: \.priceMax) }
+        GraphType(Offer.self) {
+            Field("categoryId", at: \.categoryId); Field("priceMin", at: \.priceMin); Field("priceMax", at: \.priceMax)
+        }
     }
     static func slot() -> GraphType<WeeklySlot> {
-        GraphType(WeeklySlot.self) { Field("weekday", at: \.weekday); Field("start", at: \.start); Field("end", at: \.end) }
+        GraphType(WeeklySlot.self) {
+            Field("weekday", at: \.weekday); Field("start", at: \.start); Field("end", at: \.end)
+        }
     }
     static func timeOff() -> GraphType<TimeOff> {
-        GraphType(TimeOff.self) { Field("startsAt", at: \.startsAt); Field("endsAt", at: \.endsAt); Field("reason", at: \.reason) }
+        GraphType(TimeOff.self) {
+            Field("startsAt", at: \.startsAt); Field("endsAt", at: \.endsAt); Field("reason", at: \.reason)
+        }
     }
     static func area() -> GraphType<ServiceArea> {
-        GraphType(ServiceArea.self) { Field("lat", at: \.lat); Field("lng", at: \.lng); Field("radiusKm", at: \.radiusKm) }
+        GraphType(ServiceArea.self) {
+            Field("lat", at: \.lat); Field("lng", at: \.lng); Field("radiusKm", at: \.radiusKm)
+        }
     }
     static func rating() -> GraphType<RatingSummary> {
-        GraphType(RatingSummary.self) { Field("average", at: \.average); Field("count", at: \.count); Field("stars", at: \.stars) }
+        GraphType(RatingSummary.self) {
+            Field("average", at: \.average); Field("count", at: \.count); Field("stars", at: \.stars)
+        }
     }
     static func profile() -> GraphType<ProviderProfile> {
         GraphType(ProviderProfile.self) {
@@ -119,7 +147,9 @@ public struct MarketplaceGraphQL: API, Sendable {
         }
     }
     static func providerPage() -> GraphType<ProviderPage> {
-        GraphType(ProviderPage.self) { Field("items", at: \.items); Field("nextCursor", at: \.nextCursor) }
+        GraphType(ProviderPage.self) {
+            Field("items", at: \.items); Field("nextCursor", at: \.nextCursor)
+        }
     }
     static func request() -> GraphType<ServiceRequest> {
         GraphType(ServiceRequest.self) {
@@ -133,7 +163,9 @@ public struct MarketplaceGraphQL: API, Sendable {
         }
     }
     static func requestPage() -> GraphType<RequestPage> {
-        GraphType(RequestPage.self) { Field("items", at: \.items); Field("nextCursor", at: \.nextCursor) }
+        GraphType(RequestPage.self) {
+            Field("items", at: \.items); Field("nextCursor", at: \.nextCursor)
+        }
     }
     static func review() -> GraphType<ProviderReview> {
         GraphType(ProviderReview.self) {
@@ -150,22 +182,32 @@ public struct MarketplaceGraphQL: API, Sendable {
         }
     }
     static func conversation() -> GraphType<RequestConversation> {
-        GraphType(RequestConversation.self) { Field("id", at: \.id); Field("messages", at: \.messages) }
+        GraphType(RequestConversation.self) {
+            Field("id", at: \.id); Field("messages", at: \.messages)
+        }
     }
 
     // MARK: Input types
 
     static func offerInput() -> Input<R, C, R.OfferInput> {
-        Input(R.OfferInput.self, as: "OfferInput") { InputField("categoryId", at: \.categoryId); InputField("priceMin", at: \.priceMin); InputField("priceMax", at: \.priceMax) }
+        Input(R.OfferInput.self, as: "OfferInput") {
+            InputField("categoryId", at: \.categoryId); InputField("priceMin", at: \.priceMin); InputField("priceMax", at: \.priceMax)
+        }
     }
     static func slotInput() -> Input<R, C, R.SlotInput> {
-        Input(R.SlotInput.self, as: "WeeklySlotInput") { InputField("weekday", at: \.weekday); InputField("start", at: \.start); InputField("end", at: \.end) }
+        Input(R.SlotInput.self, as: "WeeklySlotInput") {
+            InputField("weekday", at: \.weekday); InputField("start", at: \.start); InputField("end", at: \.end)
+        }
     }
     static func timeOffInput() -> Input<R, C, R.TimeOffInput> {
-        Input(R.TimeOffInput.self, as: "TimeOffInput") { InputField("startsAt", at: \.startsAt); InputField("endsAt", at: \.endsAt); InputField("reason", at: \.reason) }
+        Input(R.TimeOffInput.self, as: "TimeOffInput") {
+            InputField("startsAt", at: \.startsAt); InputField("endsAt", at: \.endsAt); InputField("reason", at: \.reason)
+        }
     }
     static func areaInput() -> Input<R, C, R.AreaInput> {
-        Input(R.AreaInput.self, as: "ServiceAreaInput") { InputField("lat", at: \.lat); InputField("lng", at: \.lng); InputField("radiusKm", at: \.radiusKm) }
+        Input(R.AreaInput.self, as: "ServiceAreaInput") {
+            InputField("lat", at: \.lat); InputField("lng", at: \.lng); InputField("radiusKm", at: \.radiusKm)
+        }
     }
     static func providerInput() -> Input<R, C, R.ProviderInput> {
         Input(R.ProviderInput.self, as: "ProviderInput") {

@@ -50,50 +50,72 @@ public enum MarketplaceDemo {
         // People: 49 more providers and five customers.
         let providerPeople = (1...49).map { index in
             let first = firstNames[index % firstNames.count]
-            return (email: String(format: "provider%02d@demo.plaza.test", index), firstName: first, lastName: "Demo", role: "provider", app: Roles.everyApp)
+            return (
+                email: String(format: "provider%02d@demo.plaza.test", index), firstName: first, lastName: "Demo", role: "provider",
+                app: Roles.everyApp
+            )
         }
         let providerUsers = [demoProvider] + (try await IdentityDemo.add(providerPeople, passwordHash: hash, in: transaction))
         let customerPeople = (1...5).map {
-            (email: String(format: "customer%02d@demo.plaza.test", $0), firstName: firstNames[($0 + 3) % firstNames.count], lastName: "Demo",
-             role: "customer", app: Roles.everyApp)
+            (
+                email: String(format: "customer%02d@demo.plaza.test", $0), firstName: firstNames[($0 + 3) % firstNames.count], lastName: "Demo",
+                role: "customer", app: Roles.everyApp
+            )
         }
         let customers = [demoCustomer] + (try await IdentityDemo.add(customerPeople, passwordHash: hash, in: transaction))
         for (index, customer) in customers.enumerated() {
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 INSERT INTO marketplace_customers (user_id, display_name, address, lat, lng, created_at, updated_at)
                 VALUES (\(bind: customer), \(bind: index == 0 ? "Customer Demo" : "\(firstNames[(index + 3) % firstNames.count]) D."),
-                        \(bind: "Khreshchatyk \(index + 1), Kyiv"), \(bind: city.lat + Double(index) * 0.004), \(bind: city.lng), \(bind: now), \(bind: now))
-                """).run()
+                        \(bind: "Khreshchatyk \(index + 1), Kyiv"), \(bind: city.lat + Double(index) * 0.004), \(bind: city.lng),\
+                 \(bind: now), \(bind: now))
+                """
+            ).run()
         }
         // Providers: the demo one 2 km north of the centre offering plumbing and electrics; the others spread over 12 km.
         var profiles: [UUID] = []
         for (index, user) in providerUsers.enumerated() {
             let id = PlazaID.make(at: now)
             let name = index == 0 ? "Provider Demo — plumbing & electrics" : "\(firstNames[index % firstNames.count]) \(trades[index % trades.count])"
-            let (lat, lng) = index == 0 ? (city.lat + 2 / 110.574, city.lng) : (city.lat + random.next(in: -0.11...0.11), city.lng + random.next(in: -0.17...0.17))
-            try await sql.raw("""
+            let (lat, lng) =
+                index == 0 ? (city.lat + 2 / 110.574, city.lng) : (city.lat + random.next(in: -0.11...0.11), city.lng + random.next(in: -0.17...0.17))
+            try await sql.raw(
+                """
                 INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, category_ids, listed,
                                                    rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
-                VALUES (\(bind: id), \(bind: user), \(bind: name), \(bind: "Licensed, insured, \(5 + index % 20) years of experience. Clean work, fair prices."),
-                        '[]', \(bind: lat), \(bind: lng), \(bind: Double(8 + index % 5 * 3)), 'Europe/Kyiv', '[]', \(bind: true), 0, 0, 0, '[0,0,0,0,0]', 0,
+                VALUES (\(bind: id), \(bind: user), \(bind: name),\
+                 \(bind: "Licensed, insured, \(5 + index % 20) years of experience. Clean work, fair prices."),
+                        '[]', \(bind: lat), \(bind: lng), \(bind: Double(8 + index % 5 * 3)), 'Europe/Kyiv', '[]', \(bind: true), \
+                0, 0, 0, '[0,0,0,0,0]', 0,
                         \(bind: now), \(bind: now))
-                """).run()
-            let offered = index == 0 ? [roots["Plumbing"]!, roots["Electrics"]!] : Array(Set([leaves[index % leaves.count], leaves[(index * 7) % leaves.count]]))
+                """
+            ).run()
+            let offered =
+                index == 0
+                ? [roots["Plumbing"]!, roots["Electrics"]!] : Array(Set([leaves[index % leaves.count], leaves[(index * 7) % leaves.count]]))
             for category in offered {
                 let low = Double(20 + (index * 13) % 60)
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max, lat, lng)
                     VALUES (\(bind: id), \(bind: category), \(bind: low), \(bind: low * 2.5), \(bind: lat), \(bind: lng))
-                    """).run()
+                    """
+                ).run()
             }
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id)),
                     category_ids = \(bind: try MarketplaceService.encode(offered)) WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
             for weekday in 1...(index % 3 == 0 ? 7 : 6) {
-                try await sql.raw("""
-                    INSERT INTO marketplace_availability (provider_id, weekday, start_minute, end_minute) VALUES (\(bind: id), \(bind: weekday), 480, 1200)
-                    """).run()
+                try await sql.raw(
+                    """
+                    INSERT INTO marketplace_availability (provider_id, weekday, start_minute, end_minute) VALUES (\(bind: id),\
+                     \(bind: weekday), 480, 1200)
+                    """
+                ).run()
             }
             try await service.reindex(provider: id, in: transaction)
             profiles.append(id)
@@ -103,17 +125,22 @@ public enum MarketplaceDemo {
         for index in 0..<30 {
             for job in 0..<(1 + index % 3) {
                 let customer = customers[(index + job) % customers.count]
-                let offer = try await sql.raw("SELECT category_id, price_min FROM marketplace_offers WHERE provider_id = \(bind: profiles[index]) LIMIT 1").first()!
+                let offer = try await sql.raw(
+                    "SELECT category_id, price_min FROM marketplace_offers WHERE provider_id = \(bind: profiles[index]) LIMIT 1"
+                ).first()!
                 let completedAt = now.addingTimeInterval(-Double(86_400 * (3 + index + job * 11)))
                 let request = try await pastRequest(
-                    service, customer: customer, provider: (profiles[index], providerUsers[index]), category: try offer.decode(column: "category_id", as: UUID.self),
+                    service, customer: customer, provider: (profiles[index], providerUsers[index]),
+                    category: try offer.decode(column: "category_id", as: UUID.self),
                     price: try offer.decode(column: "price_min", as: Double.self) * 1.5, completedAt: completedAt, in: transaction)
                 let rating = [5, 4, 5, 3, 5, 4][(index + job) % 6]
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO marketplace_reviews (id, request_id, provider_id, customer_id, rating, text, created_at)
                     VALUES (\(bind: PlazaID.make(at: now)), \(bind: request), \(bind: profiles[index]), \(bind: customer), \(bind: rating),
                             \(bind: texts[(index + job) % texts.count]), \(bind: completedAt.addingTimeInterval(3600)))
-                    """).run()
+                    """
+                ).run()
             }
             try await service.recountRatings(of: profiles[index], in: transaction)
         }
@@ -123,15 +150,19 @@ public enum MarketplaceDemo {
             service, customer: demoCustomer, provider: (profiles[0], demoProvider), category: leaves[0],
             description: "The kitchen tap drips all night. Could you replace the cartridge?", in: transaction)
         _ = try await service.workflows.send(
-            "accept", to: open.workflow, payload: .object(["price": .number(60)]), caller: Caller(principal: Principal(id: demoProvider)), in: transaction)
+            "accept", to: open.workflow, payload: .object(["price": .number(60)]), caller: Caller(principal: Principal(id: demoProvider)),
+            in: transaction)
         try await sql.raw("UPDATE marketplace_requests SET agreed_price = 60, accepted_at = \(bind: now) WHERE id = \(bind: open.id)").run()
-        try await service.openConversation(for: open.id, customer: demoCustomer, provider: demoProvider, category: "Leaks and pipes", caller: .system("demo"), in: transaction)
+        try await service.openConversation(
+            for: open.id, customer: demoCustomer, provider: demoProvider, category: "Leaks and pipes", caller: .system("demo"), in: transaction)
         let conversation = try await sql.raw("SELECT conversation_id FROM marketplace_requests WHERE id = \(bind: open.id)").first()!
             .decode(column: "conversation_id", as: UUID.self)
-        return Thread(conversation: conversation, customer: demoCustomer, provider: demoProvider, messages: [
-            (true, "Hello! Is tomorrow morning fine for you?"), (false, "Yes, I can come at 9:00. I will bring a new cartridge."),
-            (true, "Great, see you then."),
-        ])
+        return Thread(
+            conversation: conversation, customer: demoCustomer, provider: demoProvider,
+            messages: [
+                (true, "Hello! Is tomorrow morning fine for you?"), (false, "Yes, I can come at 9:00. I will bring a new cartridge."),
+                (true, "Great, see you then."),
+            ])
     }
 
     /// Providers by the thousand, for benchmarks: spread within 15 km of the centre, each offering one of
@@ -149,7 +180,8 @@ public enum MarketplaceDemo {
             let lat = city.lat + random.next(in: -0.135...0.135)
             let lng = city.lng + random.next(in: -0.21...0.21)
             let rating = (random.next(in: 3...5) * 100).rounded() / 100
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, price_from, category_ids,
                                                    listed, rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: UUID()), \(bind: "\(firstNames[index % firstNames.count]) \(trades[index % trades.count]) \(index)"),
@@ -157,11 +189,14 @@ public enum MarketplaceDemo {
                         \(bind: try MarketplaceService.encode([categories[index % categories.count]])), \(bind: true), \(bind: rating), 0, 0,
                         '[0,0,0,0,0]', 0,
                         \(bind: now), \(bind: now))
-                """).run()
-            try await transaction.sql.raw("""
+                """
+            ).run()
+            try await transaction.sql.raw(
+                """
                 INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max, lat, lng)
                 VALUES (\(bind: id), \(bind: categories[index % categories.count]), 30, 90, \(bind: lat), \(bind: lng))
-                """).run()
+                """
+            ).run()
             try await service.reindex(provider: id, in: transaction)
             ids.append(id)
         }
@@ -172,27 +207,33 @@ public enum MarketplaceDemo {
     private static func category(_ name: String, parent: UUID?, position: Int, in transaction: Transaction) async throws -> UUID {
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO marketplace_categories (id, parent_id, name, slug, position, created_at, updated_at)
-            VALUES (\(bind: id), \(bind: parent), \(bind: name), \(bind: MarketplaceService.slug(name)), \(bind: position), \(bind: now), \(bind: now))
-            """).run()
+            VALUES (\(bind: id), \(bind: parent), \(bind: name), \(bind: MarketplaceService.slug(name)), \(bind: position),\
+             \(bind: now), \(bind: now))
+            """
+        ).run()
         return id
     }
 
     private static func request(
-        _ service: MarketplaceService, customer: UUID, provider: (id: UUID, user: UUID), category: UUID, description: String, in transaction: Transaction
+        _ service: MarketplaceService, customer: UUID, provider: (id: UUID, user: UUID), category: UUID, description: String,
+        in transaction: Transaction
     ) async throws -> (id: UUID, workflow: UUID) {
         let now = transaction.clock.now()
         let id = PlazaID.make(at: now)
         let instance = try await service.workflows.start(
             RequestLifecycle.name, subject: "marketplace-request:\(id.uuidString.lowercased())", owner: customer, participants: [provider.user],
             caller: Caller(principal: Principal(id: customer)), in: transaction)
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             INSERT INTO marketplace_requests (id, customer_id, provider_id, provider_user_id, category_id, description, address, lat, lng, photos,
                                               workflow_id, created_at, updated_at)
             VALUES (\(bind: id), \(bind: customer), \(bind: provider.id), \(bind: provider.user), \(bind: category), \(bind: description),
                     'Khreshchatyk 1, Kyiv', \(bind: city.lat), \(bind: city.lng), '[]', \(bind: instance.id), \(bind: now), \(bind: now))
-            """).run()
+            """
+        ).run()
         return (id, instance.id)
     }
 
@@ -200,15 +241,19 @@ public enum MarketplaceDemo {
         _ service: MarketplaceService, customer: UUID, provider: (id: UUID, user: UUID), category: UUID, price: Double, completedAt: Date,
         in transaction: Transaction
     ) async throws -> UUID {
-        let made = try await request(service, customer: customer, provider: provider, category: category, description: "A job done before.", in: transaction)
+        let made = try await request(
+            service, customer: customer, provider: provider, category: category, description: "A job done before.", in: transaction)
         let by = Caller(principal: Principal(id: provider.user))
         for command in ["accept", "start", "complete"] {
             _ = try await service.workflows.send(command, to: made.workflow, payload: .object(["price": .number(price)]), caller: by, in: transaction)
         }
-        try await transaction.sql.raw("""
-            UPDATE marketplace_requests SET agreed_price = \(bind: price), final_price = \(bind: price), accepted_at = \(bind: completedAt.addingTimeInterval(-7200)),
+        try await transaction.sql.raw(
+            """
+            UPDATE marketplace_requests SET agreed_price = \(bind: price), final_price = \(bind: price), accepted_at \
+            = \(bind: completedAt.addingTimeInterval(-7200)),
                 completed_at = \(bind: completedAt), created_at = \(bind: completedAt.addingTimeInterval(-86_400)) WHERE id = \(bind: made.id)
-            """).run()
+            """
+        ).run()
         try await transaction.sql.raw("UPDATE marketplace_providers SET completed_jobs = completed_jobs + 1 WHERE id = \(bind: provider.id)").run()
         return made.id
     }

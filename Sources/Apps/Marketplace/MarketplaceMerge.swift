@@ -9,9 +9,11 @@ extension MarketplaceService {
     /// such a merge is refused until one is removed. A customer profile the other account has already wins.
     public func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> [String: Int] {
         let sql = transaction.sql
-        let providers = try await sql.raw("""
+        let providers = try await sql.raw(
+            """
             SELECT id, user_id FROM marketplace_providers WHERE user_id IN (\(bind: source), \(bind: target))
-            """).all()
+            """
+        ).all()
         if providers.count == 2 {
             throw PlazaError.conflict("Both accounts have a provider profile in the marketplace; remove one of them before merging.")
         }
@@ -23,14 +25,22 @@ extension MarketplaceService {
             moved["providerProfile"] = 1
         }
         if try await sql.raw("SELECT 1 AS x FROM marketplace_customers WHERE user_id = \(bind: target)").first() == nil {
-            moved["customerProfile"] = try await sql.raw("UPDATE marketplace_customers SET user_id = \(bind: target) WHERE user_id = \(bind: source) RETURNING user_id").all().count
+            moved["customerProfile"] = try await sql.raw(
+                "UPDATE marketplace_customers SET user_id = \(bind: target) WHERE user_id = \(bind: source) RETURNING user_id"
+            ).all().count
         }
         try await sql.raw("DELETE FROM marketplace_customers WHERE user_id = \(bind: source)").run()
-        moved["requests"] = try await sql.raw("UPDATE marketplace_requests SET customer_id = \(bind: target) WHERE customer_id = \(bind: source) RETURNING id").all().count
-        moved["jobs"] = try await sql.raw("""
+        moved["requests"] = try await sql.raw(
+            "UPDATE marketplace_requests SET customer_id = \(bind: target) WHERE customer_id = \(bind: source) RETURNING id"
+        ).all().count
+        moved["jobs"] = try await sql.raw(
+            """
             UPDATE marketplace_requests SET provider_user_id = \(bind: target) WHERE provider_user_id = \(bind: source) RETURNING id
-            """).all().count
-        moved["reviews"] = try await sql.raw("UPDATE marketplace_reviews SET customer_id = \(bind: target) WHERE customer_id = \(bind: source) RETURNING id").all().count
+            """
+        ).all().count
+        moved["reviews"] = try await sql.raw(
+            "UPDATE marketplace_reviews SET customer_id = \(bind: target) WHERE customer_id = \(bind: source) RETURNING id"
+        ).all().count
         return moved
     }
 }

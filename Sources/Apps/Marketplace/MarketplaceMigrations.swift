@@ -137,7 +137,8 @@ public struct CreateMarketplace: AsyncMigration {
         // (prefix matches) beside trigrams of the name (misspellings).
         switch database.dialect {
         case .sqlite:
-            try await database.execute("""
+            try await database.execute(
+                """
                 CREATE VIRTUAL TABLE marketplace_provider_search USING fts5(
                     provider_id UNINDEXED, name, categories, description, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')
                 """)

@@ -44,8 +44,10 @@ public struct MarketplaceService: Sendable {
     let searchCache: SearchCache
 
     public init(
-        store: Store, outbox: Outbox, bus: EventBus, queue: JobQueue, workflows: WorkflowEngine, conversations: ConversationService, notifications: NotificationService, files: FileService,
-        identity: IdentityService, publisher: RealtimePublisher, hub: RealtimeHub, policy: any Policy, settings: MarketplaceSettings = MarketplaceSettings()
+        store: Store, outbox: Outbox, bus: EventBus, queue: JobQueue, workflows: WorkflowEngine, conversations: ConversationService,
+        notifications: NotificationService, files: FileService,
+        identity: IdentityService, publisher: RealtimePublisher, hub: RealtimeHub, policy: any Policy,
+        settings: MarketplaceSettings = MarketplaceSettings()
     ) {
         self.store = store
         self.outbox = outbox
@@ -63,19 +65,22 @@ public struct MarketplaceService: Sendable {
         workflows.register(RequestLifecycle.definition(settings))
         let service = self
         let (searchCache, categoryCache) = (self.searchCache, self.categoryCache)
-        bus.subscribe(Subscription("marketplace.search-cache", topics: [ProviderChanged.topic], delivery: .broadcast) { _ in
-            categoryCache.drop()
-            searchCache.invalidate()
-        })
+        bus.subscribe(
+            Subscription("marketplace.search-cache", topics: [ProviderChanged.topic], delivery: .broadcast) { _ in
+                categoryCache.drop()
+                searchCache.invalidate()
+            })
         // A disabled or deleted account's profile is unlisted until the account is active again.
-        bus.subscribe(Subscription("marketplace.user-status", topics: [UserStatusChanged.topic], delivery: .work) { event in
-            let changed = try event.decode(UserStatusChanged.self)
-            try await service.setListed(user: changed.userId, changed.status == "active")
-        })
+        bus.subscribe(
+            Subscription("marketplace.user-status", topics: [UserStatusChanged.topic], delivery: .work) { event in
+                let changed = try event.decode(UserStatusChanged.self)
+                try await service.setListed(user: changed.userId, changed.status == "active")
+            })
         // An erased account leaves no profile, address or place behind; its requests keep their history.
-        bus.subscribe(Subscription("marketplace.user-purged", topics: [UserPurged.topic], delivery: .work) { event in
-            try await service.forget(user: try event.decode(UserPurged.self).userId)
-        })
+        bus.subscribe(
+            Subscription("marketplace.user-purged", topics: [UserPurged.topic], delivery: .work) { event in
+                try await service.forget(user: try event.decode(UserPurged.self).userId)
+            })
         workflows.registerActivity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
         // `marketplace-request:<id>`: a request's status, for its two sides.
         hub.topics.register("marketplace-request") { principal, id in

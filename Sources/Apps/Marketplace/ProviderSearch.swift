@@ -46,7 +46,10 @@ public struct ProviderQuery: Sendable, Equatable {
         func number(_ name: String, _ limit: NumberLimit) -> Double? {
             guard let raw = query[name], !raw.isEmpty else { return nil }
             guard let value = Double(raw), value.isFinite, limit.range.contains(value) else {
-                errors.append(FieldError(field: name, message: "must be a number from \(JSONText.number(limit.range.lowerBound)) to \(JSONText.number(limit.range.upperBound))"))
+                errors.append(
+                    FieldError(
+                        field: name,
+                        message: "must be a number from \(JSONText.number(limit.range.lowerBound)) to \(JSONText.number(limit.range.upperBound))"))
                 return nil
             }
             return value
@@ -60,7 +63,9 @@ public struct ProviderQuery: Sendable, Equatable {
         }
         let lat = number("lat", .latitude)
         let lng = number("lng", .longitude)
-        if (query["lat"] ?? "").isEmpty != (query["lng"] ?? "").isEmpty { errors.append(FieldError(field: "lat", message: "lat and lng come together")) }
+        if (query["lat"] ?? "").isEmpty != (query["lng"] ?? "").isEmpty {
+            errors.append(FieldError(field: "lat", message: "lat and lng come together"))
+        }
         let radius = number("radiusKm", Self.radiusLimit)
         if radius != nil, lat == nil { errors.append(FieldError(field: "radiusKm", message: "needs a point (lat and lng)")) }
         let minRating = number("minRating", Self.ratingLimit)
@@ -185,19 +190,22 @@ extension MarketplaceService {
         if let minRating = query.minRating { filters.append("p.rating_avg >= \(bind: minRating)") }
         if let instant = query.availableAt { filters.append(try await availabilityFilter(at: instant)) }
         // The sort key, ascending; rating sorts by its negative so every order is "key ascending, id ascending".
-        let key: SQLQueryString = switch query.sort {
-        case .rating: "(0 - p.rating_avg)"
-        case .distance: distance
-        case .price: "COALESCE(\(price), 1e15)"
-        }
+        let key: SQLQueryString =
+            switch query.sort {
+            case .rating: "(0 - p.rating_avg)"
+            case .distance: distance
+            case .price: "COALESCE(\(price), 1e15)"
+            }
         if let keyset = keyset(key, "p.id") { filters.append(keyset) }
-        let rows = try await store.sql.raw("""
+        let rows = try await store.sql.raw(
+            """
             SELECT p.id, p.user_id, p.display_name, p.bio, p.rating_avg, p.rating_count, p.photos, p.lat, p.lng, p.category_ids,
                    \(price) AS price, \(key) AS sort_key
             FROM \(source)
             WHERE \(filters.joined(separator: " AND "))
             ORDER BY sort_key, p.id LIMIT \(literal: limit)
-            """).all()
+            """
+        ).all()
         let page = Array(rows.prefix(query.page.limit))
         let items = try page.map { row in
             let lat = try row.decode(column: "lat", as: Double.self)
@@ -205,7 +213,8 @@ extension MarketplaceService {
             return ProviderSummary(
                 id: try row.decode(column: "id", as: UUID.self), userId: try row.decode(column: "user_id", as: UUID.self),
                 displayName: try row.decode(column: "display_name", as: String.self),
-                bio: String(try row.decode(column: "bio", as: String.self).prefix(280)), rating: try row.decode(column: "rating_avg", as: Double.self),
+                bio: String(try row.decode(column: "bio", as: String.self).prefix(280)),
+                rating: try row.decode(column: "rating_avg", as: Double.self),
                 ratingCount: try row.decode(column: "rating_count", as: Int.self), priceFrom: try row.decode(column: "price", as: Double?.self),
                 distanceKm: plane.map { (LocalPlane.kilometres($0.lat, $0.lng, lat, lng) * 100).rounded() / 100 },
                 photo: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)).first,
@@ -213,7 +222,9 @@ extension MarketplaceService {
         }
         var next: String?
         if rows.count > query.page.limit, let last = page.last {
-            next = Cursor.encode([String(try last.decode(column: "sort_key", as: Double.self)), try last.decode(column: "id", as: UUID.self).uuidString])
+            next = Cursor.encode([
+                String(try last.decode(column: "sort_key", as: Double.self)), try last.decode(column: "id", as: UUID.self).uuidString,
+            ])
         }
         return Page(items: items, nextCursor: next)
     }
@@ -252,12 +263,16 @@ extension MarketplaceService {
             // Calendar counts Sunday as 1; the profile counts Monday as 1.
             let weekday = ((parts.weekday ?? 1) + 5) % 7 + 1
             let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
-            cases.append("(p.time_zone = \(bind: name) AND a.weekday = \(bind: weekday) AND a.start_minute <= \(bind: minute) AND a.end_minute > \(bind: minute))")
+            cases.append(
+                "(p.time_zone = \(bind: name) AND a.weekday = \(bind: weekday) AND a.start_minute <= \(bind: minute) AND a.end_minute > "
+                    + "\(bind: minute))"
+            )
         }
         guard !cases.isEmpty else { return "1 = 0" }
         return """
             EXISTS (SELECT 1 FROM marketplace_availability a WHERE a.provider_id = p.id AND (\(cases.joined(separator: " OR "))))
-            AND NOT EXISTS (SELECT 1 FROM marketplace_time_off t WHERE t.provider_id = p.id AND t.starts_at <= \(bind: instant) AND t.ends_at > \(bind: instant))
+            AND NOT EXISTS (SELECT 1 FROM marketplace_time_off t WHERE t.provider_id = p.id AND t.starts_at <= \(bind: instant) \
+            AND t.ends_at > \(bind: instant))
             """
     }
 }

@@ -17,22 +17,27 @@ extension MarketplaceService {
         let user = caller.principal!.id
         guard input.displayName != nil else { throw PlazaError.validation(field: "displayName", "is required") }
         let opened: UUID
-        do { opened = try await store.transaction { transaction in
-            if try await transaction.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first() != nil {
-                throw PlazaError.conflict("You have a provider profile already; change it with PATCH.")
+        do {
+            opened = try await store.transaction { transaction in
+                if try await transaction.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first() != nil {
+                    throw PlazaError.conflict("You have a provider profile already; change it with PATCH.")
+                }
+                let now = transaction.clock.now()
+                let id = PlazaID.make(at: now)
+                try await transaction.sql.raw(
+                    """
+                    INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, radius_km, time_zone, category_ids, listed, rating_avg,
+                                                       rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
+                    VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', \(bind: true), 0, 0, 0, '[0,0,0,0,0]', 0,\
+                     \(bind: now), \(bind: now))
+                    """
+                ).run()
+                try await apply(input, to: id, currentVideo: nil, caller: caller, in: transaction)
+                try await transaction.audit(caller, action: "marketplace.provider.create", resourceType: "provider", resourceID: id.uuidString)
+                try await searchChanged(provider: id, caller: caller, in: transaction)
+                return id
             }
-            let now = transaction.clock.now()
-            let id = PlazaID.make(at: now)
-            try await transaction.sql.raw("""
-                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, radius_km, time_zone, category_ids, listed, rating_avg,
-                                                   rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
-                VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', \(bind: true), 0, 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
-                """).run()
-            try await apply(input, to: id, currentVideo: nil, caller: caller, in: transaction)
-            try await transaction.audit(caller, action: "marketplace.provider.create", resourceType: "provider", resourceID: id.uuidString)
-            try await searchChanged(provider: id, caller: caller, in: transaction)
-            return id
-        } } catch let error where isUniqueViolation(error) {
+        } catch let error where isUniqueViolation(error) {
             throw PlazaError.conflict("You have a provider profile already; change it with PATCH.")
         }
         return try await ownProfile(opened)
@@ -98,12 +103,15 @@ extension MarketplaceService {
             // Photos the profile had before (shown now or not) are bound to it already; only new ones are bound.
             let bound = try await files.attached(to: "marketplace-provider", id.uuidString.lowercased(), in: transaction)
             let new = photos.filter { !bound.contains($0) }
-            try await files.attach(new, purpose: .servicePhoto, to: "marketplace-provider", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction)
+            try await files.attach(
+                new, purpose: .servicePhoto, to: "marketplace-provider", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction)
             sets.append("photos = \(bind: try Self.encode(photos))")
         }
         if let video = input.videoFileId, video != currentVideo {
             if !(try await files.attached(to: "marketplace-provider", id.uuidString.lowercased(), in: transaction).contains(video)) {
-                try await files.attach([video], purpose: .serviceVideo, to: "marketplace-provider", id.uuidString.lowercased(), field: "videoFileId", caller: caller, in: transaction)
+                try await files.attach(
+                    [video], purpose: .serviceVideo, to: "marketplace-provider", id.uuidString.lowercased(), field: "videoFileId", caller: caller,
+                    in: transaction)
             }
             sets.append("video_file_id = \(bind: video)")
         } else if input.removeVideo == true {
@@ -115,34 +123,42 @@ extension MarketplaceService {
         if let offers = input.offers {
             try await sql.raw("DELETE FROM marketplace_offers WHERE provider_id = \(bind: id)").run()
             for offer in offers {
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max)
                     VALUES (\(bind: id), \(bind: offer.categoryId), \(bind: offer.priceMin), \(bind: offer.priceMax))
-                    """).run()
+                    """
+                ).run()
             }
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id)),
                     category_ids = \(bind: try Self.encode(offers.map(\.categoryId)))
                 WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
         }
         if input.offers != nil || input.area != nil { try await placeOffers(of: id, in: transaction) }
         if let slots = input.availability {
             try await sql.raw("DELETE FROM marketplace_availability WHERE provider_id = \(bind: id)").run()
             for slot in slots {
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO marketplace_availability (provider_id, weekday, start_minute, end_minute)
                     VALUES (\(bind: id), \(bind: slot.weekday), \(bind: Self.minute(slot.start)!), \(bind: Self.minute(slot.end)!))
-                    """).run()
+                    """
+                ).run()
             }
         }
         if let timeOff = input.timeOff {
             try await sql.raw("DELETE FROM marketplace_time_off WHERE provider_id = \(bind: id)").run()
             for off in timeOff {
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO marketplace_time_off (provider_id, starts_at, ends_at, reason)
                     VALUES (\(bind: id), \(bind: off.startsAt), \(bind: off.endsAt), \(bind: off.reason))
-                    """).run()
+                    """
+                ).run()
             }
         }
         if input.displayName != nil || input.bio != nil || input.offers != nil { try await reindex(provider: id, in: transaction) }
@@ -201,7 +217,7 @@ extension MarketplaceService {
         guard text.wholly(matches: WeeklySlot.timePattern) else { return nil }
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
-              (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 24 * 60
+            (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 24 * 60
         else { return nil }
         return hours * 60 + minutes
     }
@@ -213,24 +229,31 @@ extension MarketplaceService {
         let id = try row.decode(column: "id", as: UUID.self)
         let sql = store.sql
         let offers = try await sql.raw("SELECT * FROM marketplace_offers WHERE provider_id = \(bind: id) ORDER BY price_min").all().map { row in
-            Offer(categoryId: try row.decode(column: "category_id", as: UUID.self), priceMin: try row.decode(column: "price_min", as: Double.self),
-                  priceMax: try row.decode(column: "price_max", as: Double.self))
+            Offer(
+                categoryId: try row.decode(column: "category_id", as: UUID.self), priceMin: try row.decode(column: "price_min", as: Double.self),
+                priceMax: try row.decode(column: "price_max", as: Double.self))
         }
-        let slots = try await sql.raw("SELECT * FROM marketplace_availability WHERE provider_id = \(bind: id) ORDER BY weekday, start_minute").all().map { row in
-            WeeklySlot(weekday: try row.decode(column: "weekday", as: Int.self), start: Self.clock(try row.decode(column: "start_minute", as: Int.self)),
-                       end: Self.clock(try row.decode(column: "end_minute", as: Int.self)))
-        }
+        let slots = try await sql.raw("SELECT * FROM marketplace_availability WHERE provider_id = \(bind: id) ORDER BY weekday, start_minute").all()
+            .map { row in
+                WeeklySlot(
+                    weekday: try row.decode(column: "weekday", as: Int.self), start: Self.clock(try row.decode(column: "start_minute", as: Int.self)),
+                    end: Self.clock(try row.decode(column: "end_minute", as: Int.self)))
+            }
         let timeOff = try await sql.raw("SELECT * FROM marketplace_time_off WHERE provider_id = \(bind: id) ORDER BY starts_at").all().map { row in
-            TimeOff(startsAt: try row.decode(column: "starts_at", as: Date.self), endsAt: try row.decode(column: "ends_at", as: Date.self),
-                    reason: try row.decode(column: "reason", as: String?.self))
+            TimeOff(
+                startsAt: try row.decode(column: "starts_at", as: Date.self), endsAt: try row.decode(column: "ends_at", as: Date.self),
+                reason: try row.decode(column: "reason", as: String?.self))
         }
         let lat = try row.decode(column: "lat", as: Double?.self)
         let lng = try row.decode(column: "lng", as: Double?.self)
         return ProviderProfile(
             id: id, userId: try row.decode(column: "user_id", as: UUID.self), displayName: try row.decode(column: "display_name", as: String.self),
-            bio: try row.decode(column: "bio", as: String.self), photos: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)),
+            bio: try row.decode(column: "bio", as: String.self),
+            photos: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)),
             videoFileId: try row.decode(column: "video_file_id", as: UUID?.self),
-            area: lat.flatMap { lat in lng.map { ServiceArea(lat: lat, lng: $0, radiusKm: (try? row.decode(column: "radius_km", as: Double.self)) ?? 0) } },
+            area: lat.flatMap { lat in
+                lng.map { ServiceArea(lat: lat, lng: $0, radiusKm: (try? row.decode(column: "radius_km", as: Double.self)) ?? 0) }
+            },
             timeZone: try row.decode(column: "time_zone", as: String.self), offers: offers, availability: slots, timeOff: timeOff,
             rating: RatingSummary(
                 average: try row.decode(column: "rating_avg", as: Double.self), count: try row.decode(column: "rating_count", as: Int.self),
@@ -247,23 +270,29 @@ extension MarketplaceService {
         guard let row = try await sql.raw("SELECT display_name, bio FROM marketplace_providers WHERE id = \(bind: id)").first() else { return }
         let name = try row.decode(column: "display_name", as: String.self)
         let bio = try row.decode(column: "bio", as: String.self)
-        let categories = try await sql.raw("""
+        let categories = try await sql.raw(
+            """
             SELECT c.name FROM marketplace_offers o JOIN marketplace_categories c ON c.id = o.category_id WHERE o.provider_id = \(bind: id)
-            """).all().map { try $0.decode(column: "name", as: String.self) }.joined(separator: " ")
+            """
+        ).all().map { try $0.decode(column: "name", as: String.self) }.joined(separator: " ")
         try await sql.raw("DELETE FROM marketplace_provider_search WHERE provider_id = \(bind: id)").run()
         switch transaction.dialect {
         case .sqlite:
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 INSERT INTO marketplace_provider_search (provider_id, name, categories, description)
                 VALUES (\(bind: id), \(bind: name), \(bind: categories), \(bind: bio))
-                """).run()
+                """
+            ).run()
         case .postgres:
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 INSERT INTO marketplace_provider_search (provider_id, name, document)
                 VALUES (\(bind: id), \(bind: name),
                         setweight(to_tsvector('simple', \(bind: name)), 'A') || setweight(to_tsvector('simple', \(bind: categories)), 'B')
                         || setweight(to_tsvector('simple', \(bind: bio)), 'C'))
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -276,20 +305,24 @@ extension MarketplaceService {
     /// Offers repeat their provider's place while it is listed, and have none while it is not: a search
     /// reads offers alone, and an offer without a place is out of it.
     func placeOffers(of id: UUID, in transaction: Transaction) async throws {
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             UPDATE marketplace_offers
             SET lat = (SELECT CASE WHEN listed THEN lat END FROM marketplace_providers WHERE id = \(bind: id)),
                 lng = (SELECT CASE WHEN listed THEN lng END FROM marketplace_providers WHERE id = \(bind: id))
             WHERE provider_id = \(bind: id)
-            """).run()
+            """
+        ).run()
     }
 
     /// A disabled or deleted account's profile leaves search and takes no requests; an account made active
     /// again brings it back.
     func setListed(user: UUID, _ listed: Bool) async throws {
         try await store.transaction { transaction in
-            guard let id = try await transaction.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
-                .decode(column: "id", as: UUID.self) else { return }
+            guard
+                let id = try await transaction.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
+                    .decode(column: "id", as: UUID.self)
+            else { return }
             try await transaction.sql.raw("UPDATE marketplace_providers SET listed = \(bind: listed) WHERE id = \(bind: id)").run()
             try await placeOffers(of: id, in: transaction)
             try await searchChanged(provider: id, caller: .system("identity"), in: transaction)

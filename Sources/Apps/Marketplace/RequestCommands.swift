@@ -23,7 +23,9 @@ extension MarketplaceService {
         // The side's rule first (a customer accepting is refused whatever the state), then the lifecycle's.
         let facts = try await authorizeRead(before, caller: caller)
         try policy.authorize(caller, command == "cancel" ? MarketplacePolicy.cancel : MarketplacePolicy.respond, facts)
-        let names = (customer: try await displayName(ofCustomer: before.request.customerId), provider: try await providerName(before.request.providerId))
+        let names = (
+            customer: try await displayName(ofCustomer: before.request.customerId), provider: try await providerName(before.request.providerId)
+        )
         let takerName = before.isOpen && command == "accept" ? try await providerName(userId: principal.id) : nil
         try await store.transaction { transaction in
             guard var record = try await record(id, on: transaction.sql) else { throw Self.requestNotFound(id) }
@@ -34,13 +36,18 @@ extension MarketplaceService {
                 if command == "accept" {
                     guard principal.id != record.request.customerId else { throw PlazaError.forbidden("You cannot take your own request.") }
                     // The first provider to accept takes it; the version check below makes a second one lose.
-                    guard let provider = try await sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: principal.id)").first()?
-                        .decode(column: "id", as: UUID.self),
-                          try await eligibility(of: provider, categoryId: record.request.categoryId, lat: record.request.lat, lng: record.request.lng, on: sql) == nil
+                    guard
+                        let provider = try await sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: principal.id)").first()?
+                            .decode(column: "id", as: UUID.self),
+                        try await eligibility(
+                            of: provider, categoryId: record.request.categoryId, lat: record.request.lat, lng: record.request.lng, on: sql) == nil
                     else { throw PlazaError.forbidden("Only a provider who offers this category here may take the request.") }
-                    try await sql.raw("""
-                        UPDATE marketplace_requests SET provider_id = \(bind: provider), provider_user_id = \(bind: principal.id) WHERE id = \(bind: id)
-                        """).run()
+                    try await sql.raw(
+                        """
+                        UPDATE marketplace_requests SET provider_id = \(bind: provider), provider_user_id = \(bind: principal.id) \
+                        WHERE id = \(bind: id)
+                        """
+                    ).run()
                     try await workflows.addParticipant(principal.id, to: record.request.workflowId, in: transaction)
                     record.request.providerId = provider
                     record.request.providerUserId = principal.id
@@ -52,20 +59,27 @@ extension MarketplaceService {
                 caller: caller, in: transaction)
             switch command {
             case "accept":
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     UPDATE marketplace_requests SET agreed_price = \(bind: body.price), accepted_at = \(bind: now), updated_at = \(bind: now)
                     WHERE id = \(bind: id)
-                    """).run()
+                    """
+                ).run()
                 if record.request.conversationId == nil, let provider = record.request.providerUserId {
-                    try await openConversation(for: id, customer: record.request.customerId, provider: provider, category: record.categoryName,
-                                               caller: caller, in: transaction)
+                    try await openConversation(
+                        for: id, customer: record.request.customerId, provider: provider, category: record.categoryName,
+                        caller: caller, in: transaction)
                 }
             case "complete":
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     UPDATE marketplace_requests SET final_price = \(bind: body.price ?? record.request.agreedPrice), completed_at = \(bind: now),
                         updated_at = \(bind: now) WHERE id = \(bind: id)
-                    """).run()
-                try await sql.raw("UPDATE marketplace_providers SET completed_jobs = completed_jobs + 1 WHERE id = \(bind: record.request.providerId)").run()
+                    """
+                ).run()
+                try await sql.raw(
+                    "UPDATE marketplace_providers SET completed_jobs = completed_jobs + 1 WHERE id = \(bind: record.request.providerId)"
+                ).run()
                 try await keepLastPoint(of: id, in: transaction)
             case "cancel":
                 try await sql.raw("UPDATE marketplace_requests SET updated_at = \(bind: now) WHERE id = \(bind: id)").run()
@@ -78,11 +92,13 @@ extension MarketplaceService {
             let recipient = command == "cancel" ? record.request.providerUserId : record.request.customerId
             if let recipient {
                 try await notifications.notify(
-                    NotificationRequest(audience: .users([recipient]), template: MarketplaceNotices.template(event), data: [
-                        "customer": .string(names.customer), "provider": .string(takerName ?? names.provider ?? "The provider"),
-                        "category": .string(record.categoryName), "description": .string(String(record.request.description.prefix(140))),
-                        "requestId": .string(id.uuidString.lowercased()),
-                    ]),
+                    NotificationRequest(
+                        audience: .users([recipient]), template: MarketplaceNotices.template(event),
+                        data: [
+                            "customer": .string(names.customer), "provider": .string(takerName ?? names.provider ?? "The provider"),
+                            "category": .string(record.categoryName), "description": .string(String(record.request.description.prefix(140))),
+                            "requestId": .string(id.uuidString.lowercased()),
+                        ]),
                     dedupeKey: "marketplace-request:\(id):\(instance.version)", caller: caller, in: transaction)
             }
             try await publishStatus(of: id, instance, in: transaction)
@@ -115,14 +131,18 @@ extension MarketplaceService {
 
     /// The expiry timer moved a request on: the customer hears of it, and open pages see it.
     func announceExpiry(of instance: WorkflowInstance) async throws {
-        guard let row = try await store.sql.raw("SELECT id FROM marketplace_requests WHERE workflow_id = \(bind: instance.id)").first() else { return }
+        guard let row = try await store.sql.raw("SELECT id FROM marketplace_requests WHERE workflow_id = \(bind: instance.id)").first() else {
+            return
+        }
         let id = try row.decode(column: "id", as: UUID.self)
         guard let record = try await record(id, on: store.sql) else { return }
         try await store.transaction { transaction in
             try await notifications.notify(
-                NotificationRequest(audience: .users([record.request.customerId]), template: MarketplaceNotices.template("expired"), data: [
-                    "category": .string(record.categoryName), "requestId": .string(id.uuidString.lowercased()),
-                ]),
+                NotificationRequest(
+                    audience: .users([record.request.customerId]), template: MarketplaceNotices.template("expired"),
+                    data: [
+                        "category": .string(record.categoryName), "requestId": .string(id.uuidString.lowercased()),
+                    ]),
                 dedupeKey: "marketplace-request:\(id):\(instance.version)", caller: .system("marketplace"), in: transaction)
             try await publishStatus(of: id, instance, in: transaction)
         }
@@ -137,24 +157,29 @@ extension MarketplaceService {
         let plane = LocalPlane(lat: request.lat, lng: request.lng)
         let box = plane.box(Self.maxRadiusKm)
         let distance = plane.squaredDistance("p.lat", "p.lng")
-        let nearby = try await store.sql.raw("""
+        let nearby = try await store.sql.raw(
+            """
             SELECT p.user_id, p.lat, p.lng FROM marketplace_providers p
             WHERE p.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)
               AND p.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)
               AND \(distance) <= p.radius_km * p.radius_km AND p.user_id <> \(bind: request.customerId)
               AND EXISTS (SELECT 1 FROM marketplace_offers o WHERE o.provider_id = p.id AND o.category_id IN (\(binds: categories)))
             ORDER BY \(distance) LIMIT \(literal: settings.alertLimit)
-            """).all()
+            """
+        ).all()
         try await store.transaction { transaction in
             for provider in nearby {
                 let user = try provider.decode(column: "user_id", as: UUID.self)
-                let km = LocalPlane.kilometres(request.lat, request.lng, try provider.decode(column: "lat", as: Double.self),
-                                               try provider.decode(column: "lng", as: Double.self))
+                let km = LocalPlane.kilometres(
+                    request.lat, request.lng, try provider.decode(column: "lat", as: Double.self),
+                    try provider.decode(column: "lng", as: Double.self))
                 try await notifications.notify(
-                    NotificationRequest(audience: .users([user]), template: MarketplaceNotices.template("nearby"), data: [
-                        "category": .string(record.categoryName), "description": .string(String(request.description.prefix(140))),
-                        "distance": .string(String(format: "%.1f", km)), "requestId": .string(request.id.uuidString.lowercased()),
-                    ]),
+                    NotificationRequest(
+                        audience: .users([user]), template: MarketplaceNotices.template("nearby"),
+                        data: [
+                            "category": .string(record.categoryName), "description": .string(String(request.description.prefix(140))),
+                            "distance": .string(String(format: "%.1f", km)), "requestId": .string(request.id.uuidString.lowercased()),
+                        ]),
                     dedupeKey: "marketplace-request:\(request.id):nearby:\(user)", caller: .system("marketplace"), in: transaction)
             }
         }

@@ -36,8 +36,9 @@ enum RequestLifecycle {
             transitions: [
                 .init("accept", from: ["pending"], to: "accepted", guard: MarketplacePolicy.respond),
                 .init("decline", from: ["pending"], to: "declined", guard: MarketplacePolicy.respond),
-                .init("expire", from: ["pending"], to: "expired", guard: expireAction,
-                      activities: [ActivitySpec(expiredActivity, retry: RetryPolicy(maxAttempts: 8))]),
+                .init(
+                    "expire", from: ["pending"], to: "expired", guard: expireAction,
+                    activities: [ActivitySpec(expiredActivity, retry: RetryPolicy(maxAttempts: 8))]),
                 .init("start", from: ["accepted"], to: "in_progress", guard: MarketplacePolicy.respond),
                 .init("complete", from: ["in_progress"], to: "completed", guard: MarketplacePolicy.respond),
                 .init("cancel", from: ["pending", "accepted"], to: "cancelled", guard: MarketplacePolicy.cancel),

@@ -177,8 +177,9 @@ public struct ReviewInput: Codable, Sendable, Equatable, APISchema {
     static let textLimit = TextLimit.atMost(4000)
 
     public static var schema: JSONSchema {
-        .object(properties: ["rating": ratingLimit.schema, "text": textLimit.schema],
-                required: ["rating", "text"])
+        .object(
+            properties: ["rating": ratingLimit.schema, "text": textLimit.schema],
+            required: ["rating", "text"])
     }
 }
 
@@ -260,7 +261,8 @@ public struct Earnings: Codable, Sendable, Equatable, APISchema {
         .object(
             properties: [
                 "jobs": .integer(format: "int32"), "total": .number,
-                "months": .array(.object(properties: ["month": .text, "jobs": .integer(format: "int32"), "total": .number], required: ["month", "jobs", "total"])),
+                "months": .array(
+                    .object(properties: ["month": .text, "jobs": .integer(format: "int32"), "total": .number], required: ["month", "jobs", "total"])),
             ],
             required: ["jobs", "total", "months"])
     }
@@ -270,5 +272,7 @@ public struct Earnings: Codable, Sendable, Equatable, APISchema {
 public struct PhotosInput: Codable, Sendable, Equatable, APISchema {
     public var photos: [UUID]
     public init(photos: [UUID]) { self.photos = photos }
-    public static var schema: JSONSchema { .object(properties: ["photos": .list(.uuid, maxItems: MarketplaceService.maxRequestPhotos)], required: ["photos"]) }
+    public static var schema: JSONSchema {
+        .object(properties: ["photos": .list(.uuid, maxItems: MarketplaceService.maxRequestPhotos)], required: ["photos"])
+    }
 }

@@ -19,20 +19,25 @@ extension MarketplaceService {
             throw PlazaError.conflict("Only a completed request can be reviewed; this one is \(record.request.status).")
         }
         let reviewID: UUID
-        do { reviewID = try await store.transaction { transaction in
-            if try await transaction.sql.raw("SELECT id FROM marketplace_reviews WHERE request_id = \(bind: id)").first() != nil {
-                throw PlazaError.conflict("This request has a review already.")
+        do {
+            reviewID = try await store.transaction { transaction in
+                if try await transaction.sql.raw("SELECT id FROM marketplace_reviews WHERE request_id = \(bind: id)").first() != nil {
+                    throw PlazaError.conflict("This request has a review already.")
+                }
+                let now = transaction.clock.now()
+                let reviewID = PlazaID.make(at: now)
+                try await transaction.sql.raw(
+                    """
+                    INSERT INTO marketplace_reviews (id, request_id, provider_id, customer_id, rating, text, created_at)
+                    VALUES (\(bind: reviewID), \(bind: id), \(bind: provider), \(bind: record.request.customerId),\
+                     \(bind: input.rating), \(bind: text), \(bind: now))
+                    """
+                ).run()
+                try await recountRatings(of: provider, in: transaction)
+                try await transaction.audit(caller, action: "marketplace.review.create", resourceType: "review", resourceID: reviewID.uuidString)
+                return reviewID
             }
-            let now = transaction.clock.now()
-            let reviewID = PlazaID.make(at: now)
-            try await transaction.sql.raw("""
-                INSERT INTO marketplace_reviews (id, request_id, provider_id, customer_id, rating, text, created_at)
-                VALUES (\(bind: reviewID), \(bind: id), \(bind: provider), \(bind: record.request.customerId), \(bind: input.rating), \(bind: text), \(bind: now))
-                """).run()
-            try await recountRatings(of: provider, in: transaction)
-            try await transaction.audit(caller, action: "marketplace.review.create", resourceType: "review", resourceID: reviewID.uuidString)
-            return reviewID
-        } } catch let error where isUniqueViolation(error) {
+        } catch let error where isUniqueViolation(error) {
             throw PlazaError.conflict("This request has a review already.")
         }
         return try await storedReview(reviewID)
@@ -48,9 +53,12 @@ extension MarketplaceService {
         let text = input.text.trimmingCharacters(in: .whitespacesAndNewlines)
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let updated = try await transaction.sql.raw("""
-                UPDATE marketplace_reviews SET answer = \(bind: text), answered_at = \(bind: now) WHERE id = \(bind: id) AND answer IS NULL RETURNING id
-                """).all()
+            let updated = try await transaction.sql.raw(
+                """
+                UPDATE marketplace_reviews SET answer = \(bind: text), answered_at = \(bind: now) WHERE id = \(bind: id) AND \
+                answer IS NULL RETURNING id
+                """
+            ).all()
             guard !updated.isEmpty else { throw PlazaError.conflict("The review has an answer already.") }
             try await transaction.audit(caller, action: "marketplace.review.answer", resourceType: "review", resourceID: id.uuidString)
         }
@@ -65,10 +73,12 @@ extension MarketplaceService {
         let review = try await storedReview(id)
         guard review.hiddenAt == nil else { throw PlazaError.conflict("The review is hidden already.") }
         try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE marketplace_reviews SET hidden_at = \(bind: transaction.clock.now()), hidden_by = \(bind: caller.principal?.id),
                     hidden_reason = \(bind: reason) WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
             try await recountRatings(of: review.providerId, in: transaction)
             try await transaction.audit(
                 caller, action: "marketplace.review.hide", resourceType: "review", resourceID: id.uuidString, details: ["reason": .string(reason)])
@@ -96,18 +106,22 @@ extension MarketplaceService {
     func recountRatings(of provider: UUID, in transaction: Transaction) async throws {
         try await searchChanged(provider: provider, caller: nil, in: transaction)
         var stars = [0, 0, 0, 0, 0]
-        for row in try await transaction.sql.raw("""
+        for row in try await transaction.sql.raw(
+            """
             SELECT rating, COUNT(*) AS n FROM marketplace_reviews WHERE provider_id = \(bind: provider) AND hidden_at IS NULL GROUP BY rating
-            """).all() {
+            """
+        ).all() {
             stars[try row.decode(column: "rating", as: Int.self) - 1] = try row.decode(column: "n", as: Int.self)
         }
         let count = stars.reduce(0, +)
         let sum = stars.enumerated().reduce(0) { $0 + ($1.offset + 1) * $1.element }
         let average = count == 0 ? 0 : (Double(sum) / Double(count) * 100).rounded() / 100
-        try await transaction.sql.raw("""
+        try await transaction.sql.raw(
+            """
             UPDATE marketplace_providers SET rating_avg = \(bind: average), rating_sum = \(bind: sum), rating_count = \(bind: count),
                 stars = \(bind: try Self.encode(stars)) WHERE id = \(bind: provider)
-            """).run()
+            """
+        ).run()
     }
 
     func storedReview(_ id: UUID) async throws -> ProviderReview {

@@ -69,7 +69,8 @@ extension ProviderQuery {
     var cacheKey: String {
         [
             text ?? "", categoryId?.uuidString ?? "", lat.map { "\($0)" } ?? "", lng.map { "\($0)" } ?? "", radiusKm.map { "\($0)" } ?? "",
-            minRating.map { "\($0)" } ?? "", availableAt.map { "\($0.timeIntervalSince1970)" } ?? "", sort.rawValue, "\(page.limit)", page.cursor ?? "",
+            minRating.map { "\($0)" } ?? "", availableAt.map { "\($0.timeIntervalSince1970)" } ?? "", sort.rawValue, "\(page.limit)",
+            page.cursor ?? "",
         ].joined(separator: "|")
     }
 }

@@ -49,7 +49,9 @@ extension MarketplaceService {
         let category = try await existingCategory(input.categoryId)
         var chosen: (id: UUID, user: UUID, name: String)?
         if let providerID = input.providerId {
-            guard let row = try await store.sql.raw("SELECT id, user_id, display_name FROM marketplace_providers WHERE id = \(bind: providerID)").first()
+            guard
+                let row = try await store.sql.raw("SELECT id, user_id, display_name FROM marketplace_providers WHERE id = \(bind: providerID)")
+                    .first()
             else { throw PlazaError.validation(field: "providerId", "is not a provider") }
             let user = try row.decode(column: "user_id", as: UUID.self)
             if user == customer { throw PlazaError.validation(field: "providerId", "is you: ask another provider") }
@@ -66,24 +68,33 @@ extension MarketplaceService {
             let instance = try await workflows.start(
                 RequestLifecycle.name, subject: "marketplace-request:\(id.uuidString.lowercased())", owner: customer,
                 participants: provider.map { [$0.user] } ?? [], caller: caller, in: transaction)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO marketplace_requests (id, customer_id, provider_id, provider_user_id, category_id, description, address, lat, lng,
                                                   window_start, window_end, photos, workflow_id, created_at, updated_at)
-                VALUES (\(bind: id), \(bind: customer), \(bind: provider?.id), \(bind: provider?.user), \(bind: input.categoryId), \(bind: description),
+                VALUES (\(bind: id), \(bind: customer), \(bind: provider?.id), \(bind: provider?.user), \(bind: input.categoryId),\
+                 \(bind: description),
                         \(bind: address), \(bind: input.lat), \(bind: input.lng), \(bind: input.windowStart), \(bind: input.windowEnd),
                         \(bind: try Self.encode(photos)), \(bind: instance.id), \(bind: now), \(bind: now))
-                """).run()
-            try await files.attach(photos, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction)
+                """
+            ).run()
+            try await files.attach(
+                photos, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), field: "photos", caller: caller,
+                in: transaction)
             if provider == nil {
                 try await queue.enqueue(try JobRequest(RequestLifecycle.alertJob, payload: ["requestId": id], maxAttempts: 8), in: transaction)
             }
             if let provider {
-                try await openConversation(for: id, customer: customer, provider: provider.user, category: category.name, caller: caller, in: transaction)
+                try await openConversation(
+                    for: id, customer: customer, provider: provider.user, category: category.name, caller: caller, in: transaction)
                 try await notifications.notify(
-                    NotificationRequest(audience: .users([provider.user]), template: MarketplaceNotices.template("new"), data: [
-                        "customer": .string(customerName), "category": .string(category.name), "description": .string(String(description.prefix(140))),
-                        "requestId": .string(id.uuidString.lowercased()),
-                    ]),
+                    NotificationRequest(
+                        audience: .users([provider.user]), template: MarketplaceNotices.template("new"),
+                        data: [
+                            "customer": .string(customerName), "category": .string(category.name),
+                            "description": .string(String(description.prefix(140))),
+                            "requestId": .string(id.uuidString.lowercased()),
+                        ]),
                     dedupeKey: "marketplace-request:\(id):new", caller: caller, in: transaction)
             }
             try await transaction.audit(caller, action: "marketplace.request.create", resourceType: "service-request", resourceID: id.uuidString)
@@ -105,11 +116,12 @@ extension MarketplaceService {
         guard let row = try await sql.raw("SELECT lat, lng, radius_km, listed FROM marketplace_providers WHERE id = \(bind: provider)").first()
         else { return "is not a provider" }
         guard try row.decode(column: "listed", as: Bool.self) else { return "is not taking requests (the account is disabled)" }
-        let offered = Set(try await sql.raw("SELECT category_id FROM marketplace_offers WHERE provider_id = \(bind: provider)").all()
-            .map { try $0.decode(column: "category_id", as: UUID.self) })
+        let offered = Set(
+            try await sql.raw("SELECT category_id FROM marketplace_offers WHERE provider_id = \(bind: provider)").all()
+                .map { try $0.decode(column: "category_id", as: UUID.self) })
         guard !offered.isDisjoint(with: try await ancestors(of: categoryId, on: sql)) else { return "does not offer this category" }
         guard let centreLat = try row.decode(column: "lat", as: Double?.self), let centreLng = try row.decode(column: "lng", as: Double?.self),
-              LocalPlane.kilometres(centreLat, centreLng, lat, lng) <= (try row.decode(column: "radius_km", as: Double.self))
+            LocalPlane.kilometres(centreLat, centreLng, lat, lng) <= (try row.decode(column: "radius_km", as: Double.self))
         else { return "does not work at this address (outside the service area)" }
         return nil
     }
@@ -193,8 +205,11 @@ extension MarketplaceService {
     /// service area; nearest first.
     public func openRequests(page: PageRequest, caller: Caller) async throws -> Page<ServiceRequest> {
         try policy.authorize(caller, MarketplacePolicy.browseOpenRequests)
-        guard let row = try await store.sql.raw("SELECT id, lat, lng, radius_km FROM marketplace_providers WHERE user_id = \(bind: caller.principal!.id)").first(),
-              let lat = try row.decode(column: "lat", as: Double?.self), let lng = try row.decode(column: "lng", as: Double?.self)
+        guard
+            let row = try await store.sql.raw(
+                "SELECT id, lat, lng, radius_km FROM marketplace_providers WHERE user_id = \(bind: caller.principal!.id)"
+            ).first(),
+            let lat = try row.decode(column: "lat", as: Double?.self), let lng = try row.decode(column: "lng", as: Double?.self)
         else { return Page(items: [], nextCursor: nil) }
         let provider = try row.decode(column: "id", as: UUID.self)
         let radius = try row.decode(column: "radius_km", as: Double.self)
@@ -224,8 +239,9 @@ extension MarketplaceService {
     func authorizeRead(_ record: RequestRecord, caller: Caller) async throws -> ResourceFacts {
         var facts = record.facts
         if record.isOpen, record.request.status == "pending", let principal = caller.principal,
-           policy.allowsQuietly(caller, MarketplacePolicy.browseOpenRequests, .none),
-           try await mayTake(record.request, user: principal.id) {
+            policy.allowsQuietly(caller, MarketplacePolicy.browseOpenRequests, .none),
+            try await mayTake(record.request, user: principal.id)
+        {
             facts.participantIDs.insert(principal.id)
         }
         guard policy.allowsQuietly(caller, MarketplacePolicy.readRequest, facts) else { throw Self.requestNotFound(record.request.id) }
@@ -235,8 +251,10 @@ extension MarketplaceService {
 
     /// Whether `user`'s provider profile could take an open request.
     func mayTake(_ request: ServiceRequest, user: UUID) async throws -> Bool {
-        guard user != request.customerId, let provider = try await store.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
-            .decode(column: "id", as: UUID.self) else { return false }
+        guard user != request.customerId,
+            let provider = try await store.sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: user)").first()?
+                .decode(column: "id", as: UUID.self)
+        else { return false }
         return try await eligibility(of: provider, categoryId: request.categoryId, lat: request.lat, lng: request.lng) == nil
     }
 
@@ -244,7 +262,9 @@ extension MarketplaceService {
     func shaped(_ request: ServiceRequest, for caller: Caller) -> ServiceRequest {
         var request = request
         let id = caller.principal?.id
-        let mine = id == request.customerId ? RequestLifecycle.customerCommands
+        let mine =
+            id == request.customerId
+            ? RequestLifecycle.customerCommands
             : (id == request.providerUserId || request.providerId == nil) ? RequestLifecycle.providerCommands : []
         request.allowedCommands = request.allowedCommands.filter(mine.contains)
         // Nobody declines an open request: it stays for the other providers.
@@ -266,17 +286,21 @@ extension MarketplaceService {
         return RequestRecord(
             request: ServiceRequest(
                 status: state, id: try row.decode(column: "id", as: UUID.self), customerId: try row.decode(column: "customer_id", as: UUID.self),
-                providerId: try row.decode(column: "provider_id", as: UUID?.self), providerUserId: try row.decode(column: "provider_user_id", as: UUID?.self),
+                providerId: try row.decode(column: "provider_id", as: UUID?.self),
+                providerUserId: try row.decode(column: "provider_user_id", as: UUID?.self),
                 categoryId: try row.decode(column: "category_id", as: UUID.self), description: try row.decode(column: "description", as: String.self),
                 address: try row.decode(column: "address", as: String.self), lat: try row.decode(column: "lat", as: Double.self),
                 lng: try row.decode(column: "lng", as: Double.self), windowStart: try row.decode(column: "window_start", as: Date?.self),
                 windowEnd: try row.decode(column: "window_end", as: Date?.self),
                 photos: try decode([UUID].self, try row.decode(column: "photos", as: String.self)),
                 workflowId: try row.decode(column: "workflow_id", as: UUID.self), version: try row.decode(column: "version", as: Int.self),
-                allowedCommands: RequestLifecycle.shape.commands(in: state), conversationId: try row.decode(column: "conversation_id", as: UUID?.self),
-                agreedPrice: try row.decode(column: "agreed_price", as: Double?.self), finalPrice: try row.decode(column: "final_price", as: Double?.self),
+                allowedCommands: RequestLifecycle.shape.commands(in: state),
+                conversationId: try row.decode(column: "conversation_id", as: UUID?.self),
+                agreedPrice: try row.decode(column: "agreed_price", as: Double?.self),
+                finalPrice: try row.decode(column: "final_price", as: Double?.self),
                 createdAt: try row.decode(column: "created_at", as: Date.self), updatedAt: try row.decode(column: "updated_at", as: Date.self),
-                acceptedAt: try row.decode(column: "accepted_at", as: Date?.self), completedAt: try row.decode(column: "completed_at", as: Date?.self)),
+                acceptedAt: try row.decode(column: "accepted_at", as: Date?.self), completedAt: try row.decode(column: "completed_at", as: Date?.self)
+            ),
             categoryName: try row.decode(column: "category_name", as: String.self))
     }
 
@@ -302,11 +326,15 @@ extension MarketplaceService {
             guard photos.count + added.count <= Self.maxRequestPhotos else {
                 throw PlazaError.validation(field: "photos", "at most \(Self.maxRequestPhotos) photos")
             }
-            try await files.attach(added, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction)
-            try await transaction.sql.raw("""
+            try await files.attach(
+                added, purpose: .servicePhoto, to: "marketplace-request", id.uuidString.lowercased(), field: "photos", caller: caller, in: transaction
+            )
+            try await transaction.sql.raw(
+                """
                 UPDATE marketplace_requests SET photos = \(bind: try Self.encode(photos + added)), updated_at = \(bind: transaction.clock.now())
                 WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
         }
         return try await request(id, caller: caller)
     }

@@ -20,8 +20,9 @@ public struct FederationProvider: Codable, Sendable, Equatable, APISchema {
     public var createdAt: Date
 
     public static var schema: JSONSchema {
-        .object(properties: ["id": .uuid, "name": .text, "issuer": .text, "clientId": .text, "createdAt": .dateTime],
-                required: ["id", "name", "issuer", "clientId", "createdAt"])
+        .object(
+            properties: ["id": .uuid, "name": .text, "issuer": .text, "clientId": .text, "createdAt": .dateTime],
+            required: ["id", "name", "issuer", "clientId", "createdAt"])
     }
 }
 
@@ -44,8 +45,12 @@ public struct FederationProviderInput: Codable, Sendable, Equatable, APISchema {
     static let clientSecretLimit = TextLimit(1...500)
 
     public static var schema: JSONSchema {
-        .object(properties: ["name": nameLimit.schema, "issuer": .string(format: "uri"), "clientId": clientIdLimit.schema, "clientSecret": clientSecretLimit.schema],
-                required: ["name", "issuer", "clientId", "clientSecret"])
+        .object(
+            properties: [
+                "name": nameLimit.schema, "issuer": .string(format: "uri"), "clientId": clientIdLimit.schema,
+                "clientSecret": clientSecretLimit.schema,
+            ],
+            required: ["name", "issuer", "clientId", "clientSecret"])
     }
 }
 
@@ -88,12 +93,15 @@ public struct Federation: Sendable {
         let now = identity.store.clock.now()
         let provider = FederationProvider(id: PlazaID.make(at: now), name: name, issuer: issuer, clientId: input.clientId, createdAt: now)
         try await identity.store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_federation_providers (id, name, issuer, client_id, client_secret, created_at)
                 VALUES (\(bind: provider.id), \(bind: name), \(bind: issuer), \(bind: input.clientId), \(bind: input.clientSecret), \(bind: now))
-                """).run()
-            try await transaction.audit(caller, action: "identity.federation.add", resourceType: "federation-provider", resourceID: provider.id.uuidString,
-                                        details: ["issuer": .string(issuer)])
+                """
+            ).run()
+            try await transaction.audit(
+                caller, action: "identity.federation.add", resourceType: "federation-provider", resourceID: provider.id.uuidString,
+                details: ["issuer": .string(issuer)])
         }
         return provider
     }
@@ -133,11 +141,13 @@ public struct Federation: Sendable {
         try await identity.store.transaction { transaction in
             let now = transaction.clock.now()
             try await transaction.sql.raw("DELETE FROM identity_federation_logins WHERE expires_at < \(bind: now)").run()
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_federation_logins (state_hash, provider_id, nonce, verifier, next, created_at, expires_at)
                 VALUES (\(bind: IdentityService.hash(state)), \(bind: providerID), \(bind: nonce), \(bind: verifier), \(bind: next), \(bind: now),
                         \(bind: now.addingTimeInterval(Self.loginLifetime)))
-                """).run()
+                """
+            ).run()
         }
         let challenge = Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
         let query = FormEncoding.encode([
@@ -160,10 +170,14 @@ public struct Federation: Sendable {
         guard let login = try await takeLogin(state) else {
             throw PlazaError.badRequest("This sign-in is unknown or expired; start again.", code: "federation-state")
         }
-        guard let providerRow = try await identity.store.sql.raw("SELECT * FROM identity_federation_providers WHERE id = \(bind: login.provider)").first()
+        guard
+            let providerRow = try await identity.store.sql.raw("SELECT * FROM identity_federation_providers WHERE id = \(bind: login.provider)")
+                .first()
         else { throw PlazaError.badRequest("The sign-in provider was removed; start again.", code: "federation-state") }
         let provider = try Self.provider(providerRow)
-        if let error { throw PlazaError(.forbidden, code: "federation-refused", title: "Sign-in refused", detail: "\(provider.name) answered: \(error).") }
+        if let error {
+            throw PlazaError(.forbidden, code: "federation-refused", title: "Sign-in refused", detail: "\(provider.name) answered: \(error).")
+        }
         // RFC 9207: the answer must come from the provider this attempt went to (mix-up attacks).
         if let issuer, issuer != provider.issuer {
             throw PlazaError.badRequest("The answer came from another issuer than \(provider.name).", code: "federation-issuer")
@@ -208,14 +222,17 @@ public struct Federation: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         let basic = Data("\(FormEncoding.escape(provider.clientId)):\(FormEncoding.escape(secret))".utf8).base64EncodedString()
         request.headers.add(name: "Authorization", value: "Basic \(basic)")
-        request.body = .bytes(ByteBuffer(string: FormEncoding.encode([
-            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", verifier),
-        ])))
+        request.body = .bytes(
+            ByteBuffer(
+                string: FormEncoding.encode([
+                    ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", verifier),
+                ])))
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: .seconds(10))
         } catch {
-            throw PlazaError(.badGateway, code: "federation-unreachable", title: "Provider unreachable", detail: "\(provider.name) did not answer: \(error)")
+            throw PlazaError(
+                .badGateway, code: "federation-unreachable", title: "Provider unreachable", detail: "\(provider.name) did not answer: \(error)")
         }
         let body = try await response.body.collect(upTo: 256 * 1024)
         let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
@@ -232,14 +249,16 @@ public struct Federation: Sendable {
         do {
             claims = try await keys.verify(idToken, as: ExternalIDClaims.self)
         } catch {
-            throw PlazaError(.badGateway, code: "federation-id-token", title: "Sign-in failed", detail: "\(provider.name)'s ID token does not verify.")
+            throw PlazaError(
+                .badGateway, code: "federation-id-token", title: "Sign-in failed", detail: "\(provider.name)'s ID token does not verify.")
         }
         let now = identity.store.clock.now()
         guard claims.iss.value == provider.issuer, claims.aud.value.contains(provider.clientId), claims.exp.value > now.addingTimeInterval(-60),
-              claims.nonce == nonce
+            claims.nonce == nonce
         else {
-            throw PlazaError(.badGateway, code: "federation-id-token", title: "Sign-in failed",
-                             detail: "\(provider.name)'s ID token is not for this sign-in (issuer, audience, expiry or nonce).")
+            throw PlazaError(
+                .badGateway, code: "federation-id-token", title: "Sign-in failed",
+                detail: "\(provider.name)'s ID token is not for this sign-in (issuer, audience, expiry or nonce).")
         }
         return claims
     }
@@ -248,15 +267,18 @@ public struct Federation: Sendable {
     private func account(for claims: ExternalIDClaims, provider: FederationProvider, caller: Caller) async throws -> (id: UUID, email: String) {
         let subject = claims.sub.value
         let store = identity.store
-        if let row = try await store.sql.raw("""
+        if let row = try await store.sql.raw(
+            """
             SELECT u.id, u.email FROM identity_federated_identities f JOIN identity_users u ON u.id = f.user_id
             WHERE f.provider_id = \(bind: provider.id) AND f.subject = \(bind: subject)
-            """).first() {
+            """
+        ).first() {
             return (try row.decode(column: "id", as: UUID.self), try row.decode(column: "email", as: String.self))
         }
         guard let raw = claims.email, claims.email_verified == true else {
-            throw PlazaError(.forbidden, code: "federation-email-unverified", title: "Email not verified",
-                             detail: "\(provider.name) does not vouch for this account's email address, so Plaza cannot link it to an account.")
+            throw PlazaError(
+                .forbidden, code: "federation-email-unverified", title: "Email not verified",
+                detail: "\(provider.name) does not vouch for this account's email address, so Plaza cannot link it to an account.")
         }
         let email = IdentityService.normalise(email: raw)
         return try await store.transaction { transaction in
@@ -266,28 +288,34 @@ public struct Federation: Sendable {
             if let existing {
                 // An unverified local address might have been registered by someone else in the owner's name.
                 guard try existing.decode(column: "email_verified", as: Bool.self) else {
-                    throw PlazaError(.conflict, code: "federation-link-unverified", title: "Verify your email first",
-                                     detail: "A Plaza account uses this address but has not verified it; verify it, then sign in with \(provider.name) again.")
+                    throw PlazaError(
+                        .conflict, code: "federation-link-unverified", title: "Verify your email first",
+                        detail: "A Plaza account uses this address but has not verified it; verify it, then sign in with \(provider.name) again.")
                 }
                 user = try existing.decode(column: "id", as: UUID.self)
             } else {
                 user = PlazaID.make(at: now)
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     INSERT INTO identity_users (id, email, password_hash, first_name, last_name, locale, time_zone, status, email_verified,
                                                 phone_verified, created_at, updated_at)
                     VALUES (\(bind: user), \(bind: email), NULL, \(bind: String((claims.given_name ?? claims.name ?? "").prefix(100))),
-                            \(bind: String((claims.family_name ?? "").prefix(100))), \(bind: claims.locale.flatMap { locale in Identity.locales.first { locale.lowercased().hasPrefix($0) } } ?? "en"),
+                            \(bind: String((claims.family_name ?? "").prefix(100))),\
+                     \(bind: claims.locale.flatMap { locale in Identity.locales.first { locale.lowercased().hasPrefix($0) } } ?? "en"),
                             'UTC', 'active', \(bind: true), \(bind: false), \(bind: now), \(bind: now))
-                    """).run()
+                    """
+                ).run()
                 try await IdentityService.grant("customer", app: Roles.everyApp, to: user, at: now, in: transaction)
                 try await transaction.audit(
                     Caller(principal: Principal(id: user), requestID: caller.requestID, ip: caller.ip), action: "identity.user.register",
                     resourceType: "user", resourceID: user.uuidString, details: ["federation": .string(provider.name)])
             }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_federated_identities (provider_id, subject, user_id, email, linked_at)
                 VALUES (\(bind: provider.id), \(bind: subject), \(bind: user), \(bind: email), \(bind: now))
-                """).run()
+                """
+            ).run()
             try await transaction.audit(
                 Caller(principal: Principal(id: user), requestID: caller.requestID, ip: caller.ip), action: "identity.federation.link",
                 resourceType: "user", resourceID: user.uuidString, details: ["provider": .string(provider.name), "subject": .string(subject)])
@@ -337,13 +365,16 @@ final class MetadataCache: Sendable {
     private let lifetime: TimeInterval = 300
 
     func document(for issuer: String, http: HTTPClient) async throws -> ProviderMetadata {
-        if let cached = entries.withLock({ $0[issuer] }), let metadata = cached.metadata, Date().timeIntervalSince(cached.read) < lifetime { return metadata }
+        if let cached = entries.withLock({ $0[issuer] }), let metadata = cached.metadata, Date().timeIntervalSince(cached.read) < lifetime {
+            return metadata
+        }
         let object = try await Self.json(issuer + "/.well-known/openid-configuration", http: http, what: "discovery document")
         guard object["issuer"] as? String == issuer, let authorization = object["authorization_endpoint"] as? String,
-              let token = object["token_endpoint"] as? String, let jwks = object["jwks_uri"] as? String
+            let token = object["token_endpoint"] as? String, let jwks = object["jwks_uri"] as? String
         else {
-            throw PlazaError(.badGateway, code: "federation-discovery", title: "Provider misconfigured",
-                             detail: "The discovery document at \(issuer) does not name this issuer and its endpoints.")
+            throw PlazaError(
+                .badGateway, code: "federation-discovery", title: "Provider misconfigured",
+                detail: "The discovery document at \(issuer) does not name this issuer and its endpoints.")
         }
         let metadata = ProviderMetadata(authorizationEndpoint: authorization, tokenEndpoint: token, jwksURI: jwks)
         entries.withLock { $0[issuer] = Entry(metadata: metadata, keys: nil, kids: [], read: Date()) }
@@ -355,7 +386,8 @@ final class MetadataCache: Sendable {
     func keys(for issuer: String, at uri: String, token: String, http: HTTPClient) async throws -> JWTKeyCollection {
         let kid = TokenIssuer.kid(ofToken: token)
         if let cached = entries.withLock({ $0[issuer] }), let keys = cached.keys, Date().timeIntervalSince(cached.read) < lifetime,
-           kid.map(cached.kids.contains) ?? true {
+            kid.map(cached.kids.contains) ?? true
+        {
             return keys
         }
         let object = try await Self.json(uri, http: http, what: "keys")
@@ -365,7 +397,8 @@ final class MetadataCache: Sendable {
         do {
             _ = try await collection.add(jwksJSON: String(decoding: data, as: UTF8.self))
         } catch {
-            throw PlazaError(.badGateway, code: "federation-keys", title: "Provider misconfigured", detail: "The keys at \(uri) cannot be read: \(error).")
+            throw PlazaError(
+                .badGateway, code: "federation-keys", title: "Provider misconfigured", detail: "The keys at \(uri) cannot be read: \(error).")
         }
         entries.withLock { entries in
             var entry = entries[issuer] ?? Entry(metadata: nil, keys: nil, kids: [], read: Date())
@@ -383,13 +416,15 @@ final class MetadataCache: Sendable {
             let response = try await http.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 512 * 1024)
             guard response.status == .ok, let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
-                throw PlazaError(.badGateway, code: "federation-discovery", title: "Provider misconfigured", detail: "\(url) answered \(response.status.code).")
+                throw PlazaError(
+                    .badGateway, code: "federation-discovery", title: "Provider misconfigured", detail: "\(url) answered \(response.status.code).")
             }
             return object
         } catch let error as PlazaError {
             throw error
         } catch {
-            throw PlazaError(.badGateway, code: "federation-unreachable", title: "Provider unreachable", detail: "Reading the \(what) at \(url) failed: \(error).")
+            throw PlazaError(
+                .badGateway, code: "federation-unreachable", title: "Provider unreachable", detail: "Reading the \(what) at \(url) failed: \(error).")
         }
     }
 }
@@ -398,8 +433,9 @@ extension IdentityService {
     /// A browser session for an account an external provider vouched for; the code step first when the
     /// account has a second factor here.
     func federatedSignIn(user: UUID, email: String, caller: Caller, userAgent: String?) async throws -> SignInStep<WebSession> {
-        guard try await store.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)").first()?
-            .decode(column: "status", as: String.self) == "active"
+        guard
+            try await store.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)").first()?
+                .decode(column: "status", as: String.self) == "active"
         else { throw PlazaError(.forbidden, code: "account-disabled", title: "Account disabled", detail: "This account is disabled.") }
         if try await isMFAEnabled(user) { return .secondFactor(try await challenge(user: user, caller: caller, firstFactor: "fed")) }
         return .done(try await openWebSession(user: user, email: email, amr: "fed", caller: caller, userAgent: userAgent))
@@ -445,6 +481,8 @@ public struct CreateFederation: AsyncMigration {
     }
 
     public func revert(on database: any Database) async throws {
-        for table in ["identity_federated_identities", "identity_federation_logins", "identity_federation_providers"] { try await database.schema(table).delete() }
+        for table in ["identity_federated_identities", "identity_federation_logins", "identity_federation_providers"] {
+            try await database.schema(table).delete()
+        }
     }
 }

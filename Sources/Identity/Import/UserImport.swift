@@ -35,8 +35,10 @@ public struct UserImport: Codable, Sendable, Equatable, APISchema {
                 "id": .uuid, "fileName": .text, "status": .string(enumValues: ["queued", "running", "done"]), "total": .integer(format: "int32"),
                 "done": .integer(format: "int32"), "created": .integer(format: "int32"), "updated": .integer(format: "int32"),
                 "unchanged": .integer(format: "int32"), "failed": .integer(format: "int32"),
-                "errors": .array(.object(properties: ["row": .integer(format: "int32"), "email": .nullable(.text), "message": .text],
-                                         required: ["row", "message"])),
+                "errors": .array(
+                    .object(
+                        properties: ["row": .integer(format: "int32"), "email": .nullable(.text), "message": .text],
+                        required: ["row", "message"])),
                 "createdAt": .dateTime, "finishedAt": .nullable(.dateTime),
             ],
             required: ["id", "fileName", "status", "total", "done", "created", "updated", "unchanged", "failed", "errors", "createdAt"])
@@ -89,13 +91,21 @@ extension IdentityService {
         let name = String(fileName.prefix(200))
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            try await transaction.sql.raw("""
-                INSERT INTO identity_imports (id, file_name, csv, status, total, done, created, updated, unchanged, failed, errors, created_by, created_at)
-                VALUES (\(bind: id), \(bind: name), \(bind: csv), 'queued', \(bind: total), 0, 0, 0, 0, 0, '[]', \(bind: caller.principal?.id), \(bind: now))
-                """).run()
-            if let queue { _ = try await queue.enqueue(JobRequest(Self.importJob, payload: ["importId": id.uuidString], uniqueKey: "import:\(id)"), in: transaction) }
-            try await transaction.audit(caller, action: "identity.users.import", resourceType: "import", resourceID: id.uuidString,
-                                        details: ["fileName": .string(name), "rows": .number(Double(total))])
+            try await transaction.sql.raw(
+                """
+                INSERT INTO identity_imports (id, file_name, csv, status, total, done, created, updated, unchanged, failed, \
+                errors, created_by, created_at)
+                VALUES (\(bind: id), \(bind: name), \(bind: csv), 'queued', \(bind: total), 0, 0, 0, 0, 0, '[]',\
+                 \(bind: caller.principal?.id), \(bind: now))
+                """
+            ).run()
+            if let queue {
+                _ = try await queue.enqueue(
+                    JobRequest(Self.importJob, payload: ["importId": id.uuidString], uniqueKey: "import:\(id)"), in: transaction)
+            }
+            try await transaction.audit(
+                caller, action: "identity.users.import", resourceType: "import", resourceID: id.uuidString,
+                details: ["fileName": .string(name), "rows": .number(Double(total))])
         }
         return try await userImport(id, caller: caller)
     }
@@ -156,26 +166,32 @@ extension IdentityService {
             try await store.transaction { transaction in
                 let counts = try await Self.apply(valid, in: transaction)
                 let now = transaction.clock.now()
-                let previous = try await transaction.sql.raw("SELECT errors FROM identity_imports WHERE id = \(bind: id)").first()?
+                let previous =
+                    try await transaction.sql.raw("SELECT errors FROM identity_imports WHERE id = \(bind: id)").first()?
                     .decode(column: "errors", as: String.self) ?? "[]"
                 var all = (try? PlazaJSON.decoder().decode([UserImport.RowError].self, from: Data(previous.utf8))) ?? []
                 all.append(contentsOf: rowErrors.prefix(max(0, Self.importErrorLimit - all.count)))
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     UPDATE identity_imports SET done = done + \(bind: batch.count), created = created + \(bind: counts.created),
                         updated = updated + \(bind: counts.updated), unchanged = unchanged + \(bind: counts.unchanged),
-                        failed = failed + \(bind: rowErrors.count), errors = \(bind: String(decoding: try PlazaJSON.encoder().encode(all), as: UTF8.self)),
+                        failed = failed + \(bind: rowErrors.count), errors \
+                    = \(bind: String(decoding: try PlazaJSON.encoder().encode(all), as: UTF8.self)),
                         status = \(bind: finished ? "done" : "running"), finished_at = \(bind: finished ? Optional(now) : nil)
                     WHERE id = \(bind: id)
-                    """).run()
+                    """
+                ).run()
             }
             start += batch.count
             if let progress { progress(try await loadImport(id)) }
         }
         if lines.isEmpty {
             try await store.transaction { transaction in
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     UPDATE identity_imports SET status = 'done', finished_at = \(bind: transaction.clock.now()) WHERE id = \(bind: id)
-                    """).run()
+                    """
+                ).run()
             }
         }
     }
@@ -192,10 +208,12 @@ extension IdentityService {
         var grants: [String: Set<String>] = [:]
         let ids = try existing.values.map { try $0.decode(column: "id", as: UUID.self) }
         if !ids.isEmpty {
-            for grant in try await transaction.sql.raw("""
+            for grant in try await transaction.sql.raw(
+                """
                 SELECT u.email, g.role FROM identity_role_grants g JOIN identity_users u ON u.id = g.user_id
                 WHERE g.user_id IN (\(binds: ids)) AND g.app = '*'
-                """).all() {
+                """
+            ).all() {
                 grants[try grant.decode(column: "email", as: String.self), default: []].insert(try grant.decode(column: "role", as: String.self))
             }
         }
@@ -205,13 +223,19 @@ extension IdentityService {
             if let account = existing[row.email] {
                 let user = try account.decode(column: "id", as: UUID.self)
                 var changed = false
-                for (column, value) in [("first_name", row.firstName), ("last_name", row.lastName), ("locale", row.locale),
-                                        ("time_zone", row.timeZone), ("mobile", row.mobile)] {
+                for (column, value) in [
+                    ("first_name", row.firstName), ("last_name", row.lastName), ("locale", row.locale),
+                    ("time_zone", row.timeZone), ("mobile", row.mobile),
+                ] {
                     guard let value, try account.decode(column: column, as: String?.self) != value else { continue }
-                    try await transaction.sql.raw("""
+                    try await transaction.sql.raw(
+                        """
                         UPDATE identity_users SET \(unsafeRaw: column) = \(bind: value), updated_at = \(bind: now) WHERE id = \(bind: user)
-                        """).run()
-                    if column == "mobile" { try await transaction.sql.raw("UPDATE identity_users SET phone_verified = \(bind: false) WHERE id = \(bind: user)").run() }
+                        """
+                    ).run()
+                    if column == "mobile" {
+                        try await transaction.sql.raw("UPDATE identity_users SET phone_verified = \(bind: false) WHERE id = \(bind: user)").run()
+                    }
                     changed = true
                 }
                 for role in row.roles ?? [] where !(grants[row.email]?.contains(role) ?? false) {
@@ -257,7 +281,9 @@ extension IdentityService {
         guard values.count <= columns.count else { return refuse("has more values than the header has columns") }
         guard let email, isPlausible(email: email) else { return refuse("email: is not an email address") }
         for name in ["first_name", "last_name"] where (fields[name]?.count ?? 0) > 100 { return refuse("\(name): at most 100 characters") }
-        if let locale = fields["locale"], !Identity.locales.contains(locale) { return refuse("locale: must be one of \(Identity.locales.joined(separator: ", "))") }
+        if let locale = fields["locale"], !Identity.locales.contains(locale) {
+            return refuse("locale: must be one of \(Identity.locales.joined(separator: ", "))")
+        }
         if let zone = fields["time_zone"], TimeZone(identifier: zone) == nil { return refuse("time_zone: \(zone) is not a time zone") }
         var mobile: String?
         if let raw = fields["mobile"] {
@@ -271,9 +297,10 @@ extension IdentityService {
                 return refuse("roles: \(unknown) is not an app role (\(Roles.app.joined(separator: ", ")))")
             }
         }
-        return .success(ImportRow(
-            line: line, email: email, firstName: fields["first_name"], lastName: fields["last_name"], locale: fields["locale"],
-            timeZone: fields["time_zone"], mobile: mobile, roles: roles))
+        return .success(
+            ImportRow(
+                line: line, email: email, firstName: fields["first_name"], lastName: fields["last_name"], locale: fields["locale"],
+                timeZone: fields["time_zone"], mobile: mobile, roles: roles))
     }
 
     static func email(of values: [String], columns: [String]) -> String? {
@@ -288,7 +315,8 @@ extension IdentityService {
             total: try row.decode(column: "total", as: Int.self), done: try row.decode(column: "done", as: Int.self),
             created: try row.decode(column: "created", as: Int.self), updated: try row.decode(column: "updated", as: Int.self),
             unchanged: try row.decode(column: "unchanged", as: Int.self), failed: try row.decode(column: "failed", as: Int.self),
-            errors: (try? PlazaJSON.decoder().decode([UserImport.RowError].self, from: Data(try row.decode(column: "errors", as: String.self).utf8))) ?? [],
+            errors: (try? PlazaJSON.decoder().decode([UserImport.RowError].self, from: Data(try row.decode(column: "errors", as: String.self).utf8)))
+                ?? [],
             createdAt: try row.decode(column: "created_at", as: Date.self), finishedAt: try row.decode(column: "finished_at", as: Date?.self))
     }
 }

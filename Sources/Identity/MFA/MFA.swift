@@ -38,8 +38,9 @@ public struct MFAStatus: Codable, Sendable, Equatable, APISchema {
     /// Some of the account's roles act only in a session that passed a second factor.
     public var required: Bool
     public static var schema: JSONSchema {
-        .object(properties: ["enabled": .boolean, "recoveryCodesLeft": .integer(format: "int32"), "required": .boolean],
-                required: ["enabled", "recoveryCodesLeft", "required"])
+        .object(
+            properties: ["enabled": .boolean, "recoveryCodesLeft": .integer(format: "int32"), "required": .boolean],
+            required: ["enabled", "recoveryCodesLeft", "required"])
     }
 }
 
@@ -61,8 +62,9 @@ public struct MFAChallenge: Codable, Sendable, Equatable, APISchema {
     public var mfaToken: String
     public var expiresIn: Int
     public static var schema: JSONSchema {
-        .object(properties: ["mfaRequired": .boolean, "mfaToken": .text, "expiresIn": .integer(format: "int32")],
-                required: ["mfaRequired", "mfaToken", "expiresIn"])
+        .object(
+            properties: ["mfaRequired": .boolean, "mfaToken": .text, "expiresIn": .integer(format: "int32")],
+            required: ["mfaRequired", "mfaToken", "expiresIn"])
     }
 }
 
@@ -89,7 +91,8 @@ extension IdentityService {
     static let challengeAttempts = 5
     /// What the one-step sign-ins (``login(_:caller:userAgent:)``, ``signIn(_:caller:userAgent:)``) answer an
     /// account with a second factor.
-    static let mfaRequired = PlazaError(.unauthorized, code: "mfa-required", title: "Second factor needed", detail: "This account signs in with a code too.")
+    static let mfaRequired = PlazaError(
+        .unauthorized, code: "mfa-required", title: "Second factor needed", detail: "This account signs in with a code too.")
 
     // MARK: Enrolment
 
@@ -99,20 +102,25 @@ extension IdentityService {
         guard let principal = caller.principal, principal.kind == .user else { throw PlazaError.unauthorized() }
         let secret = Data((0..<20).map { _ in UInt8.random(in: 0...255) })
         // A principal with no account row (a service's test principal, an account gone) has nothing to enrol.
-        guard let email = try await store.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: principal.id)").first()?
-            .decode(column: "email", as: String.self)
+        guard
+            let email = try await store.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: principal.id)").first()?
+                .decode(column: "email", as: String.self)
         else { throw PlazaError.notFound("There is no account to turn two-step sign-in on for.") }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            if try await transaction.sql.raw("""
+            if try await transaction.sql.raw(
+                """
                 SELECT 1 AS x FROM identity_mfa WHERE user_id = \(bind: principal.id) AND confirmed_at IS NOT NULL
-                """).first() != nil {
+                """
+            ).first() != nil {
                 throw PlazaError.conflict("Two-step sign-in is on already; turn it off first to use another app.")
             }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_mfa (user_id, secret, created_at) VALUES (\(bind: principal.id), \(bind: Base32.encode(secret)), \(bind: now))
                 ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = NULL
-                """).run()
+                """
+            ).run()
         }
         let uri = TOTP.uri(secret: secret, account: email, issuer: "Plaza")
         return TOTPEnrolment(secret: Base32.encode(secret), otpauthUri: uri, qrPng: try QRCode(uri).png().base64EncodedString())
@@ -125,15 +133,18 @@ extension IdentityService {
         let codes = (0..<Self.recoveryCodeCount).map { _ in Self.newRecoveryCode() }
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            guard let row = try await transaction.sql.raw("SELECT secret, confirmed_at FROM identity_mfa WHERE user_id = \(bind: principal.id)").first()
+            guard
+                let row = try await transaction.sql.raw("SELECT secret, confirmed_at FROM identity_mfa WHERE user_id = \(bind: principal.id)").first()
             else { throw PlazaError.conflict("Start the enrolment first: POST /api/v1/me/mfa/totp.") }
             guard try row.decodeNil(column: "confirmed_at") else { throw PlazaError.conflict("Two-step sign-in is on already.") }
             guard let secret = Base32.decode(try row.decode(column: "secret", as: String.self)),
-                  let step = TOTP.match(input.code, secret: secret, at: now)
+                let step = TOTP.match(input.code, secret: secret, at: now)
             else { throw PlazaError.validation(field: "code", "is not the app's current code") }
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_mfa SET confirmed_at = \(bind: now), last_step = \(bind: step) WHERE user_id = \(bind: principal.id)
-                """).run()
+                """
+            ).run()
             try await Self.replaceRecoveryCodes(codes, of: principal.id, in: transaction)
             if let session = principal.sessionID {
                 try await transaction.sql.raw("UPDATE identity_sessions SET amr = 'pwd otp mfa' WHERE id = \(bind: session)").run()
@@ -147,9 +158,12 @@ extension IdentityService {
     public func mfaStatus(caller: Caller) async throws -> MFAStatus {
         guard let principal = caller.principal, principal.kind == .user else { throw PlazaError.unauthorized() }
         let enabled = try await isMFAEnabled(principal.id)
-        let left = try await store.sql.raw("""
-            SELECT COUNT(*) AS n FROM identity_recovery_codes WHERE user_id = \(bind: principal.id) AND used_at IS NULL
-            """).first()?.decode(column: "n", as: Int.self) ?? 0
+        let left =
+            try await store.sql.raw(
+                """
+                SELECT COUNT(*) AS n FROM identity_recovery_codes WHERE user_id = \(bind: principal.id) AND used_at IS NULL
+                """
+            ).first()?.decode(column: "n", as: Int.self) ?? 0
         let held = try await self.principal(user: principal.id, session: nil, on: store.sql).systemRoles
         return MFAStatus(enabled: enabled, recoveryCodesLeft: left, required: !held.isDisjoint(with: settings.mfaRequiredRoles))
     }
@@ -171,8 +185,9 @@ extension IdentityService {
     /// Turns two-step sign-in off: the password and a code (or a recovery code) say it is the owner.
     public func disableMFA(_ input: MFADisable, caller: Caller) async throws {
         guard let principal = caller.principal, principal.kind == .user else { throw PlazaError.unauthorized() }
-        guard let hash = try await store.sql.raw("SELECT password_hash FROM identity_users WHERE id = \(bind: principal.id)").first()?
-            .decode(column: "password_hash", as: String?.self), try await passwords.verify(input.password, hash: hash)
+        guard
+            let hash = try await store.sql.raw("SELECT password_hash FROM identity_users WHERE id = \(bind: principal.id)").first()?
+                .decode(column: "password_hash", as: String?.self), try await passwords.verify(input.password, hash: hash)
         else { throw PlazaError.validation(field: "password", "is not your current password") }
         try await store.transaction { transaction in
             guard try await Self.checkSecondFactor(input.code, of: principal.id, allowRecovery: true, in: transaction) != nil else {
@@ -196,10 +211,13 @@ extension IdentityService {
         try await store.transaction { transaction in
             let now = transaction.clock.now()
             try await transaction.sql.raw("DELETE FROM identity_mfa_challenges WHERE expires_at < \(bind: now)").run()
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_mfa_challenges (token_hash, user_id, first_factor, created_at, expires_at, attempts)
-                VALUES (\(bind: Self.hash(token)), \(bind: user), \(bind: firstFactor), \(bind: now), \(bind: now.addingTimeInterval(Self.challengeLifetime)), 0)
-                """).run()
+                VALUES (\(bind: Self.hash(token)), \(bind: user), \(bind: firstFactor), \(bind: now),\
+                 \(bind: now.addingTimeInterval(Self.challengeLifetime)), 0)
+                """
+            ).run()
         }
         return MFAChallenge(mfaRequired: true, mfaToken: token, expiresIn: Int(Self.challengeLifetime))
     }
@@ -214,14 +232,18 @@ extension IdentityService {
         let outcome = try await store.transaction { transaction -> Outcome in
             let now = transaction.clock.now()
             // The try is taken before the code is compared, in one statement: parallel guesses cannot share it.
-            guard let row = try await transaction.sql.raw("""
-                UPDATE identity_mfa_challenges SET attempts = attempts + 1
-                WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: now) AND attempts < \(bind: Self.challengeAttempts)
-                RETURNING user_id, first_factor
-                """).first()
+            guard
+                let row = try await transaction.sql.raw(
+                    """
+                    UPDATE identity_mfa_challenges SET attempts = attempts + 1
+                    WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: now) AND attempts < \(bind: Self.challengeAttempts)
+                    RETURNING user_id, first_factor
+                    """
+                ).first()
             else { return .dead }
             let user = try row.decode(column: "user_id", as: UUID.self)
-            let email = try await transaction.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: user)").first()?
+            let email =
+                try await transaction.sql.raw("SELECT email FROM identity_users WHERE id = \(bind: user)").first()?
                 .decode(column: "email", as: String.self) ?? ""
             guard let method = try await Self.checkSecondFactor(verification.code, of: user, allowRecovery: true, in: transaction) else {
                 // Wrong codes count towards the account's sign-in lock too, so new challenges do not buy more guesses.
@@ -241,17 +263,21 @@ extension IdentityService {
         case .wrong:
             throw PlazaError(.unauthorized, code: "mfa-code-wrong", title: "Wrong code", detail: "The code is wrong or was used already.")
         case .dead:
-            throw PlazaError(.unauthorized, code: "mfa-challenge-invalid", title: "Sign in again",
-                             detail: "This sign-in step has expired or had too many tries; sign in again.")
+            throw PlazaError(
+                .unauthorized, code: "mfa-challenge-invalid", title: "Sign in again",
+                detail: "This sign-in step has expired or had too many tries; sign in again.")
         }
     }
 
     /// `otp` for a current authenticator code not used before, `rc` for an unused recovery code (spent
     /// now), nil otherwise. A code's step is remembered, so the same code cannot be replayed.
     static func checkSecondFactor(_ given: String, of user: UUID, allowRecovery: Bool, in transaction: Transaction) async throws -> String? {
-        guard let row = try await transaction.sql.raw("""
-            SELECT secret, last_step FROM identity_mfa WHERE user_id = \(bind: user) AND confirmed_at IS NOT NULL
-            """).first(), let secret = Base32.decode(try row.decode(column: "secret", as: String.self))
+        guard
+            let row = try await transaction.sql.raw(
+                """
+                SELECT secret, last_step FROM identity_mfa WHERE user_id = \(bind: user) AND confirmed_at IS NOT NULL
+                """
+            ).first(), let secret = Base32.decode(try row.decode(column: "secret", as: String.self))
         else { return nil }
         let now = transaction.clock.now()
         if let step = TOTP.match(given, secret: secret, at: now) {
@@ -262,19 +288,23 @@ extension IdentityService {
         guard allowRecovery else { return nil }
         let normalised = given.uppercased().filter { $0.isLetter || $0.isNumber }
         guard normalised.count == 10 else { return nil }
-        let spent = try await transaction.sql.raw("""
+        let spent = try await transaction.sql.raw(
+            """
             UPDATE identity_recovery_codes SET used_at = \(bind: now)
             WHERE user_id = \(bind: user) AND code_hash = \(bind: hash(normalised)) AND used_at IS NULL RETURNING code_hash
-            """).first()
+            """
+        ).first()
         return spent == nil ? nil : "rc"
     }
 
     static func replaceRecoveryCodes(_ codes: [String], of user: UUID, in transaction: Transaction) async throws {
         try await transaction.sql.raw("DELETE FROM identity_recovery_codes WHERE user_id = \(bind: user)").run()
         for code in codes {
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_recovery_codes (user_id, code_hash) VALUES (\(bind: user), \(bind: hash(code.filter { $0 != "-" })))
-                """).run()
+                """
+            ).run()
         }
     }
 

@@ -49,7 +49,8 @@ public struct MergeResult: Codable, Sendable, Equatable, APISchema {
     public var sourceUserId: UUID
     public var moved: [String: Int]
     public static var schema: JSONSchema {
-        .object(properties: ["targetUserId": .uuid, "sourceUserId": .uuid, "moved": .anyObject], required: ["targetUserId", "sourceUserId", "moved"])
+        .object(
+            properties: ["targetUserId": .uuid, "sourceUserId": .uuid, "moved": .anyObject], required: ["targetUserId", "sourceUserId", "moved"])
     }
 }
 
@@ -70,15 +71,19 @@ extension IdentityService {
         let codes = self.codes
         try await store.transaction { transaction in
             let accounts = try await Self.mergeable(target, source, in: transaction)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_merges SET cancelled_at = \(bind: transaction.clock.now())
                 WHERE source_id = \(bind: source) AND completed_at IS NULL AND cancelled_at IS NULL
-                """).run()
-            try await transaction.sql.raw("""
+                """
+            ).run()
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_merges (id, target_id, source_id, requested_by, requested_at)
                 VALUES (\(bind: PlazaID.make(at: transaction.clock.now())), \(bind: target), \(bind: source), \(bind: caller.principal?.id),
                         \(bind: transaction.clock.now()))
-                """).run()
+                """
+            ).run()
             try await codes.issue(.confirmMerge, user: source, email: accounts.source.email, locale: accounts.source.locale, in: transaction)
             try await transaction.audit(
                 caller, action: "identity.user.merge-requested", resourceType: "user", resourceID: target.uuidString,
@@ -93,10 +98,13 @@ extension IdentityService {
         try policy.authorize(caller, IdentityPolicy.manageUsers)
         let source = confirmation.sourceUserId
         let (codes, outbox, revocations, hooks) = (self.codes, self.outbox, self.revocations, self.mergeHooks)
-        guard try await store.sql.raw("""
-            SELECT id FROM identity_merges WHERE target_id = \(bind: target) AND source_id = \(bind: source)
-              AND completed_at IS NULL AND cancelled_at IS NULL
-            """).first() != nil
+        guard
+            try await store.sql.raw(
+                """
+                SELECT id FROM identity_merges WHERE target_id = \(bind: target) AND source_id = \(bind: source)
+                  AND completed_at IS NULL AND cancelled_at IS NULL
+                """
+            ).first() != nil
         else { throw PlazaError.conflict("No merge of these accounts is waiting: start one first.") }
         // A wrong code stays counted (five tries); the right one is spent with the merge, so a merge a
         // module refuses leaves the code for another go once the obstacle is gone.
@@ -111,13 +119,17 @@ extension IdentityService {
             }
             try await Self.revokeAllSessions(
                 of: source, reason: "account merged", caller: caller, outbox: outbox, revocations: revocations, in: transaction)
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_users SET status = 'merged', merged_into = \(bind: target), updated_at = \(bind: now) WHERE id = \(bind: source)
-                """).run()
-            try await transaction.sql.raw("""
+                """
+            ).run()
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_merges SET completed_at = \(bind: now)
                 WHERE target_id = \(bind: target) AND source_id = \(bind: source) AND completed_at IS NULL AND cancelled_at IS NULL
-                """).run()
+                """
+            ).run()
             try await outbox.append(UserStatusChanged(userId: source, status: "merged"), key: source.uuidString, caller: caller, in: transaction)
             try await outbox.append(UsersMerged(sourceUserId: source, targetUserId: target), key: target.uuidString, caller: caller, in: transaction)
             try await transaction.audit(
@@ -131,8 +143,12 @@ extension IdentityService {
     }
 
     /// Both accounts exist and are active (or the source disabled); returns the source's address and language.
-    static func mergeable(_ target: UUID, _ source: UUID, in transaction: Transaction) async throws -> (target: UUID, source: (email: String, locale: String)) {
-        let rows = try await transaction.sql.raw("SELECT id, email, locale, status FROM identity_users WHERE id IN (\(bind: target), \(bind: source))").all()
+    static func mergeable(_ target: UUID, _ source: UUID, in transaction: Transaction) async throws -> (
+        target: UUID, source: (email: String, locale: String)
+    ) {
+        let rows = try await transaction.sql.raw(
+            "SELECT id, email, locale, status FROM identity_users WHERE id IN (\(bind: target), \(bind: source))"
+        ).all()
         guard let targetRow = try rows.first(where: { try $0.decode(column: "id", as: UUID.self) == target }) else {
             throw PlazaError.notFound("No user has the id \(target).")
         }
@@ -154,26 +170,34 @@ extension IdentityService {
     static func mergeIdentity(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> [String: Int] {
         let sql = transaction.sql
         var moved: [String: Int] = [:]
-        moved["identity.memberships"] = try await sql.raw("""
+        moved["identity.memberships"] = try await sql.raw(
+            """
             INSERT INTO identity_memberships (organisation_id, user_id, role, created_at)
             SELECT organisation_id, \(bind: target), role, created_at FROM identity_memberships WHERE user_id = \(bind: source)
             ON CONFLICT DO NOTHING RETURNING organisation_id
-            """).all().count
+            """
+        ).all().count
         try await sql.raw("DELETE FROM identity_memberships WHERE user_id = \(bind: source)").run()
-        moved["identity.roles"] = try await sql.raw("""
+        moved["identity.roles"] = try await sql.raw(
+            """
             INSERT INTO identity_role_grants (user_id, role, app, granted_at)
             SELECT \(bind: target), role, app, granted_at FROM identity_role_grants WHERE user_id = \(bind: source)
             ON CONFLICT DO NOTHING RETURNING role
-            """).all().count
+            """
+        ).all().count
         try await sql.raw("DELETE FROM identity_role_grants WHERE user_id = \(bind: source)").run()
-        moved["identity.federated"] = try await sql.raw("""
+        moved["identity.federated"] = try await sql.raw(
+            """
             UPDATE identity_federated_identities SET user_id = \(bind: target) WHERE user_id = \(bind: source) RETURNING subject
-            """).all().count
-        moved["identity.consents"] = try await sql.raw("""
+            """
+        ).all().count
+        moved["identity.consents"] = try await sql.raw(
+            """
             INSERT INTO identity_oauth_consents (user_id, client_id, scope, granted_at)
             SELECT \(bind: target), client_id, scope, granted_at FROM identity_oauth_consents WHERE user_id = \(bind: source)
             ON CONFLICT DO NOTHING RETURNING client_id
-            """).all().count
+            """
+        ).all().count
         for table in ["identity_oauth_consents", "identity_mfa_challenges", "identity_recovery_codes", "identity_mfa", "identity_oauth_codes"] {
             try await sql.raw("DELETE FROM \(unsafeRaw: table) WHERE user_id = \(bind: source)").run()
         }

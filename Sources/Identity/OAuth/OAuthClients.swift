@@ -53,10 +53,11 @@ public struct OAuthClientInput: Codable, Sendable, Equatable, APISchema {
     static let nameLimit = TextLimit(1...100)
 
     public static var schema: JSONSchema {
-        .object(properties: [
-            "name": nameLimit.schema, "confidential": .boolean, "redirectUris": .array(.text),
-            "scopes": .array(.string(enumValues: OAuthScope.all)), "grants": .list(.string(enumValues: OAuthGrant.all), minItems: 1),
-        ], required: [])
+        .object(
+            properties: [
+                "name": nameLimit.schema, "confidential": .boolean, "redirectUris": .array(.text),
+                "scopes": .array(.string(enumValues: OAuthScope.all)), "grants": .list(.string(enumValues: OAuthGrant.all), minItems: 1),
+            ], required: [])
     }
 }
 
@@ -104,17 +105,21 @@ public struct OAuthClients: Sendable {
     public func register(_ input: OAuthClientInput, caller: Caller) async throws -> RegisteredOAuthClient {
         try policy.authorize(caller, IdentityPolicy.manageOAuthClients)
         let now = store.clock.now()
-        let client = try Self.validated(input, over: OAuthClient(
-            id: PlazaID.make(at: now), name: "", confidential: input.confidential ?? true, redirectUris: [],
-            scopes: [OAuthScope.openID, OAuthScope.profile, OAuthScope.email],
-            grants: [OAuthGrant.authorizationCode, OAuthGrant.refreshToken], createdAt: now), requireName: true)
+        let client = try Self.validated(
+            input,
+            over: OAuthClient(
+                id: PlazaID.make(at: now), name: "", confidential: input.confidential ?? true, redirectUris: [],
+                scopes: [OAuthScope.openID, OAuthScope.profile, OAuthScope.email],
+                grants: [OAuthGrant.authorizationCode, OAuthGrant.refreshToken], createdAt: now), requireName: true)
         let secret = client.confidential ? Self.newSecret() : nil
         try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_oauth_clients (id, name, secret_hash, redirect_uris, scopes, grants, created_at, created_by)
                 VALUES (\(bind: client.id), \(bind: client.name), \(bind: secret.map(Self.hash)), \(bind: try Self.json(client.redirectUris)),
                         \(bind: try Self.json(client.scopes)), \(bind: try Self.json(client.grants)), \(bind: now), \(bind: caller.principal?.id))
-                """).run()
+                """
+            ).run()
             try await transaction.audit(
                 caller, action: "identity.oauth-client.create", resourceType: "oauth-client", resourceID: client.id.uuidString,
                 details: ["name": .string(client.name)])
@@ -141,11 +146,13 @@ public struct OAuthClients: Sendable {
         }
         let client = try Self.validated(input, over: current, requireName: false)
         try await store.transaction { transaction in
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_oauth_clients SET name = \(bind: client.name), redirect_uris = \(bind: try Self.json(client.redirectUris)),
                     scopes = \(bind: try Self.json(client.scopes)), grants = \(bind: try Self.json(client.grants))
                 WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
             try await transaction.audit(caller, action: "identity.oauth-client.update", resourceType: "oauth-client", resourceID: id.uuidString)
         }
         return client
@@ -159,7 +166,8 @@ public struct OAuthClients: Sendable {
         let secret = Self.newSecret()
         try await store.transaction { transaction in
             try await transaction.sql.raw("UPDATE identity_oauth_clients SET secret_hash = \(bind: Self.hash(secret)) WHERE id = \(bind: id)").run()
-            try await transaction.audit(caller, action: "identity.oauth-client.rotate-secret", resourceType: "oauth-client", resourceID: id.uuidString)
+            try await transaction.audit(
+                caller, action: "identity.oauth-client.rotate-secret", resourceType: "oauth-client", resourceID: id.uuidString)
         }
         return RegisteredOAuthClient(client: client, clientSecret: secret)
     }
@@ -171,10 +179,12 @@ public struct OAuthClients: Sendable {
         let (outbox, revocations) = (self.outbox, self.revocations)
         try await store.transaction { transaction in
             let now = transaction.clock.now()
-            let sessions = try await transaction.sql.raw("""
+            let sessions = try await transaction.sql.raw(
+                """
                 SELECT o.session_id, s.user_id FROM identity_oauth_sessions o JOIN identity_sessions s ON s.id = o.session_id
                 WHERE o.client_id = \(bind: id) AND s.revoked_at IS NULL
-                """).all()
+                """
+            ).all()
             for row in sessions {
                 try await IdentityService.revoke(
                     sessions: [try row.decode(column: "session_id", as: UUID.self)], of: try row.decode(column: "user_id", as: UUID.self),
@@ -182,9 +192,11 @@ public struct OAuthClients: Sendable {
             }
             try await transaction.sql.raw("DELETE FROM identity_oauth_codes WHERE client_id = \(bind: id)").run()
             try await transaction.sql.raw("DELETE FROM identity_oauth_consents WHERE client_id = \(bind: id)").run()
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 UPDATE identity_oauth_clients SET deleted_at = \(bind: now), secret_hash = NULL WHERE id = \(bind: id)
-                """).run()
+                """
+            ).run()
             // Its client-credentials tokens name the client as their subject: refuse that subject everywhere.
             try await outbox.append(UserStatusChanged(userId: id, status: "deleted"), key: id.uuidString, caller: caller, in: transaction)
             transaction.onCommit { revocations.setUser(id, disabled: true) }
@@ -203,7 +215,7 @@ public struct OAuthClients: Sendable {
     /// for a confidential client; a public client names itself and proves nothing here (PKCE does).
     func authenticate(_ credentials: ClientCredentials) async throws -> OAuthClient {
         guard let raw = credentials.id, let id = UUID(uuidString: raw),
-              let row = try await store.sql.raw("SELECT * FROM identity_oauth_clients WHERE id = \(bind: id) AND deleted_at IS NULL").first()
+            let row = try await store.sql.raw("SELECT * FROM identity_oauth_clients WHERE id = \(bind: id) AND deleted_at IS NULL").first()
         else { throw OAuthError.invalidClient("Unknown client.", basic: credentials.viaBasic) }
         let client = try Self.client(row)
         if client.confidential {
@@ -230,9 +242,13 @@ public struct OAuthClients: Sendable {
         }
         if let uris = input.redirectUris {
             for (index, uri) in uris.enumerated() where !isAcceptableRedirect(uri) {
-                errors.append(FieldError(
-                    field: "redirectUris[\(index)]",
-                    message: "must be an absolute https URI (http only on 127.0.0.1, [::1] or localhost; a native app's reverse-domain scheme), without a fragment"))
+                errors.append(
+                    FieldError(
+                        field: "redirectUris[\(index)]",
+                        message:
+                            "must be an absolute https URI (http only on 127.0.0.1, [::1] or localhost; a native app's reverse-domain "
+                            + "scheme), without a fragment"
+                    ))
             }
             if uris.count > 20 { errors.append(FieldError(field: "redirectUris", message: "at most 20")) }
             client.redirectUris = uris.reduce(into: []) { kept, uri in if !kept.contains(uri) { kept.append(uri) } }

@@ -66,7 +66,9 @@ public struct CreateOAuth: AsyncMigration {
     }
 
     public func revert(on database: any Database) async throws {
-        for table in ["identity_oauth_revoked_grants", "identity_oauth_sessions", "identity_oauth_consents", "identity_oauth_codes", "identity_oauth_clients"] {
+        for table in [
+            "identity_oauth_revoked_grants", "identity_oauth_sessions", "identity_oauth_consents", "identity_oauth_codes", "identity_oauth_clients",
+        ] {
             try await database.schema(table).delete()
         }
     }

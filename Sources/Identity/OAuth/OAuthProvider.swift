@@ -45,11 +45,13 @@ public struct OAuthProvider: Sendable {
             throw AuthorizationRefusal.errorPage(.invalidRequest("The client_id names no registered client."))
         }
         guard let redirect = request.redirectURI, client.redirectUris.contains(where: { Self.redirect(redirect, matches: $0) }) else {
-            throw AuthorizationRefusal.errorPage(.invalidRequest(
-                request.redirectURI == nil ? "The redirect_uri is missing." : "The redirect_uri is not one this client registered."))
+            throw AuthorizationRefusal.errorPage(
+                .invalidRequest(
+                    request.redirectURI == nil ? "The redirect_uri is missing." : "The redirect_uri is not one this client registered."))
         }
         let refuse = { (error: String, description: String) in
-            AuthorizationRefusal.redirect(Self.redirect(redirect, [("error", error), ("error_description", description)], state: request.state, issuer: settings.issuer))
+            AuthorizationRefusal.redirect(
+                Self.redirect(redirect, [("error", error), ("error_description", description)], state: request.state, issuer: settings.issuer))
         }
         guard request.responseType == "code" else { throw refuse("unsupported_response_type", "Only response_type=code is supported.") }
         guard client.grants.contains(OAuthGrant.authorizationCode) else {
@@ -77,7 +79,7 @@ public struct OAuthProvider: Sendable {
     static func redirect(_ given: String, matches registered: String) -> Bool {
         if given == registered { return true }
         guard var a = URLComponents(string: given), var b = URLComponents(string: registered), a.scheme == "http", b.scheme == "http",
-              let host = a.host, ["127.0.0.1", "[::1]", "::1"].contains(host), a.host == b.host
+            let host = a.host, ["127.0.0.1", "[::1]", "::1"].contains(host), a.host == b.host
         else { return false }
         a.port = nil
         b.port = nil
@@ -92,7 +94,7 @@ public struct OAuthProvider: Sendable {
         let pairs = FormEncoding.decode(String(next.dropFirst(OAuthPaths.authorize.count + 1)))
         let request = AuthorizationRequest(Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
         guard let raw = request.clientID, let id = UUID(uuidString: raw), let client = try await clients.find(id), let redirect = request.redirectURI,
-              client.redirectUris.contains(where: { Self.redirect(redirect, matches: $0) })
+            client.redirectUris.contains(where: { Self.redirect(redirect, matches: $0) })
         else { return nil }
         return Self.origin(of: redirect)
     }
@@ -105,9 +107,12 @@ public struct OAuthProvider: Sendable {
 
     /// Whether the person already agreed to give this client these scopes.
     public func hasConsent(_ authorization: ValidatedAuthorization, user: UUID) async throws -> Bool {
-        guard let row = try await store.sql.raw("""
-            SELECT scope FROM identity_oauth_consents WHERE user_id = \(bind: user) AND client_id = \(bind: authorization.client.id)
-            """).first()
+        guard
+            let row = try await store.sql.raw(
+                """
+                SELECT scope FROM identity_oauth_consents WHERE user_id = \(bind: user) AND client_id = \(bind: authorization.client.id)
+                """
+            ).first()
         else { return false }
         let granted = Set(try row.decode(column: "scope", as: String.self).split(separator: " ").map(String.init))
         return Set(authorization.scopes).isSubset(of: granted)
@@ -125,25 +130,32 @@ public struct OAuthProvider: Sendable {
             }
             let signedIn = try session?.decode(column: "created_at", as: Date.self)
             let amr = try session?.decode(column: "amr", as: String?.self) ?? "pwd"
-            let previous = try await transaction.sql.raw("""
-                SELECT scope FROM identity_oauth_consents WHERE user_id = \(bind: principal.id) AND client_id = \(bind: authorization.client.id)
-                """).first().map { try $0.decode(column: "scope", as: String.self).split(separator: " ").map(String.init) } ?? []
+            let previous =
+                try await transaction.sql.raw(
+                    """
+                    SELECT scope FROM identity_oauth_consents WHERE user_id = \(bind: principal.id) AND client_id = \(bind: authorization.client.id)
+                    """
+                ).first().map { try $0.decode(column: "scope", as: String.self).split(separator: " ").map(String.init) } ?? []
             let scope = OAuthScope.all.filter { previous.contains($0) || authorization.scopes.contains($0) }.joined(separator: " ")
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_oauth_consents (user_id, client_id, scope, granted_at)
                 VALUES (\(bind: principal.id), \(bind: authorization.client.id), \(bind: scope), \(bind: now))
                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at
-                """).run()
+                """
+            ).run()
             // Codes live a minute; a day later they have nothing left to tell.
             try await transaction.sql.raw("DELETE FROM identity_oauth_codes WHERE expires_at < \(bind: now.addingTimeInterval(-86400))").run()
-            try await transaction.sql.raw("""
+            try await transaction.sql.raw(
+                """
                 INSERT INTO identity_oauth_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr,
                                                   created_at, expires_at)
                 VALUES (\(bind: IdentityService.hash(code)), \(bind: authorization.client.id), \(bind: principal.id),
                         \(bind: authorization.redirectURI), \(bind: authorization.scopes.joined(separator: " ")), \(bind: authorization.nonce),
                         \(bind: authorization.codeChallenge), \(bind: signedIn ?? now), \(bind: amr), \(bind: now),
                         \(bind: now.addingTimeInterval(Self.codeLifetime)))
-                """).run()
+                """
+            ).run()
             try await transaction.audit(
                 caller, action: "identity.oauth.authorize", resourceType: "oauth-client", resourceID: authorization.client.id.uuidString,
                 details: ["scope": .string(authorization.scopes.joined(separator: " "))])
@@ -153,7 +165,8 @@ public struct OAuthProvider: Sendable {
 
     /// The person said no, or cannot be asked (`prompt=none`): the client hears `error`.
     public func refuse(_ authorization: ValidatedAuthorization, error: String, description: String) -> String {
-        Self.redirect(authorization.redirectURI, [("error", error), ("error_description", description)], state: authorization.state, issuer: settings.issuer)
+        Self.redirect(
+            authorization.redirectURI, [("error", error), ("error_description", description)], state: authorization.state, issuer: settings.issuer)
     }
 
     // MARK: Token endpoint
@@ -177,7 +190,9 @@ public struct OAuthProvider: Sendable {
     }
 
     private func exchange(_ form: [String: String], client: OAuthClient, caller: Caller) async throws -> OAuthTokenResponse {
-        guard client.grants.contains(OAuthGrant.authorizationCode) else { throw OAuthError.unauthorizedClient("This client may not use authorization codes.") }
+        guard client.grants.contains(OAuthGrant.authorizationCode) else {
+            throw OAuthError.unauthorizedClient("This client may not use authorization codes.")
+        }
         guard let code = form["code"], let redirect = form["redirect_uri"], let verifier = form["code_verifier"] else {
             throw OAuthError.invalidRequest("code, redirect_uri and code_verifier are required.")
         }
@@ -187,13 +202,16 @@ public struct OAuthProvider: Sendable {
         let checked = try await store.transaction { transaction -> Checked in
             let now = transaction.clock.now()
             guard let row = try await transaction.sql.raw("SELECT * FROM identity_oauth_codes WHERE code_hash = \(bind: hash)").first(),
-                  try row.decode(column: "client_id", as: UUID.self) == client.id
+                try row.decode(column: "client_id", as: UUID.self) == client.id
             else { return .invalid("The code is not valid for this client.") }
             let user = try row.decode(column: "user_id", as: UUID.self)
             // Marking it used is the race: of two exchanges, one gets a row back.
-            let claimed = try await transaction.sql.raw("""
-                UPDATE identity_oauth_codes SET used_at = \(bind: now) WHERE code_hash = \(bind: hash) AND used_at IS NULL RETURNING code_hash
-                """).first() != nil
+            let claimed =
+                try await transaction.sql.raw(
+                    """
+                    UPDATE identity_oauth_codes SET used_at = \(bind: now) WHERE code_hash = \(bind: hash) AND used_at IS NULL RETURNING code_hash
+                    """
+                ).first() != nil
             guard claimed else {
                 // A second exchange: someone else may hold the code, so what the first one got ends (RFC 6749 §4.1.2);
                 // if the first has not stored its session yet, the mark makes it fail instead.
@@ -210,7 +228,7 @@ public struct OAuthProvider: Sendable {
                 return .invalid("The redirect_uri differs from the authorization request's.")
             }
             guard Self.isPKCEValue(verifier, length: 43...128),
-                  Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString() == (try row.decode(column: "code_challenge", as: String.self))
+                Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString() == (try row.decode(column: "code_challenge", as: String.self))
             else { return .invalid("The code_verifier does not match the code_challenge.") }
             return .valid(
                 user: user, scopes: try row.decode(column: "scope", as: String.self).split(separator: " ").map(String.init),
@@ -224,7 +242,7 @@ public struct OAuthProvider: Sendable {
             throw OAuthError.invalidGrant(reason)
         case .valid(let user, let scopes, let nonce, let authTime, let amr):
             guard let account = try await store.sql.raw("SELECT email, status FROM identity_users WHERE id = \(bind: user)").first(),
-                  try account.decode(column: "status", as: String.self) == "active"
+                try account.decode(column: "status", as: String.self) == "active"
             else { throw OAuthError.invalidGrant("The account is not active.") }
             let refreshToken = client.grants.contains(OAuthGrant.refreshToken) ? IdentityService.newRefreshToken() : nil
             let session = try await identity.openSession(
@@ -232,14 +250,21 @@ public struct OAuthProvider: Sendable {
                 userAgent: "OAuth: \(client.name)"
             ) { session, now, transaction in
                 if let refreshToken { try await IdentityService.insertRefreshToken(refreshToken, session: session, at: now, in: transaction) }
-                try await transaction.sql.raw("""
+                try await transaction.sql.raw(
+                    """
                     INSERT INTO identity_oauth_sessions (session_id, client_id, scope, auth_time, amr)
-                    VALUES (\(bind: session), \(bind: client.id), \(bind: scopes.joined(separator: " ")), \(bind: authTime), \(bind: amr.joined(separator: " ")))
-                    """).run()
-                let stored = try await transaction.sql.raw("""
+                    VALUES (\(bind: session), \(bind: client.id), \(bind: scopes.joined(separator: " ")), \(bind: authTime),\
+                     \(bind: amr.joined(separator: " ")))
+                    """
+                ).run()
+                let stored = try await transaction.sql.raw(
+                    """
                     UPDATE identity_oauth_codes SET session_id = \(bind: session) WHERE code_hash = \(bind: hash) RETURNING reused_at
-                    """).first()
-                guard try stored?.decodeNil(column: "reused_at") == true else { throw OAuthError.invalidGrant("The code was used twice; start again.") }
+                    """
+                ).first()
+                guard try stored?.decodeNil(column: "reused_at") == true else {
+                    throw OAuthError.invalidGrant("The code was used twice; start again.")
+                }
             }
             return try await respond(
                 user: user, session: session, client: client, scopes: scopes, refreshToken: refreshToken, nonce: nonce, authTime: authTime, amr: amr)
@@ -255,7 +280,9 @@ public struct OAuthProvider: Sendable {
         } catch let error as PlazaError {
             throw OAuthError.invalidGrant(error.detail ?? "The refresh token is not valid.")
         }
-        guard let row = try await store.sql.raw("SELECT scope, auth_time, amr FROM identity_oauth_sessions WHERE session_id = \(bind: rotated.session)").first()
+        guard
+            let row = try await store.sql.raw("SELECT scope, auth_time, amr FROM identity_oauth_sessions WHERE session_id = \(bind: rotated.session)")
+                .first()
         else { throw OAuthError.invalidGrant("The refresh token is not valid.") }
         var scopes = try row.decode(column: "scope", as: String.self).split(separator: " ").map(String.init)
         if let asked = Self.scopes(form["scope"]) {
@@ -296,9 +323,11 @@ public struct OAuthProvider: Sendable {
             let digest = Data(SHA256.hash(data: Data(token.utf8)))
             var claims = IDTokenClaims(
                 iss: IssuerClaim(value: settings.issuer), sub: SubjectClaim(value: user.uuidString.lowercased()),
-                aud: AudienceClaim(value: [client.id.uuidString.lowercased()]), exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(expiresIn))),
+                aud: AudienceClaim(value: [client.id.uuidString.lowercased()]),
+                exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(expiresIn))),
                 iat: IssuedAtClaim(value: now), auth_time: Int(authTime.timeIntervalSince1970), nonce: nonce,
-                azp: client.id.uuidString.lowercased(), at_hash: digest.prefix(16).base64URLEncodedString(), sid: session.uuidString.lowercased(), amr: amr)
+                azp: client.id.uuidString.lowercased(), at_hash: digest.prefix(16).base64URLEncodedString(), sid: session.uuidString.lowercased(),
+                amr: amr)
             try await userClaims(user, scopes: scopes).apply(to: &claims)
             idToken = try await identity.issuer.sign(idToken: claims)
         }
@@ -318,7 +347,7 @@ public struct OAuthProvider: Sendable {
         guard let token = form["token"], !token.isEmpty else { throw OAuthError.invalidRequest("token is required.") }
         if Self.looksLikeJWT(token) {
             guard let claims = try? await identity.issuer.claims(of: token), let subject = UUID(uuidString: claims.sub.value),
-                  try await !identity.revocations.isRevoked(user: subject, session: UUID(uuidString: claims.sid))
+                try await !identity.revocations.isRevoked(user: subject, session: UUID(uuidString: claims.sid))
             else { return .inactive }
             return Introspection(
                 active: true, scope: claims.scope, clientId: claims.client_id, sub: claims.sub.value.lowercased(),
@@ -329,7 +358,7 @@ public struct OAuthProvider: Sendable {
         guard let row = try await refreshTokenRow(token), try row.decode(column: "client_id", as: UUID?.self) == client.id else { return .inactive }
         let now = store.clock.now()
         guard try row.decodeNil(column: "used_at"), try row.decodeNil(column: "revoked_at"),
-              try row.decode(column: "expires_at", as: Date.self) > now, try row.decode(column: "status", as: String.self) == "active"
+            try row.decode(column: "expires_at", as: Date.self) > now, try row.decode(column: "status", as: String.self) == "active"
         else { return .inactive }
         return Introspection(
             active: true, scope: try row.decode(column: "scope", as: String?.self) ?? OAuthScope.plaza,
@@ -349,20 +378,27 @@ public struct OAuthProvider: Sendable {
         let (outbox, revocations) = (identity.outbox, identity.revocations)
         if Self.looksLikeJWT(token) {
             guard let claims = try? await identity.issuer.claims(of: token), claims.client_id == client.id.uuidString.lowercased(),
-                  let subject = UUID(uuidString: claims.sub.value), let sid = UUID(uuidString: claims.sid)
+                let subject = UUID(uuidString: claims.sub.value), let sid = UUID(uuidString: claims.sid)
             else { return }
             try await store.transaction { transaction in
                 if claims.kind == Principal.Kind.service.rawValue {
                     // A grant revoked longer ago than a token lives names no token that could still be shown.
                     let lifetime = identity.settings.accessTokenLifetime.timeInterval
-                    try await transaction.sql.raw("""
+                    try await transaction.sql.raw(
+                        """
                         DELETE FROM identity_oauth_revoked_grants WHERE revoked_at < \(bind: transaction.clock.now().addingTimeInterval(-lifetime))
-                        """).run()
-                    try await transaction.sql.raw("""
-                        INSERT INTO identity_oauth_revoked_grants (grant_id, client_id, revoked_at) VALUES (\(bind: sid), \(bind: client.id), \(bind: transaction.clock.now()))
+                        """
+                    ).run()
+                    try await transaction.sql.raw(
+                        """
+                        INSERT INTO identity_oauth_revoked_grants (grant_id, client_id, revoked_at) VALUES (\(bind: sid),\
+                         \(bind: client.id), \(bind: transaction.clock.now()))
                         ON CONFLICT (grant_id) DO NOTHING
-                        """).run()
-                    try await outbox.append(SessionRevoked(userId: subject, sessionIds: [sid], reason: "token revoked"), key: subject.uuidString, caller: caller, in: transaction)
+                        """
+                    ).run()
+                    try await outbox.append(
+                        SessionRevoked(userId: subject, sessionIds: [sid], reason: "token revoked"), key: subject.uuidString, caller: caller,
+                        in: transaction)
                     transaction.onCommit { revocations.revokeSession(sid) }
                 } else {
                     try await IdentityService.revoke(
@@ -385,23 +421,26 @@ public struct OAuthProvider: Sendable {
     /// OpenID Connect's userinfo: who the token's person is, as far as its scopes reach.
     public func userinfo(principal: Principal?) async throws -> UserClaims {
         guard let principal, principal.kind == .user else {
-            throw PlazaError(.unauthorized, code: "unauthorized", title: "Unauthorized", detail: "Send a person's access token.",
-                             headers: ["WWW-Authenticate": "Bearer"])
+            throw PlazaError(
+                .unauthorized, code: "unauthorized", title: "Unauthorized", detail: "Send a person's access token.",
+                headers: ["WWW-Authenticate": "Bearer"])
         }
         // A first-party principal (a `plaza` token, or a browser session, which carries no scopes) reads
         // everything the person could read about themselves; a client's token what its scopes allow.
         let firstParty = principal.scopes.isEmpty || principal.scopes.contains(OAuthScope.plaza)
         guard firstParty || principal.scopes.contains(OAuthScope.openID) else {
-            throw PlazaError(.forbidden, code: "insufficient-scope", title: "Insufficient scope", detail: "userinfo needs the openid scope.",
-                             headers: ["WWW-Authenticate": "Bearer error=\"insufficient_scope\", scope=\"openid\""])
+            throw PlazaError(
+                .forbidden, code: "insufficient-scope", title: "Insufficient scope", detail: "userinfo needs the openid scope.",
+                headers: ["WWW-Authenticate": "Bearer error=\"insufficient_scope\", scope=\"openid\""])
         }
         let scopes = firstParty ? OAuthScope.all : Array(principal.scopes)
         do {
             return try await userClaims(principal.id, scopes: scopes)
         } catch is OAuthError {
             // A token that outlived its account is a bearer token no longer good (RFC 6750 §3.1), not a grant.
-            throw PlazaError(.unauthorized, code: "invalid-token", title: "Unauthorized", detail: "The token's account no longer exists.",
-                             headers: ["WWW-Authenticate": "Bearer error=\"invalid_token\""])
+            throw PlazaError(
+                .unauthorized, code: "invalid-token", title: "Unauthorized", detail: "The token's account no longer exists.",
+                headers: ["WWW-Authenticate": "Bearer error=\"invalid_token\""])
         }
     }
 
@@ -431,14 +470,16 @@ public struct OAuthProvider: Sendable {
     }
 
     private func refreshTokenRow(_ token: String) async throws -> (any SQLRow)? {
-        try await store.sql.raw("""
+        try await store.sql.raw(
+            """
             SELECT t.used_at, t.created_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at, u.status, o.client_id, o.scope
             FROM identity_refresh_tokens t
             JOIN identity_sessions s ON s.id = t.session_id
             JOIN identity_users u ON u.id = s.user_id
             LEFT JOIN identity_oauth_sessions o ON o.session_id = s.id
             WHERE t.token_hash = \(bind: IdentityService.hash(token))
-            """).first()
+            """
+        ).first()
     }
 
     /// The form as a dictionary; a parameter sent twice is refused (RFC 6749 §3.2).
@@ -456,7 +497,7 @@ public struct OAuthProvider: Sendable {
         if let header = authorization, header.lowercased().hasPrefix("basic ") {
             guard form["client_secret"] == nil else { throw OAuthError.invalidRequest("Use one way to authenticate the client, not two.") }
             guard let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-                  let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+                let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
             else { throw OAuthError.invalidClient("The Basic credentials are malformed.", basic: true) }
             let pair = FormEncoding.decode("id=\(text[..<colon])&secret=\(text[text.index(after: colon)...])")
             let id = pair[0].1
@@ -474,9 +515,11 @@ public struct OAuthProvider: Sendable {
 
     /// RFC 7636 §4.1: unreserved characters only.
     static func isPKCEValue(_ text: String, length: ClosedRange<Int>) -> Bool {
-        length.contains(text.utf8.count) && text.utf8.allSatisfy { byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || [0x2D, 0x2E, 0x5F, 0x7E].contains(byte)
-        }
+        length.contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || [0x2D, 0x2E, 0x5F, 0x7E].contains(byte)
+            }
     }
 
     static func looksLikeJWT(_ token: String) -> Bool { token.utf8.filter { $0 == UInt8(ascii: ".") }.count == 2 }
@@ -546,7 +589,6 @@ struct IDTokenClaims: JWTPayload {
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
-
 
 extension IdentityService {
     /// Registered OAuth clients (admins manage them).

@@ -68,8 +68,10 @@ public struct Introspection: Codable, Sendable, OmitsAbsentMembers, Equatable {
 
     static let inactive = Introspection(active: false)
 
-    init(active: Bool, scope: String? = nil, clientId: String? = nil, sub: String? = nil, exp: Int? = nil, iat: Int? = nil,
-         iss: String? = nil, aud: String? = nil, jti: String? = nil, tokenType: String? = nil, username: String? = nil) {
+    init(
+        active: Bool, scope: String? = nil, clientId: String? = nil, sub: String? = nil, exp: Int? = nil, iat: Int? = nil,
+        iss: String? = nil, aud: String? = nil, jti: String? = nil, tokenType: String? = nil, username: String? = nil
+    ) {
         self.active = active
         self.scope = scope
         self.clientId = clientId
@@ -114,9 +116,11 @@ public struct AuthorizationRequest: Sendable, Equatable {
 
     /// The parameters again, for the consent form's hidden fields and the sign-in page's `next`.
     public var parameters: [(String, String)] {
-        [("client_id", clientID), ("redirect_uri", redirectURI), ("response_type", responseType), ("scope", scope), ("state", state),
-         ("nonce", nonce), ("code_challenge", codeChallenge), ("code_challenge_method", codeChallengeMethod)]
-            .compactMap { name, value in value.map { (name, $0) } }
+        [
+            ("client_id", clientID), ("redirect_uri", redirectURI), ("response_type", responseType), ("scope", scope), ("state", state),
+            ("nonce", nonce), ("code_challenge", codeChallenge), ("code_challenge_method", codeChallengeMethod),
+        ]
+        .compactMap { name, value in value.map { (name, $0) } }
     }
 }
 

@@ -89,17 +89,19 @@ public enum EmailMessage {
     }
 
     /// The HTML part: one column, inline styles (mail clients ignore style sheets), escaped text.
-    static let layout = try! MustacheTemplate(string: """
-        <!doctype html>
-        <html lang="{{lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{title}}</title></head>
-        <body style="margin:0;padding:24px;background:#f4f4f5;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#18181b">
-        <div style="max-width:560px;margin:0 auto;background:#fff;border-radius:8px;padding:24px">
-        <h1 style="font-size:20px;margin:0 0 16px">{{title}}</h1>
-        {{#paragraphs}}<p style="font-size:15px;line-height:1.5;margin:0 0 12px">{{#lines}}{{.}}<br>{{/lines}}</p>
-        {{/paragraphs}}
-        {{#action}}<p style="margin:20px 0"><a href="{{link}}" style="background:#2563eb;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none;display:inline-block">{{label}}</a></p>{{/action}}
-        </div>
-        <p style="max-width:560px;margin:12px auto;font-size:12px;color:#71717a">{{footer}}</p>
-        </body></html>
-        """)
+    static let layout = try! MustacheTemplate(
+        string: """
+            <!doctype html>
+            <html lang="{{lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{title}}</title></head>
+            <body style="margin:0;padding:24px;background:#f4f4f5;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#18181b">
+            <div style="max-width:560px;margin:0 auto;background:#fff;border-radius:8px;padding:24px">
+            <h1 style="font-size:20px;margin:0 0 16px">{{title}}</h1>
+            {{#paragraphs}}<p style="font-size:15px;line-height:1.5;margin:0 0 12px">{{#lines}}{{.}}<br>{{/lines}}</p>
+            {{/paragraphs}}
+            {{#action}}<p style="margin:20px 0"><a href="{{link}}" style="background:#2563eb;color:#fff;padding:10px \
+            16px;border-radius:6px;text-decoration:none;display:inline-block">{{label}}</a></p>{{/action}}
+            </div>
+            <p style="max-width:560px;margin:12px auto;font-size:12px;color:#71717a">{{footer}}</p>
+            </body></html>
+            """)
 }

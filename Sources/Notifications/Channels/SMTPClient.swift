@@ -39,7 +39,7 @@ public struct SMTPSettings: Sendable, Equatable {
     /// Reads a `PLAZA_SMTP_URL`; the error says what is wrong with it.
     public init(url text: String) throws {
         guard let url = URLComponents(string: text), let scheme = url.scheme, scheme == "smtp" || scheme == "smtps",
-              let host = url.host, !host.isEmpty
+            let host = url.host, !host.isEmpty
         else { throw SMTPError.configuration("must look like smtp://[user:pass@]host:port or smtps://…") }
         self.host = host
         self.port = url.port ?? (scheme == "smtps" ? 465 : 587)
@@ -189,8 +189,9 @@ public struct SMTPClient: Sendable {
                 guard secure else {
                     throw SMTPError.rejected(command: "AUTH", code: 0, text: "the server offers no STARTTLS; the password is not sent in clear")
                 }
-                let mechanisms = Set(capabilities.first { $0.uppercased().hasPrefix("AUTH") }?
-                    .uppercased().split(whereSeparator: { $0 == " " || $0 == "=" }).dropFirst().map(String.init) ?? [])
+                let mechanisms = Set(
+                    capabilities.first { $0.uppercased().hasPrefix("AUTH") }?
+                        .uppercased().split(whereSeparator: { $0 == " " || $0 == "=" }).dropFirst().map(String.init) ?? [])
                 let password = settings.password ?? ""
                 if mechanisms.contains("PLAIN") || !mechanisms.contains("LOGIN") {
                     let token = Data("\0\(user)\0\(password)".utf8).base64EncodedString()

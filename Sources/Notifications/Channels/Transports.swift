@@ -58,9 +58,11 @@ public struct EmailTransport: NotificationTransport {
             message.content, from: from, to: message.address, messageID: id, date: Date(), locale: message.locale,
             footer: footer[message.locale] ?? footer["en"] ?? "")
         guard let client else {
-            logger.notice("e-mail (no PLAZA_SMTP_URL: written to the log instead of sent)", metadata: [
-                "to": "\(message.address)", "subject": "\(message.content.title)", "text": "\(message.content.body)",
-            ])
+            logger.notice(
+                "e-mail (no PLAZA_SMTP_URL: written to the log instead of sent)",
+                metadata: [
+                    "to": "\(message.address)", "subject": "\(message.content.title)", "text": "\(message.content.body)",
+                ])
             return "<\(id)>"
         }
         do {
@@ -84,7 +86,7 @@ public struct SMSSettings: Sendable, Equatable {
 
     public init(url text: String, from: String) throws {
         guard var url = URLComponents(string: text), let scheme = url.scheme, scheme == "https" || scheme == "http", url.host != nil,
-              let account = url.user?.removingPercentEncoding, let token = url.password?.removingPercentEncoding, !account.isEmpty, !token.isEmpty
+            let account = url.user?.removingPercentEncoding, let token = url.password?.removingPercentEncoding, !account.isEmpty, !token.isEmpty
         else { throw TransportFailure("PLAZA_SMS_URL must look like https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com", permanent: true) }
         url.user = nil
         url.password = nil
@@ -131,7 +133,8 @@ public struct SMSTransport: NotificationTransport {
             return accepted.sid
         }
         let refused = try? JSONDecoder().decode(Refused.self, from: body)
-        let detail = "the SMS provider answered \(response.status.code)"
+        let detail =
+            "the SMS provider answered \(response.status.code)"
             + (refused?.code.map { " (error \($0))" } ?? "") + (refused?.message.map { ": \($0)" } ?? "")
         // 4xx other than throttling: this message will never pass (a bad number, a refused body).
         let status = response.status.code

@@ -69,7 +69,7 @@ public enum WebPushEncryption {
                 applicationServerPublicKey: senderPublicKey, salt: salt
             )
             var record = Data(plaintext)
-            record.append(0x02)  // the last (and only) record's delimiter, no further padding
+            record.append(0x02) // the last (and only) record's delimiter, no further padding
             sealed = try AES.GCM.seal(record, using: key, nonce: recordNonce(baseNonce, sequence: 0))
         } catch {
             throw WebPushError("could not encrypt the push payload: \(error)")

@@ -28,14 +28,17 @@ enum Templates {
         <a class="brand" href="/">Plaza</a>
         <nav aria-label="{{t.nav_label}}">
         {{#signedIn}}
-        <a href="/notifications" class="inbox" data-topic="{{userTopic}}">{{t.nav_notifications}} <span id="unread-badge" class="badge{{^hasUnread}} empty{{/hasUnread}}" aria-live="polite" aria-label="{{t.unread_label}}">{{unread}}</span></a>
+        <a href="/notifications" class="inbox" data-topic="{{userTopic}}">{{t.nav_notifications}} <span id="unread-badge" \
+        class="badge{{^hasUnread}} empty{{/hasUnread}}" aria-live="polite" aria-label="{{t.unread_label}}">{{unread}}</span></a>
         {{#appLinks}}<a href="{{href}}">{{label}}</a>{{/appLinks}}
         <a href="/account">{{t.nav_account}}</a>
         <a href="/organisations">{{t.nav_organisations}}</a>
-        {{#isAdmin}}<a href="/admin/users">{{t.nav_users}}</a><a href="/admin/roles">{{t.nav_roles}}</a><a href="/admin/oauth">{{t.nav_oauth}}</a>{{/isAdmin}}
+        {{#isAdmin}}<a href="/admin/users">{{t.nav_users}}</a><a href="/admin/roles">{{t.nav_roles}}</a><a href="/admin/oauth">\
+        {{t.nav_oauth}}</a>{{/isAdmin}}
         {{#isStaff}}<a href="/admin/announcements">{{t.nav_announce}}</a>{{/isStaff}}
         {{#isOperations}}<a href="/admin/deliveries">{{t.nav_deliveries}}</a><a href="/admin/workflows">{{t.nav_workflows}}</a>{{/isOperations}}
-        <form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="link">{{t.sign_out}}</button></form>
+        <form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button \
+        class="link">{{t.sign_out}}</button></form>
         {{/signedIn}}
         {{^signedIn}}<a href="/sign-in">{{t.sign_in}}</a> <a href="/sign-up">{{t.sign_up}}</a>{{/signedIn}}
         <a href="?lang={{otherLang}}" hreflang="{{otherLang}}" lang="{{otherLang}}">{{otherLangName}}</a>
@@ -43,7 +46,8 @@ enum Templates {
         </header>
         <main>
         {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
-        {{#problem}}<div class="problem" role="alert"><p>{{problem}}</p>{{#hasProblems}}<ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}</div>{{/problem}}
+        {{#problem}}<div class="problem" role="alert"><p>{{problem}}</p>{{#hasProblems}}<ul>{{#problems}}<li>{{.}}</li>\
+        {{/problems}}</ul>{{/hasProblems}}</div>{{/problem}}
         {{$content}}{{/content}}
         </main>
         <footer><small>Plaza</small></footer>
@@ -63,9 +67,11 @@ enum Templates {
     static let field = """
         {{#isHidden}}<input type="hidden" name="{{name}}" value="{{value}}">{{/isHidden}}
         {{^isHidden}}<label class="field{{#error}} invalid{{/error}}"><span>{{label}}</span>
-        {{#isSelect}}<select name="{{name}}"{{#error}} aria-invalid="true"{{/error}}>{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/isSelect}}
+        {{#isSelect}}<select name="{{name}}"{{#error}} aria-invalid="true"{{/error}}>{{#options}}<option \
+        value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/isSelect}}
         {{#isTextarea}}<textarea name="{{name}}" rows="4"{{#error}} aria-invalid="true"{{/error}}>{{value}}</textarea>{{/isTextarea}}
-        {{#isInput}}<input type="{{type}}" name="{{name}}" value="{{value}}"{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}}{{#required}} required{{/required}}{{#error}} aria-invalid="true"{{/error}}>{{/isInput}}
+        {{#isInput}}<input type="{{type}}" name="{{name}}" value="{{value}}"{{#autocomplete}} \
+        autocomplete="{{autocomplete}}"{{/autocomplete}}{{#required}} required{{/required}}{{#error}} aria-invalid="true"{{/error}}>{{/isInput}}
         {{#hint}}<small class="hint">{{hint}}</small>{{/hint}}
         {{#error}}<small class="field-error">{{error}}</small>{{/error}}
         </label>{{/isHidden}}

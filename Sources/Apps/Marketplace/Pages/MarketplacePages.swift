@@ -39,12 +39,15 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
         routes.add(.get, "/marketplace", "marketplacePage", "Find a provider: search and browse.", access: browse) { request, context, scope in
             scope.render("mp-find", try await view.find(request.queryItems, caller: context.caller, scope: scope))
         }
-        routes.add(.get, "/marketplace/providers/{id}", "marketplaceProviderPage", "A provider's profile, reviews and request form.", access: browse) {
+        routes.add(.get, "/marketplace/providers/{id}", "marketplaceProviderPage", "A provider's profile, reviews and request form.", access: browse)
+        {
             _, context, scope in
             scope.render("mp-provider", try await view.provider(try context.uuidParameter("id"), form: nil, caller: context.caller, scope: scope))
         }
-        routes.add(.post, "/marketplace/providers/{id}/request", "marketplaceRequestForm", "Ask a provider for a visit.",
-                   access: .action(MarketplacePolicy.createRequest)) { request, context, scope in
+        routes.add(
+            .post, "/marketplace/providers/{id}/request", "marketplaceRequestForm", "Ask a provider for a visit.",
+            access: .action(MarketplacePolicy.createRequest)
+        ) { request, context, scope in
             let provider = try context.uuidParameter("id")
             // With photos the form is multipart (the page sends that); without, a plain form works too.
             let withFiles = request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true
@@ -75,27 +78,34 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
             request, context, scope in
             scope.render("mp-requests", try await view.requests(request.queryItems, caller: context.caller, scope: scope))
         }
-        routes.add(.get, "/marketplace/requests/{id}", "marketplaceRequestPage", "A request: live status, history, chat, review.",
-                   access: .resourceAction(MarketplacePolicy.readRequest)) { _, context, scope in
+        routes.add(
+            .get, "/marketplace/requests/{id}", "marketplaceRequestPage", "A request: live status, history, chat, review.",
+            access: .resourceAction(MarketplacePolicy.readRequest)
+        ) { _, context, scope in
             scope.render("mp-request", try await view.request(try context.uuidParameter("id"), caller: context.caller, scope: scope))
         }
         for command in RequestLifecycle.providerCommands + RequestLifecycle.customerCommands {
             let action = command == "cancel" ? MarketplacePolicy.cancel : MarketplacePolicy.respond
-            routes.add(.post, "/marketplace/requests/{id}/\(command)", "marketplace\(command.capitalized)Form", "\(command.capitalized) a request.",
-                       access: .resourceAction(action)) { request, context, scope in
+            routes.add(
+                .post, "/marketplace/requests/{id}/\(command)", "marketplace\(command.capitalized)Form", "\(command.capitalized) a request.",
+                access: .resourceAction(action)
+            ) { request, context, scope in
                 let form = try await scope.form(request, context)
                 let id = try context.uuidParameter("id")
                 return try await view.acting(on: id, scope: scope, caller: context.caller) {
                     let price = try MarketplaceViews.number(form.text("price"), field: "price")
                     _ = try await service.send(
-                        command, to: id, RequestCommand(expectedVersion: form.text("expectedVersion").flatMap(Int.init), comment: form.text("comment"), price: price),
+                        command, to: id,
+                        RequestCommand(expectedVersion: form.text("expectedVersion").flatMap(Int.init), comment: form.text("comment"), price: price),
                         caller: context.caller)
                     return "mp-moved"
                 }
             }
         }
-        routes.add(.post, "/marketplace/requests/{id}/messages", "marketplaceMessageForm", "Write in a request's chat.",
-                   access: .resourceAction(MarketplacePolicy.readRequest)) { request, context, scope in
+        routes.add(
+            .post, "/marketplace/requests/{id}/messages", "marketplaceMessageForm", "Write in a request's chat.",
+            access: .resourceAction(MarketplacePolicy.readRequest)
+        ) { request, context, scope in
             let form = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
             return try await view.acting(on: id, scope: scope, caller: context.caller) {
@@ -104,17 +114,22 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 return nil
             }
         }
-        routes.add(.post, "/marketplace/requests/{id}/review", "marketplaceReviewForm", "Review a completed request.",
-                   access: .resourceAction(MarketplacePolicy.review)) { request, context, scope in
+        routes.add(
+            .post, "/marketplace/requests/{id}/review", "marketplaceReviewForm", "Review a completed request.",
+            access: .resourceAction(MarketplacePolicy.review)
+        ) { request, context, scope in
             let form = try await scope.form(request, context)
             let id = try context.uuidParameter("id")
             return try await view.acting(on: id, scope: scope, caller: context.caller) {
-                _ = try await service.review(id, ReviewInput(rating: Int(form["rating"] ?? "") ?? 0, text: form["text"] ?? ""), caller: context.caller)
+                _ = try await service.review(
+                    id, ReviewInput(rating: Int(form["rating"] ?? "") ?? 0, text: form["text"] ?? ""), caller: context.caller)
                 return "mp-reviewed"
             }
         }
-        routes.add(.post, "/marketplace/requests/{id}/photos", "marketplaceRequestPhotoForm", "Add a photo to your request (multipart).",
-                   access: .resourceAction(MarketplacePolicy.editRequest), uploads: true) { request, context, scope in
+        routes.add(
+            .post, "/marketplace/requests/{id}/photos", "marketplaceRequestPhotoForm", "Add a photo to your request (multipart).",
+            access: .resourceAction(MarketplacePolicy.editRequest), uploads: true
+        ) { request, context, scope in
             try await scope.checkUploadForm(request)
             let id = try context.uuidParameter("id")
             return try await view.acting(on: id, scope: scope, caller: context.caller) {
@@ -124,8 +139,11 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
             }
         }
         for (path, purpose, notice) in [("photos", FilePurpose.servicePhoto, "mp-photo-added"), ("video", .serviceVideo, "mp-video-added")] {
-            routes.add(.post, "/marketplace/provider/\(path)", "marketplaceProfile\(path.capitalized)Form", "Add a \(purpose.rawValue) to your profile (multipart).",
-                       access: .action(MarketplacePolicy.createProfile), uploads: true) { request, context, scope in
+            routes.add(
+                .post, "/marketplace/provider/\(path)", "marketplaceProfile\(path.capitalized)Form",
+                "Add a \(purpose.rawValue) to your profile (multipart).",
+                access: .action(MarketplacePolicy.createProfile), uploads: true
+            ) { request, context, scope in
                 try await scope.checkUploadForm(request)
                 do {
                     let profile = try await service.myProvider(caller: context.caller)
@@ -142,12 +160,16 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
             }
         }
         addAdministration(to: &routes, view: view)
-        routes.add(.get, "/marketplace/provider", "marketplaceDashboardPage", "A provider's profile, hours, requests, jobs and earnings.",
-                   access: .action(MarketplacePolicy.createProfile)) { _, context, scope in
+        routes.add(
+            .get, "/marketplace/provider", "marketplaceDashboardPage", "A provider's profile, hours, requests, jobs and earnings.",
+            access: .action(MarketplacePolicy.createProfile)
+        ) { _, context, scope in
             scope.render("mp-dashboard", try await view.dashboard(form: nil, caller: context.caller, scope: scope))
         }
-        routes.add(.post, "/marketplace/provider", "marketplaceProfileForm", "Save a provider's profile.",
-                   access: .action(MarketplacePolicy.createProfile)) { request, context, scope in
+        routes.add(
+            .post, "/marketplace/provider", "marketplaceProfileForm", "Save a provider's profile.",
+            access: .action(MarketplacePolicy.createProfile)
+        ) { request, context, scope in
             let form = try await scope.form(request, context)
             do {
                 let existing = try? await service.myProvider(caller: context.caller)
@@ -171,8 +193,10 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
     /// `/admin/marketplace`: the category tree (admins) and review moderation (employees and admins).
     private func addAdministration(to routes: inout PageRoutes<Context>, view: MarketplaceViews) {
         let service = self.service
-        routes.add(.get, "/admin/marketplace", "marketplaceAdminPage", "The category tree and review moderation.",
-                   access: .action(MarketplacePolicy.moderate)) { request, context, scope in
+        routes.add(
+            .get, "/admin/marketplace", "marketplaceAdminPage", "The category tree and review moderation.",
+            access: .action(MarketplacePolicy.moderate)
+        ) { request, context, scope in
             scope.render("mp-admin", try await view.admin(request.queryItems, caller: context.caller, scope: scope))
         }
         @Sendable func again(_ error: PlazaError, _ context: Context, _ scope: PageScope) async throws -> Response {
@@ -181,8 +205,10 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
             data["problems"] = scope.problems(error)
             return scope.render("mp-admin", data, status: error.status)
         }
-        routes.add(.post, "/admin/marketplace/categories", "marketplaceCategoryCreateForm", "Add a category.",
-                   access: .action(MarketplacePolicy.manageCategories)) { request, context, scope in
+        routes.add(
+            .post, "/admin/marketplace/categories", "marketplaceCategoryCreateForm", "Add a category.",
+            access: .action(MarketplacePolicy.manageCategories)
+        ) { request, context, scope in
             let form = try await scope.form(request, context)
             do {
                 _ = try await service.createCategory(
@@ -190,31 +216,43 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 return scope.redirect("/admin/marketplace?notice=mp-category-saved")
             } catch let error as PlazaError where error.status.code < 500 { return try await again(error, context, scope) }
         }
-        routes.add(.post, "/admin/marketplace/categories/{id}", "marketplaceCategoryForm", "Rename or reorder a category.",
-                   access: .action(MarketplacePolicy.manageCategories)) { request, context, scope in
+        routes.add(
+            .post, "/admin/marketplace/categories/{id}", "marketplaceCategoryForm", "Rename or reorder a category.",
+            access: .action(MarketplacePolicy.manageCategories)
+        ) { request, context, scope in
             let form = try await scope.form(request, context)
             do {
-                guard let position = Int(form.text("position") ?? "0") else { throw PlazaError.validation(field: "position", "must be a whole number") }
+                guard let position = Int(form.text("position") ?? "0") else {
+                    throw PlazaError.validation(field: "position", "must be a whole number")
+                }
                 _ = try await service.updateCategory(
                     try context.uuidParameter("id"), CategoryInput(name: form["name"] ?? "", position: position), caller: context.caller)
                 return scope.redirect("/admin/marketplace?notice=mp-category-saved")
-            } catch let error as PlazaError where error.status.code < 500 && error.status != .notFound { return try await again(error, context, scope) }
+            } catch let error as PlazaError where error.status.code < 500 && error.status != .notFound {
+                return try await again(error, context, scope)
+            }
         }
-        routes.add(.post, "/admin/marketplace/categories/{id}/delete", "marketplaceCategoryDeleteForm", "Delete a category nobody uses.",
-                   access: .action(MarketplacePolicy.manageCategories)) { request, context, scope in
+        routes.add(
+            .post, "/admin/marketplace/categories/{id}/delete", "marketplaceCategoryDeleteForm", "Delete a category nobody uses.",
+            access: .action(MarketplacePolicy.manageCategories)
+        ) { request, context, scope in
             _ = try await scope.form(request, context)
             do {
                 try await service.deleteCategory(try context.uuidParameter("id"), caller: context.caller)
                 return scope.redirect("/admin/marketplace?notice=mp-category-deleted")
             } catch let error as PlazaError where error.status == .conflict { return try await again(error, context, scope) }
         }
-        routes.add(.post, "/admin/marketplace/reviews/{id}/hide", "marketplaceReviewHideForm", "Hide a review, with a reason.",
-                   access: .action(MarketplacePolicy.moderate)) { request, context, scope in
+        routes.add(
+            .post, "/admin/marketplace/reviews/{id}/hide", "marketplaceReviewHideForm", "Hide a review, with a reason.",
+            access: .action(MarketplacePolicy.moderate)
+        ) { request, context, scope in
             let form = try await scope.form(request, context)
             do {
                 _ = try await service.hide(review: try context.uuidParameter("id"), ReviewText(text: form["reason"] ?? ""), caller: context.caller)
                 return scope.redirect("/admin/marketplace?notice=mp-review-hidden")
-            } catch let error as PlazaError where error.status.code < 500 && error.status != .notFound { return try await again(error, context, scope) }
+            } catch let error as PlazaError where error.status.code < 500 && error.status != .notFound {
+                return try await again(error, context, scope)
+            }
         }
     }
 }

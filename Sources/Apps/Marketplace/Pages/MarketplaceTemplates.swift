@@ -8,7 +8,8 @@ enum MarketplaceTemplates {
 
     /// A row of photos (their `thumb` variants), each a link to the large one.
     static let photos = """
-        {{#hasPhotos}}<ul class="photos">{{#photos}}<li><a href="/files/{{.}}/large"><img src="/files/{{.}}/thumb" alt="{{t.mp_photo}}" width="160" height="120" loading="lazy"></a></li>{{/photos}}</ul>{{/hasPhotos}}
+        {{#hasPhotos}}<ul class="photos">{{#photos}}<li><a href="/files/{{.}}/large"><img src="/files/{{.}}/thumb" \
+        alt="{{t.mp_photo}}" width="160" height="120" loading="lazy"></a></li>{{/photos}}</ul>{{/hasPhotos}}
         """
 
     /// A file form: the body streams to the files module, so the CSRF token rides in the action's query.
@@ -29,15 +30,19 @@ enum MarketplaceTemplates {
         <p>{{t.mp_find_intro}}</p>
         <form method="get" action="/marketplace" class="filters" role="search">
         <label><span>{{t.mp_search_q}}</span><input type="search" name="q" value="{{q}}"></label>
-        <label><span>{{t.mp_search_category}}</span><select name="category">{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select></label>
-        <label><span>{{t.mp_search_min_rating}}</span><select name="minRating">{{#ratings}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/ratings}}</select></label>
-        <label><span>{{t.mp_search_sort}}</span><select name="sort">{{#sorts}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
+        <label><span>{{t.mp_search_category}}</span><select name="category">{{#categories}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/categories}}</select></label>
+        <label><span>{{t.mp_search_min_rating}}</span><select name="minRating">{{#ratings}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/ratings}}</select></label>
+        <label><span>{{t.mp_search_sort}}</span><select name="sort">{{#sorts}}<option value="{{value}}"{{#selected}} \
+        selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
         {{#point}}<input type="hidden" name="lat" value="{{lat}}"><input type="hidden" name="lng" value="{{lng}}">{{/point}}
         <button type="submit">{{t.mp_search_submit}}</button>
         </form>
         <ul class="results">
         {{#providers}}<li class="card provider-result"><h2><a href="/marketplace/providers/{{id}}">{{name}}</a></h2>
-        <p>★ {{rating}} ({{ratingCount}} {{t.mp_reviews}}){{#priceFrom}} · {{t.mp_from}} {{priceFrom}}{{/priceFrom}}{{#distance}} · {{distance}} {{t.mp_km}}{{/distance}}</p>
+        <p>★ {{rating}} ({{ratingCount}} {{t.mp_reviews}}){{#priceFrom}} · {{t.mp_from}} {{priceFrom}}{{/priceFrom}}{{#distance}} \
+        · {{distance}} {{t.mp_km}}{{/distance}}</p>
         <p>{{bio}}</p></li>{{/providers}}
         {{^providers}}<li>{{t.mp_no_results}}</li>{{/providers}}
         </ul>
@@ -61,15 +66,19 @@ enum MarketplaceTemplates {
         <section class="card">
         <h2>{{t.mp_request_title}}</h2>
         {{#mayRequest}}
-        <form method="post" action="/marketplace/providers/{{id}}/request?_csrf={{csrf}}" enctype="multipart/form-data" class="stack" id="request-form">
-        <label><span>{{t.mp_field_category}}</span><select name="categoryId">{{#offers}}<option value="{{categoryId}}"{{#selected}} selected{{/selected}}>{{category}}</option>{{/offers}}</select></label>
+        <form method="post" action="/marketplace/providers/{{id}}/request?_csrf={{csrf}}" enctype="multipart/form-data" \
+        class="stack" id="request-form">
+        <label><span>{{t.mp_field_category}}</span><select name="categoryId">{{#offers}}<option \
+        value="{{categoryId}}"{{#selected}} selected{{/selected}}>{{category}}</option>{{/offers}}</select></label>
         <label><span>{{t.mp_field_description}}</span><textarea name="description" rows="4" required>{{form.description}}</textarea></label>
         <label><span>{{t.mp_field_address}}</span><input name="address" value="{{form.address}}" required autocomplete="street-address"></label>
         <label><span>{{t.mp_field_lat}}</span><input name="lat" value="{{form.lat}}" inputmode="decimal" required></label>
         <label><span>{{t.mp_field_lng}}</span><input name="lng" value="{{form.lng}}" inputmode="decimal" required></label>
-        <label><span>{{t.mp_field_window_start}} ({{timeZone}})</span><input type="datetime-local" name="windowStart" value="{{form.windowStart}}"></label>
+        <label><span>{{t.mp_field_window_start}} ({{timeZone}})</span><input type="datetime-local" name="windowStart" \
+        value="{{form.windowStart}}"></label>
         <label><span>{{t.mp_field_window_end}} ({{timeZone}})</span><input type="datetime-local" name="windowEnd" value="{{form.windowEnd}}"></label>
-        <label><span>{{t.mp_field_photos}}</span><input type="file" name="photos" accept="image/jpeg,image/png,image/webp,image/gif" multiple aria-describedby="photos-hint"></label>
+        <label><span>{{t.mp_field_photos}}</span><input type="file" name="photos" accept="image/jpeg,image/png,image/webp,\
+        image/gif" multiple aria-describedby="photos-hint"></label>
         <small id="photos-hint">{{t.mp_photos_hint}}</small>
         <button type="submit">{{t.mp_send_request}}</button>
         </form>
@@ -79,7 +88,8 @@ enum MarketplaceTemplates {
         <section class="card">
         <h2>{{ratingCount}} {{t.mp_reviews}}</h2>
         <ul class="stars">{{#stars}}<li>{{stars}}★: {{count}}</li>{{/stars}}</ul>
-        {{#reviews}}<blockquote><p>{{rating}}★ — {{text}}</p>{{#answer}}<p><em>{{t.mp_review_answer}}:</em> {{answer}}</p>{{/answer}}<footer><small>{{when}}</small></footer></blockquote>{{/reviews}}
+        {{#reviews}}<blockquote><p>{{rating}}★ — {{text}}</p>{{#answer}}<p><em>{{t.mp_review_answer}}:</em> {{answer}}</p>\
+        {{/answer}}<footer><small>{{when}}</small></footer></blockquote>{{/reviews}}
         {{^reviews}}<p>{{t.mp_no_reviews}}</p>{{/reviews}}
         </section>
         {{/content}}{{/layout}}
@@ -88,10 +98,12 @@ enum MarketplaceTemplates {
     static let requests = """
         {{<layout}}{{$title}}{{t.mp_requests_title}}{{/title}}{{$content}}
         <h1>{{t.mp_requests_title}}</h1>
-        <p><a href="/marketplace/requests?role=customer">{{t.mp_as_customer}}</a> · <a href="/marketplace/requests?role=provider">{{t.mp_as_provider}}</a></p>
+        <p><a href="/marketplace/requests?role=customer">{{t.mp_as_customer}}</a> · <a href="/marketplace/requests?role=provider">\
+        {{t.mp_as_provider}}</a></p>
         <div id="my-requests" data-live-region data-live-topic="{{userTopic}}">
         <table><thead><tr><th scope="col">{{t.mp_request}}</th><th scope="col">{{t.mp_status}}</th><th scope="col"></th></tr></thead><tbody>
-        {{#items}}<tr><td>{{category}}: {{description}}</td><td data-status="{{status}}">{{statusText}}</td><td><a href="/marketplace/requests/{{id}}">{{t.mp_view}}</a></td></tr>{{/items}}
+        {{#items}}<tr><td>{{category}}: {{description}}</td><td data-status="{{status}}">{{statusText}}</td><td><a \
+        href="/marketplace/requests/{{id}}">{{t.mp_view}}</a></td></tr>{{/items}}
         </tbody></table>
         {{^items}}<p>{{t.mp_no_requests}}</p>{{/items}}
         </div>
@@ -118,15 +130,18 @@ enum MarketplaceTemplates {
         <h2>{{t.mp_history}}</h2>
         <ol class="history">{{#history}}<li>{{when}} — {{text}}{{#comment}}: {{comment}}{{/comment}}</li>{{/history}}</ol>
         </section>
-        {{#mayAddPhotos}}<section class="card">\(upload("/marketplace/requests/{{id}}/photos", purpose: "service-photo", accept: images, label: "mp_add_photo"))
+        {{#mayAddPhotos}}<section \
+        class="card">\(upload("/marketplace/requests/{{id}}/photos", purpose: "service-photo", accept: images, label: "mp_add_photo"))
         </section>{{/mayAddPhotos}}
         {{#tracking}}<section class="card" id="tracking" data-live-region data-live-topic="{{locationTopic}}"><h2>{{t.mp_location}}</h2>
-        {{#last}}<p id="last-location">{{lat}}, {{lng}} <small>{{when}}</small></p>{{/last}}{{^last}}<p>{{t.mp_location_none}}</p>{{/last}}</section>{{/tracking}}
+        {{#last}}<p id="last-location">{{lat}}, {{lng}} <small>{{when}}</small></p>{{/last}}{{^last}}<p>{{t.mp_location_none}}</p>\
+        {{/last}}</section>{{/tracking}}
         <section class="card" aria-labelledby="chat-heading">
         <h2 id="chat-heading">{{t.mp_chat}}</h2>
         {{#hasChat}}
         <ol class="messages" id="messages" data-live-region data-live-topic="{{chatTopic}}" aria-live="polite">
-        {{#messages}}<li class="message{{#mine}} mine{{/mine}}"><strong>{{author}}</strong>: <span class="body">{{body}}</span> <small>{{when}}</small></li>{{/messages}}
+        {{#messages}}<li class="message{{#mine}} mine{{/mine}}"><strong>{{author}}</strong>: <span class="body">{{body}}</span> \
+        <small>{{when}}</small></li>{{/messages}}
         {{^messages}}<li class="empty">{{t.mp_chat_none}}</li>{{/messages}}
         </ol>
         <form method="post" action="/marketplace/requests/{{id}}/messages" class="stack" id="chat-form">
@@ -137,11 +152,13 @@ enum MarketplaceTemplates {
         {{/hasChat}}
         {{^hasChat}}<p>{{t.mp_chat_later}}</p>{{/hasChat}}
         </section>
-        {{#review}}<section class="card" id="review"><h2>{{t.mp_review_title}}</h2><p>{{rating}}★ — {{text}}</p>{{#answer}}<p><em>{{t.mp_review_answer}}:</em> {{answer}}</p>{{/answer}}</section>{{/review}}
+        {{#review}}<section class="card" id="review"><h2>{{t.mp_review_title}}</h2><p>{{rating}}★ — {{text}}</p>{{#answer}}<p><em>\
+        {{t.mp_review_answer}}:</em> {{answer}}</p>{{/answer}}</section>{{/review}}
         {{#mayReview}}<section class="card"><h2>{{t.mp_review_title}}</h2>
         <form method="post" action="/marketplace/requests/{{id}}/review" class="stack" id="review-form">
         <input type="hidden" name="_csrf" value="{{csrf}}">
-        <label><span>{{t.mp_field_rating}}</span><select name="rating">{{#ratingChoices}}<option value="{{.}}">{{.}}★</option>{{/ratingChoices}}</select></label>
+        <label><span>{{t.mp_field_rating}}</span><select name="rating">{{#ratingChoices}}<option value="{{.}}">{{.}}★</option>\
+        {{/ratingChoices}}</select></label>
         <label><span>{{t.mp_field_review}}</span><textarea name="text" rows="3"></textarea></label>
         <button type="submit">{{t.mp_review_send}}</button>
         </form></section>{{/mayReview}}
@@ -153,7 +170,8 @@ enum MarketplaceTemplates {
         <h1>{{t.mp_provider_title}}</h1>
         <section class="card" id="incoming" data-live-region data-live-topic="{{userTopic}}">
         <h2>{{t.mp_incoming}}</h2>
-        <ul>{{#incoming}}<li><a href="/marketplace/requests/{{id}}">{{category}}: {{description}}</a> — <span data-status="{{status}}">{{statusText}}</span></li>{{/incoming}}</ul>
+        <ul>{{#incoming}}<li><a href="/marketplace/requests/{{id}}">{{category}}: {{description}}</a> — <span \
+        data-status="{{status}}">{{statusText}}</span></li>{{/incoming}}</ul>
         {{^incoming}}<p>{{t.mp_nothing}}</p>{{/incoming}}
         <h2>{{t.mp_open_nearby}}</h2>
         <ul>{{#open}}<li><a href="/marketplace/requests/{{id}}">{{category}}: {{description}}</a></li>{{/open}}</ul>
@@ -176,7 +194,8 @@ enum MarketplaceTemplates {
         <label><span>{{t.mp_field_max}}</span><input name="max_{{id}}" value="{{max}}" inputmode="decimal" size="6"></label></div>{{/categoryRows}}
         </fieldset>
         <fieldset><legend>{{t.mp_hours}}</legend>
-        {{#days}}<div class="row"><span>{{day}}</span><label><span>{{t.mp_start}}</span><input type="time" name="start_{{weekday}}" value="{{start}}"></label>
+        {{#days}}<div class="row"><span>{{day}}</span><label><span>{{t.mp_start}}</span><input type="time" \
+        name="start_{{weekday}}" value="{{start}}"></label>
         <label><span>{{t.mp_end}}</span><input type="time" name="end_{{weekday}}" value="{{end}}"></label></div>{{/days}}
         </fieldset>
         <button type="submit">{{t.mp_save_profile}}</button>
@@ -191,7 +210,8 @@ enum MarketplaceTemplates {
         {{/profileId}}
         </section>
         <section class="card"><h2>{{t.mp_jobs}}</h2>
-        <ul>{{#jobs}}<li><a href="/marketplace/requests/{{id}}">{{category}}: {{description}}</a> — {{finalPrice}}</li>{{/jobs}}</ul>{{^jobs}}<p>{{t.mp_nothing}}</p>{{/jobs}}
+        <ul>{{#jobs}}<li><a href="/marketplace/requests/{{id}}">{{category}}: {{description}}</a> — {{finalPrice}}</li>\
+        {{/jobs}}</ul>{{^jobs}}<p>{{t.mp_nothing}}</p>{{/jobs}}
         <h2>{{t.mp_earnings}}</h2>
         <table><thead><tr><th scope="col">{{t.mp_month}}</th><th scope="col">{{t.mp_jobs_count}}</th><th scope="col">{{t.mp_total}}</th></tr></thead>
         <tbody>{{#months}}<tr><td>{{month}}</td><td>{{jobs}}</td><td>{{total}}</td></tr>{{/months}}</tbody></table>
@@ -211,21 +231,27 @@ enum MarketplaceTemplates {
         <label><span>{{t.mp_name}}</span><input name="name" value="{{name}}" required></label>
         <label><span>{{t.mp_position}}</span><input name="position" value="{{position}}" inputmode="numeric" size="4"></label>
         <button type="submit">{{t.mp_save}}</button></form></td>
-        <td><form method="post" action="/admin/marketplace/categories/{{id}}/delete" class="inline-form"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <td><form method="post" action="/admin/marketplace/categories/{{id}}/delete" class="inline-form"><input type="hidden" \
+        name="_csrf" value="{{csrf}}">
         <button type="submit" class="danger">{{t.mp_delete}}</button></form></td></tr>{{/categories}}
         </tbody></table>
         <h3>{{t.mp_new_category}}</h3>
-        <form method="post" action="/admin/marketplace/categories" class="inline-form" id="category-form"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <form method="post" action="/admin/marketplace/categories" class="inline-form" id="category-form"><input type="hidden" \
+        name="_csrf" value="{{csrf}}">
         <label><span>{{t.mp_name}}</span><input name="name" required></label>
-        <label><span>{{t.mp_parent}}</span><select name="parentId"><option value="">—</option>{{#categories}}<option value="{{id}}">{{indent}}{{name}}</option>{{/categories}}</select></label>
+        <label><span>{{t.mp_parent}}</span><select name="parentId"><option value="">—</option>{{#categories}}<option \
+        value="{{id}}">{{indent}}{{name}}</option>{{/categories}}</select></label>
         <button type="submit">{{t.mp_add}}</button></form>
         </section>
         {{/isAdmin}}
         <section class="card"><h2>{{t.mp_moderation}}</h2>
         <p><a href="/admin/marketplace">{{t.mp_visible_reviews}}</a> · <a href="/admin/marketplace?reviews=hidden">{{t.mp_hidden_reviews}}</a></p>
-        {{#reviews}}<article class="review"><p>{{rating}}★ — {{text}}</p><p><small>{{when}} · <a href="/marketplace/providers/{{providerId}}">{{t.mp_view}}</a></small></p>
-        {{^hidden}}<form method="post" action="/admin/marketplace/reviews/{{id}}/hide" class="inline-form"><input type="hidden" name="_csrf" value="{{csrf}}">
-        <label><span>{{t.mp_reason}}</span><input name="reason" required></label><button type="submit" class="danger">{{t.mp_hide}}</button></form>{{/hidden}}
+        {{#reviews}}<article class="review"><p>{{rating}}★ — {{text}}</p><p><small>{{when}} · <a \
+        href="/marketplace/providers/{{providerId}}">{{t.mp_view}}</a></small></p>
+        {{^hidden}}<form method="post" action="/admin/marketplace/reviews/{{id}}/hide" class="inline-form"><input type="hidden" \
+        name="_csrf" value="{{csrf}}">
+        <label><span>{{t.mp_reason}}</span><input name="reason" required></label><button type="submit" class="danger">\
+        {{t.mp_hide}}</button></form>{{/hidden}}
         </article>{{/reviews}}
         {{^reviews}}<p>{{t.mp_nothing}}</p>{{/reviews}}
         {{#next}}<p><a href="{{next}}">{{t.mp_more}}</a></p>{{/next}}

@@ -19,9 +19,14 @@ struct MarketplaceViews: Sendable {
         }
         var data: [String: Any] = ["q": query["q"] ?? ""]
         let categories = try await service.categories()
-        data["categories"] = [["value": "", "label": scope.t("mp_any_category"), "selected": false] as [String: Any]]
-            + categories.map { ["value": $0.id.uuidString.lowercased(), "label": ($0.parentId == nil ? "" : "— ") + $0.name,
-                                "selected": query["category"]?.lowercased() == $0.id.uuidString.lowercased()] }
+        data["categories"] =
+            [["value": "", "label": scope.t("mp_any_category"), "selected": false] as [String: Any]]
+            + categories.map {
+                [
+                    "value": $0.id.uuidString.lowercased(), "label": ($0.parentId == nil ? "" : "— ") + $0.name,
+                    "selected": query["category"]?.lowercased() == $0.id.uuidString.lowercased(),
+                ]
+            }
         data["ratings"] = [("", "mp_any_rating"), ("3", "3★"), ("4", "4★"), ("4.5", "4.5★")].map { value, label -> [String: Any] in
             ["value": value, "label": label.hasPrefix("mp_") ? scope.t(label) : label, "selected": (query["minRating"] ?? "") == value]
         }
@@ -57,8 +62,11 @@ struct MarketplaceViews: Sendable {
             "rating": String(format: "%.1f", profile.rating.average), "ratingCount": profile.rating.count,
             "radius": String(format: "%.0f", profile.area?.radiusKm ?? 0),
             "offers": profile.offers.map { offer -> [String: Any] in
-                ["categoryId": offer.categoryId.uuidString.lowercased(), "category": names[offer.categoryId] ?? "", "min": Self.money(offer.priceMin),
-                 "max": Self.money(offer.priceMax), "selected": chosen == offer.categoryId.uuidString.lowercased()]
+                [
+                    "categoryId": offer.categoryId.uuidString.lowercased(), "category": names[offer.categoryId] ?? "",
+                    "min": Self.money(offer.priceMin),
+                    "max": Self.money(offer.priceMax), "selected": chosen == offer.categoryId.uuidString.lowercased(),
+                ]
             },
             "hours": profile.availability.map { ["day": scope.t("mp_weekday_\($0.weekday)"), "start": $0.start, "end": $0.end] as [String: Any] },
             "stars": (1...5).reversed().map { ["stars": $0, "count": profile.rating.stars[$0 - 1]] as [String: Any] },
@@ -108,7 +116,8 @@ struct MarketplaceViews: Sendable {
 
     func requests(_ query: [String: String], caller: Caller, scope: PageScope) async throws -> [String: Any] {
         let role = query["role"].flatMap { ["customer", "provider"].contains($0) ? $0 : nil }
-        let page = try await service.requests(role: role, status: nil, page: try PageRequest(query: query.filter { $0.key == "cursor" }), caller: caller)
+        let page = try await service.requests(
+            role: role, status: nil, page: try PageRequest(query: query.filter { $0.key == "cursor" }), caller: caller)
         let names = Dictionary(uniqueKeysWithValues: try await service.categories().map { ($0.id, $0.name) })
         var data: [String: Any] = ["items": page.items.map { row($0, names, scope) }]
         if let next = PageScope.nextPage("/marketplace/requests", query: query, cursor: page.nextCursor) { data["next"] = next }
@@ -127,8 +136,10 @@ struct MarketplaceViews: Sendable {
         if let price = request.agreedPrice { data["agreedPrice"] = Self.money(price) }
         if let price = request.finalPrice { data["finalPrice"] = Self.money(price) }
         data["commands"] = request.allowedCommands.map { command -> [String: Any] in
-            ["command": command, "label": scope.t("mp_cmd_\(command)"), "withPrice": command == "accept" || command == "complete",
-             "danger": command == "decline" || command == "cancel", "id": topic, "version": request.version]
+            [
+                "command": command, "label": scope.t("mp_cmd_\(command)"), "withPrice": command == "accept" || command == "complete",
+                "danger": command == "decline" || command == "cancel", "id": topic, "version": request.version,
+            ]
         }
         data["history"] = try await service.history(of: id, caller: caller).map { step -> [String: Any] in
             var entry: [String: Any] = ["when": Formats.dateTime(step.at, scope.language), "text": scope.t("mp_state_\(step.to)")]
@@ -142,16 +153,20 @@ struct MarketplaceViews: Sendable {
             data["hasChat"] = true
             data["chatTopic"] = "conversation:\(conversation.uuidString.lowercased())"
             data["messages"] = messages.reversed().map { message -> [String: Any] in
-                ["author": message.authorId == request.customerId ? customer : provider, "body": message.body ?? "",
-                 "when": Formats.dateTime(message.createdAt, scope.language), "mine": message.authorId == me]
+                [
+                    "author": message.authorId == request.customerId ? customer : provider, "body": message.body ?? "",
+                    "when": Formats.dateTime(message.createdAt, scope.language), "mine": message.authorId == me,
+                ]
             }
         }
         if me == request.customerId {
             let tracking = try await service.tracking(id, caller: caller)
             var section: [String: Any] = ["locationTopic": "marketplace-location:\(topic)"]
             if let last = tracking.last {
-                section["last"] = ["lat": String(format: "%.5f", last.lat), "lng": String(format: "%.5f", last.lng),
-                                   "when": Formats.dateTime(last.at, scope.language)]
+                section["last"] = [
+                    "lat": String(format: "%.5f", last.lat), "lng": String(format: "%.5f", last.lng),
+                    "when": Formats.dateTime(last.at, scope.language),
+                ]
             }
             data["tracking"] = section
         }
@@ -163,7 +178,8 @@ struct MarketplaceViews: Sendable {
         }
         data["mayReview"] = review == nil && request.status == "completed" && me == request.customerId
         Self.addPhotos(request.photos, to: &data)
-        data["mayAddPhotos"] = me == request.customerId && ["pending", "accepted", "in_progress"].contains(request.status)
+        data["mayAddPhotos"] =
+            me == request.customerId && ["pending", "accepted", "in_progress"].contains(request.status)
             && request.photos.count < MarketplaceService.maxRequestPhotos
         data["ratingChoices"] = [5, 4, 3, 2, 1]
         return data
@@ -184,8 +200,10 @@ struct MarketplaceViews: Sendable {
     }
 
     private func row(_ request: ServiceRequest, _ names: [UUID: String], _ scope: PageScope) -> [String: Any] {
-        ["id": request.id.uuidString.lowercased(), "category": names[request.categoryId] ?? "", "description": request.description,
-         "status": request.status, "statusText": scope.t("mp_state_\(request.status)")]
+        [
+            "id": request.id.uuidString.lowercased(), "category": names[request.categoryId] ?? "", "description": request.description,
+            "status": request.status, "statusText": scope.t("mp_state_\(request.status)"),
+        ]
     }
 
     // MARK: Providers
@@ -219,8 +237,10 @@ struct MarketplaceViews: Sendable {
         }
         data["days"] = (1...7).map { weekday -> [String: Any] in
             let slot = profile?.availability.first { $0.weekday == weekday }
-            return ["weekday": weekday, "day": scope.t("mp_weekday_\(weekday)"), "start": form?["start_\(weekday)"] ?? slot?.start ?? "",
-                    "end": form?["end_\(weekday)"] ?? slot.map { $0.end == "24:00" ? "23:59" : $0.end } ?? ""]
+            return [
+                "weekday": weekday, "day": scope.t("mp_weekday_\(weekday)"), "start": form?["start_\(weekday)"] ?? slot?.start ?? "",
+                "end": form?["end_\(weekday)"] ?? slot.map { $0.end == "24:00" ? "23:59" : $0.end } ?? "",
+            ]
         }
         guard profile != nil else { return data }
         let mine = try await service.requests(role: "provider", status: nil, page: PageRequest(limit: 100), caller: caller).items
@@ -246,7 +266,9 @@ struct MarketplaceViews: Sendable {
             let lat = Double(form.text("lat") ?? "")
             let lng = Double(form.text("lng") ?? "")
             let radius = Double(form.text("radiusKm") ?? "10")
-            if let lat, let lng, let radius { area = ServiceArea(lat: lat, lng: lng, radiusKm: radius) } else {
+            if let lat, let lng, let radius {
+                area = ServiceArea(lat: lat, lng: lng, radiusKm: radius)
+            } else {
                 errors.append(FieldError(field: "area", message: "latitude, longitude and radius must be numbers"))
             }
         }
@@ -278,12 +300,15 @@ struct MarketplaceViews: Sendable {
 
     func admin(_ query: [String: String], caller: Caller, scope: PageScope) async throws -> [String: Any] {
         let hidden = query["reviews"] == "hidden"
-        let reviews = try await service.moderationQueue(hidden: hidden, page: try PageRequest(query: query.filter { $0.key == "cursor" }), caller: caller)
+        let reviews = try await service.moderationQueue(
+            hidden: hidden, page: try PageRequest(query: query.filter { $0.key == "cursor" }), caller: caller)
         var data: [String: Any] = [
             "reviews": reviews.items.map { review -> [String: Any] in
-                ["id": review.id.uuidString.lowercased(), "rating": review.rating, "text": review.text, "hidden": review.hiddenAt != nil,
-                 "providerId": review.providerId.uuidString.lowercased(), "when": Formats.dateTime(review.createdAt, scope.language)]
-            },
+                [
+                    "id": review.id.uuidString.lowercased(), "rating": review.rating, "text": review.text, "hidden": review.hiddenAt != nil,
+                    "providerId": review.providerId.uuidString.lowercased(), "when": Formats.dateTime(review.createdAt, scope.language),
+                ]
+            }
         ]
         if let next = PageScope.nextPage("/admin/marketplace", query: query, cursor: reviews.nextCursor) { data["next"] = next }
         let categories = try await service.categories()
@@ -292,8 +317,10 @@ struct MarketplaceViews: Sendable {
             var depth = 0
             var cursor = category.parentId
             while let node = cursor, depth < 10 { depth += 1; cursor = parents[node] ?? nil }
-            return ["id": category.id.uuidString.lowercased(), "name": category.name, "slug": category.slug, "position": category.position,
-                    "indent": String(repeating: "— ", count: depth)]
+            return [
+                "id": category.id.uuidString.lowercased(), "name": category.name, "slug": category.slug, "position": category.position,
+                "indent": String(repeating: "— ", count: depth),
+            ]
         }
         return data
     }
