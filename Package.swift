@@ -197,11 +197,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The seam between the core and the apps: what an app declares (PlazaApp, AppManifest, AppParts) and
+        // what the core hands it (AppCore).
+        .target(
+            name: "AppHost",
+            dependencies: [
+                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Conversations", "Files", "Workflows", "Web",
+                "GraphQLTransport", .product(name: "Logging", package: "swift-log"), .product(name: "FluentKit", package: "fluent-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Seed 001, the home-services marketplace: catalogue, providers, search, requests, reviews, tracking.
         .target(
             name: "Marketplace",
             dependencies: [
-                "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Conversations", "Files", "Workflows", "Web",
+                "AppHost", "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Conversations", "Files", "Workflows", "Web",
                 "GraphQLTransport", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Graphiti", package: "Graphiti"), .product(name: "GraphQL", package: "GraphQL"),
             ],
@@ -219,13 +229,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Composition root: the only target that knows every module.
+        // Composition root of the core: every core module wired, and the apps it is given installed through AppHost.
         .target(
             name: "PlazaServer",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files",
-                "Workflows",
-                "GraphQLTransport", "Marketplace",
+                "Workflows", "GraphQLTransport", "AppHost",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -234,10 +243,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The one list of apps this binary hosts: adding an app is its target and one line here.
+        .target(name: "PlazaApps", dependencies: ["PlazaServer", "Marketplace"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "plaza",
             dependencies: [
-                "PlazaServer", "Workflows",
+                "PlazaServer", "PlazaApps", "AppHost", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -246,7 +257,8 @@ let package = Package(
         .executableTarget(
             name: "PlazaBench",
             dependencies: [
-                "PlazaServer", "Workflows", "Marketplace", "GraphQLTransport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "PlazaApps", "AppHost", "PlazaServer", "Workflows", "Marketplace", "GraphQLTransport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Graphiti", package: "Graphiti"), .product(name: "GraphQL", package: "GraphQL"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
@@ -284,7 +296,7 @@ let package = Package(
         .target(
             name: "PlazaTesting",
             dependencies: [
-                "PlazaServer",
+                "PlazaServer", "AppHost",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/PlazaTesting",
@@ -365,7 +377,7 @@ let package = Package(
         .testTarget(
             name: "MarketplaceTests",
             dependencies: [
-                "Marketplace", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Marketplace", "AppHost", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
@@ -379,7 +391,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PlazaServerTests",
-            dependencies: ["PlazaServer", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["PlazaServer", "PlazaApps", "AppHost", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
     ]

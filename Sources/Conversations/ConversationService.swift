@@ -13,10 +13,11 @@ import Synchronization
 /// module that owns the context. Without a rule for its type, a context is refused.
 public final class ConversationContexts: Sendable {
     public typealias Rule = @Sendable (_ caller: Principal, _ contextID: String, _ participants: Set<UUID>) async throws -> Bool
-    private let rules = Mutex<[String: Rule]>([:])
+    private let rules = Registry<Rule>("conversation context")
     public init() {}
-    public func register(_ type: String, _ rule: @escaping Rule) { rules.withLock { $0[type] = rule } }
-    func rule(for type: String) -> Rule? { rules.withLock { $0[type] } }
+    /// Registers the rule for one context type; a type registered before throws ``DuplicateName``.
+    public func register(_ type: String, owner: String = #fileID, _ rule: @escaping Rule) throws { try rules.add(type, rule, owner: owner) }
+    func rule(for type: String) -> Rule? { rules[type] }
 }
 
 /// Threads, messages, receipts, reports: the only way anything touches conversation data.
@@ -38,11 +39,11 @@ public struct ConversationService: Sendable {
     public init(
         store: Store, publisher: RealtimePublisher, hub: RealtimeHub, identity: IdentityService, notifications: NotificationService,
         files: FileService, policy: any Policy
-    ) {
+    ) throws {
         self.store = store
         self.notifications = notifications
         self.files = files
-        notifications.templates.register(Self.messageTemplate)
+        try notifications.templates.register(Self.messageTemplate)
         self.publisher = publisher
         self.hub = hub
         self.identity = identity
@@ -50,7 +51,7 @@ public struct ConversationService: Sendable {
         self.contexts = ConversationContexts()
         let service = self
         // A message's attachments are read by the thread's participants.
-        files.registerEntity("message") { messageID in
+        try files.registerEntity("message") { messageID in
             guard let id = UUID(uuidString: messageID),
                 let row = try await store.sql.raw(
                     """
@@ -64,7 +65,7 @@ public struct ConversationService: Sendable {
             return ResourceFacts(participantIDs: Set(participants))
         }
         // `conversation:<id>`: for its participants only.
-        hub.topics.register("conversation") { principal, id in
+        try hub.topics.register("conversation") { principal, id in
             guard let id = UUID(uuidString: id), let participants = try await service.participants(of: id) else { return false }
             return participants.contains(principal.id)
         }

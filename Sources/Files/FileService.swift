@@ -40,7 +40,7 @@ public final class FileService: Sendable {
     let policy: any Policy
     let settings: FileSettings
     let logger: Logger
-    private let entities = Mutex<[String: FileEntityFacts]>([:])
+    private let entities = Registry<FileEntityFacts>("file entity")
     /// Entity kinds whose files are theirs alone: a file bound to one becomes private (a request's photos of a home).
     private let privateEntities = Mutex<Set<String>>([])
 
@@ -62,16 +62,16 @@ public final class FileService: Sendable {
     /// A module that binds files to its entities (`message`, `category`) says who may read them; with
     /// `keepsFilesPrivate`, a file bound to one is private from then on, read only by those the facts let in (or
     /// through a signed link), whatever its purpose's visibility.
-    public func registerEntity(_ kind: String, keepsFilesPrivate: Bool = false, facts: @escaping FileEntityFacts) {
-        entities.withLock { $0[kind] = facts }
+    public func registerEntity(_ kind: String, keepsFilesPrivate: Bool = false, owner: String = #fileID, facts: @escaping FileEntityFacts) throws {
+        try entities.add(kind, facts, owner: owner)
         if keepsFilesPrivate { privateEntities.withLock { _ = $0.insert(kind) } }
     }
 
-    public func register(in registry: JobRegistry) {
-        registry.register(Self.variantsJob, payload: VariantsPayload.self) { [self] payload, _ in
+    public func register(in registry: JobRegistry) throws {
+        try registry.register(Self.variantsJob, payload: VariantsPayload.self) { [self] payload, _ in
             try await makeNamedVariants(of: payload.fileId)
         }
-        registry.register(Self.sweepJob) { [self] _, _ in try await sweep() }
+        try registry.register(Self.sweepJob) { [self] _, _ in try await sweep() }
     }
 
     /// When an account's data is erased, its files go too.
@@ -257,7 +257,7 @@ public final class FileService: Sendable {
     /// The facts the policy needs about a file: its owner, and the people its entity lets in.
     func facts(_ record: Record) async throws -> ResourceFacts {
         var facts = ResourceFacts(ownerID: record.ownerID)
-        if let kind = record.entityKind, let entity = record.entityID, let resolve = entities.withLock({ $0[kind] }),
+        if let kind = record.entityKind, let entity = record.entityID, let resolve = entities[kind],
             let entityFacts = try await resolve(entity)
         {
             facts.participantIDs = entityFacts.participantIDs

@@ -69,6 +69,7 @@ extension IdentityService {
             guard let row = try await transaction.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)").first(),
                 try row.decode(column: "status", as: String.self) == "deleted"
             else { return }
+            for hook in self.forgetHooks.all { try await hook(user, transaction) }
             // Memberships, grants, sessions, tokens and codes go with the row (ON DELETE CASCADE).
             try await transaction.sql.raw("DELETE FROM identity_users WHERE id = \(bind: user)").run()
             try await transaction.audit(.system("retention"), action: "identity.user.purge", resourceType: "user", resourceID: user.uuidString)

@@ -5,29 +5,40 @@ import Storage
 /// One account for every role, for demos and first steps: `<role>@demo.plaza.test` / `plaza-demo`.
 public enum IdentityDemo {
     public static let password = "plaza-demo"
-    /// (role, app): system roles have no app; app roles hold in every app.
+    /// The core's demo roles (role, app): system roles have no app; `customer` holds in every app. Apps add an
+    /// account for each role they bring.
     public static let accounts: [(role: String, app: String)] = [
-        ("admin", ""), ("employee", ""), ("operator", ""),
-        ("customer", Roles.everyApp), ("provider", Roles.everyApp), ("brand", Roles.everyApp),
-        ("creator", Roles.everyApp), ("supplier", Roles.everyApp),
+        ("admin", ""), ("employee", ""), ("operator", ""), ("customer", Roles.everyApp),
     ]
 
     public static func email(for role: String) -> String { "\(role)@demo.plaza.test" }
 
-    /// Creates the demo accounts in the given transaction; returns their ids by role.
+    /// The demo account of each of `roles`, created in the given transaction where there is none yet (an app
+    /// installed after the first seed brings its roles' accounts then); returns their ids by role.
+    /// `passwordHash` is ``passwordHash(_:)``'s.
     @discardableResult
-    /// `passwordHash` is ``passwordHash(_:)``'s, when the caller made it already (for more people after these).
-    public static func seed(_ identity: IdentityService, passwordHash: String? = nil, in transaction: Transaction) async throws -> [String: UUID] {
-        let people = accounts.map {
-            (
-                email: email(for: $0.role), firstName: $0.role.prefix(1).uppercased() + $0.role.dropFirst(), lastName: "Demo", role: $0.role,
-                app: $0.app
+    public static func accounts(
+        _ roles: [(role: String, app: String)], passwordHash: String, in transaction: Transaction
+    ) async throws -> [String: UUID] {
+        var ids: [String: UUID] = [:]
+        for entry in roles {
+            if let row = try await transaction.sql.raw("SELECT id FROM identity_users WHERE email = \(bind: email(for: entry.role))").first() {
+                ids[entry.role] = try row.decode(column: "id", as: UUID.self)
+                continue
+            }
+            let person = (
+                email: email(for: entry.role), firstName: entry.role.prefix(1).uppercased() + entry.role.dropFirst(), lastName: "Demo",
+                role: entry.role, app: entry.app
             )
+            ids[entry.role] = try await add([person], passwordHash: passwordHash, in: transaction).first
         }
-        let hash: String
-        if let passwordHash { hash = passwordHash } else { hash = try await Self.passwordHash(identity) }
-        let ids = try await add(people, passwordHash: hash, in: transaction)
-        return Dictionary(uniqueKeysWithValues: zip(accounts.map(\.role), ids))
+        return ids
+    }
+
+    /// The core's demo accounts, in the given transaction (tests that need people with every core role).
+    @discardableResult
+    public static func seed(_ identity: IdentityService, in transaction: Transaction) async throws -> [String: UUID] {
+        try await Self.accounts(accounts, passwordHash: try await passwordHash(identity), in: transaction)
     }
 
     /// The demo password's hash (bcrypt is slow on purpose: make it once, then add everyone with it).

@@ -28,11 +28,13 @@ public struct IdentityService: Sendable {
     let federationMetadata = MetadataCache()
     /// Every module's part in merging two accounts (``confirmMerge(into:_:caller:)``).
     public let mergeHooks = MergeHooks()
+    /// What every module and app does to its own rows when an account is erased, in the erasing transaction.
+    public let forgetHooks = ForgetHooks()
 
     public init(
         store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy,
         rolePermissions: RolePermissions = RolePermissions()
-    ) {
+    ) throws {
         self.store = store
         self.outbox = outbox
         self.settings = settings
@@ -43,11 +45,11 @@ public struct IdentityService: Sendable {
         self.codes = OneTimeCodes(store: store, outbox: outbox)
         self.policy = policy
         self.rolePermissions = rolePermissions
-        bus.subscribe(revocations.subscription())
+        try bus.subscribe(revocations.subscription())
         let issuer = self.issuer
-        bus.subscribe(Subscription("identity.keys", topics: [SigningKeysRotated.topic], delivery: .broadcast) { _ in await issuer.reload() })
+        try bus.subscribe(Subscription("identity.keys", topics: [SigningKeysRotated.topic], delivery: .broadcast) { _ in await issuer.reload() })
         let service = self
-        bus.subscribe(
+        try bus.subscribe(
             Subscription("identity.roles", topics: [RolesChanged.topic], delivery: .broadcast) { _ in
                 try await service.loadRolePermissions()
             })

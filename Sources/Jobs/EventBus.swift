@@ -1,4 +1,5 @@
 import Foundation
+import PlazaKit
 import Synchronization
 
 /// How a subscriber hears an event.
@@ -34,21 +35,17 @@ public struct Subscription: Sendable {
 
 /// The subscribers of this process. Modules subscribe at start-up; the dispatcher reads it.
 public final class EventBus: Sendable {
-    private let subscriptions = Mutex<[Subscription]>([])
+    private let subscriptions = Registry<Subscription>("subscription")
     public init() {}
 
-    public func subscribe(_ subscription: Subscription) {
-        subscriptions.withLock { subscriptions in
-            precondition(!subscriptions.contains { $0.name == subscription.name }, "two subscribers named \(subscription.name)")
-            subscriptions.append(subscription)
-        }
+    /// Adds a subscriber; a name subscribed before throws ``DuplicateName`` (its work jobs are keyed by it).
+    public func subscribe(_ subscription: Subscription, owner: String = #fileID) throws {
+        try subscriptions.add(subscription.name, subscription, owner: owner)
     }
 
     public func subscribers(of topic: String, delivery: Delivery) -> [Subscription] {
-        subscriptions.withLock { $0.filter { $0.delivery == delivery && $0.matches(topic) } }
+        subscriptions.values.filter { $0.delivery == delivery && $0.matches(topic) }
     }
 
-    public func subscriber(named name: String) -> Subscription? {
-        subscriptions.withLock { $0.first { $0.name == name } }
-    }
+    public func subscriber(named name: String) -> Subscription? { subscriptions[name] }
 }

@@ -20,30 +20,29 @@ public struct JobContext: Sendable {
 /// Job names and the code that runs them, filled by modules at start-up.
 public final class JobRegistry: Sendable {
     public typealias Handler = @Sendable (JobRecord, JobContext) async throws -> Void
-    private let handlers = Mutex<[String: Handler]>([:])
+    private let handlers = Registry<Handler>("job")
 
     public init() {}
 
-    /// Registers the handler for jobs named `name`, decoding their payload as `Payload`.
+    /// Registers the handler for jobs named `name`, decoding their payload as `Payload`; a name registered
+    /// before throws ``DuplicateName``.
     public func register<Payload: Decodable & Sendable>(
-        _ name: String, payload: Payload.Type, handler: @escaping @Sendable (Payload, JobContext) async throws -> Void
-    ) {
-        register(name) { job, context in
+        _ name: String, payload: Payload.Type, owner: String = #fileID,
+        handler: @escaping @Sendable (Payload, JobContext) async throws -> Void
+    ) throws {
+        try register(name, owner: owner) { job, context in
             let payload = try PlazaJSON.decoder().decode(Payload.self, from: Data(job.payload.utf8))
             try await handler(payload, context)
         }
     }
 
     /// Registers a handler that reads the raw job.
-    public func register(_ name: String, handler: @escaping Handler) {
-        handlers.withLock { handlers in
-            precondition(handlers[name] == nil, "two handlers registered for job \(name)")
-            handlers[name] = handler
-        }
+    public func register(_ name: String, owner: String = #fileID, handler: @escaping Handler) throws {
+        try handlers.add(name, handler, owner: owner)
     }
 
-    public func handler(for name: String) -> Handler? { handlers.withLock { $0[name] } }
-    public var names: [String] { handlers.withLock { $0.keys.sorted() } }
+    public func handler(for name: String) -> Handler? { handlers[name] }
+    public var names: [String] { handlers.names.sorted() }
 }
 
 /// The error a job records when no handler knows its name.

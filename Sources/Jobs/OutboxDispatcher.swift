@@ -28,14 +28,14 @@ public final class OutboxDispatcher: Service, Sendable {
     public init(
         outbox: Outbox, bus: EventBus, queue: JobQueue, registry: JobRegistry, logger: Logger, pollInterval: Duration = .seconds(1),
         batchSize: Int = 500
-    ) {
+    ) throws {
         self.outbox = outbox
         self.bus = bus
         self.queue = queue
         self.logger = logger
         self.pollInterval = pollInterval
         self.batchSize = batchSize
-        registry.register(Self.deliveryJob, payload: DeliveryPayload.self) { [bus] payload, _ in
+        try registry.register(Self.deliveryJob, payload: DeliveryPayload.self) { [bus] payload, _ in
             guard let subscriber = bus.subscriber(named: payload.subscriber) else {
                 throw UnknownSubscriber(name: payload.subscriber)
             }

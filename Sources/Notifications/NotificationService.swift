@@ -105,17 +105,17 @@ public struct NotificationService: Sendable {
     public var availableChannels: Set<Channel> { Set(transports.keys).union([.inApp]) }
 
     /// Registers the fan-out and delivery jobs.
-    public func register(in registry: JobRegistry) {
+    public func register(in registry: JobRegistry) throws {
         let service = self
-        registry.register(Self.fanoutJob, payload: [String: UUID].self) { payload, _ in
+        try registry.register(Self.fanoutJob, payload: [String: UUID].self) { payload, _ in
             guard let id = payload["notificationId"] else { return }
             try await service.fanOut(id)
         }
-        registry.register(Self.deliverJob, payload: [String: UUID].self) { payload, _ in
+        try registry.register(Self.deliverJob, payload: [String: UUID].self) { payload, _ in
             guard let id = payload["deliveryId"] else { return }
             try await service.deliver(id)
         }
-        registry.register(Self.pruneJob) { _, context in
+        try registry.register(Self.pruneJob) { _, context in
             let removed = try await service.prune()
             context.logger.info("pruned old notifications", metadata: ["deliveries": "\(removed.deliveries)", "inbox": "\(removed.inbox)"])
         }

@@ -62,28 +62,30 @@ public final class NotificationTemplates: Sendable {
         var link: MustacheTemplate?
     }
 
-    private let templates = Mutex<[String: NotificationTemplate]>([:])
+    private let templates = Registry<NotificationTemplate>("notification template")
     private let compiled = Mutex<[String: Compiled]>([:])
-    private let categories = Mutex<[String: NotificationCategory]>([:])
-    private let order = Mutex<[String]>([])
+    private let categories = Registry<NotificationCategory>("notification category")
     let baseURL: String
     let product: String
 
     public init(baseURL: String, product: String = "Plaza") {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.product = product
-        for category in [NotificationCategory.security, .account, .organisation, .messages, .announcements] { register(category) }
-        for template in Self.builtIn { register(template) }
+        for category in [NotificationCategory.security, .account, .organisation, .messages, .announcements] { try! register(category) }
+        for template in Self.builtIn { try! register(template) }
     }
 
-    public func register(_ category: NotificationCategory) {
-        categories.withLock { $0[category.id] = category }
-        order.withLock { if !$0.contains(category.id) { $0.append(category.id) } }
+    /// Registers a category people may mute; an id registered before throws ``DuplicateName``.
+    public func register(_ category: NotificationCategory, owner: String = #fileID) throws {
+        try categories.add(category.id, category, owner: owner)
     }
 
-    /// Registers a template; its Mustache is compiled now, so a broken template fails at start-up.
-    public func register(_ template: NotificationTemplate) {
-        precondition(category(template.category) != nil, "template \(template.id) names unknown category \(template.category)")
+    /// Registers a template; its Mustache is compiled now, so a broken template fails at start-up, and an id
+    /// registered before throws ``DuplicateName``.
+    public func register(_ template: NotificationTemplate, owner: String = #fileID) throws {
+        guard category(template.category) != nil else {
+            throw TemplateProblem(description: "template \(template.id) names unknown category \(template.category)")
+        }
         var compiledTexts: [String: Compiled] = [:]
         for (locale, texts) in template.texts {
             do {
@@ -92,20 +94,17 @@ public final class NotificationTemplates: Sendable {
                     title: try text(texts.title), body: try text(texts.body), short: try texts.short.map(text),
                     action: try texts.action.map(text), link: try texts.link.map(text))
             } catch {
-                preconditionFailure("template \(template.id) (\(locale)) does not compile: \(error)")
+                throw TemplateProblem(description: "template \(template.id) (\(locale)) does not compile: \(error)")
             }
         }
-        templates.withLock { $0[template.id] = template }
+        try templates.add(template.id, template, owner: owner)
         compiled.withLock { $0.merge(compiledTexts) { $1 } }
     }
 
-    public func template(_ id: String) -> NotificationTemplate? { templates.withLock { $0[id] } }
-    public func category(_ id: String) -> NotificationCategory? { categories.withLock { $0[id] } }
-    public var allCategories: [NotificationCategory] {
-        let order = self.order.withLock { $0 }
-        return categories.withLock { categories in order.compactMap { categories[$0] } }
-    }
-    public var templateIDs: [String] { templates.withLock { $0.keys.sorted() } }
+    public func template(_ id: String) -> NotificationTemplate? { templates[id] }
+    public func category(_ id: String) -> NotificationCategory? { categories[id] }
+    public var allCategories: [NotificationCategory] { categories.values }
+    public var templateIDs: [String] { templates.names.sorted() }
 
     /// Renders `id` in `locale` (English when the template has no words in it) for someone called `firstName`.
     public func render(_ id: String, locale: String, data: [String: JSONValue], firstName: String?) throws -> RenderedMessage {
@@ -142,4 +141,9 @@ public final class NotificationTemplates: Sendable {
         case .object(let fields): return fields.mapValues(mustacheValue)
         }
     }
+}
+
+/// A template that cannot be registered: it names a category nobody registered, or its Mustache does not compile.
+public struct TemplateProblem: Error, CustomStringConvertible {
+    public let description: String
 }

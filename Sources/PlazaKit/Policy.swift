@@ -118,8 +118,20 @@ public struct RulePolicy: Policy {
         self.rules[action, default: []].append(contentsOf: rules)
     }
 
-    public mutating func merge(_ other: RulePolicy) {
-        for (action, rules) in other.rules { self.rules[action, default: []].append(contentsOf: rules) }
+    /// Which module or app declared each merged action (for the refusal of a second declaration).
+    public private(set) var owners: [Action: String] = [:]
+
+    /// Adds another module's (or app's) rules. An action it shares with rules already here throws
+    /// ``DuplicateName``: two owners' rules for one action would otherwise be silently unioned.
+    public mutating func merge(_ other: RulePolicy, owner: String = #fileID) throws {
+        let owner = Owner.named(owner)
+        for action in other.rules.keys.sorted(by: { $0.name < $1.name }) where rules[action] != nil {
+            throw DuplicateName(kind: "action", name: action.name, first: owners[action] ?? "the core", second: owner)
+        }
+        for (action, rules) in other.rules {
+            self.rules[action] = rules
+            owners[action] = owner
+        }
     }
 
     public func allows(_ principal: Principal?, _ action: Action, _ resource: ResourceFacts = .none) -> Bool {

@@ -1,7 +1,6 @@
+import AppHost
 import Foundation
 import Identity
-import Marketplace
-import Conversations
 import PlazaKit
 import SQLKit
 import Storage
@@ -13,39 +12,70 @@ public struct DemoLogin: Sendable, Equatable {
     public var password: String
 }
 
-/// Demo data: what `plaza seed --demo` and `plaza serve --demo` put in an empty database.
+/// Demo data: what `plaza seed --demo` and `plaza serve --demo` put in a database.
 ///
-/// Seeding happens once: a marker in the audit log says it was done, so a second start reuses the data.
+/// Each part is seeded once, marked in the audit log: the core's accounts (`plaza.demo.seeded.core`), then
+/// each app's data (`plaza.demo.seeded.<app>`), so an installation seeded before an app existed gets that
+/// app's demo data — and its roles' accounts — on its next seed. (`plaza.demo.seeded`, the one marker of
+/// installations seeded before apps had their own, stands for the core and the apps that declare it.)
 public enum Demo {
-    static let marker = "plaza.demo.seeded"
+    static let coreMarker = "plaza.demo.seeded.core"
+    static let earlierMarker = "plaza.demo.seeded"
 
-    /// Seeds the demo data unless it is already there; returns whether it seeded now.
+    /// Seeds what is not there yet; returns whether it seeded anything now.
     @discardableResult
     public static func seed(_ plaza: Plaza) async throws -> Bool {
-        let thread: MarketplaceDemo.Thread? = try await plaza.store.transaction { transaction in
-            let existing = try await transaction.sql.select().column("id").from(AuditLogTable.name)
-                .where("action", .equal, marker).first()
-            guard existing == nil else { return nil }
+        var seeded = false
+        var hash: String?
+        func passwordHash() async throws -> String {
+            if let hash { return hash }
             // bcrypt is slow on purpose: one hash for every demo person.
-            let hash = try await IdentityDemo.passwordHash(plaza.identity)
-            let accounts = try await IdentityDemo.seed(plaza.identity, passwordHash: hash, in: transaction)
-            let thread = try await MarketplaceDemo.seed(
-                plaza.marketplace, provider: accounts["provider"]!, customer: accounts["customer"]!, passwordHash: hash, in: transaction)
-            try await transaction.audit(.system("demo"), action: marker, resourceType: "plaza")
-            return thread
+            let made = try await IdentityDemo.passwordHash(plaza.identity)
+            hash = made
+            return made
         }
-        guard let thread else { return false }
-        // Messages go through the conversations service (stored, numbered, announced) once the thread exists.
-        for message in thread.messages {
-            let author = message.fromCustomer ? thread.customer : thread.provider
-            _ = try await plaza.conversations.send(
-                MessageDraft(body: message.text), to: thread.conversation, caller: Caller(principal: Principal(id: author), requestID: "demo"))
+        if try await !isMarked([coreMarker, earlierMarker], plaza.store) {
+            let hash = try await passwordHash()
+            try await plaza.store.transaction { transaction in
+                try await IdentityDemo.accounts(IdentityDemo.accounts, passwordHash: hash, in: transaction)
+                try await transaction.audit(.system("demo"), action: coreMarker, resourceType: "plaza")
+            }
+            seeded = true
         }
-        return true
+        for app in plaza.apps {
+            let manifest = type(of: app).manifest
+            if try await isMarked([manifest.demoMarker] + manifest.earlierDemoMarkers, plaza.store) { continue }
+            let hash = try await passwordHash()
+            let demo = try await plaza.store.transaction { transaction in
+                let accounts = try await IdentityDemo.accounts(roles(of: [manifest]), passwordHash: hash, in: transaction)
+                let demo = DemoSeed(accounts: accounts, passwordHash: hash)
+                try await app.seedDemo(demo, in: transaction)
+                try await transaction.audit(.system("demo"), action: manifest.demoMarker, resourceType: "plaza")
+                return demo
+            }
+            try await demo.runFollowUps()
+            seeded = true
+        }
+        return seeded
     }
 
-    /// The logins the demo data provides.
+    /// The logins the demo data provides: the core's, then one per role of every app.
     public static func logins(_ plaza: Plaza) -> [DemoLogin] {
-        IdentityDemo.accounts.map { DemoLogin(role: $0.role, email: IdentityDemo.email(for: $0.role), password: IdentityDemo.password) }
+        roles(of: plaza.config.apps.types.map { $0.manifest }).map {
+            DemoLogin(role: $0.role, email: IdentityDemo.email(for: $0.role), password: IdentityDemo.password)
+        }
+    }
+
+    /// The core's demo roles and the apps' (each held in every app, as sign-up grants them).
+    static func roles(of manifests: [AppManifest]) -> [(role: String, app: String)] {
+        var roles = IdentityDemo.accounts
+        for manifest in manifests {
+            for role in manifest.roles where !roles.contains(where: { $0.role == role.name }) { roles.append((role.name, Roles.everyApp)) }
+        }
+        return roles
+    }
+
+    private static func isMarked(_ markers: [String], _ store: Store) async throws -> Bool {
+        try await store.sql.select().column("id").from(AuditLogTable.name).where("action", .in, markers).first() != nil
     }
 }

@@ -1,3 +1,4 @@
+import AppHost
 import Foundation
 import Gateway
 import GraphQLTransport
@@ -5,7 +6,6 @@ import Hummingbird
 import Identity
 import Jobs
 import Logging
-import Marketplace
 import Notifications
 import Operations
 import Conversations
@@ -45,15 +45,21 @@ public final class Plaza: Sendable {
     /// Lifecycles with history; apps register their definitions.
     public let workflows: WorkflowEngine
     public let vapid: VAPIDKeys
-    /// Seed 001, the home-services marketplace.
-    public let marketplace: MarketplaceService
-    /// `/graphql` (the marketplace's schema, built once, within the configured limits).
-    let graphQL: GraphQLExecutor
+    /// The apps, built on the core in the configuration's order.
+    public let apps: [any PlazaApp]
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
 
-    /// Every migration, in the order they run. Modules append; released migrations are never edited.
+    /// Every migration: the core's, then each app's own list, in the apps' order.
+    public static func migrations(apps: AppList) -> MigrationList {
+        var list = migrations
+        for app in apps.types { list.add(contentsOf: MigrationList(app.manifest.migrations)) }
+        return list
+    }
+
+    /// The core's migrations, in the order they run. Modules append; released migrations are never edited.
+    /// (`0017_create_marketplace` ran here before apps had lists of their own: installations keep its record.)
     public static var migrations: MigrationList {
         var list = MigrationList()
         list.add(CreateAuditLog())
@@ -71,7 +77,6 @@ public final class Plaza: Sendable {
         list.add(CreateNotifications())
         list.add(CreateFiles())
         list.add(CreateWorkflows())
-        list.add(CreateMarketplace())
         list.add(CreateOAuth())
         list.add(CreateMFA())
         list.add(CreateFederation())
@@ -81,17 +86,20 @@ public final class Plaza: Sendable {
         return list
     }
 
-    /// Every module's authorization rules.
-    public static var policies: RulePolicy {
+    /// Every module's and app's authorization rules; an action two of them declare refuses the start.
+    public static func policies(apps: AppList) throws -> RulePolicy {
         var policy = RulePolicy()
-        policy.merge(OperationsPolicy.rules)
-        policy.merge(IdentityPolicy.rules)
-        policy.merge(ConversationPolicy.rules)
-        policy.merge(NotificationPolicy.rules)
-        policy.merge(FilePolicy.rules)
-        policy.merge(WorkflowPolicy.rules)
-        policy.merge(RealtimePolicy.rules)
-        policy.merge(MarketplacePolicy.rules)
+        try policy.merge(OperationsPolicy.rules, owner: "Operations")
+        try policy.merge(IdentityPolicy.rules, owner: "Identity")
+        try policy.merge(ConversationPolicy.rules, owner: "Conversations")
+        try policy.merge(NotificationPolicy.rules, owner: "Notifications")
+        try policy.merge(FilePolicy.rules, owner: "Files")
+        try policy.merge(WorkflowPolicy.rules, owner: "Workflows")
+        try policy.merge(RealtimePolicy.rules, owner: "Realtime")
+        for app in apps.types {
+            try AppInstaller.checkActions(of: app.manifest)
+            try policy.merge(app.manifest.policy, owner: app.manifest.id)
+        }
         return policy
     }
 
@@ -122,20 +130,21 @@ public final class Plaza: Sendable {
         outbox = Outbox(store: store, wakeup: outboxWakeup)
         bus = EventBus()
         jobRegistry = JobRegistry()
-        policy = Self.policies
-        dispatcher = OutboxDispatcher(
+        policy = try Self.policies(apps: config.apps)
+        try Self.checkMigrationNames(apps: config.apps)
+        dispatcher = try OutboxDispatcher(
             outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger, pollInterval: config.jobs.pollInterval)
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
-        identity = IdentityService(
+        identity = try IdentityService(
             store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: policy, rolePermissions: policy.permissions)
         secrets = Secrets(store: store)
         realtime = RealtimeHub(outbox: outbox, settings: config.realtime, logger: logger)
         publisher = RealtimePublisher(outbox: outbox)
-        bus.subscribe(realtime.subscription())
+        try bus.subscribe(realtime.subscription())
         // A socket lives no longer than the session that opened it.
         let hub = realtime
-        bus.subscribe(
+        try bus.subscribe(
             Subscription("realtime.sessions", topics: [SessionRevoked.topic, UserStatusChanged.topic], delivery: .broadcast) { event in
                 if event.topic == SessionRevoked.topic {
                     let revoked = try event.decode(SessionRevoked.self)
@@ -158,60 +167,67 @@ public final class Plaza: Sendable {
         files = FileService(
             store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings,
             logger: logger)
-        files.register(in: jobRegistry)
-        for subscription in files.subscriptions() { bus.subscribe(subscription) }
-        conversations = ConversationService(
+        try files.register(in: jobRegistry)
+        for subscription in files.subscriptions() { try bus.subscribe(subscription) }
+        conversations = try ConversationService(
             store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)
         workflows = WorkflowEngine(store: store, policy: policy, queue: queue)
-        workflows.register(in: jobRegistry)
-        marketplace = MarketplaceService(
-            store: store, outbox: outbox, bus: bus, queue: queue, workflows: workflows, conversations: conversations, notifications: notifications,
-            files: files, identity: identity,
-            publisher: publisher, hub: realtime, policy: policy, settings: config.marketplace)
-        marketplace.register(in: jobRegistry)
+        try workflows.register(in: jobRegistry)
         // Merging two accounts moves every module's references in one transaction; each module says how.
-        identity.mergeHooks.register("conversations", ConversationService.merge)
-        identity.mergeHooks.register("notifications", NotificationService.merge)
-        identity.mergeHooks.register("files", FileService.merge)
-        identity.mergeHooks.register("workflows", WorkflowEngine.merge)
-        let market = marketplace
-        identity.mergeHooks.register("marketplace") { source, target, transaction in
-            try await market.merge(from: source, into: target, in: transaction)
-        }
-        graphQL = try MarketplaceGraphQL(service: marketplace).executor(limits: config.graphQL)
+        try identity.mergeHooks.register("conversations", ConversationService.merge)
+        try identity.mergeHooks.register("notifications", NotificationService.merge)
+        try identity.mergeHooks.register("files", FileService.merge)
+        try identity.mergeHooks.register("workflows", WorkflowEngine.merge)
         pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,
-            databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite", bundles: [MarketplacePages<AppRequestContext>.bundle])
-        notifications.register(in: jobRegistry)
-        for subscription in notifications.identitySubscriptions() { bus.subscribe(subscription) }
+            databaseEngine: store.dialect == .postgres ? "PostgreSQL" : "SQLite",
+            bundles: config.apps.types.compactMap { app in app.manifest.pages.map { (app.manifest.id, $0) } })
+        // The apps, each built on the core and its parts registered under its id.
+        let installer = AppInstaller(
+            jobs: jobRegistry, bus: bus, topics: realtime.topics, contexts: conversations.contexts, files: files, workflows: workflows,
+            templates: notifications.templates, identity: identity)
+        var apps: [any PlazaApp] = []
+        var appCron: [RecurringJob] = []
+        for type in config.apps.types {
+            let core = AppCore(
+                store: store, outbox: outbox, queue: queue, identity: identity, workflows: workflows, conversations: conversations,
+                notifications: notifications, files: files, publisher: publisher, policy: policy, pages: pages,
+                settings: config.settings(of: type.manifest), graphQLLimits: config.graphQL, baseURL: config.baseURL, logger: logger)
+            let app = try type.init(core: core)
+            appCron += try installer.install(app)
+            apps.append(app)
+        }
+        self.apps = apps
+        try notifications.register(in: jobRegistry)
+        for subscription in notifications.identitySubscriptions() { try bus.subscribe(subscription) }
         let idempotency = SQLIdempotencyStore(store: store, staleAfter: TimeInterval(config.idempotencyTakeoverSeconds))
         self.idempotency = idempotency
-        readiness = Readiness(store: store, migrations: Self.migrations)
+        readiness = Readiness(store: store, migrations: Self.migrations(apps: config.apps))
 
         // Housekeeping: finished jobs and old events are deleted on a schedule, once across instances.
         let (queue, outbox) = (self.queue, self.outbox)
         let retention = config.jobs.retention.timeInterval
         let eventRetention = config.eventRetention.timeInterval
-        jobRegistry.register("plaza.jobs.prune") { _, context in
+        try jobRegistry.register("plaza.jobs.prune") { _, context in
             let cutoff = store.clock.now().addingTimeInterval(-retention)
             let removed = try await queue.purge(finishedBefore: cutoff, caller: .system("retention"))
             context.logger.info("pruned finished jobs", metadata: ["count": "\(removed)"])
         }
-        jobRegistry.register("plaza.outbox.prune") { _, context in
+        try jobRegistry.register("plaza.outbox.prune") { _, context in
             let removed = try await outbox.prune(before: store.clock.now().addingTimeInterval(-eventRetention))
             context.logger.info("pruned old events", metadata: ["count": "\(removed)"])
         }
         let identity = self.identity
-        jobRegistry.register(IdentityService.purgeJob, payload: [String: String].self) { payload, _ in
+        try jobRegistry.register(IdentityService.purgeJob, payload: [String: String].self) { payload, _ in
             guard let id = payload["userId"].flatMap(UUID.init(uuidString:)) else { return }
             try await identity.purge(user: id)
         }
-        jobRegistry.register(IdentityService.importJob, payload: [String: String].self) { payload, _ in
+        try jobRegistry.register(IdentityService.importJob, payload: [String: String].self) { payload, _ in
             guard let id = payload["importId"].flatMap(UUID.init(uuidString:)) else { return }
             try await identity.runImport(id)
         }
-        jobRegistry.register("plaza.idempotency.prune") { _, context in
+        try jobRegistry.register("plaza.idempotency.prune") { _, context in
             let removed = try await idempotency.prune()
             context.logger.info("pruned expired idempotency keys", metadata: ["count": "\(removed)"])
         }
@@ -222,7 +238,7 @@ public final class Plaza: Sendable {
                 RecurringJob("plaza.idempotency.prune", schedule: try! CronSchedule("29 * * * *")),
                 RecurringJob(NotificationService.pruneJob, schedule: try! CronSchedule("51 3 * * *")),
                 RecurringJob(FileService.sweepJob, schedule: try! CronSchedule("37 4 * * *")),
-            ],
+            ] + appCron,
             queue: queue, logger: logger)
 
         if case .postgres(let url) = store.settings.location {
@@ -235,13 +251,14 @@ public final class Plaza: Sendable {
         } else {
             self.listener = nil
         }
+        try checkRoutes()
     }
 
     /// Applies pending migrations and loads what the policy reads from the database (the roles'
     /// permissions); returns the names of the migrations applied. `plaza serve` calls it before it listens.
     @discardableResult
     public func migrate() async throws -> [String] {
-        let applied = try await store.migrate(Self.migrations)
+        let applied = try await store.migrate(Self.migrations(apps: config.apps))
         try await identity.loadRolePermissions()
         return applied
     }
@@ -282,17 +299,50 @@ public final class Plaza: Sendable {
         return { ip in networks.contains { $0.contains(ip) } }
     }
 
-    /// Every route of every module, including `/openapi.json`, which documents them all.
+    /// The app of type `A` (tests and benchmarks reach its service this way).
+    public func app<A: PlazaApp>(_ type: A.Type) -> A {
+        guard let app = apps.lazy.compactMap({ $0 as? A }).first else { preconditionFailure("\(A.manifest.id) is not installed") }
+        return app
+    }
+
+    /// Two migrations of one name (an app reusing a core or another app's name) would run once for both.
+    static func checkMigrationNames(apps: AppList) throws {
+        let names = Registry<Int>("migration")
+        for name in migrations.names { try names.add(name, 0, owner: "the core") }
+        for app in apps.types {
+            for migration in app.manifest.migrations { try names.add(migration.name, 0, owner: app.manifest.id) }
+        }
+    }
+
+    /// Every route of every module and app, including `/openapi.json`, which documents them all.
     public var routes: RouteTable<AppRequestContext> {
+        var table = coreRoutes
+        for app in apps { table.add(contentsOf: app.routes(AppRequestContext.self)) }
+        return OpenAPIRoute.adding(to: table, policy: policy, edge: config.edge)
+    }
+
+    /// A method and path (or an operation id) that two owners both route refuses the start.
+    func checkRoutes() throws {
+        let paths = Registry<Int>("route")
+        let operations = Registry<Int>("operation id")
+        func claim(_ table: RouteTable<AppRequestContext>, by owner: String) throws {
+            for endpoint in table.endpoints {
+                try paths.add("\(endpoint.method) \(endpoint.path)", 0, owner: owner)
+                try operations.add(endpoint.operationID, 0, owner: owner)
+            }
+        }
+        try claim(coreRoutes, by: "the core")
+        for app in apps { try claim(app.routes(AppRequestContext.self), by: app.id) }
+    }
+
+    /// The core modules' routes.
+    var coreRoutes: RouteTable<AppRequestContext> {
         var table = RouteTable<AppRequestContext>()
         table.add(contentsOf: pages.table(context: AppRequestContext.self))
-        table.add(contentsOf: MarketplacePages<AppRequestContext>(pages: pages, service: marketplace).table)
         table.add(contentsOf: RealtimeRoutes<AppRequestContext>(hub: realtime).table)
         table.add(contentsOf: ConversationRoutes<AppRequestContext>(service: conversations).table)
         table.add(contentsOf: FileRoutes<AppRequestContext>(service: files).table)
         table.add(contentsOf: WorkflowRoutes<AppRequestContext>(engine: workflows).table)
-        table.add(contentsOf: MarketplaceRoutes<AppRequestContext>(service: marketplace).table)
-        table.add(contentsOf: GraphQLRoutes<AppRequestContext>(executor: graphQL, summary: "the marketplace").table)
         table.add(contentsOf: NotificationRoutes<AppRequestContext>(service: notifications, vapid: vapid, baseURL: config.baseURL).table)
         table.add(contentsOf: IdentityRoutes<AppRequestContext>(identity: identity, queue: queue).table)
         table.add(contentsOf: OAuthRoutes<AppRequestContext>(identity: identity).table)
@@ -304,6 +354,6 @@ public final class Plaza: Sendable {
                 metricsAccess: MetricsAccess(token: config.metricsToken, fromNetwork: Self.networkCheck(config.metricsNetworks)),
                 queue: queue, auditLog: AuditLogReader(store: store)
             ).table)
-        return OpenAPIRoute.adding(to: table, policy: policy, edge: config.edge)
+        return table
     }
 }

@@ -1,5 +1,5 @@
+import AppHost
 import Foundation
-import Marketplace
 import Realtime
 import Gateway
 import GraphQLTransport
@@ -48,8 +48,10 @@ public struct PlazaConfig: Sendable, Equatable {
     public var idempotencyTakeoverSeconds = 60
     /// What one GraphQL request may ask for, and for how long it may run.
     public var graphQL = GraphQLLimits()
-    /// The marketplace's tunables (`PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS`).
-    public var marketplace = MarketplaceSettings()
+    /// The apps this installation hosts (the executable's list; tests choose theirs).
+    public var apps = AppList()
+    /// The apps' settings as given (`PLAZA_<APP>_<NAME>` → value), checked against what each app declares.
+    public var appValues: [String: String] = [:]
     /// Where uploaded files live; `<data dir>/files` when unset.
     public var filesDirectory: String?
     /// The most pixels an uploaded image may have.
@@ -163,20 +165,36 @@ extension PlazaConfig {
         ("PLAZA_GRAPHQL_MAX_COST", "1000", "most a GraphQL request may cost: a field 1, a search 100 (10-1000000)"),
         ("PLAZA_GRAPHQL_TIMEOUT_SECONDS", "10", "how long a GraphQL request may run before it is answered 503 (1-300)"),
         ("PLAZA_GRAPHQL_INTROSPECTION", "false (true with --demo)", "whether GraphQL answers __schema and __type"),
-        ("PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS", "30", "how long a provider search's answer is served again (0: never); changes drop it at once"),
         ("PLAZA_CONFIG_FILE", "(none)", "a file of KEY=VALUE lines read before the environment"),
     ]
 
     /// Builds the configuration from a file of `KEY=VALUE` lines (if given), then the environment, then flags;
     /// later sources win. Unknown `PLAZA_` keys are errors, so a typo does not pass silently.
-    public static func load(environment: [String: String], file: String? = nil, overrides: [String: String] = [:]) throws -> PlazaConfig {
+    public static func load(
+        environment: [String: String], file: String? = nil, overrides: [String: String] = [:], apps: AppList = AppList()
+    ) throws -> PlazaConfig {
         var values: [String: String] = [:]
         if let file = file ?? environment["PLAZA_CONFIG_FILE"], !file.isEmpty {
             values.merge(try readFile(file)) { $1 }
         }
         values.merge(environment.filter { $0.key.hasPrefix("PLAZA_") }) { $1 }
         values.merge(overrides) { $1 }
-        return try PlazaConfig(values: values)
+        return try PlazaConfig(values: values, apps: apps)
+    }
+
+    /// Every setting: the core's (``keys``), then each app's.
+    public var allKeys: [(key: String, defaultValue: String, meaning: String)] {
+        Self.keys
+            + apps.types.flatMap { app in
+                app.manifest.settings.map { (app.manifest.key(of: $0), $0.defaultValue, $0.meaning) }
+            }
+    }
+
+    /// An app's settings as configured, by name.
+    public func settings(of manifest: AppManifest) -> AppSettings {
+        var values: [String: String] = [:]
+        for setting in manifest.settings { values[setting.name] = appValues[manifest.key(of: setting)] }
+        return AppSettings(manifest.settings, values: values)
     }
 
     static func readFile(_ path: String) throws -> [String: String] {
@@ -200,10 +218,11 @@ extension PlazaConfig {
         return values
     }
 
-    init(values: [String: String]) throws {
+    init(values: [String: String], apps: AppList = AppList()) throws {
         self.init()
+        self.apps = apps
         // Test-only switches may sit in a developer's environment; they are not settings, so they are allowed.
-        let known = Set(Self.keys.map(\.key) + ["PLAZA_TEST_DATABASE_URL", "PLAZA_UPDATE_DOCS"])
+        let known = Set(allKeys.map(\.key) + ["PLAZA_TEST_DATABASE_URL", "PLAZA_UPDATE_DOCS"])
         if let unknown = values.keys.sorted().first(where: { $0.hasPrefix("PLAZA_") && !known.contains($0) }) {
             throw ConfigError(key: unknown, problem: "is not a setting Plaza knows (see `plaza config`)")
         }
@@ -264,7 +283,14 @@ extension PlazaConfig {
         if let value = try int("PLAZA_GRAPHQL_MAX_COST", 10...1_000_000) { graphQL.maxCost = value }
         if let value = try int("PLAZA_GRAPHQL_TIMEOUT_SECONDS", 1...300) { graphQL.timeout = .seconds(value) }
         if let value = try bool("PLAZA_GRAPHQL_INTROSPECTION") { graphQL.introspection = value }
-        if let value = try int("PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS", 0...3600) { marketplace.searchCacheSeconds = TimeInterval(value) }
+        for app in apps.types {
+            for setting in app.manifest.settings {
+                let key = app.manifest.key(of: setting)
+                guard let raw = string(key) else { continue }
+                if let problem = setting.problem(with: raw) { throw ConfigError(key: key, problem: problem) }
+                appValues[key] = raw
+            }
+        }
         if let raw = string("PLAZA_SQLITE_SYNCHRONOUS") {
             guard let value = DatabaseSettings.Synchronous(rawValue: raw.lowercased()) else {
                 throw ConfigError(key: "PLAZA_SQLITE_SYNCHRONOUS", problem: "must be normal or full, not \"\(raw)\"")

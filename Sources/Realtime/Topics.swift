@@ -6,14 +6,14 @@ import Synchronization
 /// kind registers the rule that decides, usually by loading the resource and asking the policy.
 public final class Topics: Sendable {
     public typealias Rule = @Sendable (_ principal: Principal, _ id: String) async throws -> Bool
-    private let rules = Mutex<[String: Rule]>([:])
+    private let rules = Registry<Rule>("topic kind")
 
     public init() {
         // `user:<id>`: a person's own notifications and signals, for that person only.
-        register("user") { principal, id in UUID(uuidString: id) == principal.id }
+        try! register("user") { principal, id in UUID(uuidString: id) == principal.id }
         // `broadcast:<name>`: live channels for everyone signed in (a status banner, a dashboard feed),
         // published by operators and admins through `POST /api/v1/realtime/broadcast/{name}`.
-        register("broadcast") { _, name in Self.isBroadcastName(name) }
+        try! register("broadcast") { _, name in Self.isBroadcastName(name) }
     }
 
     /// 1 to 64 lowercase letters, digits and hyphens.
@@ -23,9 +23,9 @@ public final class Topics: Sendable {
         name.wholly(matches: broadcastNamePattern)
     }
 
-    /// Registers the rule for topics of one kind; a later registration for the same kind replaces it.
-    public func register(_ kind: String, _ rule: @escaping Rule) {
-        rules.withLock { $0[kind] = rule }
+    /// Registers the rule for topics of one kind; a kind registered before throws ``DuplicateName``.
+    public func register(_ kind: String, owner: String = #fileID, _ rule: @escaping Rule) throws {
+        try rules.add(kind, rule, owner: owner)
     }
 
     public enum Decision: Equatable { case allowed, refused, unknown }
@@ -35,7 +35,7 @@ public final class Topics: Sendable {
         guard topic.count <= 200, let colon = topic.firstIndex(of: ":") else { return .unknown }
         let kind = String(topic[..<colon])
         let id = String(topic[topic.index(after: colon)...])
-        guard let rule = rules.withLock({ $0[kind] }), !id.isEmpty else { return .unknown }
+        guard let rule = rules[kind], !id.isEmpty else { return .unknown }
         do {
             return try await rule(principal, id) ? .allowed : .refused
         } catch {

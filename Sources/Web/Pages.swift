@@ -34,7 +34,7 @@ public struct Pages: Sendable {
     public init(
         identity: IdentityService, notifications: NotificationService, files: FileService, workflows: WorkflowEngine, queue: JobQueue,
         secrets: Secrets,
-        sessionLifetime: Duration, databaseEngine: String, bundles: [PageBundle] = []
+        sessionLifetime: Duration, databaseEngine: String, bundles: [(owner: String, bundle: PageBundle)] = []
     ) throws {
         self.identity = identity
         self.notifications = notifications
@@ -44,17 +44,21 @@ public struct Pages: Sendable {
         self.csrf = CSRF(secrets: secrets)
         var templates = Templates.all
         var catalogue: [Language: [String: String]] = [.en: Catalogue.en, .uk: Catalogue.uk]
-        for bundle in bundles {
-            templates.merge(bundle.templates) { _, _ in preconditionFailure("two bundles name the same template") }
-            for language in Language.allCases {
-                catalogue[language, default: [:]].merge(bundle.strings[language] ?? [:]) { _, _ in
-                    preconditionFailure("two bundles define the same word")
-                }
-            }
+        // A template or word two owners define would silently hide one of them: refused, naming both.
+        let templateOwners = Registry<String>("page template")
+        let wordOwners = Registry<String>("word")
+        for name in templates.keys.sorted() { try templateOwners.add(name, name, owner: "Web") }
+        for key in Catalogue.en.keys.sorted() { try wordOwners.add(key, key, owner: "Web") }
+        for (owner, bundle) in bundles {
+            for name in bundle.templates.keys.sorted() { try templateOwners.add(name, name, owner: owner) }
+            let keys = Set(Language.allCases.flatMap { (bundle.strings[$0] ?? [:]).keys })
+            for key in keys.sorted() { try wordOwners.add(key, key, owner: owner) }
+            templates.merge(bundle.templates) { first, _ in first }
+            for language in Language.allCases { catalogue[language, default: [:]].merge(bundle.strings[language] ?? [:]) { first, _ in first } }
         }
         self.renderer = bundles.isEmpty ? .shared : try Renderer(templates: templates)
         self.catalogue = catalogue
-        self.links = bundles.flatMap(\.links)
+        self.links = bundles.flatMap(\.bundle.links)
         self.sessionLifetime = Int(sessionLifetime.components.seconds)
         self.databaseEngine = databaseEngine
     }

@@ -74,18 +74,16 @@ extension WorkflowEngine {
     struct TimerJob: Codable, Sendable { var timerId: UUID }
 
     /// The code behind an activity name used in definitions.
-    public func registerActivity(_ name: String, _ handler: @escaping ActivityHandler) {
-        activityHandlers.withLock { handlers in
-            precondition(handlers[name] == nil, "two handlers for activity \(name)")
-            handlers[name] = handler
-        }
+    /// Registers the code of an activity; a name registered before throws ``DuplicateName``.
+    public func registerActivity(_ name: String, owner: String = #fileID, _ handler: @escaping ActivityHandler) throws {
+        try activityHandlers.add(name, handler, owner: owner)
     }
 
     /// Registers the engine's jobs: activities (each attempt a job), timers and signals.
-    public func register(in registry: JobRegistry) {
-        registry.register(Self.activityJob, payload: ActivityJob.self) { [self] job, _ in try await runActivity(job.activityId) }
-        registry.register(Self.timerJob, payload: TimerJob.self) { [self] job, _ in try await fireTimer(job.timerId) }
-        registry.register(Self.signalJob, payload: SignalJob.self) { [self] job, _ in try await deliver(job) }
+    public func register(in registry: JobRegistry) throws {
+        try registry.register(Self.activityJob, payload: ActivityJob.self) { [self] job, _ in try await runActivity(job.activityId) }
+        try registry.register(Self.timerJob, payload: TimerJob.self) { [self] job, _ in try await fireTimer(job.timerId) }
+        try registry.register(Self.signalJob, payload: SignalJob.self) { [self] job, _ in try await deliver(job) }
     }
 
     /// What entering a state starts for one instance (as it is after the step).
@@ -202,7 +200,7 @@ extension WorkflowEngine {
         guard let definition = definition(instance.definition), let spec = definition.activity(named: record.name) else {
             throw PlazaError.notFound("No definition has the activity \(record.name).")
         }
-        guard let handler = activityHandlers.withLock({ $0[record.name] }) else {
+        guard let handler = activityHandlers[record.name] else {
             throw PlazaError.notFound("No code is registered for the activity \(record.name).")
         }
         let attempt = record.attempts + 1

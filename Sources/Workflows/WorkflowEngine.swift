@@ -49,8 +49,8 @@ public final class WorkflowEngine: Sendable {
     let store: Store
     let policy: any Policy
     let queue: JobQueue
-    private let definitions = Mutex<[String: WorkflowDefinition]>([:])
-    let activityHandlers = Mutex<[String: ActivityHandler]>([:])
+    private let definitions = Registry<WorkflowDefinition>("workflow")
+    let activityHandlers = Registry<ActivityHandler>("workflow activity")
     private let observers = Mutex<[@Sendable (WorkflowInstance) -> Void]>([])
     /// Activity successes waiting to be recorded together (see `WorkflowSuccesses.swift`).
     let successes: Batcher<ActivitySuccess>
@@ -75,14 +75,12 @@ public final class WorkflowEngine: Sendable {
         let value = Mutex(Reference())
     }
 
-    public func register(_ definition: WorkflowDefinition) {
-        definitions.withLock { definitions in
-            precondition(definitions[definition.name] == nil, "two workflow definitions named \(definition.name)")
-            definitions[definition.name] = definition
-        }
+    /// Registers a definition; a name registered before throws ``DuplicateName``.
+    public func register(_ definition: WorkflowDefinition, owner: String = #fileID) throws {
+        try definitions.add(definition.name, definition, owner: owner)
     }
 
-    public func definition(_ name: String) -> WorkflowDefinition? { definitions.withLock { $0[name] } }
+    public func definition(_ name: String) -> WorkflowDefinition? { definitions[name] }
 
     /// Calls `observer` in this process after every start and transition commits, with the instance as it
     /// now is (for live views; other processes learn of it from their own reads).
@@ -100,7 +98,7 @@ public final class WorkflowEngine: Sendable {
     }
 
     /// Every registered definition's name, sorted.
-    public var definitionNames: [String] { definitions.withLock { $0.keys.sorted() } }
+    public var definitionNames: [String] { definitions.names.sorted() }
 
     /// Starts an instance in its definition's initial state, in the caller's transaction; `parent` relates
     /// it to another instance (a campaign's application) for signals.

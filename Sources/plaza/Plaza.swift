@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Jobs
 import Logging
+import AppHost
+import PlazaApps
 import PlazaKit
 import PlazaServer
 import ServiceLifecycle
@@ -30,7 +32,8 @@ struct CommonOptions: ParsableArguments {
     func load(extra: [String: String] = [:]) throws -> PlazaConfig {
         var overrides = extra
         if let dataDir { overrides["PLAZA_DATA_DIR"] = dataDir }
-        return try PlazaConfig.load(environment: ProcessInfo.processInfo.environment, file: config, overrides: overrides)
+        return try PlazaConfig.load(
+            environment: ProcessInfo.processInfo.environment, file: config, overrides: overrides, apps: AppList(PlazaApps.all))
     }
 }
 
@@ -193,9 +196,9 @@ struct ShowConfig: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            _ = try common.load() // validates
+            let config = try common.load() // validates
             let environment = ProcessInfo.processInfo.environment
-            for key in PlazaConfig.keys {
+            for key in config.allKeys {
                 let current = environment[key.key].map { key.key.contains("DATABASE_URL") ? "(set)" : $0 } ?? "-"
                 print("\(key.key.padding(toLength: 28, withPad: " ", startingAt: 0)) default \(key.defaultValue); now \(current) — \(key.meaning)")
             }

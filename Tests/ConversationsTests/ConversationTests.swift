@@ -115,7 +115,7 @@ struct ConversationTests {
             let bob = try await person(plaza, "bob@example.com")
             let eve = try await person(plaza, "eve@example.com")
             // As the marketplace will: only the customer and the assigned provider of a request.
-            plaza.conversations.contexts.register("service-request") { _, id, participants in
+            try plaza.conversations.contexts.register("service-request") { _, id, participants in
                 id == "r1" && participants == [ada.id, bob.id]
             }
             let caller = Caller(principal: Principal(id: ada.id))

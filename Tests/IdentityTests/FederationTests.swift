@@ -62,13 +62,13 @@ struct FederationTests {
         let portB = ServerProcess.freePort()
         let publicB = "http://localhost:\(portB)"
         let client = try plaza(["oauth", "clients", "create", "--name", "Plaza B", "--redirect-uri", publicB + Federation.callbackPath], in: a)
-        // B: one person with A's customer address, verified; one with A's brand address, not verified.
+        // B: one person with A's customer address, verified; one with A's employee address, not verified.
         var config = PlazaConfig()
         config.dataDirectory = b
         config.identityBcryptCost = 4
         let local = try await Plaza.open(config)
         _ = try await local.migrate()
-        for (email, verified) in [("customer@demo.plaza.test", true), ("brand@demo.plaza.test", false)] {
+        for (email, verified) in [("customer@demo.plaza.test", true), ("employee@demo.plaza.test", false)] {
             let me = try await local.identity.register(
                 Registration(email: email, password: "correct horse", firstName: "Local", lastName: "Person"), caller: .system("test"))
             if verified { try await local.store.sql.raw("UPDATE identity_users SET email_verified = \(bind: true) WHERE id = \(bind: me.id)").run() }

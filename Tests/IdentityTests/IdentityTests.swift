@@ -206,7 +206,7 @@ struct IdentityTests {
         try await withTestPlaza { plaza in
             try await Demo.seed(plaza)
             try await plaza.testApplication().test(.router) { client in
-                for role in ["admin", "operator", "supplier"] {
+                for role in ["admin", "operator", "customer"] {
                     let tokens = try #require(
                         try await client.execute(
                             uri: "/api/v1/auth/login", method: .post, headers: jsonHeaders,
@@ -216,7 +216,7 @@ struct IdentityTests {
                         #expect(decoded(Me.self, response)?.roles == [role])
                     }
                     try await client.execute(uri: "/api/v1/operations/jobs", method: .get, headers: bearer(tokens.accessToken)) { response in
-                        #expect(response.status == (role == "supplier" ? .forbidden : .ok), "\(role)")
+                        #expect(response.status == (role == "customer" ? .forbidden : .ok), "\(role)")
                     }
                 }
             }

@@ -21,12 +21,12 @@ struct InstancesTests {
             let heard = Wakeup()
             let ran = Wakeup()
             let received = Received()
-            b.bus.subscribe(
+            try b.bus.subscribe(
                 Subscription("sockets", topics: ["test.*"], delivery: .broadcast) { event in
                     received.add("sockets", event)
                     heard.ring()
                 })
-            b.jobRegistry.register("test.ping") { _, _ in ran.ring() }
+            try b.jobRegistry.register("test.ping") { _, _ in ran.ring() }
             try await b.dispatcher.broadcastFromNow() // b starts at the end of the log
 
             let groupB = ServiceGroup(configuration: .init(services: b.backgroundServices, logger: b.logger))

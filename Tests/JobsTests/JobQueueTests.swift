@@ -22,7 +22,7 @@ struct JobQueueTests {
         let clock = ManualClock()
         try await withTestPlaza(clock: clock) { plaza in
             let attempts = Mutex(0)
-            plaza.jobRegistry.register("test.fail") { _, _ in
+            try plaza.jobRegistry.register("test.fail") { _, _ in
                 attempts.withLock { $0 += 1 }
                 throw Failure()
             }
@@ -77,7 +77,7 @@ struct JobQueueTests {
         let clock = ManualClock()
         try await withTestPlaza(clock: clock, configure: { $0.jobs.lease = .seconds(30) }) { plaza in
             let ran = Mutex(0)
-            plaza.jobRegistry.register("test.work") { _, _ in ran.withLock { $0 += 1 } }
+            try plaza.jobRegistry.register("test.work") { _, _ in ran.withLock { $0 += 1 } }
             let id = try #require(try await plaza.queue.enqueue(try JobRequest("test.work", payload: Numbered(n: 1))))
             // A worker claims the job and dies without finishing it.
             let claimed = try await plaza.queue.claim(limit: 1, worker: "ghost")
@@ -99,7 +99,7 @@ struct JobQueueTests {
     func expiredLeaseOnLastAttemptDies() async throws {
         let clock = ManualClock()
         try await withTestPlaza(clock: clock, configure: { $0.jobs.lease = .seconds(30) }) { plaza in
-            plaza.jobRegistry.register("test.work") { _, _ in }
+            try plaza.jobRegistry.register("test.work") { _, _ in }
             let id = try #require(try await plaza.queue.enqueue(try JobRequest("test.work", payload: Numbered(n: 1), maxAttempts: 1)))
             _ = try await plaza.queue.claim(limit: 1, worker: "ghost")
             clock.advance(by: 31)
@@ -161,14 +161,14 @@ struct JobQueueTests {
                 running.withLock { _ = $0.remove(payload.n) }
                 runs.withLock { $0[payload.n, default: 0] += 1 }
             }
-            plaza.jobRegistry.register("test.count", payload: Numbered.self, handler: handler)
+            try plaza.jobRegistry.register("test.count", payload: Numbered.self, handler: handler)
             try await plaza.store.transaction { transaction in
                 for n in 0..<total { try await plaza.queue.enqueue(try JobRequest("test.count", payload: Numbered(n: n)), in: transaction) }
             }
             // A second "process": its own connection pool, queue, registry and worker on the same database.
             let otherStore = try await Store.open(plaza.store.settings, logger: plaza.logger)
             let otherRegistry = JobRegistry()
-            otherRegistry.register("test.count", payload: Numbered.self, handler: handler)
+            try otherRegistry.register("test.count", payload: Numbered.self, handler: handler)
             let otherWorker = JobWorker(
                 queue: JobQueue(store: otherStore, settings: plaza.queue.settings), registry: otherRegistry, logger: plaza.logger)
             do {
@@ -196,7 +196,7 @@ struct JobQueueTests {
         try await withTestPlaza { plaza in
             let started = Wakeup()
             let finished = Mutex(false)
-            plaza.jobRegistry.register("test.slow") { _, _ in
+            try plaza.jobRegistry.register("test.slow") { _, _ in
                 started.ring()
                 try await Task.sleep(for: .milliseconds(300))
                 finished.withLock { $0 = true }
@@ -218,7 +218,7 @@ struct JobQueueTests {
     func cancelAndPurge() async throws {
         let clock = ManualClock()
         try await withTestPlaza(clock: clock) { plaza in
-            plaza.jobRegistry.register("test.ok") { _, _ in }
+            try plaza.jobRegistry.register("test.ok") { _, _ in }
             let waiting = try #require(
                 try await plaza.queue.enqueue(try JobRequest("test.ok", payload: Numbered(n: 1), runAt: clock.now().addingTimeInterval(3600))))
             try await plaza.queue.enqueue(try JobRequest("test.ok", payload: Numbered(n: 2)))

@@ -27,9 +27,9 @@ struct OutboxTests {
         try await withTestPlaza { plaza in
             let received = Received()
             for (name, delivery) in [("mailer", Delivery.work), ("indexer", .work), ("sockets", .broadcast)] {
-                plaza.bus.subscribe(Subscription(name, topics: ["test.*"], delivery: delivery) { received.add(name, $0) })
+                try plaza.bus.subscribe(Subscription(name, topics: ["test.*"], delivery: delivery) { received.add(name, $0) })
             }
-            plaza.bus.subscribe(Subscription("elsewhere", topics: ["other.topic"], delivery: .work) { received.add("elsewhere", $0) })
+            try plaza.bus.subscribe(Subscription("elsewhere", topics: ["other.topic"], delivery: .work) { received.add("elsewhere", $0) })
             try await plaza.dispatcher.broadcast() // an instance starts at the end of the log
 
             for name in ["one", "two", "three"] {
@@ -66,7 +66,7 @@ struct OutboxTests {
         try await withTestPlaza(clock: clock) { plaza in
             let received = Received()
             let failures = Mutex(1)
-            plaza.bus.subscribe(
+            try plaza.bus.subscribe(
                 Subscription("flaky", topics: [ThingHappened.topic], delivery: .work) { event in
                     if failures.withLock({ count in
                         defer { count -= 1 }; return count > 0
@@ -75,7 +75,7 @@ struct OutboxTests {
                     }
                     received.add("flaky", event)
                 })
-            plaza.bus.subscribe(Subscription("steady", topics: [ThingHappened.topic], delivery: .work) { received.add("steady", $0) })
+            try plaza.bus.subscribe(Subscription("steady", topics: [ThingHappened.topic], delivery: .work) { received.add("steady", $0) })
             try await plaza.store.transaction { try await plaza.outbox.append(ThingHappened(name: "x"), in: $0) }
             try await plaza.dispatcher.sequence()
             try await plaza.worker.runDue()

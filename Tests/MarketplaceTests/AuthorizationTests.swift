@@ -13,7 +13,7 @@ import Testing
 struct AuthorizationTests {
     @Test("every forbidden action of seed 001's lists is refused: 403, or 404 where the request must not be known")
     func forbidden() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             let cast = try await Cast(plaza)
             let (catalogue, ada, eve, bob, pat, bobs, pats) = (cast.catalogue, cast.ada, cast.eve, cast.bob, cast.pat, cast.bobs, cast.pats)
             let market = plaza.marketplace
@@ -109,7 +109,7 @@ struct AuthorizationTests {
 struct RequestPhotoTests {
     @Test("a request's photos (someone's home) are read by the request's two sides only: not by strangers, not signed out")
     func privateToTheTwoSides() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             let cast = try await Plumbing(plaza)
             let eve = try await person(plaza, "eve@example.com")
             try await plaza.testApplication().test(.router) { client in

@@ -12,9 +12,12 @@ struct BrowserTests {
     func twoBrowsers() async throws {
         try #require(PythonPeer.isInstalled, "run scripts/deps.sh test to install selenium into .venv")
         try #require(FileManager.default.fileExists(atPath: "/usr/bin/chromedriver"), "run scripts/deps.sh test to install chromium-driver")
-        try await withTestPlaza(configure: {
-            $0.edge.rateLimits = []; $0.jobs.pollInterval = .milliseconds(50)
-        }) { plaza in
+        try await withTestPlaza(
+            apps: marketplace,
+            configure: {
+                $0.edge.rateLimits = []; $0.jobs.pollInterval = .milliseconds(50)
+            }
+        ) { plaza in
             #expect(try await Demo.seed(plaza))
             try await plaza.dispatcher.broadcastFromNow()
             try await plaza.testApplication().test(.live) { client in

@@ -60,9 +60,11 @@ struct CrashDrillTests {
         "SIGKILL under 16 clients creating requests with keys: after the restart and the takeover window, exactly one request per key, every acknowledged one kept and replayed"
     )
     func killedUnderLoad() async throws {
-        let shared = try await SharedDatabase.make(settings: [
-            "PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS": "2", "PLAZA_RATE_LIMITS": "/api/=1000000/min", "PLAZA_LOG_LEVEL": "error",
-        ])
+        let shared = try await SharedDatabase.make(
+            apps: marketplace,
+            settings: [
+                "PLAZA_IDEMPOTENCY_TAKEOVER_SECONDS": "2", "PLAZA_RATE_LIMITS": "/api/=1000000/min", "PLAZA_LOG_LEVEL": "error",
+            ])
         let (plaza, settings) = (shared.plaza, shared.settings)
         do {
             _ = try await Demo.seed(plaza)

@@ -10,7 +10,7 @@ import Testing
 struct DemoTests {
     @Test("the demo: a category tree, 50 providers around Kyiv, reviewed past jobs, the demo provider near the demo customer, one live thread")
     func demo() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: marketplace) { plaza in
             #expect(try await Demo.seed(plaza))
             let market = plaza.marketplace
             let categories = try await market.categories()

@@ -38,7 +38,7 @@ func graphQL(_ client: some TestClientProtocol, _ query: String, as person: Pers
 struct GraphQLTests {
     @Test("GraphQL offers REST's queries and mutations to customers and providers, and refuses exactly what REST refuses")
     func graphQLAPI() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             let cast = try await Cast(plaza)
             let (catalogue, ada, eve, bob, pat, bobs) = (cast.catalogue, cast.ada, cast.eve, cast.bob, cast.pat, cast.bobs)
             try await plaza.testApplication().test(.router) { client in

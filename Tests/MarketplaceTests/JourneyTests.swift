@@ -18,9 +18,12 @@ let liveLogger = Logger(label: "marketplace-test")
 struct JourneyTests {
     @Test("a customer signs up, searches, requests; the provider accepts and starts; they chat live; the job completes; the review moves the rating")
     func journey() async throws {
-        try await withTestPlaza(configure: {
-            $0.jobs.pollInterval = .milliseconds(50); $0.edge.rateLimits = []
-        }) { plaza in
+        try await withTestPlaza(
+            apps: marketplace,
+            configure: {
+                $0.jobs.pollInterval = .milliseconds(50); $0.edge.rateLimits = []
+            }
+        ) { plaza in
             let catalogue = try await Catalogue(plaza)
             let bob = try await provider(plaza, "bob@example.com")
             try await plaza.testApplication().test(.live) { client in

@@ -14,7 +14,7 @@ import Testing
 struct LifecycleTests {
     @Test("an open request alerts the providers who could take it; the first to accept takes it, the others lose it")
     func openRequest() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             var people: [String: (Person, ProviderProfile)] = [:]
@@ -89,7 +89,7 @@ struct LifecycleTests {
     @Test("a pending request expires after a day unanswered, once, and the customer hears of it")
     func expiry() async throws {
         let clock = ManualClock(Date())
-        try await withTestPlaza(clock: clock) { plaza in
+        try await withTestPlaza(apps: marketplace, clock: clock) { plaza in
             let cast = try await Plumbing(plaza)
             let (bob, ada) = (cast.bob, cast.ada)
             let market = plaza.marketplace
@@ -115,7 +115,7 @@ struct LifecycleTests {
     @Test("moderators hide a review and the rating forgets it; locations come no faster than allowed and only the last point outlives the job")
     func reviewsAndTracking() async throws {
         let clock = ManualClock(Date())
-        try await withTestPlaza(clock: clock) { plaza in
+        try await withTestPlaza(apps: marketplace, clock: clock) { plaza in
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             let bob = caller(try await provider(plaza, "bob@example.com"), provider: true)
@@ -161,7 +161,7 @@ struct LifecycleTests {
 
     @Test("bad requests are refused with every field named, and write nothing")
     func badInput() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             let bob = try await provider(plaza, "bob@example.com")
@@ -223,7 +223,7 @@ struct LifecycleTests {
 struct EdgeTests {
     @Test("someone who is both customer and provider cannot take their own open request (403, not a crash)")
     func ownOpenRequest() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: marketplace) { plaza in
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             let both = try await provider(plaza, "bob@example.com")
@@ -242,7 +242,7 @@ struct EdgeTests {
 
     @Test("a disabled provider leaves search and takes no requests until the account is active again")
     func disabledProvider() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: marketplace) { plaza in
             let cast = try await Plumbing(plaza)
             let (catalogue, bob, bobs) = (cast.catalogue, cast.bob, cast.bobs)
             let market = plaza.marketplace
@@ -263,7 +263,7 @@ struct EdgeTests {
 
     @Test("an erased account leaves no profile, address or place in the marketplace; the request's history stays")
     func erasure() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: marketplace) { plaza in
             let cast = try await Plumbing(plaza)
             let (catalogue, bob, bobs, ada) = (cast.catalogue, cast.bob, cast.bobs, cast.ada)
             let market = plaza.marketplace

@@ -20,7 +20,7 @@ struct MergeTests {
     @Test(
         "with the code its owner got, an account's requests, threads, messages, inbox, organisations and roles join another; it cannot sign in again")
     func merge() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             #expect(try await Demo.seed(plaza))
             let staff = try await signIn(plaza, IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
             let ada = try await person(plaza, "ada@example.com")
@@ -86,7 +86,7 @@ struct MergeTests {
 
     @Test("the admin's user page merges by email: a code to the other account's owner, then the merge")
     func page() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             #expect(try await Demo.seed(plaza))
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
@@ -111,7 +111,7 @@ struct MergeTests {
 
     @Test("two provider profiles cannot become one: the merge is refused and nothing moves")
     func providersCollide() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: marketplace) { plaza in
             #expect(try await Demo.seed(plaza))
             let rows = try await plaza.store.sql.raw("SELECT user_id FROM marketplace_providers ORDER BY user_id LIMIT 2").all()
             let (target, source) = (try rows[0].decode(column: "user_id", as: UUID.self), try rows[1].decode(column: "user_id", as: UUID.self))

@@ -15,7 +15,7 @@ struct PageTests {
         "without JavaScript: a customer finds the demo provider, asks for a visit; the provider accepts, they chat, the job completes, the customer reviews"
     )
     func pagesJourney() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             #expect(try await Demo.seed(plaza))
             try await plaza.testApplication().test(.router) { client in
                 let customer = Browser(client)
@@ -119,7 +119,8 @@ struct PageTests {
 
                 // Outsiders: the request does not exist for another customer, and its forms refuse them.
                 let stranger = Browser(client)
-                try await stranger.signIn(email: IdentityDemo.email(for: "brand"), password: IdentityDemo.password)
+                _ = try await person(plaza, "stranger@example.com")
+                try await stranger.signIn(email: "stranger@example.com", password: "correct horse")
                 #expect(try await stranger.get(path).status == .notFound)
                 try await stranger.get("/marketplace")
                 #expect(try await stranger.post("\(path)/messages", [("body", "hi")]).status == .notFound)
@@ -130,7 +131,7 @@ struct PageTests {
 
     @Test("admins keep the category tree and moderators hide reviews through /admin/marketplace; customers may not")
     func administration() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             #expect(try await Demo.seed(plaza))
             try await plaza.testApplication().test(.router) { client in
                 let admin = Browser(client)
@@ -164,8 +165,8 @@ struct PageTests {
     }
 
     @Test("the pages' words exist in English and Ukrainian alike")
-    func words() {
-        let bundle = MarketplacePages<AppRequestContext>.bundle
+    func words() throws {
+        let bundle = try #require(MarketplaceApp.manifest.pages)
         #expect(Set(bundle.strings[.en]!.keys) == Set(bundle.strings[.uk]!.keys))
         for template in bundle.templates.values {
             for match in template.matches(of: /\{\{t\.([a-z_0-9]+)\}\}/) where match.1.hasPrefix("mp_") {

@@ -12,7 +12,7 @@ import Testing
 struct SearchTests {
     @Test("text, category tree, radius and distance, price, rating, availability and time off; keyset pages walk every match once")
     func search() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: marketplace, configure: { $0.edge.rateLimits = [] }) { plaza in
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             func open(_ email: String, _ update: ProviderUpdate) async throws -> (Person, ProviderProfile) {
@@ -130,7 +130,7 @@ struct SearchCacheTests {
         "a repeated search is served from the cache; a change here shows at once, a change announced by another instance as soon as its event arrives"
     )
     func cache() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: marketplace) { plaza in
             let catalogue = try await Catalogue(plaza)
             let market = plaza.marketplace
             let bob = try await provider(plaza, "bob@example.com")

@@ -1,3 +1,4 @@
+import AppHost
 import Foundation
 import HTTPTypes
 import Identity
@@ -6,6 +7,13 @@ import PlazaKit
 import PlazaServer
 import PlazaTesting
 import Testing
+
+/// The apps these tests run with: the marketplace alone on the core.
+let marketplace: AppList = [MarketplaceApp.self]
+
+extension Plaza {
+    var marketplace: MarketplaceService { app(MarketplaceApp.self).service }
+}
 
 /// Kyiv's centre, where the tests' providers work.
 let kyiv = (lat: 50.4501, lng: 30.5234)

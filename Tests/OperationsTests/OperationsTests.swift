@@ -240,7 +240,7 @@ struct OperationsTests {
     @Test("operators list, inspect, retry and cancel jobs; each change is audited")
     func jobsAPI() async throws {
         try await withTestPlaza { plaza in
-            plaza.jobRegistry.register("test.doomed") { _, _ in throw CancellationError() }
+            try plaza.jobRegistry.register("test.doomed") { _, _ in throw CancellationError() }
             let dead = try #require(try await plaza.queue.enqueue(try JobRequest("test.doomed", payload: ["n": 1], maxAttempts: 1)))
             let later = try #require(
                 try await plaza.queue.enqueue(try JobRequest("test.later", payload: ["n": 2], runAt: Date().addingTimeInterval(3600))))

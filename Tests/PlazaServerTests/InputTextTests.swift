@@ -21,7 +21,7 @@ struct InputTextTests {
         "a NUL is refused with a 422 naming the field on JSON, query strings, page forms, CSV imports and GraphQL (multipart fields: the marketplace page test); nothing is half-written"
     )
     func nulEverywhere() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: everyApp, configure: { $0.edge.rateLimits = [] }) { plaza in
             let mallory = try await person(plaza, "mallory@example.com")
             _ = try await plaza.store.transaction { try await IdentityDemo.seed(plaza.identity, in: $0) }
             let admin = try await signIn(plaza, IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
@@ -137,7 +137,7 @@ struct InputTextTests {
 struct RequestBodyRulesTests {
     @Test("unknown fields and nulls the schema does not allow are 422s naming them; a body needs its Content-Type (415)")
     func bodyRules() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: everyApp, configure: { $0.edge.rateLimits = [] }) { plaza in
             let ada = try await person(plaza, "ada-rules@example.com")
             try await plaza.testApplication().test(.router) { client in
                 let patch = { (body: String, headers: HTTPFields) in

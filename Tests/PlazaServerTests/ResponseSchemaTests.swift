@@ -15,9 +15,12 @@ import Testing
 struct ResponseSchemaTests {
     @Test("every GET answer to the demo's people, anonymous included, matches /openapi.json; absent values are null")
     func demoAnswersConform() async throws {
-        try await withTestPlaza(configure: {
-            $0.edge.rateLimits = []; $0.metricsToken = "walk-metrics-token-0123456789"
-        }) { plaza in
+        try await withTestPlaza(
+            apps: everyApp,
+            configure: {
+                $0.edge.rateLimits = []; $0.metricsToken = "walk-metrics-token-0123456789"
+            }
+        ) { plaza in
             #expect(try await Demo.seed(plaza))
             var people: [(name: String, id: UUID?, authorization: String?)] = [("anonymous", nil, nil)]
             for role in ["customer", "provider", "operator", "admin", "employee"] {

@@ -16,7 +16,7 @@ import Testing
 struct RouteLimitTests {
     @Test("every declared limit of a JSON body is what the server refuses, field by field; the body size limit too")
     func declaredLimitsHold() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: everyApp, configure: { $0.edge.rateLimits = [] }) { plaza in
             #expect(try await Demo.seed(plaza))
             // The admin first; where a resource is only its participants' (a conversation), its customer, then its provider.
             var people: [String] = []

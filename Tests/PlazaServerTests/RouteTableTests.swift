@@ -11,7 +11,7 @@ import Testing
 struct RouteTableTests {
     @Test("/openapi.json documents every registered route, and every documented route is registered")
     func openAPIMatchesRouter() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: everyApp) { plaza in
             let routes = plaza.routes
             try await plaza.testApplication().test(.router) { client in
                 var documented: [(method: String, path: String)] = []
@@ -53,7 +53,7 @@ struct RouteTableTests {
 
     @Test("every path answers 405 with exactly its own methods in Allow, literal siblings of {id} included")
     func allowHeaders() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: everyApp, configure: { $0.edge.rateLimits = [] }) { plaza in
             let endpoints = plaza.routes.endpoints
             // A path's shape: its parameters are all alike. A concrete path made from a template is served by the
             // routes of the same shape only (a UUID never equals a literal sibling such as `me`).
@@ -92,7 +92,7 @@ struct RouteTableTests {
 
     @Test("every API route is guarded: public access is reserved for a short, reviewed list")
     func everyAPIRouteIsGuarded() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: everyApp) { plaza in
             let publicAPI: Set<String> = [
                 "register", "login", "loginSecondFactor", "refresh", "requestEmailVerification", "verifyEmail", "requestPasswordReset",
                 "resetPassword",
@@ -178,7 +178,7 @@ struct GeneratedDocumentTests {
 
     @Test("docs/authorization.md is what the declared rules and routes produce")
     func authorizationMatrixIsCurrent() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: everyApp) { plaza in
             let path = Self.repository.appendingPathComponent("docs/authorization.md").path
             let generated = plaza.authorizationMarkdown
             if ProcessInfo.processInfo.environment["PLAZA_UPDATE_DOCS"] == "1" {
@@ -195,7 +195,9 @@ extension GeneratedDocumentTests {
     @Test("docs/operations.md documents every configuration key")
     func operationsGuideListsEveryKey() throws {
         let guide = try String(contentsOf: Self.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
-        for key in PlazaConfig.keys {
+        var config = PlazaConfig()
+        config.apps = everyApp
+        for key in config.allKeys {
             #expect(guide.contains("`\(key.key)`"), "\(key.key) is missing from docs/operations.md")
         }
     }
@@ -206,16 +208,20 @@ struct AuthorizationWalkTests {
     @Test("every route answers every role as the declared policy says")
     func walkEveryRouteWithEveryRole() async throws {
         let metricsToken = "walk-metrics-token-0123456789"
-        try await withTestPlaza(configure: {
-            $0.edge.rateLimits = []; $0.metricsToken = metricsToken
-        }) { plaza in
+        try await withTestPlaza(
+            apps: everyApp,
+            configure: {
+                $0.edge.rateLimits = []; $0.metricsToken = metricsToken
+            }
+        ) { plaza in
             var roles: [(name: String, header: String?)] = [
                 ("anonymous", nil), ("signed in", TestAuthentication.header(roles: [])),
                 ("employee", TestAuthentication.header(roles: ["employee"])), ("operator", TestAuthentication.header(roles: ["operator"])),
                 ("admin", TestAuthentication.header(roles: ["admin"])),
             ]
-            for app in ["customer", "provider", "brand", "creator", "supplier"] {
-                roles.append((app, TestAuthentication.header(roles: [], apps: [app])))
+            // The core's app role, then every role the apps bring.
+            for role in ["customer"] + everyApp.types.flatMap({ $0.manifest.roles.map(\.name) }) {
+                roles.append((role, TestAuthentication.header(roles: [], apps: [role])))
             }
             let everyone = roles
             try await plaza.testApplication().test(.router) { client in

@@ -24,10 +24,10 @@ public enum CrashSample {
 
     /// Registers both; the activity writes `<idempotency key> <attempt>` to `directory/attempts.log`, waits
     /// while `directory/hang` exists, then finishes its instance with its success.
-    public static func install(on engine: WorkflowEngine, directory: String) {
-        engine.register(activity)
-        engine.register(timer)
-        engine.registerActivity("crash.step") { context in
+    public static func install(on engine: WorkflowEngine, directory: String) throws {
+        try engine.register(activity)
+        try engine.register(timer)
+        try engine.registerActivity("crash.step") { context in
             try record("\(context.idempotencyKey) \(context.attempt)\n", in: directory + "/attempts.log")
             while FileManager.default.fileExists(atPath: directory + "/hang") { try await Task.sleep(for: .milliseconds(50)) }
             context.then(send: "finish")

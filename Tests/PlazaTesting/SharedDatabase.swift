@@ -1,3 +1,4 @@
+import AppHost
 import Foundation
 import PlazaKit
 import PlazaServer
@@ -13,15 +14,16 @@ public struct SharedDatabase: Sendable {
     let database: DatabaseSettings?
 
     /// `settings` are the other process's besides the database's (its `PLAZA_*` keys).
-    public static func make(settings extra: [String: String] = [:]) async throws -> SharedDatabase {
+    public static func make(apps: AppList = AppList(), settings extra: [String: String] = [:]) async throws -> SharedDatabase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-shared-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var settings = extra.merging(["PLAZA_LOG_LEVEL": extra["PLAZA_LOG_LEVEL"] ?? "warning"]) { $1 }
         var config = PlazaConfig()
+        config.apps = apps
         config.logLevel = .warning
         var database: DatabaseSettings?
         if TestDatabase.isPostgres {
-            let made = try await TestDatabase.make()
+            let made = try await TestDatabase.make(apps: apps)
             guard case .postgres(let url) = made.location else { throw PlazaError.conflict("expected PostgreSQL") }
             settings["PLAZA_DATABASE_URL"] = url
             config.databaseURL = url

@@ -1,3 +1,4 @@
+import AppHost
 import Foundation
 import Logging
 import PlazaKit
@@ -28,12 +29,12 @@ public enum TestDatabase {
         return url
     }()
 
-    /// Creates a fresh, migrated database and returns where it is.
-    public static func make() async throws -> DatabaseSettings {
+    /// Creates a fresh database migrated for the core and `apps`, and returns where it is.
+    public static func make(apps: AppList = AppList()) async throws -> DatabaseSettings {
         DispatchHeartbeat.started
         TimerWatch.started
         let start = ContinuousClock.now
-        let settings = try await Templates.shared.copy()
+        let settings = try await Templates.shared.copy(apps: apps)
         let took = start.duration(to: .now)
         // In a full PostgreSQL pass on two cores a test waits 20–90 s for its copy (the template first, then
         // some 200 CREATEs competing with everything else that runs); past two minutes something is wrong.
@@ -77,7 +78,8 @@ public enum TestDatabase {
 /// Makes the template once and hands out copies; an actor so copies of one template never race.
 actor Templates {
     static let shared = Templates()
-    private var template: Task<DatabaseSettings, any Error>?
+    /// One template per set of apps (core tests migrate the core alone; an app's tests add the app's tables).
+    private var templates: [[String]: Task<DatabaseSettings, any Error>] = [:]
     private var adminStore: Task<Store, any Error>?
 
     /// A store on the server's maintenance database, for CREATE and DROP DATABASE. One per process,
@@ -91,8 +93,8 @@ actor Templates {
         return try await task.value
     }
 
-    func copy() async throws -> DatabaseSettings {
-        let template = try await templateSettings()
+    func copy(apps: AppList) async throws -> DatabaseSettings {
+        let template = try await templateSettings(apps: apps)
         switch template.location {
         case .sqlite(let path):
             let copy = TestDatabase.directory.appendingPathComponent("\(TestDatabase.newName("t")).sqlite").path
@@ -107,29 +109,31 @@ actor Templates {
         }
     }
 
-    private func templateSettings() async throws -> DatabaseSettings {
-        if let template { return try await template.value }
-        let task = Task { try await Self.makeTemplate(admin: TestDatabase.isPostgres ? try await self.admin() : nil) }
-        template = task
+    private func templateSettings(apps: AppList) async throws -> DatabaseSettings {
+        if let template = templates[apps.ids] { return try await template.value }
+        let first = templates.isEmpty
+        let task = Task { try await Self.makeTemplate(apps: apps, admin: TestDatabase.isPostgres ? try await self.admin() : nil, first: first) }
+        templates[apps.ids] = task
         return try await task.value
     }
 
-    private static func makeTemplate(admin: Store?) async throws -> DatabaseSettings {
+    private static func makeTemplate(apps: AppList, admin: Store?, first: Bool) async throws -> DatabaseSettings {
         let settings: DatabaseSettings
+        let suffix = apps.ids.map { "_" + $0.replacingOccurrences(of: "-", with: "_") }.joined()
         if let admin, let base = TestDatabase.postgresURL {
-            await dropLeftovers(admin: admin)
-            let name = "plaza_template_\(getpid())"
+            if first { await dropLeftovers(admin: admin) }
+            let name = "plaza_template_\(getpid())\(suffix)"
             try await dropDatabase(name, admin: admin)
             try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
             settings = DatabaseSettings(location: .postgres(url: TestDatabase.url(base, database: name)), poolSize: 1)
         } else {
-            let path = TestDatabase.directory.appendingPathComponent("template.sqlite").path
+            let path = TestDatabase.directory.appendingPathComponent("template\(suffix).sqlite").path
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             settings = DatabaseSettings(location: .sqlite(path: path))
         }
         let store = try await Store.open(settings, logger: TestDatabase.logger)
         do {
-            try await store.migrate(Plaza.migrations)
+            try await store.migrate(Plaza.migrations(apps: apps))
         } catch {
             await store.shutdown()
             throw error
@@ -151,10 +155,10 @@ extension Templates {
     private static func dropLeftovers(admin: Store) async {
         struct Row: Decodable { let datname: String }
         let rows =
-            (try? await admin.sql.raw("SELECT datname FROM pg_database WHERE datname ~ '^([te][0-9]+_|plaza_template_[0-9]+$)'").all(
+            (try? await admin.sql.raw("SELECT datname FROM pg_database WHERE datname ~ '^([te][0-9]+_|plaza_template_[0-9]+(_[a-z0-9_]+)?$)'").all(
                 decoding: Row.self)) ?? []
         for name in rows.map(\.datname) {
-            let digits = name.hasPrefix("plaza_template_") ? name.dropFirst("plaza_template_".count) : name.dropFirst().prefix { $0 != "_" }
+            let digits = (name.hasPrefix("plaza_template_") ? name.dropFirst("plaza_template_".count) : name.dropFirst()).prefix { $0 != "_" }
             guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) == -1, errno == ESRCH else { continue }
             try? await dropDatabase(name, admin: admin)
         }

@@ -1,3 +1,4 @@
+import AppHost
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -10,12 +11,14 @@ import Storage
 
 /// Runs `body` with a whole Plaza on a private, migrated database; closes and drops it afterwards.
 public func withTestPlaza<T: Sendable>(
+    apps: AppList = AppList(),
     clock: any PlazaClock = SystemClock(),
     configure: (inout PlazaConfig) -> Void = { _ in },
     _ body: (Plaza) async throws -> T
 ) async throws -> T {
-    let database = try await TestDatabase.make()
+    let database = try await TestDatabase.make(apps: apps)
     var config = PlazaConfig()
+    config.apps = apps
     config.logLevel = .warning
     if case .postgres(let url) = database.location { config.databaseURL = url }
     config.databasePoolSize = database.poolSize

@@ -451,7 +451,7 @@ struct PresenceTests {
     @Test("presence lists who follows a topic, by frame and over HTTP, and forgets who left")
     func presence() async throws {
         try await withLivePlaza { plaza, port in
-            plaza.realtime.topics.register("room") { _, _ in true }
+            try plaza.realtime.topics.register("room") { _, _ in true }
             let ada = try await account(plaza, email: "ada@example.com")
             let bob = try await account(plaza, email: "bob@example.com")
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/realtime?access_token=\(ada.token)", logger: testLogger) {

@@ -187,7 +187,7 @@ struct AccountPageTests {
                 let found = try await admin.get("/admin/users?q=customer&status=active")
                 let id = try #require(found.text.firstMatch(of: /\/admin\/users\/([0-9A-F-]{36})/).map { String($0.1) })
                 #expect(found.text.contains(IdentityDemo.email(for: "customer")))
-                #expect(!found.text.contains(IdentityDemo.email(for: "provider")))
+                #expect(!found.text.contains(IdentityDemo.email(for: "employee")))
                 #expect(try await admin.get("/admin/users?status=lost").status == .unprocessableContent)
 
                 let detail = try await admin.get("/admin/users/\(id)")
@@ -255,33 +255,34 @@ struct AccountPageTests {
             try await seedDemo(plaza)
             try await plaza.testApplication().test(.router) { client in
                 let owner = Browser(client)
-                _ = try await signIn(owner, email: IdentityDemo.email(for: "brand"), password: IdentityDemo.password)
+                _ = try await signIn(owner, email: IdentityDemo.email(for: "customer"), password: IdentityDemo.password)
                 try await owner.get("/organisations")
-                let bad = try await owner.post("/organisations", [("name", ""), ("type", "brand")])
+                let bad = try await owner.post("/organisations", [("name", ""), ("type", "team")])
                 #expect(bad.status == .unprocessableContent)
-                let created = try await owner.post("/organisations", [("name", "Acme Brands"), ("type", "brand")])
+                let created = try await owner.post("/organisations", [("name", "Acme Brands"), ("type", "team")])
                 let location = try #require(created.location)
                 #expect(location.hasPrefix("/organisations/"))
                 let page = try await owner.get(location)
                 #expect(page.text.contains("Acme Brands"))
-                #expect(page.text.contains("Brand Demo"))
+                #expect(page.text.contains("Customer Demo"))
 
                 let id = String(location.dropFirst("/organisations/".count).prefix(36))
                 let invited = try await owner.post("/organisations/\(id)/invitations", [("email", "new@example.com"), ("roles", "member")])
                 #expect(invited.location == "/organisations/\(id)?notice=invitation-sent")
 
                 let outsider = Browser(client)
-                _ = try await signIn(outsider, email: IdentityDemo.email(for: "creator"), password: IdentityDemo.password)
+                _ = try await person(plaza, "outsider@example.com")
+                _ = try await signIn(outsider, email: "outsider@example.com", password: "correct horse")
                 #expect(try await outsider.get("/organisations/\(id)").status == .notFound)
                 #expect(!(try await outsider.get("/organisations").text.contains("Acme Brands")))
 
                 try await owner.get(location)
                 let renamed = try await owner.post(
-                    "/organisations/\(id)/settings", [("name", "Acme Group"), ("type", "brand"), ("status", "active"), ("parentId", "")])
+                    "/organisations/\(id)/settings", [("name", "Acme Group"), ("type", "team"), ("status", "active"), ("parentId", "")])
                 #expect(renamed.location == "/organisations/\(id)?notice=organisation-saved")
                 #expect(try await owner.get(renamed.location!).text.contains("Acme Group"))
                 let refused = try await owner.post(
-                    "/organisations/\(id)/settings", [("name", ""), ("type", "brand"), ("status", "active"), ("parentId", "")])
+                    "/organisations/\(id)/settings", [("name", ""), ("type", "team"), ("status", "active"), ("parentId", "")])
                 #expect(refused.status == .unprocessableContent)
                 #expect(refused.text.contains("must be 1 to 200 characters"))
 

@@ -15,7 +15,7 @@ struct WorkflowPageTests {
     func workflowPages() async throws {
         try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
             try await seedDemo(plaza)
-            plaza.workflows.register(
+            try plaza.workflows.register(
                 WorkflowDefinition(
                     name: "page.sample", initial: "waiting", states: ["waiting", "sent", "done"], final: ["done"],
                     transitions: [
@@ -25,7 +25,7 @@ struct WorkflowPageTests {
                         .init("finish", from: ["sent"], to: "done", guard: WorkflowPolicy.operate),
                     ]))
             let works = Mutex(false)
-            plaza.workflows.registerActivity("page.call") { _ in
+            try plaza.workflows.registerActivity("page.call") { _ in
                 if !works.withLock({ $0 }) { throw ActivityFailure.permanent("the <partner> said 503") }
             }
             let system = Caller(principal: TestAuthentication.principal(header: TestAuthentication.header(roles: ["operator"])))

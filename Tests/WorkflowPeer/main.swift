@@ -16,5 +16,5 @@ let config = try PlazaConfig.load(environment: environment, file: nil, overrides
 PlazaLogging.bootstrap(level: config.logLevel, format: config.logFormat)
 let plaza = try await Plaza.open(config)
 _ = try await plaza.migrate()
-CrashSample.install(on: plaza.workflows, directory: directory)
+try CrashSample.install(on: plaza.workflows, directory: directory)
 try await buildApplication(plaza) { port in print("workflow-peer listening on \(port)") }.runService()

@@ -25,7 +25,7 @@ struct WorkflowCLITests {
 
     static func exercise(_ shared: SharedDatabase) async throws {
         let engine = shared.plaza.workflows
-        engine.register(
+        try engine.register(
             WorkflowDefinition(
                 name: "cli.sample", initial: "new", states: ["new", "sent", "done"], final: ["done"],
                 transitions: [
@@ -35,7 +35,7 @@ struct WorkflowCLITests {
                     .init("finish", from: ["sent"], to: "done", guard: WorkflowPolicy.operate),
                 ]))
         let works = Mutex(false)
-        engine.registerActivity("cli.call") { _ in
+        try engine.registerActivity("cli.call") { _ in
             if !works.withLock({ $0 }) { throw ActivityFailure.permanent("the partner is closed") }
         }
         func plaza(_ arguments: String...) throws -> PlazaProcess.Output {

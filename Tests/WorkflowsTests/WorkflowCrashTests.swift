@@ -93,7 +93,7 @@ extension SharedDatabase {
     static func withCrashSample() async throws -> SharedDatabase {
         // A short lease: a job whose worker was killed is taken again after 5 s, not a minute.
         let shared = try await SharedDatabase.make(settings: ["PLAZA_JOBS_LEASE_SECONDS": "5"])
-        CrashSample.install(on: shared.plaza.workflows, directory: shared.directory)
+        try CrashSample.install(on: shared.plaza.workflows, directory: shared.directory)
         return shared
     }
 

@@ -23,17 +23,17 @@ let sampleRequest = WorkflowDefinition(
         .init("cancel", from: ["pending", "accepted"], to: "cancelled", guard: "sample.request.cancel"),
     ])
 
-func samplePolicy() -> RulePolicy {
+func samplePolicy() throws -> RulePolicy {
     var policy = RulePolicy()
     policy.allow("sample.request.handle", .participant)
     policy.allow("sample.request.cancel", .owner)
-    policy.merge(WorkflowPolicy.rules)
+    try policy.merge(WorkflowPolicy.rules)
     return policy
 }
 
-func sampleEngine(_ store: Store) -> WorkflowEngine {
-    let engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: JobQueue(store: store))
-    engine.register(sampleRequest)
+func sampleEngine(_ store: Store) throws -> WorkflowEngine {
+    let engine = WorkflowEngine(store: store, policy: try samplePolicy(), queue: JobQueue(store: store))
+    try engine.register(sampleRequest)
     return engine
 }
 
@@ -55,7 +55,7 @@ struct WorkflowEngineTests {
     @Test("commands move an instance through its states; the history lists every step in order with who, what and why")
     func lifecycle() async throws {
         try await TestDatabase.withStore { store in
-            let engine = sampleEngine(store)
+            let engine = try sampleEngine(store)
             let request = try await started(engine, store)
             #expect(request.state == "pending" && request.version == 1)
             #expect(request.allowedCommands == ["accept", "decline", "cancel"])
@@ -81,7 +81,7 @@ struct WorkflowEngineTests {
     )
     func refusals() async throws {
         try await TestDatabase.withStore { store in
-            let engine = sampleEngine(store)
+            let engine = try sampleEngine(store)
             let request = try await started(engine, store)
             let early = await #expect(throws: PlazaError.self) { try await engine.send("complete", to: request.id, caller: provider) }
             #expect(early?.status == .conflict)
@@ -108,13 +108,13 @@ struct WorkflowEngineTests {
     )
     func startsOfTheirOwn() async throws {
         try await TestDatabase.withStore { store in
-            let rig = EngineRig(store)
-            rig.engine.register(
+            let rig = try EngineRig(store)
+            try rig.engine.register(
                 WorkflowDefinition(
                     name: "sample.greeted", initial: "new", states: ["new"], final: [], transitions: [],
                     startActivities: [ActivitySpec("sample.greet")]))
             let greeted = Mutex<Set<Int>>([])
-            rig.engine.registerActivity("sample.greet") { context in
+            try rig.engine.registerActivity("sample.greet") { context in
                 guard case .object(let payload) = try await rig.engine.history(context.instance.id).first?.payload,
                     case .number(let number) = payload["n"]
                 else { return }
@@ -163,7 +163,7 @@ struct WorkflowEngineTests {
     @Test("50 concurrent commands on one instance make exactly one transition; the others get 409 with the current state")
     func concurrentCommands() async throws {
         try await TestDatabase.withStore { store in
-            let engine = sampleEngine(store)
+            let engine = try sampleEngine(store)
             let request = try await started(engine, store)
             let provider = self.provider
             let outcomes = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -213,11 +213,11 @@ struct Rig {
     let engine: WorkflowEngine
     let worker: JobWorker
 
-    init(_ store: Store, confirm: @escaping ActivityHandler) {
-        let rig = EngineRig(store)
+    init(_ store: Store, confirm: @escaping ActivityHandler) throws {
+        let rig = try EngineRig(store)
         (engine, worker) = (rig.engine, rig.worker)
-        engine.register(sampleBooking)
-        engine.registerActivity("sample.confirm", confirm)
+        try engine.register(sampleBooking)
+        try engine.registerActivity("sample.confirm", confirm)
         self.store = store
     }
 
@@ -273,7 +273,7 @@ struct WorkflowActivityTests {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
             let flaky = Flaky(failures: 2)
-            let rig = Rig(store, confirm: flaky.handler)
+            let rig = try Rig(store, confirm: flaky.handler)
             let booking = try await rig.book(guest)
             try await rig.engine.send("pay", to: booking.id, caller: guest)
             _ = try await rig.worker.runDue()
@@ -301,7 +301,7 @@ struct WorkflowActivityTests {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
             let flaky = Flaky(failures: 100)
-            let rig = Rig(store, confirm: flaky.handler)
+            let rig = try Rig(store, confirm: flaky.handler)
             let (booking, failed) = try await rig.paidAndFailed(guest, clock: clock)
             var record = failed
             #expect(try await rig.engine.instance(booking.id).failure == "sample.confirm: the mail server said no")
@@ -325,12 +325,12 @@ struct WorkflowActivityTests {
     func timers() async throws {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
-            let first = Rig(store, confirm: Flaky(failures: 0).handler)
+            let first = try Rig(store, confirm: Flaky(failures: 0).handler)
             let unpaid = try await first.book(guest)
             let paid = try await first.book(guest)
             try await first.engine.send("pay", to: paid.id, caller: guest)
             // "Restart": a new engine, queue and worker on the same database.
-            let second = Rig(store, confirm: Flaky(failures: 0).handler)
+            let second = try Rig(store, confirm: Flaky(failures: 0).handler)
             _ = try await second.worker.runDue()
             #expect(try await second.engine.instance(unpaid.id).state == "held", "not before its time")
             clock.advance(by: 901)

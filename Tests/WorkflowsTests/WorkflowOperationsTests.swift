@@ -26,9 +26,9 @@ struct WorkflowOperationsTests {
                         activities: [ActivitySpec("ops.call", retry: RetryPolicy(maxAttempts: 1))]),
                     .init("finish", from: ["b"], to: "c", guard: WorkflowPolicy.operate),
                 ])
-            plaza.workflows.register(definition)
+            try plaza.workflows.register(definition)
             let works = Mutex(false)
-            plaza.workflows.registerActivity("ops.call") { _ in
+            try plaza.workflows.registerActivity("ops.call") { _ in
                 if !works.withLock({ $0 }) { throw ActivityFailure.permanent("the partner's API said 503") }
             }
             let operatorHeader = TestAuthentication.header(roles: ["operator"])

@@ -46,11 +46,11 @@ struct WorkflowSignalTests {
         let worker: JobWorker
         let store: Store
 
-        init(_ store: Store) {
-            let rig = EngineRig(store)
+        init(_ store: Store) throws {
+            let rig = try EngineRig(store)
             (engine, worker) = (rig.engine, rig.worker)
-            engine.register(sampleCampaign)
-            engine.register(sampleApplication)
+            try engine.register(sampleCampaign)
+            try engine.register(sampleApplication)
             self.store = store
         }
 
@@ -65,7 +65,7 @@ struct WorkflowSignalTests {
     @Test("a campaign that closes closes its open applications; an accepted application tells its campaign, which stays open")
     func parentAndChildren() async throws {
         try await TestDatabase.withStore { store in
-            let rig = CampaignRig(store)
+            let rig = try CampaignRig(store)
             let campaign = try await rig.start("sample.campaign", owner: brand, participants: [creator.principal!.id])
             let first = try await rig.start("sample.application", owner: brand, parent: campaign.id)
             let second = try await rig.start("sample.application", owner: brand, parent: campaign.id)
@@ -106,7 +106,7 @@ struct WorkflowSignalTests {
     @Test("module code signals any instance once its transaction commits; a signal that lands while the receiver is busy waits for it")
     func signalFromCode() async throws {
         try await TestDatabase.withStore { store in
-            let rig = CampaignRig(store)
+            let rig = try CampaignRig(store)
             let campaign = try await rig.start("sample.campaign", owner: brand)
             let application = try await rig.start("sample.application", owner: brand)
             let engine = rig.engine
@@ -132,7 +132,7 @@ struct WorkflowSignalTests {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
             let flaky = Flaky(failures: 100)
-            let rig = Rig(store, confirm: flaky.handler)
+            let rig = try Rig(store, confirm: flaky.handler)
             let (booking, failed) = try await rig.paidAndFailed(brand, clock: clock)
             var record = failed
 
@@ -159,9 +159,9 @@ struct WorkflowSignalTests {
     func followUps() async throws {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
-            let rig = EngineRig(store)
+            let rig = try EngineRig(store)
             let engine = rig.engine
-            engine.register(
+            try engine.register(
                 WorkflowDefinition(
                     name: "sample.steps", initial: "a", states: ["a", "b", "c"], final: ["c"],
                     transitions: [
@@ -172,7 +172,7 @@ struct WorkflowSignalTests {
             final class Race: Sendable { let id = Mutex<UUID?>(nil); let runs = Mutex(0) }
             let race = Race()
             let brand = self.brand
-            engine.registerActivity("sample.step") { context in
+            try engine.registerActivity("sample.step") { context in
                 race.runs.withLock { $0 += 1 }
                 // Someone moves the racing instance while its activity runs.
                 if race.id.withLock({ $0 }) == context.instance.id, context.instance.state == "a" {
@@ -218,9 +218,9 @@ struct WorkflowSignalTests {
     @Test("a serving process runs activities right after their transition commits, removing their claimed jobs with the step that records them")
     func inlineActivities() async throws {
         try await TestDatabase.withStore { store in
-            let rig = EngineRig(store)
+            let rig = try EngineRig(store)
             let (queue, engine) = (rig.queue, rig.engine)
-            engine.register(
+            try engine.register(
                 WorkflowDefinition(
                     name: "sample.chain", initial: "one", states: ["one", "two", "done"], final: ["done"],
                     transitions: [
@@ -228,8 +228,8 @@ struct WorkflowSignalTests {
                         .init("finish", from: ["two"], to: "done", guard: "sample.request.cancel"),
                     ],
                     startActivities: [ActivitySpec("sample.first")]))
-            engine.registerActivity("sample.first") { $0.then(send: "next") }
-            engine.registerActivity("sample.second") { $0.then(send: "finish") }
+            try engine.registerActivity("sample.first") { $0.then(send: "next") }
+            try engine.registerActivity("sample.second") { $0.then(send: "finish") }
             engine.runActivitiesInline(worker: "inline-test", limit: 16)
             final class Done: Sendable { let ids = Mutex<Set<UUID>>([]) }
             let done = Done()
@@ -261,16 +261,16 @@ struct WorkflowSignalTests {
     @Test("in process at most `limit` activities run; the rest wait in the queue; stopping waits for those running and records them")
     func inlineLimitAndDrain() async throws {
         try await TestDatabase.withStore { store in
-            let rig = EngineRig(store)
+            let rig = try EngineRig(store)
             let (queue, engine) = (rig.queue, rig.engine)
-            engine.register(
+            try engine.register(
                 WorkflowDefinition(
                     name: "sample.gated", initial: "open", states: ["open", "done"], final: ["done"],
                     transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
                     startActivities: [ActivitySpec("sample.gate")]))
             final class Gate: Sendable { let open = Mutex(false); let entered = Mutex(0) }
             let gate = Gate()
-            engine.registerActivity("sample.gate") { context in
+            try engine.registerActivity("sample.gate") { context in
                 gate.entered.withLock { $0 += 1 }
                 while !gate.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
                 context.then(send: "finish")
@@ -313,16 +313,16 @@ struct WorkflowSignalTests {
     @Test("an attempt past its timeout fails at once even when its code ignores cancellation", .timeLimit(.minutes(5)))
     func timeoutAbandons() async throws {
         try await TestDatabase.withStore { store in
-            let rig = EngineRig(store)
+            let rig = try EngineRig(store)
             let engine = rig.engine
-            engine.register(
+            try engine.register(
                 WorkflowDefinition(
                     name: "sample.slow", initial: "open", states: ["open", "done"], final: ["done"],
                     transitions: [.init("finish", from: ["open"], to: "done", guard: "sample.request.cancel")],
                     startActivities: [ActivitySpec("sample.stuck", retry: RetryPolicy(maxAttempts: 1, timeout: .milliseconds(200)))]))
             final class Gate: Sendable { let open = Mutex(false) }
             let gate = Gate()
-            engine.registerActivity("sample.stuck") { context in
+            try engine.registerActivity("sample.stuck") { context in
                 // Deaf to cancellation, without holding one of the (two, here) cooperative threads: a wait that
                 // only a timer of an event loop ends.
                 while !gate.open.withLock({ $0 }) {
@@ -355,9 +355,9 @@ struct WorkflowSignalTests {
     func staysKeepTimers() async throws {
         let clock = ManualClock()
         try await TestDatabase.withStore(clock: clock) { store in
-            let rig = EngineRig(store)
+            let rig = try EngineRig(store)
             let engine = rig.engine
-            engine.register(
+            try engine.register(
                 WorkflowDefinition(
                     name: "sample.offer", initial: "open", states: ["open", "taken", "expired"], final: ["taken", "expired"],
                     transitions: [
@@ -426,11 +426,11 @@ struct EngineRig {
     let engine: WorkflowEngine
     let worker: JobWorker
 
-    init(_ store: Store) {
+    init(_ store: Store) throws {
         queue = JobQueue(store: store)
         let registry = JobRegistry()
-        engine = WorkflowEngine(store: store, policy: samplePolicy(), queue: queue)
-        engine.register(in: registry)
+        engine = WorkflowEngine(store: store, policy: try samplePolicy(), queue: queue)
+        try engine.register(in: registry)
         worker = JobWorker(queue: queue, registry: registry, logger: Logger(label: "workflows-test"))
     }
 }

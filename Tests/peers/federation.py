@@ -75,8 +75,8 @@ assert "provider@demo.plaza.test" in provider.get(b + "/account").text
 step("new account made")
 
 # B has this address, unverified: no link (it might not be the same person's).
-brand = requests.Session()
-answer = sign_in_through_a(brand, "brand@demo.plaza.test")
+employee = requests.Session()
+answer = sign_in_through_a(employee, "employee@demo.plaza.test")
 assert answer.status_code == 409 and "verify" in answer.text.lower(), (answer.status_code, answer.text[:400])
 step("unverified local address refused")
 

@@ -23,11 +23,11 @@ enum WorkflowBench {
 
     static func run(plaza: Plaza, total: Int, concurrency: Int) async throws -> Double {
         let engine = plaza.workflows
-        engine.register(definition)
+        try engine.register(definition)
         let current = Mutex(Waiting())
         engine.observe { instance in if instance.state == "done" { current.withLock { $0 }.finish(instance.id) } }
         for (activity, command) in [("bench.step1", "second"), ("bench.step2", "third"), ("bench.step3", "finish")] {
-            engine.registerActivity(activity) { context in
+            try engine.registerActivity(activity) { context in
                 // The step's work would go here; its result moves the instance on in the transaction that
                 // records the step's success.
                 context.then(send: command, payload: ["step": .string(activity)])

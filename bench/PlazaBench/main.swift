@@ -8,8 +8,11 @@
 //
 // Prints one line: `jobs <engine> enqueued=<n/s> completed=<n/s>` (bench/run.sh) or
 // `plaza <engine> workflows=<n> seconds=<s> rate=<n/s>` (bench/workflows.sh).
+import AppHost
 import Foundation
 import Jobs
+import Marketplace
+import PlazaApps
 import Logging
 import PostgresNIO
 import SQLKit
@@ -35,6 +38,7 @@ let total = Int(argument("--jobs", "20000"))!
 let concurrency = Int(argument("--concurrency", "16"))!
 let url = argument("--database-url", "")
 var config = PlazaConfig()
+config.apps = AppList(PlazaApps.all)
 config.logLevel = .error
 config.jobs.concurrency = concurrency
 if let pool = Int(argument("--pool", "")) { config.databasePoolSize = pool }
@@ -100,7 +104,7 @@ if CommandLine.arguments.contains("--ping") {
     }
     print("ping outside=\(Int(outside))us inside=\(Int(inside))us raw=\(Int(raw))us")
 }
-plaza.jobRegistry.register("bench.noop", payload: Empty.self) { _, _ in }
+try plaza.jobRegistry.register("bench.noop", payload: Empty.self) { _, _ in }
 
 // Enqueue in transactions of 500, as a busy app would when a write fans out into jobs.
 let enqueueStart = ContinuousClock.now
@@ -130,3 +134,8 @@ guard ran == total else {
 }
 let engine = url.isEmpty ? "sqlite" : "postgres"
 print("jobs \(engine) enqueued=\(Int(Double(total) / enqueueSeconds)) completed=\(Int(Double(total) / runSeconds))")
+
+extension Plaza {
+    /// The marketplace this binary hosts.
+    var marketplace: MarketplaceService { app(MarketplaceApp.self).service }
+}

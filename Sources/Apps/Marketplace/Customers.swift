@@ -90,34 +90,32 @@ extension MarketplaceService {
     /// Erases what the marketplace keeps about an erased account: the customer profile, the customer's
     /// addresses and places on their requests, the provider profile's contents (the row stays, nameless and
     /// out of search, because requests refer to it) and the provider's trails. Histories and ratings stay.
-    func forget(user: UUID) async throws {
-        try await store.transaction { transaction in
-            let sql = transaction.sql
-            try await sql.raw("DELETE FROM marketplace_customers WHERE user_id = \(bind: user)").run()
-            try await sql.raw(
+    func forget(user: UUID, in transaction: Transaction) async throws {
+        let sql = transaction.sql
+        try await sql.raw("DELETE FROM marketplace_customers WHERE user_id = \(bind: user)").run()
+        try await sql.raw(
+            """
+            UPDATE marketplace_requests SET description = '', address = '', lat = 0, lng = 0, photos = '[]' WHERE customer_id = \(bind: user)
+            """
+        ).run()
+        try await sql.raw(
+            """
+            DELETE FROM marketplace_locations WHERE request_id IN (SELECT id FROM marketplace_requests WHERE provider_user_id = \(bind: user))
+            """
+        ).run()
+        // The profile's row before its offers, as every other writer of both takes them (`setListed` runs at
+        // the same time for the same account's deletion): the other order deadlocks on PostgreSQL.
+        guard
+            let provider = try await sql.raw(
                 """
-                UPDATE marketplace_requests SET description = '', address = '', lat = 0, lng = 0, photos = '[]' WHERE customer_id = \(bind: user)
+                UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
+                    lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE user_id = \(bind: user) RETURNING id
                 """
-            ).run()
-            try await sql.raw(
-                """
-                DELETE FROM marketplace_locations WHERE request_id IN (SELECT id FROM marketplace_requests WHERE provider_user_id = \(bind: user))
-                """
-            ).run()
-            // The profile's row before its offers, as every other writer of both takes them (`setListed` runs at
-            // the same time for the same account's deletion): the other order deadlocks on PostgreSQL.
-            guard
-                let provider = try await sql.raw(
-                    """
-                    UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
-                        lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE user_id = \(bind: user) RETURNING id
-                    """
-                ).first()?.decode(column: "id", as: UUID.self)
-            else { return }
-            for table in ["marketplace_offers", "marketplace_availability", "marketplace_time_off", "marketplace_provider_search"] {
-                try await sql.raw("DELETE FROM \(unsafeRaw: table) WHERE provider_id = \(bind: provider)").run()
-            }
-            try await searchChanged(provider: provider, caller: .system("retention"), in: transaction)
+            ).first()?.decode(column: "id", as: UUID.self)
+        else { return }
+        for table in ["marketplace_offers", "marketplace_availability", "marketplace_time_off", "marketplace_provider_search"] {
+            try await sql.raw("DELETE FROM \(unsafeRaw: table) WHERE provider_id = \(bind: provider)").run()
         }
+        try await searchChanged(provider: provider, caller: .system("retention"), in: transaction)
     }
 }

@@ -9,9 +9,7 @@ enum MarketplaceNotices {
     /// The template id for a request's change: `marketplace.request.<event>`.
     static func template(_ event: String) -> String { "marketplace.request.\(event)" }
 
-    static func register(in templates: NotificationTemplates) {
-        guard templates.category(category.id) == nil else { return }
-        templates.register(category)
+    static var templates: [NotificationTemplate] {
         let link = "/marketplace/requests/{{requestId}}"
         let texts: [(event: String, en: (String, String), uk: (String, String))] = [
             (
@@ -47,14 +45,13 @@ enum MarketplaceNotices {
                 ("{{customer}} скасував(-ла) запит", "{{category}}: {{description}}")
             ),
         ]
-        for entry in texts {
-            templates.register(
-                NotificationTemplate(
-                    id: template(entry.event), category: category.id,
-                    texts: [
-                        "en": TemplateTexts(title: entry.en.0, body: entry.en.1, action: "Open the request", link: link),
-                        "uk": TemplateTexts(title: entry.uk.0, body: entry.uk.1, action: "Відкрити запит", link: link),
-                    ]))
+        return texts.map { entry in
+            NotificationTemplate(
+                id: template(entry.event), category: category.id,
+                texts: [
+                    "en": TemplateTexts(title: entry.en.0, body: entry.en.1, action: "Open the request", link: link),
+                    "uk": TemplateTexts(title: entry.uk.0, body: entry.uk.1, action: "Відкрити запит", link: link),
+                ])
         }
     }
 }

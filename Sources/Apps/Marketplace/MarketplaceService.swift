@@ -1,3 +1,4 @@
+import AppHost
 import Conversations
 import Files
 import Foundation
@@ -44,9 +45,8 @@ public struct MarketplaceService: Sendable {
     let searchCache: SearchCache
 
     public init(
-        store: Store, outbox: Outbox, bus: EventBus, queue: JobQueue, workflows: WorkflowEngine, conversations: ConversationService,
-        notifications: NotificationService, files: FileService,
-        identity: IdentityService, publisher: RealtimePublisher, hub: RealtimeHub, policy: any Policy,
+        store: Store, outbox: Outbox, queue: JobQueue, workflows: WorkflowEngine, conversations: ConversationService,
+        notifications: NotificationService, files: FileService, identity: IdentityService, publisher: RealtimePublisher, policy: any Policy,
         settings: MarketplaceSettings = MarketplaceSettings()
     ) {
         self.store = store
@@ -61,57 +61,54 @@ public struct MarketplaceService: Sendable {
         self.publisher = publisher
         self.policy = policy
         self.settings = settings
-        MarketplaceNotices.register(in: notifications.templates)
-        workflows.register(RequestLifecycle.definition(settings))
+    }
+
+    /// What the marketplace registers with the core: its job, subscriptions, topics, thread context, file
+    /// entity, lifecycle and notifications.
+    var parts: AppParts {
+        var parts = AppParts()
         let service = self
         let (searchCache, categoryCache) = (self.searchCache, self.categoryCache)
-        bus.subscribe(
+        parts.job(RequestLifecycle.alertJob, payload: [String: UUID].self) { payload, _ in
+            guard let id = payload["requestId"] else { return }
+            try await service.alertProviders(for: id)
+        }
+        parts.subscription(
             Subscription("marketplace.search-cache", topics: [ProviderChanged.topic], delivery: .broadcast) { _ in
                 categoryCache.drop()
                 searchCache.invalidate()
             })
         // A disabled or deleted account's profile is unlisted until the account is active again.
-        bus.subscribe(
+        parts.subscription(
             Subscription("marketplace.user-status", topics: [UserStatusChanged.topic], delivery: .work) { event in
                 let changed = try event.decode(UserStatusChanged.self)
                 try await service.setListed(user: changed.userId, changed.status == "active")
             })
-        // An erased account leaves no profile, address or place behind; its requests keep their history.
-        bus.subscribe(
-            Subscription("marketplace.user-purged", topics: [UserPurged.topic], delivery: .work) { event in
-                try await service.forget(user: try event.decode(UserPurged.self).userId)
-            })
-        workflows.registerActivity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
+        parts.workflow(RequestLifecycle.definition(settings))
+        parts.activity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
         // `marketplace-request:<id>`: a request's status, for its two sides.
-        hub.topics.register("marketplace-request") { principal, id in
+        parts.topic("marketplace-request") { principal, id in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return false }
             return principal.id == sides.customer || principal.id == sides.provider
         }
         // `marketplace-location:<id>`: the provider's way to the job, for the customer only.
-        hub.topics.register("marketplace-location") { principal, id in
+        parts.topic("marketplace-location") { principal, id in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return false }
             return principal.id == sides.customer
         }
         // A request's thread is only ever between its customer and its assigned provider.
-        conversations.contexts.register(RequestLifecycle.conversationContext) { _, id, participants in
+        parts.conversationContext(RequestLifecycle.conversationContext) { _, id, participants in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id), let provider = sides.provider else { return false }
             return participants == [sides.customer, provider]
         }
         // Request photos (of someone's home) are for the request's two sides alone; profile photos and category
         // images are public.
-        files.registerEntity("marketplace-request", keepsFilesPrivate: true) { id in
+        parts.fileEntity("marketplace-request", keepsFilesPrivate: true) { id in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return nil }
             return ResourceFacts(ownerID: sides.customer, participantIDs: Set([sides.provider].compactMap { $0 }))
         }
-    }
-
-    /// Registers the marketplace's jobs (the alert of providers nearby).
-    public func register(in registry: JobRegistry) {
-        let service = self
-        registry.register(RequestLifecycle.alertJob, payload: [String: UUID].self) { payload, _ in
-            guard let id = payload["requestId"] else { return }
-            try await service.alertProviders(for: id)
-        }
+        parts.notifications(MarketplaceNotices.category, templates: MarketplaceNotices.templates)
+        return parts
     }
 
     /// The customer and the assigned provider (a user id) of a request, if it exists.

@@ -16,13 +16,31 @@ public typealias MergeHook = @Sendable (_ from: UUID, _ into: UUID, _ transactio
 
 /// The hooks every module registered, run in registration order.
 public final class MergeHooks: Sendable {
-    private let hooks = Mutex<[(name: String, hook: MergeHook)]>([])
+    private let hooks = Registry<MergeHook>("merge hook")
 
-    public func register(_ name: String, _ hook: @escaping MergeHook) {
-        hooks.withLock { $0.append((name, hook)) }
+    /// Registers a module's part; a name registered before throws ``DuplicateName``.
+    public func register(_ name: String, owner: String = #fileID, _ hook: @escaping MergeHook) throws {
+        try hooks.add(name, hook, owner: owner)
     }
 
-    var all: [(name: String, hook: MergeHook)] { hooks.withLock { $0 } }
+    var all: [(name: String, hook: MergeHook)] { hooks.names.compactMap { name in hooks[name].map { (name, $0) } } }
+}
+
+/// A module's part in erasing an account (at the end of its grace period), inside the transaction that
+/// deletes the account: remove or blank every row of its own that holds the person, keeping what others
+/// need (a request's history) without what identifies them.
+public typealias ForgetHook = @Sendable (_ user: UUID, _ transaction: Transaction) async throws -> Void
+
+/// The hooks every module and app registered for erasing an account, run in registration order.
+public final class ForgetHooks: Sendable {
+    private let hooks = Registry<ForgetHook>("forget hook")
+
+    /// Registers a module's part; a name registered before throws ``DuplicateName``.
+    public func register(_ name: String, owner: String = #fileID, _ hook: @escaping ForgetHook) throws {
+        try hooks.add(name, hook, owner: owner)
+    }
+
+    var all: [ForgetHook] { hooks.values }
 }
 
 /// `POST /api/v1/admin/users/{id}/merge`: the account to merge into this one.

@@ -18,20 +18,6 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
         self.service = service
     }
 
-    /// The marketplace's templates, words and header links, for ``Pages``.
-    public static var bundle: PageBundle {
-        PageBundle(
-            templates: MarketplaceTemplates.all, strings: [.en: MarketplaceWords.en, .uk: MarketplaceWords.uk],
-            links: [
-                PageBundle.Link(href: "/marketplace", label: "mp_nav_find") { _ in true },
-                PageBundle.Link(href: "/marketplace/requests", label: "mp_nav_requests") { _ in true },
-                PageBundle.Link(href: "/marketplace/provider", label: "mp_nav_provider") { $0.hasAppRole("provider", in: MarketplacePolicy.app) },
-                PageBundle.Link(href: "/admin/marketplace", label: "mp_nav_admin") {
-                    $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.employee)
-                },
-            ])
-    }
-
     public var table: RouteTable<Context> {
         var routes = PageRoutes<Context>(pages: pages)
         let view = MarketplaceViews(service: service)
@@ -254,5 +240,22 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 return try await again(error, context, scope)
             }
         }
+    }
+}
+
+/// The marketplace's page bundle, declared in its manifest.
+enum MarketplacePageBundle {
+    /// The marketplace's templates, words and header links, for ``Pages``.
+    static var bundle: PageBundle {
+        PageBundle(
+            templates: MarketplaceTemplates.all, strings: [.en: MarketplaceWords.en, .uk: MarketplaceWords.uk],
+            links: [
+                PageBundle.Link(href: "/marketplace", label: "mp_nav_find") { _ in true },
+                PageBundle.Link(href: "/marketplace/requests", label: "mp_nav_requests") { _ in true },
+                PageBundle.Link(href: "/marketplace/provider", label: "mp_nav_provider") { $0.hasAppRole("provider", in: MarketplacePolicy.app) },
+                PageBundle.Link(href: "/admin/marketplace", label: "mp_nav_admin") {
+                    $0.hasSystemRole(SystemRole.admin) || $0.hasSystemRole(SystemRole.employee)
+                },
+            ])
     }
 }

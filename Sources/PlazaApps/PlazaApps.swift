@@ -1,0 +1,12 @@
+/// # PlazaApps — the apps this binary hosts
+///
+/// The one list the executable (and the whole-system tests) hand to ``Plaza/open(_:apps:database:clock:logger:)``.
+/// Adding an app is its target under `Sources/Apps/` and one line here; the core knows none of them.
+import AppHost
+import Marketplace
+
+public enum PlazaApps {
+    public static let all: [any PlazaApp.Type] = [
+        MarketplaceApp.self
+    ]
+}
