@@ -8,7 +8,7 @@ import PlazaKit
 import Realtime
 import Workflows
 
-/// A part whose name does not derive from its app's id (``AppManifest``): one line, at start.
+/// A part whose name does not derive from its app's id (``AppManifest``).
 public struct MisnamedPart: Error, CustomStringConvertible, Equatable {
     public let app: String
     public let kind: String
@@ -44,11 +44,10 @@ public struct AppInstaller: Sendable {
     }
 
     /// Registers everything `app` declares under its id, and its merge and forget hooks; returns its cron
-    /// entries for the scheduler. A name declared before, or not derived from the id, throws.
+    /// entries for the scheduler. A name declared before throws ``DuplicateName``.
     public func install(_ app: any PlazaApp) throws -> [RecurringJob] {
         let id = app.id
         let parts = app.parts
-        try Self.checkNames(of: parts, app: id)
         for job in parts.jobs { try jobs.register(job.name, owner: id, handler: job.handler) }
         for subscription in parts.subscriptions { try bus.subscribe(subscription, owner: id) }
         for topic in parts.topics { try topics.register(topic.kind, owner: id, topic.rule) }
@@ -67,35 +66,33 @@ public struct AppInstaller: Sendable {
         return parts.cron
     }
 
-    /// Machine names start with `<id>.` (jobs, subscriptions, workflows, activities, templates), `<id>-` or
-    /// are the id (topic kinds, conversation contexts, file entities, notification categories).
-    static func checkNames(of parts: AppParts, app id: String) throws {
-        func dotted(_ kind: String, _ names: [String]) throws {
-            for name in names where !name.hasPrefix("\(id).") {
-                throw MisnamedPart(app: id, kind: kind, name: name, expected: "\(id).")
-            }
+    /// The names an app declares that do not derive from its id: actions, jobs, subscriptions, workflows,
+    /// activities, templates and cron entries start with `<id>.`; topic kinds, conversation contexts, file entities
+    /// and notification categories start with `<id>-` or are the id. (Checked by the contract test: a name that
+    /// collides with another's already refuses the start.)
+    public static func misnamed(_ app: any PlazaApp) -> [MisnamedPart] {
+        let id = app.id
+        let parts = app.parts
+        var found: [MisnamedPart] = []
+        func dotted(_ kind: String, _ names: [String]) {
+            for name in names where !name.hasPrefix("\(id).") { found.append(MisnamedPart(app: id, kind: kind, name: name, expected: "\(id).")) }
         }
-        func hyphened(_ kind: String, _ names: [String]) throws {
+        func hyphened(_ kind: String, _ names: [String]) {
             for name in names where name != id && !name.hasPrefix("\(id)-") {
-                throw MisnamedPart(app: id, kind: kind, name: name, expected: "\(id)-")
+                found.append(MisnamedPart(app: id, kind: kind, name: name, expected: "\(id)-"))
             }
         }
-        try dotted("job", parts.jobs.map(\.name))
-        try dotted("subscription", parts.subscriptions.map(\.name))
-        try dotted("workflow", parts.workflows.map(\.name))
-        try dotted("workflow activity", parts.activities.map(\.name))
-        try dotted("notification template", parts.notificationTemplates.map(\.id))
-        try dotted("cron entry", parts.cron.map(\.name))
-        try hyphened("topic kind", parts.topics.map(\.kind))
-        try hyphened("conversation context", parts.conversationContexts.map(\.type))
-        try hyphened("file entity", parts.fileEntities.map(\.kind))
-        try hyphened("notification category", parts.notificationCategories.map(\.id))
-    }
-
-    /// Actions start with `<id>.`.
-    public static func checkActions(of manifest: AppManifest) throws {
-        for action in manifest.policy.declaredActions.map(\.name).sorted() where !action.hasPrefix("\(manifest.id).") {
-            throw MisnamedPart(app: manifest.id, kind: "action", name: action, expected: "\(manifest.id).")
-        }
+        dotted("action", type(of: app).manifest.policy.declaredActions.map(\.name).sorted())
+        dotted("job", parts.jobs.map(\.name))
+        dotted("subscription", parts.subscriptions.map(\.name))
+        dotted("workflow", parts.workflows.map(\.name))
+        dotted("workflow activity", parts.activities.map(\.name))
+        dotted("notification template", parts.notificationTemplates.map(\.id))
+        dotted("cron entry", parts.cron.map(\.name))
+        hyphened("topic kind", parts.topics.map(\.kind))
+        hyphened("conversation context", parts.conversationContexts.map(\.type))
+        hyphened("file entity", parts.fileEntities.map(\.kind))
+        hyphened("notification category", parts.notificationCategories.map(\.id))
+        return found
     }
 }

@@ -28,10 +28,13 @@ public struct AppManifest: Sendable {
     public var pages: PageBundle?
     /// Demo markers written before apps had their own (an installation seeded with one has this app's demo).
     public var earlierDemoMarkers: [String]
+    /// Every table it owns and the people in it (``PersonalTable``); tables without people are listed too.
+    public var personalData: [PersonalTable]
 
     public init(
         id: String, title: [String: String], migrations: [any Migration] = [], policy: RulePolicy = RulePolicy(), roles: [AppRole] = [],
-        organisationTypes: [OrganisationType] = [], settings: [AppSetting] = [], pages: PageBundle? = nil, earlierDemoMarkers: [String] = []
+        organisationTypes: [OrganisationType] = [], settings: [AppSetting] = [], pages: PageBundle? = nil, earlierDemoMarkers: [String] = [],
+        personalData: [PersonalTable] = []
     ) {
         self.id = id
         self.title = title
@@ -42,6 +45,7 @@ public struct AppManifest: Sendable {
         self.settings = settings
         self.pages = pages
         self.earlierDemoMarkers = earlierDemoMarkers
+        self.personalData = personalData
     }
 
     /// The environment key of one of its settings: `PLAZA_MARKETPLACE_SEARCH_CACHE_SECONDS`.

@@ -39,6 +39,11 @@ public protocol PlazaApp: Sendable {
     /// account for every role; work that must go through services committing on their own goes in
     /// ``DemoSeed/afterCommit(_:)``.
     func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws
+
+    /// Rows the demo data lacks that the contract test needs (every table holding the demo people), added after
+    /// the demo; returns the ids its resource routes are walked with, keyed by the path segment before the
+    /// parameter and the parameter (`requests/{id}`).
+    func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String]
 }
 
 extension PlazaApp {

@@ -107,11 +107,9 @@ public struct CreateIdentity: AsyncMigration {
             ("owner", "organisation", "Owns an organisation and manages its members.", []),
             ("manager", "organisation", "Manages an organisation's offers and requests.", []),
             ("member", "organisation", "Belongs to an organisation.", []),
-            ("customer", "app", "Requests and books what is offered.", []),
-            ("provider", "app", "Offers services (marketplace).", []),
-            ("brand", "app", "Runs campaigns (campaigns).", []),
-            ("creator", "app", "Applies to campaigns (campaigns).", []),
-            ("supplier", "app", "Offers rockets and launches (AstroBookings).", []),
+            // App roles come from the core's catalogue and the installed apps, added at every migrate
+            // (`IdentityService.prepareRoles`). Installations made before that have the roles this list once
+            // seeded for apps to come (provider, brand, creator, supplier): unused rows until those apps arrive.
         ]
         for (name, scope, description, permissions) in roles {
             let list = String(decoding: try JSONEncoder().encode(permissions), as: UTF8.self)

@@ -23,7 +23,8 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
             Endpoint(
                 .post, "/api/v1/auth/register", operationID: "register",
                 summary: "Create an account (customer, or provider/creator if asked) with email and password.", tag: tag,
-                access: .public, requestBody: .json(Registration.self),
+                access: .public,
+                requestBody: EndpointBody(schemaName: Registration.schemaName, schema: Registration.schema(roles: identity.catalogue.selfAssignable)),
                 responses: [EndpointResponse(201, "The new account.", body: .json(Me.self))]
             ) { request, context in
                 let me = try await identity.register(try await request.decodeJSON(Registration.self, context: context), caller: context.caller)

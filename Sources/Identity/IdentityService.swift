@@ -30,11 +30,14 @@ public struct IdentityService: Sendable {
     public let mergeHooks = MergeHooks()
     /// What every module and app does to its own rows when an account is erased, in the erasing transaction.
     public let forgetHooks = ForgetHooks()
+    /// The installation's app roles and organisation types (the core's and the apps').
+    public let catalogue: RoleCatalogue
 
     public init(
         store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy,
-        rolePermissions: RolePermissions = RolePermissions()
+        rolePermissions: RolePermissions = RolePermissions(), catalogue: RoleCatalogue = .core
     ) throws {
+        self.catalogue = catalogue
         self.store = store
         self.outbox = outbox
         self.settings = settings
@@ -82,10 +85,10 @@ public struct IdentityService: Sendable {
         let firstName = input.firstName.trimmingCharacters(in: .whitespacesAndNewlines)
         let lastName = input.lastName.trimmingCharacters(in: .whitespacesAndNewlines)
         let role = input.role ?? "customer"
-        if !Roles.selfAssignable.contains(role) {
+        if !catalogue.selfAssignable.contains(role) {
             errors.append(
                 FieldError(
-                    field: "role", message: "must be one of \(Roles.selfAssignable.joined(separator: ", ")); other roles are granted by admins"))
+                    field: "role", message: "must be one of \(catalogue.selfAssignable.joined(separator: ", ")); other roles are granted by admins"))
         }
         let locale = input.locale ?? "en"
         if !Identity.locales.contains(locale) { errors.append(FieldError(field: "locale", message: "must be en or uk")) }

@@ -32,15 +32,10 @@ public struct IdentitySettings: Sendable, Equatable {
     }
 }
 
-/// The roles Plaza knows from the start.
+/// The roles the core knows from the start (app roles: ``RoleCatalogue``).
 public enum Roles {
     public static let system = ["admin", "employee", "operator"]
     public static let organisation = ["owner", "manager", "member"]
-    public static let app = ["customer", "provider", "brand", "creator", "supplier"]
-    /// The roles Plaza itself relies on: admins may edit their permissions but not delete them.
-    public static var builtIn: Set<String> { Set(system + organisation + app) }
-    /// App roles a person may choose at sign-up; the others come from admins or organisation owners.
-    public static let selfAssignable = ["customer", "provider", "creator"]
     /// App roles granted at sign-up hold in every app (`*`), so one account is a customer everywhere.
     public static let everyApp = "*"
 }

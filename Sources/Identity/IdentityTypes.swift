@@ -27,11 +27,14 @@ public struct Registration: Codable, Sendable, APISchema {
     /// A person's first or last name.
     public static let nameLimit = TextLimit(1...100)
 
-    public static var schema: JSONSchema {
+    public static var schema: JSONSchema { schema(roles: RoleCatalogue.core.selfAssignable) }
+
+    /// The schema with the roles this installation lets people choose.
+    public static func schema(roles: [String]) -> JSONSchema {
         .object(
             properties: [
                 "email": .string(format: "email"), "password": Passwords.schema,
-                "firstName": nameLimit.schema, "lastName": nameLimit.schema, "role": .string(enumValues: Roles.selfAssignable),
+                "firstName": nameLimit.schema, "lastName": nameLimit.schema, "role": .string(enumValues: roles),
                 "locale": .string(enumValues: Identity.locales), "timeZone": .string(description: "An IANA time zone, e.g. Europe/Kyiv."),
             ],
             required: ["email", "password", "firstName", "lastName"])

@@ -18,7 +18,9 @@ struct OrganisationRoutes<Context: PlazaRequestContext>: Sendable {
             Endpoint(
                 .post, "/api/v1/organisations", operationID: "createOrganisation",
                 summary: "Create an organisation; you become its owner.", tag: tag, access: .action(IdentityPolicy.createOrganisation),
-                requestBody: .json(NewOrganisation.self), responses: [EndpointResponse(201, "The organisation.", body: .json(Organisation.self))]
+                requestBody: EndpointBody(
+                    schemaName: NewOrganisation.schemaName, schema: NewOrganisation.schema(types: identity.catalogue.organisationTypeNames)),
+                responses: [EndpointResponse(201, "The organisation.", body: .json(Organisation.self))]
             ) { request, context in
                 let organisation = try await identity.createOrganisation(
                     try await request.decodeJSON(NewOrganisation.self, context: context), caller: context.caller)
@@ -31,7 +33,7 @@ struct OrganisationRoutes<Context: PlazaRequestContext>: Sendable {
                 access: .authenticated,
                 parameters: [
                     EndpointParameter("q", in: .query, description: "Text in the name or slug."),
-                    EndpointParameter("type", in: .query, schema: .string(enumValues: Organisation.types)), .limit, .cursor,
+                    EndpointParameter("type", in: .query, schema: .string(enumValues: identity.catalogue.organisationTypeNames)), .limit, .cursor,
                 ],
                 responses: [EndpointResponse(200, "A page of organisations.", body: .page(of: Organisation.self))]
             ) { request, context in
@@ -50,7 +52,9 @@ struct OrganisationRoutes<Context: PlazaRequestContext>: Sendable {
             Endpoint(
                 .patch, "/api/v1/organisations/{id}", operationID: "updateOrganisation",
                 summary: "Rename, retype, move (parentId) or archive an organisation (owners and admins).", tag: tag,
-                access: .resourceAction(IdentityPolicy.manageOrganisation), parameters: [id], requestBody: .json(OrganisationUpdate.self),
+                access: .resourceAction(IdentityPolicy.manageOrganisation), parameters: [id],
+                requestBody: EndpointBody(
+                    schemaName: OrganisationUpdate.schemaName, schema: OrganisationUpdate.schema(types: identity.catalogue.organisationTypeNames)),
                 responses: [EndpointResponse(200, "The organisation.", body: .json(Organisation.self))]
             ) { request, context in
                 let update = try await request.decodeJSON(OrganisationUpdate.self, context: context)

@@ -6,8 +6,8 @@ extension IdentityService {
     /// Organisations by name, slug or type, newest first: every one for admins, your own for everyone else.
     public func organisations(matching text: String?, type: String?, page: PageRequest, caller: Caller) async throws -> Page<Organisation> {
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
-        if let type, !Organisation.types.contains(type) {
-            throw PlazaError.validation(field: "type", "must be one of \(Organisation.types.joined(separator: ", "))")
+        if let type, !catalogue.organisationTypeNames.contains(type) {
+            throw PlazaError.validation(field: "type", "must be one of \(catalogue.organisationTypeNames.joined(separator: ", "))")
         }
         var sql: SQLQueryString = "SELECT o.* FROM identity_organisations o WHERE 1 = 1"
         if !principal.systemRoles.contains(SystemRole.admin) {

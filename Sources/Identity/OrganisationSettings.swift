@@ -19,10 +19,13 @@ public struct OrganisationUpdate: Codable, Sendable, APISchema {
         self.status = status
     }
 
-    public static var schema: JSONSchema {
+    public static var schema: JSONSchema { schema(types: RoleCatalogue.core.organisationTypeNames) }
+
+    /// The schema with this installation's organisation types.
+    public static func schema(types: [String]) -> JSONSchema {
         .object(
             properties: [
-                "name": NewOrganisation.nameLimit.schema, "type": .string(enumValues: Organisation.types),
+                "name": NewOrganisation.nameLimit.schema, "type": .string(enumValues: types),
                 "parentId": .string(description: "The parent's id, or an empty string for none."),
                 "status": .string(enumValues: Organisation.statuses),
             ],
@@ -52,8 +55,8 @@ extension IdentityService {
         NewOrganisation.nameLimit.check(update.name, field: "name", into: &errors)
         if let name = update.name?.trimmingCharacters(in: .whitespacesAndNewlines) { columns.append(("name", name)) }
         if let type = update.type {
-            if !Organisation.types.contains(type) {
-                errors.append(FieldError(field: "type", message: "must be one of \(Organisation.types.joined(separator: ", "))"))
+            if !catalogue.organisationTypeNames.contains(type) {
+                errors.append(FieldError(field: "type", message: "must be one of \(catalogue.organisationTypeNames.joined(separator: ", "))"))
             }
             columns.append(("type", type))
         }

@@ -15,12 +15,14 @@ public struct Organisation: Codable, Sendable, Equatable, APISchema {
     public var status: String
     public var createdAt: Date
 
-    public static let types = ["brand", "supplier", "provider-company", "community", "team"]
+    /// An organisation type's name (the installation's are in ``RoleCatalogue``).
+    static let typeSchema = JSONSchema.string(
+        description: "An organisation type: team, or one an installed app brings.", pattern: "^[a-z][a-z0-9-]{0,39}$")
 
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "id": .uuid, "name": .text, "slug": .text, "type": .string(enumValues: types), "parentId": .nullable(.uuid),
+                "id": .uuid, "name": .text, "slug": .text, "type": typeSchema, "parentId": .nullable(.uuid),
                 "status": .string(enumValues: ["active", "archived"]), "createdAt": .dateTime,
             ],
             required: ["id", "name", "slug", "type", "status", "createdAt"])
@@ -42,14 +44,17 @@ public struct NewOrganisation: Codable, Sendable, APISchema {
     public static let nameLimit = TextLimit(1...200)
     static let slugPattern = "^[a-z0-9-]{1,100}$"
 
-    public static var schema: JSONSchema {
+    public static var schema: JSONSchema { schema(types: RoleCatalogue.core.organisationTypeNames) }
+
+    /// The schema with this installation's organisation types.
+    public static func schema(types: [String]) -> JSONSchema {
         .object(
             properties: [
                 "name": nameLimit.schema,
                 "slug": .string(
                     description: "Lowercase letters, digits and hyphens; made from the name if left out.", minLength: 1, maxLength: 100,
                     pattern: slugPattern),
-                "type": .string(enumValues: Organisation.types), "parentId": .nullable(.uuid),
+                "type": .string(enumValues: types), "parentId": .nullable(.uuid),
             ],
             required: ["name", "type"])
     }
@@ -163,8 +168,8 @@ extension IdentityService {
         if !slug.wholly(matches: NewOrganisation.slugPattern) {
             errors.append(FieldError(field: "slug", message: "must be 1 to 100 lowercase letters, digits and hyphens"))
         }
-        if !Organisation.types.contains(input.type) {
-            errors.append(FieldError(field: "type", message: "must be one of \(Organisation.types.joined(separator: ", "))"))
+        if !catalogue.organisationTypeNames.contains(input.type) {
+            errors.append(FieldError(field: "type", message: "must be one of \(catalogue.organisationTypeNames.joined(separator: ", "))"))
         }
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         if let parent = input.parentId {

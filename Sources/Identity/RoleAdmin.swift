@@ -95,7 +95,24 @@ extension IdentityPolicy {
 extension IdentityService {
     /// Every role, by scope and name.
     public func roles() async throws -> [RoleInfo] {
-        try await store.sql.raw("SELECT * FROM identity_roles ORDER BY scope, name").all().map(Self.role(row:))
+        try await store.sql.raw("SELECT * FROM identity_roles ORDER BY scope, name").all().map(role(row:))
+    }
+
+    /// Adds the installation's app roles that `identity_roles` lacks (an app installed since the last start), then
+    /// loads every role's permissions. A role already there keeps what admins made of its description and
+    /// permissions.
+    public func prepareRoles() async throws {
+        try await store.transaction { transaction in
+            for role in catalogue.appRoles {
+                try await transaction.sql.raw(
+                    """
+                    INSERT INTO identity_roles (name, scope, description, permissions)
+                    VALUES (\(bind: role.name), 'app', \(bind: role.description), '[]') ON CONFLICT (name) DO NOTHING
+                    """
+                ).run()
+            }
+        }
+        try await loadRolePermissions()
     }
 
     /// Reads every role's permissions into the policy (at start, after migrations, and when a role changes).
@@ -151,7 +168,7 @@ extension IdentityService {
 
     /// Deletes a role nobody holds; Plaza's own roles stay.
     public func deleteRole(_ name: String, caller: Caller) async throws {
-        guard !Roles.builtIn.contains(name) else { throw PlazaError.conflict("\(name) is one of Plaza's own roles and cannot be deleted.") }
+        guard !catalogue.builtIn.contains(name) else { throw PlazaError.conflict("\(name) is one of Plaza's own roles and cannot be deleted.") }
         try await changeRoles(name, caller: caller, action: "identity.role.delete") { transaction in
             let held =
                 try await transaction.sql.raw(
@@ -250,12 +267,12 @@ extension IdentityService {
         try await loadRolePermissions()
     }
 
-    static func role(row: any SQLRow) throws -> RoleInfo {
+    func role(row: any SQLRow) throws -> RoleInfo {
         let name = try row.decode(column: "name", as: String.self)
         return RoleInfo(
             name: name, scope: try row.decode(column: "scope", as: String.self), description: try row.decode(column: "description", as: String.self),
             permissions: try JSONDecoder().decode([String].self, from: Data(try row.decode(column: "permissions", as: String.self).utf8)),
-            builtIn: Roles.builtIn.contains(name))
+            builtIn: catalogue.builtIn.contains(name))
     }
 
     static func encode(_ permissions: [String]) throws -> String {

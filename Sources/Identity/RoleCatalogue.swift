@@ -27,3 +27,39 @@ public struct OrganisationType: Sendable, Equatable {
         self.labels = labels
     }
 }
+
+/// The app roles and organisation types of this installation: the core's (`customer`, a `team`), then every
+/// installed app's. Identity checks sign-ups, grants, imports and organisations against it; pages label with it.
+public struct RoleCatalogue: Sendable {
+    /// The core's app role: people request and book what apps offer, in every app.
+    public static let customer = AppRole(
+        "customer", description: "Requests and books what is offered.", labels: ["en": "Customer", "uk": "Клієнт"], selfAssignable: true)
+    /// The core's organisation type.
+    public static let team = OrganisationType("team", labels: ["en": "Team", "uk": "Команда"])
+
+    public let appRoles: [AppRole]
+    public let organisationTypes: [OrganisationType]
+
+    /// The core's roles and types, then `appRoles` and `organisationTypes` (the apps'); a name twice throws
+    /// ``DuplicateName``.
+    public init(appRoles: [(owner: String, role: AppRole)] = [], organisationTypes: [(owner: String, type: OrganisationType)] = []) throws {
+        let roleNames = Registry<Int>("role")
+        for name in Roles.system + Roles.organisation + [Self.customer.name] { try roleNames.add(name, 0, owner: "Identity") }
+        for (owner, role) in appRoles { try roleNames.add(role.name, 0, owner: owner) }
+        let typeNames = Registry<Int>("organisation type")
+        try typeNames.add(Self.team.name, 0, owner: "Identity")
+        for (owner, type) in organisationTypes { try typeNames.add(type.name, 0, owner: owner) }
+        self.appRoles = [Self.customer] + appRoles.map(\.role)
+        self.organisationTypes = [Self.team] + organisationTypes.map(\.type)
+    }
+
+    /// The core's alone (tests of the core).
+    public static let core = try! RoleCatalogue()
+
+    public var appRoleNames: [String] { appRoles.map(\.name) }
+    /// App roles a person may choose at sign-up; the others come from admins or organisation owners.
+    public var selfAssignable: [String] { appRoles.filter(\.selfAssignable).map(\.name) }
+    /// The roles Plaza and its apps rely on: admins may edit their permissions but not delete them.
+    public var builtIn: Set<String> { Set(Roles.system + Roles.organisation + appRoleNames) }
+    public var organisationTypeNames: [String] { organisationTypes.map(\.name) }
+}

@@ -51,10 +51,18 @@ public final class Plaza: Sendable {
     let listener: PostgresListener?
     let readiness: Readiness
 
-    /// Every migration: the core's, then each app's own list, in the apps' order.
-    public static func migrations(apps: AppList) -> MigrationList {
+    /// Every migration: the core's, then each app's own list, in the apps' order. Two apps of one id, or a
+    /// migration name declared twice (it would run once for both), throw ``DuplicateName``.
+    public static func migrations(apps: AppList) throws -> MigrationList {
+        let ids = Registry<Int>("app")
+        for app in apps.types { try ids.add(app.manifest.id, 0, owner: String(describing: app)) }
+        let names = Registry<Int>("migration")
+        for name in migrations.names { try names.add(name, 0, owner: "the core") }
         var list = migrations
-        for app in apps.types { list.add(contentsOf: MigrationList(app.manifest.migrations)) }
+        for app in apps.types {
+            for migration in app.manifest.migrations { try names.add(migration.name, 0, owner: app.manifest.id) }
+            list.add(contentsOf: MigrationList(app.manifest.migrations))
+        }
         return list
     }
 
@@ -96,10 +104,7 @@ public final class Plaza: Sendable {
         try policy.merge(FilePolicy.rules, owner: "Files")
         try policy.merge(WorkflowPolicy.rules, owner: "Workflows")
         try policy.merge(RealtimePolicy.rules, owner: "Realtime")
-        for app in apps.types {
-            try AppInstaller.checkActions(of: app.manifest)
-            try policy.merge(app.manifest.policy, owner: app.manifest.id)
-        }
+        for app in apps.types { try policy.merge(app.manifest.policy, owner: app.manifest.id) }
         return policy
     }
 
@@ -130,14 +135,19 @@ public final class Plaza: Sendable {
         outbox = Outbox(store: store, wakeup: outboxWakeup)
         bus = EventBus()
         jobRegistry = JobRegistry()
+        let migrations = try Self.migrations(apps: config.apps)
         policy = try Self.policies(apps: config.apps)
-        try Self.checkMigrationNames(apps: config.apps)
         dispatcher = try OutboxDispatcher(
             outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger, pollInterval: config.jobs.pollInterval)
         worker = JobWorker(queue: queue, registry: jobRegistry, logger: logger)
         rateLimiter = RateLimiter()
+        let manifests = config.apps.types.map { $0.manifest }
+        let catalogue = try RoleCatalogue(
+            appRoles: manifests.flatMap { manifest in manifest.roles.map { (manifest.id, $0) } },
+            organisationTypes: manifests.flatMap { manifest in manifest.organisationTypes.map { (manifest.id, $0) } })
         identity = try IdentityService(
-            store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: policy, rolePermissions: policy.permissions)
+            store: store, outbox: outbox, settings: config.identitySettings, bus: bus, policy: policy, rolePermissions: policy.permissions,
+            catalogue: catalogue)
         secrets = Secrets(store: store)
         realtime = RealtimeHub(outbox: outbox, settings: config.realtime, logger: logger)
         publisher = RealtimePublisher(outbox: outbox)
@@ -203,7 +213,7 @@ public final class Plaza: Sendable {
         for subscription in notifications.identitySubscriptions() { try bus.subscribe(subscription) }
         let idempotency = SQLIdempotencyStore(store: store, staleAfter: TimeInterval(config.idempotencyTakeoverSeconds))
         self.idempotency = idempotency
-        readiness = Readiness(store: store, migrations: Self.migrations(apps: config.apps))
+        readiness = Readiness(store: store, migrations: migrations)
 
         // Housekeeping: finished jobs and old events are deleted on a schedule, once across instances.
         let (queue, outbox) = (self.queue, self.outbox)
@@ -258,8 +268,8 @@ public final class Plaza: Sendable {
     /// permissions); returns the names of the migrations applied. `plaza serve` calls it before it listens.
     @discardableResult
     public func migrate() async throws -> [String] {
-        let applied = try await store.migrate(Self.migrations(apps: config.apps))
-        try await identity.loadRolePermissions()
+        let applied = try await store.migrate(try Self.migrations(apps: config.apps))
+        try await identity.prepareRoles()
         return applied
     }
 
@@ -303,15 +313,6 @@ public final class Plaza: Sendable {
     public func app<A: PlazaApp>(_ type: A.Type) -> A {
         guard let app = apps.lazy.compactMap({ $0 as? A }).first else { preconditionFailure("\(A.manifest.id) is not installed") }
         return app
-    }
-
-    /// Two migrations of one name (an app reusing a core or another app's name) would run once for both.
-    static func checkMigrationNames(apps: AppList) throws {
-        let names = Registry<Int>("migration")
-        for name in migrations.names { try names.add(name, 0, owner: "the core") }
-        for app in apps.types {
-            for migration in app.manifest.migrations { try names.add(migration.name, 0, owner: app.manifest.id) }
-        }
     }
 
     /// Every route of every module and app, including `/openapi.json`, which documents them all.

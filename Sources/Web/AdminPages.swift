@@ -168,7 +168,7 @@ struct AdminPages<Context: PlazaRequestContext>: Sendable {
             ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("status_\(value)"), "selected": query["status"] ?? "" == value]
                 as [String: Any]
         }
-        let roles = ([""] + Roles.system + Roles.app).map { value in
+        let roles = ([""] + Roles.system + scope.pages.identity.catalogue.appRoleNames).map { value in
             ["value": value, "label": value.isEmpty ? scope.t("any") : scope.t("role_\(value)"), "selected": query["role"] ?? "" == value]
                 as [String: Any]
         }

@@ -139,8 +139,8 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
                 FormField("name", label: scope.t("field_organisation_name"), required: true),
                 FormField("slug", label: scope.t("field_slug"), hint: scope.t("hint_slug")),
                 FormField(
-                    "type", label: scope.t("field_organisation_type"), kind: .select, value: "community",
-                    options: Organisation.types.map { ($0, scope.strings["organisation_type_\($0)"] ?? $0) }),
+                    "type", label: scope.t("field_organisation_type"), kind: .select, value: RoleCatalogue.team.name,
+                    options: scope.pages.identity.catalogue.organisationTypeNames.map { ($0, scope.strings["organisation_type_\($0)"] ?? $0) }),
             ])
     }
 
@@ -216,7 +216,7 @@ struct OrganisationPages<Context: PlazaRequestContext>: Sendable {
                     FormField("name", label: scope.t("field_organisation_name"), value: organisation.name, required: true),
                     FormField(
                         "type", label: scope.t("field_organisation_type"), kind: .select, value: organisation.type,
-                        options: Organisation.types.map { ($0, scope.strings["organisation_type_\($0)"] ?? $0) }),
+                        options: scope.pages.identity.catalogue.organisationTypeNames.map { ($0, scope.strings["organisation_type_\($0)"] ?? $0) }),
                     FormField(
                         "status", label: scope.t("status"), kind: .select, value: organisation.status,
                         options: Organisation.statuses.map { ($0, scope.t("organisation_status_\($0)")) }),

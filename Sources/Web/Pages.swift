@@ -49,6 +49,13 @@ public struct Pages: Sendable {
         let wordOwners = Registry<String>("word")
         for name in templates.keys.sorted() { try templateOwners.add(name, name, owner: "Web") }
         for key in Catalogue.en.keys.sorted() { try wordOwners.add(key, key, owner: "Web") }
+        // App roles and organisation types are labelled where they are declared (the core's and each app's).
+        for (key, labels) in identity.catalogue.appRoles.map({ ("role_\($0.name)", $0.labels) })
+            + identity.catalogue.organisationTypes.map({ ("organisation_type_\($0.name)", $0.labels) })
+        {
+            try wordOwners.add(key, key, owner: "the role catalogue")
+            for language in Language.allCases { catalogue[language, default: [:]][key] = labels[language.rawValue] ?? labels["en"] ?? key }
+        }
         for (owner, bundle) in bundles {
             for name in bundle.templates.keys.sorted() { try templateOwners.add(name, name, owner: owner) }
             let keys = Set(Language.allCases.flatMap { (bundle.strings[$0] ?? [:]).keys })

@@ -261,7 +261,7 @@ struct SignInPages<Context: PlazaRequestContext>: Sendable {
                     FormField("lastName", label: scope.t("field_last_name"), value: form?["lastName"], autocomplete: "family-name", required: true),
                     FormField(
                         "role", label: scope.t("field_role"), kind: .select, value: form?["role"] ?? "customer",
-                        options: Roles.selfAssignable.map { ($0, scope.t("role_\($0)")) }),
+                        options: scope.pages.identity.catalogue.selfAssignable.map { ($0, scope.t("role_\($0)")) }),
                     FormField(
                         "locale", label: scope.t("field_language"), kind: .select, value: form?["locale"] ?? scope.language.rawValue,
                         options: Language.allCases.map { ($0.rawValue, $0.endonym) }),

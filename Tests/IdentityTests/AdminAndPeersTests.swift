@@ -23,12 +23,12 @@ func adminTokens(_ client: some TestClientProtocol, plaza: Plaza) async throws -
 struct AdminTests {
     @Test("admins search users; disabling one ends its live token at once; enabling lets it sign in again")
     func searchAndDisable() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: [NotesApp.self]) { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let admin = try #require(try await adminTokens(client, plaza: plaza))
-                let user = try #require(try await signUp(client, email: "target@example.com", role: "creator"))
+                let user = try #require(try await signUp(client, email: "target@example.com", role: "note-taker"))
                 try await client.execute(
-                    uri: "/api/v1/admin/users?q=TARGET&role=creator&status=active", method: .get, headers: bearer(admin.accessToken)
+                    uri: "/api/v1/admin/users?q=TARGET&role=note-taker&status=active", method: .get, headers: bearer(admin.accessToken)
                 ) { response in
                     #expect(response.status == .ok)
                     #expect(decoded(PageOf<UserSummary>.self, response)?.items.map(\.email) == ["target@example.com"])

@@ -43,17 +43,17 @@ func signUp(_ client: some TestClientProtocol, email: String, role: String? = ni
 struct IdentityTests {
     @Test("sign up, sign in, and read the profile with the access token")
     func registerLoginMe() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: [NotesApp.self]) { plaza in
             try await plaza.testApplication().test(.router) { client in
-                let tokens = try #require(try await signUp(client, email: "Ada@Example.com", role: "provider"))
+                let tokens = try #require(try await signUp(client, email: "Ada@Example.com", role: "note-taker"))
                 #expect(tokens.tokenType == "Bearer")
                 #expect(tokens.expiresIn == 900)
                 try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(tokens.accessToken)) { response in
                     #expect(response.status == .ok)
                     let me = decoded(Me.self, response)
                     #expect(me?.email == "ada@example.com")
-                    #expect(me?.roles == ["provider"])
-                    #expect(me?.appRoles == ["*": ["provider"]])
+                    #expect(me?.roles == ["note-taker"])
+                    #expect(me?.appRoles == ["*": ["note-taker"]])
                     #expect(me?.organisations == [])
                 }
                 try await client.execute(uri: "/api/v1/me", method: .get) { response in #expect(response.status == .unauthorized) }

@@ -28,8 +28,8 @@ struct ImportTests {
         for index in 1...10_000 {
             if let bad = bad[index] { lines.append(bad.row); continue }
             switch index {
-            case 1: lines.append("existing@example.com,Renamed,Person,uk,Europe/Kyiv,+380501234567,provider")
-            case 2: lines.append("\"quoted@example.com\",\"Smith, Jr.\",\"O\"\"Neil\",en,UTC,,customer;creator")
+            case 1: lines.append("existing@example.com,Renamed,Person,uk,Europe/Kyiv,+380501234567,note-taker")
+            case 2: lines.append("\"quoted@example.com\",\"Smith, Jr.\",\"O\"\"Neil\",en,UTC,,customer;note-taker")
             default: lines.append("person\(index)@example.com,Person,\(index),en,UTC,,")
             }
         }
@@ -44,7 +44,7 @@ struct ImportTests {
 
     @Test("10,000 rows through the API as a job: bad rows reported by number, not fatal; the same file again changes nothing")
     func tenThousand() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        try await withTestPlaza(apps: [NotesApp.self], configure: { $0.edge.rateLimits = [] }) { plaza in
             _ = try await plaza.store.transaction { try await IdentityDemo.seed(plaza.identity, in: $0) }
             let admin = try await signIn(plaza, IdentityDemo.email(for: "admin"), password: IdentityDemo.password)
             let existing = try await person(plaza, "existing@example.com")
@@ -73,10 +73,10 @@ struct ImportTests {
                 #expect(
                     renamed.firstName == "Renamed" && renamed.locale == "uk" && renamed.timeZone == "Europe/Kyiv" && renamed.mobile == "+380501234567"
                 )
-                #expect(renamed.appRoles["*"]?.contains("provider") == true)
+                #expect(renamed.appRoles["*"]?.contains("note-taker") == true)
                 let quoted = try #require(try await plaza.identity.contact(email: "quoted@example.com"))
                 let me = try await plaza.identity.me(quoted.id)
-                #expect(me.firstName == "Smith, Jr." && me.lastName == "O\"Neil" && me.appRoles["*"] == ["creator", "customer"])
+                #expect(me.firstName == "Smith, Jr." && me.lastName == "O\"Neil" && me.appRoles["*"] == ["customer", "note-taker"])
 
                 let again = try decode(UserImport.self, try await post(client, Self.file(), token: admin.token))
                 try await plaza.runPendingWork()

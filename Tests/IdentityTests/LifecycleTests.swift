@@ -50,19 +50,19 @@ struct LifecycleTests {
 
     @Test("admins grant and revoke roles; revoking ends the user's sessions")
     func grantAndRevoke() async throws {
-        try await withTestPlaza { plaza in
+        try await withTestPlaza(apps: [NotesApp.self]) { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let admin = try #require(try await adminTokens(client, plaza: plaza))
                 let user = try #require(try await signUp(client, email: "promoted@example.com"))
                 let id = try #require(
                     try await client.execute(uri: "/api/v1/me", method: .get, headers: bearer(user.accessToken)) { decoded(Me.self, $0)?.id })
                 try await client.execute(uri: "/api/v1/admin/roles", method: .get, headers: bearer(admin.accessToken)) { response in
-                    #expect(decoded(RoleList.self, response)?.items.map(\.name).contains("supplier") == true)
+                    #expect(decoded(RoleList.self, response)?.items.map(\.name).contains("note-taker") == true)
                 }
                 try await client.execute(
                     uri: "/api/v1/admin/users/\(id)/roles", method: .post, headers: bearer(admin.accessToken),
-                    body: body(RoleGrant(role: "supplier", app: "astro"))
-                ) { response in #expect(decoded(Me.self, response)?.appRoles == ["*": ["customer"], "astro": ["supplier"]]) }
+                    body: body(RoleGrant(role: "note-taker", app: "notes"))
+                ) { response in #expect(decoded(Me.self, response)?.appRoles == ["*": ["customer"], "notes": ["note-taker"]]) }
                 try await client.execute(
                     uri: "/api/v1/admin/users/\(id)/roles", method: .post, headers: bearer(admin.accessToken),
                     body: body(RoleGrant(role: "operator", app: "astro"))

@@ -26,7 +26,7 @@ struct OrganisationTests {
                 let org = try #require(
                     try await client.execute(
                         uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken),
-                        body: body(NewOrganisation(name: "Acme Rockets Ltd.", slug: nil, type: "supplier", parentId: nil))
+                        body: body(NewOrganisation(name: "Acme Rockets Ltd.", slug: nil, type: "team", parentId: nil))
                     ) { response in
                         #expect(response.status == .created)
                         return decoded(Organisation.self, response)
@@ -34,7 +34,7 @@ struct OrganisationTests {
                 #expect(org.slug == "acme-rockets-ltd")
                 try await client.execute(
                     uri: "/api/v1/organisations", method: .post, headers: bearer(guest.accessToken),
-                    body: body(NewOrganisation(name: "Copy", slug: "acme-rockets-ltd", type: "supplier", parentId: nil))
+                    body: body(NewOrganisation(name: "Copy", slug: "acme-rockets-ltd", type: "team", parentId: nil))
                 ) { #expect($0.status == .conflict) }
                 try await client.execute(
                     uri: "/api/v1/organisations", method: .post, headers: bearer(guest.accessToken),

@@ -86,11 +86,12 @@ struct ProfileTests {
 
     @Test("GET /api/v1/organisations lists your own, every one for admins, by name and type, in cursor pages")
     func listOrganisations() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        // The test app brings a type (study-group) beside the core's (team).
+        try await withTestPlaza(apps: [NotesApp.self], configure: { $0.edge.rateLimits = [] }) { plaza in
             try await plaza.testApplication().test(.router) { client in
                 let owner = try #require(try await signUp(client, email: "owner@example.com"))
                 let other = try #require(try await signUp(client, email: "other@example.com"))
-                for (name, type) in [("Acme Brands", "brand"), ("Acme Supply", "supplier"), ("Kyiv Runners", "community")] {
+                for (name, type) in [("Acme Brands", "team"), ("Acme Supply", "team"), ("Kyiv Runners", "study-group")] {
                     try await client.execute(
                         uri: "/api/v1/organisations", method: .post, headers: bearer(owner.accessToken),
                         body: body(NewOrganisation(name: name, type: type))
@@ -105,7 +106,7 @@ struct ProfileTests {
                 #expect(try await list("", bearer(owner.accessToken))?.items.count == 3)
                 #expect(try await list("", bearer(other.accessToken))?.items.isEmpty == true, "outsiders see none")
                 #expect(try await list("?q=acme", bearer(owner.accessToken))?.items.map(\.name).sorted() == ["Acme Brands", "Acme Supply"])
-                #expect(try await list("?type=community", bearer(owner.accessToken))?.items.map(\.name) == ["Kyiv Runners"])
+                #expect(try await list("?type=study-group", bearer(owner.accessToken))?.items.map(\.name) == ["Kyiv Runners"])
                 let admin = [HTTPField.Name.testPrincipal: TestAuthentication.header(roles: ["admin"])]
                 let first = try #require(try await list("?limit=2", HTTPFields(admin.map { HTTPField(name: $0.key, value: $0.value) })))
                 #expect(first.items.count == 2)

@@ -133,7 +133,7 @@ actor Templates {
         }
         let store = try await Store.open(settings, logger: TestDatabase.logger)
         do {
-            try await store.migrate(Plaza.migrations(apps: apps))
+            try await store.migrate(try Plaza.migrations(apps: apps))
         } catch {
             await store.shutdown()
             throw error

@@ -30,8 +30,8 @@ public func withTestPlaza<T: Sendable>(
         config, database: database, clock: clock, logger: TraceLog.logger(database.databaseName, base: TestDatabase.logger))
     let outcome: Result<T, any Error>
     do {
-        // The template is migrated already; what `migrate()` would load, load here.
-        try await plaza.identity.loadRolePermissions()
+        // The template is migrated already; what `migrate()` would add and load (the apps' roles), do here.
+        try await plaza.identity.prepareRoles()
         outcome = .success(try await body(plaza))
     } catch {
         outcome = .failure(error)

@@ -155,8 +155,10 @@ struct AccountPageTests {
         }
         #expect(used.count > 50)
         #expect(used.subtracting(Catalogue.en.keys).isEmpty, "\(used.subtracting(Catalogue.en.keys).sorted())")
-        for role in Roles.system + Roles.organisation + Roles.app { #expect(Catalogue.en["role_\(role)"] != nil, "\(role)") }
-        for type in Organisation.types { #expect(Catalogue.en["organisation_type_\(type)"] != nil, "\(type)") }
+        for role in Roles.system + Roles.organisation { #expect(Catalogue.en["role_\(role)"] != nil, "\(role)") }
+        // App roles and organisation types bring their labels (the role catalogue), in both languages.
+        for role in RoleCatalogue.core.appRoles { #expect(role.labels["en"] != nil && role.labels["uk"] != nil, "\(role.name)") }
+        for type in RoleCatalogue.core.organisationTypes { #expect(type.labels["en"] != nil && type.labels["uk"] != nil, "\(type.name)") }
     }
 
     @Test("every template parses, and a value is escaped")
@@ -199,13 +201,13 @@ struct AccountPageTests {
                 try await admin.get("/admin/users/\(id)")
                 _ = try await admin.post("/admin/users/\(id)/status", [("status", "active")])
                 try await admin.get("/admin/users/\(id)")
-                let granted = try await admin.post("/admin/users/\(id)/roles", [("role", "provider"), ("app", "*")])
+                let granted = try await admin.post("/admin/users/\(id)/roles", [("role", "note-taker"), ("app", "*")])
                 #expect(granted.location == "/admin/users/\(id)?notice=role-granted")
                 let userID = try #require(UUID(uuidString: id))
-                #expect(try await plaza.identity.me(userID).roles.contains("provider"))
+                #expect(try await plaza.identity.me(userID).roles.contains("note-taker"))
                 try await admin.get("/admin/users/\(id)")
-                _ = try await admin.post("/admin/users/\(id)/roles/revoke", [("role", "provider"), ("app", "*")])
-                #expect(!(try await plaza.identity.me(userID).roles.contains("provider")))
+                _ = try await admin.post("/admin/users/\(id)/roles/revoke", [("role", "note-taker"), ("app", "*")])
+                #expect(!(try await plaza.identity.me(userID).roles.contains("note-taker")))
 
                 let roles = try await admin.get("/admin/roles")
                 #expect(roles.text.contains("operations.*"))

@@ -13,7 +13,8 @@ import Testing
 
 /// Pages under test: no edge rate limits (a test posts more forms a minute than a person would).
 func withPagesPlaza<T: Sendable>(_ body: (Plaza) async throws -> T) async throws -> T {
-    try await withTestPlaza(configure: { $0.edge.rateLimits = [] }, body)
+    // With the seam's test app, so the pages show an app's roles and organisation types beside the core's.
+    try await withTestPlaza(apps: [NotesApp.self], configure: { $0.edge.rateLimits = [] }, body)
 }
 
 /// Signs a browser up through the pages.

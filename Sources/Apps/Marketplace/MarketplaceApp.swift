@@ -4,6 +4,7 @@ import Foundation
 import GraphQLTransport
 import Identity
 import PlazaKit
+import SQLKit
 import Storage
 
 /// The marketplace as an app on Plaza: what it brings (``manifest``) and how it plugs into the core.
@@ -24,7 +25,41 @@ public struct MarketplaceApp: PlazaApp {
         ],
         pages: MarketplacePageBundle.bundle,
         // Installations seeded before apps had markers of their own have the marketplace's demo data.
-        earlierDemoMarkers: ["plaza.demo.seeded"])
+        earlierDemoMarkers: ["plaza.demo.seeded"],
+        personalData: personalData)
+
+    /// Erasing a person removes their customer profile, their provider profile's contents and everything hung on
+    /// it, and what their requests say about their home; the requests, and the reviews that count for providers,
+    /// stay (nameless once the account is gone).
+    static let personalData: [PersonalTable] = {
+        let ofProvider = "provider_id IN (SELECT id FROM marketplace_providers WHERE user_id = :user)"
+        return [
+            PersonalTable("marketplace_categories"),
+            PersonalTable(
+                "marketplace_providers", people: ["user_id"],
+                forget: [
+                    .blank(["display_name", "bio", "photos", "video_file_id", "lat", "lng", "price_from", "category_ids"], where: "user_id = :user")
+                ]
+            ),
+            PersonalTable("marketplace_offers", forget: [.delete(where: ofProvider)]),
+            PersonalTable("marketplace_availability", forget: [.delete(where: ofProvider)]),
+            PersonalTable("marketplace_time_off", forget: [.delete(where: ofProvider)]),
+            PersonalTable("marketplace_provider_search", forget: [.delete(where: ofProvider)]),
+            PersonalTable("marketplace_customers", people: ["user_id"], forget: [.delete(where: "user_id = :user")]),
+            PersonalTable(
+                "marketplace_requests", people: ["customer_id", "provider_user_id"],
+                forget: [
+                    .blank(["description", "address", "lat", "lng", "photos"], where: "customer_id = :user"),
+                    .keep("a provider's jobs stay in their customers' histories"),
+                ]),
+            PersonalTable(
+                "marketplace_reviews", people: ["customer_id"],
+                forget: [.keep("a review's stars and words count for the provider; its author's name goes with the account")]),
+            PersonalTable(
+                "marketplace_locations",
+                forget: [.delete(where: "request_id IN (SELECT id FROM marketplace_requests WHERE provider_user_id = :user)")]),
+        ]
+    }()
 
     public let service: MarketplaceService
     let graphQL: GraphQLExecutor
@@ -57,6 +92,44 @@ public struct MarketplaceApp: PlazaApp {
 
     public func forget(user: UUID, in transaction: Transaction) async throws {
         try await service.forget(user: user, in: transaction)
+    }
+
+    /// A day off for the demo provider and a point on their way to the demo customer (the demo has neither), and
+    /// the ids of the demo's provider profile, its ongoing request, a category and a review.
+    public func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] {
+        let sql = transaction.sql
+        let now = transaction.clock.now()
+        let (provider, customer) = (try demo.account("provider"), try demo.account("customer"))
+        guard
+            let profile = try await sql.raw("SELECT id FROM marketplace_providers WHERE user_id = \(bind: provider)").first()?
+                .decode(column: "id", as: UUID.self),
+            let request = try await sql.raw(
+                """
+                SELECT id FROM marketplace_requests WHERE customer_id = \(bind: customer) AND provider_user_id = \(bind: provider)
+                ORDER BY created_at DESC LIMIT 1
+                """
+            ).first()?.decode(column: "id", as: UUID.self),
+            let category = try await sql.raw("SELECT id FROM marketplace_categories ORDER BY position LIMIT 1").first()?
+                .decode(column: "id", as: UUID.self),
+            let review = try await sql.raw("SELECT id FROM marketplace_reviews WHERE provider_id = \(bind: profile) LIMIT 1").first()?
+                .decode(column: "id", as: UUID.self)
+        else { throw PlazaError.notFound("The marketplace's demo data is not there.") }
+        try await sql.raw(
+            """
+            INSERT INTO marketplace_time_off (provider_id, starts_at, ends_at, reason)
+            VALUES (\(bind: profile), \(bind: now.addingTimeInterval(86_400)), \(bind: now.addingTimeInterval(2 * 86_400)), 'A day off')
+            """
+        ).run()
+        try await sql.raw(
+            """
+            INSERT INTO marketplace_locations (request_id, seq, lat, lng, at)
+            VALUES (\(bind: request), 1, \(bind: MarketplaceDemo.city.lat), \(bind: MarketplaceDemo.city.lng), \(bind: now))
+            """
+        ).run()
+        func text(_ id: UUID) -> String { id.uuidString.lowercased() }
+        return [
+            "providers/{id}": text(profile), "requests/{id}": text(request), "categories/{id}": text(category), "reviews/{id}": text(review),
+        ]
     }
 
     public func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws {

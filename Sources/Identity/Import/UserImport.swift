@@ -148,7 +148,7 @@ extension IdentityService {
             var checked: [ImportRow] = []
             var errors: [UserImport.RowError] = []
             for line in batch {
-                switch Self.check(line.values, line: line.line, columns: columns) {
+                switch Self.check(line.values, line: line.line, columns: columns, appRoles: catalogue.appRoleNames) {
                 case .success(let row):
                     if seen.contains(row.email) {
                         errors.append(.init(row: line.line, email: row.email, message: "repeats an email an earlier row has"))
@@ -270,7 +270,7 @@ extension IdentityService {
     }
 
     /// A row checked against the same rules as sign-up and the profile.
-    static func check(_ values: [String], line: Int, columns: [String]) -> Result<ImportRow, UserImport.RowError> {
+    static func check(_ values: [String], line: Int, columns: [String], appRoles: [String]) -> Result<ImportRow, UserImport.RowError> {
         var fields: [String: String] = [:]
         for (index, column) in columns.enumerated() where index < values.count {
             let value = values[index].trimmingCharacters(in: .whitespacesAndNewlines)
@@ -293,8 +293,8 @@ extension IdentityService {
         var roles: [String]?
         if let raw = fields["roles"] {
             roles = raw.split(whereSeparator: { $0 == ";" || $0 == " " }).map(String.init)
-            if let unknown = roles!.first(where: { !Roles.app.contains($0) }) {
-                return refuse("roles: \(unknown) is not an app role (\(Roles.app.joined(separator: ", ")))")
+            if let unknown = roles!.first(where: { !appRoles.contains($0) }) {
+                return refuse("roles: \(unknown) is not an app role (\(appRoles.joined(separator: ", ")))")
             }
         }
         return .success(

@@ -1,0 +1,154 @@
+import AppHost
+import Foundation
+import Identity
+import PlazaKit
+import PlazaServer
+import PlazaTesting
+import Realtime
+import Storage
+import Testing
+
+@Suite("The app seam")
+struct AppSeamTests {
+    @Test("every app the binary hosts, and the seam's test app, keeps the app contract", arguments: everyApp.types + [NotesApp.self])
+    func contract(_ app: any PlazaApp.Type) async throws {
+        let problems = try await AppContract.problems(of: app)
+        #expect(problems.isEmpty, "\(app.manifest.id):\n\(problems.joined(separator: "\n"))")
+    }
+
+    @Test("an app whose merge moves nothing fails the contract, naming the column left behind")
+    func forgetfulMerge() async throws {
+        let problems = try await AppContract.problems(of: ForgetfulNotesApp.self)
+        #expect(problems.contains { $0.hasPrefix("merge leaves notes_notes.user_id pointing at the merged") }, "\(problems)")
+        #expect(!problems.contains { $0.hasPrefix("forgetting") }, "its forget works: \(problems)")
+    }
+
+    @Test("two apps declaring the same topic kind fail the start with one line naming both")
+    func duplicateTopic() async throws {
+        await expectRefusal([EchoApp.self, ReplyApp.self], saying: #"topic kind "shared" is declared twice: by echo and by reply"#) {
+            $0.topic = "shared"
+        }
+    }
+
+    @Test("two apps declaring the same action fail the start with one line naming both")
+    func duplicateAction() async throws {
+        await expectRefusal([NotesApp.self, ActionThiefApp.self], saying: #"action "notes.notes.read" is declared twice: by notes and by thief"#)
+    }
+
+    @Test("a part not named for its app breaks the contract")
+    func misnamedPart() async throws {
+        let problems = try await EchoSettings.$current.withValue(EchoSettings(topic: "shared")) {
+            try await AppContract.problems(of: EchoApp.self)
+        }
+        #expect(problems.contains(#"app echo declares topic kind "shared", which does not start with echo-"#), "\(problems)")
+    }
+
+    @Test("two apps of one id refuse the start")
+    func duplicateApp() async throws {
+        await expectRefusal([NotesApp.self, ForgetfulNotesApp.self], saying: #"app "notes" is declared twice: by NotesApp and by ForgetfulNotesApp"#)
+    }
+
+    @Test("an installation migrated and seeded before apps had a seam starts without re-running anything")
+    func databaseFromBeforeTheSeam() async throws {
+        let fixture = try #require(Bundle.module.url(forResource: "Fixtures/before-app-seam.sqlite", withExtension: "gz"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-before-seam-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("plaza.sqlite")
+        let unzip = Process()
+        unzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        unzip.arguments = ["-c", "gunzip -c '\(fixture.path)' > '\(database.path)'"]
+        try unzip.run()
+        unzip.waitUntilExit()
+        #expect(unzip.terminationStatus == 0)
+
+        var config = PlazaConfig()
+        config.apps = everyApp
+        config.logLevel = .warning
+        config.dataDirectory = directory.path
+        let plaza = try await Plaza.open(config)
+        do {
+            let before = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM marketplace_providers").first()?.decode(column: "n", as: Int.self)
+            #expect(try await plaza.migrate().isEmpty, "every migration, the marketplace's included, was recorded before")
+            #expect(try await Demo.seed(plaza) == false, "the old demo marker stands for the core's and the marketplace's demo data")
+            let after = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM marketplace_providers").first()?.decode(column: "n", as: Int.self)
+            #expect(before == 50 && after == 50)
+            // It still works as before: the demo customer signs in and finds the demo provider.
+            let tokens = try await plaza.identity.login(
+                Credentials(email: IdentityDemo.email(for: "customer"), password: IdentityDemo.password), caller: .system("test"))
+            #expect(!tokens.accessToken.isEmpty)
+        } catch {
+            await plaza.shutdown()
+            throw error
+        }
+        await plaza.shutdown()
+    }
+
+    /// Opening Plaza with `apps` fails with exactly `line`.
+    func expectRefusal(_ apps: AppList, saying line: String, configure: (inout EchoSettings) -> Void = { _ in }) async {
+        var settings = EchoSettings()
+        configure(&settings)
+        await EchoSettings.$current.withValue(settings) {
+            do {
+                try await withTestPlaza(apps: apps) { _ in Issue.record("Plaza started with \(apps.ids)") }
+            } catch {
+                #expect("\(error)" == line)
+            }
+        }
+    }
+}
+
+/// The topic kind the echo apps declare, set per test.
+struct EchoSettings: Sendable {
+    @TaskLocal static var current = EchoSettings()
+    var topic = "echo-things"
+}
+
+/// Test apps whose topic kind each test chooses.
+struct EchoApp: PlazaApp {
+    static let manifest = AppManifest(id: "echo", title: ["en": "Echo", "uk": "Луна"])
+    init(core: AppCore) throws {}
+    var parts: AppParts {
+        var parts = AppParts()
+        parts.topic(EchoSettings.current.topic) { _, _ in true }
+        return parts
+    }
+    func routes<Context: PlazaRequestContext>(_ context: Context.Type) -> RouteTable<Context> { RouteTable() }
+    func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> MergeCounts { [:] }
+    func forget(user: UUID, in transaction: Transaction) async throws {}
+    func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws {}
+    func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] { [:] }
+}
+
+struct ReplyApp: PlazaApp {
+    static let manifest = AppManifest(id: "reply", title: ["en": "Reply", "uk": "Відповідь"])
+    init(core: AppCore) throws {}
+    var parts: AppParts {
+        var parts = AppParts()
+        parts.topic(EchoSettings.current.topic) { _, _ in true }
+        return parts
+    }
+    func routes<Context: PlazaRequestContext>(_ context: Context.Type) -> RouteTable<Context> { RouteTable() }
+    func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> MergeCounts { [:] }
+    func forget(user: UUID, in transaction: Transaction) async throws {}
+    func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws {}
+    func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] { [:] }
+}
+
+/// A test app that declares an action the notes app owns.
+struct ActionThiefApp: PlazaApp {
+    static let manifest = AppManifest(
+        id: "thief", title: ["en": "Thief", "uk": "Злодій"],
+        policy: {
+            var policy = RulePolicy()
+            policy.allow(NotesApp.read, .anyone)
+            return policy
+        }())
+    init(core: AppCore) throws {}
+    var parts: AppParts { AppParts() }
+    func routes<Context: PlazaRequestContext>(_ context: Context.Type) -> RouteTable<Context> { RouteTable() }
+    func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> MergeCounts { [:] }
+    func forget(user: UUID, in transaction: Transaction) async throws {}
+    func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws {}
+    func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] { [:] }
+}
