@@ -1,3 +1,4 @@
+import Files
 import FluentKit
 import Foundation
 import Identity
@@ -22,6 +23,8 @@ public struct AppManifest: Sendable {
     public var roles: [AppRole]
     /// Organisation types it brings (a supplier, a brand).
     public var organisationTypes: [OrganisationType]
+    /// What its files may be (limits, types, visibility, variants, who uploads).
+    public var filePurposes: [FilePurpose]
     /// Its settings (`PLAZA_<ID>_<NAME>`), listed by `plaza config` and in `docs/operations.md`.
     public var settings: [AppSetting]
     /// Its page templates, words in both languages and header links.
@@ -33,8 +36,8 @@ public struct AppManifest: Sendable {
 
     public init(
         id: String, title: [String: String], migrations: [any Migration] = [], policy: RulePolicy = RulePolicy(), roles: [AppRole] = [],
-        organisationTypes: [OrganisationType] = [], settings: [AppSetting] = [], pages: PageBundle? = nil, earlierDemoMarkers: [String] = [],
-        personalData: [PersonalTable] = []
+        organisationTypes: [OrganisationType] = [], filePurposes: [FilePurpose] = [], settings: [AppSetting] = [], pages: PageBundle? = nil,
+        earlierDemoMarkers: [String] = [], personalData: [PersonalTable] = []
     ) {
         self.id = id
         self.title = title
@@ -42,6 +45,7 @@ public struct AppManifest: Sendable {
         self.policy = policy
         self.roles = roles
         self.organisationTypes = organisationTypes
+        self.filePurposes = filePurposes
         self.settings = settings
         self.pages = pages
         self.earlierDemoMarkers = earlierDemoMarkers

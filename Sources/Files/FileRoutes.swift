@@ -17,7 +17,7 @@ public struct FileRoutes<Context: PlazaRequestContext>: Sendable {
         let tag = "Files"
         let id = EndpointParameter("id", in: .path, schema: .uuid)
         let variant = EndpointParameter("variant", in: .path, description: "A variant of the file's purpose (`thumb`, `large`, …).")
-        let purposes = FilePurpose.allCases.map(\.rawValue)
+        let purposes = service.allPurposes.map(\.name)
         let onDemand = [
             EndpointParameter("w", in: .query, schema: .integer(format: "int32"), description: "On-demand width, from the allow-list."),
             EndpointParameter("h", in: .query, schema: .integer(format: "int32"), description: "On-demand height, from the allow-list."),
@@ -107,7 +107,8 @@ extension StoredFile: APISchema {
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "id": .uuid, "purpose": .string(enumValues: FilePurpose.allCases.map(\.rawValue)), "name": .text, "contentType": .text,
+                "id": .uuid, "purpose": .string(description: "What the file is for: avatar, attachment, or a purpose an installed app declares."),
+                "name": .text, "contentType": .text,
                 "size": .integer(), "sha256": .text, "visibility": .string(enumValues: ["public", "private"]),
                 "width": .nullable(.integer(format: "int32")), "height": .nullable(.integer(format: "int32")),
                 "ownerId": .nullable(.uuid), "entity": .nullable(.text), "url": .text,

@@ -11,8 +11,6 @@ import Synchronization
 /// Who may do what with files.
 public enum FilePolicy {
     public static let upload: Action = "files.file.upload"
-    /// Category images belong to the catalogue, which admins and employees keep.
-    public static let uploadCatalogue: Action = "files.catalogue.upload"
     /// Reading a private file (public files need no permission).
     public static let read: Action = "files.file.read"
     public static let delete: Action = "files.file.delete"
@@ -20,7 +18,6 @@ public enum FilePolicy {
     public static var rules: RulePolicy {
         var policy = RulePolicy()
         policy.allow(upload, .authenticated)
-        policy.allow(uploadCatalogue, .systemRole(SystemRole.admin), .systemRole(SystemRole.employee))
         policy.allow(read, .owner, .participant)
         policy.allow(delete, .owner)
         return policy
@@ -41,6 +38,7 @@ public final class FileService: Sendable {
     let settings: FileSettings
     let logger: Logger
     private let entities = Registry<FileEntityFacts>("file entity")
+    private let purposes = Registry<FilePurpose>("file purpose")
     /// Entity kinds whose files are theirs alone: a file bound to one becomes private (a request's photos of a home).
     private let privateEntities = Mutex<Set<String>>([])
 
@@ -57,7 +55,19 @@ public final class FileService: Sendable {
         self.settings = settings
         self.logger = logger
         self.images = images
+        for purpose in FilePurpose.core { try! purposes.add(purpose.name, purpose, owner: "Files") }
     }
+
+    /// Declares what files of a purpose may be; a name declared before throws ``DuplicateName``.
+    public func register(_ purpose: FilePurpose, owner: String = #fileID) throws {
+        try purposes.add(purpose.name, purpose, owner: owner)
+    }
+
+    /// The purpose of that name, if one is declared.
+    public func purpose(named name: String) -> FilePurpose? { purposes[name] }
+
+    /// Every declared purpose, the core's first.
+    public var allPurposes: [FilePurpose] { purposes.values }
 
     /// A module that binds files to its entities (`message`, `category`) says who may read them; with
     /// `keepsFilesPrivate`, a file bound to one is private from then on, read only by those the facts let in (or
@@ -115,10 +125,10 @@ public final class FileService: Sendable {
         try authorizeUpload(staged.purpose, caller: caller)
         let allowed = staged.purpose.allowedTypes.map(\.rawValue).sorted().joined(separator: ", ")
         guard let type = staged.sniffed else {
-            throw Self.unsupported("The file's content is not a type Plaza accepts for \(staged.purpose.rawValue) (\(allowed)).")
+            throw Self.unsupported("The file's content is not a type Plaza accepts for \(staged.purpose.name) (\(allowed)).")
         }
         guard staged.purpose.allowedTypes.contains(type) else {
-            throw Self.unsupported("A \(type.rawValue) file is not accepted for \(staged.purpose.rawValue); send one of \(allowed).")
+            throw Self.unsupported("A \(type.rawValue) file is not accepted for \(staged.purpose.name); send one of \(allowed).")
         }
         return CheckedUpload(type: type, dimensions: type.isImage ? try await checkImage(staged.file.path, claimed: type) : nil)
     }
@@ -139,7 +149,7 @@ public final class FileService: Sendable {
                 try await transaction.sql.raw(
                     """
                     INSERT INTO files (id, owner_id, purpose, name, content_type, size, sha256, visibility, width, height, storage_key, created_at)
-                    VALUES (\(bind: id), \(bind: owner), \(bind: staged.purpose.rawValue), \(bind: staged.name), \(bind: type.rawValue),
+                    VALUES (\(bind: id), \(bind: owner), \(bind: staged.purpose.name), \(bind: staged.name), \(bind: type.rawValue),
                             \(bind: staged.size), \(bind: staged.sha256), \(bind: staged.purpose.visibility.rawValue),
                             \(bind: dimensions?.0), \(bind: dimensions?.1), \(bind: key), \(bind: now))
                     """
@@ -244,7 +254,8 @@ public final class FileService: Sendable {
         ).all().map { row in
             Record(
                 id: try row.decode(column: "id", as: UUID.self), ownerID: try row.decode(column: "owner_id", as: UUID?.self),
-                purpose: FilePurpose(rawValue: try row.decode(column: "purpose", as: String.self)) ?? .attachment,
+                // A purpose no installed app declares any more (its app was removed): private, without variants.
+                purpose: purpose(named: try row.decode(column: "purpose", as: String.self)) ?? .attachment,
                 name: try row.decode(column: "name", as: String.self), contentType: try row.decode(column: "content_type", as: String.self),
                 size: try row.decode(column: "size", as: Int64.self), sha256: try row.decode(column: "sha256", as: String.self),
                 visibility: FileVisibility(rawValue: try row.decode(column: "visibility", as: String.self)) ?? .private,
@@ -289,7 +300,7 @@ public final class FileService: Sendable {
             for spec in record.purpose.variants { variants[spec.name] = try await link(record, variant: spec.name) }
         }
         return StoredFile(
-            id: record.id, purpose: record.purpose, name: record.name, contentType: record.contentType, size: record.size,
+            id: record.id, purpose: record.purpose.name, name: record.name, contentType: record.contentType, size: record.size,
             sha256: record.sha256, visibility: record.visibility, width: record.width, height: record.height, ownerId: record.ownerID,
             entity: record.entityKind.map { kind in "\(kind):\(record.entityID ?? "")" },
             url: try await link(record, variant: nil), variants: variants, createdAt: record.createdAt)
@@ -357,7 +368,7 @@ public final class FileService: Sendable {
                 try await transaction.sql.raw("DELETE FROM files WHERE id = \(bind: record.id)").run()
                 try await transaction.audit(
                     caller, action: "files.delete", resourceType: "file", resourceID: record.id.uuidString.lowercased(),
-                    details: .object(["purpose": .string(record.purpose.rawValue), "name": .string(record.name)]))
+                    details: .object(["purpose": .string(record.purpose.name), "name": .string(record.name)]))
             }
             return keys
         }
@@ -387,8 +398,8 @@ public final class FileService: Sendable {
         for id in ids {
             let row = try await transaction.sql.raw("SELECT owner_id, purpose, entity_kind FROM files WHERE id = \(bind: id)").first()
             guard let row, try row.decode(column: "owner_id", as: UUID?.self) == caller.principal?.id, caller.principal != nil,
-                try row.decode(column: "purpose", as: String.self) == purpose.rawValue
-            else { throw PlazaError.validation(field: field, "\(id) is not one of your uploads with the purpose \(purpose.rawValue)") }
+                try row.decode(column: "purpose", as: String.self) == purpose.name
+            else { throw PlazaError.validation(field: field, "\(id) is not one of your uploads with the purpose \(purpose.name)") }
             guard try row.decode(column: "entity_kind", as: String?.self) == nil else {
                 throw PlazaError.validation(field: field, "\(id) is attached elsewhere already")
             }

@@ -1,55 +1,54 @@
 import Foundation
 import PlazaKit
 
-/// What a file is for. Each purpose has its size limit, its allowed types, its visibility and the
-/// variants made for it.
-public enum FilePurpose: String, Sendable, Codable, CaseIterable {
-    case avatar
-    case categoryImage = "category-image"
-    case servicePhoto = "service-photo"
-    case serviceVideo = "service-video"
-    case attachment
-
+/// What a file is for: its size limit, its allowed types, its visibility, the variants made for it, who may
+/// upload for it and whether it must be bound to an entity (or be swept). The core declares `avatar` and
+/// `attachment`; apps declare theirs in their manifests (`marketplace-…`, named for the app), and
+/// ``FileService/register(_:owner:)`` refuses a name declared twice.
+public struct FilePurpose: Sendable, Hashable {
+    public let name: String
     /// The most bytes a file of this purpose may have.
-    public var maxBytes: Int64 {
-        switch self {
-        case .avatar: 5 << 20
-        case .categoryImage: 10 << 20
-        case .servicePhoto: 20 << 20
-        case .serviceVideo: 500 << 20
-        case .attachment: 25 << 20
-        }
-    }
-
-    public var allowedTypes: Set<MediaType> {
-        switch self {
-        case .avatar, .categoryImage, .servicePhoto: [.jpeg, .png, .webp, .gif]
-        case .serviceVideo: [.mp4, .quicktime, .webm]
-        case .attachment: [.jpeg, .png, .webp, .gif, .pdf, .plainText]
-        }
-    }
-
+    public let maxBytes: Int64
+    public let allowedTypes: Set<MediaType>
     /// Private files are read by their owner, by whoever their entity lets in, or through a signed link.
-    public var visibility: FileVisibility { self == .attachment ? .private : .public }
-
+    public let visibility: FileVisibility
     /// The variants made when a file of this purpose is stored (images only).
-    public var variants: [VariantSpec] {
-        switch self {
-        case .avatar:
-            [VariantSpec(name: "small", width: 64, height: 64, fit: .smart), VariantSpec(name: "large", width: 256, height: 256, fit: .smart)]
-        case .categoryImage:
-            [VariantSpec(name: "card", width: 400, height: 300, fit: .cover), VariantSpec(name: "large", width: 1200, height: 900, fit: .inside)]
-        case .servicePhoto:
-            [VariantSpec(name: "thumb", width: 320, height: 240, fit: .smart), VariantSpec(name: "large", width: 1600, height: 1200, fit: .inside)]
-        case .serviceVideo:
-            []
-        case .attachment:
-            [VariantSpec(name: "preview", width: 480, height: 480, fit: .inside)]
-        }
+    public let variants: [VariantSpec]
+    /// Who may upload for this purpose (any signed-in person, unless a stricter action is named).
+    public let uploadAction: Action
+    /// A file of this purpose that nothing binds within a day is swept away.
+    public let needsEntity: Bool
+
+    public init(
+        _ name: String, maxBytes: Int64, allowedTypes: Set<MediaType>, visibility: FileVisibility = .public, variants: [VariantSpec] = [],
+        uploadAction: Action = FilePolicy.upload, needsEntity: Bool = true
+    ) {
+        self.name = name
+        self.maxBytes = maxBytes
+        self.allowedTypes = allowedTypes
+        self.visibility = visibility
+        self.variants = variants
+        self.uploadAction = uploadAction
+        self.needsEntity = needsEntity
     }
 
-    /// Who may upload for this purpose beyond any signed-in person.
-    var uploadAction: Action { self == .categoryImage ? FilePolicy.uploadCatalogue : FilePolicy.upload }
+    public static func == (lhs: FilePurpose, rhs: FilePurpose) -> Bool { lhs.name == rhs.name }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+
+    public static let images: Set<MediaType> = [.jpeg, .png, .webp, .gif]
+
+    /// A person's picture: public, square variants, the profile's own.
+    public static let avatar = FilePurpose(
+        "avatar", maxBytes: 5 << 20, allowedTypes: images,
+        variants: [VariantSpec(name: "small", width: 64, height: 64, fit: .smart), VariantSpec(name: "large", width: 256, height: 256, fit: .smart)],
+        needsEntity: false)
+    /// A file sent with a message: private to the thread.
+    public static let attachment = FilePurpose(
+        "attachment", maxBytes: 25 << 20, allowedTypes: images.union([.pdf, .plainText]), visibility: .private,
+        variants: [VariantSpec(name: "preview", width: 480, height: 480, fit: .inside)])
+
+    /// The core's purposes.
+    public static let core: [FilePurpose] = [avatar, attachment]
 }
 
 public enum FileVisibility: String, Sendable, Codable {
@@ -127,7 +126,8 @@ public struct VariantSpec: Sendable, Hashable, Codable {
 /// A stored file as the API shows it.
 public struct StoredFile: Codable, Sendable, Equatable {
     public var id: UUID
-    public var purpose: FilePurpose
+    /// The purpose's name.
+    public var purpose: String
     public var name: String
     public var contentType: String
     public var size: Int64

@@ -15,18 +15,16 @@ extension FileService {
     /// blob without a record must be before it counts as debris (younger ones may be in use right now).
     public static let graceForUnbound: TimeInterval = 86_400
 
-    /// Purposes whose files belong to something a module binds them to (a message, a profile, a category);
-    /// such a file left unbound is an abandoned upload.
-    static let purposesNeedingAnEntity: [FilePurpose] = [.attachment, .servicePhoto, .serviceVideo, .categoryImage]
-
     /// Removes abandoned uploads, staging files left by a crash, and bytes no record names (in the local
     /// directory or the bucket). Runs daily as a recurring job.
     @discardableResult
     public func sweep() async throws -> SweepReport {
         var report = SweepReport()
         let cutoff = store.clock.now().addingTimeInterval(-Self.graceForUnbound)
+        // Purposes whose files belong to something a module binds them to (a message, a profile, a category):
+        // such a file left unbound is an abandoned upload.
         let records = try await self.records(where: "entity_kind IS NULL AND created_at < \(bind: cutoff)")
-            .filter { Self.purposesNeedingAnEntity.contains($0.purpose) }
+            .filter { $0.purpose.needsEntity }
         try await remove(records, caller: .system("files.sweep"))
         report.unboundFiles = records.count
 

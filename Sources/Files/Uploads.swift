@@ -75,12 +75,12 @@ enum UploadReceiver {
     /// `multipart/form-data` with a `purpose` part before the `file` part, so the purpose's limit applies
     /// while the file streams. `allow` is asked about the purpose before any file byte is written.
     static func receiveMultipart(
-        _ body: RequestBody, boundary: String, declaredLength: Int?, store: any BlobStore,
+        _ body: RequestBody, boundary: String, declaredLength: Int?, store: any BlobStore, purposes: [FilePurpose],
         allow: @Sendable (FilePurpose) async throws -> Void
     ) async throws -> StagedUpload {
         let file = try store.stagingFile()
         do {
-            let form = MultipartForm(boundary: boundary)
+            let form = MultipartForm(boundary: boundary, purposes: purposes)
             try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(file.path), options: .newFile(replaceExisting: false)) { handle in
                 var writer = handle.bufferedWriter()
                 var allowed = false
@@ -202,6 +202,13 @@ final class MultipartForm: MultipartStream, @unchecked Sendable {
     private(set) var purpose: FilePurpose?
     private(set) var fileName: String?
     private(set) var sink: StagingSink?
+    /// The purposes the installation declares.
+    let purposes: [FilePurpose]
+
+    init(boundary: String, purposes: [FilePurpose]) {
+        self.purposes = purposes
+        super.init(boundary: boundary)
+    }
 
     enum Part { case none, purpose, file, ignored }
 
@@ -251,8 +258,8 @@ final class MultipartForm: MultipartStream, @unchecked Sendable {
     override func partEnded() {
         if part == .purpose {
             let text = purposeText.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let value = FilePurpose(rawValue: text) else {
-                let known = FilePurpose.allCases.map(\.rawValue).joined(separator: ", ")
+            guard let value = purposes.first(where: { $0.name == text }) else {
+                let known = purposes.map(\.name).joined(separator: ", ")
                 return fail(PlazaError.validation(field: "purpose", "must be one of \(known)"))
             }
             purpose = value
@@ -266,16 +273,18 @@ extension FileService {
     /// `?purpose=&name=` — and stores it. `only` restricts the purpose (the avatar form takes avatars).
     public func upload(_ request: Request, caller: Caller, only: FilePurpose? = nil) async throws -> StoredFile {
         let declared = request.headers[.contentLength].flatMap { Int($0) }
-        let purposes = FilePurpose.allCases.map(\.rawValue).joined(separator: ", ")
+        let purposes = allPurposes.map(\.name).joined(separator: ", ")
         let staged: StagedUpload
         if let type = request.headers[.contentType], let boundary = UploadReceiver.boundary(of: type) {
-            staged = try await UploadReceiver.receiveMultipart(request.body, boundary: boundary, declaredLength: declared, store: blobs) { purpose in
-                if let only, purpose != only { throw PlazaError.validation(field: "purpose", "must be \(only.rawValue) here") }
+            staged = try await UploadReceiver.receiveMultipart(
+                request.body, boundary: boundary, declaredLength: declared, store: blobs, purposes: allPurposes
+            ) { purpose in
+                if let only, purpose != only { throw PlazaError.validation(field: "purpose", "must be \(only.name) here") }
                 try self.authorizeUpload(purpose, caller: caller)
             }
         } else {
             let query = request.uri.queryParameters
-            guard let raw = query["purpose"].map(String.init), let purpose = FilePurpose(rawValue: raw), only == nil || only == purpose else {
+            guard let raw = query["purpose"].map(String.init), let purpose = purpose(named: raw), only == nil || only == purpose else {
                 throw PlazaError.validation(field: "purpose", "must be one of \(purposes) (send it as ?purpose= with a raw body)")
             }
             try authorizeUpload(purpose, caller: caller)

@@ -178,6 +178,9 @@ public final class Plaza: Sendable {
             store: store, queue: queue, identity: identity, blobs: blobs, secrets: secrets, policy: policy, settings: config.fileSettings,
             logger: logger)
         try files.register(in: jobRegistry)
+        for manifest in manifests {
+            for purpose in manifest.filePurposes { try files.register(purpose, owner: manifest.id) }
+        }
         for subscription in files.subscriptions() { try bus.subscribe(subscription) }
         conversations = try ConversationService(
             store: store, publisher: publisher, hub: realtime, identity: identity, notifications: notifications, files: files, policy: policy)

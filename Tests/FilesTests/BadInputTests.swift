@@ -45,7 +45,7 @@ struct BadInputTests {
                 let pdf = try await upload(client, ada, purpose: "avatar", name: "avatar.png", data: try fixture("document.pdf"), type: "image/png")
                 try await refused(plaza, pdf, .unsupportedMediaType, mentioning: "application/pdf")
                 let text = try await upload(
-                    client, ada, purpose: "service-video", name: "clip.mp4", data: Data("just words\n".utf8), type: "video/mp4")
+                    client, ada, purpose: "notes-video", name: "clip.mp4", data: Data("just words\n".utf8), type: "video/mp4")
                 try await refused(plaza, text, .unsupportedMediaType, mentioning: "text/plain")
 
                 let traversal = try await upload(client, ada, purpose: "avatar", name: "../../etc/passwd", data: try fixture("landscape.jpg"))
@@ -57,11 +57,11 @@ struct BadInputTests {
                     body: ByteBuffer(data: try fixture("landscape.jpg")))
                 try await refused(plaza, rawName, .unprocessableContent, mentioning: "not a path")
 
-                let truncated = try await upload(client, ada, purpose: "service-photo", name: "cut.jpg", data: try fixture("truncated.jpg"))
+                let truncated = try await upload(client, ada, purpose: "notes-photo", name: "cut.jpg", data: try fixture("truncated.jpg"))
                 try await refused(plaza, truncated, .unprocessableContent, mentioning: "damaged or truncated")
-                let bomb = try await upload(client, ada, purpose: "service-photo", name: "bomb.png", data: try fixture("bomb.png"))
+                let bomb = try await upload(client, ada, purpose: "notes-photo", name: "bomb.png", data: try fixture("bomb.png"))
                 try await refused(plaza, bomb, .unprocessableContent, mentioning: "30000×30000")
-                let polyglot = try await upload(client, ada, purpose: "service-photo", name: "nice.jpg", data: try fixture("polyglot.jpg"))
+                let polyglot = try await upload(client, ada, purpose: "notes-photo", name: "nice.jpg", data: try fixture("polyglot.jpg"))
                 try await refused(plaza, polyglot, .unprocessableContent, mentioning: "not an image Plaza can read")
 
                 let backwards = multipart([("file", "a.jpg", "image/jpeg", try fixture("landscape.jpg")), ("purpose", nil, nil, Data("avatar".utf8))])
@@ -73,8 +73,8 @@ struct BadInputTests {
                 try await refused(plaza, unknown, .unprocessableContent, mentioning: "must be one of")
 
                 // Category images belong to the catalogue: a customer may not add one.
-                let catalogue = try await upload(client, ada, purpose: "category-image", name: "a.jpg", data: try fixture("landscape.jpg"))
-                try await refused(plaza, catalogue, .forbidden, mentioning: "files.catalogue.upload")
+                let catalogue = try await upload(client, ada, purpose: "notes-cover", name: "a.jpg", data: try fixture("landscape.jpg"))
+                try await refused(plaza, catalogue, .forbidden, mentioning: "notes.covers.upload")
             }
         }
     }

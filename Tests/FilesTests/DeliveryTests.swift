@@ -18,7 +18,7 @@ struct DeliveryTests {
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
                 let bytes = try fixture("landscape.jpg")
-                let file = try decode(StoredFile.self, try await upload(client, ada, purpose: "service-photo", name: "a.jpg", data: bytes))
+                let file = try decode(StoredFile.self, try await upload(client, ada, purpose: "notes-photo", name: "a.jpg", data: bytes))
 
                 let whole = try await client.execute(uri: file.url, method: .get)
                 #expect(whole.status == .ok)
@@ -110,7 +110,7 @@ struct DeliveryTests {
             let bob = try await person(plaza, "bob@example.com")
             try await plaza.testApplication().test(.router) { client in
                 let file = try decode(
-                    StoredFile.self, try await upload(client, ada, purpose: "service-photo", name: "a.jpg", data: try fixture("landscape.jpg")))
+                    StoredFile.self, try await upload(client, ada, purpose: "notes-photo", name: "a.jpg", data: try fixture("landscape.jpg")))
                 try await plaza.runPendingWork()
                 #expect(plaza.storedBlobs().count == 3)
 

@@ -68,16 +68,19 @@ struct S3StoreTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try await S3BlobStore(location: location, stagingDirectory: directory).createBucket()
 
-        try await withTestPlaza(configure: {
-            $0.filesDirectory = directory.path
-            $0.filesS3 = location
-            $0.edge.rateLimits = []
-        }) { plaza in
+        try await withTestPlaza(
+            apps: [NotesApp.self],
+            configure: {
+                $0.filesDirectory = directory.path
+                $0.filesS3 = location
+                $0.edge.rateLimits = []
+            }
+        ) { plaza in
             #expect(plaza.files.blobs is S3BlobStore)
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
                 let bytes = try fixture("landscape.jpg")
-                let file = try decode(StoredFile.self, try await upload(client, ada, purpose: "service-photo", name: "a.jpg", data: bytes))
+                let file = try decode(StoredFile.self, try await upload(client, ada, purpose: "notes-photo", name: "a.jpg", data: bytes))
                 try await plaza.runPendingWork()
                 let sizes = Dictionary(uniqueKeysWithValues: try await plaza.files.variants(of: file.id).map { ($0.name, [$0.width, $0.height]) })
                 #expect(sizes == ["thumb": [320, 240], "large": [1200, 800]])

@@ -69,8 +69,9 @@ extension Plaza {
 func withFilesPlaza<T: Sendable>(clock: any PlazaClock = SystemClock(), _ body: (Plaza) async throws -> T) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plaza-files-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
+    // With the seam's test app, whose purposes (a photo with variants, a video, a staff-only cover) the tests upload.
     return try await withTestPlaza(
-        clock: clock,
+        apps: [NotesApp.self], clock: clock,
         configure: {
             $0.filesDirectory = directory.path
             $0.edge.rateLimits = []

@@ -20,7 +20,7 @@ struct UploadTests {
             try await plaza.testApplication().test(.router) { client in
                 // The client calls it a PNG named .png; the bytes say JPEG, and JPEG it is.
                 let response = try await upload(
-                    client, ada, purpose: "service-photo", name: "kitchen.png", data: try fixture("landscape.jpg"), type: "image/png")
+                    client, ada, purpose: "notes-photo", name: "kitchen.png", data: try fixture("landscape.jpg"), type: "image/png")
                 #expect(response.status == .created)
                 let file = try decode(StoredFile.self, response)
                 #expect(file.contentType == "image/jpeg")
@@ -139,7 +139,7 @@ struct AvatarTests {
 
                 let photo = try decode(
                     StoredFile.self,
-                    try await upload(client, ada, purpose: "service-photo", name: "c.png", data: TestImages.png(width: 64, height: 64)))
+                    try await upload(client, ada, purpose: "notes-photo", name: "c.png", data: TestImages.png(width: 64, height: 64)))
                 let deleted = try await client.execute(
                     uri: "/api/v1/files/\(second.id)", method: .delete, headers: [.authorization: "Bearer \(ada.token)"])
                 #expect(deleted.status == .noContent)

@@ -1,4 +1,5 @@
 import AppHost
+import Files
 import FluentKit
 import Foundation
 import Identity
@@ -10,6 +11,18 @@ import Storage
 /// one role, its merge and forget. Registered by one line (`withTestPlaza(apps: [NotesApp.self])`).
 public struct NotesApp: PlazaApp {
     public static let read: Action = "notes.notes.read"
+    public static let uploadCover: Action = "notes.covers.upload"
+
+    /// The file purposes the file tests use: a public photo with variants, a video, a cover only staff upload.
+    public static let photo = FilePurpose(
+        "notes-photo", maxBytes: 20 << 20, allowedTypes: FilePurpose.images,
+        variants: [
+            VariantSpec(name: "thumb", width: 320, height: 240, fit: .smart), VariantSpec(name: "large", width: 1600, height: 1200, fit: .inside),
+        ])
+    public static let video = FilePurpose("notes-video", maxBytes: 500 << 20, allowedTypes: [.mp4, .quicktime, .webm])
+    public static let cover = FilePurpose(
+        "notes-cover", maxBytes: 10 << 20, allowedTypes: FilePurpose.images,
+        variants: [VariantSpec(name: "card", width: 400, height: 300, fit: .cover)], uploadAction: uploadCover)
 
     public static let manifest = AppManifest(
         id: "notes", title: ["en": "Notes", "uk": "Нотатки"],
@@ -17,6 +30,7 @@ public struct NotesApp: PlazaApp {
         policy: {
             var policy = RulePolicy()
             policy.allow(read, .appRole(app: "notes", role: "note-taker"))
+            policy.allow(uploadCover, .systemRole(SystemRole.admin), .systemRole(SystemRole.employee))
             return policy
         }(),
         roles: [
@@ -24,6 +38,7 @@ public struct NotesApp: PlazaApp {
                 "note-taker", description: "Keeps notes (the seam's test app).", labels: ["en": "Note taker", "uk": "Нотатник"], selfAssignable: true)
         ],
         organisationTypes: [OrganisationType("study-group", labels: ["en": "Study group", "uk": "Навчальна група"])],
+        filePurposes: [photo, video, cover],
         personalData: [PersonalTable("notes_notes", people: ["user_id"], forget: [.delete(where: "user_id = :user")])])
 
     let store: Store

@@ -1,5 +1,6 @@
 import AppHost
 import Conversations
+import Files
 import Foundation
 import GraphQLTransport
 import Identity
@@ -18,6 +19,7 @@ public struct MarketplaceApp: PlazaApp {
                 "provider", description: "Offers services (marketplace).", labels: ["en": "Provider", "uk": "Виконавець"], selfAssignable: true)
         ],
         organisationTypes: [OrganisationType("provider-company", labels: ["en": "Provider company", "uk": "Компанія-виконавець"])],
+        filePurposes: [.servicePhoto, .serviceVideo, .categoryImage],
         settings: [
             AppSetting(
                 "SEARCH_CACHE_SECONDS", .integer(0...3600), default: "30",
@@ -146,4 +148,22 @@ public struct MarketplaceApp: PlazaApp {
             }
         }
     }
+}
+
+extension FilePurpose {
+    /// Photos of a provider's work and of a request's problem (the names are older than app-named purposes).
+    public static let servicePhoto = FilePurpose(
+        "service-photo", maxBytes: 20 << 20, allowedTypes: images,
+        variants: [
+            VariantSpec(name: "thumb", width: 320, height: 240, fit: .smart), VariantSpec(name: "large", width: 1600, height: 1200, fit: .inside),
+        ])
+    /// A provider's presentation video.
+    public static let serviceVideo = FilePurpose("service-video", maxBytes: 500 << 20, allowedTypes: [.mp4, .quicktime, .webm])
+    /// A category's picture, uploaded by those who keep the catalogue.
+    public static let categoryImage = FilePurpose(
+        "category-image", maxBytes: 10 << 20, allowedTypes: images,
+        variants: [
+            VariantSpec(name: "card", width: 400, height: 300, fit: .cover), VariantSpec(name: "large", width: 1200, height: 900, fit: .inside),
+        ],
+        uploadAction: MarketplacePolicy.uploadCategoryImage)
 }

@@ -8,6 +8,8 @@ public enum MarketplacePolicy {
     public static let app = "marketplace"
     public static let browse: Action = "marketplace.catalogue.read"
     public static let manageCategories: Action = "marketplace.categories.manage"
+    /// Category images belong to the catalogue, which admins and employees keep.
+    public static let uploadCategoryImage: Action = "marketplace.categories.upload-image"
     public static let createProfile: Action = "marketplace.providers.create"
     public static let manageProfile: Action = "marketplace.providers.manage"
     public static let manageCustomerProfile: Action = "marketplace.customers.manage"
@@ -28,6 +30,7 @@ public enum MarketplacePolicy {
         var policy = RulePolicy()
         policy.allow(browse, .anyone)
         policy.allow(manageCategories, .systemRole(SystemRole.admin))
+        policy.allow(uploadCategoryImage, .systemRole(SystemRole.admin), .systemRole(SystemRole.employee))
         policy.allow(createProfile, .appRole(app: app, role: "provider"))
         policy.allow(manageProfile, .owner)
         policy.allow(manageCustomerProfile, .appRole(app: app, role: "customer"))

@@ -127,7 +127,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
         for (path, purpose, notice) in [("photos", FilePurpose.servicePhoto, "mp-photo-added"), ("video", .serviceVideo, "mp-video-added")] {
             routes.add(
                 .post, "/marketplace/provider/\(path)", "marketplaceProfile\(path.capitalized)Form",
-                "Add a \(purpose.rawValue) to your profile (multipart).",
+                "Add a \(purpose.name) to your profile (multipart).",
                 access: .action(MarketplacePolicy.createProfile), uploads: true
             ) { request, context, scope in
                 try await scope.checkUploadForm(request)
