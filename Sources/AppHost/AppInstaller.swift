@@ -59,6 +59,7 @@ public struct AppInstaller: Sendable {
         for activity in parts.activities { try workflows.registerActivity(activity.name, owner: id, activity.handler) }
         for category in parts.notificationCategories { try templates.register(category, owner: id) }
         for template in parts.notificationTemplates { try templates.register(template, owner: id) }
+        for group in parts.audienceGroups { try identity.audienceGroups.add(group.kind, group.resolve, owner: id) }
         try identity.mergeHooks.register(id, owner: id) { source, target, transaction in
             try await app.merge(from: source, into: target, in: transaction)
         }
@@ -93,6 +94,7 @@ public struct AppInstaller: Sendable {
         hyphened("conversation context", parts.conversationContexts.map(\.type))
         hyphened("file entity", parts.fileEntities.map(\.kind))
         hyphened("notification category", parts.notificationCategories.map(\.id))
+        hyphened("audience group", parts.audienceGroups.map(\.kind))
         return found
     }
 }

@@ -29,6 +29,8 @@ public struct AppManifest: Sendable {
     public var settings: [AppSetting]
     /// Its page templates, words in both languages and header links.
     public var pages: PageBundle?
+    /// Path prefixes where it speaks another system's API, and the shape its refusals take there.
+    public var errorEnvelopes: [EnvelopedPrefix]
     /// Demo markers written before apps had their own (an installation seeded with one has this app's demo).
     public var earlierDemoMarkers: [String]
     /// Every table it owns and the people in it (``PersonalTable``); tables without people are listed too.
@@ -37,7 +39,7 @@ public struct AppManifest: Sendable {
     public init(
         id: String, title: [String: String], migrations: [any Migration] = [], policy: RulePolicy = RulePolicy(), roles: [AppRole] = [],
         organisationTypes: [OrganisationType] = [], filePurposes: [FilePurpose] = [], settings: [AppSetting] = [], pages: PageBundle? = nil,
-        earlierDemoMarkers: [String] = [], personalData: [PersonalTable] = []
+        errorEnvelopes: [EnvelopedPrefix] = [], earlierDemoMarkers: [String] = [], personalData: [PersonalTable] = []
     ) {
         self.id = id
         self.title = title
@@ -48,6 +50,7 @@ public struct AppManifest: Sendable {
         self.filePurposes = filePurposes
         self.settings = settings
         self.pages = pages
+        self.errorEnvelopes = errorEnvelopes
         self.earlierDemoMarkers = earlierDemoMarkers
         self.personalData = personalData
     }

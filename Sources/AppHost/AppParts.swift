@@ -1,6 +1,7 @@
 import Conversations
 import Files
 import Foundation
+import Identity
 import Jobs
 import Notifications
 import PlazaKit
@@ -31,6 +32,11 @@ public struct AppParts: Sendable {
         public var facts: FileEntityFacts
     }
 
+    public struct AudienceGroup: Sendable {
+        public var kind: String
+        public var resolve: AudienceResolver
+    }
+
     public struct Activity: Sendable {
         public var name: String
         public var handler: ActivityHandler
@@ -46,6 +52,7 @@ public struct AppParts: Sendable {
     public private(set) var notificationCategories: [NotificationCategory] = []
     public private(set) var notificationTemplates: [NotificationTemplate] = []
     public private(set) var cron: [RecurringJob] = []
+    public private(set) var audienceGroups: [AudienceGroup] = []
 
     public init() {}
 
@@ -85,6 +92,12 @@ public struct AppParts: Sendable {
     public mutating func notifications(_ category: NotificationCategory, templates: [NotificationTemplate]) {
         notificationCategories.append(category)
         notificationTemplates.append(contentsOf: templates)
+    }
+
+    /// A kind of group notifications may go to (`Audience.group(kind, id)`): `resolve` turns a group's id into
+    /// a subquery of its people's ids.
+    public mutating func audienceGroup(_ kind: String, _ resolve: @escaping AudienceResolver) {
+        audienceGroups.append(AudienceGroup(kind: kind, resolve: resolve))
     }
 
     /// A job run on a schedule, once across instances (its handler is one of ``jobs``).

@@ -16,9 +16,15 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
     let accessLog: Logger
     let metrics = RequestMetrics()
     let clientResolver: ClientResolver
+    /// Path prefixes whose refusals an app draws in another system's shape.
+    let envelopes: [EnvelopedPrefix]
 
-    public init(settings: EdgeSettings, accessLog: Logger, allowedMethods: @escaping @Sendable (String) -> [HTTPRequest.Method]) {
+    public init(
+        settings: EdgeSettings, accessLog: Logger, envelopes: [EnvelopedPrefix] = [],
+        allowedMethods: @escaping @Sendable (String) -> [HTTPRequest.Method]
+    ) {
         self.settings = settings
+        self.envelopes = envelopes.sorted { $0.prefix.count > $1.prefix.count }
         self.accessLog = accessLog
         self.allowedMethods = allowedMethods
         self.clientResolver = ClientResolver(trustedProxies: settings.trustedProxies)
@@ -130,6 +136,9 @@ public struct EdgeMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
 
     func problem(_ error: PlazaError, request: Request, context: Context) -> Response {
         let problem = error.problem(instance: request.uri.path, requestId: context.requestID)
+        if let enveloped = envelopes.first(where: { request.uri.path.hasPrefix($0.prefix) }) {
+            return enveloped.envelope.response(error, problem)
+        }
         if !request.uri.path.hasPrefix("/api"), request.headers[.accept]?.contains("text/html") == true {
             return Self.htmlError(problem, headers: error.headers)
         }

@@ -4,55 +4,6 @@ import Hummingbird
 import PlazaKit
 import Synchronization
 
-/// In-memory token buckets. Each instance keeps its own: with N instances behind a balancer a client gets
-/// up to N times the configured rate, which keeps the hot path free of database writes.
-public final class RateLimiter: Sendable {
-    struct Bucket {
-        var tokens: Double
-        var updated: ContinuousClock.Instant
-    }
-
-    public enum Decision: Equatable, Sendable {
-        case allowed(remaining: Int)
-        /// Refused; the client may try again after this many seconds.
-        case limited(retryAfter: Int)
-    }
-
-    private let buckets = Mutex<[String: Bucket]>([:])
-    private let maxKeys: Int
-
-    public init(maxKeys: Int = 100_000) {
-        self.maxKeys = maxKeys
-    }
-
-    /// Takes one token from `key`'s bucket under `rule`.
-    public func take(_ key: String, rule: RateLimitRule, now: ContinuousClock.Instant = .now) -> Decision {
-        let refill = rule.refillPerSecond
-        let capacity = Double(rule.capacity)
-        return buckets.withLock { buckets in
-            if buckets.count >= maxKeys { Self.evictFull(&buckets, now: now, refill: refill, capacity: capacity) }
-            var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
-            let elapsed = (now - bucket.updated).timeInterval
-            bucket.tokens = min(capacity, bucket.tokens + max(0, elapsed) * refill)
-            bucket.updated = now
-            defer { buckets[key] = bucket }
-            if bucket.tokens >= 1 {
-                bucket.tokens -= 1
-                return .allowed(remaining: Int(bucket.tokens))
-            }
-            let wait = (1 - bucket.tokens) / refill
-            return .limited(retryAfter: max(1, Int(wait.rounded(.up))))
-        }
-    }
-
-    /// Drops buckets that have refilled completely: forgetting them changes nothing.
-    private static func evictFull(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant, refill: Double, capacity: Double) {
-        buckets = buckets.filter { _, bucket in
-            bucket.tokens + (now - bucket.updated).timeInterval * refill < capacity
-        }
-    }
-}
-
 /// Applies the longest-prefix rule to each request: per user when signed in, per client IP otherwise.
 public struct RateLimitMiddleware<Context: PlazaRequestContext>: RouterMiddleware {
     let rules: [RateLimitRule]
@@ -69,7 +20,7 @@ public struct RateLimitMiddleware<Context: PlazaRequestContext>: RouterMiddlewar
             return try await next(request, context)
         }
         let subject = context.principal.map { "user:\($0.id)" } ?? "ip:\(context.client.ip)"
-        switch limiter.take("\(rule.prefix)|\(subject)", rule: rule) {
+        switch limiter.take("\(rule.prefix)|\(subject)", capacity: rule.capacity, period: rule.period) {
         case .allowed(let remaining):
             var response = try await next(request, context)
             response.headers[.rateLimitLimit] = String(rule.capacity)

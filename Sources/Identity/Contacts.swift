@@ -3,19 +3,25 @@ import PlazaKit
 import SQLKit
 
 /// Who a message is for, in the terms people use: some accounts, everyone holding a role (across the system
-/// or in one organisation), an organisation's members, or everyone. Exactly one kind per audience.
+/// or in one organisation), an organisation's members, a group an app knows (an initiative's members), or
+/// everyone. Exactly one kind per audience.
 public struct Audience: Codable, Sendable, Equatable, APISchema {
     public var users: [UUID]?
     public var role: String?
     public var organisationId: UUID?
+    public var group: AudienceGroup?
     public var everyone: Bool?
 
-    public init(users: [UUID]? = nil, role: String? = nil, organisationId: UUID? = nil, everyone: Bool? = nil) {
+    public init(users: [UUID]? = nil, role: String? = nil, organisationId: UUID? = nil, group: AudienceGroup? = nil, everyone: Bool? = nil) {
         self.users = users
         self.role = role
         self.organisationId = organisationId
+        self.group = group
         self.everyone = everyone
     }
+
+    /// The people of a group an app resolves (``IdentityService/audienceGroups``).
+    public static func group(_ kind: String, _ id: String) -> Audience { Audience(group: AudienceGroup(kind: kind, id: id)) }
 
     public static func users(_ ids: [UUID]) -> Audience { Audience(users: ids) }
     public static func role(_ role: String, in organisation: UUID? = nil) -> Audience { Audience(role: role, organisationId: organisation) }
@@ -26,12 +32,16 @@ public struct Audience: Codable, Sendable, Equatable, APISchema {
 
     /// The field errors of an audience that is empty, mixes kinds, or lists too many people.
     public var problems: [FieldError] {
-        let kinds = [users != nil, role != nil || organisationId != nil, everyone == true].filter { $0 }.count
+        let kinds = [users != nil, role != nil || organisationId != nil, group != nil, everyone == true].filter { $0 }.count
         if kinds != 1 {
             return [
                 FieldError(
-                    field: "audience", message: "must name exactly one of users, role (optionally with organisationId), organisationId or everyone")
+                    field: "audience",
+                    message: "must name exactly one of users, role (optionally with organisationId), organisationId, group or everyone")
             ]
+        }
+        if let group, group.kind.isEmpty || group.kind.count > 64 || group.id.isEmpty || group.id.count > 200 {
+            return [FieldError(field: "audience.group", message: "must name a group's kind and id")]
         }
         if let users {
             if users.isEmpty { return [FieldError(field: "audience.users", message: "must name at least one account")] }
@@ -47,10 +57,30 @@ public struct Audience: Codable, Sendable, Equatable, APISchema {
                 "users": .array(.uuid),
                 "role": .string(description: "Everyone holding this role: a system or app role, or with organisationId an organisation role."),
                 "organisationId": .string(format: "uuid", description: "The members of this organisation (with role: those holding it there)."),
+                "group": .object(
+                    properties: [
+                        "kind": .string(description: "A kind of group an installed app resolves (an initiative's members)."),
+                        "id": .string(description: "Which group of that kind."),
+                    ], required: ["kind", "id"]),
                 "everyone": .boolean,
             ], required: [])
     }
 }
+
+/// A group of people an app knows how to list: `kind` names the app's resolver, `id` the group.
+public struct AudienceGroup: Codable, Sendable, Equatable {
+    public var kind: String
+    public var id: String
+
+    public init(kind: String, id: String) {
+        self.kind = kind
+        self.id = id
+    }
+}
+
+/// How an app lists a group's people: a subquery selecting their ids (`SELECT user_id FROM …`), so audiences of
+/// any size are paged by Identity. Throws (a validation error) for an id that names no group.
+public typealias AudienceResolver = @Sendable (_ id: String) throws -> SQLQueryString
 
 /// What other modules need to reach a person: addresses, language and time zone.
 public struct Contact: Sendable, Equatable {
@@ -80,6 +110,9 @@ extension IdentityService {
             filter = "u.id IN (SELECT user_id FROM identity_role_grants WHERE role = \(bind: role))"
         } else if let organisation = audience.organisationId {
             filter = "u.id IN (SELECT user_id FROM identity_memberships WHERE organisation_id = \(bind: organisation))"
+        } else if let group = audience.group {
+            guard let resolve = audienceGroups[group.kind] else { throw Self.unknownGroup(group.kind) }
+            filter = "u.id IN (" + (try resolve(group.id)) + ")"
         } else if audience.everyone == true {
             filter = "1 = 1"
         } else {
@@ -92,6 +125,15 @@ extension IdentityService {
             FROM identity_users u WHERE u.status = 'active' AND \(filter) ORDER BY u.id LIMIT \(literal: max(1, min(limit, 5000)))
             """
         ).all().map(Self.contact)
+    }
+
+    /// Refuses an audience group of a kind no installed app resolves.
+    public func checkGroup(of audience: Audience) throws {
+        if let group = audience.group, audienceGroups[group.kind] == nil { throw Self.unknownGroup(group.kind) }
+    }
+
+    static func unknownGroup(_ kind: String) -> PlazaError {
+        PlazaError.validation(field: "audience.group.kind", "\(kind) is not a kind of group an installed app knows")
     }
 
     /// One account's contact details, if it is active.

@@ -32,6 +32,8 @@ public struct IdentityService: Sendable {
     public let forgetHooks = ForgetHooks()
     /// The installation's app roles and organisation types (the core's and the apps').
     public let catalogue: RoleCatalogue
+    /// The kinds of audience group apps resolve (``Audience/group(_:_:)``).
+    public let audienceGroups = Registry<AudienceResolver>("audience group")
 
     public init(
         store: Store, outbox: Outbox, settings: IdentitySettings, bus: EventBus, policy: any Policy,

@@ -194,6 +194,7 @@ public struct NotificationService: Sendable {
             errors.append(FieldError(field: "link", message: "must be a path on this site, starting with /"))
         }
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
+        try identity.checkGroup(of: announcement.audience)
         var data: [String: JSONValue] = ["title": .string(title), "body": .string(body)]
         if let link = announcement.link { data["link"] = .string(link) }
         let request = NotificationRequest(audience: announcement.audience, template: "announcement", data: data)

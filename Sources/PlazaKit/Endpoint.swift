@@ -60,6 +60,8 @@ public enum ErrorFormat: Sendable, Equatable {
     case page
     /// RFC 6749 §5.2's `{"error", "error_description"}`: OAuth's token, introspection and revocation endpoints.
     case oauth
+    /// Another system's shape, where an app speaks its API (``ErrorEnvelope``).
+    case envelope(ErrorEnvelope)
 }
 
 /// A documented body: a named schema and its media type.
@@ -148,12 +150,15 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
     public var idempotent: Bool
     /// The form its refusals take.
     public var errors: ErrorFormat
+    /// Its own rate limit, per person (or client address), checked after the caller and before the handler.
+    public var rateLimit: RouteRateLimit?
     public var handler: Handler
 
     public init(
         _ method: HTTPRequest.Method, _ path: String, operationID: String, summary: String, tag: String,
         access: Access, parameters: [EndpointParameter] = [], requestBody: EndpointBody? = nil,
-        responses: [EndpointResponse], idempotent: Bool = false, errors: ErrorFormat = .problem, handler: @escaping Handler
+        responses: [EndpointResponse], idempotent: Bool = false, errors: ErrorFormat = .problem, rateLimit: RouteRateLimit? = nil,
+        handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
@@ -166,6 +171,7 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
         self.responses = responses
         self.idempotent = idempotent
         self.errors = errors
+        self.rateLimit = rateLimit
         self.handler = handler
     }
 
@@ -222,10 +228,22 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
 
     /// Adds every route to the router, each guarded as it declares; routes marked `idempotent` honour
     /// `Idempotency-Key` when a store is given.
-    public func register(on router: Router<Context>, policy: any Policy, idempotency: (any IdempotencyStore)? = nil) {
+    public func register(
+        on router: Router<Context>, policy: any Policy, idempotency: (any IdempotencyStore)? = nil, limiter: RateLimiter = RateLimiter()
+    ) {
         for var endpoint in endpoints {
             if let body = endpoint.requestBody, body.mediaType == "application/json" {
                 endpoint.handler = Self.followingBodyRules(endpoint.handler, schema: body.schema)
+            }
+            if let limit = endpoint.rateLimit {
+                let (handler, operation) = (endpoint.handler, endpoint.operationID)
+                endpoint.handler = { request, context in
+                    let subject = context.principal.map { "user:\($0.id)" } ?? "ip:\(context.client.ip)"
+                    if case .limited(let retryAfter) = limiter.take("route:\(operation)|\(subject)", capacity: limit.capacity, period: limit.period) {
+                        throw limit.refusal(retryAfter: retryAfter)
+                    }
+                    return try await handler(request, context)
+                }
             }
             var handler = endpoint.guardedHandler(policy: policy)
             if endpoint.idempotent, let idempotency {

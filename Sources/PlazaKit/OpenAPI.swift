@@ -24,12 +24,19 @@ public enum OpenAPI {
         var paths: [String: [String: JSONValue]] = [:]
         var components: [String: JSONValue] = ["Problem": problemSchema.json, "OAuthError": oauthErrorSchema.json]
         for endpoint in routes.endpoints {
+            if case .envelope(let envelope) = endpoint.errors { components[envelope.name] = envelope.schema.json }
             var operation: [String: JSONValue] = [
                 "operationId": .string(endpoint.operationID),
                 "summary": .string(endpoint.summary),
                 "tags": [.string(endpoint.tag)],
                 "x-plaza-access": .string(accessDescription(endpoint.access)),
             ]
+            if let limit = endpoint.rateLimit {
+                // Requests per period for each person (each client address when signed out); more are a 429.
+                operation["x-plaza-rate-limit"] = .object([
+                    "requests": .number(Double(limit.capacity)), "seconds": .number(limit.period.timeInterval),
+                ])
+            }
             if endpoint.access != .public {
                 // An empty requirement is OpenAPI's "or nobody": reads open to all that show more to the signed in.
                 let open: [JSONValue] = anonymousMay(endpoint.access) ? [[:]] : []
@@ -110,6 +117,7 @@ public enum OpenAPI {
         case .page: return [Problem.mediaType: ["schema": .ref("Problem")], "text/html": ["schema": ["type": "string"]]]
         // The route's own refusals; the edge's before it (413, 429, a NUL in the query) are problem+json.
         case .oauth: return ["application/json": ["schema": .ref("OAuthError")], Problem.mediaType: ["schema": .ref("Problem")]]
+        case .envelope(let envelope): return [envelope.mediaType: ["schema": .ref(envelope.name)]]
         }
     }
 
@@ -118,6 +126,7 @@ public enum OpenAPI {
         case .problem: return "An error, as RFC 9457 problem details."
         case .page: return "An error: an HTML page for a browser (it asks for text/html), RFC 9457 problem details otherwise."
         case .oauth: return "An error in OAuth's form (RFC 6749 §5.2)."
+        case .envelope(let envelope): return "An error, in the \(envelope.name) shape this API speaks."
         }
     }
 

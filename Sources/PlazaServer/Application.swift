@@ -33,14 +33,15 @@ extension Plaza {
         _ = PlazaMetrics.registry // metrics must be bootstrapped before the first request records any
         router.add(
             middleware: EdgeMiddleware<AppRequestContext>(
-                settings: config.edge, accessLog: accessLog, allowedMethods: { routes.methods(matching: $0) }))
+                settings: config.edge, accessLog: accessLog, envelopes: config.apps.types.flatMap { $0.manifest.errorEnvelopes },
+                allowedMethods: { routes.methods(matching: $0) }))
         router.add(middleware: CORSMiddleware<AppRequestContext>(origins: config.edge.corsOrigins))
         if let extraAuthentication { router.add(middleware: extraAuthentication) }
         router.add(middleware: BearerAuthentication<AppRequestContext>(identity: identity))
         router.add(middleware: SessionCookieAuthentication<AppRequestContext>(identity: identity))
         router.add(middleware: RateLimitMiddleware<AppRequestContext>(rules: config.edge.rateLimits, limiter: rateLimiter))
         router.add(middleware: PageErrors<AppRequestContext>(pages: pages))
-        routes.register(on: router, policy: policy, idempotency: idempotency)
+        routes.register(on: router, policy: policy, idempotency: idempotency, limiter: rateLimiter)
         return router
     }
 }

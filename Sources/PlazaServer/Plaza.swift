@@ -337,6 +337,10 @@ public final class Plaza: Sendable {
         }
         try claim(coreRoutes, by: "the core")
         for app in apps { try claim(app.routes(AppRequestContext.self), by: app.id) }
+        let prefixes = Registry<Int>("error envelope prefix")
+        for app in apps {
+            for enveloped in type(of: app).manifest.errorEnvelopes { try prefixes.add(enveloped.prefix, 0, owner: app.id) }
+        }
     }
 
     /// The core modules' routes.

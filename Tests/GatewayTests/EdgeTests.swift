@@ -309,12 +309,11 @@ struct ClientTests {
     @Test("token buckets refill with time")
     func bucketsRefill() {
         let limiter = RateLimiter()
-        let rule = RateLimitRule(prefix: "/", capacity: 2, period: .seconds(2))
         let start = ContinuousClock.now
-        #expect(limiter.take("k", rule: rule, now: start) == .allowed(remaining: 1))
-        #expect(limiter.take("k", rule: rule, now: start) == .allowed(remaining: 0))
-        #expect(limiter.take("k", rule: rule, now: start) == .limited(retryAfter: 1))
-        #expect(limiter.take("other", rule: rule, now: start) == .allowed(remaining: 1))
-        #expect(limiter.take("k", rule: rule, now: start + .seconds(1)) == .allowed(remaining: 0))
+        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start) == .allowed(remaining: 1))
+        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start) == .allowed(remaining: 0))
+        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start) == .limited(retryAfter: 1))
+        #expect(limiter.take("other", capacity: 2, period: .seconds(2), now: start) == .allowed(remaining: 1))
+        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start + .seconds(1)) == .allowed(remaining: 0))
     }
 }

@@ -96,9 +96,10 @@ struct InboxTests {
         }
     }
 
-    @Test("audiences: a system role, an organisation's members, an organisation role, everyone; disabled accounts are skipped")
+    @Test("audiences: a system role, an organisation's members, an organisation role, an app's group, everyone; disabled accounts are skipped")
     func audiences() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        // The seam's test app resolves `notes-writers`: everyone who keeps a note.
+        try await withTestPlaza(apps: [NotesApp.self], configure: { $0.edge.rateLimits = [] }) { plaza in
             let ada = try await person(plaza, "ada@example.com")
             let bob = try await person(plaza, "bob@example.com")
             let cat = try await person(plaza, "cat@example.com")
@@ -107,6 +108,9 @@ struct InboxTests {
             let organisation = try await plaza.identity.createOrganisation(
                 NewOrganisation(name: "Acme", type: "team"), caller: Caller(principal: try await plaza.identity.authenticate(bearer: ada.token)))
             _ = try await plaza.identity.setStatus(of: cat.id, to: "disabled", caller: admin)
+            try await plaza.store.transaction { transaction in
+                for writer in [bob.id, cat.id] { try await NotesApp.add("A note", for: writer, in: transaction) }
+            }
 
             func send(_ audience: Audience, _ title: String) async throws {
                 _ = try await plaza.notifications.announce(Announcement(audience: audience, title: title, body: "…"), caller: admin)
@@ -114,6 +118,7 @@ struct InboxTests {
             try await send(.role("employee"), "employees")
             try await send(.organisation(organisation.id), "acme")
             try await send(.role("owner", in: organisation.id), "acme owners")
+            try await send(.group("notes-writers", "all"), "writers")
             try await send(.all, "everyone")
             try await drain(plaza)
 
@@ -124,7 +129,7 @@ struct InboxTests {
                     ).items.map(\.title))
             }
             #expect(try await titles(ada) == ["acme", "acme owners", "everyone"])
-            #expect(try await titles(bob) == ["employees", "everyone"])
+            #expect(try await titles(bob) == ["employees", "writers", "everyone"])
             #expect(try await titles(cat) == [], "disabled accounts are not told")
         }
     }
@@ -142,6 +147,9 @@ struct InboxTests {
                 #expect(String(buffer: mixed.body).contains("audience"))
                 let empty = try await post(#"{"audience":{"users":[]},"title":"t","body":"b"}"#)
                 #expect(empty.status == .unprocessableContent)
+                let unknownGroup = try await post(#"{"audience":{"group":{"kind":"nobody-knows","id":"1"}},"title":"t","body":"b"}"#)
+                #expect(unknownGroup.status == .unprocessableContent)
+                #expect(String(buffer: unknownGroup.body).contains("nobody-knows is not a kind of group"))
                 let blank = try await post(#"{"audience":{"everyone":true},"title":"  ","body":"b"}"#)
                 #expect(String(buffer: blank.body).contains("title"))
                 let offsite = try await post(#"{"audience":{"everyone":true},"title":"t","body":"b","link":"https://evil.example"}"#)

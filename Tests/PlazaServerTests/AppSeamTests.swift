@@ -6,6 +6,9 @@ import PlazaServer
 import PlazaTesting
 import Realtime
 import Storage
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
 import Testing
 
 @Suite("The app seam")
@@ -151,4 +154,75 @@ struct ActionThiefApp: PlazaApp {
     func forget(user: UUID, in transaction: Transaction) async throws {}
     func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws {}
     func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] { [:] }
+}
+
+@Suite("Per-route rate limits")
+struct RouteRateLimitTests {
+    @Test("a route's own limit refuses the fourth note in a minute with a 429 and Retry-After, per person; others still write")
+    func perRoute() async throws {
+        try await withTestPlaza(apps: [NotesApp.self]) { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                let ada = TestAuthentication.header(roles: [], apps: ["note-taker"])
+                let bob = TestAuthentication.header(roles: [], apps: ["note-taker"])
+                func post(_ who: String) async throws -> (HTTPResponse.Status, String?) {
+                    try await client.execute(
+                        uri: "/api/v1/notes", method: .post, headers: [.testPrincipal: who, .contentType: "application/json"],
+                        body: ByteBuffer(string: #"{"body":"hello"}"#)
+                    ) { ($0.status, $0.headers[.retryAfter]) }
+                }
+                for _ in 1...3 { #expect(try await post(ada).0 == .created) }
+                let limited = try await post(ada)
+                #expect(limited.0 == .tooManyRequests)
+                #expect(Int(limited.1 ?? "") ?? 0 >= 1, "Retry-After says when")
+                #expect(try await post(bob).0 == .created, "the limit is each person's")
+                let document = try await client.execute(uri: "/openapi.json", method: .get) { String(buffer: $0.body) }
+                #expect(document.contains(#""x-plaza-rate-limit":{"requests":3,"seconds":60}"#))
+            }
+            let stored = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM notes_notes").first()?.decode(column: "n", as: Int.self)
+            #expect(stored == 4, "the refused note was not written")
+        }
+    }
+}
+
+@Suite("Error envelopes")
+struct ErrorEnvelopeTests {
+    @Test("under an app's envelope prefix every refusal takes its shape: the edge's 401, 404, 405, 413 and 429 too; elsewhere problem+json")
+    func legacyShape() async throws {
+        try await withTestPlaza(apps: [NotesApp.self], configure: { $0.edge.maxBodySize = 1024 }) { plaza in
+            try await plaza.testApplication().test(.router) { client in
+                let taker: HTTPFields = [.testPrincipal: TestAuthentication.header(roles: [], apps: ["note-taker"])]
+                func call(_ method: HTTPRequest.Method, _ path: String, _ headers: HTTPFields = [:], body: String = "") async throws -> (
+                    status: Int, type: String?, body: String, headers: HTTPFields
+                ) {
+                    try await client.execute(uri: path, method: method, headers: headers, body: ByteBuffer(string: body)) {
+                        (Int($0.status.code), $0.headers[.contentType], String(buffer: $0.body), $0.headers)
+                    }
+                }
+                func expectEnvelope(_ answer: (status: Int, type: String?, body: String, headers: HTTPFields), _ status: Int, _ code: String) {
+                    #expect(answer.status == status)
+                    #expect(answer.type == "application/json", "\(answer.body)")
+                    #expect(answer.body.contains(#""ok":false"#) && answer.body.contains(#""status":\#(status)"#), "\(answer.body)")
+                    #expect(answer.body.contains(#""code":"\#(code)""#), "\(answer.body)")
+                }
+                expectEnvelope(try await call(.get, "/api/notes-legacy/notes"), 401, "unauthorized")
+                #expect(try await call(.get, "/api/notes-legacy/notes", taker).status == 200)
+                expectEnvelope(try await call(.get, "/api/notes-legacy/nothing", taker), 404, "not-found")
+                let wrongMethod = try await call(.delete, "/api/notes-legacy/notes", taker)
+                expectEnvelope(wrongMethod, 405, "method-not-allowed")
+                #expect(wrongMethod.headers[.allow] == "GET")
+                var big = taker
+                big[.contentType] = "application/json"
+                expectEnvelope(
+                    try await call(.get, "/api/notes-legacy/notes", big, body: String(repeating: "x", count: 2048)), 413, "payload-too-large")
+                #expect(try await call(.get, "/api/notes-legacy/notes", taker).status == 200)
+                let limited = try await call(.get, "/api/notes-legacy/notes", taker)
+                expectEnvelope(limited, 429, "rate-limited")
+                #expect(limited.headers[.retryAfter] != nil)
+                // Outside the prefix, the same app's refusals are problem+json.
+                #expect(try await call(.get, "/api/v1/notes").type == "application/problem+json")
+                let document = try await call(.get, "/openapi.json").body
+                #expect(document.contains(#""NotesLegacyError""#))
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ import Storage
 /// it. ``problems(of:)`` says what an app gets wrong, one line each; an app keeps the contract when it says
 /// nothing. Checked:
 /// - names: its actions, jobs, topics and the rest derive from its id;
+/// - error envelopes: its routes under an envelope's prefix declare it;
 /// - words: its title, roles, organisation types, notifications and pages in English and Ukrainian alike;
 /// - tables: every table named for it is in its ``AppManifest/personalData``, and every listed table exists;
 /// - demo data: seeding twice adds nothing the second time;
@@ -29,6 +30,7 @@ public enum AppContract {
         var problems = words(of: manifest)
         problems += try await withTestPlaza(apps: [app], configure: { $0.edge.rateLimits = [] }) { plaza in
             var found = plaza.apps.flatMap { AppInstaller.misnamed($0).map(\.description) }
+            found += envelopes(of: manifest, routes: plaza.apps.flatMap { $0.routes(AppRequestContext.self).endpoints })
             found += try await tables(of: manifest, in: plaza)
             found += try await demoTwice(manifest, in: plaza)
             let fixtures = try await addFixtures(plaza)
@@ -60,6 +62,15 @@ public enum AppContract {
             for key in english.symmetricDifference(ukrainian).sorted() { problems.append("the word \(key) is in one language only") }
         }
         return problems
+    }
+
+    /// Routes under an error envelope's prefix say so, or `/openapi.json` would promise problem+json there.
+    static func envelopes(of manifest: AppManifest, routes: [Endpoint<AppRequestContext>]) -> [String] {
+        routes.compactMap { endpoint in
+            guard let enveloped = manifest.errorEnvelopes.first(where: { endpoint.path.hasPrefix($0.prefix) }) else { return nil }
+            return endpoint.errors == .envelope(enveloped.envelope)
+                ? nil : "\(endpoint.method.rawValue) \(endpoint.path) is under \(enveloped.prefix) but does not declare its error envelope"
+        }
     }
 
     // MARK: Tables

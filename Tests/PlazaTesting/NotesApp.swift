@@ -24,6 +24,24 @@ public struct NotesApp: PlazaApp {
         "notes-cover", maxBytes: 10 << 20, allowedTypes: FilePurpose.images,
         variants: [VariantSpec(name: "card", width: 400, height: 300, fit: .cover)], uploadAction: uploadCover)
 
+    /// The shape of refusals under `/api/notes-legacy/`, where the test app speaks "another system's" API.
+    public static let legacy = ErrorEnvelope(
+        name: "NotesLegacyError",
+        schema: .object(
+            properties: [
+                "ok": .boolean,
+                "error": .object(properties: ["status": .integer(), "code": .text, "message": .text], required: ["status", "code", "message"]),
+            ], required: ["ok", "error"])
+    ) { error, problem in
+        struct Body: Encodable {
+            struct Failure: Encodable { let status: Int, code: String, message: String }
+            let ok = false
+            let error: Failure
+        }
+        let body = Body(error: .init(status: problem.status, code: error.code, message: problem.detail ?? problem.title))
+        return (try? JSONEncoder().encode(body)) ?? Data()
+    }
+
     public static let manifest = AppManifest(
         id: "notes", title: ["en": "Notes", "uk": "Нотатки"],
         migrations: [CreateNotes()],
@@ -39,6 +57,7 @@ public struct NotesApp: PlazaApp {
         ],
         organisationTypes: [OrganisationType("study-group", labels: ["en": "Study group", "uk": "Навчальна група"])],
         filePurposes: [photo, video, cover],
+        errorEnvelopes: [EnvelopedPrefix("/api/notes-legacy/", legacy)],
         personalData: [PersonalTable("notes_notes", people: ["user_id"], forget: [.delete(where: "user_id = :user")])])
 
     let store: Store
@@ -47,7 +66,12 @@ public struct NotesApp: PlazaApp {
         store = core.store
     }
 
-    public var parts: AppParts { AppParts() }
+    /// `notes-writers:<anything>`: everyone who keeps a note (an audience group, for the notification tests).
+    public var parts: AppParts {
+        var parts = AppParts()
+        parts.audienceGroup("notes-writers") { _ in "SELECT user_id FROM notes_notes" }
+        return parts
+    }
 
     public func routes<Context: PlazaRequestContext>(_ context: Context.Type) -> RouteTable<Context> {
         var table = RouteTable<Context>()
@@ -63,6 +87,31 @@ public struct NotesApp: PlazaApp {
                 }
                 return try .json(Page(items: notes, nextCursor: nil))
             })
+        table.add(
+            Endpoint(
+                .post, "/api/v1/notes", operationID: "createNote", summary: "Keep a note (at most 3 a minute).", tag: "Notes",
+                access: .action(Self.read), requestBody: .json(NewNote.self),
+                responses: [EndpointResponse(201, "The note.", body: .json(Note.self))], rateLimit: RouteRateLimit(3, per: .seconds(60))
+            ) { request, context in
+                guard let me = context.caller.principal?.id else { throw PlazaError.unauthorized() }
+                let input = try await request.decodeJSON(NewNote.self, context: context)
+                var errors: [FieldError] = []
+                NewNote.limit.check(input.body, field: "body", into: &errors)
+                guard errors.isEmpty else { throw PlazaError.validation(errors) }
+                let note = Note(id: PlazaID.make(at: store.clock.now()), body: input.body)
+                try await store.transaction { transaction in
+                    try await transaction.sql.raw(
+                        "INSERT INTO notes_notes (id, user_id, body) VALUES (\(bind: note.id), \(bind: me), \(bind: note.body))"
+                    ).run()
+                }
+                return try .json(note, status: .created)
+            })
+        table.add(
+            Endpoint(
+                .get, "/api/notes-legacy/notes", operationID: "listNotesLegacy", summary: "The caller's notes, in the legacy API (2 a minute).",
+                tag: "Notes", access: .action(Self.read), responses: [EndpointResponse(200, "Every note of the caller.", body: .page(of: Note.self))],
+                errors: .envelope(Self.legacy), rateLimit: RouteRateLimit(2, per: .seconds(60))
+            ) { _, _ in try .json(Page(items: [Note](), nextCursor: nil)) })
         return table
     }
 
@@ -86,7 +135,7 @@ public struct NotesApp: PlazaApp {
         return [:]
     }
 
-    static func add(_ body: String, for user: UUID, in transaction: Transaction) async throws {
+    public static func add(_ body: String, for user: UUID, in transaction: Transaction) async throws {
         try await transaction.sql.raw(
             "INSERT INTO notes_notes (id, user_id, body) VALUES (\(bind: PlazaID.make(at: transaction.clock.now())), \(bind: user), \(bind: body))"
         ).run()
@@ -98,6 +147,14 @@ public struct Note: Codable, Sendable, Equatable, APISchema {
     public var id: UUID
     public var body: String
     public static var schema: JSONSchema { .object(properties: ["id": .uuid, "body": .text], required: ["id", "body"]) }
+}
+
+/// `POST /api/v1/notes`.
+public struct NewNote: Codable, Sendable, APISchema {
+    public var body: String
+    public init(body: String) { self.body = body }
+    public static let limit = TextLimit(1...1000)
+    public static var schema: JSONSchema { .object(properties: ["body": limit.schema], required: ["body"]) }
 }
 
 /// The notes app's table.
