@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it:
-#   1. install what is missing (a PostgreSQL server),
+#   1. install what is missing (a PostgreSQL server, Chromium, the Python peers),
 #   2. check the formatting (swift format lint against .swift-format),
 #   3. build everything once (debug),
-#   4. run every test on SQLite (the embedded default),
+#   4. on SQLite (the embedded default): the core's tests (no app, or the seam's test app), then each app's own
+#      (Tests/<App>Tests for Sources/Apps/<App>), then the whole system (PlazaServerTests: every app at once,
+#      the app contract, the route walks),
 #   5. schemathesis against the API as five roles, each on a fresh demo server (SQLite; scripts/schemathesis.sh),
-#   6. start a throwaway PostgreSQL cluster on 127.0.0.1, run every test again on it, stop it.
-# Each phase prints its time against a budget that keeps CI far inside its 90 minutes.
+#   6. start a throwaway PostgreSQL cluster on 127.0.0.1, run the tests where the database matters again on it
+#      (not the browser walks, nor the targets that open no database), stop it.
+# Each phase prints its time against its budget; the budgets add up to at most 45 minutes (CI allows 90), and a
+# new app's phase must fit: the run refuses to start when they do not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+
+apps=$(find Sources/Apps -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
+# Minutes per phase; each phase below names its own, and they add up here.
+install_budget=3 format_budget=1 build_budget=12 core_budget=6 app_budget=2 system_budget=3 schemathesis_budget=6 postgres_budget=9
+budget_total=$(( install_budget + format_budget + build_budget + core_budget + app_budget * $(echo "$apps" | wc -w) + system_budget
+  + schemathesis_budget + postgres_budget ))
+echo "== budgets add up to $budget_total min"
+if [ "$budget_total" -gt 45 ]; then
+  echo "!! the phases' budgets add up to $budget_total min, over 45: make the suite faster before adding more" >&2
+  exit 1
+fi
 
 phase_start=0
 phase() { phase_name=$1; phase_budget=$2; phase_start=$(date +%s); echo "== $phase_name (budget ${phase_budget} min)"; }
@@ -19,16 +34,16 @@ phase_end() {
   if [ "$took" -gt $((phase_budget * 60)) ]; then echo "!! $phase_name is over its budget" >&2; fi
 }
 
-phase "install" 5
+phase "install" "$install_budget"
 scripts/deps.sh test
 phase_end
 
-phase "format" 1
+phase "format" "$format_budget"
 # What `swift format format -i -r -p Sources Tests bench Package.swift` would change fails the run.
 swift format lint --strict -r -p Sources Tests bench Package.swift
 phase_end
 
-phase "build" 20
+phase "build" "$build_budget"
 swift build --build-tests 2>&1 | grep -v '^\[' | grep -v '^Compiling\|^Write\|^Emitting' || true
 test "${PIPESTATUS[0]}" -eq 0
 phase_end
@@ -79,21 +94,46 @@ swift_test() {
   }
 }
 
-phase "SQLite pass" 15
-swift_test
+app_targets=$(for app in $apps; do printf '%sTests|' "$app"; done)
+# A phase whose filter matches nothing would pass having run nothing (Swift Testing exits 0): each app needs
+# its tests, and they must be found.
+listed=$(swift test list --skip-build 2>/dev/null)
+for app in $apps; do
+  if ! grep -q "^${app}Tests\." <<<"$listed"; then
+    echo "!! Sources/Apps/$app has no tests: add Tests/${app}Tests (its own tests; the app contract runs in PlazaServerTests)" >&2
+    exit 1
+  fi
+done
+
+phase "core on SQLite" "$core_budget"
+swift_test --skip "^(${app_targets}PlazaServerTests)\\."
+phase_end
+
+for app in $apps; do
+  phase "$app on SQLite" "$app_budget"
+  swift_test --filter "^${app}Tests\\."
+  phase_end
+done
+
+phase "whole system on SQLite" "$system_budget"
+swift_test --filter '^PlazaServerTests\.'
 phase_end
 
 # Once, on SQLite only: what it checks (/openapi.json against the server) does not depend on the database.
-phase "schemathesis" 10
+phase "schemathesis" "$schemathesis_budget"
 scripts/schemathesis.sh
 phase_end
 
-phase "PostgreSQL pass" 15
+phase "PostgreSQL pass" "$postgres_budget"
 pgdir=$(mktemp -d /tmp/plaza-pg.XXXXXX)
 port=$(( 55000 + RANDOM % 5000 ))
 cleanup() { scripts/pg-cluster.sh stop "$pgdir" || true; }
 trap cleanup EXIT
 url=$(scripts/pg-cluster.sh start "$pgdir" "$port")
 # The cluster is deleted after the pass: its test databases need no DROP (each forces a checkpoint).
-PLAZA_TEST_KEEP_DATABASES=1 PLAZA_TEST_DATABASE_URL="$url" swift_test
+# Chromium drives pages the same whatever the database (the page tests without a browser still run here); the
+# kernel's and GraphQL transport's tests open no database.
+PLAZA_TEST_KEEP_DATABASES=1 PLAZA_TEST_DATABASE_URL="$url" swift_test \
+  --skip '(BrowserTests|LiveBadgeBrowserTests)/' --skip '^(PlazaKitTests|GraphQLTransportTests)\.'
+
 phase_end

@@ -64,6 +64,10 @@ public struct AppInstaller: Sendable {
             try await app.merge(from: source, into: target, in: transaction)
         }
         try identity.forgetHooks.register(id, owner: id) { user, transaction in try await app.forget(user: user, in: transaction) }
+        // A cron entry runs a job by name: one nobody handles would fail every time it is due.
+        for entry in parts.cron where jobs.handler(for: entry.name) == nil {
+            throw PlazaError.validation(field: "cron", "app \(id) schedules \(entry.name), which is not one of its jobs")
+        }
         return parts.cron
     }
 

@@ -109,7 +109,7 @@ public struct ConversationService: Sendable {
     }
 
     /// Opens a thread about a context in the owning module's transaction: the module has decided who takes
-    /// part (the customer and the provider a request was assigned to), so no context rule is asked.
+    /// part (a request's two sides), so no context rule is asked.
     public func open(
         about context: ConversationContext, participants: Set<UUID>, subject: String?, caller: Caller, in transaction: Transaction
     ) async throws -> UUID {

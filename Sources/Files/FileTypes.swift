@@ -3,7 +3,7 @@ import PlazaKit
 
 /// What a file is for: its size limit, its allowed types, its visibility, the variants made for it, who may
 /// upload for it and whether it must be bound to an entity (or be swept). The core declares `avatar` and
-/// `attachment`; apps declare theirs in their manifests (`marketplace-…`, named for the app), and
+/// `attachment`; apps declare theirs in their manifests (new ones named for the app, `notes-photo`), and
 /// ``FileService/register(_:owner:)`` refuses a name declared twice.
 public struct FilePurpose: Sendable, Hashable {
     public let name: String

@@ -66,7 +66,10 @@ extension IdentityService {
     /// Erases an account whose grace period has passed, unless an admin restored it meanwhile.
     public func purge(user: UUID) async throws {
         try await store.transaction { transaction in
-            guard let row = try await transaction.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)").first(),
+            // Locked on PostgreSQL (SQLite's writer is alone already), so an admin's restore waits rather than
+            // racing the erasure: a restored account is never erased.
+            let lock: SQLQueryString = transaction.dialect == .postgres ? " FOR UPDATE" : ""
+            guard let row = try await transaction.sql.raw("SELECT status FROM identity_users WHERE id = \(bind: user)" + lock).first(),
                 try row.decode(column: "status", as: String.self) == "deleted"
             else { return }
             for hook in self.forgetHooks.all { try await hook(user, transaction) }

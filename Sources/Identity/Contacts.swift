@@ -40,8 +40,11 @@ public struct Audience: Codable, Sendable, Equatable, APISchema {
                     message: "must name exactly one of users, role (optionally with organisationId), organisationId, group or everyone")
             ]
         }
-        if let group, group.kind.isEmpty || group.kind.count > 64 || group.id.isEmpty || group.id.count > 200 {
-            return [FieldError(field: "audience.group", message: "must name a group's kind and id")]
+        if let group {
+            var errors: [FieldError] = []
+            AudienceGroup.kindLimit.check(group.kind, field: "audience.group.kind", into: &errors)
+            AudienceGroup.idLimit.check(group.id, field: "audience.group.id", into: &errors)
+            if !errors.isEmpty { return errors }
         }
         if let users {
             if users.isEmpty { return [FieldError(field: "audience.users", message: "must name at least one account")] }
@@ -51,19 +54,26 @@ public struct Audience: Codable, Sendable, Equatable, APISchema {
         return []
     }
 
-    public static var schema: JSONSchema {
-        .object(
-            properties: [
-                "users": .array(.uuid),
-                "role": .string(description: "Everyone holding this role: a system or app role, or with organisationId an organisation role."),
-                "organisationId": .string(format: "uuid", description: "The members of this organisation (with role: those holding it there)."),
-                "group": .object(
-                    properties: [
-                        "kind": .string(description: "A kind of group an installed app resolves (an initiative's members)."),
-                        "id": .string(description: "Which group of that kind."),
-                    ], required: ["kind", "id"]),
-                "everyone": .boolean,
-            ], required: [])
+    public static var schema: JSONSchema { schema(groupKinds: []) }
+
+    /// The schema with the kinds of group the installed apps resolve (no `group` member when there are none).
+    public static func schema(groupKinds: [String]) -> JSONSchema {
+        var properties: [String: JSONSchema] = [
+            "users": .list(.uuid, minItems: 1, maxItems: maxUsers),
+            "role": .string(
+                description: "Everyone holding this role: a system or app role, or with organisationId an organisation role.", minLength: 1,
+                maxLength: 64),
+            "organisationId": .string(format: "uuid", description: "The members of this organisation (with role: those holding it there)."),
+            "everyone": .boolean,
+        ]
+        if !groupKinds.isEmpty {
+            properties["group"] = .object(
+                properties: [
+                    "kind": .string(enumValues: groupKinds, description: "A kind of group an installed app resolves (an initiative's members)."),
+                    "id": AudienceGroup.idLimit.schema(description: "Which group of that kind."),
+                ], required: ["kind", "id"])
+        }
+        return .object(properties: properties, required: [])
     }
 }
 
@@ -71,6 +81,9 @@ public struct Audience: Codable, Sendable, Equatable, APISchema {
 public struct AudienceGroup: Codable, Sendable, Equatable {
     public var kind: String
     public var id: String
+
+    static let kindLimit = TextLimit(1...64)
+    static let idLimit = TextLimit(1...200)
 
     public init(kind: String, id: String) {
         self.kind = kind

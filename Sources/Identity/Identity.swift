@@ -4,7 +4,7 @@
 ///
 /// - Users with the seed-000 profile (names, bio, birth date, email, mobile, gender, locale, time zone,
 ///   status, verified flags), organisations with a hierarchy, memberships with organisation roles, and
-///   grants of system roles (`admin`, `employee`, `operator`) and app roles (`customer`, `provider`, …).
+///   grants of system roles (`admin`, `employee`, `operator`) and app roles (`customer`, and those the installed apps bring).
 /// - ``IdentityService``: sign-up, sign-in (bcrypt, off the event loop), refresh-token rotation where a reused
 ///   token revokes its whole family, sign-out, and the signed-in user's profile.
 /// - ``TokenIssuer``: short-lived ES256 access tokens (JWTKit) from keys kept in the database, so every

@@ -22,7 +22,7 @@ public struct IdentityRoutes<Context: PlazaRequestContext>: Sendable {
         routes.add(
             Endpoint(
                 .post, "/api/v1/auth/register", operationID: "register",
-                summary: "Create an account (customer, or provider/creator if asked) with email and password.", tag: tag,
+                summary: "Create an account (customer, or another role people may choose) with email and password.", tag: tag,
                 access: .public,
                 requestBody: EndpointBody(schemaName: Registration.schemaName, schema: Registration.schema(roles: identity.catalogue.selfAssignable)),
                 responses: [EndpointResponse(201, "The new account.", body: .json(Me.self))]

@@ -76,7 +76,7 @@ public struct IdentityService: Sendable {
 
     // MARK: Sign-up
 
-    /// Creates an account with a self-assignable app role (`customer` unless it asks for `provider` or `creator`).
+    /// Creates an account with a self-assignable app role (`customer` unless it asks for another that people may choose).
     public func register(_ input: Registration, caller: Caller) async throws -> Me {
         let email = Self.normalise(email: input.email)
         var errors: [FieldError] = []

@@ -7,7 +7,7 @@ public struct Registration: Codable, Sendable, APISchema {
     public var password: String
     public var firstName: String
     public var lastName: String
-    /// An app role to start with: `customer` (the default), `provider` or `creator`.
+    /// An app role to start with: `customer` (the default) or another that people may choose (``RoleCatalogue``).
     public var role: String?
     public var locale: String?
     public var timeZone: String?

@@ -5,7 +5,7 @@ import PlazaKit
 import SQLKit
 import Storage
 
-/// An organisation: a brand, a supplier, a provider company, a community.
+/// An organisation: a team, or a kind an installed app brings (a provider company, a brand).
 public struct Organisation: Codable, Sendable, Equatable, APISchema {
     public var id: UUID
     public var name: String

@@ -83,7 +83,9 @@ public struct NotificationRoutes<Context: PlazaRequestContext>: Sendable {
             Endpoint(
                 .post, "/api/v1/notifications", operationID: "announce",
                 summary: "Send an announcement to some accounts, a role, an organisation or everyone (admins and employees).", tag: tag,
-                access: .action(NotificationPolicy.announce), requestBody: .json(Announcement.self),
+                access: .action(NotificationPolicy.announce),
+                requestBody: EndpointBody(
+                    schemaName: Announcement.schemaName, schema: Announcement.schema(groupKinds: service.identity.audienceGroups.names.sorted())),
                 responses: [EndpointResponse(202, "Stored; it is fanned out in the background.", body: .json(NotificationReceipt.self))],
                 idempotent: true
             ) { request, context in

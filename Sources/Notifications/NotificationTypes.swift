@@ -98,10 +98,13 @@ public struct Announcement: Codable, Sendable, Equatable, APISchema {
     static let titleLimit = TextLimit(1...200)
     static let bodyLimit = TextLimit(1...4000)
 
-    public static var schema: JSONSchema {
+    public static var schema: JSONSchema { schema(groupKinds: []) }
+
+    /// The schema with the kinds of audience group the installed apps resolve.
+    public static func schema(groupKinds: [String]) -> JSONSchema {
         .object(
             properties: [
-                "audience": Audience.schema, "title": titleLimit.schema,
+                "audience": Audience.schema(groupKinds: groupKinds), "title": titleLimit.schema,
                 "body": bodyLimit.schema, "link": .string(description: "A path on this site, e.g. /account.", pattern: "^/(?!/)"),
             ], required: ["audience", "title", "body"])
     }

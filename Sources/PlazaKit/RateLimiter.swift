@@ -4,9 +4,12 @@ import Synchronization
 /// In-memory token buckets. Each instance keeps its own: with N instances behind a balancer a client gets
 /// up to N times the configured rate, which keeps the hot path free of database writes.
 public final class RateLimiter: Sendable {
+    /// One key's tokens, with its own rule's size and refill: buckets of different rules share the map.
     struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
+        var capacity: Double
+        var refill: Double
     }
 
     public enum Decision: Equatable, Sendable {
@@ -27,8 +30,8 @@ public final class RateLimiter: Sendable {
         let refill = Double(capacity) / max(period.timeInterval, 0.001)
         let capacity = Double(capacity)
         return buckets.withLock { buckets in
-            if buckets.count >= maxKeys { Self.evictFull(&buckets, now: now, refill: refill, capacity: capacity) }
-            var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
+            if buckets.count >= maxKeys { Self.evictFull(&buckets, now: now) }
+            var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now, capacity: capacity, refill: refill)
             let elapsed = (now - bucket.updated).timeInterval
             bucket.tokens = min(capacity, bucket.tokens + max(0, elapsed) * refill)
             bucket.updated = now
@@ -43,9 +46,9 @@ public final class RateLimiter: Sendable {
     }
 
     /// Drops buckets that have refilled completely: forgetting them changes nothing.
-    private static func evictFull(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant, refill: Double, capacity: Double) {
+    private static func evictFull(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
         buckets = buckets.filter { _, bucket in
-            bucket.tokens + (now - bucket.updated).timeInterval * refill < capacity
+            bucket.tokens + (now - bucket.updated).timeInterval * bucket.refill < bucket.capacity
         }
     }
 }

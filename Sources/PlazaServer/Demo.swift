@@ -34,25 +34,32 @@ public enum Demo {
             hash = made
             return made
         }
-        if try await !isMarked([coreMarker, earlierMarker], plaza.store) {
+        // Each marker is looked at first (to spare the slow hash when all is there) and again inside the seeding
+        // transaction, so two processes seeding at once seed once.
+        let coreMarkers = [coreMarker, earlierMarker]
+        if try await !isMarked(coreMarkers, on: plaza.store.sql) {
             let hash = try await passwordHash()
-            try await plaza.store.transaction { transaction in
+            seeded = try await plaza.store.transaction { transaction in
+                guard try await !isMarked(coreMarkers, on: transaction.sql) else { return false }
                 try await IdentityDemo.accounts(IdentityDemo.accounts, passwordHash: hash, in: transaction)
                 try await transaction.audit(.system("demo"), action: coreMarker, resourceType: "plaza")
+                return true
             }
-            seeded = true
         }
         for app in plaza.apps {
             let manifest = type(of: app).manifest
-            if try await isMarked([manifest.demoMarker] + manifest.earlierDemoMarkers, plaza.store) { continue }
+            let markers = [manifest.demoMarker] + manifest.earlierDemoMarkers
+            if try await isMarked(markers, on: plaza.store.sql) { continue }
             let hash = try await passwordHash()
-            let demo = try await plaza.store.transaction { transaction in
+            let demo = try await plaza.store.transaction { transaction -> DemoSeed? in
+                guard try await !isMarked(markers, on: transaction.sql) else { return nil }
                 let accounts = try await IdentityDemo.accounts(roles(of: [manifest]), passwordHash: hash, in: transaction)
                 let demo = DemoSeed(accounts: accounts, passwordHash: hash)
                 try await app.seedDemo(demo, in: transaction)
                 try await transaction.audit(.system("demo"), action: manifest.demoMarker, resourceType: "plaza")
                 return demo
             }
+            guard let demo else { continue }
             try await demo.runFollowUps()
             seeded = true
         }
@@ -75,7 +82,7 @@ public enum Demo {
         return roles
     }
 
-    private static func isMarked(_ markers: [String], _ store: Store) async throws -> Bool {
-        try await store.sql.select().column("id").from(AuditLogTable.name).where("action", .in, markers).first() != nil
+    private static func isMarked(_ markers: [String], on sql: any SQLDatabase) async throws -> Bool {
+        try await sql.select().column("id").from(AuditLogTable.name).where("action", .in, markers).first() != nil
     }
 }

@@ -55,7 +55,13 @@ public final class Plaza: Sendable {
     /// migration name declared twice (it would run once for both), throw ``DuplicateName``.
     public static func migrations(apps: AppList) throws -> MigrationList {
         let ids = Registry<Int>("app")
-        for app in apps.types { try ids.add(app.manifest.id, 0, owner: String(describing: app)) }
+        for app in apps.types {
+            // Names derive from the id (`<id>.`, `<id>-`, `<id>_`, `PLAZA_<ID>_`): lowercase, so they stay names.
+            guard app.manifest.id.wholly(matches: "^[a-z][a-z0-9-]{1,31}$") else {
+                throw PlazaError.validation(field: "app", "\(app) has the id \"\(app.manifest.id)\": 2 to 32 lowercase letters, digits and hyphens")
+            }
+            try ids.add(app.manifest.id, 0, owner: String(describing: app))
+        }
         let names = Registry<Int>("migration")
         for name in migrations.names { try names.add(name, 0, owner: "the core") }
         var list = migrations
@@ -331,10 +337,13 @@ public final class Plaza: Sendable {
         let operations = Registry<Int>("operation id")
         func claim(_ table: RouteTable<AppRequestContext>, by owner: String) throws {
             for endpoint in table.endpoints {
-                try paths.add("\(endpoint.method) \(endpoint.path)", 0, owner: owner)
+                // `/x/{id}` and `/x/{key}` are one route to the router.
+                let shape = endpoint.path.replacing(/\{[^}]*\}/, with: "{}")
+                try paths.add("\(endpoint.method) \(shape)", 0, owner: owner)
                 try operations.add(endpoint.operationID, 0, owner: owner)
             }
         }
+        try paths.add("GET /openapi.json", 0, owner: "the core")
         try claim(coreRoutes, by: "the core")
         for app in apps { try claim(app.routes(AppRequestContext.self), by: app.id) }
         let prefixes = Registry<Int>("error envelope prefix")

@@ -136,7 +136,8 @@ struct InboxTests {
 
     @Test("announcements are checked: one audience kind, words within limits, a local link, admins and employees only")
     func announcementChecks() async throws {
-        try await withTestPlaza(configure: { $0.edge.rateLimits = [] }) { plaza in
+        // With the seam's test app, so there is a kind of audience group to get wrong.
+        try await withTestPlaza(apps: [NotesApp.self], configure: { $0.edge.rateLimits = [] }) { plaza in
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
                 func post(_ body: String, _ headers: HTTPFields = adminHeader) async throws -> TestResponse {

@@ -15,13 +15,16 @@ import Storage
 /// nothing. Checked:
 /// - names: its actions, jobs, topics and the rest derive from its id;
 /// - error envelopes: its routes under an envelope's prefix declare it;
-/// - words: its title, roles, organisation types, notifications and pages in English and Ukrainian alike;
-/// - tables: every table named for it is in its ``AppManifest/personalData``, and every listed table exists;
+/// - words: its title, roles, organisation types, notification categories and templates, and pages in English and
+///   Ukrainian alike;
+/// - tables: every table its migrations make is named for it and in its ``AppManifest/personalData``, and every
+///   listed table exists; a table that holds people says what forgetting them does;
 /// - demo data: seeding twice adds nothing the second time;
 /// - merge: after an account with each of its roles is merged into a new one, no column that holds people
-///   points at the merged account (and the fixtures reach every such column);
-/// - forget: after such an account is erased, its rows are gone or blanked as the app declares (and the
-///   fixtures give every rule something to erase);
+///   points at the merged account, the new one holds every row it held, and no table gains or loses a row
+///   (and the fixtures reach every such column);
+/// - forget: after such an account is erased, its rows are gone or blanked as the app declares and no other
+///   row went (and the fixtures give every rule, and every blanked column, something to erase);
 /// - routes: walked with real ids as anonymous, signed in, staff and each app role: a route the policy refuses
 ///   someone never answers them with a success or a redirect (random ids would answer 404 to everyone).
 public enum AppContract {
@@ -29,7 +32,7 @@ public enum AppContract {
         let manifest = app.manifest
         var problems = words(of: manifest)
         problems += try await withTestPlaza(apps: [app], configure: { $0.edge.rateLimits = [] }) { plaza in
-            var found = plaza.apps.flatMap { AppInstaller.misnamed($0).map(\.description) }
+            var found = plaza.apps.flatMap { AppInstaller.misnamed($0).map(\.description) + notificationWords(of: $0.parts) }
             found += envelopes(of: manifest, routes: plaza.apps.flatMap { $0.routes(AppRequestContext.self).endpoints })
             found += try await tables(of: manifest, in: plaza)
             found += try await demoTwice(manifest, in: plaza)
@@ -73,19 +76,32 @@ public enum AppContract {
         }
     }
 
+    /// Its notifications speak both languages: every category's name and every template's texts.
+    static func notificationWords(of parts: AppParts) -> [String] {
+        parts.notificationCategories.flatMap { category in
+            ["en", "uk"].filter { (category.names[$0] ?? "").isEmpty }.map { "notification category \(category.id) has no \($0) name" }
+        }
+            + parts.notificationTemplates.flatMap { template in
+                ["en", "uk"].filter { template.texts[$0] == nil }.map { "notification template \(template.id) has no \($0) words" }
+            }
+    }
+
     // MARK: Tables
+
+    /// Every table of a database.
+    static func allTables(in store: Store) async throws -> [String] {
+        struct Row: Decodable { let name: String }
+        if store.dialect == .postgres {
+            return try await store.sql.raw("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")
+                .all(decoding: Row.self).map(\.name)
+        }
+        return try await store.sql.raw("SELECT name FROM sqlite_master WHERE type = 'table'").all(decoding: Row.self).map(\.name)
+    }
 
     /// The tables named for the app (`<id>_…`), less SQLite's full-text shadow tables.
     static func ownedTables(_ manifest: AppManifest, in store: Store) async throws -> [String] {
         let prefix = manifest.id.replacingOccurrences(of: "-", with: "_") + "_"
-        struct Row: Decodable { let name: String }
-        let names: [String]
-        if store.dialect == .postgres {
-            names = try await store.sql.raw("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")
-                .all(decoding: Row.self).map(\.name)
-        } else {
-            names = try await store.sql.raw("SELECT name FROM sqlite_master WHERE type = 'table'").all(decoding: Row.self).map(\.name)
-        }
+        let names = try await allTables(in: store)
         let virtual = Set(names.filter { $0.hasPrefix(prefix) })
         let shadows = ["_config", "_content", "_data", "_docsize", "_idx"]
         return names.filter { name in
@@ -96,8 +112,18 @@ public enum AppContract {
     static func tables(of manifest: AppManifest, in plaza: Plaza) async throws -> [String] {
         let owned = Set(try await ownedTables(manifest, in: plaza.store))
         let declared = Set(manifest.personalData.map(\.table))
+        // What the app's migrations made: this database's tables less a core-only one's.
+        let core = try await TestDatabase.make()
+        let coreStore = try await Store.open(core, logger: TestDatabase.logger)
+        let coreTables = Set(try await allTables(in: coreStore))
+        await coreStore.shutdown()
+        await TestDatabase.drop(core)
+        let made = Set(try await allTables(in: plaza.store)).subtracting(coreTables)
         return owned.subtracting(declared).sorted().map { "table \($0) is not in the app's personal data (say who is in it, or that nobody is)" }
             + declared.subtracting(owned).sorted().map { "personal data lists \($0), which the app's migrations do not make" }
+            + made.subtracting(owned).subtracting(made.filter { name in owned.contains { name.hasPrefix($0 + "_") } }).sorted().map {
+                "the app's migrations make \($0), which is not named for the app"
+            }
     }
 
     // MARK: Demo data
@@ -149,11 +175,15 @@ public enum AppContract {
         let admin = Caller(principal: Principal(id: UUID(), systemRoles: [SystemRole.admin]), requestID: "contract")
         var reached: Set<String> = []
         for (role, person) in try await followed(manifest, in: plaza) {
+            var held: [String: Int] = [:]
             for table in manifest.personalData {
-                for column in table.people where try await count(table.table, "\(column) = :user", person, plaza.store) > 0 {
-                    reached.insert("\(table.table).\(column)")
+                for column in table.people {
+                    let rows = try await count(table.table, "\(column) = :user", person, plaza.store)
+                    held["\(table.table).\(column)"] = rows
+                    if rows > 0 { reached.insert("\(table.table).\(column)") }
                 }
             }
+            let totals = try await counts(manifest, in: plaza.store)
             let target = try await plaza.identity.register(
                 Registration(email: "merged-\(role)@contract.test", password: "correct horse", firstName: "Merged", lastName: role),
                 caller: .system("contract"))
@@ -163,10 +193,24 @@ public enum AppContract {
                 continue
             }
             _ = try await plaza.identity.confirmMerge(into: target.id, MergeConfirmation(sourceUserId: person, code: code), caller: admin)
+            // The merged account's rows are the new one's now, every one of them (it had none), and nothing else changed
+            // hands or went.
             for table in manifest.personalData {
-                for column in table.people where try await count(table.table, "\(column) = :user", person, plaza.store) > 0 {
-                    problems.append("merge leaves \(table.table).\(column) pointing at the merged \(role)")
+                for column in table.people {
+                    if try await count(table.table, "\(column) = :user", person, plaza.store) > 0 {
+                        problems.append("merge leaves \(table.table).\(column) pointing at the merged \(role)")
+                    }
+                    let moved = try await count(table.table, "\(column) = :user", target.id, plaza.store)
+                    if moved != held["\(table.table).\(column)"] ?? 0 {
+                        problems.append(
+                            "merge gives the \(role)'s successor \(moved) rows of \(table.table).\(column), not the \(held["\(table.table).\(column)"] ?? 0) they had"
+                        )
+                    }
                 }
+            }
+            let after = try await counts(manifest, in: plaza.store)
+            for (table, rows) in totals where after[table] != rows {
+                problems.append("merging the \(role) changes how many rows \(table) has (\(rows) → \(after[table] ?? 0))")
             }
         }
         for table in manifest.personalData {
@@ -184,19 +228,27 @@ public enum AppContract {
     static func forgets(_ manifest: AppManifest, in plaza: Plaza) async throws -> [String] {
         var problems: [String] = []
         var reached: Set<String> = []
+        for table in manifest.personalData where !table.people.isEmpty && table.forget.isEmpty {
+            problems.append("\(table.table) holds people (\(table.people.joined(separator: ", "))) but says nothing of forgetting them")
+        }
         for (role, person) in try await followed(manifest, in: plaza) {
-            // What each blanking rule's columns hold before, to tell a blanked value from one left alone.
+            // What each blanking rule's columns hold before, to tell a blanked value from one left alone, and how
+            // many rows each table should lose (the deleted ones, and no others).
             var before: [String: Set<String>] = [:]
+            var expected = try await counts(manifest, in: plaza.store)
             for table in manifest.personalData {
                 for rule in table.forget {
                     switch rule {
                     case .delete(let condition):
-                        if try await count(table.table, condition, person, plaza.store) > 0 { reached.insert("\(table.table): \(condition)") }
+                        let rows = try await count(table.table, condition, person, plaza.store)
+                        if rows > 0 { reached.insert("\(table.table): \(condition)") }
+                        expected[table.table, default: 0] -= rows
                     case .blank(let columns, let condition):
                         if try await count(table.table, condition, person, plaza.store) > 0 { reached.insert("\(table.table): \(condition)") }
                         for column in columns {
-                            before["\(table.table).\(column)", default: []].formUnion(
-                                try await values(table.table, column, condition, person, plaza.store).compactMap { $0 })
+                            let held = try await values(table.table, column, condition, person, plaza.store).compactMap { $0 }
+                            before["\(table.table).\(column)", default: []].formUnion(held)
+                            if held.contains(where: { !emptyValues.contains($0) }) { reached.insert("\(table.table).\(column)") }
                         }
                     case .keep:
                         break
@@ -205,6 +257,11 @@ public enum AppContract {
             }
             try await plaza.store.sql.raw("UPDATE identity_users SET status = 'deleted' WHERE id = \(bind: person)").run()
             try await plaza.identity.purge(user: person)
+            let after = try await counts(manifest, in: plaza.store)
+            for (table, rows) in expected where after[table] != rows {
+                problems.append(
+                    "forgetting the \(role) leaves \(table) with \(after[table] ?? 0) rows, not \(rows): others' rows went too, or its own stayed")
+            }
             for table in manifest.personalData {
                 for rule in table.forget {
                     switch rule {
@@ -229,7 +286,12 @@ public enum AppContract {
             for rule in table.forget {
                 let condition: String
                 switch rule {
-                case .delete(let where_), .blank(_, let where_): condition = where_
+                case .delete(let where_): condition = where_
+                case .blank(let columns, let where_):
+                    condition = where_
+                    for column in columns where !reached.contains("\(table.table).\(column)") {
+                        problems.append("the fixtures leave \(table.table).\(column) empty for every demo person, so its blanking is not checked")
+                    }
                 case .keep: continue
                 }
                 if !reached.contains("\(table.table): \(condition)") {
@@ -243,11 +305,14 @@ public enum AppContract {
     /// `condition` with `:user` bound to `user`.
     static func query(_ head: String, _ condition: String, _ user: UUID) -> SQLQueryString {
         var query = SQLQueryString(head)
-        let pieces = condition.components(separatedBy: ":user")
-        for (index, piece) in pieces.enumerated() {
-            query.appendInterpolation(unsafeRaw: piece)
-            if index < pieces.count - 1 { query.appendInterpolation(bind: user) }
+        var rest = Substring(condition)
+        // `:user` alone, not the start of a longer name (`:user_id`).
+        while let match = rest.firstMatch(of: /:user(?![A-Za-z0-9_])/) {
+            query.appendInterpolation(unsafeRaw: String(rest[..<match.range.lowerBound]))
+            query.appendInterpolation(bind: user)
+            rest = rest[match.range.upperBound...]
         }
+        query.appendInterpolation(unsafeRaw: String(rest))
         return query
     }
 
@@ -296,6 +361,9 @@ public enum AppContract {
                     }
                     // A refusal of the body (400, 415, 422) says nothing of the resource: the same answer comes for any id.
                     if !allowed, status.code < 400 { problems.append("\(label): the policy refuses them, the route did not") }
+                    if endpoint.access == .public, status == .unauthorized || status == .forbidden {
+                        problems.append("\(label): a public route refused them")
+                    }
                     if !allowed, principal == nil, status != .unauthorized { problems.append("\(label): signed out is a 401") }
                 }
             }

@@ -12,7 +12,7 @@ import Storage
 public struct MarketplaceApp: PlazaApp {
     public static let manifest = AppManifest(
         id: MarketplacePolicy.app, title: ["en": "Marketplace", "uk": "Маркетплейс"],
-        migrations: [CreateMarketplace()],
+        migrations: [CreateMarketplace(), DropRatingSum()],
         policy: MarketplacePolicy.rules,
         roles: [
             AppRole(
@@ -116,6 +116,14 @@ public struct MarketplaceApp: PlazaApp {
             let review = try await sql.raw("SELECT id FROM marketplace_reviews WHERE provider_id = \(bind: profile) LIMIT 1").first()?
                 .decode(column: "id", as: UUID.self)
         else { throw PlazaError.notFound("The marketplace's demo data is not there.") }
+        // Something in every column erasing blanks: the demo provider's photos and video, the request's photos.
+        let photos = try MarketplaceService.encode([PlazaID.make(at: now)])
+        try await sql.raw(
+            """
+            UPDATE marketplace_providers SET photos = \(bind: photos), video_file_id = \(bind: PlazaID.make(at: now)) WHERE id = \(bind: profile)
+            """
+        ).run()
+        try await sql.raw("UPDATE marketplace_requests SET photos = \(bind: photos) WHERE id = \(bind: request)").run()
         try await sql.raw(
             """
             INSERT INTO marketplace_time_off (provider_id, starts_at, ends_at, reason)

@@ -83,11 +83,11 @@ public enum MarketplaceDemo {
             try await sql.raw(
                 """
                 INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, category_ids, listed,
-                                                   rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
+                                                   rating_avg, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: user), \(bind: name),\
                  \(bind: "Licensed, insured, \(5 + index % 20) years of experience. Clean work, fair prices."),
                         '[]', \(bind: lat), \(bind: lng), \(bind: Double(8 + index % 5 * 3)), 'Europe/Kyiv', '[]', \(bind: true), \
-                0, 0, 0, '[0,0,0,0,0]', 0,
+                0, 0, '[0,0,0,0,0]', 0,
                         \(bind: now), \(bind: now))
                 """
             ).run()
@@ -183,10 +183,10 @@ public enum MarketplaceDemo {
             try await transaction.sql.raw(
                 """
                 INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, price_from, category_ids,
-                                                   listed, rating_avg, rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
+                                                   listed, rating_avg, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: UUID()), \(bind: "\(firstNames[index % firstNames.count]) \(trades[index % trades.count]) \(index)"),
                         'Fast and tidy work.', '[]', \(bind: lat), \(bind: lng), 50, 'Europe/Kyiv', 30,
-                        \(bind: try MarketplaceService.encode([categories[index % categories.count]])), \(bind: true), \(bind: rating), 0, 0,
+                        \(bind: try MarketplaceService.encode([categories[index % categories.count]])), \(bind: true), \(bind: rating), 0,
                         '[0,0,0,0,0]', 0,
                         \(bind: now), \(bind: now))
                 """

@@ -1,4 +1,5 @@
 import FluentKit
+import SQLKit
 import Storage
 
 /// Creates the marketplace: categories, provider profiles and their offers, availability and time off,
@@ -163,5 +164,20 @@ public struct CreateMarketplace: AsyncMigration {
         ] {
             try await database.schema(table).delete()
         }
+    }
+}
+
+/// `rating_sum` was written with every recount and read by nothing (the average and the star counts are kept):
+/// gone, so nothing has to keep it right.
+public struct DropRatingSum: AsyncMigration {
+    public init() {}
+    public var name: String { "marketplace.0002_drop_rating_sum" }
+
+    public func prepare(on database: any Database) async throws {
+        try await database.sql.raw("ALTER TABLE marketplace_providers DROP COLUMN rating_sum").run()
+    }
+
+    public func revert(on database: any Database) async throws {
+        try await database.sql.raw("ALTER TABLE marketplace_providers ADD COLUMN rating_sum BIGINT NOT NULL DEFAULT 0").run()
     }
 }

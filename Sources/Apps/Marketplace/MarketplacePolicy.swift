@@ -23,6 +23,8 @@ public enum MarketplacePolicy {
     public static let editRequest: Action = "marketplace.requests.edit"
     public static let review: Action = "marketplace.requests.review"
     public static let track: Action = "marketplace.requests.track"
+    /// Watching the provider's way to the job: the request's customer.
+    public static let watchLocation: Action = "marketplace.requests.watch-location"
     public static let answerReview: Action = "marketplace.reviews.answer"
     public static let moderate: Action = "marketplace.reviews.moderate"
 
@@ -42,6 +44,7 @@ public enum MarketplacePolicy {
         policy.allow(editRequest, .owner)
         policy.allow(review, .owner)
         policy.allow(track, .participant)
+        policy.allow(watchLocation, .owner)
         policy.allow(answerReview, .owner)
         policy.allow(moderate, .systemRole(SystemRole.employee))
         policy.allow(RequestLifecycle.expireAction, .systemRole(SystemRole.admin))

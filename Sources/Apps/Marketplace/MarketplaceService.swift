@@ -84,6 +84,14 @@ public struct MarketplaceService: Sendable {
                 let changed = try event.decode(UserStatusChanged.self)
                 try await service.setListed(user: changed.userId, changed.status == "active")
             })
+        // Erasing now runs the marketplace's forget inside Identity's purge. Accounts erased before that, whose
+        // event was still on its way when the server was upgraded, are finished here (forgetting twice changes
+        // nothing).
+        parts.subscription(
+            Subscription("marketplace.user-purged", topics: [UserPurged.topic], delivery: .work) { event in
+                let user = try event.decode(UserPurged.self).userId
+                try await service.store.transaction { transaction in try await service.forget(user: user, in: transaction) }
+            })
         parts.workflow(RequestLifecycle.definition(settings))
         parts.activity(RequestLifecycle.expiredActivity) { context in try await service.announceExpiry(of: context.instance) }
         // `marketplace-request:<id>`: a request's status, for its two sides.
@@ -91,10 +99,11 @@ public struct MarketplaceService: Sendable {
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return false }
             return principal.id == sides.customer || principal.id == sides.provider
         }
-        // `marketplace-location:<id>`: the provider's way to the job, for the customer only.
+        // `marketplace-location:<id>`: the provider's way to the job, for whom the policy lets watch it (its customer).
         parts.topic("marketplace-location") { principal, id in
             guard let id = UUID(uuidString: id), let sides = try await service.sides(of: id) else { return false }
-            return principal.id == sides.customer
+            let facts = ResourceFacts(ownerID: sides.customer, participantIDs: Set([sides.provider].compactMap { $0 }))
+            return service.policy.allowsQuietly(Caller(principal: principal), MarketplacePolicy.watchLocation, facts)
         }
         // A request's thread is only ever between its customer and its assigned provider.
         parts.conversationContext(RequestLifecycle.conversationContext) { _, id, participants in

@@ -27,9 +27,8 @@ extension MarketplaceService {
                 try await transaction.sql.raw(
                     """
                     INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, radius_km, time_zone, category_ids, listed, rating_avg,
-                                                       rating_sum, rating_count, stars, completed_jobs, created_at, updated_at)
-                    VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', \(bind: true), 0, 0, 0, '[0,0,0,0,0]', 0,\
-                     \(bind: now), \(bind: now))
+                                                       rating_count, stars, completed_jobs, created_at, updated_at)
+                    VALUES (\(bind: id), \(bind: user), '', '', '[]', 10, 'UTC', '[]', \(bind: true), 0, 0, '[0,0,0,0,0]', 0, \(bind: now), \(bind: now))
                     """
                 ).run()
                 try await apply(input, to: id, currentVideo: nil, caller: caller, in: transaction)

@@ -118,7 +118,7 @@ extension MarketplaceService {
         let average = count == 0 ? 0 : (Double(sum) / Double(count) * 100).rounded() / 100
         try await transaction.sql.raw(
             """
-            UPDATE marketplace_providers SET rating_avg = \(bind: average), rating_sum = \(bind: sum), rating_count = \(bind: count),
+            UPDATE marketplace_providers SET rating_avg = \(bind: average), rating_count = \(bind: count),
                 stars = \(bind: try Self.encode(stars)) WHERE id = \(bind: provider)
             """
         ).run()

@@ -55,10 +55,11 @@ extension MarketplaceService {
     /// The last point and the trail of the active job, for the request's customer.
     public func tracking(_ id: UUID, caller: Caller) async throws -> Tracking {
         guard let record = try await record(id, on: store.sql) else { throw Self.requestNotFound(id) }
-        try await authorizeRead(record, caller: caller)
-        guard caller.principal?.id == record.request.customerId || caller.principal?.hasSystemRole(SystemRole.admin) == true else {
+        let facts = try await authorizeRead(record, caller: caller)
+        guard policy.allowsQuietly(caller, MarketplacePolicy.watchLocation, facts) else {
             throw PlazaError.forbidden("The provider's location is shown to the request's customer only.")
         }
+        try policy.authorize(caller, MarketplacePolicy.watchLocation, facts)
         let points = try await store.sql.raw("SELECT lat, lng, at FROM marketplace_locations WHERE request_id = \(bind: id) ORDER BY seq").all().map {
             row in
             LocationPoint(
