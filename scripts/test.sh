@@ -48,7 +48,7 @@ swift build --build-tests 2>&1 | grep -v '^\[' | grep -v '^Compiling\|^Write\|^E
 test "${PIPESTATUS[0]}" -eq 0
 phase_end
 
-# A pass that has not finished after this many seconds is stuck (a whole pass takes one to two minutes).
+# A pass that has not finished after this many seconds is stuck (each takes well under two minutes today).
 pass_limit=${PLAZA_TEST_PASS_LIMIT:-480}
 
 swift_test() {
