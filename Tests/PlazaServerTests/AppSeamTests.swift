@@ -108,15 +108,13 @@ struct EchoSettings: Sendable {
     var topic = "echo-things"
 }
 
-/// Test apps whose topic kind each test chooses.
-struct EchoApp: PlazaApp {
-    static let manifest = AppManifest(id: "echo", title: ["en": "Echo", "uk": "Луна"])
-    init(core: AppCore) throws {}
-    var parts: AppParts {
-        var parts = AppParts()
-        parts.topic(EchoSettings.current.topic) { _, _ in true }
-        return parts
-    }
+/// Test apps that only declare things (a topic, an action): no routes, no data, nothing to merge or forget.
+protocol DeclaringApp: PlazaApp {
+    init()
+}
+
+extension DeclaringApp {
+    init(core: AppCore) throws { self.init() }
     func routes<Context: PlazaRequestContext>(_ context: Context.Type) -> RouteTable<Context> { RouteTable() }
     func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> MergeCounts { [:] }
     func forget(user: UUID, in transaction: Transaction) async throws {}
@@ -124,23 +122,27 @@ struct EchoApp: PlazaApp {
     func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] { [:] }
 }
 
-struct ReplyApp: PlazaApp {
-    static let manifest = AppManifest(id: "reply", title: ["en": "Reply", "uk": "Відповідь"])
-    init(core: AppCore) throws {}
+extension DeclaringApp where Self: TopicApp {
     var parts: AppParts {
         var parts = AppParts()
         parts.topic(EchoSettings.current.topic) { _, _ in true }
         return parts
     }
-    func routes<Context: PlazaRequestContext>(_ context: Context.Type) -> RouteTable<Context> { RouteTable() }
-    func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> MergeCounts { [:] }
-    func forget(user: UUID, in transaction: Transaction) async throws {}
-    func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws {}
-    func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] { [:] }
+}
+
+/// Declares the topic kind the test chose (``EchoSettings``).
+protocol TopicApp {}
+
+struct EchoApp: DeclaringApp, TopicApp {
+    static let manifest = AppManifest(id: "echo", title: ["en": "Echo", "uk": "Луна"])
+}
+
+struct ReplyApp: DeclaringApp, TopicApp {
+    static let manifest = AppManifest(id: "reply", title: ["en": "Reply", "uk": "Відповідь"])
 }
 
 /// A test app that declares an action the notes app owns.
-struct ActionThiefApp: PlazaApp {
+struct ActionThiefApp: DeclaringApp {
     static let manifest = AppManifest(
         id: "thief", title: ["en": "Thief", "uk": "Злодій"],
         policy: {
@@ -148,13 +150,7 @@ struct ActionThiefApp: PlazaApp {
             policy.allow(NotesApp.read, .anyone)
             return policy
         }())
-    init(core: AppCore) throws {}
     var parts: AppParts { AppParts() }
-    func routes<Context: PlazaRequestContext>(_ context: Context.Type) -> RouteTable<Context> { RouteTable() }
-    func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> MergeCounts { [:] }
-    func forget(user: UUID, in transaction: Transaction) async throws {}
-    func seedDemo(_ demo: DemoSeed, in transaction: Transaction) async throws {}
-    func contractFixtures(_ demo: DemoSeed, in transaction: Transaction) async throws -> [String: String] { [:] }
 }
 
 @Suite("Per-route rate limits")
