@@ -1,4 +1,5 @@
 import Foundation
+import PlazaKit
 
 /// Configuration of the HTTP edge.
 public struct EdgeSettings: Sendable, Equatable {
@@ -48,7 +49,7 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
         self.period = period
     }
 
-    public var refillPerSecond: Double { Double(capacity) / max(period.timeInterval, 0.001) }
+    public var limit: RateLimit { RateLimit(capacity, per: period) }
 
     /// 600 API (and GraphQL) requests a minute per client; 20 a minute on the sign-in, sign-up, verification and
     /// reset routes of the API, and 30 on their pages (a page view and its post count alike).

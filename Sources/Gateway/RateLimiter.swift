@@ -20,17 +20,14 @@ public struct RateLimitMiddleware<Context: PlazaRequestContext>: RouterMiddlewar
             return try await next(request, context)
         }
         let subject = context.principal.map { "user:\($0.id)" } ?? "ip:\(context.client.ip)"
-        switch limiter.take("\(rule.prefix)|\(subject)", capacity: rule.capacity, period: rule.period) {
+        switch limiter.take("\(rule.prefix)|\(subject)", limit: rule.limit) {
         case .allowed(let remaining):
             var response = try await next(request, context)
             response.headers[.rateLimitLimit] = String(rule.capacity)
             response.headers[.rateLimitRemaining] = String(remaining)
             return response
         case .limited(let retryAfter):
-            throw PlazaError(
-                .tooManyRequests, code: "rate-limited", title: "Too many requests",
-                detail: "Slow down: at most \(rule.capacity) requests per \(Int(rule.period.timeInterval)) seconds. Try again in \(retryAfter) s.",
-                headers: ["Retry-After": String(retryAfter)])
+            throw rule.limit.refusal(retryAfter: retryAfter)
         }
     }
 }

@@ -43,12 +43,12 @@ public struct RoleCatalogue: Sendable {
     /// The core's roles and types, then `appRoles` and `organisationTypes` (the apps'); a name twice throws
     /// ``DuplicateName``.
     public init(appRoles: [(owner: String, role: AppRole)] = [], organisationTypes: [(owner: String, type: OrganisationType)] = []) throws {
-        let roleNames = Registry<Int>("role")
-        for name in Roles.system + Roles.organisation + [Self.customer.name] { try roleNames.add(name, 0, owner: "Identity") }
-        for (owner, role) in appRoles { try roleNames.add(role.name, 0, owner: owner) }
-        let typeNames = Registry<Int>("organisation type")
-        try typeNames.add(Self.team.name, 0, owner: "Identity")
-        for (owner, type) in organisationTypes { try typeNames.add(type.name, 0, owner: owner) }
+        let roleNames = NameClaims("role")
+        for name in Roles.system + Roles.organisation + [Self.customer.name] { try roleNames.claim(name, owner: "Identity") }
+        for (owner, role) in appRoles { try roleNames.claim(role.name, owner: owner) }
+        let typeNames = NameClaims("organisation type")
+        try typeNames.claim(Self.team.name, owner: "Identity")
+        for (owner, type) in organisationTypes { try typeNames.claim(type.name, owner: owner) }
         self.appRoles = [Self.customer] + appRoles.map(\.role)
         self.organisationTypes = [Self.team] + organisationTypes.map(\.type)
     }

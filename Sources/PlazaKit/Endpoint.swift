@@ -151,13 +151,13 @@ public struct Endpoint<Context: PlazaRequestContext>: Sendable {
     /// The form its refusals take.
     public var errors: ErrorFormat
     /// Its own rate limit, per person (or client address), checked after the caller and before the handler.
-    public var rateLimit: RouteRateLimit?
+    public var rateLimit: RateLimit?
     public var handler: Handler
 
     public init(
         _ method: HTTPRequest.Method, _ path: String, operationID: String, summary: String, tag: String,
         access: Access, parameters: [EndpointParameter] = [], requestBody: EndpointBody? = nil,
-        responses: [EndpointResponse], idempotent: Bool = false, errors: ErrorFormat = .problem, rateLimit: RouteRateLimit? = nil,
+        responses: [EndpointResponse], idempotent: Bool = false, errors: ErrorFormat = .problem, rateLimit: RateLimit? = nil,
         handler: @escaping Handler
     ) {
         self.method = method
@@ -239,7 +239,7 @@ public struct RouteTable<Context: PlazaRequestContext>: Sendable {
                 let (handler, operation) = (endpoint.handler, endpoint.operationID)
                 endpoint.handler = { request, context in
                     let subject = context.principal.map { "user:\($0.id)" } ?? "ip:\(context.client.ip)"
-                    if case .limited(let retryAfter) = limiter.take("route:\(operation)|\(subject)", capacity: limit.capacity, period: limit.period) {
+                    if case .limited(let retryAfter) = limiter.take("route:\(operation)|\(subject)", limit: limit) {
                         throw limit.refusal(retryAfter: retryAfter)
                     }
                     return try await handler(request, context)

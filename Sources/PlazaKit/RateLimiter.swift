@@ -25,10 +25,10 @@ public final class RateLimiter: Sendable {
         self.maxKeys = maxKeys
     }
 
-    /// Takes one token from `key`'s bucket, which holds `capacity` tokens refilled over `period`.
-    public func take(_ key: String, capacity: Int, period: Duration, now: ContinuousClock.Instant = .now) -> Decision {
-        let refill = Double(capacity) / max(period.timeInterval, 0.001)
-        let capacity = Double(capacity)
+    /// Takes one token from `key`'s bucket, which holds `limit.capacity` tokens refilled over `limit.period`.
+    public func take(_ key: String, limit: RateLimit, now: ContinuousClock.Instant = .now) -> Decision {
+        let refill = limit.refillPerSecond
+        let capacity = Double(limit.capacity)
         return buckets.withLock { buckets in
             if buckets.count >= maxKeys { Self.evictFull(&buckets, now: now) }
             var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now, capacity: capacity, refill: refill)
@@ -53,9 +53,9 @@ public final class RateLimiter: Sendable {
     }
 }
 
-/// A route's own limit (``Endpoint/rateLimit``): `capacity` requests per `period` for each signed-in person (each
-/// client address when signed out), besides the edge's per-prefix rules.
-public struct RouteRateLimit: Sendable, Equatable {
+/// `capacity` requests per `period` for each signed-in person (each client address when signed out): a route's own
+/// limit (``Endpoint/rateLimit``), or the edge's for a path prefix.
+public struct RateLimit: Sendable, Equatable {
     public var capacity: Int
     public var period: Duration
 
@@ -64,11 +64,13 @@ public struct RouteRateLimit: Sendable, Equatable {
         self.period = period
     }
 
+    public var refillPerSecond: Double { Double(capacity) / max(period.timeInterval, 0.001) }
+
     /// The 429 a limited request gets.
     public func refusal(retryAfter: Int) -> PlazaError {
         PlazaError(
             .tooManyRequests, code: "rate-limited", title: "Too many requests",
-            detail: "Slow down: at most \(capacity) requests per \(Int(period.timeInterval)) seconds here. Try again in \(retryAfter) s.",
+            detail: "Slow down: at most \(capacity) requests per \(Int(period.timeInterval)) seconds. Try again in \(retryAfter) s.",
             headers: ["Retry-After": String(retryAfter)])
     }
 }

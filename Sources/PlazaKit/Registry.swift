@@ -63,3 +63,14 @@ public final class Registry<Value: Sendable>: Sendable {
         entries.withLock { entries in entries.order.compactMap { entries.byName[$0]?.value } }
     }
 }
+
+/// Names claimed by owners, where only the claim matters (routes, migrations, setting keys): a second claim of
+/// a name throws ``DuplicateName`` naming both owners.
+public typealias NameClaims = Registry<Void>
+
+extension Registry where Value == Void {
+    /// Claims `name` for `owner` (an app id, or a `#fileID` whose module is the owner).
+    public func claim(_ name: String, owner: String) throws {
+        try add(name, (), owner: owner)
+    }
+}

@@ -50,23 +50,25 @@ public final class Plaza: Sendable {
     public let pages: Pages
     let listener: PostgresListener?
     let readiness: Readiness
+    /// The core's migrations and the apps', checked once at open (``migrations(apps:)``).
+    let migrationList: MigrationList
 
     /// Every migration: the core's, then each app's own list, in the apps' order. Two apps of one id, or a
     /// migration name declared twice (it would run once for both), throw ``DuplicateName``.
     public static func migrations(apps: AppList) throws -> MigrationList {
-        let ids = Registry<Int>("app")
+        let ids = NameClaims("app")
         for app in apps.types {
             // Names derive from the id (`<id>.`, `<id>-`, `<id>_`, `PLAZA_<ID>_`): lowercase, so they stay names.
             guard app.manifest.id.wholly(matches: "^[a-z][a-z0-9-]{1,31}$") else {
                 throw PlazaError.validation(field: "app", "\(app) has the id \"\(app.manifest.id)\": 2 to 32 lowercase letters, digits and hyphens")
             }
-            try ids.add(app.manifest.id, 0, owner: String(describing: app))
+            try ids.claim(app.manifest.id, owner: String(describing: app))
         }
-        let names = Registry<Int>("migration")
-        for name in migrations.names { try names.add(name, 0, owner: "the core") }
+        let names = NameClaims("migration")
+        for name in migrations.names { try names.claim(name, owner: "the core") }
         var list = migrations
         for app in apps.types {
-            for migration in app.manifest.migrations { try names.add(migration.name, 0, owner: app.manifest.id) }
+            for migration in app.manifest.migrations { try names.claim(migration.name, owner: app.manifest.id) }
             list.add(contentsOf: MigrationList(app.manifest.migrations))
         }
         return list
@@ -141,7 +143,7 @@ public final class Plaza: Sendable {
         outbox = Outbox(store: store, wakeup: outboxWakeup)
         bus = EventBus()
         jobRegistry = JobRegistry()
-        let migrations = try Self.migrations(apps: config.apps)
+        migrationList = try Self.migrations(apps: config.apps)
         policy = try Self.policies(apps: config.apps)
         dispatcher = try OutboxDispatcher(
             outbox: outbox, bus: bus, queue: queue, registry: jobRegistry, logger: logger, pollInterval: config.jobs.pollInterval)
@@ -222,7 +224,7 @@ public final class Plaza: Sendable {
         for subscription in notifications.identitySubscriptions() { try bus.subscribe(subscription) }
         let idempotency = SQLIdempotencyStore(store: store, staleAfter: TimeInterval(config.idempotencyTakeoverSeconds))
         self.idempotency = idempotency
-        readiness = Readiness(store: store, migrations: migrations)
+        readiness = Readiness(store: store, migrations: migrationList)
 
         // Housekeeping: finished jobs and old events are deleted on a schedule, once across instances.
         let (queue, outbox) = (self.queue, self.outbox)
@@ -277,7 +279,7 @@ public final class Plaza: Sendable {
     /// permissions); returns the names of the migrations applied. `plaza serve` calls it before it listens.
     @discardableResult
     public func migrate() async throws -> [String] {
-        let applied = try await store.migrate(try Self.migrations(apps: config.apps))
+        let applied = try await store.migrate(migrationList)
         try await identity.prepareRoles()
         return applied
     }
@@ -333,22 +335,22 @@ public final class Plaza: Sendable {
 
     /// A method and path (or an operation id) that two owners both route refuses the start.
     func checkRoutes() throws {
-        let paths = Registry<Int>("route")
-        let operations = Registry<Int>("operation id")
+        let paths = NameClaims("route")
+        let operations = NameClaims("operation id")
         func claim(_ table: RouteTable<AppRequestContext>, by owner: String) throws {
             for endpoint in table.endpoints {
                 // `/x/{id}` and `/x/{key}` are one route to the router.
                 let shape = endpoint.path.replacing(/\{[^}]*\}/, with: "{}")
-                try paths.add("\(endpoint.method) \(shape)", 0, owner: owner)
-                try operations.add(endpoint.operationID, 0, owner: owner)
+                try paths.claim("\(endpoint.method) \(shape)", owner: owner)
+                try operations.claim(endpoint.operationID, owner: owner)
             }
         }
-        try paths.add("GET /openapi.json", 0, owner: "the core")
+        try paths.claim("GET /openapi.json", owner: "the core")
         try claim(coreRoutes, by: "the core")
         for app in apps { try claim(app.routes(AppRequestContext.self), by: app.id) }
-        let prefixes = Registry<Int>("error envelope prefix")
+        let prefixes = NameClaims("error envelope prefix")
         for app in apps {
-            for enveloped in type(of: app).manifest.errorEnvelopes { try prefixes.add(enveloped.prefix, 0, owner: app.id) }
+            for enveloped in type(of: app).manifest.errorEnvelopes { try prefixes.claim(enveloped.prefix, owner: app.id) }
         }
     }
 

@@ -222,10 +222,10 @@ extension PlazaConfig {
         self.init()
         self.apps = apps
         // An app's key that is a core key or another app's (`a-b` + `C` and `a` + `B_C`) would set both.
-        let keyOwners = Registry<Int>("setting")
-        for key in Self.keys { try keyOwners.add(key.key, 0, owner: "the core") }
+        let keyOwners = NameClaims("setting")
+        for key in Self.keys { try keyOwners.claim(key.key, owner: "the core") }
         for app in apps.types {
-            for setting in app.manifest.settings { try keyOwners.add(app.manifest.key(of: setting), 0, owner: app.manifest.id) }
+            for setting in app.manifest.settings { try keyOwners.claim(app.manifest.key(of: setting), owner: app.manifest.id) }
         }
         // Test-only switches may sit in a developer's environment; they are not settings, so they are allowed.
         let known = Set(allKeys.map(\.key) + ["PLAZA_TEST_DATABASE_URL", "PLAZA_UPDATE_DOCS"])

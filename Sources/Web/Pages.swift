@@ -45,21 +45,21 @@ public struct Pages: Sendable {
         var templates = Templates.all
         var catalogue: [Language: [String: String]] = [.en: Catalogue.en, .uk: Catalogue.uk]
         // A template or word two owners define would silently hide one of them: refused, naming both.
-        let templateOwners = Registry<String>("page template")
-        let wordOwners = Registry<String>("word")
-        for name in templates.keys.sorted() { try templateOwners.add(name, name, owner: "Web") }
-        for key in Catalogue.en.keys.sorted() { try wordOwners.add(key, key, owner: "Web") }
+        let templateOwners = NameClaims("page template")
+        let wordOwners = NameClaims("word")
+        for name in templates.keys.sorted() { try templateOwners.claim(name, owner: "Web") }
+        for key in Catalogue.en.keys.sorted() { try wordOwners.claim(key, owner: "Web") }
         // App roles and organisation types are labelled where they are declared (the core's and each app's).
         for (key, labels) in identity.catalogue.appRoles.map({ ("role_\($0.name)", $0.labels) })
             + identity.catalogue.organisationTypes.map({ ("organisation_type_\($0.name)", $0.labels) })
         {
-            try wordOwners.add(key, key, owner: "the role catalogue")
+            try wordOwners.claim(key, owner: "the role catalogue")
             for language in Language.allCases { catalogue[language, default: [:]][key] = labels[language.rawValue] ?? labels["en"] ?? key }
         }
         for (owner, bundle) in bundles {
-            for name in bundle.templates.keys.sorted() { try templateOwners.add(name, name, owner: owner) }
+            for name in bundle.templates.keys.sorted() { try templateOwners.claim(name, owner: owner) }
             let keys = Set(Language.allCases.flatMap { (bundle.strings[$0] ?? [:]).keys })
-            for key in keys.sorted() { try wordOwners.add(key, key, owner: owner) }
+            for key in keys.sorted() { try wordOwners.claim(key, owner: owner) }
             templates.merge(bundle.templates) { first, _ in first }
             for language in Language.allCases { catalogue[language, default: [:]].merge(bundle.strings[language] ?? [:]) { first, _ in first } }
         }

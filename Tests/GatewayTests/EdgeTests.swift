@@ -310,10 +310,10 @@ struct ClientTests {
     func bucketsRefill() {
         let limiter = RateLimiter()
         let start = ContinuousClock.now
-        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start) == .allowed(remaining: 1))
-        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start) == .allowed(remaining: 0))
-        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start) == .limited(retryAfter: 1))
-        #expect(limiter.take("other", capacity: 2, period: .seconds(2), now: start) == .allowed(remaining: 1))
-        #expect(limiter.take("k", capacity: 2, period: .seconds(2), now: start + .seconds(1)) == .allowed(remaining: 0))
+        #expect(limiter.take("k", limit: RateLimit(2, per: .seconds(2)), now: start) == .allowed(remaining: 1))
+        #expect(limiter.take("k", limit: RateLimit(2, per: .seconds(2)), now: start) == .allowed(remaining: 0))
+        #expect(limiter.take("k", limit: RateLimit(2, per: .seconds(2)), now: start) == .limited(retryAfter: 1))
+        #expect(limiter.take("other", limit: RateLimit(2, per: .seconds(2)), now: start) == .allowed(remaining: 1))
+        #expect(limiter.take("k", limit: RateLimit(2, per: .seconds(2)), now: start + .seconds(1)) == .allowed(remaining: 0))
     }
 }

@@ -91,7 +91,7 @@ public struct NotesApp: PlazaApp {
             Endpoint(
                 .post, "/api/v1/notes", operationID: "createNote", summary: "Keep a note (at most 3 a minute).", tag: "Notes",
                 access: .action(Self.read), requestBody: .json(NewNote.self),
-                responses: [EndpointResponse(201, "The note.", body: .json(Note.self))], rateLimit: RouteRateLimit(3, per: .seconds(60))
+                responses: [EndpointResponse(201, "The note.", body: .json(Note.self))], rateLimit: RateLimit(3, per: .seconds(60))
             ) { request, context in
                 guard let me = context.caller.principal?.id else { throw PlazaError.unauthorized() }
                 let input = try await request.decodeJSON(NewNote.self, context: context)
@@ -110,7 +110,7 @@ public struct NotesApp: PlazaApp {
             Endpoint(
                 .get, "/api/notes-legacy/notes", operationID: "listNotesLegacy", summary: "The caller's notes, in the legacy API (2 a minute).",
                 tag: "Notes", access: .action(Self.read), responses: [EndpointResponse(200, "Every note of the caller.", body: .page(of: Note.self))],
-                errors: .envelope(Self.legacy), rateLimit: RouteRateLimit(2, per: .seconds(60))
+                errors: .envelope(Self.legacy), rateLimit: RateLimit(2, per: .seconds(60))
             ) { _, _ in try .json(Page(items: [Note](), nextCursor: nil)) })
         return table
     }
