@@ -197,13 +197,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The books: an append-only, double-entry ledger of money moving between accounts.
+        .target(
+            name: "Ledger",
+            dependencies: [
+                "PlazaKit", "Storage", .product(name: "SQLKit", package: "sql-kit"), .product(name: "FluentKit", package: "fluent-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The seam between the core and the apps: what an app declares (PlazaApp, AppManifest, AppParts) and
         // what the core hands it (AppCore).
         .target(
             name: "AppHost",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Conversations", "Files", "Workflows", "Web",
-                "GraphQLTransport", .product(name: "Logging", package: "swift-log"), .product(name: "FluentKit", package: "fluent-kit"),
+                "GraphQLTransport", "Ledger", .product(name: "Logging", package: "swift-log"), .product(name: "FluentKit", package: "fluent-kit"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -234,7 +242,7 @@ let package = Package(
             name: "PlazaServer",
             dependencies: [
                 "PlazaKit", "Storage", "Jobs", "Identity", "Gateway", "Operations", "Web", "Realtime", "Conversations", "Notifications", "Files",
-                "Workflows", "GraphQLTransport", "AppHost",
+                "Workflows", "GraphQLTransport", "Ledger", "AppHost",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -315,6 +323,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PlazaTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "PlazaTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "PlazaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IdentityTests",

@@ -4,6 +4,7 @@ import Foundation
 import GraphQLTransport
 import Identity
 import Jobs
+import Ledger
 import Logging
 import Notifications
 import PlazaKit
@@ -32,6 +33,10 @@ public struct AppCore: Sendable {
     public let graphQLLimits: GraphQLLimits
     public let baseURL: String
     public let logger: Logger
+    /// Counts and named units that never oversell (`Stocks`), in this installation's database.
+    public var stocks: Stocks { Stocks(store: store) }
+    /// The books (`Ledger`): postings of money between accounts, balances and statements.
+    public var ledger: Ledger { Ledger(store: store) }
 
     public init(
         store: Store, outbox: Outbox, queue: JobQueue, identity: IdentityService, workflows: WorkflowEngine, conversations: ConversationService,

@@ -33,7 +33,15 @@ public enum Owner {
 /// declared once: a second declaration throws ``DuplicateName`` naming both owners.
 public final class Registry<Value: Sendable>: Sendable {
     public let kind: String
-    private let entries = Mutex<(byName: [String: (owner: String, value: Value)], order: [String])>(([:], []))
+    /// Values in declaration order beside an index by name: readers on hot paths (the event bus, once per event)
+    /// take the array as it is, without rebuilding it.
+    private struct Entries {
+        var index: [String: Int] = [:]
+        var names: [String] = []
+        var owners: [String] = []
+        var values: [Value] = []
+    }
+    private let entries = Mutex(Entries())
 
     public init(_ kind: String) {
         self.kind = kind
@@ -43,25 +51,25 @@ public final class Registry<Value: Sendable>: Sendable {
     public func add(_ name: String, _ value: Value, owner: String) throws {
         let owner = Owner.named(owner)
         try entries.withLock { entries in
-            if let existing = entries.byName[name] {
-                throw DuplicateName(kind: kind, name: name, first: existing.owner, second: owner)
+            if let existing = entries.index[name] {
+                throw DuplicateName(kind: kind, name: name, first: entries.owners[existing], second: owner)
             }
-            entries.byName[name] = (owner, value)
-            entries.order.append(name)
+            entries.index[name] = entries.values.count
+            entries.names.append(name)
+            entries.owners.append(owner)
+            entries.values.append(value)
         }
     }
 
-    public subscript(name: String) -> Value? { entries.withLock { $0.byName[name]?.value } }
+    public subscript(name: String) -> Value? { entries.withLock { entries in entries.index[name].map { entries.values[$0] } } }
 
-    public func owner(of name: String) -> String? { entries.withLock { $0.byName[name]?.owner } }
+    public func owner(of name: String) -> String? { entries.withLock { entries in entries.index[name].map { entries.owners[$0] } } }
 
     /// Every name, in the order they were declared.
-    public var names: [String] { entries.withLock { $0.order } }
+    public var names: [String] { entries.withLock { $0.names } }
 
     /// Every value, in the order their names were declared.
-    public var values: [Value] {
-        entries.withLock { entries in entries.order.compactMap { entries.byName[$0]?.value } }
-    }
+    public var values: [Value] { entries.withLock { $0.values } }
 }
 
 /// Names claimed by owners, where only the claim matters (routes, migrations, setting keys): a second claim of

@@ -5,6 +5,7 @@ import GraphQLTransport
 import Hummingbird
 import Identity
 import Jobs
+import Ledger
 import Logging
 import Notifications
 import Operations
@@ -99,6 +100,8 @@ public final class Plaza: Sendable {
         list.add(CreateMerges())
         list.add(CreateImports())
         list.add(AddIdempotencyClaims())
+        list.add(CreateStocks())
+        list.add(CreateLedger())
         return list
     }
 
@@ -199,6 +202,7 @@ public final class Plaza: Sendable {
         try identity.mergeHooks.register("notifications", NotificationService.merge)
         try identity.mergeHooks.register("files", FileService.merge)
         try identity.mergeHooks.register("workflows", WorkflowEngine.merge)
+        try identity.mergeHooks.register("ledger", Ledger.merge)
         pages = try Pages(
             identity: identity, notifications: notifications, files: files, workflows: workflows, queue: queue, secrets: secrets,
             sessionLifetime: config.identitySettings.refreshTokenLifetime,

@@ -203,6 +203,27 @@ extension TestDatabase {
         return try outcome.get()
     }
 
+    /// Opens `instances` stores on one fresh copy of the migrated template — on PostgreSQL each with its own
+    /// pool, as several `plaza serve` processes would have; on SQLite each its own connections to one file —
+    /// runs `body`, then closes and drops them.
+    public static func withStores<T: Sendable>(_ instances: Int, clock: any PlazaClock = SystemClock(), _ body: ([Store]) async throws -> T)
+        async throws -> T
+    {
+        let settings = try await make()
+        let name = settings.databaseName
+        var stores: [Store] = []
+        let outcome: Result<T, any Error>
+        do {
+            for index in 0..<instances {
+                stores.append(try await Store.open(settings, clock: clock, logger: TraceLog.logger("\(name)-\(index)", base: logger)))
+            }
+            outcome = .success(try await body(stores))
+        } catch { outcome = .failure(error) }
+        for store in stores { await timed("closing a store of \(name)") { await store.shutdown() } }
+        await drop(settings)
+        return try outcome.get()
+    }
+
     /// Runs a cleanup step, saying on stderr (with the test's name) when it took long, and in the trace always:
     /// a cleanup that hangs or crawls should name itself.
     static func timed(_ step: String, _ work: () async -> Void) async {

@@ -88,44 +88,6 @@ public struct ProviderQuery: Sendable, Equatable {
     }
 }
 
-/// Distances at city scale: a plane tangent at the search point. Within 100 km of it the error stays under
-/// a fraction of a percent, and SQL needs only arithmetic (SQLite here has no trigonometry).
-struct LocalPlane {
-    static let kmPerDegreeLat = 110.574
-    let lat: Double
-    let lng: Double
-    let kmPerDegreeLng: Double
-
-    init(lat: Double, lng: Double) {
-        self.lat = lat
-        self.lng = lng
-        kmPerDegreeLng = max(0.001, 111.320 * cos(lat * .pi / 180))
-    }
-
-    /// The squared distance in km² from the point to `(latColumn, lngColumn)`, as SQL.
-    func squaredDistance(_ latColumn: String, _ lngColumn: String) -> SQLQueryString {
-        let x: SQLQueryString = "((\(unsafeRaw: lngColumn) - \(bind: lng)) * \(bind: kmPerDegreeLng))"
-        let y: SQLQueryString = "((\(unsafeRaw: latColumn) - \(bind: lat)) * \(bind: Self.kmPerDegreeLat))"
-        return "(\(x) * \(x) + \(y) * \(y))"
-    }
-
-    /// The degrees a box must span around the point to hold a circle of `radiusKm`.
-    func box(_ radiusKm: Double) -> (lat: ClosedRange<Double>, lng: ClosedRange<Double>) {
-        let dLat = radiusKm / Self.kmPerDegreeLat
-        let dLng = radiusKm / kmPerDegreeLng
-        return ((lat - dLat)...(lat + dLat), (lng - dLng)...(lng + dLng))
-    }
-
-    /// The great-circle distance (haversine), for the number shown.
-    static func kilometres(_ lat1: Double, _ lng1: Double, _ lat2: Double, _ lng2: Double) -> Double {
-        let rad = Double.pi / 180
-        let dLat = (lat2 - lat1) * rad
-        let dLng = (lng2 - lng1) * rad
-        let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dLng / 2) * sin(dLng / 2)
-        return 6371.0088 * 2 * atan2(sqrt(a), sqrt(1 - a))
-    }
-}
-
 extension MarketplaceService {
     /// Providers matching a query, a keyset page at a time (`nextCursor` carries the sort key and the id).
     ///
@@ -134,8 +96,7 @@ extension MarketplaceService {
     /// else — is answered from that index alone and reads only the page's providers. Anything else joins
     /// the candidates (or, without a category, all providers) to the provider rows before sorting.
     public func searchProviders(_ query: ProviderQuery) async throws -> Page<ProviderSummary> {
-        let plane = query.lat.flatMap { lat in query.lng.map { LocalPlane(lat: lat, lng: $0) } }
-        let box = plane.flatMap { plane in query.radiusKm.map { plane.box($0) } }
+        let centre = query.lat.flatMap { lat in query.lng.map { GeoPoint(lat: lat, lng: $0) } }
         var after: (key: Double, id: UUID)?
         if let cursor = query.page.cursor {
             let parts = try Cursor.decode(cursor, parts: 2)
@@ -155,14 +116,11 @@ extension MarketplaceService {
         if let category = query.categoryId {
             // Specialists under the category, and generalists above it (a plumber fixes leaks too).
             let categories = Array(Set(try await descendants(of: category)).union(try await ancestors(of: category)))
-            let offerDistance = plane?.squaredDistance("o.lat", "o.lng") ?? "NULL"
+            let offerGeo = centre.map { GeoQuery(near: $0, lat: "o.lat", lng: "o.lng") }
+            let offerDistance = offerGeo?.squaredDistance ?? "NULL"
             // Offers of providers without a place yet stay out (they would take a page's places and then be dropped).
             var offers: [SQLQueryString] = ["o.category_id IN (\(binds: categories))", "o.lat IS NOT NULL"]
-            if let box, let radius = query.radiusKm {
-                offers.append("o.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)")
-                offers.append("o.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)")
-                offers.append("\(offerDistance) <= \(bind: radius * radius)")
-            }
+            if let offerGeo, let radius = query.radiusKm { offers += offerGeo.within(radiusKm: radius) }
             var candidates: SQLQueryString = """
                 SELECT o.provider_id, MIN(o.price_min) AS price, MIN(\(offerDistance)) AS distance FROM marketplace_offers o
                 WHERE \(offers.joined(separator: " AND ")) GROUP BY o.provider_id
@@ -179,12 +137,9 @@ extension MarketplaceService {
         } else {
             source = "marketplace_providers p"
             price = "p.price_from"
-            distance = plane?.squaredDistance("p.lat", "p.lng") ?? "NULL"
-            if let box, let radius = query.radiusKm {
-                filters.append("p.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)")
-                filters.append("p.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)")
-                filters.append("\(distance) <= \(bind: radius * radius)")
-            }
+            let geo = centre.map { GeoQuery(near: $0, lat: "p.lat", lng: "p.lng") }
+            distance = geo?.squaredDistance ?? "NULL"
+            if let geo, let radius = query.radiusKm { filters += geo.within(radiusKm: radius) }
         }
         if let text = query.text, let match = Self.textFilter(text, dialect: store.dialect) { filters.append(match) }
         if let minRating = query.minRating { filters.append("p.rating_avg >= \(bind: minRating)") }
@@ -216,7 +171,7 @@ extension MarketplaceService {
                 bio: String(try row.decode(column: "bio", as: String.self).prefix(280)),
                 rating: try row.decode(column: "rating_avg", as: Double.self),
                 ratingCount: try row.decode(column: "rating_count", as: Int.self), priceFrom: try row.decode(column: "price", as: Double?.self),
-                distanceKm: plane.map { (LocalPlane.kilometres($0.lat, $0.lng, lat, lng) * 100).rounded() / 100 },
+                distanceKm: centre.map { ($0.kilometres(to: GeoPoint(lat: lat, lng: lng)) * 100).rounded() / 100 },
                 photo: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)).first,
                 categoryIds: try Self.decode([UUID].self, try row.decode(column: "category_ids", as: String.self)))
         }

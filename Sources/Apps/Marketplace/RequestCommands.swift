@@ -154,14 +154,13 @@ extension MarketplaceService {
         guard let record = try await record(id, on: store.sql), record.isOpen else { return }
         let request = record.request
         let categories = Array(try await ancestors(of: request.categoryId))
-        let plane = LocalPlane(lat: request.lat, lng: request.lng)
-        let box = plane.box(Self.maxRadiusKm)
-        let distance = plane.squaredDistance("p.lat", "p.lng")
+        let point = GeoPoint(lat: request.lat, lng: request.lng)
+        let geo = GeoQuery(near: point, lat: "p.lat", lng: "p.lng")
+        let distance = geo.squaredDistance
         let nearby = try await store.sql.raw(
             """
             SELECT p.user_id, p.lat, p.lng FROM marketplace_providers p
-            WHERE p.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)
-              AND p.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)
+            WHERE \(geo.box(radiusKm: Self.maxRadiusKm).joined(separator: " AND "))
               AND \(distance) <= p.radius_km * p.radius_km AND p.user_id <> \(bind: request.customerId)
               AND EXISTS (SELECT 1 FROM marketplace_offers o WHERE o.provider_id = p.id AND o.category_id IN (\(binds: categories)))
             ORDER BY \(distance) LIMIT \(literal: settings.alertLimit)
@@ -170,9 +169,8 @@ extension MarketplaceService {
         try await store.transaction { transaction in
             for provider in nearby {
                 let user = try provider.decode(column: "user_id", as: UUID.self)
-                let km = LocalPlane.kilometres(
-                    request.lat, request.lng, try provider.decode(column: "lat", as: Double.self),
-                    try provider.decode(column: "lng", as: Double.self))
+                let km = point.kilometres(
+                    to: GeoPoint(lat: try provider.decode(column: "lat", as: Double.self), lng: try provider.decode(column: "lng", as: Double.self)))
                 try await notifications.notify(
                     NotificationRequest(
                         audience: .users([user]), template: MarketplaceNotices.template("nearby"),

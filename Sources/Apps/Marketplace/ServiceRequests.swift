@@ -121,7 +121,8 @@ extension MarketplaceService {
                 .map { try $0.decode(column: "category_id", as: UUID.self) })
         guard !offered.isDisjoint(with: try await ancestors(of: categoryId, on: sql)) else { return "does not offer this category" }
         guard let centreLat = try row.decode(column: "lat", as: Double?.self), let centreLng = try row.decode(column: "lng", as: Double?.self),
-            LocalPlane.kilometres(centreLat, centreLng, lat, lng) <= (try row.decode(column: "radius_km", as: Double.self))
+            GeoPoint(lat: centreLat, lng: centreLng).kilometres(to: GeoPoint(lat: lat, lng: lng))
+                <= (try row.decode(column: "radius_km", as: Double.self))
         else { return "does not work at this address (outside the service area)" }
         return nil
     }
@@ -218,14 +219,10 @@ extension MarketplaceService {
             categories += try await descendants(of: try offered.decode(column: "category_id", as: UUID.self))
         }
         guard !categories.isEmpty else { return Page(items: [], nextCursor: nil) }
-        let plane = LocalPlane(lat: lat, lng: lng)
-        let box = plane.box(radius)
+        let near = GeoQuery(near: GeoPoint(lat: lat, lng: lng), lat: "r.lat", lng: "r.lng").within(radiusKm: radius)
         var sql: SQLQueryString = """
             \(Self.selectRequests) WHERE r.provider_id IS NULL AND w.state = 'pending' AND r.category_id IN (\(binds: categories))
-              AND r.customer_id <> \(bind: caller.principal!.id)
-              AND r.lat BETWEEN \(bind: box.lat.lowerBound) AND \(bind: box.lat.upperBound)
-              AND r.lng BETWEEN \(bind: box.lng.lowerBound) AND \(bind: box.lng.upperBound)
-              AND \(plane.squaredDistance("r.lat", "r.lng")) <= \(bind: radius * radius)
+              AND r.customer_id <> \(bind: caller.principal!.id) AND \(near.joined(separator: " AND "))
             """
         if let cursor = page.cursor { sql = sql + " AND r.id < \(bind: try Cursor.decodeID(cursor))" }
         sql = sql + " ORDER BY r.id DESC LIMIT \(literal: page.limit + 1)"
