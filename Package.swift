@@ -220,7 +220,7 @@ let package = Package(
             name: "Marketplace",
             dependencies: [
                 "AppHost", "PlazaKit", "Storage", "Jobs", "Identity", "Realtime", "Notifications", "Conversations", "Files", "Workflows", "Web",
-                "GraphQLTransport", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
+                "GraphQLTransport", "Ledger", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Graphiti", package: "Graphiti"), .product(name: "GraphQL", package: "GraphQL"),
             ],
             path: "Sources/Apps/Marketplace",
@@ -386,7 +386,7 @@ let package = Package(
         .testTarget(
             name: "MarketplaceTests",
             dependencies: [
-                "Marketplace", "AppHost", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Marketplace", "AppHost", "Ledger", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
@@ -400,7 +400,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PlazaServerTests",
-            dependencies: ["PlazaServer", "PlazaApps", "AppHost", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "PlazaServer", "PlazaApps", "AppHost", "Ledger", "PlazaTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

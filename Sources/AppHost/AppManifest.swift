@@ -70,6 +70,8 @@ public struct AppSetting: Sendable {
         case integer(ClosedRange<Int>)
         case boolean
         case text
+        /// One of these words (a currency code).
+        case choice([String])
     }
 
     public var name: String
@@ -96,6 +98,8 @@ public struct AppSetting: Sendable {
             return AppSettings.boolean(raw) == nil ? "must be true or false, not \"\(raw)\"" : nil
         case .text:
             return nil
+        case .choice(let words):
+            return words.contains(raw) ? nil : "must be one of \(words.joined(separator: ", ")), not \"\(raw)\""
         }
     }
 }

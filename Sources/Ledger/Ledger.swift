@@ -31,13 +31,23 @@ public struct Ledger: Sendable {
         try await Self.post(posting, in: transaction)
     }
 
+    /// Records a posting on a migration's connection: for a migration that moves records kept before the books
+    /// existed into them (its keys make a second run post nothing). Anything else posts in a transaction.
+    @discardableResult
+    public static func post(_ posting: LedgerPosting, on database: any SQLDatabase, at now: Date) async throws -> LedgerRecord {
+        try await post(posting, sql: database, now: now)
+    }
+
     static func post(_ posting: LedgerPosting, in transaction: Transaction) async throws -> LedgerRecord {
+        try await post(posting, sql: transaction.sql, now: transaction.clock.now())
+    }
+
+    private static func post(_ posting: LedgerPosting, sql: any SQLDatabase, now: Date) async throws -> LedgerRecord {
         try check(posting)
-        let now = transaction.clock.now()
         let occurredAt = posting.occurredAt ?? now
         let body = canonical(posting)
         let id = PlazaID.make(at: now)
-        let inserted = try await transaction.sql.raw(
+        let inserted = try await sql.raw(
             """
             INSERT INTO ledger_postings (id, idempotency_key, kind, memo, reference, body, occurred_at, created_at)
             VALUES (\(bind: id), \(bind: posting.key), \(bind: posting.kind), \(bind: posting.memo), \(bind: posting.reference), \(bind: body),
@@ -47,7 +57,7 @@ public struct Ledger: Sendable {
         ).first()
         guard inserted != nil else {
             guard
-                let existing = try await transaction.sql.raw(
+                let existing = try await sql.raw(
                     "SELECT id, idempotency_key, kind, memo, reference, body, occurred_at FROM ledger_postings WHERE idempotency_key = \(bind: posting.key)"
                 ).first()
             else { throw LedgerRefusal.keyReused(key: posting.key) }
@@ -63,16 +73,16 @@ public struct Ledger: Sendable {
         }
         var ids: [LedgerAccount: UUID] = [:]
         // Opened in name order too: two postings opening the same new accounts wait for each other in one order.
-        for account in net.keys.sorted(by: { $0.description < $1.description }) { ids[account] = try await open(account, in: transaction) }
+        for account in net.keys.sorted(by: { $0.description < $1.description }) { ids[account] = try await open(account, sql: sql, now: now) }
         for (account, change) in net.sorted(by: { ids[$0.key]!.uuidString < ids[$1.key]!.uuidString }) where change != 0 {
-            let updated = try await transaction.sql.raw(
+            let updated = try await sql.raw(
                 """
                 UPDATE ledger_accounts SET balance = balance + \(bind: change), updated_at = \(bind: now)
                 WHERE id = \(bind: ids[account]!) AND (owner = 'external' OR balance + \(bind: change) >= 0) RETURNING balance
                 """
             ).first()
             if updated == nil {
-                let balance = try await balance(account, at: nil, on: transaction.sql)
+                let balance = try await balance(account, at: nil, on: sql)
                 throw LedgerRefusal.insufficientFunds(account: account.description, balance: balance)
             }
         }
@@ -86,7 +96,7 @@ public struct Ledger: Sendable {
                     """)
             }
         }
-        try await transaction.sql.raw(
+        try await sql.raw(
             "INSERT INTO ledger_entries (id, posting_id, line, account_id, amount, currency, occurred_at) VALUES \(rows.joined(separator: ", "))"
         ).run()
         return LedgerRecord(
@@ -94,17 +104,17 @@ public struct Ledger: Sendable {
     }
 
     /// The account's id, opening it on first use.
-    private static func open(_ account: LedgerAccount, in transaction: Transaction) async throws -> UUID {
-        if let id = try await accountID(account, on: transaction.sql) { return id }
-        try await transaction.sql.raw(
+    private static func open(_ account: LedgerAccount, sql: any SQLDatabase, now: Date) async throws -> UUID {
+        if let id = try await accountID(account, on: sql) { return id }
+        try await sql.raw(
             """
             INSERT INTO ledger_accounts (id, owner, name, currency, balance, created_at, updated_at)
             VALUES (\(bind: UUID()), \(bind: account.owner.description), \(bind: account.name), \(bind: account.currency.code), 0,
-                    \(bind: transaction.clock.now()), \(bind: transaction.clock.now()))
+                    \(bind: now), \(bind: now))
             ON CONFLICT (owner, name, currency) DO NOTHING
             """
         ).run()
-        guard let id = try await accountID(account, on: transaction.sql) else {
+        guard let id = try await accountID(account, on: sql) else {
             throw PlazaError.conflict("The account \(account) could not be opened.")
         }
         return id

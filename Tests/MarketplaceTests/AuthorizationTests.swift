@@ -86,7 +86,7 @@ struct AuthorizationTests {
                 try await expect(.get, "\(path)/location", as: bob, nil, .forbidden, "it is shown to the customer only")
                 try await expect(.get, "\(path)/location", as: ada, nil, .ok, "who sees it")
                 try await expect(.post, "\(path)/review", as: ada, ReviewInput(rating: 5, text: "x"), .conflict, "no review before completion")
-                try await expect(.post, "\(path)/complete", as: bob, RequestCommand(price: 15), .ok, "Bob completes")
+                try await expect(.post, "\(path)/complete", as: bob, RequestCommand(price: uah(15)), .ok, "Bob completes")
                 try await expect(
                     .post, "\(path)/review", as: bob, ReviewInput(rating: 5, text: "Me!"), .forbidden, "providers do not review themselves")
                 try await expect(.post, "\(path)/review", as: eve, ReviewInput(rating: 1, text: "x"), .notFound, "strangers do not review")

@@ -97,12 +97,16 @@ struct GraphQLTests {
                 #expect(fieldErrors?.contains { $0["field"] as? String == "lat" } == true)
 
                 // The provider moves the job on; the customer reviews; the rating follows.
-                for mutation in ["acceptRequest(id: \"\(id)\", price: 15)", "startRequest(id: \"\(id)\")", "completeRequest(id: \"\(id)\")"] {
+                for mutation in [
+                    "acceptRequest(id: \"\(id)\", price: {amount: 1500, currency: \"UAH\"})", "startRequest(id: \"\(id)\")",
+                    "completeRequest(id: \"\(id)\")",
+                ] {
                     let answer = try await graphQL(client, "mutation { \(mutation) { status } }", as: bob)
                     #expect(answer.errors.isEmpty, "\(mutation): \(answer.errors)")
                 }
-                let mine = try await graphQL(client, #"{ myRequests(status: "completed") { items { id finalPrice } } }"#, as: ada)
-                #expect((mine.field("myRequests", "items") as? [[String: Any]])?.first?["finalPrice"] as? Double == 15)
+                let mine = try await graphQL(client, #"{ myRequests(status: "completed") { items { id finalPrice { amount currency } } } }"#, as: ada)
+                let finalPrice = (mine.field("myRequests", "items") as? [[String: Any]])?.first?["finalPrice"] as? [String: Any]
+                #expect(finalPrice?["amount"] as? Int == 1500 && finalPrice?["currency"] as? String == "UAH")
                 let reviewed = try await graphQL(client, #"mutation { reviewRequest(id: "\#(id)", rating: 4, text: "Good") { rating } }"#, as: ada)
                 #expect(reviewed.field("reviewRequest", "rating") as? Int == 4, "\(reviewed.errors)")
                 let profile = try await graphQL(client, #"{ provider(id: "\#(bobs.id)") { rating { average count stars } completedJobs } }"#, as: nil)

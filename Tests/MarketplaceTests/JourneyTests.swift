@@ -38,7 +38,9 @@ struct JourneyTests {
 
                 let bobsProfile = try await client.execute(
                     uri: "/api/v1/marketplace/providers", method: .post, headers: bob.headers,
-                    body: json(profile("Bob's Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 40, priceMax: 120)], northKm: 3))
+                    body: json(
+                        profile(
+                            "Bob's Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(40), priceMax: uah(120))], northKm: 3))
                 ) { response in
                     #expect(response.status == .created)
                     return try decode(ProviderProfile.self, response)
@@ -86,7 +88,7 @@ struct JourneyTests {
                             try await outbound.write(.text(#"{"type":"subscribe","topic":"\#(topic)"}"#))
                             #expect(try await next().contains("subscribed"))
                         }
-                        for (command, price, status) in [("accept", 80.0 as Double?, "accepted"), ("start", nil, "in_progress")] {
+                        for (command, price, status) in [("accept", uah(80) as Money?, "accepted"), ("start", nil, "in_progress")] {
                             try await client.execute(
                                 uri: "/api/v1/marketplace/requests/\(created.id)/\(command)", method: .post, headers: bob.headers,
                                 body: json(RequestCommand(price: price))
@@ -137,7 +139,7 @@ struct JourneyTests {
                 let earnings = try await client.execute(uri: "/api/v1/marketplace/providers/me/earnings", method: .get, headers: bob.headers) {
                     try decode(Earnings.self, $0)
                 }
-                #expect(earnings.jobs == 1 && earnings.total == 80)
+                #expect(earnings.jobs == 1 && earnings.total == uah(80))
             }
         }
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Identity
+import Ledger
 import Marketplace
 import Notifications
 import PlazaKit
@@ -26,7 +27,7 @@ struct LifecycleTests {
                 people[name] = (
                     person,
                     try await market.createProvider(
-                        profile(name.capitalized, offers: [Offer(categoryId: category, priceMin: 10, priceMax: 20)], northKm: north),
+                        profile(name.capitalized, offers: [Offer(categoryId: category, priceMin: uah(10), priceMax: uah(20))], northKm: north),
                         caller: caller(person, provider: true))
                 )
             }
@@ -63,13 +64,13 @@ struct LifecycleTests {
             }
 
             // Both accept at once: one takes it, and the other is told it is taken (409), not left guessing.
-            func attempt(_ who: Caller, _ price: Double) async -> Result<ServiceRequest, any Error> {
+            func attempt(_ who: Caller, _ price: Money) async -> Result<ServiceRequest, any Error> {
                 do { return .success(try await market.send("accept", to: request.id, RequestCommand(price: price), caller: who)) } catch {
                     return .failure(error)
                 }
             }
-            async let first = attempt(bob, 50)
-            async let second = attempt(cleo, 45)
+            async let first = attempt(bob, uah(50))
+            async let second = attempt(cleo, uah(45))
             let answers = await [first, second]
             let winners = answers.compactMap { try? $0.get() }
             #expect(winners.count == 1)
@@ -120,7 +121,7 @@ struct LifecycleTests {
             let market = plaza.marketplace
             let bob = caller(try await provider(plaza, "bob@example.com"), provider: true)
             let bobs = try await market.createProvider(
-                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)]), caller: bob)
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(10), priceMax: uah(20))]), caller: bob)
             let ada = caller(try await person(plaza, "ada@example.com"))
             let cat = caller(try await person(plaza, "cat@example.com"))
             var reviews: [ProviderReview] = []
@@ -129,7 +130,7 @@ struct LifecycleTests {
                     NewServiceRequest(
                         categoryId: catalogue.plumbing.id, providerId: bobs.id, description: "Tap", address: "Here", lat: kyiv.lat, lng: kyiv.lng),
                     caller: customer)
-                for command in ["accept", "start"] { _ = try await market.send(command, to: request.id, RequestCommand(price: 15), caller: bob) }
+                for command in ["accept", "start"] { _ = try await market.send(command, to: request.id, RequestCommand(price: uah(15)), caller: bob) }
                 if stars == 5 {
                     _ = try await market.track(request.id, LocationInput(lat: 50.40, lng: 30.50), caller: bob)
                     await expectRefusal(.tooManyRequests, "two points within the interval") {
@@ -155,7 +156,12 @@ struct LifecycleTests {
             #expect(try await market.provider(bobs.id).rating == RatingSummary(average: 5, count: 1, stars: [0, 0, 0, 0, 1]))
             #expect(try await market.reviews(ofProvider: bobs.id, page: PageRequest()).items.map(\.id) == [reviews[0].id])
             let earnings = try await market.earnings(caller: bob)
-            #expect(earnings.jobs == 2 && earnings.total == 30, "the agreed price stands when completion names none")
+            #expect(earnings.jobs == 2 && earnings.total == uah(30), "the agreed price stands when completion names none")
+            // Earnings are the books' figures: each completion posted its price once, and the books balance.
+            let ledger = Ledger(store: plaza.store)
+            #expect(try await ledger.balance(LedgerAccount(.user(bob.principal!.id), "marketplace.earnings", .uah)) == uah(30))
+            #expect(try await ledger.balance(LedgerAccount(.external, "marketplace.payments", .uah)) == uah(-30))
+            #expect(try await ledger.isBalanced())
         }
     }
 
@@ -166,7 +172,7 @@ struct LifecycleTests {
             let market = plaza.marketplace
             let bob = try await provider(plaza, "bob@example.com")
             let bobs = try await market.createProvider(
-                profile("Bob", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)], radiusKm: 5),
+                profile("Bob", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: uah(10), priceMax: uah(20))], radiusKm: 5),
                 caller: caller(bob, provider: true))
             let ada = try await person(plaza, "ada@example.com")
             try await plaza.testApplication().test(.router) { client in
@@ -193,12 +199,17 @@ struct LifecycleTests {
                     ["providerId"], as: ada)
                 try await refused(#"{"categoryId":"\#(catalogue.plumbing.id)","description":"x"}"#, ["address"], as: ada)
                 try await refused(#"{"displayName":""}"#, ["displayName"], uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch, as: bob)
+                // Prices are in the marketplace's currency and within its range.
+                try await refused(
+                    #"{"offers":[{"categoryId":"\#(catalogue.electrics.id)","priceMin":{"amount":100,"currency":"USD"},"#
+                        + #""priceMax":{"amount":3000000000,"currency":"UAH"}}]}"#,
+                    ["offers[0].priceMin.currency", "offers[0].priceMax.amount"], uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch, as: bob)
                 try await client.execute(
                     uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch, headers: bob.headers,
                     body: json(
                         ProviderUpdate(
                             area: ServiceArea(lat: 0, lng: 0, radiusKm: 900), timeZone: "Mars/Base",
-                            offers: [Offer(categoryId: UUID(), priceMin: 5, priceMax: 1)],
+                            offers: [Offer(categoryId: UUID(), priceMin: uah(5), priceMax: uah(1))],
                             availability: [
                                 WeeklySlot(weekday: 8, start: "25:00", end: "09:00"), WeeklySlot(weekday: 1, start: "10:00", end: "09:00"),
                             ]))
@@ -229,7 +240,7 @@ struct EdgeTests {
             let both = try await provider(plaza, "bob@example.com")
             let bob = Caller(principal: Principal(id: both.id, appRoles: ["*": ["provider", "customer"]]))
             _ = try await market.createProvider(
-                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: bob)
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(1), priceMax: uah(2))]), caller: bob)
             let request = try await market.createRequest(
                 NewServiceRequest(categoryId: catalogue.plumbing.id, description: "Mine", address: "Here", lat: kyiv.lat, lng: kyiv.lng), caller: bob)
             await expectRefusal(.forbidden, "took his own request") {

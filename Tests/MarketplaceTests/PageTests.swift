@@ -90,7 +90,8 @@ struct PageTests {
                 let accepted = try await provider.post("\(path)/accept", [("price", "70"), ("expectedVersion", "1")])
                 #expect(accepted.status == .seeOther)
                 try await provider.get(path)
-                #expect(provider.lastPage.contains(#"data-status="accepted""#) && provider.lastPage.contains("70"))
+                #expect(
+                    provider.lastPage.contains(#"data-status="accepted""#) && provider.lastPage.contains("₴70.00"), "the agreed price, in hryvnias")
                 _ = try await provider.post("\(path)/messages", [("body", "I will come at nine.")])
                 try await customer.get(path)
                 #expect(customer.lastPage.contains("I will come at nine."))

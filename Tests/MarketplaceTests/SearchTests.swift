@@ -21,18 +21,19 @@ struct SearchTests {
             }
             let (bob, bobs) = try await open(
                 "bob@example.com",
-                profile("Bob's Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 40, priceMax: 90)], northKm: 3))
+                profile("Bob's Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(40), priceMax: uah(90))], northKm: 3))
             let (_, cleos) = try await open(
                 "cleo@example.com",
                 profile(
-                    "Cleo", offers: [Offer(categoryId: catalogue.leaks.id, priceMin: 30, priceMax: 60)], northKm: 8,
+                    "Cleo", offers: [Offer(categoryId: catalogue.leaks.id, priceMin: uah(30), priceMax: uah(60))], northKm: 8,
                     bio: "Pipes that never drip again."))
-            var danHours = profile("Dan Sparks", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 50, priceMax: 70)], northKm: 1)
+            var danHours = profile(
+                "Dan Sparks", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: uah(50), priceMax: uah(70))], northKm: 1)
             danHours.availability = [WeeklySlot(weekday: 1, start: "09:00", end: "17:00")]
             let (_, dans) = try await open("dan@example.com", danHours)
             let (_, fars) = try await open(
                 "far@example.com",
-                profile("Far Away Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 20, priceMax: 30)], northKm: 60))
+                profile("Far Away Plumbing", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(20), priceMax: uah(30))], northKm: 60))
             let ada = try await person(plaza, "ada@example.com")
 
             // A five-star job for Bob, so ratings differ.
@@ -93,7 +94,7 @@ struct SearchTests {
                 // A provider who has not said where he works offers plumbing too: he takes no place in a page.
                 let nowhere = try await provider(plaza, "nowhere@example.com")
                 _ = try await market.createProvider(
-                    ProviderUpdate(displayName: "Nowhere", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]),
+                    ProviderUpdate(displayName: "Nowhere", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(1), priceMax: uah(2))]),
                     caller: caller(nowhere, provider: true))
                 #expect(try await ids("category=\(catalogue.plumbing.id)&\(here)&limit=1") == [bobs.id])
 
@@ -135,7 +136,8 @@ struct SearchCacheTests {
             let market = plaza.marketplace
             let bob = try await provider(plaza, "bob@example.com")
             let bobs = try await market.createProvider(
-                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)]), caller: caller(bob, provider: true))
+                profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(10), priceMax: uah(20))]),
+                caller: caller(bob, provider: true))
             try await plaza.dispatcher.broadcastFromNow()
             let query = ProviderQuery(categoryId: catalogue.plumbing.id, lat: kyiv.lat, lng: kyiv.lng, radiusKm: 10)
             #expect(try await market.cachedSearch(query).page.items.map(\.displayName) == ["Bob"])

@@ -18,6 +18,9 @@ extension Plaza {
 /// Kyiv's centre, where the tests' providers work.
 let kyiv = (lat: 50.4501, lng: 30.5234)
 
+/// Whole hryvnias as `Money` (`uah(40)` is ₴40.00).
+func uah(_ major: Int64) -> Money { Money(major: major, .uah)! }
+
 struct Paged<Item: Decodable>: Decodable {
     var items: [Item]
     var nextCursor: String?
@@ -81,10 +84,11 @@ struct Cast {
         bob = try await provider(plaza, "bob@example.com")
         pat = try await provider(plaza, "pat@example.com")
         bobs = try await plaza.marketplace.createProvider(
-            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 10, priceMax: 20)], northKm: 2),
+            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(10), priceMax: uah(20))], northKm: 2),
             caller: caller(bob, provider: true))
         pats = try await plaza.marketplace.createProvider(
-            profile("Pat", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: 10, priceMax: 20)]), caller: caller(pat, provider: true))
+            profile("Pat", offers: [Offer(categoryId: catalogue.electrics.id, priceMin: uah(10), priceMax: uah(20))]),
+            caller: caller(pat, provider: true))
     }
 }
 
@@ -99,7 +103,8 @@ struct Plumbing {
         catalogue = try await Catalogue(plaza)
         bob = try await provider(plaza, "bob@example.com")
         bobs = try await plaza.marketplace.createProvider(
-            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: 1, priceMax: 2)]), caller: caller(bob, provider: true))
+            profile("Bob", offers: [Offer(categoryId: catalogue.plumbing.id, priceMin: uah(1), priceMax: uah(2))]),
+            caller: caller(bob, provider: true))
         ada = try await person(plaza, "ada@example.com")
     }
 

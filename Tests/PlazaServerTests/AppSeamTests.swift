@@ -1,6 +1,7 @@
 import AppHost
 import Foundation
 import Identity
+import Ledger
 import PlazaKit
 import PlazaServer
 import PlazaTesting
@@ -77,8 +78,26 @@ struct AppSeamTests {
                 try await plaza.store.sql.raw("SELECT name FROM _fluent_migrations").all().map { try $0.decode(column: "name", as: String.self) })
             let applied = try await plaza.migrate()
             #expect(recorded.contains("0017_create_marketplace") && !recorded.contains("marketplace.0002_drop_rating_sum"))
-            #expect(applied == Plaza.migrations.names.filter { !recorded.contains($0) } + ["marketplace.0002_drop_rating_sum"])
+            #expect(applied == (try Plaza.migrations(apps: everyApp)).names.filter { !recorded.contains($0) })
+            #expect(applied.contains("marketplace.0002_drop_rating_sum") && applied.contains("marketplace.0003_prices_in_minor_units"))
             #expect(applied.contains("0024_create_stocks") && Set(applied).isDisjoint(with: recorded))
+            // Its prices became kopiykas, and its paid jobs went into the books, once each.
+            let offers = try await plaza.store.sql.raw("SELECT price_min_amount, price_max_amount, currency FROM marketplace_offers").all()
+            #expect(!offers.isEmpty)
+            for offer in offers {
+                let (low, high) = (
+                    try offer.decode(column: "price_min_amount", as: Int64.self), try offer.decode(column: "price_max_amount", as: Int64.self)
+                )
+                #expect(low > 0 && low % 100 == 0 && high >= low, "whole hryvnias before, kopiykas now")
+                #expect(try offer.decode(column: "currency", as: String.self) == "UAH")
+            }
+            let paid = try await plaza.store.sql.raw(
+                "SELECT COUNT(*) AS n FROM marketplace_requests WHERE completed_at IS NOT NULL AND final_price_amount > 0"
+            ).first()!.decode(column: "n", as: Int.self)
+            let posted = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM ledger_postings WHERE kind = 'marketplace.job-paid'").first()!
+                .decode(column: "n", as: Int.self)
+            #expect(paid > 0 && posted == paid)
+            #expect(try await Ledger(store: plaza.store).isBalanced())
             #expect(try await Demo.seed(plaza) == false, "the old demo marker stands for the core's and the marketplace's demo data")
             let after = try await plaza.store.sql.raw("SELECT COUNT(*) AS n FROM marketplace_providers").first()?.decode(column: "n", as: Int.self)
             #expect(before == 50 && after == 50)

@@ -61,20 +61,22 @@ public struct CategoryInput: Codable, Sendable, Equatable, APISchema {
     }
 }
 
-/// A category a provider offers, with its price range (in the provider's currency units).
+/// A category a provider offers, with its price range in the marketplace's currency.
 public struct Offer: Codable, Sendable, Equatable, APISchema {
     public var categoryId: UUID
-    public var priceMin: Double
-    public var priceMax: Double
+    public var priceMin: Money
+    public var priceMax: Money
 
-    public init(categoryId: UUID, priceMin: Double, priceMax: Double) {
+    public init(categoryId: UUID, priceMin: Money, priceMax: Money) {
         self.categoryId = categoryId
         self.priceMin = priceMin
         self.priceMax = priceMax
     }
 
     public static var schema: JSONSchema {
-        .object(properties: ["categoryId": .uuid, "priceMin": .number, "priceMax": .number], required: ["categoryId", "priceMin", "priceMax"])
+        .object(
+            properties: ["categoryId": .uuid, "priceMin": MarketplacePrice.schema, "priceMax": MarketplacePrice.schema],
+            required: ["categoryId", "priceMin", "priceMax"])
     }
 }
 
@@ -257,7 +259,7 @@ public struct ProviderSummary: Codable, Sendable, Equatable, APISchema {
     public var rating: Double
     public var ratingCount: Int
     /// The lowest price among the offers that matched (the category searched for, or all).
-    public var priceFrom: Double?
+    public var priceFrom: Money?
     /// From the point searched around, when one was given.
     public var distanceKm: Double?
     public var photo: UUID?
@@ -267,7 +269,7 @@ public struct ProviderSummary: Codable, Sendable, Equatable, APISchema {
         .object(
             properties: [
                 "id": .uuid, "userId": .uuid, "displayName": .text, "bio": .text, "rating": .number, "ratingCount": .integer(format: "int32"),
-                "priceFrom": .nullable(.number), "distanceKm": .nullable(.number), "photo": .nullable(.uuid), "categoryIds": .array(.uuid),
+                "priceFrom": .nullable(Money.schema), "distanceKm": .nullable(.number), "photo": .nullable(.uuid), "categoryIds": .array(.uuid),
             ],
             required: ["id", "userId", "displayName", "bio", "rating", "ratingCount", "priceFrom", "distanceKm", "photo", "categoryIds"])
     }

@@ -1,5 +1,6 @@
 import Conversations
 import Foundation
+import Ledger
 import PlazaKit
 import SQLKit
 import Storage
@@ -46,26 +47,19 @@ extension MarketplaceService {
         return try await myCustomerProfile(caller: caller)
     }
 
-    /// What the caller's completed jobs brought, by month, newest month first.
+    /// What the caller's paid jobs brought, by month (UTC), newest month first: read from the books, where each
+    /// completed job with a price posted it.
     public func earnings(caller: Caller) async throws -> Earnings {
-        let profile = try await myProvider(caller: caller)
-        let rows = try await store.sql.raw(
-            """
-            SELECT final_price, completed_at FROM marketplace_requests WHERE provider_id = \(bind: profile.id) AND completed_at IS NOT NULL
-            """
-        ).all()
-        var months: [String: Earnings.Month] = [:]
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        for row in rows {
-            let at = try row.decode(column: "completed_at", as: Date.self)
-            let parts = calendar.dateComponents([.year, .month], from: at)
-            let key = String(format: "%04d-%02d", parts.year ?? 0, parts.month ?? 0)
-            months[key, default: Earnings.Month(month: key, jobs: 0, total: 0)].jobs += 1
-            months[key]!.total += try row.decode(column: "final_price", as: Double?.self) ?? 0
-        }
-        let ordered = months.values.sorted { $0.month > $1.month }
-        return Earnings(jobs: rows.count, total: ordered.reduce(0) { $0 + $1.total }, months: ordered)
+        guard let user = caller.principal?.id else { throw PlazaError.unauthorized() }
+        _ = try await myProvider(caller: caller)
+        let currency = settings.currency
+        let periods = try await ledger.totals(
+            MarketplacePrice.earnings(of: user, currency), per: .month, from: Date(timeIntervalSince1970: 0),
+            to: store.clock.now().addingTimeInterval(86_400), timeZone: .gmt)
+        let months = periods.reversed().map { Earnings.Month(month: $0.period, jobs: $0.count, total: $0.moneyIn) }
+        var total = Money.zero(currency)
+        for month in months { total = try total.adding(month.total) }
+        return Earnings(jobs: months.reduce(0) { $0 + $1.jobs }, total: total, months: months)
     }
 
     /// The request's thread (customer and provider), newest messages first.
@@ -109,7 +103,7 @@ extension MarketplaceService {
             let provider = try await sql.raw(
                 """
                 UPDATE marketplace_providers SET display_name = 'Deleted account', bio = '', photos = '[]', video_file_id = NULL, lat = NULL,
-                    lng = NULL, price_from = NULL, category_ids = '[]', listed = \(bind: false) WHERE user_id = \(bind: user) RETURNING id
+                    lng = NULL, price_from_amount = NULL, category_ids = '[]', listed = \(bind: false) WHERE user_id = \(bind: user) RETURNING id
                 """
             ).first()?.decode(column: "id", as: UUID.self)
         else { return }

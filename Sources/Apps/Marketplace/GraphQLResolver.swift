@@ -37,7 +37,7 @@ public struct MarketplaceResolver: Sendable {
         public var id: UUID
         public var expectedVersion: Int?
         public var comment: String?
-        public var price: Double?
+        public var price: MoneyInput?
     }
     public struct CreateRequestArguments: Codable, Sendable { public var input: NewServiceRequest }
     public struct ProviderInputArguments: Codable, Sendable { public var input: ProviderInput }
@@ -45,7 +45,19 @@ public struct MarketplaceResolver: Sendable {
 
     /// GraphQL keeps input and output types apart, and Graphiti maps one Swift type to one GraphQL type:
     /// these mirror ``ProviderUpdate`` and its parts as inputs.
-    public struct OfferInput: Codable, Sendable { public var categoryId: UUID; public var priceMin: Double; public var priceMax: Double }
+    public struct OfferInput: Codable, Sendable { public var categoryId: UUID; public var priceMin: MoneyInput; public var priceMax: MoneyInput }
+    /// `Money` as GraphQL input: minor units (GraphQL's `Int` holds every price the marketplace accepts) and a code.
+    public struct MoneyInput: Codable, Sendable {
+        public var amount: Int
+        public var currency: String
+
+        func money(field: String) throws -> Money {
+            guard let known = Currency(code: currency) else {
+                throw PlazaError.validation(field: "\(field).currency", "must be one of \(Currency.all.map(\.code).joined(separator: ", "))")
+            }
+            return Money(amount: Int64(amount), currency: known)
+        }
+    }
     public struct SlotInput: Codable, Sendable { public var weekday: Int; public var start: String; public var end: String }
     public struct TimeOffInput: Codable, Sendable { public var startsAt: Date; public var endsAt: Date; public var reason: String? }
     public struct AreaInput: Codable, Sendable { public var lat: Double; public var lng: Double; public var radiusKm: Double }
@@ -61,11 +73,15 @@ public struct MarketplaceResolver: Sendable {
         public var availability: [SlotInput]?
         public var timeOff: [TimeOffInput]?
 
-        var update: ProviderUpdate {
+        func update() throws -> ProviderUpdate {
             ProviderUpdate(
                 displayName: displayName, bio: bio, photos: photos, videoFileId: videoFileId, removeVideo: removeVideo,
                 area: area.map { ServiceArea(lat: $0.lat, lng: $0.lng, radiusKm: $0.radiusKm) }, timeZone: timeZone,
-                offers: offers?.map { Offer(categoryId: $0.categoryId, priceMin: $0.priceMin, priceMax: $0.priceMax) },
+                offers: try offers?.enumerated().map { index, offer in
+                    Offer(
+                        categoryId: offer.categoryId, priceMin: try offer.priceMin.money(field: "offers[\(index)].priceMin"),
+                        priceMax: try offer.priceMax.money(field: "offers[\(index)].priceMax"))
+                },
                 availability: availability?.map { WeeklySlot(weekday: $0.weekday, start: $0.start, end: $0.end) },
                 timeOff: timeOff?.map { TimeOff(startsAt: $0.startsAt, endsAt: $0.endsAt, reason: $0.reason) })
         }
@@ -149,7 +165,9 @@ public struct MarketplaceResolver: Sendable {
 
     private func send(_ command: String, _ context: GraphQLContext, _ arguments: CommandArguments) async throws -> ServiceRequest {
         try await service.send(
-            command, to: arguments.id, RequestCommand(expectedVersion: arguments.expectedVersion, comment: arguments.comment, price: arguments.price),
+            command, to: arguments.id,
+            RequestCommand(
+                expectedVersion: arguments.expectedVersion, comment: arguments.comment, price: try arguments.price?.money(field: "price")),
             caller: context.caller)
     }
 
@@ -158,11 +176,11 @@ public struct MarketplaceResolver: Sendable {
     }
 
     func createProvider(context: GraphQLContext, arguments: ProviderInputArguments) async throws -> ProviderProfile {
-        try await service.createProvider(arguments.input.update, caller: context.caller)
+        try await service.createProvider(try arguments.input.update(), caller: context.caller)
     }
 
     func updateProvider(context: GraphQLContext, arguments: UpdateProviderArguments) async throws -> ProviderProfile {
-        try await service.updateProvider(arguments.id, arguments.input.update, caller: context.caller)
+        try await service.updateProvider(arguments.id, try arguments.input.update(), caller: context.caller)
     }
 
     static func page(_ limit: Int?, _ cursor: String?) throws -> PageRequest {

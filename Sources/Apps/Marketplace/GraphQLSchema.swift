@@ -27,7 +27,7 @@ public struct MarketplaceGraphQL: API, Sendable {
             Scalar(UUID.self, as: "UUID"); Scalar(Date.self, as: "DateTime")
         }
         builder.add {
-            Self.category(); Self.offer(); Self.slot(); Self.timeOff(); Self.area(); Self.rating()
+            Self.money(); Self.category(); Self.offer(); Self.slot(); Self.timeOff(); Self.area(); Self.rating()
         }
         builder.add {
             Self.profile(); Self.summary(); Self.providerPage()
@@ -36,7 +36,7 @@ public struct MarketplaceGraphQL: API, Sendable {
             Self.request(); Self.requestPage(); Self.review(); Self.message(); Self.conversation()
         }
         builder.add {
-            Self.offerInput(); Self.slotInput(); Self.timeOffInput(); Self.areaInput(); Self.providerInput(); Self.requestInput()
+            Self.moneyInput(); Self.offerInput(); Self.slotInput(); Self.timeOffInput(); Self.areaInput(); Self.providerInput(); Self.requestInput()
         }
         builder.addQuery {
             Field("categories", at: R.categories)
@@ -99,6 +99,11 @@ public struct MarketplaceGraphQL: API, Sendable {
 
     // MARK: Output types
 
+    static func money() -> GraphType<Money> {
+        GraphType(Money.self) {
+            Field("amount", at: \.graphQLAmount); Field("currency", at: \.currency.code)
+        }
+    }
     static func category() -> GraphType<ServiceCategory> {
         GraphType(ServiceCategory.self) {
             Field("id", at: \.id); Field("parentId", at: \.parentId); Field("name", at: \.name); Field("slug", at: \.slug)
@@ -189,6 +194,11 @@ public struct MarketplaceGraphQL: API, Sendable {
 
     // MARK: Input types
 
+    static func moneyInput() -> Input<R, C, R.MoneyInput> {
+        Input(R.MoneyInput.self, as: "MoneyInput") {
+            InputField("amount", at: \.amount); InputField("currency", at: \.currency)
+        }
+    }
     static func offerInput() -> Input<R, C, R.OfferInput> {
         Input(R.OfferInput.self, as: "OfferInput") {
             InputField("categoryId", at: \.categoryId); InputField("priceMin", at: \.priceMin); InputField("priceMax", at: \.priceMax)
@@ -224,4 +234,9 @@ public struct MarketplaceGraphQL: API, Sendable {
             InputField("windowStart", at: \.windowStart); InputField("windowEnd", at: \.windowEnd); InputField("photos", at: \.photos)
         }
     }
+}
+
+extension Money {
+    /// Minor units as GraphQL's 32-bit `Int` (every marketplace price fits: ``MarketplacePrice/maxAmount``).
+    var graphQLAmount: Int { Int(clamping: amount) }
 }

@@ -12,7 +12,7 @@ import Storage
 public struct MarketplaceApp: PlazaApp {
     public static let manifest = AppManifest(
         id: MarketplacePolicy.app, title: ["en": "Marketplace", "uk": "Маркетплейс"],
-        migrations: [CreateMarketplace(), DropRatingSum()],
+        migrations: [CreateMarketplace(), DropRatingSum(), PricesInMinorUnits()],
         policy: MarketplacePolicy.rules,
         roles: [
             AppRole(
@@ -23,7 +23,10 @@ public struct MarketplaceApp: PlazaApp {
         settings: [
             AppSetting(
                 "SEARCH_CACHE_SECONDS", .integer(0...3600), default: "30",
-                "how long a provider search's answer is served again (0: never); changes drop it at once")
+                "how long a provider search's answer is served again (0: never); changes drop it at once"),
+            AppSetting(
+                "CURRENCY", .choice(Currency.all.map(\.code)), default: "UAH",
+                "what prices are in (an ISO 4217 code); prices in another currency are refused"),
         ],
         pages: MarketplacePageBundle.bundle,
         // Installations seeded before apps had markers of their own have the marketplace's demo data.
@@ -40,7 +43,9 @@ public struct MarketplaceApp: PlazaApp {
             PersonalTable(
                 "marketplace_providers", people: ["user_id"],
                 forget: [
-                    .blank(["display_name", "bio", "photos", "video_file_id", "lat", "lng", "price_from", "category_ids"], where: "user_id = :user")
+                    .blank(
+                        ["display_name", "bio", "photos", "video_file_id", "lat", "lng", "price_from_amount", "category_ids"],
+                        where: "user_id = :user")
                 ]
             ),
             PersonalTable("marketplace_offers", forget: [.delete(where: ofProvider)]),
@@ -70,6 +75,7 @@ public struct MarketplaceApp: PlazaApp {
     public init(core: AppCore) throws {
         var settings = MarketplaceSettings()
         settings.searchCacheSeconds = TimeInterval(core.settings.integer("SEARCH_CACHE_SECONDS"))
+        settings.currency = Currency(code: core.settings.text("CURRENCY")) ?? .uah
         service = MarketplaceService(
             store: core.store, outbox: core.outbox, queue: core.queue, workflows: core.workflows, conversations: core.conversations,
             notifications: core.notifications, files: core.files, identity: core.identity, publisher: core.publisher, policy: core.policy,

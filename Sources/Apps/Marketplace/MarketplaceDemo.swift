@@ -95,17 +95,20 @@ public enum MarketplaceDemo {
                 index == 0
                 ? [roots["Plumbing"]!, roots["Electrics"]!] : Array(Set([leaves[index % leaves.count], leaves[(index * 7) % leaves.count]]))
             for category in offered {
-                let low = Double(20 + (index * 13) % 60)
+                // Whole hryvnias from ₴200, in kopiykas.
+                let low = Int64(200 + (index * 130) % 600) * 100
                 try await sql.raw(
                     """
-                    INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max, lat, lng)
-                    VALUES (\(bind: id), \(bind: category), \(bind: low), \(bind: low * 2.5), \(bind: lat), \(bind: lng))
+                    INSERT INTO marketplace_offers (provider_id, category_id, price_min_amount, price_max_amount, currency, lat, lng)
+                    VALUES (\(bind: id), \(bind: category), \(bind: low), \(bind: low * 5 / 2), \(bind: service.settings.currency.code), \(bind: lat),
+                            \(bind: lng))
                     """
                 ).run()
             }
             try await sql.raw(
                 """
-                UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id)),
+                UPDATE marketplace_providers
+                SET price_from_amount = (SELECT MIN(price_min_amount) FROM marketplace_offers WHERE provider_id = \(bind: id)),
                     category_ids = \(bind: try MarketplaceService.encode(offered)) WHERE id = \(bind: id)
                 """
             ).run()
@@ -126,13 +129,14 @@ public enum MarketplaceDemo {
             for job in 0..<(1 + index % 3) {
                 let customer = customers[(index + job) % customers.count]
                 let offer = try await sql.raw(
-                    "SELECT category_id, price_min FROM marketplace_offers WHERE provider_id = \(bind: profiles[index]) LIMIT 1"
+                    "SELECT category_id, price_min_amount FROM marketplace_offers WHERE provider_id = \(bind: profiles[index]) LIMIT 1"
                 ).first()!
                 let completedAt = now.addingTimeInterval(-Double(86_400 * (3 + index + job * 11)))
                 let request = try await pastRequest(
                     service, customer: customer, provider: (profiles[index], providerUsers[index]),
                     category: try offer.decode(column: "category_id", as: UUID.self),
-                    price: try offer.decode(column: "price_min", as: Double.self) * 1.5, completedAt: completedAt, in: transaction)
+                    price: Money(amount: try offer.decode(column: "price_min_amount", as: Int64.self) * 3 / 2, currency: service.settings.currency),
+                    completedAt: completedAt, in: transaction)
                 let rating = [5, 4, 5, 3, 5, 4][(index + job) % 6]
                 try await sql.raw(
                     """
@@ -149,10 +153,16 @@ public enum MarketplaceDemo {
         let open = try await request(
             service, customer: demoCustomer, provider: (profiles[0], demoProvider), category: leaves[0],
             description: "The kitchen tap drips all night. Could you replace the cartridge?", in: transaction)
+        let agreed = Money(amount: 60_000, currency: service.settings.currency)
         _ = try await service.workflows.send(
-            "accept", to: open.workflow, payload: .object(["price": .number(60)]), caller: Caller(principal: Principal(id: demoProvider)),
-            in: transaction)
-        try await sql.raw("UPDATE marketplace_requests SET agreed_price = 60, accepted_at = \(bind: now) WHERE id = \(bind: open.id)").run()
+            "accept", to: open.workflow, payload: .object(["price": MarketplacePrice.json(agreed)]),
+            caller: Caller(principal: Principal(id: demoProvider)), in: transaction)
+        try await sql.raw(
+            """
+            UPDATE marketplace_requests SET agreed_price_amount = \(bind: agreed.amount), price_currency = \(bind: agreed.currency.code),
+                accepted_at = \(bind: now) WHERE id = \(bind: open.id)
+            """
+        ).run()
         try await service.openConversation(
             for: open.id, customer: demoCustomer, provider: demoProvider, category: "Leaks and pipes", caller: .system("demo"), in: transaction)
         let conversation = try await sql.raw("SELECT conversation_id FROM marketplace_requests WHERE id = \(bind: open.id)").first()!
@@ -182,10 +192,10 @@ public enum MarketplaceDemo {
             let rating = (random.next(in: 3...5) * 100).rounded() / 100
             try await transaction.sql.raw(
                 """
-                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, price_from, category_ids,
+                INSERT INTO marketplace_providers (id, user_id, display_name, bio, photos, lat, lng, radius_km, time_zone, price_from_amount, category_ids,
                                                    listed, rating_avg, rating_count, stars, completed_jobs, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: UUID()), \(bind: "\(firstNames[index % firstNames.count]) \(trades[index % trades.count]) \(index)"),
-                        'Fast and tidy work.', '[]', \(bind: lat), \(bind: lng), 50, 'Europe/Kyiv', 30,
+                        'Fast and tidy work.', '[]', \(bind: lat), \(bind: lng), 50, 'Europe/Kyiv', 30000,
                         \(bind: try MarketplaceService.encode([categories[index % categories.count]])), \(bind: true), \(bind: rating), 0,
                         '[0,0,0,0,0]', 0,
                         \(bind: now), \(bind: now))
@@ -193,8 +203,9 @@ public enum MarketplaceDemo {
             ).run()
             try await transaction.sql.raw(
                 """
-                INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max, lat, lng)
-                VALUES (\(bind: id), \(bind: categories[index % categories.count]), 30, 90, \(bind: lat), \(bind: lng))
+                INSERT INTO marketplace_offers (provider_id, category_id, price_min_amount, price_max_amount, currency, lat, lng)
+                VALUES (\(bind: id), \(bind: categories[index % categories.count]), 30000, 90000, \(bind: service.settings.currency.code), \(bind: lat),
+                        \(bind: lng))
                 """
             ).run()
             try await service.reindex(provider: id, in: transaction)
@@ -238,19 +249,22 @@ public enum MarketplaceDemo {
     }
 
     private static func pastRequest(
-        _ service: MarketplaceService, customer: UUID, provider: (id: UUID, user: UUID), category: UUID, price: Double, completedAt: Date,
+        _ service: MarketplaceService, customer: UUID, provider: (id: UUID, user: UUID), category: UUID, price: Money, completedAt: Date,
         in transaction: Transaction
     ) async throws -> UUID {
         let made = try await request(
             service, customer: customer, provider: provider, category: category, description: "A job done before.", in: transaction)
         let by = Caller(principal: Principal(id: provider.user))
         for command in ["accept", "start", "complete"] {
-            _ = try await service.workflows.send(command, to: made.workflow, payload: .object(["price": .number(price)]), caller: by, in: transaction)
+            _ = try await service.workflows.send(
+                command, to: made.workflow, payload: .object(["price": MarketplacePrice.json(price)]), caller: by, in: transaction)
         }
+        try await service.ledger.post(
+            MarketplacePrice.jobPaid(request: made.id, providerUser: provider.user, price: price, at: completedAt), in: transaction)
         try await transaction.sql.raw(
             """
-            UPDATE marketplace_requests SET agreed_price = \(bind: price), final_price = \(bind: price), accepted_at \
-            = \(bind: completedAt.addingTimeInterval(-7200)),
+            UPDATE marketplace_requests SET agreed_price_amount = \(bind: price.amount), final_price_amount = \(bind: price.amount),
+                price_currency = \(bind: price.currency.code), accepted_at = \(bind: completedAt.addingTimeInterval(-7200)),
                 completed_at = \(bind: completedAt), created_at = \(bind: completedAt.addingTimeInterval(-86_400)) WHERE id = \(bind: made.id)
             """
         ).run()

@@ -1,4 +1,7 @@
 import FluentKit
+import Foundation
+import Ledger
+import PlazaKit
 import SQLKit
 import Storage
 
@@ -179,5 +182,78 @@ public struct DropRatingSum: AsyncMigration {
 
     public func revert(on database: any Database) async throws {
         try await database.sql.raw("ALTER TABLE marketplace_providers ADD COLUMN rating_sum BIGINT NOT NULL DEFAULT 0").run()
+    }
+}
+
+/// Prices become whole minor units with their currency (`Money`), never a `Double`: offers, a provider's lowest
+/// price and a request's agreed and final price. Amounts recorded before were hryvnias (the marketplace had no
+/// currency setting): they become kopiykas in UAH. Completed jobs with a price are posted to the books (the
+/// ledger), which the providers' earnings now read; their keys are the ones a completion posts, so nothing posts twice.
+public struct PricesInMinorUnits: AsyncMigration {
+    public init() {}
+    public var name: String { "marketplace.0003_prices_in_minor_units" }
+
+    public func prepare(on database: any Database) async throws {
+        let sql = database.sql
+        let minor = { (column: String) -> String in "CAST(ROUND(\(column) * 100) AS BIGINT)" }
+        for statement in [
+            "ALTER TABLE marketplace_offers ADD COLUMN price_min_amount BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE marketplace_offers ADD COLUMN price_max_amount BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE marketplace_offers ADD COLUMN currency TEXT NOT NULL DEFAULT 'UAH'",
+            "UPDATE marketplace_offers SET price_min_amount = \(minor("price_min")), price_max_amount = \(minor("price_max"))",
+            "ALTER TABLE marketplace_offers DROP COLUMN price_min",
+            "ALTER TABLE marketplace_offers DROP COLUMN price_max",
+            "ALTER TABLE marketplace_providers ADD COLUMN price_from_amount BIGINT",
+            "UPDATE marketplace_providers SET price_from_amount = \(minor("price_from")) WHERE price_from IS NOT NULL",
+            "ALTER TABLE marketplace_providers DROP COLUMN price_from",
+            "ALTER TABLE marketplace_requests ADD COLUMN agreed_price_amount BIGINT",
+            "ALTER TABLE marketplace_requests ADD COLUMN final_price_amount BIGINT",
+            "ALTER TABLE marketplace_requests ADD COLUMN price_currency TEXT",
+            """
+            UPDATE marketplace_requests SET agreed_price_amount = \(minor("agreed_price")), final_price_amount = \(minor("final_price")),
+                price_currency = 'UAH' WHERE agreed_price IS NOT NULL OR final_price IS NOT NULL
+            """,
+            "ALTER TABLE marketplace_requests DROP COLUMN agreed_price",
+            "ALTER TABLE marketplace_requests DROP COLUMN final_price",
+        ] {
+            try await sql.raw("\(unsafeRaw: statement)").run()
+        }
+        let paid = try await sql.raw(
+            """
+            SELECT id, provider_user_id, final_price_amount, completed_at FROM marketplace_requests
+            WHERE completed_at IS NOT NULL AND final_price_amount > 0 AND provider_user_id IS NOT NULL
+            """
+        ).all()
+        for row in paid {
+            let completed = try row.decode(column: "completed_at", as: Date.self)
+            try await Ledger.post(
+                MarketplacePrice.jobPaid(
+                    request: try row.decode(column: "id", as: UUID.self), providerUser: try row.decode(column: "provider_user_id", as: UUID.self),
+                    price: Money(amount: try row.decode(column: "final_price_amount", as: Int64.self), currency: .uah), at: completed),
+                on: sql, at: completed)
+        }
+    }
+
+    public func revert(on database: any Database) async throws {
+        let sql = database.sql
+        for statement in [
+            "ALTER TABLE marketplace_offers ADD COLUMN price_min DOUBLE PRECISION NOT NULL DEFAULT 0",
+            "ALTER TABLE marketplace_offers ADD COLUMN price_max DOUBLE PRECISION NOT NULL DEFAULT 0",
+            "UPDATE marketplace_offers SET price_min = price_min_amount / 100.0, price_max = price_max_amount / 100.0",
+            "ALTER TABLE marketplace_offers DROP COLUMN price_min_amount",
+            "ALTER TABLE marketplace_offers DROP COLUMN price_max_amount",
+            "ALTER TABLE marketplace_offers DROP COLUMN currency",
+            "ALTER TABLE marketplace_providers ADD COLUMN price_from DOUBLE PRECISION",
+            "UPDATE marketplace_providers SET price_from = price_from_amount / 100.0",
+            "ALTER TABLE marketplace_providers DROP COLUMN price_from_amount",
+            "ALTER TABLE marketplace_requests ADD COLUMN agreed_price DOUBLE PRECISION",
+            "ALTER TABLE marketplace_requests ADD COLUMN final_price DOUBLE PRECISION",
+            "UPDATE marketplace_requests SET agreed_price = agreed_price_amount / 100.0, final_price = final_price_amount / 100.0",
+            "ALTER TABLE marketplace_requests DROP COLUMN agreed_price_amount",
+            "ALTER TABLE marketplace_requests DROP COLUMN final_price_amount",
+            "ALTER TABLE marketplace_requests DROP COLUMN price_currency",
+        ] {
+            try await sql.raw("\(unsafeRaw: statement)").run()
+        }
     }
 }

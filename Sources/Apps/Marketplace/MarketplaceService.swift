@@ -4,6 +4,7 @@ import Files
 import Foundation
 import Identity
 import Jobs
+import Ledger
 import Notifications
 import PlazaKit
 import Realtime
@@ -23,6 +24,8 @@ public struct MarketplaceSettings: Sendable, Equatable {
     public var locationInterval: TimeInterval = 2
     /// How many providers nearby hear of a new open request.
     public var alertLimit = 20
+    /// What prices are in (`PLAZA_MARKETPLACE_CURRENCY`): offers and requests in another currency are refused.
+    public var currency: Currency = .uah
 
     public init() {}
 }
@@ -43,6 +46,8 @@ public struct MarketplaceService: Sendable {
     /// The category tree, read once every few seconds rather than on every search.
     let categoryCache = CategoryCache()
     let searchCache: SearchCache
+    /// The books: a completed job posts its price to the provider's earnings.
+    var ledger: Ledger { Ledger(store: store) }
 
     public init(
         store: Store, outbox: Outbox, queue: JobQueue, workflows: WorkflowEngine, conversations: ConversationService,

@@ -122,12 +122,12 @@ extension MarketplaceService {
             var offers: [SQLQueryString] = ["o.category_id IN (\(binds: categories))", "o.lat IS NOT NULL"]
             if let offerGeo, let radius = query.radiusKm { offers += offerGeo.within(radiusKm: radius) }
             var candidates: SQLQueryString = """
-                SELECT o.provider_id, MIN(o.price_min) AS price, MIN(\(offerDistance)) AS distance FROM marketplace_offers o
+                SELECT o.provider_id, MIN(o.price_min_amount) AS price, MIN(\(offerDistance)) AS distance FROM marketplace_offers o
                 WHERE \(offers.joined(separator: " AND ")) GROUP BY o.provider_id
                 """
             let indexOnly = query.text == nil && query.minRating == nil && query.availableAt == nil && query.sort != .rating
             if indexOnly {
-                let key: SQLQueryString = query.sort == .distance ? "MIN(\(offerDistance))" : "COALESCE(MIN(o.price_min), 1e15)"
+                let key: SQLQueryString = query.sort == .distance ? "MIN(\(offerDistance))" : Self.priceKey("MIN(o.price_min_amount)")
                 if let keyset = keyset(key, "o.provider_id") { candidates = candidates + " HAVING \(keyset)" }
                 candidates = candidates + " ORDER BY \(key), o.provider_id LIMIT \(literal: limit)"
             }
@@ -136,7 +136,7 @@ extension MarketplaceService {
             distance = "c.distance"
         } else {
             source = "marketplace_providers p"
-            price = "p.price_from"
+            price = "p.price_from_amount"
             let geo = centre.map { GeoQuery(near: $0, lat: "p.lat", lng: "p.lng") }
             distance = geo?.squaredDistance ?? "NULL"
             if let geo, let radius = query.radiusKm { filters += geo.within(radiusKm: radius) }
@@ -149,7 +149,7 @@ extension MarketplaceService {
             switch query.sort {
             case .rating: "(0 - p.rating_avg)"
             case .distance: distance
-            case .price: "COALESCE(\(price), 1e15)"
+            case .price: Self.priceKey(price)
             }
         if let keyset = keyset(key, "p.id") { filters.append(keyset) }
         let rows = try await store.sql.raw(
@@ -170,7 +170,8 @@ extension MarketplaceService {
                 displayName: try row.decode(column: "display_name", as: String.self),
                 bio: String(try row.decode(column: "bio", as: String.self).prefix(280)),
                 rating: try row.decode(column: "rating_avg", as: Double.self),
-                ratingCount: try row.decode(column: "rating_count", as: Int.self), priceFrom: try row.decode(column: "price", as: Double?.self),
+                ratingCount: try row.decode(column: "rating_count", as: Int.self),
+                priceFrom: try MarketplacePrice.money(row, "price", currency: settings.currency),
                 distanceKm: centre.map { ($0.kilometres(to: GeoPoint(lat: lat, lng: lng)) * 100).rounded() / 100 },
                 photo: try Self.decode([UUID].self, try row.decode(column: "photos", as: String.self)).first,
                 categoryIds: try Self.decode([UUID].self, try row.decode(column: "category_ids", as: String.self)))
@@ -182,6 +183,11 @@ extension MarketplaceService {
             ])
         }
         return Page(items: items, nextCursor: next)
+    }
+
+    /// A price as a sort key: a number (the keyset cursor carries it as one), no price last.
+    static func priceKey(_ price: SQLQueryString) -> SQLQueryString {
+        "CAST(COALESCE(\(price), 999999999999999) AS DOUBLE PRECISION)"
     }
 
     /// Words of the query as prefixes, all required: FTS5 on SQLite; on PostgreSQL the tsvector, or for a

@@ -124,14 +124,16 @@ extension MarketplaceService {
             for offer in offers {
                 try await sql.raw(
                     """
-                    INSERT INTO marketplace_offers (provider_id, category_id, price_min, price_max)
-                    VALUES (\(bind: id), \(bind: offer.categoryId), \(bind: offer.priceMin), \(bind: offer.priceMax))
+                    INSERT INTO marketplace_offers (provider_id, category_id, price_min_amount, price_max_amount, currency)
+                    VALUES (\(bind: id), \(bind: offer.categoryId), \(bind: offer.priceMin.amount), \(bind: offer.priceMax.amount),
+                            \(bind: offer.priceMin.currency.code))
                     """
                 ).run()
             }
             try await sql.raw(
                 """
-                UPDATE marketplace_providers SET price_from = (SELECT MIN(price_min) FROM marketplace_offers WHERE provider_id = \(bind: id)),
+                UPDATE marketplace_providers
+                SET price_from_amount = (SELECT MIN(price_min_amount) FROM marketplace_offers WHERE provider_id = \(bind: id)),
                     category_ids = \(bind: try Self.encode(offers.map(\.categoryId)))
                 WHERE id = \(bind: id)
                 """
@@ -182,7 +184,10 @@ extension MarketplaceService {
                 fail("offers", "at most \(Self.maxOffers) categories, each once")
             }
             for (index, offer) in offers.enumerated() {
-                if !(offer.priceMin >= 0 && offer.priceMin <= offer.priceMax && offer.priceMax < 1e9) {
+                let before = errors.count
+                MarketplacePrice.check(offer.priceMin, field: "offers[\(index)].priceMin", currency: settings.currency, into: &errors)
+                MarketplacePrice.check(offer.priceMax, field: "offers[\(index)].priceMax", currency: settings.currency, into: &errors)
+                if errors.count == before, offer.priceMin.amount > offer.priceMax.amount {
                     fail("offers[\(index)]", "prices must satisfy 0 ≤ priceMin ≤ priceMax")
                 }
                 if try await transaction.sql.raw("SELECT id FROM marketplace_categories WHERE id = \(bind: offer.categoryId)").first() == nil {
@@ -227,10 +232,13 @@ extension MarketplaceService {
     func profile(_ row: any SQLRow) async throws -> ProviderProfile {
         let id = try row.decode(column: "id", as: UUID.self)
         let sql = store.sql
-        let offers = try await sql.raw("SELECT * FROM marketplace_offers WHERE provider_id = \(bind: id) ORDER BY price_min").all().map { row in
-            Offer(
-                categoryId: try row.decode(column: "category_id", as: UUID.self), priceMin: try row.decode(column: "price_min", as: Double.self),
-                priceMax: try row.decode(column: "price_max", as: Double.self))
+        let offers = try await sql.raw("SELECT * FROM marketplace_offers WHERE provider_id = \(bind: id) ORDER BY price_min_amount").all().map {
+            row in
+            let currency = Currency(code: try row.decode(column: "currency", as: String.self)) ?? settings.currency
+            return Offer(
+                categoryId: try row.decode(column: "category_id", as: UUID.self),
+                priceMin: Money(amount: try row.decode(column: "price_min_amount", as: Int64.self), currency: currency),
+                priceMax: Money(amount: try row.decode(column: "price_max_amount", as: Int64.self), currency: currency))
         }
         let slots = try await sql.raw("SELECT * FROM marketplace_availability WHERE provider_id = \(bind: id) ORDER BY weekday, start_minute").all()
             .map { row in

@@ -15,7 +15,7 @@ extension MarketplaceService {
             throw PlazaError.notFound("Requests take accept, decline, start, complete and cancel; not \(command).")
         }
         var errors: [FieldError] = []
-        RequestCommand.priceLimit.check(body.price, field: "price", into: &errors)
+        MarketplacePrice.check(body.price, field: "price", currency: settings.currency, into: &errors)
         WorkflowEngine.commentLimit.check(body.comment, field: "comment", into: &errors)
         guard errors.isEmpty else { throw PlazaError.validation(errors) }
         guard let principal = caller.principal else { throw PlazaError.unauthorized() }
@@ -53,7 +53,7 @@ extension MarketplaceService {
                     record.request.providerUserId = principal.id
                 }
             }
-            let payload: JSONValue? = body.price.map { .object(["price": .number($0)]) }
+            let payload: JSONValue? = body.price.map { .object(["price": MarketplacePrice.json($0)]) }
             let instance = try await workflows.send(
                 command, to: record.request.workflowId, expectedVersion: body.expectedVersion, payload: payload, comment: body.comment,
                 caller: caller, in: transaction)
@@ -61,7 +61,8 @@ extension MarketplaceService {
             case "accept":
                 try await sql.raw(
                     """
-                    UPDATE marketplace_requests SET agreed_price = \(bind: body.price), accepted_at = \(bind: now), updated_at = \(bind: now)
+                    UPDATE marketplace_requests SET agreed_price_amount = \(bind: body.price?.amount), price_currency = \(bind: settings.currency.code),
+                        accepted_at = \(bind: now), updated_at = \(bind: now)
                     WHERE id = \(bind: id)
                     """
                 ).run()
@@ -71,12 +72,17 @@ extension MarketplaceService {
                         caller: caller, in: transaction)
                 }
             case "complete":
+                let price = body.price ?? record.request.agreedPrice
                 try await sql.raw(
                     """
-                    UPDATE marketplace_requests SET final_price = \(bind: body.price ?? record.request.agreedPrice), completed_at = \(bind: now),
-                        updated_at = \(bind: now) WHERE id = \(bind: id)
+                    UPDATE marketplace_requests SET final_price_amount = \(bind: price?.amount), price_currency = \(bind: settings.currency.code),
+                        completed_at = \(bind: now), updated_at = \(bind: now) WHERE id = \(bind: id)
                     """
                 ).run()
+                // What the job brought goes into the books with it: the provider's earnings are read there.
+                if let price, price.amount > 0, let provider = record.request.providerUserId {
+                    try await ledger.post(MarketplacePrice.jobPaid(request: id, providerUser: provider, price: price), in: transaction)
+                }
                 try await sql.raw(
                     "UPDATE marketplace_providers SET completed_jobs = completed_jobs + 1 WHERE id = \(bind: record.request.providerId)"
                 ).run()

@@ -68,8 +68,8 @@ public struct ServiceRequest: Codable, Sendable, Equatable, APISchema {
     /// What the caller's side could send now (the other side's commands are not listed).
     public var allowedCommands: [String]
     public var conversationId: UUID?
-    public var agreedPrice: Double?
-    public var finalPrice: Double?
+    public var agreedPrice: Money?
+    public var finalPrice: Money?
     public var createdAt: Date
     public var updatedAt: Date
     public var acceptedAt: Date?
@@ -83,7 +83,7 @@ public struct ServiceRequest: Codable, Sendable, Equatable, APISchema {
                 "customerId": .uuid, "providerId": .nullable(.uuid), "providerUserId": .nullable(.uuid), "categoryId": .uuid, "description": .text,
                 "address": .text, "lat": .number, "lng": .number, "windowStart": .nullable(.dateTime), "windowEnd": .nullable(.dateTime),
                 "photos": .array(.uuid), "workflowId": .uuid, "version": .integer(format: "int32"), "allowedCommands": .array(.text),
-                "conversationId": .nullable(.uuid), "agreedPrice": .nullable(.number), "finalPrice": .nullable(.number),
+                "conversationId": .nullable(.uuid), "agreedPrice": .nullable(Money.schema), "finalPrice": .nullable(Money.schema),
                 "createdAt": .dateTime, "updatedAt": .dateTime, "acceptedAt": .nullable(.dateTime), "completedAt": .nullable(.dateTime),
             ],
             required: [
@@ -100,21 +100,19 @@ public struct RequestCommand: Codable, Sendable, Equatable, APISchema {
     /// Kept in the request's history (a reason to decline, a note).
     public var comment: String?
     /// `accept`: the price agreed; `complete`: the price charged (the agreed one when absent).
-    public var price: Double?
+    public var price: Money?
 
-    public init(expectedVersion: Int? = nil, comment: String? = nil, price: Double? = nil) {
+    public init(expectedVersion: Int? = nil, comment: String? = nil, price: Money? = nil) {
         self.expectedVersion = expectedVersion
         self.comment = comment
         self.price = price
     }
 
-    static let priceLimit = NumberLimit(0...999_999_999)
-
     public static var schema: JSONSchema {
         .object(
             properties: [
                 "expectedVersion": .integer(format: "int32"), "comment": WorkflowEngine.commentLimit.schema,
-                "price": priceLimit.schema,
+                "price": MarketplacePrice.schema,
             ],
             required: [])
     }
@@ -251,18 +249,19 @@ public struct Earnings: Codable, Sendable, Equatable, APISchema {
         /// `YYYY-MM`.
         public var month: String
         public var jobs: Int
-        public var total: Double
+        public var total: Money
     }
     public var jobs: Int
-    public var total: Double
+    public var total: Money
     public var months: [Month]
 
     public static var schema: JSONSchema {
         .object(
             properties: [
-                "jobs": .integer(format: "int32"), "total": .number,
+                "jobs": .integer(format: "int32"), "total": Money.schema,
                 "months": .array(
-                    .object(properties: ["month": .text, "jobs": .integer(format: "int32"), "total": .number], required: ["month", "jobs", "total"])),
+                    .object(
+                        properties: ["month": .text, "jobs": .integer(format: "int32"), "total": Money.schema], required: ["month", "jobs", "total"])),
             ],
             required: ["jobs", "total", "months"])
     }

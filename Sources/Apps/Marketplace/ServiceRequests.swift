@@ -280,6 +280,7 @@ extension MarketplaceService {
 
     static func record(row: any SQLRow) throws -> RequestRecord {
         let state = try row.decode(column: "state", as: String.self)
+        let priceCurrency = try row.decode(column: "price_currency", as: String?.self).flatMap(Currency.init(code:)) ?? .uah
         return RequestRecord(
             request: ServiceRequest(
                 status: state, id: try row.decode(column: "id", as: UUID.self), customerId: try row.decode(column: "customer_id", as: UUID.self),
@@ -293,8 +294,8 @@ extension MarketplaceService {
                 workflowId: try row.decode(column: "workflow_id", as: UUID.self), version: try row.decode(column: "version", as: Int.self),
                 allowedCommands: RequestLifecycle.shape.commands(in: state),
                 conversationId: try row.decode(column: "conversation_id", as: UUID?.self),
-                agreedPrice: try row.decode(column: "agreed_price", as: Double?.self),
-                finalPrice: try row.decode(column: "final_price", as: Double?.self),
+                agreedPrice: try MarketplacePrice.money(row, "agreed_price_amount", currency: priceCurrency),
+                finalPrice: try MarketplacePrice.money(row, "final_price_amount", currency: priceCurrency),
                 createdAt: try row.decode(column: "created_at", as: Date.self), updatedAt: try row.decode(column: "updated_at", as: Date.self),
                 acceptedAt: try row.decode(column: "accepted_at", as: Date?.self), completedAt: try row.decode(column: "completed_at", as: Date?.self)
             ),

@@ -79,7 +79,7 @@ public struct MarketplacePages<Context: PlazaRequestContext>: Sendable {
                 let form = try await scope.form(request, context)
                 let id = try context.uuidParameter("id")
                 return try await view.acting(on: id, scope: scope, caller: context.caller) {
-                    let price = try MarketplaceViews.number(form.text("price"), field: "price")
+                    let price = try MarketplaceViews.price(form.text("price"), field: "price", currency: service.settings.currency)
                     _ = try await service.send(
                         command, to: id,
                         RequestCommand(expectedVersion: form.text("expectedVersion").flatMap(Int.init), comment: form.text("comment"), price: price),

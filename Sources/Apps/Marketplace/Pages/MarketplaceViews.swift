@@ -40,7 +40,7 @@ struct MarketplaceViews: Sendable {
                     "id": provider.id.uuidString.lowercased(), "name": provider.displayName, "bio": provider.bio,
                     "rating": String(format: "%.1f", provider.rating), "ratingCount": provider.ratingCount,
                 ]
-                if let price = provider.priceFrom { row["priceFrom"] = Self.money(price) }
+                if let price = provider.priceFrom { row["priceFrom"] = price.formatted(language: scope.language.rawValue) }
                 if let distance = provider.distanceKm { row["distance"] = String(format: "%.1f", distance) }
                 return row
             }
@@ -64,8 +64,9 @@ struct MarketplaceViews: Sendable {
             "offers": profile.offers.map { offer -> [String: Any] in
                 [
                     "categoryId": offer.categoryId.uuidString.lowercased(), "category": names[offer.categoryId] ?? "",
-                    "min": Self.money(offer.priceMin),
-                    "max": Self.money(offer.priceMax), "selected": chosen == offer.categoryId.uuidString.lowercased(),
+                    "min": offer.priceMin.formatted(language: scope.language.rawValue),
+                    "max": offer.priceMax.formatted(language: scope.language.rawValue),
+                    "selected": chosen == offer.categoryId.uuidString.lowercased(),
                 ]
             },
             "hours": profile.availability.map { ["day": scope.t("mp_weekday_\($0.weekday)"), "start": $0.start, "end": $0.end] as [String: Any] },
@@ -133,8 +134,8 @@ struct MarketplaceViews: Sendable {
         data["address"] = request.address
         data["version"] = request.version
         data["statusTopic"] = "marketplace-request:\(topic)"
-        if let price = request.agreedPrice { data["agreedPrice"] = Self.money(price) }
-        if let price = request.finalPrice { data["finalPrice"] = Self.money(price) }
+        if let price = request.agreedPrice { data["agreedPrice"] = price.formatted(language: scope.language.rawValue) }
+        if let price = request.finalPrice { data["finalPrice"] = price.formatted(language: scope.language.rawValue) }
         data["commands"] = request.allowedCommands.map { command -> [String: Any] in
             [
                 "command": command, "label": scope.t("mp_cmd_\(command)"), "withPrice": command == "accept" || command == "complete",
@@ -231,8 +232,8 @@ struct MarketplaceViews: Sendable {
             return [
                 "id": id, "name": (category.parentId == nil ? "" : "— ") + category.name,
                 "offered": form.map { $0.all("offer").contains(id) } ?? (offer != nil),
-                "min": form?["min_\(id)"] ?? offer.map { Self.money($0.priceMin) } ?? "",
-                "max": form?["max_\(id)"] ?? offer.map { Self.money($0.priceMax) } ?? "",
+                "min": form?["min_\(id)"] ?? offer.map { Self.plain($0.priceMin) } ?? "",
+                "max": form?["max_\(id)"] ?? offer.map { Self.plain($0.priceMax) } ?? "",
             ]
         }
         data["days"] = (1...7).map { weekday -> [String: Any] in
@@ -248,12 +249,15 @@ struct MarketplaceViews: Sendable {
         data["open"] = try await service.openRequests(page: PageRequest(limit: 20), caller: caller).items.map { row($0, names, scope) }
         data["jobs"] = mine.filter { $0.status == "completed" }.map { request -> [String: Any] in
             var entry = row(request, names, scope)
-            entry["finalPrice"] = request.finalPrice.map(Self.money) ?? "—"
+            entry["finalPrice"] = request.finalPrice?.formatted(language: scope.language.rawValue) ?? "—"
             return entry
         }
         let earnings = try await service.earnings(caller: caller)
-        data["months"] = earnings.months.map { ["month": $0.month, "jobs": $0.jobs, "total": Self.money($0.total)] as [String: Any] }
-        data["earningsTotal"] = Self.money(earnings.total)
+        let language = scope.language.rawValue
+        data["months"] = earnings.months.map {
+            ["month": $0.month, "jobs": $0.jobs, "total": $0.total.formatted(language: language)] as [String: Any]
+        }
+        data["earningsTotal"] = earnings.total.formatted(language: language)
         return data
     }
 
@@ -275,10 +279,12 @@ struct MarketplaceViews: Sendable {
         var offers: [Offer] = []
         for id in form.all("offer") {
             guard let category = UUID(uuidString: id) else { continue }
-            let min = Double(form.text("min_\(id)") ?? "0")
-            let max = Double(form.text("max_\(id)") ?? "") ?? min
+            let currency = service.settings.currency
+            let min = Money(parsing: form.text("min_\(id)") ?? "0", currency)
+            let max = form.text("max_\(id)").map { Money(parsing: $0, currency) } ?? min
             guard let min, let max else {
-                errors.append(FieldError(field: "offers", message: "prices must be numbers"))
+                errors.append(
+                    FieldError(field: "offers", message: "prices must be amounts in \(currency.code), with at most \(currency.minorDigits) decimals"))
                 continue
             }
             offers.append(Offer(categoryId: category, priceMin: min, priceMax: max))
@@ -332,14 +338,18 @@ struct MarketplaceViews: Sendable {
         data["hasPhotos"] = !photos.isEmpty
     }
 
-    static func money(_ value: Double) -> String {
-        value == value.rounded() ? String(format: "%.0f", value) : String(format: "%.2f", value)
+    /// A price as a form shows it for editing: whole units without decimals when it has none (`450`, `450.50`).
+    static func plain(_ price: Money) -> String {
+        price.amount % price.currency.scale == 0 ? String(price.amount / price.currency.scale) : price.decimal
     }
 
-    static func number(_ text: String?, field: String) throws -> Double? {
+    /// A price a person typed (`450`, `450,50`), in the marketplace's currency; nil when the field was left empty.
+    static func price(_ text: String?, field: String, currency: Currency) throws -> Money? {
         guard let text else { return nil }
-        guard let value = Double(text.replacingOccurrences(of: ",", with: ".")) else { throw PlazaError.validation(field: field, "must be a number") }
-        return value
+        guard let price = Money(parsing: text, currency) else {
+            throw PlazaError.validation(field: field, "must be an amount in \(currency.code), with at most \(currency.minorDigits) decimals")
+        }
+        return price
     }
 
     /// A `datetime-local` value (`2026-11-30T09:00`) in the person's time zone.
