@@ -203,7 +203,8 @@ struct LifecycleTests {
                 try await refused(
                     #"{"offers":[{"categoryId":"\#(catalogue.electrics.id)","priceMin":{"amount":100,"currency":"USD"},"#
                         + #""priceMax":{"amount":3000000000,"currency":"UAH"}}]}"#,
-                    ["offers[0].priceMin.currency", "offers[0].priceMax.amount"], uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch, as: bob)
+                    ["offers[0].priceMin.currency", "offers[0].priceMax.amount"], uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch,
+                    as: bob)
                 try await client.execute(
                     uri: "/api/v1/marketplace/providers/\(bobs.id)", method: .patch, headers: bob.headers,
                     body: json(
