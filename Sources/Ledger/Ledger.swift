@@ -46,6 +46,28 @@ public struct Ledger: Sendable {
         try check(posting)
         let occurredAt = posting.occurredAt ?? now
         let body = canonical(posting)
+        if let replayed = try await replay(posting, body: body, sql: sql) { return replayed }
+        var net: [LedgerAccount: Int64] = [:]
+        for transfer in posting.transfers {
+            net[transfer.from, default: 0] -= transfer.amount.amount
+            net[transfer.to, default: 0] += transfer.amount.amount
+        }
+        var ids: [LedgerAccount: UUID] = [:]
+        // Opened in name order: two postings opening the same new accounts wait for each other in one order.
+        for account in net.keys.sorted(by: { $0.description < $1.description }) { ids[account] = try await open(account, sql: sql, now: now) }
+        // The accounts that keep a running balance, locked in the order of their ids (two postings touching the same
+        // accounts wait in one order) and checked before anything is written: a refusal leaves no posting behind
+        // and no balance changed, whether or not the caller's transaction goes on. The outside world's accounts
+        // keep none (every posting would queue on their one row); their balance is the sum of their entries.
+        let kept = net.filter { $0.key.owner != .external && $0.value != 0 }.sorted { ids[$0.key]!.uuidString < ids[$1.key]!.uuidString }
+        let lock = sql.dialect.name == "postgresql" ? " FOR UPDATE" : ""
+        for (account, change) in kept {
+            let row = try await sql.raw("SELECT balance FROM ledger_accounts WHERE id = \(bind: ids[account]!)\(unsafeRaw: lock)").first()
+            let balance = try row?.decode(column: "balance", as: Int64.self) ?? 0
+            if balance + change < 0 {
+                throw LedgerRefusal.insufficientFunds(account: account.description, balance: Money(amount: balance, currency: account.currency))
+            }
+        }
         let id = PlazaID.make(at: now)
         let inserted = try await sql.raw(
             """
@@ -56,35 +78,14 @@ public struct Ledger: Sendable {
             """
         ).first()
         guard inserted != nil else {
-            guard
-                let existing = try await sql.raw(
-                    "SELECT id, idempotency_key, kind, memo, reference, body, occurred_at FROM ledger_postings WHERE idempotency_key = \(bind: posting.key)"
-                ).first()
-            else { throw LedgerRefusal.keyReused(key: posting.key) }
-            guard try existing.decode(column: "body", as: String.self) == body else { throw LedgerRefusal.keyReused(key: posting.key) }
-            return try record(existing, created: false)
+            // The same key committed by someone else meanwhile: theirs stands, nothing of this one was written.
+            guard let replayed = try await replay(posting, body: body, sql: sql) else { throw LedgerRefusal.keyReused(key: posting.key) }
+            return replayed
         }
-        // Each account's net change, applied in the order of the accounts' ids: two postings touching the same
-        // accounts lock them in the same order.
-        var net: [LedgerAccount: Int64] = [:]
-        for transfer in posting.transfers {
-            net[transfer.from, default: 0] -= transfer.amount.amount
-            net[transfer.to, default: 0] += transfer.amount.amount
-        }
-        var ids: [LedgerAccount: UUID] = [:]
-        // Opened in name order too: two postings opening the same new accounts wait for each other in one order.
-        for account in net.keys.sorted(by: { $0.description < $1.description }) { ids[account] = try await open(account, sql: sql, now: now) }
-        for (account, change) in net.sorted(by: { ids[$0.key]!.uuidString < ids[$1.key]!.uuidString }) where change != 0 {
-            let updated = try await sql.raw(
-                """
-                UPDATE ledger_accounts SET balance = balance + \(bind: change), updated_at = \(bind: now)
-                WHERE id = \(bind: ids[account]!) AND (owner = 'external' OR balance + \(bind: change) >= 0) RETURNING balance
-                """
-            ).first()
-            if updated == nil {
-                let balance = try await balance(account, at: nil, on: sql)
-                throw LedgerRefusal.insufficientFunds(account: account.description, balance: balance)
-            }
+        for (account, change) in kept {
+            try await sql.raw(
+                "UPDATE ledger_accounts SET balance = balance + \(bind: change), updated_at = \(bind: now) WHERE id = \(bind: ids[account]!)"
+            ).run()
         }
         var rows: [SQLQueryString] = []
         for (index, transfer) in posting.transfers.enumerated() {
@@ -101,6 +102,17 @@ public struct Ledger: Sendable {
         ).run()
         return LedgerRecord(
             id: id, key: posting.key, kind: posting.kind, memo: posting.memo, reference: posting.reference, occurredAt: occurredAt, created: true)
+    }
+
+    /// The posting recorded under the key, when it is this one; a refusal when the key holds another; nil when unused.
+    private static func replay(_ posting: LedgerPosting, body: String, sql: any SQLDatabase) async throws -> LedgerRecord? {
+        guard
+            let existing = try await sql.raw(
+                "SELECT id, idempotency_key, kind, memo, reference, body, occurred_at FROM ledger_postings WHERE idempotency_key = \(bind: posting.key)"
+            ).first()
+        else { return nil }
+        guard try existing.decode(column: "body", as: String.self) == body else { throw LedgerRefusal.keyReused(key: posting.key) }
+        return try record(existing, created: false)
     }
 
     /// The account's id, opening it on first use.
@@ -146,6 +158,12 @@ public struct Ledger: Sendable {
             ).first()
         else { return .zero(account.currency) }
         var balance = try row.decode(column: "balance", as: Int64.self)
+        if account.owner == .external {
+            balance =
+                try await sql.raw(
+                    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_entries WHERE account_id = \(bind: try row.decode(column: "id", as: UUID.self))"
+                ).first()?.decode(column: "total", as: Int64.self) ?? 0
+        }
         if let at {
             let later = try await sql.raw(
                 "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_entries WHERE account_id = \(bind: try row.decode(column: "id", as: UUID.self)) AND occurred_at > \(bind: at)"
@@ -160,13 +178,12 @@ public struct Ledger: Sendable {
     /// and closing balances.
     public func statement(_ account: LedgerAccount, from: Date, to: Date, limit: Int = 100, cursor: String? = nil) async throws -> LedgerStatement {
         guard from < to else { throw PlazaError.validation(field: "to", "must be after from") }
-        var after: (at: Date, id: UUID)?
+        var after: UUID?
         if let cursor {
-            let parts = try Cursor.decode(cursor, parts: 2)
-            guard let seconds = Double(parts[0]), let id = UUID(uuidString: parts[1]) else {
+            guard let id = UUID(uuidString: try Cursor.decode(cursor, parts: 1)[0]) else {
                 throw PlazaError.validation(field: "cursor", "is not a cursor this list gave out")
             }
-            after = (Date(timeIntervalSince1970: seconds), id)
+            after = id
         }
         let limit = max(1, min(limit, 1000))
         let zero = Money.zero(account.currency)
@@ -186,8 +203,10 @@ public struct Ledger: Sendable {
         let opening = try sums?.decode(column: "opening", as: Int64.self) ?? 0
         let moneyIn = try sums?.decode(column: "money_in", as: Int64.self) ?? 0
         let moneyOut = try sums?.decode(column: "money_out", as: Int64.self) ?? 0
+        // After the previous page's last entry, compared as the database stores its time (a time carried in the
+        // cursor would come back rounded, and skip or repeat lines of the same moment).
         let keyset: SQLQueryString =
-            after.map { "(e.occurred_at > \(bind: $0.at) OR (e.occurred_at = \(bind: $0.at) AND e.id > \(bind: $0.id)))" }
+            after.map { "(e.occurred_at, e.id) > (SELECT occurred_at, id FROM ledger_entries WHERE id = \(bind: $0))" }
             ?? "e.occurred_at >= \(bind: from)"
         let rows = try await store.sql.raw(
             """
@@ -210,18 +229,22 @@ public struct Ledger: Sendable {
             account: account.description, from: from, to: to, opening: money(opening), moneyIn: money(moneyIn), moneyOut: money(-moneyOut),
             closing: money(opening + moneyIn + moneyOut), lines: Array(lines),
             nextCursor: rows.count > lines.count
-                ? lines.last.map { Cursor.encode([String($0.occurredAt.timeIntervalSince1970), $0.entryId.uuidString]) } : nil)
+                ? lines.last.map { Cursor.encode([$0.entryId.uuidString]) } : nil)
     }
 
     public enum Period: Sendable { case day, month }
 
     /// The account's totals per day or month from `from` to `to`, in `timeZone`; periods without movement are left out.
-    public func totals(_ account: LedgerAccount, per period: Period, from: Date, to: Date, timeZone: TimeZone = .gmt) async throws -> [LedgerPeriod] {
+    /// `kinds`, when given, counts only postings of those kinds (a provider's paid jobs, not a merge's transfer).
+    public func totals(
+        _ account: LedgerAccount, per period: Period, from: Date, to: Date, timeZone: TimeZone = .gmt, kinds: [String]? = nil
+    ) async throws -> [LedgerPeriod] {
         guard let id = try await Self.accountID(account, on: store.sql) else { return [] }
+        let ofKinds: SQLQueryString = kinds.map { " AND p.kind IN (\(binds: $0))" } ?? ""
         let rows = try await store.sql.raw(
             """
-            SELECT amount, occurred_at FROM ledger_entries
-            WHERE account_id = \(bind: id) AND occurred_at >= \(bind: from) AND occurred_at < \(bind: to) ORDER BY occurred_at
+            SELECT e.amount, e.occurred_at FROM ledger_entries e JOIN ledger_postings p ON p.id = e.posting_id
+            WHERE e.account_id = \(bind: id) AND e.occurred_at >= \(bind: from) AND e.occurred_at < \(bind: to)\(ofKinds) ORDER BY e.occurred_at
             """
         ).all()
         var calendar = Calendar(identifier: .gregorian)
@@ -255,7 +278,7 @@ public struct Ledger: Sendable {
         let drifted = try await store.sql.raw(
             """
             SELECT a.id FROM ledger_accounts a LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_entries GROUP BY account_id) e
-            ON e.account_id = a.id WHERE a.balance <> COALESCE(e.total, 0) LIMIT 1
+            ON e.account_id = a.id WHERE a.owner <> 'external' AND a.balance <> COALESCE(e.total, 0) LIMIT 1
             """
         ).first()
         return unbalanced == nil && drifted == nil
@@ -267,7 +290,11 @@ public struct Ledger: Sendable {
     /// already has the same account, the balance moves there in a posting of its own (entries are never rewritten).
     public static func merge(from source: UUID, into target: UUID, in transaction: Transaction) async throws -> [String: Int] {
         let (from, to) = (LedgerOwner.user(source).description, LedgerOwner.user(target).description)
-        let accounts = try await transaction.sql.raw("SELECT id, name, currency, balance FROM ledger_accounts WHERE owner = \(bind: from)").all()
+        // Locked on PostgreSQL: a posting to one of them meanwhile waits, and its money follows the account.
+        let lock = transaction.dialect == .postgres ? " ORDER BY id FOR UPDATE" : ""
+        let accounts = try await transaction.sql.raw(
+            "SELECT id, name, currency, balance FROM ledger_accounts WHERE owner = \(bind: from)\(unsafeRaw: lock)"
+        ).all()
         var moved = 0
         var transferred = 0
         for row in accounts {

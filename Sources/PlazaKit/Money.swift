@@ -69,7 +69,8 @@ extension Currency: Codable {
 ///
 /// JSON is `{"amount": 125000, "currency": "UAH"}` — minor units, as Stripe's API writes them — so a client
 /// never rounds. Arithmetic refuses to mix currencies and to overflow (``MoneyError``); shares and splits
-/// (``share(basisPoints:)``, ``split(_:)``) always add back up to the whole.
+/// (``share(basisPoints:)``, ``split(_:)``) always add back up to the whole. Nothing here traps: what would
+/// overflow throws ``MoneyError/overflow``.
 public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     /// Minor units (125000 is ₴1,250.00).
     public let amount: Int64
@@ -94,6 +95,8 @@ public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConver
     /// digits after the separator, nothing else. Nil when it is not such a number.
     public init?(parsing text: String, _ currency: Currency) {
         var digits = text.trimmingCharacters(in: .whitespacesAndNewlines).filter { $0 != " " && $0 != "\u{00A0}" && $0 != "\u{202F}" }
+        // A person's minus, or the one `formatted` prints (U+2212).
+        if digits.hasPrefix("\u{2212}") { digits = "-" + digits.dropFirst() }
         let negative = digits.hasPrefix("-")
         if negative { digits.removeFirst() }
         let parts = digits.split(separator: digits.contains(",") ? "," : ".", omittingEmptySubsequences: false)
@@ -133,26 +136,33 @@ public struct Money: Sendable, Hashable, Codable, Comparable, CustomStringConver
         return Money(amount: product, currency: currency)
     }
 
-    public var negated: Money { Money(amount: -amount, currency: currency) }
+    /// The same amount the other way; refuses the one amount whose opposite does not exist (`Int64.min`).
+    public func negated() throws(MoneyError) -> Money {
+        guard amount != .min else { throw .overflow }
+        return Money(amount: -amount, currency: currency)
+    }
 
-    /// A share in basis points (1,000 is 10 %), rounded half away from zero to a minor unit: a platform's fee.
-    /// What remains is `subtracting` the share, so fee and remainder add up to the whole.
+    /// A share in basis points (1,000 is 10 %; 0…10,000), rounded half away from zero to a minor unit: a
+    /// platform's fee. What remains is `subtracting` the share, so fee and remainder add up to the whole. The
+    /// product is taken at double width, so no amount overflows.
     public func share(basisPoints: Int) -> Money {
-        let (product, overflow) = amount.multipliedReportingOverflow(by: Int64(basisPoints))
-        if overflow {
-            // Past 9.2e14 major units: divide first, losing nothing that a minor unit can show.
-            return Money(amount: amount / 10_000 * Int64(basisPoints), currency: currency)
-        }
-        let quotient = product / 10_000
-        let remainder = product % 10_000
-        let rounded = abs(remainder) * 2 >= 10_000 ? quotient + (product < 0 ? -1 : 1) : quotient
+        let points = Int64(min(max(basisPoints, 0), 10_000))
+        let product = amount.multipliedFullWidth(by: points)
+        let (quotient, remainder) = Int64(10_000).dividingFullWidth(product)
+        let rounded = remainder.magnitude * 2 >= 10_000 ? quotient + (amount < 0 ? -1 : 1) : quotient
         return Money(amount: rounded, currency: currency)
     }
 
     /// Splits the amount by weights without losing a minor unit: the parts add up to the whole exactly, the
     /// units left over by rounding down going to the largest remainders (ties: the earlier weight).
-    public func split(_ weights: [Int]) -> [Money] {
-        let total = weights.reduce(0) { $0 + max(0, $1) }
+    /// Negative weights count as zero; weights whose sum overflows are refused.
+    public func split(_ weights: [Int]) throws(MoneyError) -> [Money] {
+        var total = 0
+        for weight in weights {
+            let (sum, overflow) = total.addingReportingOverflow(max(0, weight))
+            guard !overflow else { throw .overflow }
+            total = sum
+        }
         guard total > 0 else { return weights.map { _ in .zero(currency) } }
         var parts = weights.map { weight -> (Int64, Int64) in
             let product = amount.multipliedFullWidth(by: Int64(max(0, weight)))

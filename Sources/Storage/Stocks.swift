@@ -62,6 +62,8 @@ public struct Stocks: Sendable {
     /// (never what is held or taken: that is refused like a take).
     public func adjust(_ key: String, by quantity: Int, in transaction: Transaction) async throws {
         guard quantity != 0 else { return }
+        // What lapsed holds kept is available again before anything is withdrawn.
+        if quantity < 0 { try await reclaimExpired(key, in: transaction) }
         let row = try await transaction.sql.raw(
             """
             UPDATE stocks SET total = total + \(bind: quantity), available = available + \(bind: quantity), updated_at = \(bind: transaction.clock.now())
@@ -216,17 +218,21 @@ public struct Stocks: Sendable {
         try await end(id, state: "released", in: transaction)
     }
 
-    /// Ends a live hold or take and returns its quantity and units to the stock. Conditional on the state, so
-    /// two enders (a release racing a reclaim) give back once.
+    /// Ends a hold or take and returns its quantity and units to the stock: `released` ends a live hold or a take,
+    /// `expired` only a hold still held past its deadline. The condition is checked under the stock's lock, so an
+    /// ender working from an older read (a reclaim that listed a hold a confirm has since taken) changes nothing,
+    /// and two enders give back once.
     private func end(_ id: UUID, state: String, in transaction: Transaction) async throws {
         let now = transaction.clock.now()
         guard let key = try await self.hold(id, on: transaction.sql)?.key else { return }
         try await lock(key, in: transaction)
+        let condition: SQLQueryString =
+            state == "expired" ? "state = 'held' AND expires_at <= \(bind: now)" : "state IN ('held', 'taken')"
         guard
             let row = try await transaction.sql.raw(
                 """
                 UPDATE stock_holds SET state = \(bind: state), updated_at = \(bind: now)
-                WHERE id = \(bind: id) AND state IN ('held', 'taken') RETURNING quantity
+                WHERE id = \(bind: id) AND \(condition) RETURNING quantity
                 """
             ).first()
         else { return }

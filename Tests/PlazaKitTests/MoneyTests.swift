@@ -36,14 +36,21 @@ struct MoneyTests {
         #expect(try fee.adding(try total.subtracting(fee)) == total)
         #expect(Money(amount: -1005, currency: .uah).share(basisPoints: 1000).amount == -101)
         #expect(Money(amount: 1004, currency: .uah).share(basisPoints: 1000).amount == 100)
-        let parts = Money(amount: 100, currency: .uah).split([1, 1, 1])
+        let parts = try Money(amount: 100, currency: .uah).split([1, 1, 1])
         #expect(parts.map(\.amount) == [34, 33, 33])
-        #expect(Money(amount: -100, currency: .uah).split([1, 1, 1]).map(\.amount).reduce(0, +) == -100)
-        #expect(Money(amount: 1000, currency: .uah).split([3, 0, 7]).map(\.amount) == [300, 0, 700])
-        #expect(Money(amount: 7, currency: .jpy).split([0, 0]).map(\.amount) == [0, 0])
-        // Big amounts split without overflowing the intermediate product.
-        let big = Money(amount: .max - 1, currency: .usd).split([5, 3])
+        #expect(try Money(amount: -100, currency: .uah).split([1, 1, 1]).map(\.amount).reduce(0, +) == -100)
+        #expect(try Money(amount: 1000, currency: .uah).split([3, 0, 7]).map(\.amount) == [300, 0, 700])
+        #expect(try Money(amount: 7, currency: .jpy).split([0, 0]).map(\.amount) == [0, 0])
+        #expect(throws: MoneyError.overflow) { try Money(amount: 7, currency: .jpy).split([.max, 1]) }
+        // Big amounts split and share without overflowing the intermediate product.
+        let big = try Money(amount: .max - 1, currency: .usd).split([5, 3])
         #expect(big.map(\.amount).reduce(0, &+) == .max - 1)
+        let quarter = Money(amount: .max, currency: .usd).share(basisPoints: 2_500)
+        #expect(quarter.amount == Int64.max / 4 + 1, "a quarter of the largest amount, rounded half up")
+        #expect(Money(amount: .min, currency: .usd).share(basisPoints: 10_000).amount == .min)
+        #expect(Money(amount: 1000, currency: .uah).share(basisPoints: 20_000).amount == 1000, "a share is at most the whole")
+        #expect(throws: MoneyError.overflow) { try Money(amount: .min, currency: .uah).negated() }
+        #expect(try Money(amount: 5, currency: .uah).negated() == Money(amount: -5, currency: .uah))
     }
 
     @Test("amounts read as a person writes them and print per language")
@@ -53,7 +60,9 @@ struct MoneyTests {
         #expect(Money(parsing: "1250.05", .uah)?.amount == 125_005)
         #expect(Money(parsing: "-3.10", .usd)?.amount == -310)
         #expect(Money(parsing: "120", .jpy)?.amount == 120)
-        for bad in ["", "12.345", "1.", "abc", "1.2.3", "9999999999999999"] {
+        #expect(Money(parsing: "\u{2212}0.05", .usd)?.amount == -5, "the minus formatted() prints reads back")
+        #expect(Money(parsing: " 1 ", .uah)?.amount == 100)
+        for bad in ["", "12.345", "1.", "abc", "1.2.3", "9999999999999999", "1e3", "+1", "--1", "1,2.3", "١٢"] {
             #expect(Money(parsing: bad, .uah) == nil, "\(bad)")
         }
         #expect(Money(parsing: "12.5", .jpy) == nil)

@@ -55,7 +55,7 @@ extension MarketplaceService {
         let currency = settings.currency
         let periods = try await ledger.totals(
             MarketplacePrice.earnings(of: user, currency), per: .month, from: Date(timeIntervalSince1970: 0),
-            to: store.clock.now().addingTimeInterval(86_400), timeZone: .gmt)
+            to: store.clock.now().addingTimeInterval(86_400), timeZone: .gmt, kinds: [MarketplacePrice.jobPaidKind])
         let months = periods.reversed().map { Earnings.Month(month: $0.period, jobs: $0.count, total: $0.moneyIn) }
         var total = Money.zero(currency)
         for month in months { total = try total.adding(month.total) }

@@ -187,15 +187,27 @@ public struct DropRatingSum: AsyncMigration {
 
 /// Prices become whole minor units with their currency (`Money`), never a `Double`: offers, a provider's lowest
 /// price and a request's agreed and final price. Amounts recorded before were hryvnias (the marketplace had no
-/// currency setting): they become kopiykas in UAH. Completed jobs with a price are posted to the books (the
-/// ledger), which the providers' earnings now read; their keys are the ones a completion posts, so nothing posts twice.
+/// currency setting): they become kopiykas in UAH (above ₴20,000,000.00, the largest price taken now, they become
+/// that). Completed jobs with a price are posted to the books (the ledger), which the providers' earnings now read;
+/// their keys are the ones a completion posts, so nothing posts twice.
 public struct PricesInMinorUnits: AsyncMigration {
     public init() {}
     public var name: String { "marketplace.0003_prices_in_minor_units" }
 
     public func prepare(on database: any Database) async throws {
+        // All or nothing: a failure halfway leaves the tables as they were, and the next start runs it again.
+        try await database.transaction { database in try await convert(on: database) }
+    }
+
+    private func convert(on database: any Database) async throws {
         let sql = database.sql
-        let minor = { (column: String) -> String in "CAST(ROUND(\(column) * 100) AS BIGINT)" }
+        // Kopiykas, rounded half away from zero on both engines (PostgreSQL's ROUND of a double rounds half to
+        // even; of a numeric, away from zero), and no more than the largest price the marketplace takes now
+        // (earlier it took up to ₴999,999,999).
+        let cap = sql.dialect.name == "postgresql" ? "LEAST" : "MIN"
+        let minor = { (column: String) -> String in
+            "CAST(\(cap)(ROUND(CAST(\(column) AS NUMERIC) * 100), \(MarketplacePrice.maxAmount)) AS BIGINT)"
+        }
         for statement in [
             "ALTER TABLE marketplace_offers ADD COLUMN price_min_amount BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE marketplace_offers ADD COLUMN price_max_amount BIGINT NOT NULL DEFAULT 0",

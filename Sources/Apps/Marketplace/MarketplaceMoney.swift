@@ -48,11 +48,13 @@ enum MarketplacePrice {
         LedgerAccount(.user(providerUser), "marketplace.earnings", currency)
     }
 
+    static let jobPaidKind = "marketplace.job-paid"
+
     /// What a completed job posts: its price, from the customer's payment to the provider's earnings. The key is
     /// the request's, so a retried completion (or the migration that moved earlier jobs into the books) posts once.
     static func jobPaid(request: UUID, providerUser: UUID, price: Money, at: Date? = nil) -> LedgerPosting {
         LedgerPosting(
-            key: "marketplace.request:\(request.uuidString.lowercased()):completed", kind: "marketplace.job-paid",
+            key: "marketplace.request:\(request.uuidString.lowercased()):completed", kind: jobPaidKind,
             reference: request.uuidString.lowercased(), occurredAt: at,
             transfers: [LedgerTransfer(from: payments(price.currency), to: earnings(of: providerUser, price.currency), amount: price)])
     }

@@ -75,7 +75,8 @@ extension MarketplaceService {
                 let price = body.price ?? record.request.agreedPrice
                 try await sql.raw(
                     """
-                    UPDATE marketplace_requests SET final_price_amount = \(bind: price?.amount), price_currency = \(bind: settings.currency.code),
+                    UPDATE marketplace_requests SET final_price_amount = \(bind: price?.amount),
+                        price_currency = \(bind: (price?.currency ?? settings.currency).code),
                         completed_at = \(bind: now), updated_at = \(bind: now) WHERE id = \(bind: id)
                     """
                 ).run()
