@@ -62,22 +62,7 @@ if header ~= nil and header ~= "" then
   wrk.headers[name] = value
 end
 LUA
-cat >"$work/create.lua" <<'LUA'
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local counter = 0
-wrk.method = "POST"
-wrk.headers["Authorization"] = os.getenv("AUTH")
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  counter = counter + 1
-  wrk.headers["Idempotency-Key"] = os.getenv("KEY_PREFIX") .. tid .. "-" .. counter
-  return wrk.format(nil, nil, nil, os.getenv("BODY"))
-end
-LUA
+write_create_lua "$work/create.lua"
 
 # The server's CPU time so far (user + system, in clock ticks), from /proc.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -18,3 +18,24 @@ release_build() {
   for product in "$@"; do swift build -c release --product "$product" >&2; done
   bin=$(swift build -c release --show-bin-path)
 }
+
+# write_create_lua FILE: a wrk script that POSTs $BODY with $AUTH, every request a new Idempotency-Key
+# ($KEY_PREFIX, the thread and a counter: unique across wrk's threads, which each number their own).
+write_create_lua() {
+  cat >"$1" <<'LUA'
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local counter = 0
+wrk.method = "POST"
+wrk.headers["Authorization"] = os.getenv("AUTH")
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  counter = counter + 1
+  wrk.headers["Idempotency-Key"] = os.getenv("KEY_PREFIX") .. tid .. "-" .. counter
+  return wrk.format(nil, nil, nil, os.getenv("BODY"))
+end
+LUA
+}

@@ -71,22 +71,7 @@ cat >"$work/get.lua" <<LUA
 wrk.headers["Authorization"] = os.getenv("AUTH")
 LUA
 # Every request a new Idempotency-Key, unique across wrk's threads (each numbers its own).
-cat >"$work/create.lua" <<LUA
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local counter = 0
-wrk.method = "POST"
-wrk.headers["Authorization"] = os.getenv("AUTH")
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  counter = counter + 1
-  wrk.headers["Idempotency-Key"] = os.getenv("KEY_PREFIX") .. tid .. "-" .. counter
-  return wrk.format(nil, nil, nil, os.getenv("BODY"))
-end
-LUA
+write_create_lua "$work/create.lua"
 
 # One wrk run: prints "requests/s p99 non2xx"
 wrk_run() {

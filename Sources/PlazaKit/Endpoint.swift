@@ -84,9 +84,7 @@ public struct EndpointBody: Sendable, Equatable {
     /// The type's schema with more fields required, under a name of its own: one input type serves a create,
     /// which needs them, and a change, which does not.
     public static func json<T: APISchema>(_ type: T.Type, requiring fields: [String], named name: String) -> EndpointBody {
-        guard case .object(let properties, let required, let additional) = T.schema else { return json(type) }
-        return EndpointBody(
-            schemaName: name, schema: .object(properties: properties, required: Array(Set(required + fields)), additional: additional))
+        EndpointBody(schemaName: name, schema: T.schema.requiring(fields))
     }
     public static func page<T: APISchema>(of type: T.Type) -> EndpointBody {
         EndpointBody(

@@ -28,6 +28,12 @@ public indirect enum JSONSchema: Sendable, Equatable {
     case ref(String)
 
     public static let number = JSONSchema.numeric(minimum: nil, maximum: nil)
+
+    /// The same object with more of its fields required; any other schema as it is.
+    public func requiring(_ fields: [String]) -> JSONSchema {
+        guard case .object(let properties, let required, let additional) = self else { return self }
+        return .object(properties: properties, required: Array(Set(required + fields)), additional: additional)
+    }
     public static func list(_ items: JSONSchema, minItems: Int? = nil, maxItems: Int? = nil) -> JSONSchema {
         .boundedArray(items, minItems: minItems, maxItems: maxItems)
     }

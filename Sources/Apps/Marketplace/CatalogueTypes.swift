@@ -73,9 +73,12 @@ public struct Offer: Codable, Sendable, Equatable, APISchema {
         self.priceMax = priceMax
     }
 
-    public static var schema: JSONSchema {
+    public static var schema: JSONSchema { schema(currency: nil) }
+
+    /// With a currency: as the API takes an offer, in the marketplace's currency.
+    static func schema(currency: Currency?) -> JSONSchema {
         .object(
-            properties: ["categoryId": .uuid, "priceMin": MarketplacePrice.schema, "priceMax": MarketplacePrice.schema],
+            properties: ["categoryId": .uuid, "priceMin": MarketplacePrice.schema(currency), "priceMax": MarketplacePrice.schema(currency)],
             required: ["categoryId", "priceMin", "priceMax"])
     }
 }
@@ -236,13 +239,17 @@ public struct ProviderUpdate: Codable, Sendable, Equatable, APISchema {
     static let displayNameLimit = TextLimit(1...100)
     static let bioLimit = TextLimit.atMost(4000)
 
-    public static var schema: JSONSchema {
+    public static var schema: JSONSchema { schema(currency: nil) }
+
+    /// The body as the API takes it: prices in the marketplace's `currency`.
+    static func schema(currency: Currency?) -> JSONSchema {
         .object(
             properties: [
                 "displayName": displayNameLimit.schema, "bio": bioLimit.schema,
                 "photos": .list(.uuid, maxItems: MarketplaceService.maxPhotos), "videoFileId": .uuid, "removeVideo": .boolean,
                 "area": ServiceArea.schema,
-                "timeZone": .string(description: "An IANA time zone."), "offers": .list(Offer.schema, maxItems: MarketplaceService.maxOffers),
+                "timeZone": .string(description: "An IANA time zone."),
+                "offers": .list(Offer.schema(currency: currency), maxItems: MarketplaceService.maxOffers),
                 "availability": .list(WeeklySlot.schema, maxItems: MarketplaceService.maxSlots),
                 "timeOff": .list(TimeOff.schema, maxItems: MarketplaceService.maxTimeOff),
             ],

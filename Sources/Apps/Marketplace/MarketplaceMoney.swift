@@ -10,11 +10,14 @@ enum MarketplacePrice {
     /// The largest price: ₴20,000,000.00 in kopiykas — far above a home repair, and within GraphQL's 32-bit `Int`.
     static let maxAmount: Int64 = 2_000_000_000
 
-    static var schema: JSONSchema {
+    /// A price as the API takes it: in `currency` (the marketplace's, as configured) or, where a stored price is
+    /// described, any currency Plaza knows.
+    static func schema(_ currency: Currency? = nil) -> JSONSchema {
         .object(
             properties: [
                 "amount": .integer(format: "int64", minimum: 0, maximum: Int(maxAmount)),
-                "currency": Currency.schema,
+                "currency": currency.map { .string(enumValues: [$0.code], description: "The marketplace's currency (PLAZA_MARKETPLACE_CURRENCY).") }
+                    ?? Currency.schema,
             ], required: ["amount", "currency"])
     }
 

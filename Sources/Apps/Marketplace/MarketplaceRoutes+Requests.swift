@@ -67,7 +67,10 @@ extension MarketplaceRoutes {
             routes.add(
                 Endpoint(
                     .post, "\(base)/requests/{id}/\(command)", operationID: "\(command)ServiceRequest", summary: summary, tag: tag,
-                    access: .resourceAction(action), parameters: [id], requestBody: .json(RequestCommand.self).optional,
+                    access: .resourceAction(action), parameters: [id],
+                    requestBody: EndpointBody(
+                        schemaName: RequestCommand.schemaName, schema: RequestCommand.schema(currency: service.settings.currency)
+                    ).optional,
                     responses: [EndpointResponse(200, "The request as it now is.", body: .json(ServiceRequest.self))]
                 ) { request, context in
                     let body = try await request.decodeJSONIfPresent(RequestCommand.self, context: context) ?? RequestCommand()

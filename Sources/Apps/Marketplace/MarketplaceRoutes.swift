@@ -106,7 +106,8 @@ public struct MarketplaceRoutes<Context: PlazaRequestContext>: Sendable {
             Endpoint(
                 .post, "\(base)/providers", operationID: "createProviderProfile", summary: "Open your provider profile (providers; one each).",
                 tag: tag, access: .action(MarketplacePolicy.createProfile),
-                requestBody: .json(ProviderUpdate.self, requiring: ["displayName"], named: "NewProvider"),
+                requestBody: EndpointBody(
+                    schemaName: "NewProvider", schema: ProviderUpdate.schema(currency: service.settings.currency).requiring(["displayName"])),
                 responses: [EndpointResponse(201, "The profile.", body: .json(ProviderProfile.self))]
             ) { request, context in
                 let profile = try await service.createProvider(
@@ -134,7 +135,8 @@ public struct MarketplaceRoutes<Context: PlazaRequestContext>: Sendable {
             Endpoint(
                 .patch, "\(base)/providers/{id}", operationID: "updateProviderProfile",
                 summary: "Change your profile: fields given replace the old ones (lists too).", tag: tag, access: own, parameters: [id],
-                requestBody: .json(ProviderUpdate.self), responses: [EndpointResponse(200, "The profile.", body: .json(ProviderProfile.self))]
+                requestBody: EndpointBody(schemaName: ProviderUpdate.schemaName, schema: ProviderUpdate.schema(currency: service.settings.currency)),
+                responses: [EndpointResponse(200, "The profile.", body: .json(ProviderProfile.self))]
             ) { request, context in
                 let input = try await request.decodeJSON(ProviderUpdate.self, context: context)
                 return try .json(try await service.updateProvider(try context.uuidParameter("id"), input, caller: context.caller))

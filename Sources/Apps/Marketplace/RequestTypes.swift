@@ -108,11 +108,14 @@ public struct RequestCommand: Codable, Sendable, Equatable, APISchema {
         self.price = price
     }
 
-    public static var schema: JSONSchema {
+    public static var schema: JSONSchema { schema(currency: nil) }
+
+    /// The body as the API takes it: a price in the marketplace's `currency`.
+    static func schema(currency: Currency?) -> JSONSchema {
         .object(
             properties: [
                 "expectedVersion": .integer(format: "int32"), "comment": WorkflowEngine.commentLimit.schema,
-                "price": MarketplacePrice.schema,
+                "price": MarketplacePrice.schema(currency),
             ],
             required: [])
     }
