@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plaza's benchmarks, printed as tables. Release build; loopback only; every server started here is
 # stopped here by PID.
-#   bench/run.sh            HTTP ceiling (/health with wrk) and job throughput on SQLite and PostgreSQL
+#   bench/run.sh            HTTP ceiling (/health with wrk), job throughput and the stock under contention on SQLite and PostgreSQL
 # Environment: DURATION (wrk seconds, default 10), JOBS (default 20000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,3 +96,16 @@ pgport=$(free_port)
 url=$(scripts/pg-cluster.sh start "$pgdir" "$pgport")
 line=$("$bin/plaza-bench" jobs --jobs "$jobs" --database-url "$url")
 echo "| PostgreSQL 15 (local, fsync off) | $(sed -E 's/.*enqueued=([0-9]+).*/\1/' <<<"$line") | $(sed -E 's/.*completed=([0-9]+).*/\1/' <<<"$line") |"
+
+echo
+echo "## Stock under contention (10,000 takers, 64 at a time, each its own transaction, for 1,000 units: every take asks for one)"
+echo
+echo "| database | count stock: takes/s | named seats: takes/s |"
+echo "|---|---|---|"
+value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+line=$("$bin/plaza-bench" stock --takers 10000 --units 1000 --concurrency 64)
+echo "| SQLite (WAL, synchronous=NORMAL) | $(value count <<<"$line") | $(value seats <<<"$line") |"
+line=$("$bin/plaza-bench" stock --takers 10000 --units 1000 --concurrency 64 --database-url "$url")
+echo "| PostgreSQL 15 (local, fsync off) | $(value count <<<"$line") | $(value seats <<<"$line") |"
+echo
+echo "Each run checks that exactly 1,000 were taken of each stock and every other taker was refused."

@@ -95,12 +95,18 @@ public struct Stocks: Sendable {
         guard quantity > 0, quantity <= Self.maxUnits else { throw PlazaError.validation(field: "quantity", "must be from 1 to \(Self.maxUnits)") }
         try Self.check(until: until, now: transaction.clock.now())
         if try await decrement(key, by: quantity, in: transaction) == nil {
-            // Holds past their deadline still count until someone reclaims them: reclaim, then try once more.
-            try await reclaimExpired(key, in: transaction)
-            guard try await decrement(key, by: quantity, in: transaction) != nil else {
-                let level = try await self.level(key, on: transaction.sql)
-                guard level.kind == .count else { throw PlazaError.validation(field: "key", "names a stock of units: take units by name") }
-                throw StockRefusal.notEnough(key: key, requested: quantity, available: level.available)
+            // Holds past their deadline still count until someone reclaims them: reclaim, then try once more if any were.
+            let reclaimed = try await reclaimExpired(key, in: transaction)
+            let retried = reclaimed > 0 ? try await decrement(key, by: quantity, in: transaction) : nil
+            if retried == nil {
+                // Nothing lapsed is left uncounted now: the row's number is what remains.
+                guard let row = try await transaction.sql.raw("SELECT kind, available FROM stocks WHERE stock_key = \(bind: key)").first() else {
+                    throw StockRefusal.noSuchStock(key: key)
+                }
+                guard try row.decode(column: "kind", as: String.self) == "count" else {
+                    throw PlazaError.validation(field: "key", "names a stock of units: take units by name")
+                }
+                throw StockRefusal.notEnough(key: key, requested: quantity, available: try row.decode(column: "available", as: Int.self))
             }
         }
         return try await record(key, quantity: quantity, units: [], until: until, reference: reference, in: transaction)
@@ -245,12 +251,14 @@ public struct Stocks: Sendable {
         ).run()
     }
 
-    /// Returns every hold of the stock whose deadline has passed.
-    private func reclaimExpired(_ key: String, in transaction: Transaction) async throws {
+    /// Returns every hold of the stock whose deadline has passed; how many there were.
+    @discardableResult
+    private func reclaimExpired(_ key: String, in transaction: Transaction) async throws -> Int {
         let expired = try await transaction.sql.raw(
             "SELECT id FROM stock_holds WHERE stock_key = \(bind: key) AND state = 'held' AND expires_at <= \(bind: transaction.clock.now())"
         ).all()
         for row in expired { try await end(try row.decode(column: "id", as: UUID.self), state: "expired", in: transaction) }
+        return expired.count
     }
 
     /// Returns every expired hold of every stock; the number returned. For a periodic job: takes reclaim

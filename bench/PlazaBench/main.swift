@@ -2,6 +2,7 @@
 // SQLite or PostgreSQL.
 //
 //   plaza-bench jobs [--jobs N] [--concurrency C] [--database-url postgres://…]
+//   plaza-bench stock [--takers N] [--units U] [--concurrency C] [--database-url …]: takes/s under contention
 //   plaza-bench workflows [--workflows N] [--concurrency C] [--database-url postgres://…] [--sqlite-full] [--unnamed-statements]
 //   plaza-bench marketplace-seed --data-dir DIR [--providers N]   (demo data plus N providers, for bench/marketplace.sh)
 //   plaza-bench graphql-checks [--providers N] [--requests N] [--rounds R]   (what GraphQL's limits cost, for bench/graphql.sh)
@@ -68,6 +69,16 @@ if CommandLine.arguments.dropFirst().first == "graphql-checks" {
             plaza, category: category, requests: Int(argument("--requests", "2000"))!, rounds: Int(argument("--rounds", "5"))!))
     await plaza.shutdown()
     try? FileManager.default.removeItem(at: directory)
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "stock" {
+    let takers = Int(argument("--takers", "10000"))!
+    let units = Int(argument("--units", "1000"))!
+    let line = try await StockBench.run(plaza, takers: takers, units: units, concurrency: concurrency)
+    await plaza.shutdown()
+    try? FileManager.default.removeItem(at: directory)
+    print("stock \(url.isEmpty ? "sqlite" : "postgres") takers=\(takers) units=\(units) \(line)")
     exit(0)
 }
 
