@@ -25,8 +25,6 @@ if [ $# -ge 2 ]; then new_bin=$2; else release_build plaza plaza-bench; new_bin=
 for b in "$base_bin" "$new_bin"; do
   [ -x "$b/plaza" ] && [ -x "$b/plaza-bench" ] || { echo "no release plaza and plaza-bench in $b" >&2; exit 2; }
 done
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # start NAME BIN: seeds the demo and the providers with that build, serves it, and sets NAME_url,
 # NAME_token, NAME_session, NAME_category and NAME_provider.

@@ -12,7 +12,6 @@ duration=${DURATION:-10}
 source bench/lib.sh
 
 release_build plaza plaza-bench
-value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # 1. The checks' cost, side by side in one process: Graphiti's plain path (before the limits) and GraphQLExecutor.
 checks=$("$bin/plaza-bench" graphql-checks --data-dir "$work/ab" --providers 2000 --requests "${REQUESTS:-300}" --rounds "${ROUNDS:-61}")

@@ -9,6 +9,9 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# JSON field NAME of the document on standard input; VALUE NAME of a `name=value …` line on standard input.
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 wait_for() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 # Builds the given products in release and sets $bin to where they are.

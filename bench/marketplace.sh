@@ -14,8 +14,6 @@ source bench/lib.sh
 
 release_build plaza plaza-bench
 pocketbase=.venv/bin/pocketbase
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # Plaza: the demo, then the providers; rate limits lifted so wrk measures the server, not the limiter.
 plaza_dir="$work/plaza"

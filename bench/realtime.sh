@@ -23,7 +23,6 @@ serial=0
 release_build plaza RealtimeBench
 pocketbase=.venv/bin/pocketbase
 
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # start_plaza: a fresh `plaza serve` with demo accounts; sets $url, $pid, $sub_token (a customer: anyone

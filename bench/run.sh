@@ -8,22 +8,11 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh bench
 duration=${DURATION:-10}
 jobs=${JOBS:-20000}
-work=$(mktemp -d /tmp/plaza-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  [ -n "${pgdir:-}" ] && scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib.sh
+# On exit, the PostgreSQL cluster this script starts goes too, then what lib.sh cleans up.
+trap '[ -n "${pgdir:-}" ] && scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1; cleanup' EXIT
 
-echo "Building release…" >&2
-swift build -c release --product plaza >&2
-swift build -c release --product plaza-bench >&2
-swift build -c release --product BaselineServer >&2
-bin=$(swift build -c release --show-bin-path)
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+release_build plaza plaza-bench BaselineServer
 
 # One wrk run: prints "requests/s p99"
 wrk_run() {
@@ -42,7 +31,7 @@ serve() {
   served_port=$(free_port)
   env "$@" PLAZA_PORT="$served_port" PLAZA_DATA_DIR="$work/$name" "$bin/plaza" serve >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$served_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_for "http://127.0.0.1:$served_port/health"
 }
 
 echo
@@ -53,7 +42,7 @@ echo "|---|---|---|"
 bport=$(free_port)
 "$bin/BaselineServer" "$bport" >/dev/null 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$bport/health" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_for "http://127.0.0.1:$bport/health"
 read -r rps p99 < <(wrk_run "http://127.0.0.1:$bport/health")
 echo "| bare Hummingbird GET /health (the ceiling) | $rps | $p99 |"
 # Rate limits lifted so the load generator measures the server, not the limiter.
@@ -102,7 +91,6 @@ echo "## Stock under contention (10,000 takers, 64 at a time, each its own trans
 echo
 echo "| database | count stock: takes/s | named seats: takes/s |"
 echo "|---|---|---|"
-value() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 line=$("$bin/plaza-bench" stock --takers 10000 --units 1000 --concurrency 64)
 echo "| SQLite (WAL, synchronous=NORMAL) | $(value count <<<"$line") | $(value seats <<<"$line") |"
 line=$("$bin/plaza-bench" stock --takers 10000 --units 1000 --concurrency 64 --database-url "$url")

@@ -133,12 +133,17 @@ public struct Ledger: Sendable {
     }
 
     static func accountID(_ account: LedgerAccount, on sql: any SQLDatabase) async throws -> UUID? {
+        try await accountRow(account, on: sql)?.decode(column: "id", as: UUID.self)
+    }
+
+    /// The account's row (`id`, `balance`), or nil before its first posting.
+    private static func accountRow(_ account: LedgerAccount, on sql: any SQLDatabase) async throws -> (any SQLRow)? {
         try await sql.raw(
             """
-            SELECT id FROM ledger_accounts
+            SELECT id, balance FROM ledger_accounts
             WHERE owner = \(bind: account.owner.description) AND name = \(bind: account.name) AND currency = \(bind: account.currency.code)
             """
-        ).first()?.decode(column: "id", as: UUID.self)
+        ).first()
     }
 
     // MARK: Reading
@@ -149,26 +154,19 @@ public struct Ledger: Sendable {
     }
 
     static func balance(_ account: LedgerAccount, at: Date?, on sql: any SQLDatabase) async throws -> Money {
-        guard
-            let row = try await sql.raw(
-                """
-                SELECT id, balance FROM ledger_accounts
-                WHERE owner = \(bind: account.owner.description) AND name = \(bind: account.name) AND currency = \(bind: account.currency.code)
-                """
-            ).first()
-        else { return .zero(account.currency) }
+        guard let row = try await accountRow(account, on: sql) else { return .zero(account.currency) }
         var balance = try row.decode(column: "balance", as: Int64.self)
-        if account.owner == .external {
-            balance =
-                try await sql.raw(
-                    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_entries WHERE account_id = \(bind: try row.decode(column: "id", as: UUID.self))"
-                ).first()?.decode(column: "total", as: Int64.self) ?? 0
-        }
-        if let at {
-            let later = try await sql.raw(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_entries WHERE account_id = \(bind: try row.decode(column: "id", as: UUID.self)) AND occurred_at > \(bind: at)"
+        // The outside world keeps no running balance: its entries are summed. A past moment takes off what came after.
+        if account.owner == .external || at != nil {
+            let sums = try await sql.raw(
+                """
+                SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total,
+                       CAST(COALESCE(SUM(CASE WHEN occurred_at > \(bind: at) THEN amount ELSE 0 END), 0) AS BIGINT) AS later
+                FROM ledger_entries WHERE account_id = \(bind: try row.decode(column: "id", as: UUID.self))
+                """
             ).first()
-            balance -= try later?.decode(column: "total", as: Int64.self) ?? 0
+            if account.owner == .external { balance = try sums?.decode(column: "total", as: Int64.self) ?? 0 }
+            balance -= try sums?.decode(column: "later", as: Int64.self) ?? 0
         }
         return Money(amount: balance, currency: account.currency)
     }

@@ -71,9 +71,7 @@ public struct Stocks: Sendable {
             """
         ).first()
         if row == nil {
-            let level = try await self.level(key, on: transaction.sql)
-            guard level.kind == .count else { throw PlazaError.validation(field: "key", "names a stock of units: add units instead") }
-            throw StockRefusal.notEnough(key: key, requested: -quantity, available: level.available)
+            throw try await countRefusal(key, requested: -quantity, unitsMessage: "names a stock of units: add units instead", in: transaction)
         }
     }
 
@@ -99,17 +97,20 @@ public struct Stocks: Sendable {
             let reclaimed = try await reclaimExpired(key, in: transaction)
             let retried = reclaimed > 0 ? try await decrement(key, by: quantity, in: transaction) : nil
             if retried == nil {
-                // Nothing lapsed is left uncounted now: the row's number is what remains.
-                guard let row = try await transaction.sql.raw("SELECT kind, available FROM stocks WHERE stock_key = \(bind: key)").first() else {
-                    throw StockRefusal.noSuchStock(key: key)
-                }
-                guard try row.decode(column: "kind", as: String.self) == "count" else {
-                    throw PlazaError.validation(field: "key", "names a stock of units: take units by name")
-                }
-                throw StockRefusal.notEnough(key: key, requested: quantity, available: try row.decode(column: "available", as: Int.self))
+                throw try await countRefusal(key, requested: quantity, unitsMessage: "names a stock of units: take units by name", in: transaction)
             }
         }
         return try await record(key, quantity: quantity, units: [], until: until, reference: reference, in: transaction)
+    }
+
+    /// Why a count stock's conditional write changed nothing, read after lapsed holds were reclaimed: the row's
+    /// number is then what remains. A unit stock's key is a validation error (`unitsMessage`).
+    private func countRefusal(_ key: String, requested: Int, unitsMessage: String, in transaction: Transaction) async throws -> any Error {
+        guard let row = try await transaction.sql.raw("SELECT kind, available FROM stocks WHERE stock_key = \(bind: key)").first() else {
+            return StockRefusal.noSuchStock(key: key)
+        }
+        guard try row.decode(column: "kind", as: String.self) == "count" else { return PlazaError.validation(field: "key", unitsMessage) }
+        return StockRefusal.notEnough(key: key, requested: requested, available: try row.decode(column: "available", as: Int.self))
     }
 
     private func decrement(_ key: String, by quantity: Int, in transaction: Transaction) async throws -> Int? {
@@ -220,17 +221,16 @@ public struct Stocks: Sendable {
 
     /// Gives back what a hold holds or took (a cancelled booking). Releasing twice changes nothing.
     public func release(_ id: UUID, in transaction: Transaction) async throws {
-        guard try await self.hold(id, on: transaction.sql) != nil else { throw PlazaError.notFound("No such hold.") }
         try await end(id, state: "released", in: transaction)
     }
 
     /// Ends a hold or take and returns its quantity and units to the stock: `released` ends a live hold or a take,
     /// `expired` only a hold still held past its deadline. The condition is checked under the stock's lock, so an
     /// ender working from an older read (a reclaim that listed a hold a confirm has since taken) changes nothing,
-    /// and two enders give back once.
+    /// and two enders give back once. A hold that does not exist is a 404.
     private func end(_ id: UUID, state: String, in transaction: Transaction) async throws {
         let now = transaction.clock.now()
-        guard let key = try await self.hold(id, on: transaction.sql)?.key else { return }
+        guard let key = try await self.hold(id, on: transaction.sql)?.key else { throw PlazaError.notFound("No such hold.") }
         try await lock(key, in: transaction)
         let condition: SQLQueryString =
             state == "expired" ? "state = 'held' AND expires_at <= \(bind: now)" : "state IN ('held', 'taken')"
@@ -254,24 +254,26 @@ public struct Stocks: Sendable {
     /// Returns every hold of the stock whose deadline has passed; how many there were.
     @discardableResult
     private func reclaimExpired(_ key: String, in transaction: Transaction) async throws -> Int {
+        try await reclaim("stock_key = \(bind: key)", in: transaction)
+    }
+
+    /// Returns every expired hold of every stock (a thousand at a time); the number returned. For a periodic
+    /// job: takes reclaim on their own, this only keeps levels read by people current.
+    @discardableResult
+    public func reclaimExpired() async throws -> Int {
+        try await store.transaction { transaction in try await reclaim("1 = 1", limit: 1000, in: transaction) }
+    }
+
+    /// Ends, as expired, the lapsed holds among the stocks `scope` picks.
+    private func reclaim(_ scope: SQLQueryString, limit: Int? = nil, in transaction: Transaction) async throws -> Int {
         let expired = try await transaction.sql.raw(
-            "SELECT id FROM stock_holds WHERE stock_key = \(bind: key) AND state = 'held' AND expires_at <= \(bind: transaction.clock.now())"
+            """
+            SELECT id FROM stock_holds WHERE \(scope) AND state = 'held' AND expires_at <= \(bind: transaction.clock.now())\
+            \(unsafeRaw: limit.map { " LIMIT \($0)" } ?? "")
+            """
         ).all()
         for row in expired { try await end(try row.decode(column: "id", as: UUID.self), state: "expired", in: transaction) }
         return expired.count
-    }
-
-    /// Returns every expired hold of every stock; the number returned. For a periodic job: takes reclaim
-    /// on their own, this only keeps levels read by people current.
-    @discardableResult
-    public func reclaimExpired() async throws -> Int {
-        try await store.transaction { transaction in
-            let expired = try await transaction.sql.raw(
-                "SELECT id FROM stock_holds WHERE state = 'held' AND expires_at <= \(bind: transaction.clock.now()) LIMIT 1000"
-            ).all()
-            for row in expired { try await end(try row.decode(column: "id", as: UUID.self), state: "expired", in: transaction) }
-            return expired.count
-        }
     }
 
     // MARK: Reading
